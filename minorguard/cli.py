@@ -1,0 +1,189 @@
+"""Command line: parse, call the library, render. No policy lives here."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date as Date
+from enum import Enum
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .locale import t
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="minorguard: keep identifiable minors out of published photos (rule 5).")
+console = Console(stderr=False, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+EXIT_PASS, EXIT_REVIEW, EXIT_BLOCK, EXIT_USAGE = 0, 1, 2, 64
+
+
+class Lang(str, Enum):
+    sq = "sq"
+    en = "en"
+
+
+class UsageProblem(Exception):
+    """A user error: one line, exit code 64."""
+
+
+def _fail(message: str) -> None:
+    raise UsageProblem(message)
+
+
+def _guard(policy: Optional[Path], models: Optional[str], **collaborators):
+    from .models.base import ModelError
+    from .pipeline import Guard
+    from .policy import PolicyError
+
+    try:
+        return Guard(policy=policy, pack=models, **collaborators)
+    except (PolicyError, ModelError) as error:
+        _fail(str(error))
+
+
+def _exit_code(verdicts) -> int:
+    from .types import Verdict
+
+    worst = max((v.severity for v in verdicts), default=0)
+    if worst >= Verdict.BLOCK.severity:
+        return EXIT_BLOCK
+    return EXIT_REVIEW if worst == Verdict.REVIEW.severity else EXIT_PASS
+
+
+@app.command()
+def scan(
+    paths: List[Path] = typer.Argument(..., help="Photos or folders to check."),
+    recursive: bool = typer.Option(False, "--recursive", "-r", help="Descend into sub-folders."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full results as JSON."),
+    csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write one row per face as CSV."),
+    policy: Optional[Path] = typer.Option(None, "--policy", help="Policy TOML overriding the defaults."),
+    models: Optional[str] = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
+    workers: int = typer.Option(0, "--workers", min=0, help="Photos checked at once (0: all cores)."),
+    lang: Lang = typer.Option(Lang.sq, "--lang", help="Language of messages (sq or en)."),
+    channel: Optional[str] = typer.Option(None, "--channel", help="Where it will be published (facebook, instagram, ...)."),
+    when: Optional[str] = typer.Option(None, "--date", help="Publication date YYYY-MM-DD (default today)."),
+    event: Optional[str] = typer.Option(None, "--event", help="Event id the photos belong to."),
+) -> None:
+    """Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .discover import MissingPath, discover_photos
+    from .pipeline import CheckContext
+    from .report import explain_face, write_csv, write_json
+
+    lang_s = lang.value
+    publish_date = None
+    if when:
+        try:
+            publish_date = Date.fromisoformat(when)
+        except ValueError:
+            _fail(f"--date must be YYYY-MM-DD, got {when!r}")
+    try:
+        sources = list(discover_photos(paths, recursive))
+    except MissingPath as missing:
+        _fail(t("cli.path_missing", lang_s, path=missing.path))
+    if not sources:
+        _fail(t("cli.no_photos", lang_s))
+    guard = _guard(policy, models)
+    context = CheckContext(channel=channel, when=publish_date, event_id=event)
+    results = []
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("scan", total=len(sources))
+        for result in guard.check_many(sources, context, workers=workers or None):
+            results.append(result)
+            progress.advance(task)
+            if result.verdict.value != "PASS":
+                _print_photo(result, lang_s)
+    _print_summary(results, lang_s)
+    if json_out:
+        write_json(results, json_out, {"policy": guard.policy.to_dict(), "policy_version": guard.policy.version, "model_pack": guard.pack_label})
+        err.print(t("cli.written", lang_s, path=json_out))
+    if csv_out:
+        write_csv(results, csv_out, lang_s)
+        err.print(t("cli.written", lang_s, path=csv_out))
+    raise typer.Exit(_exit_code(r.verdict for r in results))
+
+
+_COLOURS = {"PASS": "green", "REVIEW": "yellow", "BLOCK": "red", "ERROR": "magenta"}
+
+
+def _print_photo(result, lang: str) -> None:
+    from .report import explain_face
+
+    label = t(f"verdict.{result.verdict.value}", lang)
+    colour = _COLOURS[result.verdict.value]
+    if result.error:
+        console.print(f"[{colour}]{label:10}[/] {result.source}: {result.error}", soft_wrap=True)
+        return
+    reasons = [f"{t('face', lang, n=d.index + 1)}: {explain_face(d, lang)}" for d in result.faces if d.action.value != "allow"]
+    console.print(f"[{colour}]{label:10}[/] {result.source} — " + "; ".join(reasons), soft_wrap=True)
+
+
+def _print_summary(results, lang: str) -> None:
+    from collections import Counter
+
+    counts = Counter(r.verdict.value for r in results)
+    table = Table(title=t("summary.title", lang))
+    for verdict in ("PASS", "REVIEW", "BLOCK", "ERROR"):
+        table.add_column(t(f"verdict.{verdict}", lang), justify="right", style=_COLOURS[verdict])
+    table.add_row(*(str(counts.get(v, 0)) for v in ("PASS", "REVIEW", "BLOCK", "ERROR")))
+    console.print(table)
+
+
+@app.command("models")
+def models_cmd(
+    models: Optional[str] = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
+    lang: Lang = typer.Option(Lang.sq, "--lang"),
+) -> None:
+    """List the model pack in use: every file, its sha256 and licence."""
+    from .models.base import ModelError
+    from .models.pack import load_pack
+
+    try:
+        pack = load_pack(models)
+        files = pack.files()
+    except ModelError as error:
+        _fail(str(error))
+    table = Table(title=f"{t('cli.models_title', lang.value)}: {pack.label}")
+    for column in ("role", "model", "licence", "sha256", "source", "location"):
+        table.add_column(column, overflow="fold")
+    for f in files:
+        table.add_row(f.role, f.name, f.licence, f.sha256, f.source, f.location)
+    console.print(table)
+    if pack.licence_note:
+        console.print(pack.licence_note)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point: maps usage errors to exit code 64 and never shows a traceback."""
+    try:
+        code = app(args=argv, standalone_mode=False)
+    except UsageProblem as problem:
+        err.print(f"[red]error:[/] {problem}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except Exception as error:
+        # typer vendors click; match its exceptions by shape, not by private import path
+        name = type(error).__name__
+        if name == "NoArgsIsHelpError":
+            return EXIT_USAGE
+        if hasattr(error, "format_message"):
+            err.print(f"[red]error:[/] {error.format_message()}")
+            return EXIT_USAGE
+        if hasattr(error, "exit_code"):
+            return int(error.exit_code)
+        if name == "Abort":
+            err.print("aborted")
+            return 130
+        raise
+    return code if isinstance(code, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""Rule 5 as pure functions: facts + context + policy -> decisions. No I/O, no models."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from .policy import Policy
+from .types import (
+    AgeEstimate,
+    ConsentEvidence,
+    EventEvidence,
+    FaceAction,
+    FaceAssessment,
+    FaceCategory,
+    FaceDecision,
+    ReasonCode,
+    Verdict,
+)
+
+__all__ = ["categorize", "decide_face", "decide_faces", "photo_verdict", "ReviewerOverride"]
+
+
+class ReviewerOverride:
+    """A person's decision about a face, applied before the model's opinion."""
+
+    __slots__ = ("action", "category", "note", "consent")
+
+    def __init__(self, action: FaceAction, category: FaceCategory, note: str, consent: ConsentEvidence | None = None):
+        self.action, self.category, self.note, self.consent = action, category, note, consent
+
+
+def categorize(age: AgeEstimate | None, policy: Policy) -> FaceCategory:
+    """Possible minor, uncertain or adult, by the policy's minor rule."""
+    if age is None:
+        return FaceCategory.UNCERTAIN
+    if policy.minor_rule == "challenge_age":
+        # A face is adult only when even the low end of its interval clears 18
+        # and its estimate clears the challenge age.
+        if age.expected < policy.challenge_age:
+            return FaceCategory.POSSIBLE_MINOR
+        if age.low < 18:
+            return FaceCategory.UNCERTAIN
+        return FaceCategory.ADULT
+    if age.p_under_18 >= policy.minor_block_probability:
+        return FaceCategory.POSSIBLE_MINOR
+    if age.p_under_18 >= policy.minor_review_probability:
+        return FaceCategory.UNCERTAIN
+    return FaceCategory.ADULT
+
+
+def _event_exempts(event: EventEvidence | None, policy: Policy) -> bool:
+    return bool(
+        policy.exemption_enabled
+        and event is not None
+        and event.event_id
+        and not event.ambiguous
+        and event.basis in policy.exempt_bases
+    )
+
+
+def decide_face(
+    assessment: FaceAssessment,
+    policy: Policy,
+    consent: ConsentEvidence | None = None,
+    event: EventEvidence | None = None,
+    override: ReviewerOverride | None = None,
+) -> FaceDecision:
+    """The action for one face and the single reason that settled it."""
+    ident = assessment.identifiability
+
+    def make(category: FaceCategory, action: FaceAction, reason: ReasonCode, detail: str = "") -> FaceDecision:
+        return FaceDecision(
+            index=assessment.index,
+            box=assessment.face.box,
+            score=assessment.face.score,
+            category=category,
+            action=action,
+            reason=reason,
+            identifiability=ident,
+            age=assessment.age,
+            consent=consent,
+            event=event,
+            detail=detail,
+        )
+
+    if not ident.identifiable:
+        return make(FaceCategory.NOT_IDENTIFIABLE, FaceAction.ALLOW, ident.reason or ReasonCode.TOO_SMALL)
+    category = categorize(assessment.age, policy)
+    # never-publish outranks every other fact, a reviewer's included
+    if consent is not None and consent.never_publish and category is not FaceCategory.ADULT:
+        return make(category, FaceAction.BLOCK, ReasonCode.NEVER_PUBLISH, consent.child_ref)
+    if override is not None:
+        return make(override.category, override.action, ReasonCode.REVIEWER, override.note)
+    if category is FaceCategory.ADULT:
+        return make(category, FaceAction.ALLOW, ReasonCode.ADULT)
+    if assessment.age is None:
+        unavailable = make(category, FaceAction.REVIEW, ReasonCode.AGE_UNAVAILABLE, assessment.age_error or "")
+    else:
+        unavailable = None
+    if consent is not None and consent.never_publish:
+        return make(category, FaceAction.BLOCK, ReasonCode.NEVER_PUBLISH, consent.child_ref)
+    if _event_exempts(event, policy):
+        assert event is not None
+        return make(category, FaceAction.ALLOW, ReasonCode.EVENT_EXEMPT, f"{event.event_id} ({event.basis})")
+    if consent is not None:
+        if consent.ambiguous or not consent.confident:
+            return make(category, FaceAction.REVIEW, ReasonCode.CONSENT_AMBIGUOUS, consent.note)
+        if consent.record_id:
+            return make(category, FaceAction.ALLOW, ReasonCode.CONSENT, consent.record_id)
+        return make(category, FaceAction.BLOCK, ReasonCode.CONSENT_OUT_OF_SCOPE, consent.note)
+    if event is not None and event.ambiguous and policy.exemption_enabled:
+        return make(category, FaceAction.REVIEW, ReasonCode.EVENT_AMBIGUOUS, event.note)
+    if unavailable is not None:
+        return unavailable
+    if category is FaceCategory.UNCERTAIN:
+        return make(category, FaceAction.REVIEW, ReasonCode.MINOR_UNCERTAIN)
+    return make(category, FaceAction.BLOCK, ReasonCode.POSSIBLE_MINOR)
+
+
+def decide_faces(
+    assessments: Sequence[FaceAssessment],
+    policy: Policy,
+    consents: Sequence[ConsentEvidence | None] | None = None,
+    event: EventEvidence | None = None,
+    overrides: Sequence[ReviewerOverride | None] | None = None,
+) -> tuple[FaceDecision, ...]:
+    n = len(assessments)
+    consents = consents or [None] * n
+    overrides = overrides or [None] * n
+    return tuple(decide_face(a, policy, c, event, o) for a, c, o in zip(assessments, consents, overrides))
+
+
+def photo_verdict(decisions: Iterable[FaceDecision]) -> Verdict:
+    """BLOCK if any face blocks, REVIEW if any needs a person, else PASS."""
+    verdict = Verdict.PASS
+    for decision in decisions:
+        if decision.action is FaceAction.BLOCK:
+            return Verdict.BLOCK
+        if decision.action is FaceAction.REVIEW:
+            verdict = Verdict.REVIEW
+    return verdict

@@ -1,0 +1,61 @@
+"""Find the photos under the paths a user gives, safely (symlink loops, Unicode names)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .photo import SUPPORTED_SUFFIXES
+
+__all__ = ["discover_photos", "MissingPath"]
+
+
+class MissingPath(Exception):
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def _is_photo_name(name: str) -> bool:
+    return Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def discover_photos(paths: Iterable[str | os.PathLike], recursive: bool = False) -> Iterator[Path]:
+    """Files given directly are always yielded (a bad one becomes an ERROR verdict);
+    inside folders only names with a photo suffix are taken. Each real folder is
+    visited once, so symlink loops end."""
+    seen_dirs: set[str] = set()
+    for raw in paths:
+        path = Path(os.fsdecode(raw))
+        if path.is_dir():
+            yield from _walk(path, recursive, seen_dirs)
+        elif path.exists() or path.is_symlink():
+            yield path
+        else:
+            raise MissingPath(str(path))
+
+
+def _walk(folder: Path, recursive: bool, seen: set[str]) -> Iterator[Path]:
+    try:
+        real = os.path.realpath(folder)
+    except OSError:
+        return
+    if real in seen:
+        return
+    seen.add(real)
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        try:
+            is_dir = entry.is_dir()
+        except OSError:  # symlink loop or vanished entry
+            is_dir = False
+        if is_dir:
+            if recursive:
+                yield from _walk(path, recursive, seen)
+        elif _is_photo_name(entry.name):
+            yield path

@@ -1,0 +1,76 @@
+"""Small interfaces every model pack implements, and the file record it reports."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from ..types import DetectedFace
+
+__all__ = [
+    "AgeModel",
+    "Detector",
+    "Embedder",
+    "ModelError",
+    "ModelFile",
+    "sha256_of_file",
+    "sha256_of_bytes",
+]
+
+
+class ModelError(RuntimeError):
+    """A model pack that cannot load or run; the message says what is missing."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFile:
+    """One weight file of a pack, as ``minorguard models`` lists it."""
+
+    role: str
+    name: str
+    location: str
+    sha256: str
+    licence: str
+    source: str
+
+
+def sha256_of_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_of_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class Detector(Protocol):
+    name: str
+
+    def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
+        """Faces in an RGB uint8 image, boxes in that image's pixels."""
+        ...
+
+
+class AgeModel(Protocol):
+    name: str
+    ages: np.ndarray  # the age (years) each probability refers to
+
+    def age_distributions(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
+        """One probability vector over ``ages`` per face (rows sum to 1)."""
+        ...
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
+        """One L2-normalised embedding per face."""
+        ...

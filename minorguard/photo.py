@@ -1,0 +1,192 @@
+"""Decode a photo safely: bytes, orientation, metadata, sha256.
+
+Every failure becomes a :class:`PhotoError` with a short code and one line a
+communicator can read; the pipeline turns it into an ERROR verdict.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .metadata import read_metadata
+from .types import PhotoMetadata
+
+try:  # HEIC/HEIF support is optional at import time but installed by default
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    HEIF_AVAILABLE = True
+except ImportError:  # pragma: no cover - only without pillow-heif
+    HEIF_AVAILABLE = False
+
+__all__ = ["Photo", "PhotoError", "PhotoSource", "load_photo", "SUPPORTED_SUFFIXES"]
+
+SUPPORTED_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".hif"}
+)
+_SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "TIFF", "HEIF"}
+
+PhotoSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
+
+# Pillow's own bomb guard is global state; we check the header size ourselves
+# against the policy's limit before decoding a single pixel.
+Image.MAX_IMAGE_PIXELS = None
+
+
+class PhotoError(Exception):
+    """A photo that cannot be judged; ``code`` is stable, ``message`` is for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Photo:
+    """Oriented pixels ready for detection, plus what the file says about itself.
+
+    ``pixels`` may be decoded below full size (JPEG draft mode); ``scale`` maps
+    its coordinates back to the oriented full-size photo (``full = px / scale``).
+    """
+
+    source: str
+    pixels: np.ndarray  # RGB uint8, H x W x 3, EXIF orientation applied
+    width: int  # full oriented size
+    height: int
+    scale: float
+    sha256: str | None
+    metadata: PhotoMetadata
+    data: bytes | None = None
+
+
+def _read_bytes(path: Path) -> bytes:
+    if path.is_symlink() and not path.exists():
+        raise PhotoError("broken_link", f"broken symbolic link: {path}")
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except PermissionError:
+        raise PhotoError("unreadable", f"no permission to read {path}") from None
+    except IsADirectoryError:
+        raise PhotoError("not_a_file", f"{path} is a folder, not a photo") from None
+    except FileNotFoundError:
+        raise PhotoError("not_found", f"file not found: {path}") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise PhotoError("link_loop", f"symbolic link loop: {path}") from None
+        raise PhotoError("unreadable", f"cannot read {path}: {error.strerror}") from None
+
+
+def _open_image(data: bytes, label: str) -> Image.Image:
+    import io
+
+    if not data:
+        raise PhotoError("empty_file", f"{label}: empty file (0 bytes)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = Image.open(io.BytesIO(data))
+    except Image.UnidentifiedImageError:
+        raise PhotoError("not_an_image", f"{label}: not an image file") from None
+    except Exception as error:
+        raise PhotoError("not_an_image", f"{label}: cannot open as an image ({error})") from None
+    if image.format not in _SUPPORTED_FORMATS:
+        raise PhotoError("unsupported_format", f"{label}: unsupported format {image.format}")
+    return image
+
+
+def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: int | None) -> tuple[np.ndarray, int, int, float]:
+    pixel_count = image.width * image.height
+    if pixel_count > max_pixels:
+        raise PhotoError(
+            "too_many_pixels",
+            f"{label}: {image.width}x{image.height} exceeds the pixel limit of {max_pixels:,}"
+            " (possible decompression bomb)",
+        )
+    orientation = 1
+    try:
+        orientation = int(image.getexif().get(0x0112, 1) or 1)
+    except Exception:
+        orientation = 1
+    swap = orientation in (5, 6, 7, 8)
+    full_w, full_h = (image.height, image.width) if swap else (image.width, image.height)
+    if target_long_side and image.format == "JPEG":
+        # draft picks the smallest DCT scale still >= the requested size: far faster decode.
+        wanted = target_long_side / max(image.width, image.height)
+        if wanted < 1:
+            image.draft("RGB", (max(1, int(image.width * wanted)), max(1, int(image.height * wanted))))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image.load()
+            oriented = ImageOps.exif_transpose(image) or image
+            rgb = oriented.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as error:
+        text = str(error)
+        if "truncated" in text.lower() or "broken data stream" in text.lower():
+            raise PhotoError("truncated", f"{label}: file is truncated or damaged") from None
+        raise PhotoError("decode_failed", f"{label}: cannot decode image ({text})") from None
+    pixels = np.asarray(rgb, dtype=np.uint8)
+    if pixels.ndim != 3 or pixels.shape[0] < 2 or pixels.shape[1] < 2:
+        raise PhotoError("decode_failed", f"{label}: image has no usable pixels")
+    scale = pixels.shape[1] / full_w
+    return np.ascontiguousarray(pixels), full_w, full_h, scale
+
+
+def load_photo(
+    source: PhotoSource,
+    *,
+    max_pixels: int = 100_000_000,
+    target_long_side: int | None = None,
+    label: str | None = None,
+) -> Photo:
+    """Load any supported source; raise :class:`PhotoError` with a clear message on failure.
+
+    ``target_long_side`` lets JPEGs decode at a reduced size when the caller
+    does not need every pixel (detection at publication size).
+    """
+    if isinstance(source, np.ndarray):
+        array = source
+        if array.dtype != np.uint8:
+            raise PhotoError("bad_array", "array must be uint8")
+        if array.ndim == 2:
+            array = np.stack([array] * 3, axis=-1)
+        if array.ndim != 3 or array.shape[2] not in (3, 4):
+            raise PhotoError("bad_array", f"array must be HxWx3 RGB, got shape {array.shape}")
+        if array.shape[0] * array.shape[1] > max_pixels:
+            raise PhotoError("too_many_pixels", "array exceeds the pixel limit")
+        array = np.ascontiguousarray(array[:, :, :3])
+        digest = hashlib.sha256(array.tobytes()).hexdigest()
+        h, w = array.shape[:2]
+        return Photo(label or "<array>", array, w, h, 1.0, digest, PhotoMetadata(width=w, height=h))
+    if isinstance(source, Image.Image):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            oriented = ImageOps.exif_transpose(source) or source
+            array = np.asarray(oriented.convert("RGB"), dtype=np.uint8)
+        meta = read_metadata(None, source)
+        digest = hashlib.sha256(array.tobytes()).hexdigest()
+        h, w = array.shape[:2]
+        return Photo(label or "<image>", np.ascontiguousarray(array), w, h, 1.0, digest, meta)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        name = label or "<bytes>"
+    else:
+        path = Path(os.fsdecode(source))
+        name = label or str(path)
+        data = _read_bytes(path)
+    image = _open_image(data, name)
+    digest = hashlib.sha256(data).hexdigest()
+    meta = read_metadata(data, image)
+    pixels, full_w, full_h, scale = _decode(image, name, max_pixels, target_long_side)
+    return Photo(name, pixels, full_w, full_h, scale, digest, meta, data)

@@ -1,0 +1,247 @@
+"""Guard: one photo through load -> detect -> assess -> match -> decide -> result.
+
+Models load once per Guard. The register, the event linker and the review
+store are optional collaborators (later stages of the product plug in here);
+without them an identifiable possible minor simply blocks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date as Date
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+
+from .decide import ReviewerOverride, categorize, decide_faces, photo_verdict
+from .minor import FaceFeatures, load_minor_estimator
+from .models.base import ModelError
+from .models.pack import ModelPack, load_pack
+from .photo import Photo, PhotoError, PhotoSource, load_photo
+from .policy import Policy, load_policy
+from .quality import assess_identifiability, face_sharpness, publish_scale
+from .types import (
+    ConsentEvidence,
+    DetectedFace,
+    EventEvidence,
+    FaceAssessment,
+    FaceCategory,
+    FaceDecision,
+    PhotoResult,
+    Verdict,
+)
+
+__all__ = ["Guard", "CheckContext", "ConsentMatcher", "EventLinker", "ReviewLookup"]
+
+
+class ConsentMatcher(Protocol):
+    def match(self, embedding: np.ndarray, channel: str | None, when: Date) -> ConsentEvidence | None: ...
+
+
+class EventLinker(Protocol):
+    def link(self, photo: Photo, explicit_event: str | None) -> EventEvidence | None: ...
+
+
+class ReviewLookup(Protocol):
+    def overrides(self, sha256: str, decisions: Sequence[FaceDecision]) -> list[ReviewerOverride | None]: ...
+
+
+class CheckContext:
+    """Where and when the photo will be published."""
+
+    __slots__ = ("channel", "when", "event_id")
+
+    def __init__(self, channel: str | None = None, when: Date | None = None, event_id: str | None = None):
+        self.channel = channel
+        self.when = when or Date.today()
+        self.event_id = event_id
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+class Guard:
+    """Loads the models once and checks photos against rule 5.
+
+    >>> guard = Guard()                        # doctest: +SKIP
+    >>> result = guard.check("photo.jpg")      # doctest: +SKIP
+    >>> result.verdict                         # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        policy: Policy | str | Path | None = None,
+        pack: ModelPack | str | Path | None = None,
+        consent: ConsentMatcher | None = None,
+        events: EventLinker | None = None,
+        reviews: ReviewLookup | None = None,
+    ) -> None:
+        self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
+        self.pack = pack if isinstance(pack, ModelPack) else load_pack(pack, self.policy.detector_threshold)
+        self.estimator = load_minor_estimator(self.policy.minor_rule, self.policy.interval_percentile)
+        self.consent = consent
+        self.events = events
+        self.reviews = reviews
+
+    @property
+    def pack_label(self) -> str:
+        return f"{self.pack.label}; minor estimator {self.estimator.name}"
+
+    # -- stages -------------------------------------------------------------
+    def _load(self, source: PhotoSource, label: str | None) -> Photo:
+        return load_photo(
+            source,
+            max_pixels=self.policy.max_pixels,
+            target_long_side=self.policy.publish_long_side,
+            label=label,
+        )
+
+    def detect(self, photo: Photo) -> list[DetectedFace]:
+        return self.pack.detector.detect(photo.pixels)
+
+    def assess(self, photo: Photo, faces: Sequence[DetectedFace]) -> list[FaceAssessment]:
+        policy = self.policy
+        to_publish = publish_scale(photo.width, photo.height, policy.publish_long_side)
+        full_box = [f.box.scaled(1 / photo.scale) for f in faces]
+        idents = [
+            assess_identifiability(
+                box.height, face_sharpness(photo.pixels, face), to_publish, policy.min_face_px, policy.min_sharpness
+            )
+            for face, box in zip(faces, full_box)
+        ]
+        judged = [i for i, ident in enumerate(idents) if ident.identifiable]
+        ages: dict[int, Any] = {}
+        errors: dict[int, str] = {}
+        if judged:
+            try:
+                probs = self.pack.age_model.age_distributions(photo.pixels, [faces[i] for i in judged])
+                embeddings = None
+                if self.estimator.needs_embedding:
+                    embeddings = self.pack.embedder.embed(photo.pixels, [faces[i] for i in judged])
+                gray = _is_gray(photo.pixels)
+                for row, i in enumerate(judged):
+                    features = FaceFeatures(
+                        age_probs=probs[row],
+                        ages=self.pack.age_model.ages,
+                        embedding=None if embeddings is None else embeddings[row],
+                        landmarks=np.asarray(faces[i].landmarks, np.float32) if faces[i].landmarks else None,
+                        face_height_px=faces[i].box.height,
+                        sharpness=idents[i].sharpness,
+                        gray=gray,
+                    )
+                    ages[i] = self.estimator.estimate(features)
+            except Exception as error:  # fail closed: the face goes to REVIEW
+                for i in judged:
+                    errors[i] = f"age model failed: {error}"
+        out = []
+        for i, face in enumerate(faces):
+            oriented = DetectedFace(full_box[i], face.score, tuple((x / photo.scale, y / photo.scale) for x, y in face.landmarks), face.detector)
+            out.append(FaceAssessment(i, oriented, idents[i], ages.get(i), errors.get(i)))
+        return out
+
+    def _consents(self, photo: Photo, faces: Sequence[DetectedFace], assessments: Sequence[FaceAssessment], context: CheckContext) -> list[ConsentEvidence | None]:
+        if self.consent is None:
+            return [None] * len(assessments)
+        wanted = [
+            i for i, a in enumerate(assessments)
+            if a.identifiability.identifiable and categorize(a.age, self.policy) is not FaceCategory.ADULT
+        ]
+        result: list[ConsentEvidence | None] = [None] * len(assessments)
+        if wanted:
+            vectors = self.pack.embedder.embed(photo.pixels, [faces[i] for i in wanted])
+            for row, i in enumerate(wanted):
+                result[i] = self.consent.match(vectors[row], context.channel, context.when)
+        return result
+
+    # -- public -------------------------------------------------------------
+    def check(self, source: PhotoSource, context: CheckContext | None = None, *, label: str | None = None) -> PhotoResult:
+        """The verdict on one photo; never raises for a bad photo (ERROR verdict instead)."""
+        context = context or CheckContext()
+        name = label or (os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None) or f"<{type(source).__name__}>"
+        timings: dict[str, float] = {}
+        sha = None
+        try:
+            start = time.perf_counter()
+            photo = self._load(source, name)
+            sha = photo.sha256
+            timings["load"] = _ms(start)
+            start = time.perf_counter()
+            faces = self.detect(photo)
+            timings["detect"] = _ms(start)
+            start = time.perf_counter()
+            assessments = self.assess(photo, faces)
+            timings["assess"] = _ms(start)
+            start = time.perf_counter()
+            consents = self._consents(photo, faces, assessments, context)
+            event = self.events.link(photo, context.event_id) if self.events is not None else (
+                EventEvidence(context.event_id, None, "explicit", note="event register not available") if context.event_id else None
+            )
+            timings["match"] = _ms(start)
+            decisions = decide_faces(assessments, self.policy, consents, event)
+            if self.reviews is not None and sha is not None:
+                overrides = self.reviews.overrides(sha, decisions)
+                if any(o is not None for o in overrides):
+                    decisions = decide_faces(assessments, self.policy, consents, event, overrides)
+            verdict = photo_verdict(decisions)
+            from .hints import photo_hints
+
+            return PhotoResult(
+                source=name,
+                verdict=verdict,
+                sha256=sha,
+                faces=decisions,
+                metadata=photo.metadata,
+                width=photo.width,
+                height=photo.height,
+                model_pack=self.pack_label,
+                policy_version=self.policy.version,
+                timings_ms=timings,
+                event=event,
+                hints=photo_hints(photo.metadata, decisions, event),
+            )
+        except PhotoError as error:
+            return self._error(name, sha, error.code, error.message, timings)
+        except ModelError as error:
+            return self._error(name, sha, "model_failed", f"{name}: model failed: {error}", timings)
+        except MemoryError:
+            return self._error(name, sha, "out_of_memory", f"{name}: out of memory while checking", timings)
+        except Exception as error:  # fail closed on anything unforeseen
+            return self._error(name, sha, "internal_error", f"{name}: {type(error).__name__}: {error}", timings)
+
+    def _error(self, name: str, sha: str | None, code: str, message: str, timings: dict[str, float]) -> PhotoResult:
+        return PhotoResult(
+            source=name,
+            verdict=Verdict.ERROR,
+            sha256=sha,
+            error=message,
+            error_code=code,
+            model_pack=self.pack_label,
+            policy_version=self.policy.version,
+            timings_ms=timings,
+        )
+
+    def check_many(self, sources: Iterable[PhotoSource], context: CheckContext | None = None, workers: int | None = None) -> Iterator[PhotoResult]:
+        """Results in input order; photos run on ``workers`` threads (default: all cores).
+
+        ONNX Runtime, OpenCV and dlib release the GIL in their heavy loops and
+        each session runs single-threaded, so threads keep both cores busy
+        without loading the models twice.
+        """
+        workers = workers or min(4, os.cpu_count() or 1)
+        items = list(sources)
+        if workers <= 1 or len(items) <= 1:
+            for item in items:
+                yield self.check(item, context)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(lambda s: self.check(s, context), items)
+
+
+def _is_gray(rgb: np.ndarray) -> bool:
+    sample = rgb[:: max(1, rgb.shape[0] // 64), :: max(1, rgb.shape[1] // 64)].astype(np.int16)
+    return bool(np.abs(sample[..., 0] - sample[..., 1]).mean() < 2 and np.abs(sample[..., 1] - sample[..., 2]).mean() < 2)

@@ -1,0 +1,153 @@
+"""The policy: every threshold rule 5 depends on, with documented defaults.
+
+A policy is a frozen dataclass loaded from TOML (see ``minorguard/default_policy.toml``);
+its ``version`` is a hash of the effective values, written into every result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Policy", "PolicyError", "load_policy", "DEFAULT_POLICY_PATH"]
+
+DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.toml")
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    # detection
+    detector_threshold: float = 0.5
+    # identifiability, judged at publication size
+    publish_long_side: int = 2048
+    min_face_px: float = 20.0
+    min_sharpness: float = 8.0
+    # who is a minor
+    minor_rule: str = "calibrated"  # "calibrated" (P(under 18)) or "challenge_age"
+    challenge_age: float = 30.0
+    interval_percentile: float = 0.10
+    minor_block_probability: float = 0.5
+    minor_review_probability: float = 0.05
+    # limits
+    max_pixels: int = 100_000_000
+    # events (rule 5's exemption)
+    exemption_enabled: bool = True
+    exempt_bases: tuple[str, ...] = ("public", "outdoor")
+    # consent matching
+    consent_match_threshold: float = 0.0
+    consent_review_threshold: float = 0.0
+    consent_margin: float = 0.03
+    # review
+    second_reviewer_required: bool = False
+    notes: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def version(self) -> str:
+        values = {k: v for k, v in asdict(self).items() if k != "notes"}
+        return hashlib.sha256(json.dumps(values, sort_keys=True, default=list).encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k != "notes"}
+
+
+_SECTIONS = {
+    "detection": {"threshold": "detector_threshold"},
+    "identifiability": {
+        "publish_long_side": "publish_long_side",
+        "min_face_px": "min_face_px",
+        "min_sharpness": "min_sharpness",
+    },
+    "minor": {
+        "rule": "minor_rule",
+        "challenge_age": "challenge_age",
+        "interval_percentile": "interval_percentile",
+        "block_probability": "minor_block_probability",
+        "review_probability": "minor_review_probability",
+    },
+    "limits": {"max_pixels": "max_pixels"},
+    "events": {"exemption_enabled": "exemption_enabled", "exempt_bases": "exempt_bases"},
+    "consent": {
+        "match_threshold": "consent_match_threshold",
+        "review_threshold": "consent_review_threshold",
+        "margin": "consent_margin",
+    },
+    "review": {"second_reviewer_required": "second_reviewer_required"},
+}
+
+
+def _validate(policy: Policy) -> Policy:
+    problems = []
+    if not 0 < policy.detector_threshold < 1:
+        problems.append("detection.threshold must be between 0 and 1")
+    if policy.min_face_px < 0 or policy.publish_long_side < 64:
+        problems.append("identifiability sizes must be positive (publish_long_side >= 64)")
+    if policy.minor_rule not in ("calibrated", "challenge_age"):
+        problems.append("minor.rule must be 'calibrated' or 'challenge_age'")
+    if not 0 <= policy.minor_review_probability <= policy.minor_block_probability <= 1:
+        problems.append("minor: need 0 <= review_probability <= block_probability <= 1")
+    if policy.challenge_age < 18:
+        problems.append("minor.challenge_age must be at least 18")
+    if not 0 < policy.interval_percentile < 0.5:
+        problems.append("minor.interval_percentile must be between 0 and 0.5")
+    if policy.max_pixels < 1:
+        problems.append("limits.max_pixels must be positive")
+    unknown = set(policy.exempt_bases) - {"public", "outdoor"}
+    if unknown:
+        problems.append(f"events.exempt_bases: unknown basis {sorted(unknown)}")
+    if problems:
+        raise PolicyError("; ".join(problems))
+    return policy
+
+
+def policy_from_mapping(data: dict[str, Any], base: Policy | None = None) -> Policy:
+    base = base or Policy()
+    changes: dict[str, Any] = {}
+    for section, values in data.items():
+        if section not in _SECTIONS:
+            raise PolicyError(f"unknown policy section [{section}]")
+        if not isinstance(values, dict):
+            raise PolicyError(f"[{section}] must be a table")
+        for key, value in values.items():
+            if key not in _SECTIONS[section]:
+                raise PolicyError(f"unknown policy key {section}.{key}")
+            name = _SECTIONS[section][key]
+            current = getattr(base, name)
+            if isinstance(current, tuple):
+                value = tuple(value)
+            elif isinstance(current, bool):
+                if not isinstance(value, bool):
+                    raise PolicyError(f"{section}.{key} must be true or false")
+            elif isinstance(current, (int, float)) and not isinstance(value, (int, float)):
+                raise PolicyError(f"{section}.{key} must be a number")
+            elif isinstance(current, str) and not isinstance(value, str):
+                raise PolicyError(f"{section}.{key} must be text")
+            changes[name] = type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value
+    return _validate(replace(base, **changes))
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """The default policy, overlaid with the TOML file at ``path`` if given."""
+    base = policy_from_mapping(_read_toml(DEFAULT_POLICY_PATH), Policy())
+    if path is None:
+        return base
+    return policy_from_mapping(_read_toml(Path(path)), base)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"policy file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise PolicyError(f"policy file {path} is not valid TOML: {error}") from None
+
+
+assert {f.name for f in fields(Policy)} >= {n for s in _SECTIONS.values() for n in s.values()}

@@ -1,0 +1,48 @@
+"""Identifiability: is a face large and sharp enough to recognise once published?"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .types import DetectedFace, Identifiability, ReasonCode
+
+__all__ = ["publish_scale", "face_sharpness", "assess_identifiability"]
+
+_SHARPNESS_HEIGHT = 64
+
+
+def publish_scale(width: int, height: int, publish_long_side: int) -> float:
+    """Factor from the full photo to its published size (never an upscale)."""
+    return min(1.0, publish_long_side / max(width, height))
+
+
+def face_sharpness(rgb: np.ndarray, face: DetectedFace) -> float:
+    """Variance of the Laplacian inside the face, resampled to a fixed height.
+
+    Resampling first makes the measure comparable across face sizes; a face
+    smaller than the reference height is upsampled, which lowers the figure
+    and so errs towards "blurred" only for faces that are small anyway.
+    """
+    b = face.box
+    h, w = rgb.shape[:2]
+    x1, y1 = max(0, int(b.x)), max(0, int(b.y))
+    x2, y2 = min(w, int(np.ceil(b.x2))), min(h, int(np.ceil(b.y2)))
+    if x2 - x1 < 2 or y2 - y1 < 2:
+        return 0.0
+    crop = cv2.cvtColor(rgb[y1:y2, x1:x2], cv2.COLOR_RGB2GRAY)
+    factor = _SHARPNESS_HEIGHT / crop.shape[0]
+    crop = cv2.resize(crop, (max(2, round(crop.shape[1] * factor)), _SHARPNESS_HEIGHT), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    return float(cv2.Laplacian(crop, cv2.CV_64F).var())
+
+
+def assess_identifiability(
+    face_height_full_px: float, sharpness: float, scale_to_publish: float, min_face_px: float, min_sharpness: float
+) -> Identifiability:
+    """Pure rule: too small at publication size, or too blurred, is not identifiable."""
+    published = face_height_full_px * scale_to_publish
+    if published < min_face_px:
+        return Identifiability(False, published, sharpness, ReasonCode.TOO_SMALL)
+    if sharpness < min_sharpness:
+        return Identifiability(False, published, sharpness, ReasonCode.TOO_BLURRED)
+    return Identifiability(True, published, sharpness, None)

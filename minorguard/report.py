@@ -1,0 +1,88 @@
+"""Reports: JSON and CSV of results, and the one-line explanation of a face."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .locale import t
+from .types import FaceDecision, PhotoResult, to_jsonable
+
+__all__ = ["explain_face", "write_json", "write_csv", "atomic_write_text", "CSV_COLUMNS"]
+
+CSV_COLUMNS = [
+    "source", "sha256", "verdict", "error", "face", "x", "y", "width", "height", "category", "action",
+    "reason", "explanation", "age", "age_low", "age_high", "p_under_18", "published_px", "sharpness",
+    "consent_record", "event_id", "group", "model_pack", "policy_version",
+]
+
+
+def explain_face(decision: FaceDecision, lang: str = "en") -> str:
+    """The face's reason in words, in Albanian or English."""
+    age = decision.age
+    values = {
+        "px": decision.identifiability.published_height_px,
+        "sharpness": decision.identifiability.sharpness,
+        "age": age.expected if age else float("nan"),
+        "p": age.p_under_18 if age else float("nan"),
+        "detail": decision.detail,
+    }
+    return t(f"reason.{decision.reason.value}", lang, **values)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write via a temporary file in the same folder and rename: never a half file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(results: Sequence[PhotoResult], path: str | Path, extra: dict | None = None) -> None:
+    payload = {"minorguard_report": 1, **(extra or {}), "photos": [to_jsonable(r) for r in results]}
+    atomic_write_text(path, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+def _rows(results: Iterable[PhotoResult], lang: str):
+    for r in results:
+        base = {"source": r.source, "sha256": r.sha256 or "", "verdict": r.verdict.value, "error": r.error or "",
+                "model_pack": r.model_pack, "policy_version": r.policy_version}
+        if not r.faces:
+            yield base
+            continue
+        for d in r.faces:
+            a = d.age
+            yield {
+                **base,
+                "face": d.index, "x": round(d.box.x), "y": round(d.box.y), "width": round(d.box.width), "height": round(d.box.height),
+                "category": d.category.value, "action": d.action.value, "reason": d.reason.value,
+                "explanation": explain_face(d, lang),
+                "age": round(a.expected, 1) if a else "", "age_low": a.low if a else "", "age_high": a.high if a else "",
+                "p_under_18": round(a.p_under_18, 4) if a else "",
+                "published_px": round(d.identifiability.published_height_px, 1), "sharpness": round(d.identifiability.sharpness, 1),
+                "consent_record": (d.consent.record_id or "") if d.consent else "",
+                "event_id": (d.event.event_id or "") if d.event else "",
+                "group": "" if d.group is None else d.group,
+            }
+
+
+def write_csv(results: Sequence[PhotoResult], path: str | Path, lang: str = "en") -> None:
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for row in _rows(results, lang):
+        writer.writerow(row)
+    atomic_write_text(path, buffer.getvalue())
