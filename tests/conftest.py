@@ -1,0 +1,32 @@
+"""Fixtures: the real models (loaded once per session) and the shared evaluation data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MINORGUARD_SHARED", ROOT.parent / "shared"))
+SAMPLE_IMAGES = ROOT / "sample_images"
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """../shared, or skip: it holds licensed data that cannot ship with the project."""
+    if not (SHARED / "samples").is_dir():
+        pytest.skip(f"../shared not found at {SHARED}: evaluation data and licensed samples are not on this machine")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def guard():
+    from minorguard import Guard
+
+    return Guard()
+
+
+@pytest.fixture(scope="session")
+def sample_images() -> Path:
+    return SAMPLE_IMAGES
