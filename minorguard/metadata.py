@@ -32,7 +32,7 @@ _TAG_FLASH, _TAG_BRIGHTNESS = 0x9209, 0x9203
 
 def _num(value: Any) -> float | None:
     try:
-        if isinstance(value, (list, tuple)):
+        while isinstance(value, (list, tuple)):
             value = value[0]
         if hasattr(value, "num") and hasattr(value, "den"):
             return float(value.num) / float(value.den) if value.den else None

@@ -1,0 +1,89 @@
+"""The scan command as a communicator and a script use it: exit codes, reports, languages."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from minorguard.cli import EXIT_BLOCK, EXIT_PASS, EXIT_USAGE, main
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+OBAMA = SAMPLES / "faceaisharp_obama_family.jpg"
+BIDEN = SAMPLES / "faceaisharp_biden_7mpx.jpg"
+
+
+def test_pass_exit_code(guard):
+    assert main(["scan", str(BIDEN)]) == EXIT_PASS
+
+
+def test_block_exit_code_and_reports(guard, tmp_path, capsys):
+    out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
+    code = main(["scan", str(OBAMA), str(BIDEN), "--json", str(out_json), "--csv", str(out_csv), "--lang", "en"])
+    assert code == EXIT_BLOCK
+    text = capsys.readouterr().out
+    assert "BLOCK" in text and "possible minor" in text
+    report = json.loads(out_json.read_text(encoding="utf-8"))
+    assert [p["verdict"] for p in report["photos"]] == ["BLOCK", "PASS"]
+    assert report["model_pack"] and report["policy_version"]
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
+    assert len(rows) == 5 and {r["verdict"] for r in rows} == {"BLOCK", "PASS"}
+
+
+def test_albanian_messages(guard, capsys):
+    main(["scan", str(OBAMA), "--lang", "sq"])
+    text = capsys.readouterr().out
+    assert "BLLOKOHET" in text and "i mitur" in text
+
+
+def test_folder_scan_with_bad_files_and_loops(guard, tmp_path, capsys):
+    folder = tmp_path / "ngjarja në shkollë"
+    (folder / "nën").mkdir(parents=True)
+    shutil.copy(OBAMA, folder / "nën" / "fëmijë.jpg")
+    (folder / "bosh.jpg").write_bytes(b"")
+    (folder / "nën" / "lak").symlink_to(folder, target_is_directory=True)  # loop
+    (folder / "shënime.txt").write_text("not a photo", encoding="utf-8")
+    out = tmp_path / "r.json"
+    code = main(["scan", str(folder), "--recursive", "--json", str(out), "--lang", "en"])
+    assert code == EXIT_BLOCK
+    photos = json.loads(out.read_text(encoding="utf-8"))["photos"]
+    verdicts = {Path(p["source"]).name: p["verdict"] for p in photos}
+    assert verdicts == {"bosh.jpg": "ERROR", "fëmijë.jpg": "BLOCK"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["scan", "/no/such/folder"], ["scan"], ["scan", "--bogus", "x"], ["scan", str(OBAMA), "--date", "27/11/2026"], []],
+    ids=["missing-path", "no-paths", "unknown-option", "bad-date", "no-command"],
+)
+def test_usage_errors_exit_64(args):
+    assert main(args) == EXIT_USAGE
+
+
+def test_bad_policy_file_is_a_usage_error(tmp_path, capsys):
+    bad = tmp_path / "p.toml"
+    bad.write_text("[minor]\nchallenge_age = 5\n", encoding="utf-8")
+    assert main(["scan", str(OBAMA), "--policy", str(bad)]) == EXIT_USAGE
+    assert "challenge_age" in capsys.readouterr().err
+
+
+def test_console_script_never_prints_a_traceback(tmp_path):
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    (tmp_path / "x.jpg").write_text("jo foto", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "minorguard", "scan", str(tmp_path / "x.jpg")], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == EXIT_BLOCK
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "x.jpg" in proc.stdout
+
+
+def test_models_lists_files_with_hashes_and_licences(capsys):
+    assert main(["models"]) == EXIT_PASS
+    text = capsys.readouterr().out
+    assert "CC0-1.0" in text and "MIT" in text
+    assert "age-v1.onnx" in text.replace("\n", "") or "Cydral" in text

@@ -1,0 +1,131 @@
+"""Rule 5 as pure functions, with plain data (no models, no files)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minorguard.decide import ReviewerOverride, categorize, decide_face, photo_verdict
+from minorguard.policy import Policy
+from minorguard.types import (
+    AgeEstimate,
+    Box,
+    ConsentEvidence,
+    DetectedFace,
+    EventEvidence,
+    FaceAction,
+    FaceAssessment,
+    FaceCategory,
+    Identifiability,
+    ReasonCode,
+    Verdict,
+)
+
+CALIBRATED = Policy(minor_rule="calibrated", minor_block_probability=0.5, minor_review_probability=0.05)
+CHALLENGE = Policy(minor_rule="challenge_age", challenge_age=30)
+
+
+def face(p_minor=0.9, expected=10.0, low=6.0, identifiable=True, reason=None, age=True):
+    estimate = AgeEstimate(expected, low, expected + 5, p_minor, "test") if age else None
+    ident = Identifiability(identifiable, 80.0 if identifiable else 10.0, 50.0, reason)
+    return FaceAssessment(0, DetectedFace(Box(10, 10, 80, 80), 0.99), ident, estimate)
+
+
+def test_child_without_consent_blocks():
+    d = decide_face(face(), CALIBRATED)
+    assert (d.category, d.action, d.reason) == (FaceCategory.POSSIBLE_MINOR, FaceAction.BLOCK, ReasonCode.POSSIBLE_MINOR)
+
+
+def test_adult_is_allowed():
+    d = decide_face(face(p_minor=0.01, expected=45, low=35), CALIBRATED)
+    assert (d.action, d.reason) == (FaceAction.ALLOW, ReasonCode.ADULT)
+
+
+def test_middle_band_goes_to_review_not_pass():
+    d = decide_face(face(p_minor=0.2, expected=22, low=16), CALIBRATED)
+    assert (d.category, d.action) == (FaceCategory.UNCERTAIN, FaceAction.REVIEW)
+
+
+def test_not_identifiable_is_reported_and_allowed():
+    d = decide_face(face(identifiable=False, reason=ReasonCode.TOO_SMALL), CALIBRATED)
+    assert (d.category, d.action, d.reason) == (FaceCategory.NOT_IDENTIFIABLE, FaceAction.ALLOW, ReasonCode.TOO_SMALL)
+
+
+def test_missing_age_never_passes():
+    d = decide_face(face(age=False), CALIBRATED)
+    assert d.action is FaceAction.REVIEW and d.reason is ReasonCode.AGE_UNAVAILABLE
+
+
+def test_challenge_age_rule():
+    assert categorize(AgeEstimate(25, 19, 31, 0.0, "raw"), CHALLENGE) is FaceCategory.POSSIBLE_MINOR
+    assert categorize(AgeEstimate(40, 16, 60, 0.0, "raw"), CHALLENGE) is FaceCategory.UNCERTAIN
+    assert categorize(AgeEstimate(40, 30, 50, 0.0, "raw"), CHALLENGE) is FaceCategory.ADULT
+
+
+def test_confident_consent_allows_and_names_record():
+    consent = ConsentEvidence("C-7", 0.8, "consent-12", confident=True, ambiguous=False)
+    d = decide_face(face(), CALIBRATED, consent=consent)
+    assert (d.action, d.reason, d.detail) == (FaceAction.ALLOW, ReasonCode.CONSENT, "consent-12")
+
+
+def test_ambiguous_consent_reviews():
+    consent = ConsentEvidence("C-7", 0.6, "consent-12", confident=False, ambiguous=True)
+    assert decide_face(face(), CALIBRATED, consent=consent).action is FaceAction.REVIEW
+
+
+def test_enrolled_child_without_covering_consent_blocks():
+    consent = ConsentEvidence("C-7", 0.8, None, confident=True, ambiguous=False, note="no consent for tiktok")
+    d = decide_face(face(), CALIBRATED, consent=consent)
+    assert (d.action, d.reason) == (FaceAction.BLOCK, ReasonCode.CONSENT_OUT_OF_SCOPE)
+
+
+def test_event_exemption_and_its_switch():
+    event = EventEvidence("E-1", "outdoor", "exif")
+    d = decide_face(face(), CALIBRATED, event=event)
+    assert (d.action, d.reason) == (FaceAction.ALLOW, ReasonCode.EVENT_EXEMPT)
+    strict = replace(CALIBRATED, exemption_enabled=False)
+    assert decide_face(face(), strict, event=event).action is FaceAction.BLOCK
+    no_basis = EventEvidence("E-2", None, "explicit")
+    assert decide_face(face(), CALIBRATED, event=no_basis).action is FaceAction.BLOCK
+
+
+def test_never_publish_beats_exemption_consent_and_reviewer():
+    consent = ConsentEvidence("C-7", 0.9, "consent-12", confident=True, ambiguous=False, never_publish=True)
+    event = EventEvidence("E-1", "public", "explicit")
+    override = ReviewerOverride(FaceAction.ALLOW, FaceCategory.ADULT, "teacher")
+    d = decide_face(face(), CALIBRATED, consent=consent, event=event, override=override)
+    assert (d.action, d.reason) == (FaceAction.BLOCK, ReasonCode.NEVER_PUBLISH)
+
+
+def test_ambiguous_event_reviews():
+    event = EventEvidence(None, None, "exif", ambiguous=True, note="two events match")
+    assert decide_face(face(), CALIBRATED, event=event).action is FaceAction.REVIEW
+
+
+@given(
+    p=st.floats(0, 1),
+    expected=st.floats(0, 90),
+    identifiable=st.booleans(),
+)
+def test_possible_minor_never_allowed_without_consent_or_event(p, expected, identifiable):
+    a = face(p_minor=p, expected=expected, low=max(0.0, expected - 8), identifiable=identifiable, reason=None if identifiable else ReasonCode.TOO_SMALL)
+    d = decide_face(a, CALIBRATED)
+    if d.category in (FaceCategory.POSSIBLE_MINOR, FaceCategory.UNCERTAIN):
+        assert d.action is not FaceAction.ALLOW
+    if identifiable and p >= CALIBRATED.minor_block_probability:
+        assert d.action is FaceAction.BLOCK
+
+
+@given(st.lists(st.sampled_from([FaceAction.ALLOW, FaceAction.REVIEW, FaceAction.BLOCK]), max_size=8))
+def test_photo_verdict_is_the_worst_face(actions):
+    base = decide_face(face(), CALIBRATED)
+    decisions = [replace(base, action=a) for a in actions]
+    verdict = photo_verdict(decisions)
+    if FaceAction.BLOCK in actions:
+        assert verdict is Verdict.BLOCK
+    elif FaceAction.REVIEW in actions:
+        assert verdict is Verdict.REVIEW
+    else:
+        assert verdict is Verdict.PASS

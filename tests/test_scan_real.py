@@ -1,0 +1,97 @@
+"""The real default model pack on real photos."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minorguard import FaceCategory, Verdict
+from minorguard.types import to_jsonable
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+OBAMA = SAMPLES / "faceaisharp_obama_family.jpg"
+BIDEN = SAMPLES / "faceaisharp_biden_7mpx.jpg"
+
+
+def test_family_portrait_with_two_children_blocks(guard):
+    result = guard.check(OBAMA)
+    assert result.verdict is Verdict.BLOCK
+    assert len(result.faces) == 4
+    # the two girls are the two smallest heads in the middle of the portrait
+    minors = [f for f in result.faces if f.category is FaceCategory.POSSIBLE_MINOR]
+    assert len(minors) >= 2
+    assert all(f.reason.value for f in result.faces)
+    assert result.sha256 and result.model_pack and result.policy_version
+
+
+def test_adult_portrait_passes(guard):
+    result = guard.check(BIDEN)
+    assert result.verdict is Verdict.PASS, [(f.category, f.age) for f in result.faces]
+    assert len(result.faces) == 1 and result.faces[0].category is FaceCategory.ADULT
+
+
+def test_rotated_copy_gives_the_same_faces(guard, tmp_path):
+    image = Image.open(OBAMA)
+    rotated = image.rotate(90, expand=True)  # pixels stored sideways ...
+    exif = Image.Exif()
+    exif[0x0112] = 6  # ... and the tag says: turn 90° clockwise for display
+    path = tmp_path / "rotated.jpg"
+    rotated.save(path, "JPEG", quality=95, exif=exif.tobytes())
+    upright = guard.check(OBAMA)
+    turned = guard.check(path)
+    assert (turned.width, turned.height) == (upright.width, upright.height)
+    assert len(turned.faces) == len(upright.faces)
+    for a in upright.faces:
+        assert max(a.box.iou(b.box) for b in turned.faces) > 0.6
+    assert turned.verdict is upright.verdict
+
+
+def test_library_accepts_bytes_arrays_and_pil(guard):
+    by_bytes = guard.check(OBAMA.read_bytes())
+    by_array = guard.check(np.asarray(Image.open(OBAMA).convert("RGB")))
+    by_pil = guard.check(Image.open(OBAMA))
+    assert by_bytes.verdict is by_array.verdict is by_pil.verdict is Verdict.BLOCK
+
+
+def test_result_is_frozen_and_json_serialisable(guard):
+    result = guard.check(OBAMA)
+    text = json.dumps(to_jsonable(result), ensure_ascii=False)
+    assert '"verdict": "BLOCK"' in text
+    with pytest.raises(Exception):
+        result.verdict = Verdict.PASS  # type: ignore[misc]
+
+
+def test_batch_goes_on_past_bad_input_and_never_passes_it(guard, tmp_path):
+    bad = {
+        "zero.jpg": b"",
+        "tekst.jpg": "një skedar teksti, jo foto".encode(),
+        "cut.jpg": OBAMA.read_bytes()[:15000],
+    }
+    paths = []
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+        paths.append(tmp_path / name)
+    link = tmp_path / "thyer.jpg"
+    link.symlink_to(tmp_path / "missing.jpg")
+    paths.append(link)
+    good = tmp_path / "Familja e Obamës – çerdhe.jpg"
+    good.write_bytes(OBAMA.read_bytes())
+    paths.append(good)
+    results = list(guard.check_many(paths, workers=2))
+    assert [r.source for r in results] == [str(p) for p in paths]
+    assert [r.verdict for r in results[:4]] == [Verdict.ERROR] * 4
+    assert all(r.error and "\n" not in r.error for r in results[:4])
+    assert results[4].verdict is Verdict.BLOCK
+
+
+def test_shared_samples_minors_and_adults(guard, shared):
+    samples = shared / "samples"
+    baby = guard.check(samples / "pexels_1648383_happy_baby.jpeg")
+    assert baby.verdict is Verdict.BLOCK
+    older = guard.check(samples / "pexels_834863_older_man_office.jpg")
+    assert older.verdict is Verdict.PASS, [(f.category, f.age) for f in older.faces]
