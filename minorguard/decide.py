@@ -58,6 +58,12 @@ def _event_exempts(event: EventEvidence | None, policy: Policy) -> bool:
     )
 
 
+def _event_could_exempt(event: EventEvidence, policy: Policy) -> bool:
+    # An ambiguous link carries every candidate's basis ("outdoor/public"); it
+    # deserves a person only if one of them could exempt, else the block stands.
+    return any(b in policy.exempt_bases for b in (event.basis or "").split("/"))
+
+
 def decide_face(
     assessment: FaceAssessment,
     policy: Policy,
@@ -108,7 +114,7 @@ def decide_face(
         if consent.record_id:
             return make(category, FaceAction.ALLOW, ReasonCode.CONSENT, consent.record_id)
         return make(category, FaceAction.BLOCK, ReasonCode.CONSENT_OUT_OF_SCOPE, consent.note)
-    if event is not None and event.ambiguous and policy.exemption_enabled:
+    if event is not None and event.ambiguous and policy.exemption_enabled and _event_could_exempt(event, policy):
         return make(category, FaceAction.REVIEW, ReasonCode.EVENT_AMBIGUOUS, event.note)
     if unavailable is not None:
         return unavailable

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
+from .outdoor import guess_outdoor
 from .types import EventEvidence, FaceDecision, PhotoMetadata
 
-__all__ = ["photo_hints"]
+__all__ = ["OUTDOOR_NO_EVENT", "photo_hints"]
+
+OUTDOOR_NO_EVENT = "looks outdoor; no event declared"
 
 
 def photo_hints(meta: PhotoMetadata | None, decisions: Sequence[FaceDecision], event: EventEvidence | None) -> tuple[str, ...]:
     hints: list[str] = []
     if meta is not None:
         hints.extend(f"metadata: {p}" for p in meta.problems)
+    if event is not None and event.note and (event.ambiguous or event.event_id is None):
+        hints.append(f"event: {event.note}")
+    guess = guess_outdoor(meta)
+    linked = event is not None and event.event_id is not None and not event.ambiguous
+    if guess.setting == "outdoor" and not linked:
+        hints.append(f"{OUTDOOR_NO_EVENT} ({guess.summary})")
+    elif guess.setting == "indoor" and linked and event is not None and event.basis == "outdoor":
+        # a declared outdoor event whose photo looks like a room deserves a second look
+        hints.append(f"looks indoor ({guess.summary}) but event {event.event_id} is declared outdoor")
     return tuple(hints)

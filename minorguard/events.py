@@ -1,0 +1,376 @@
+"""Linking photos to declared events: the exemption of rule 5, kept deliberate.
+
+A person declares an event (time window with time zone, optional place with a
+radius, a basis: public, outdoor or none); this module decides which event a
+photo belongs to. It is pure: events and the photo's metadata in, an
+:class:`~minorguard.types.EventEvidence` out. The register (``consent_db``)
+stores events; :class:`RegisterEventLinker` adapts it to the Guard.
+
+Fail closed: a photo is linked automatically only on a trustworthy EXIF
+capture time. No time, a malformed one, one in the future or before 2000
+(a camera whose clock was never set) never links; a photo that fits two
+events, or fits the time but lies outside the place, is *ambiguous* and the
+decision sends it to a person instead of exempting it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .types import EventEvidence, PhotoMetadata
+
+__all__ = [
+    "BASES",
+    "DEFAULT_RADIUS_M",
+    "Event",
+    "EventInputError",
+    "RegisterEventLinker",
+    "UnknownEventError",
+    "check_event_fields",
+    "haversine_m",
+    "link_photo",
+    "parse_event_time",
+    "photo_time_problem",
+    "zone",
+]
+
+BASES = ("public", "outdoor")
+# A declared place without a radius still needs one to compare GPS against; a
+# kilometre covers a stadium or a town square plus phone GPS error (tens of m).
+DEFAULT_RADIUS_M = 1000.0
+EARLIEST_PLAUSIBLE = datetime(2000, 1, 1)
+# A camera in UTC+14 writes local times up to 14 h ahead of UTC; anything past
+# that (plus a few minutes of clock drift) is in the future wherever it was taken.
+_FUTURE_SLACK_NAIVE = timedelta(hours=14, minutes=5)
+_FUTURE_SLACK_AWARE = timedelta(minutes=5)
+
+
+class EventInputError(ValueError):
+    """An event that cannot be stored as given; the message is one clear line."""
+
+
+class UnknownEventError(LookupError):
+    """An explicit event id that the register does not hold."""
+
+    def __init__(self, event_id: str):
+        super().__init__(f"unknown event id {event_id!r} (see `minorguard event list`)")
+        self.event_id = event_id
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """What linking needs to know about a declared event."""
+
+    id: str
+    name: str
+    start: datetime  # aware
+    end: datetime  # aware
+    tz: str
+    basis: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    radius_m: float | None = None
+    place: str = ""
+    closed: bool = False
+
+    @property
+    def has_place(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+    @classmethod
+    def from_record(cls, record: Any) -> Event:
+        """An Event from a register row or mapping (attribute or key access).
+
+        Accepts the usual spellings (``id``/``event_id``, ``tz``/``timezone``,
+        ``radius_m``/``radius``, ``starts_at``/``start``) so the register can
+        grow without this module changing.
+        """
+
+        def get(*names: str, default: Any = None) -> Any:
+            for name in names:
+                if isinstance(record, dict):
+                    if name in record and record[name] is not None:
+                        return record[name]
+                elif getattr(record, name, None) is not None:
+                    return getattr(record, name)
+            return default
+
+        tz = get("tz", "timezone", "time_zone", default="UTC")
+        zinfo = zone(tz)
+        start = _as_aware(get("start", "starts_at", "start_at"), zinfo)
+        end = _as_aware(get("end", "ends_at", "end_at"), zinfo)
+        status = get("status", default="")
+        closed = bool(get("closed", default=False)) or get("closed_at") is not None or str(status) == "closed"
+        radius = get("radius_m", "radius")
+        return cls(
+            id=str(get("id", "event_id")),
+            name=str(get("name", default="")),
+            start=start,
+            end=end,
+            tz=str(tz),
+            basis=get("basis") or None,
+            lat=_float_or_none(get("lat", "latitude")),
+            lon=_float_or_none(get("lon", "longitude")),
+            radius_m=_float_or_none(radius),
+            place=str(get("place", "place_name", default="")),
+            closed=closed,
+        )
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _as_aware(value: Any, zinfo: ZoneInfo) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise EventInputError(f"event time {value!r} is not a date and time")
+    return value if value.tzinfo is not None else value.replace(tzinfo=zinfo)
+
+
+# -- validation of what a person declares ------------------------------------
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; EventInputError when it does not exist."""
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise EventInputError(f"unknown time zone {name!r} (use an IANA name such as Europe/Tirane)") from None
+
+
+def parse_event_time(text: str, tz: str) -> datetime:
+    """``2026-10-25T10:00`` (local to ``tz``) or with an explicit offset, as an aware datetime."""
+    zinfo = zone(tz)
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise EventInputError(f"time {text!r} is not ISO 8601 (YYYY-MM-DDTHH:MM, optionally +HH:MM)") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zinfo)
+
+
+def check_event_fields(
+    *,
+    start: datetime,
+    end: datetime,
+    tz: str,
+    basis: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    radius_m: float | None = None,
+    name: str | None = "x",
+) -> None:
+    """Raise EventInputError on the first field a register must refuse."""
+    zone(tz)
+    if name is not None and not str(name).strip():
+        raise EventInputError("an event needs a name")
+    if start.tzinfo is None or end.tzinfo is None:
+        raise EventInputError("event start and end need a time zone")
+    if end.astimezone(UTC) <= start.astimezone(UTC):
+        raise EventInputError(f"event ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+    if basis not in (None, *BASES):
+        raise EventInputError(f"basis must be one of {', '.join(BASES)} or none, got {basis!r}")
+    if (lat is None) != (lon is None):
+        raise EventInputError("give both latitude and longitude, or neither")
+    if lat is not None and not (math.isfinite(lat) and -90 <= lat <= 90):
+        raise EventInputError(f"latitude {lat} is out of range (-90..90)")
+    if lon is not None and not (math.isfinite(lon) and -180 <= lon <= 180):
+        raise EventInputError(f"longitude {lon} is out of range (-180..180)")
+    if radius_m is not None:
+        if not math.isfinite(radius_m) or radius_m < 0:
+            raise EventInputError(f"radius must be zero or more metres, got {radius_m}")
+        if lat is None:
+            raise EventInputError("a radius needs a latitude and longitude")
+
+
+# -- geometry ----------------------------------------------------------------
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (mean Earth radius; ample for event places)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(min(1.0, math.sqrt(a)))
+
+
+# -- linking -----------------------------------------------------------------
+def photo_time_problem(meta: PhotoMetadata | None, now: datetime | None = None) -> str | None:
+    """Why the photo's capture time cannot be trusted for linking, or None when it can."""
+    if meta is None or meta.datetime_original is None:
+        if meta is not None and meta.datetime_raw:
+            return f"EXIF capture time {meta.datetime_raw!r} is malformed"
+        return "photo has no EXIF capture time"
+    moment = meta.datetime_original
+    if moment.replace(tzinfo=None) < EARLIEST_PLAUSIBLE:
+        return f"EXIF capture time {moment.isoformat()} is before 2000: the camera clock looks unset"
+    now = now or datetime.now(UTC)
+    if moment.tzinfo is None:
+        if moment > now.astimezone(UTC).replace(tzinfo=None) + _FUTURE_SLACK_NAIVE:
+            return f"EXIF capture time {moment.isoformat()} is in the future: the camera clock looks wrong"
+    elif moment > now + _FUTURE_SLACK_AWARE:
+        return f"EXIF capture time {moment.isoformat()} is in the future: the camera clock looks wrong"
+    return None
+
+
+def _instants(moment: datetime, event: Event) -> tuple[datetime, ...]:
+    """The instant(s) a capture time may denote for this event.
+
+    With an offset in the file there is one. Without, the time is read in the
+    event's zone; in the repeated hour of a daylight-saving change (or the
+    skipped one) a wall-clock time has two readings, and both are returned.
+    """
+    if moment.tzinfo is not None:
+        return (moment.astimezone(UTC),)
+    zinfo = zone(event.tz)
+    # to UTC at once: aware datetimes sharing one tzinfo compare by wall clock, fold ignored
+    first = moment.replace(tzinfo=zinfo, fold=0).astimezone(UTC)
+    second = moment.replace(tzinfo=zinfo, fold=1).astimezone(UTC)
+    return (first,) if first == second else (first, second)
+
+
+def _fmt(moment: datetime) -> str:
+    return moment.isoformat(timespec="minutes")
+
+
+@dataclass(frozen=True, slots=True)
+class _Fit:
+    event: Event
+    in_window: bool  # every reading of the time is inside the window
+    partly: bool  # only one reading of a DST-ambiguous time is inside
+    distance_m: float | None  # None when either side has no GPS
+    radius_m: float | None
+
+    @property
+    def outside_place(self) -> bool:
+        return self.distance_m is not None and self.radius_m is not None and self.distance_m > self.radius_m
+
+
+def _fit(event: Event, meta: PhotoMetadata) -> _Fit:
+    assert meta.datetime_original is not None
+    readings = _instants(meta.datetime_original, event)
+    start, end = event.start.astimezone(UTC), event.end.astimezone(UTC)
+    inside = [start <= r <= end for r in readings]
+    distance = radius = None
+    if event.has_place and meta.gps_lat is not None and meta.gps_lon is not None:
+        distance = haversine_m(meta.gps_lat, meta.gps_lon, event.lat, event.lon)  # type: ignore[arg-type]
+        radius = DEFAULT_RADIUS_M if event.radius_m is None else event.radius_m
+    return _Fit(event, all(inside), any(inside) and not all(inside), distance, radius)
+
+
+def _joined_basis(events: Iterable[Event]) -> str | None:
+    """Every basis among candidates, so the decision knows whether any of them could exempt."""
+    bases = sorted({e.basis for e in events if e.basis})
+    return "/".join(bases) or None
+
+
+def link_photo(
+    events: Sequence[Event],
+    meta: PhotoMetadata | None,
+    explicit_event: str | None = None,
+    now: datetime | None = None,
+) -> EventEvidence | None:
+    """The event a photo belongs to, or None when nothing links it.
+
+    An explicit id wins over automatic linking (UnknownEventError when the
+    register lacks it), but when the photo's own trustworthy time or GPS
+    contradicts the declared event, the link is marked ambiguous: a photo of
+    a classroom visit must not ride on a street festival's id unseen.
+    """
+    by_id = {e.id: e for e in events}
+    problem = photo_time_problem(meta, now)
+    if explicit_event is not None:
+        event = by_id.get(explicit_event)
+        if event is None:
+            raise UnknownEventError(explicit_event)
+        if problem is None:
+            assert meta is not None
+            fit = _fit(event, meta)
+            if fit.partly:
+                return EventEvidence(
+                    event.id, event.basis, "explicit", ambiguous=True,
+                    note=f"photo time {meta.datetime_original.isoformat()} falls in the repeated or skipped hour "  # type: ignore[union-attr]
+                    f"of a daylight-saving change in {event.tz} and fits event {event.id} only one way",
+                )
+            if not fit.in_window:
+                return EventEvidence(
+                    event.id, event.basis, "explicit", ambiguous=True,
+                    note=f"photo taken {meta.datetime_original.isoformat()}, "  # type: ignore[union-attr]
+                    f"outside event {event.id} ({_fmt(event.start)} to {_fmt(event.end)})",
+                )
+            if fit.outside_place:
+                return EventEvidence(
+                    event.id, event.basis, "explicit", ambiguous=True,
+                    note=f"photo GPS is {fit.distance_m:.0f} m from event {event.id}, radius {fit.radius_m:.0f} m",
+                )
+        return EventEvidence(event.id, event.basis, "explicit", note=f"declared for this scan: {event.name}")
+
+    if not events:
+        return None
+    if problem is not None:
+        return EventEvidence(None, None, "none", note=f"{problem}; not linked to an event automatically (use --event ID)")
+    assert meta is not None
+    fits = [_fit(e, meta) for e in events]
+    clean = [f for f in fits if f.in_window and not f.outside_place]
+    if len(clean) == 1:
+        f = clean[0]
+        where = f" and GPS {f.distance_m:.0f} m from the place" if f.distance_m is not None else ""
+        return EventEvidence(f.event.id, f.event.basis, "exif", note=f"EXIF time inside the event window{where}")
+    if len(clean) > 1:
+        ids = ", ".join(f.event.id for f in clean)
+        return EventEvidence(None, _joined_basis(f.event for f in clean), "exif", ambiguous=True,
+                             note=f"photo matches {len(clean)} events ({ids}): a person must pick one")
+    doubtful = [f for f in fits if (f.in_window and f.outside_place) or f.partly]
+    if not doubtful:
+        return None
+    notes = []
+    for f in doubtful:
+        if f.partly:
+            notes.append(f"time {meta.datetime_original.isoformat()} falls in the repeated or skipped hour of a "  # type: ignore[union-attr]
+                         f"daylight-saving change in {f.event.tz} and fits event {f.event.id} only one way")
+        else:
+            notes.append(f"time fits event {f.event.id} but GPS is {f.distance_m:.0f} m away (radius {f.radius_m:.0f} m)")
+    single = doubtful[0].event if len(doubtful) == 1 else None
+    return EventEvidence(
+        single.id if single else None,
+        single.basis if single else _joined_basis(f.event for f in doubtful),
+        "exif",
+        ambiguous=True,
+        note="; ".join(notes),
+    )
+
+
+class RegisterEventLinker:
+    """Satisfies :class:`minorguard.pipeline.EventLinker` from a list of events.
+
+    ``source`` returns the register's events (rows or :class:`Event`); it is
+    read once, on first use, so a batch of photos sees one consistent register
+    and threads do not hit the database per photo.
+    """
+
+    def __init__(self, source: Callable[[], Iterable[Any]] | Iterable[Any], now: Callable[[], datetime] | None = None):
+        self._source = source
+        self._events: tuple[Event, ...] | None = None
+        self._lock = threading.Lock()
+        self._now = now
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        with self._lock:
+            if self._events is None:
+                rows = self._source() if callable(self._source) else self._source
+                self._events = tuple(r if isinstance(r, Event) else Event.from_record(r) for r in rows)
+            return self._events
+
+    def get(self, event_id: str) -> Event:
+        for event in self.events:
+            if event.id == event_id:
+                return event
+        raise UnknownEventError(event_id)
+
+    def link(self, photo: Any, explicit_event: str | None) -> EventEvidence | None:
+        meta = photo.metadata if hasattr(photo, "metadata") else photo
+        return link_photo(self.events, meta, explicit_event, self._now() if self._now else None)

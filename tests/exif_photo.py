@@ -1,0 +1,57 @@
+"""Write copies of a sample photo carrying chosen EXIF (time, offset, GPS, exposure) for event tests."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
+
+SOURCE = Path(__file__).resolve().parents[1] / "sample_images" / "faceaisharp_obama_family.jpg"
+
+
+def _rational(value: float) -> IFDRational:
+    f = Fraction(value).limit_denominator(100000)
+    return IFDRational(f.numerator, f.denominator)
+
+
+def _dms(degrees: float) -> tuple[IFDRational, IFDRational, IFDRational]:
+    degrees = abs(degrees)
+    d = int(degrees)
+    m = int((degrees - d) * 60)
+    s = (degrees - d - m / 60) * 3600
+    return (_rational(d), _rational(m), _rational(round(s, 4)))
+
+
+def write_exif_photo(
+    path: Path,
+    taken: str | None = None,
+    offset: str | None = None,
+    gps: tuple[float, float] | None = None,
+    exposure: tuple[float, float, int] | None = None,  # f-number, seconds, ISO
+    flash: bool | None = None,
+    brightness: float | None = None,
+) -> Path:
+    """A copy of the Obama family portrait (two girls: BLOCK without consent or event) with this EXIF."""
+    exif = Image.Exif()
+    sub = exif.get_ifd(0x8769)
+    if taken is not None:
+        sub[0x9003] = taken
+    if offset is not None:
+        sub[0x9011] = offset
+    if exposure is not None:
+        n, t, iso = exposure
+        sub[0x829D], sub[0x829A], sub[0x8827] = _rational(n), _rational(t), iso
+    if flash is not None:
+        sub[0x9209] = 1 if flash else 0
+    if brightness is not None:
+        sub[0x9203] = _rational(brightness)
+    if gps is not None:
+        g = exif.get_ifd(0x8825)
+        lat, lon = gps
+        g[1], g[2] = ("N" if lat >= 0 else "S"), _dms(lat)
+        g[3], g[4] = ("E" if lon >= 0 else "W"), _dms(lon)
+    with Image.open(SOURCE) as image:
+        image.save(path, exif=exif, quality=92)
+    return path

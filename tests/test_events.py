@@ -1,0 +1,318 @@
+"""Public and outdoor events: linking photos by explicit id or EXIF time and GPS, and the exemption's policy.
+
+Photos are copies of the Obama family portrait (two girls: BLOCK on their own)
+carrying EXIF written with Pillow, checked by the real models.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from exif_photo import write_exif_photo
+
+from minorguard.decide import decide_face
+from minorguard.events import (
+    Event,
+    EventInputError,
+    RegisterEventLinker,
+    UnknownEventError,
+    check_event_fields,
+    haversine_m,
+    link_photo,
+    parse_event_time,
+)
+from minorguard.pipeline import CheckContext, Guard
+from minorguard.policy import Policy
+from minorguard.report import write_csv, write_json
+from minorguard.types import (
+    AgeEstimate,
+    Box,
+    ConsentEvidence,
+    DetectedFace,
+    EventEvidence,
+    FaceAction,
+    FaceAssessment,
+    Identifiability,
+    PhotoMetadata,
+    ReasonCode,
+    Verdict,
+)
+
+TIRANE = "Europe/Tirane"
+SKANDERBEG = (41.3275, 19.8187)  # Skanderbeg Square, Tirana
+DURRES = (41.3246, 19.4565)  # about 30 km west
+
+
+def event(id="E1", start="2026-06-01T10:00", end="2026-06-01T12:00", tz=TIRANE, basis="public", place=SKANDERBEG, radius=300.0):
+    lat, lon = place if place else (None, None)
+    return Event(id, f"event {id}", parse_event_time(start, tz), parse_event_time(end, tz), tz, basis, lat, lon,
+                 radius if place else None)
+
+
+def meta(taken: datetime | None, gps=None, raw: str | None = None) -> PhotoMetadata:
+    lat, lon = gps if gps else (None, None)
+    return PhotoMetadata(datetime_original=taken, datetime_raw=raw or (taken and taken.strftime("%Y:%m:%d %H:%M:%S")),
+                         gps_lat=lat, gps_lon=lon)
+
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+# -- the real pipeline --------------------------------------------------------
+@pytest.fixture(scope="module")
+def guard_with(guard):
+    """A Guard sharing the session's loaded models, with the given events and policy."""
+
+    def make(events, policy: Policy | None = None) -> Guard:
+        return Guard(policy=policy or guard.policy, pack=guard.pack, events=RegisterEventLinker(events))
+
+    return make
+
+
+def test_photo_inside_window_and_radius_is_exempt(tmp_path, guard, guard_with):
+    photo = write_exif_photo(tmp_path / "ceremonia_shëtitore.jpg", "2026:06:01 11:00:00", "+02:00", SKANDERBEG)
+    assert guard.check(photo).verdict is Verdict.BLOCK  # the two girls block without the event
+    result = guard_with([event(), event("E2", "2026-06-02T10:00", "2026-06-02T12:00")]).check(photo)
+    assert result.verdict is Verdict.PASS
+    assert (result.event.event_id, result.event.basis, result.event.how) == ("E1", "public", "exif")
+    exempt = [d for d in result.faces if d.reason is ReasonCode.EVENT_EXEMPT]
+    assert len(exempt) == 2 and all(d.detail == "E1 (public)" for d in exempt)
+    # the reports carry the event id
+    write_json([result], tmp_path / "r.json")
+    write_csv([result], tmp_path / "r.csv")
+    data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert data["photos"][0]["event"]["event_id"] == "E1"
+    rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
+    assert {r["event_id"] for r in rows} == {"E1"}
+    assert any("E1 (public)" in r["explanation"] for r in rows)
+
+
+def test_photo_outside_radius_goes_to_review(tmp_path, guard_with):
+    photo = write_exif_photo(tmp_path / "p.jpg", "2026:06:01 11:00:00", "+02:00", DURRES)
+    result = guard_with([event()]).check(photo)
+    assert result.verdict is Verdict.REVIEW
+    assert result.event.ambiguous and result.event.event_id == "E1"
+    minors = [d for d in result.faces if d.reason is ReasonCode.EVENT_AMBIGUOUS]
+    assert len(minors) == 2 and "radius 300 m" in minors[0].detail
+    assert any("GPS is" in h for h in result.hints)
+
+
+def test_photo_without_exif_time_is_not_linked(tmp_path, guard_with):
+    photo = write_exif_photo(tmp_path / "p.jpg", None, None, SKANDERBEG)
+    result = guard_with([event()]).check(photo)
+    assert result.verdict is Verdict.BLOCK
+    assert result.event.event_id is None and result.event.how == "none"
+    assert any("no EXIF capture time" in h and "--event" in h for h in result.hints)
+
+
+def test_explicit_event_links_a_photo_without_exif_time(tmp_path, guard_with):
+    photo = write_exif_photo(tmp_path / "p.jpg")
+    result = guard_with([event()]).check(photo, CheckContext(event_id="E1"))
+    assert result.verdict is Verdict.PASS and result.event.how == "explicit"
+
+
+def test_two_overlapping_events_give_review(tmp_path, guard_with):
+    photo = write_exif_photo(tmp_path / "p.jpg", "2026:06:01 11:00:00", "+02:00", SKANDERBEG)
+    both = [event("E1"), event("E2", "2026-06-01T09:00", "2026-06-01T11:30", basis="outdoor")]
+    result = guard_with(both).check(photo)
+    assert result.verdict is Verdict.REVIEW
+    assert result.event.ambiguous and result.event.event_id is None
+    assert "E1" in result.event.note and "E2" in result.event.note
+
+
+def test_exemption_disabled_by_policy_file(tmp_path, guard, guard_with):
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[events]\nexemption_enabled = false\n", encoding="utf-8")
+    from minorguard.policy import load_policy
+
+    photo = write_exif_photo(tmp_path / "p.jpg", "2026:06:01 11:00:00", "+02:00", SKANDERBEG)
+    result = guard_with([event()], load_policy(strict)).check(photo)
+    assert result.verdict is Verdict.BLOCK
+    assert result.event.event_id == "E1"  # linked, but the office does not exempt
+
+
+# -- the pure decision ------------------------------------------------------------
+def child() -> FaceAssessment:
+    return FaceAssessment(0, DetectedFace(Box(10, 10, 80, 80), 0.99), Identifiability(True, 80.0, 50.0),
+                          AgeEstimate(10.0, 6.0, 14.0, 0.95, "test"))
+
+
+LINKED = EventEvidence("E1", "public", "exif")
+
+
+def test_exemption_allows_a_possible_minor():
+    d = decide_face(child(), Policy())
+    assert d.action is FaceAction.BLOCK
+    d = decide_face(child(), Policy(), event=LINKED)
+    assert (d.action, d.reason, d.detail) == (FaceAction.ALLOW, ReasonCode.EVENT_EXEMPT, "E1 (public)")
+
+
+def test_never_publish_beats_exemption():
+    never = ConsentEvidence("child-7", 0.9, None, confident=True, ambiguous=False, never_publish=True)
+    d = decide_face(child(), Policy(), consent=never, event=LINKED)
+    assert (d.action, d.reason) == (FaceAction.BLOCK, ReasonCode.NEVER_PUBLISH)
+
+
+def test_exemption_disabled_by_policy():
+    d = decide_face(child(), Policy(exemption_enabled=False), event=LINKED)
+    assert (d.action, d.reason) == (FaceAction.BLOCK, ReasonCode.POSSIBLE_MINOR)
+    d = decide_face(child(), Policy(exemption_enabled=False), event=EventEvidence("E1", "public", "exif", ambiguous=True))
+    assert d.action is FaceAction.BLOCK
+
+
+def test_only_bases_the_policy_lists_exempt():
+    outdoor = EventEvidence("E1", "outdoor", "explicit")
+    assert decide_face(child(), Policy(exempt_bases=("public",)), event=outdoor).action is FaceAction.BLOCK
+    assert decide_face(child(), Policy(), event=EventEvidence("E1", None, "explicit")).action is FaceAction.BLOCK
+
+
+def test_ambiguous_link_reviews_only_when_a_candidate_could_exempt():
+    # fixed defect: an ambiguous link between events that exempt nothing used to turn BLOCK into REVIEW
+    none_basis = EventEvidence(None, None, "exif", ambiguous=True, note="two events")
+    assert decide_face(child(), Policy(), event=none_basis).action is FaceAction.BLOCK
+    mixed = EventEvidence(None, "outdoor/public", "exif", ambiguous=True, note="two events")
+    d = decide_face(child(), Policy(exempt_bases=("outdoor",)), event=mixed)
+    assert (d.action, d.reason) == (FaceAction.REVIEW, ReasonCode.EVENT_AMBIGUOUS)
+
+
+# -- linking, pure ------------------------------------------------------------------
+def test_link_inside_window_and_radius():
+    ev = link_photo([event()], meta(datetime(2026, 6, 1, 11, 0), SKANDERBEG), now=NOW)
+    assert (ev.event_id, ev.how, ev.ambiguous) == ("E1", "exif", False)
+    # without GPS on the photo the time alone links
+    assert link_photo([event()], meta(datetime(2026, 6, 1, 11, 0)), now=NOW).event_id == "E1"
+    # outside the window: nothing
+    assert link_photo([event()], meta(datetime(2026, 6, 1, 12, 1)), now=NOW) is None
+
+
+def test_one_event_in_place_wins_over_one_elsewhere_at_the_same_time():
+    elsewhere = event("E2", place=DURRES)
+    ev = link_photo([event(), elsewhere], meta(datetime(2026, 6, 1, 11, 0), SKANDERBEG), now=NOW)
+    assert (ev.event_id, ev.ambiguous) == ("E1", False)
+
+
+@pytest.mark.parametrize(
+    ("taken", "raw", "why"),
+    [
+        (None, "2026:13:45 99:00:00", "malformed"),
+        (datetime(2099, 6, 1, 11, 0), None, "future"),
+        (datetime(1980, 1, 1, 0, 0), None, "before 2000"),
+        (None, None, "no EXIF capture time"),
+    ],
+)
+def test_untrustworthy_times_never_link(taken, raw, why):
+    always = event(start="1970-01-01T00:00", end="2100-01-01T00:00", place=None)
+    ev = link_photo([always], meta(taken, raw=raw), now=NOW)
+    assert ev.event_id is None and not ev.ambiguous and why in ev.note
+
+
+def test_explicit_event_wins_and_unknown_id_is_a_clear_error():
+    other = event("E2", "2026-06-01T10:00", "2026-06-01T12:00")
+    ev = link_photo([event(), other], meta(datetime(2026, 6, 1, 11, 0)), "E2", now=NOW)
+    assert (ev.event_id, ev.how, ev.ambiguous) == ("E2", "explicit", False)
+    with pytest.raises(UnknownEventError, match="unknown event id 'E9'"):
+        link_photo([event()], meta(None), "E9")
+
+
+def test_explicit_event_contradicted_by_the_photo_is_ambiguous():
+    # a classroom visit a week later must not ride on the festival's id unseen
+    ev = link_photo([event()], meta(datetime(2026, 6, 8, 9, 0)), "E1", now=NOW)
+    assert ev.ambiguous and "outside event E1" in ev.note
+    ev = link_photo([event()], meta(datetime(2026, 6, 1, 11, 0), DURRES), "E1", now=NOW)
+    assert ev.ambiguous and "radius 300 m" in ev.note
+
+
+def test_unknown_explicit_event_in_the_pipeline_is_an_error_not_a_pass(tmp_path, guard_with):
+    result = guard_with([event()]).check(write_exif_photo(tmp_path / "p.jpg"), CheckContext(event_id="nope"))
+    assert result.verdict is Verdict.ERROR and "unknown event id 'nope'" in result.error
+
+
+# -- time zones across the end of daylight-saving time ---------------------------------
+# Europe/Tirane leaves summer time on 2026-10-25: 03:00 CEST (+02:00) becomes 02:00 CET (+01:00),
+# so local 02:00-02:59 happens twice.
+def test_event_window_spans_the_dst_change():
+    night = event("N", "2026-10-24T22:00", "2026-10-25T04:00", place=None)
+    # 22:00 CEST .. 04:00 CET is 7 hours (in UTC: aware datetimes sharing a zone subtract by wall clock, 6 h)
+    assert night.end.astimezone(UTC) - night.start.astimezone(UTC) == timedelta(hours=7)
+    assert link_photo([night], meta(datetime(2026, 10, 25, 3, 30)), now=NOW).event_id == "N"
+    # the same wall-clock time written with the summer offset by a camera never switched
+    assert link_photo([night], meta(datetime(2026, 10, 25, 3, 30, tzinfo=timezone(timedelta(hours=2)))), now=NOW).event_id == "N"
+    assert link_photo([night], meta(datetime(2026, 10, 25, 4, 30)), now=NOW) is None
+
+
+def test_repeated_hour_is_resolved_by_the_offset_and_doubtful_without():
+    # ends 02:45 CEST = 00:45 UTC, before the clocks go back
+    early = event("S", "2026-10-25T00:00+02:00", "2026-10-25T02:45+02:00", place=None)
+    cest = link_photo([early], meta(datetime(2026, 10, 25, 2, 30, tzinfo=timezone(timedelta(hours=2)))), now=NOW)
+    assert cest.event_id == "S" and not cest.ambiguous
+    cet = link_photo([early], meta(datetime(2026, 10, 25, 2, 30, tzinfo=timezone(timedelta(hours=1)))), now=NOW)
+    assert cet is None
+    naive = link_photo([early], meta(datetime(2026, 10, 25, 2, 30)), now=NOW)
+    assert naive.ambiguous and naive.event_id == "S" and "daylight-saving" in naive.note
+    # the same with the window declared in local time (both ends in the zone itself, not as offsets)
+    local = event("L", "2026-10-25T00:00", "2026-10-25T02:45", place=None)
+    assert link_photo([local], meta(datetime(2026, 10, 25, 2, 30)), now=NOW).ambiguous
+    explicit = link_photo([local], meta(datetime(2026, 10, 25, 2, 30)), "L", now=NOW)
+    assert explicit.ambiguous and "daylight-saving" in explicit.note
+
+
+def test_naive_time_is_read_in_each_events_own_zone():
+    # 11:00 on a camera without offset fits both a Tirana and a New York event at 10-12 local: a person decides
+    ny = event("NY", tz="America/New_York", place=None)
+    ti = event("TI", place=None)
+    both = link_photo([ny, ti], meta(datetime(2026, 6, 1, 11, 0)), now=NOW)
+    assert both.ambiguous and both.event_id is None
+    assert link_photo([ti], meta(datetime(2026, 6, 1, 11, 0)), now=NOW).event_id == "TI"
+    assert link_photo([ny], meta(datetime(2026, 6, 1, 11, 0, tzinfo=timezone(timedelta(hours=2)))), now=NOW) is None
+
+
+def test_dst_photo_through_the_pipeline(tmp_path, guard_with):
+    # an autumn sports day declared in local time after the change, photo with the camera's CET offset
+    sports = event("SD", "2026-10-25T10:00", "2026-10-25T13:00", basis="outdoor")
+    photo = write_exif_photo(tmp_path / "p.jpg", "2026:10:25 12:30:00", "+01:00", SKANDERBEG)
+    assert guard_with([sports]).check(photo).verdict is Verdict.PASS
+    late = write_exif_photo(tmp_path / "late.jpg", "2026:10:25 13:30:00", "+01:00", SKANDERBEG)
+    assert guard_with([sports]).check(late).verdict is Verdict.BLOCK
+
+
+# -- bad input ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"start": "2026-06-01T12:00", "end": "2026-06-01T10:00"}, "before it starts"),
+        ({"tz": "Europe/Tirana_Old"}, "unknown time zone"),
+        ({"lat": 91.0, "lon": 19.0}, "latitude 91.0 is out of range"),
+        ({"lat": 41.0, "lon": -181.0}, "longitude -181.0 is out of range"),
+        ({"lat": 41.0, "lon": 19.0, "radius_m": -5.0}, "radius must be zero or more"),
+        ({"basis": "indoor"}, "basis must be one of"),
+        ({"lat": 41.0}, "both latitude and longitude"),
+    ],
+)
+def test_bad_event_fields_are_refused(fields, message):
+    tz = fields.pop("tz", TIRANE)
+    start = fields.pop("start", "2026-06-01T10:00")
+    end = fields.pop("end", "2026-06-01T12:00")
+    with pytest.raises(EventInputError, match=message):
+        check_event_fields(start=parse_event_time(start, "UTC"), end=parse_event_time(end, "UTC"), tz=tz, **fields)
+
+
+def test_bad_event_time_text():
+    with pytest.raises(EventInputError, match="not ISO 8601"):
+        parse_event_time("01/06/2026 10:00", TIRANE)
+
+
+def test_haversine_tirana_durres():
+    assert 29_000 < haversine_m(*SKANDERBEG, *DURRES) < 32_000
+    assert haversine_m(*SKANDERBEG, *SKANDERBEG) == 0
+
+
+def test_event_from_register_rows():
+    row = {"id": "7", "name": "Festa", "start": "2026-06-01T10:00", "end": "2026-06-01T12:00", "timezone": TIRANE,
+           "basis": "outdoor", "latitude": 41.3, "longitude": 19.8, "radius": 200, "status": "closed"}
+    ev = Event.from_record(row)
+    assert ev.start.utcoffset() == timedelta(hours=2) and ev.closed and ev.radius_m == 200.0
+    linker = RegisterEventLinker(lambda: [row])
+    assert linker.link(meta(datetime(2026, 6, 1, 11, 0)), None).event_id == "7"
