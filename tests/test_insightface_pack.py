@@ -319,7 +319,7 @@ def test_missing_model_is_named(model_folder, tmp_path, capsys, missing, role):
     with pytest.raises(ModelError, match=f"lacks {role}"):
         load_insightface_pack(tmp_path, 0.5)
     assert cli.main(["models", "--models", str(tmp_path)]) == 64
-    err = capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
     assert f"lacks {role}" in err and "Traceback" not in err
 
 
@@ -342,7 +342,7 @@ def test_invalid_onnx_file_is_named(model_folder, tmp_path, capsys, content):
     with pytest.raises(ModelError, match="broken.onnx.*not a valid ONNX model"):
         load_insightface_pack(tmp_path, 0.5)
     assert cli.main(["models", "--models", str(tmp_path)]) == 64
-    assert "broken.onnx" in capsys.readouterr().err
+    assert "broken.onnx" in " ".join(capsys.readouterr().err.split())
 
 
 def test_two_models_for_one_role_are_refused(model_folder, tmp_path):
@@ -356,3 +356,26 @@ def test_two_models_for_one_role_are_refused(model_folder, tmp_path):
 def test_a_path_that_is_no_folder(tmp_path):
     with pytest.raises(ModelError):
         load_pack(tmp_path / "nowhere")
+
+
+def test_scan_runs_with_the_folder_and_names_the_pack(model_folder, tmp_path):
+    import json
+
+    from minorguard import cli
+
+    out = tmp_path / "r.json"
+    code = cli.main(["scan", str(SAMPLE), "--models", str(model_folder), "--json", str(out), "--lang", "en"])
+    assert code in (cli.EXIT_PASS, cli.EXIT_REVIEW, cli.EXIT_BLOCK)
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert "insightface:" in report["model_pack"] and "scrfd:det_10g" in report["model_pack"]
+    photo = report["photos"][0]
+    assert photo["verdict"] != "ERROR" and len(photo["faces"]) >= 1
+    assert all("insightface:" in p["model_pack"] for p in report["photos"])
+
+
+def test_scan_with_an_incomplete_folder_is_a_usage_error(model_folder, tmp_path, capsys):
+    from minorguard import cli
+
+    shutil.copy(model_folder / "det_10g.onnx", tmp_path / "det_10g.onnx")
+    assert cli.main(["scan", str(SAMPLE), "--models", str(tmp_path)]) == cli.EXIT_USAGE
+    assert "lacks genderage, recognition" in " ".join(capsys.readouterr().err.split())
