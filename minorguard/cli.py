@@ -60,6 +60,7 @@ def scan(
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Descend into sub-folders."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full results as JSON."),
     csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write one row per face as CSV."),
+    html_out: Optional[Path] = typer.Option(None, "--html", help="Write one self-contained HTML report with previews."),
     policy: Optional[Path] = typer.Option(None, "--policy", help="Policy TOML overriding the defaults."),
     models: Optional[str] = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
     workers: int = typer.Option(0, "--workers", min=0, help="Photos checked at once (0: all cores)."),
@@ -105,6 +106,11 @@ def scan(
     if csv_out:
         write_csv(results, csv_out, lang_s)
         err.print(t("cli.written", lang_s, path=csv_out))
+    if html_out:
+        from .html_report import write_html
+
+        write_html(results, html_out, lang_s, info={"policy": guard.policy.version, "models": guard.pack_label})
+        err.print(t("cli.written", lang_s, path=html_out))
     raise typer.Exit(_exit_code(r.verdict for r in results))
 
 

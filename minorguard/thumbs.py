@@ -1,0 +1,60 @@
+"""Screen-sized JPEG previews of photos, for the HTML report and the review page.
+
+A preview is made from the file on disk, so it also says whether that file is
+still the one that was scanned (its sha256): boxes drawn from an old scan on a
+changed photo would point at the wrong faces.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from .photo import PhotoError, load_photo
+
+__all__ = ["DEFAULT_LONG_SIDE", "Preview", "make_preview", "preview_or_none"]
+
+DEFAULT_LONG_SIDE = 960
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A JPEG no larger than ``long_side`` on its long side, oriented like the scan's boxes."""
+
+    jpeg: bytes
+    width: int
+    height: int
+    sha256: str | None  # of the file as it is now
+
+
+def make_preview(
+    source: str | os.PathLike,
+    long_side: int = DEFAULT_LONG_SIDE,
+    quality: int = 80,
+    max_pixels: int = 100_000_000,
+) -> Preview:
+    """Decode ``source`` at reduced size and re-encode it as a small JPEG.
+
+    Raises :class:`PhotoError` when the file cannot be read (missing, damaged).
+    """
+    photo = load_photo(Path(os.fsdecode(source)), max_pixels=max_pixels, target_long_side=long_side)
+    image = Image.fromarray(photo.pixels)
+    if max(image.size) > long_side:
+        # reducing_gap: a cheap box reduction first, then a good filter on the last step
+        image.thumbnail((long_side, long_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    buffer = io.BytesIO()
+    # no EXIF goes into the preview: no GPS, no camera serials in a report that gets mailed around
+    image.save(buffer, "JPEG", quality=quality, optimize=True, progressive=True)
+    return Preview(buffer.getvalue(), image.width, image.height, photo.sha256)
+
+
+def preview_or_none(source: str | os.PathLike, long_side: int = DEFAULT_LONG_SIDE) -> Preview | None:
+    """The preview, or None when the file is gone or unreadable (the caller says so)."""
+    try:
+        return make_preview(source, long_side)
+    except (PhotoError, OSError, ValueError):
+        return None
