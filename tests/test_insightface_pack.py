@@ -194,11 +194,14 @@ def test_load_pack_dispatches_a_folder(model_folder):
 
 
 def test_roles_come_from_the_onnx_signature_not_the_name(tmp_path):
+    folder = tmp_path / "modelet e zyrës ç"  # Albanian folder names work too
+    folder.mkdir()
     # every file carries another role's name
-    build_detector(tmp_path / "w600k_r50.onnx")
-    build_genderage(tmp_path / "det_10g.onnx")
-    build_arcface(tmp_path / "genderage.onnx")
-    pack = load_insightface_pack(tmp_path, 0.5)
+    build_detector(folder / "w600k_r50.onnx")
+    build_genderage(folder / "det_10g.onnx")
+    build_arcface(folder / "genderage.onnx")
+    pack = load_insightface_pack(folder, 0.5)
+    assert pack.name == "insightface:modelet e zyrës ç"
     assert Path(pack.detector.files()[0].location).name == "w600k_r50.onnx"
     assert Path(pack.age_model.files()[0].location).name == "det_10g.onnx"
     assert Path(pack.embedder.files()[0].location).name == "genderage.onnx"
