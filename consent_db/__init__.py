@@ -1,0 +1,75 @@
+"""consent_db: the register of written parental permissions, events and known adults.
+
+Open it (SQLite in the user's data dir by default; a PostgreSQL URL via ``url=``
+or $MINORGUARD_DB); migrations run on open, and the encryption key is created on
+first use (``<data dir>/register.key``, mode 0600, or $MINORGUARD_KEY)::
+
+    from consent_db import Register, RegisterError
+    with Register(url=None, actor="ana") as reg:      # url: SQLAlchemy URL or a file path
+        child = reg.add_child("Ana Hoxha", dob=date(2015, 3, 2))   # child.id e.g. "ch-1a2b3c4d"
+        reg.add_guardian(child.id, "Drita Hoxha", relation="mother")
+        rec = reg.add_consent(child.id, Path("form.pdf"), date_signed=date(2026, 9, 1),
+                              channels=["facebook", "website"], valid_until=date(2027, 6, 30))
+        reg.withdraw_consent(rec.id, reason="parent asked")   # erases the child's biometrics
+
+Enrolment and matching live in ``consent_db.enrol`` (``enrol_photo``) and
+``consent_db.matcher`` (``RegisterMatcher``, a ``minorguard.pipeline.ConsentMatcher``).
+
+Events (for ``minorguard/events.py``): all times are stored as naive UTC; a naive
+datetime given to ``create_event``/``update_event`` is read in ``tz``.
+
+- ``reg.create_event(name, start, end, *, tz="UTC", place="", lat=None, lon=None,
+  radius_m=None, basis="none"|"public"|"outdoor", justification="", event_id=None) -> EventInfo``
+  (basis other than "none" needs a justification; ``declared_by`` is the register's actor)
+- ``reg.get_event(id) -> EventInfo`` (``NotFound`` if unknown), ``reg.list_events(include_closed=False)``
+- ``reg.update_event(id, **changes) -> EventInfo`` (fields as in create_event with ``start``/``end``;
+  audited with before/after; a change of basis re-stamps declared_by/declared_at)
+- ``reg.close_event(id) -> EventInfo`` (closed events cannot be changed and are hidden from list_events)
+
+``EventInfo``: id, name, start_utc, end_utc, tz, place, lat, lon, radius_m, basis, declared_by,
+declared_at, justification, closed.
+
+Known adults (staff whose faces may be recognised as adults):
+
+- ``reg.add_known_adult(name, embeddings (N x D float32), role="", expires=None, embedder="") -> KnownAdultInfo``
+- ``reg.list_known_adults(include_expired=False)``; ``reg.known_adult_embeddings(include_expired=False)
+  -> [(KnownAdultInfo, ndarray)]`` (decrypted in memory only); ``reg.remove_known_adult(id)``
+
+Audit: every change above appends to a hash-chained log in the same transaction;
+``reg.audit_decision(photo_sha256, face_index, summary_dict)`` records a scan decision
+that relied on the register; ``reg.audit_verify() -> AuditReport(ok, entries, head, problems)``.
+
+Errors: ``RegisterError`` (bad input, one line, nothing written), its subclasses
+``NotFound``, ``RegisterBusy`` (another writer held the lock too long: retry) and
+``KeyProblem`` (missing or wrong key: the register refuses to open).
+"""
+
+from __future__ import annotations
+
+from .audit import AuditReport
+from .errors import KeyProblem, NotFound, RegisterBusy, RegisterError
+from .records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInfo, GuardianInfo, KnownAdultInfo
+from .register import Register, document_type, parse_channels
+from .store import DATA_DIR_ENV, DB_ENV, data_dir, resolve_url
+
+__all__ = [
+    "BASES",
+    "CHANNELS",
+    "DATA_DIR_ENV",
+    "DB_ENV",
+    "AuditReport",
+    "ChildInfo",
+    "ConsentInfo",
+    "EventInfo",
+    "GuardianInfo",
+    "KeyProblem",
+    "KnownAdultInfo",
+    "NotFound",
+    "Register",
+    "RegisterBusy",
+    "RegisterError",
+    "data_dir",
+    "document_type",
+    "parse_channels",
+    "resolve_url",
+]

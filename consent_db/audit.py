@@ -1,0 +1,112 @@
+"""The hash-chained, append-only audit log.
+
+Each entry's hash is sha256 over the previous entry's hash and the canonical
+JSON of its own fields, so changing or removing any entry breaks every later
+link. The newest sequence number and hash are also kept in ``meta`` so that
+removing entries from the end is detected too (an attacker with write access
+to the database can still rewrite the whole chain; export the head hash
+elsewhere to anchor it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .schema import AuditEntry, Meta
+
+__all__ = ["GENESIS", "AuditReport", "append", "verify"]
+
+GENESIS = "0" * 64
+_HEAD = "audit_head"
+
+
+def _canonical(details: Any) -> str:
+    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _entry_hash(entry: AuditEntry) -> str:
+    body = _canonical(
+        {
+            "seq": entry.seq,
+            "at": entry.at,
+            "actor": entry.actor,
+            "action": entry.action,
+            "subject": entry.subject,
+            "details": entry.details,
+            "photo_sha256": entry.photo_sha256,
+            "document_sha256": entry.document_sha256,
+        }
+    )
+    return hashlib.sha256((entry.prev_hash + "|" + body).encode("utf-8")).hexdigest()
+
+
+def append(
+    session: Session,
+    actor: str,
+    action: str,
+    subject: str = "",
+    details: dict | None = None,
+    photo_sha256: str | None = None,
+    document_sha256: str | None = None,
+) -> AuditEntry:
+    """Add one entry in the caller's transaction (which holds the register's write lock)."""
+    last = session.execute(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).scalar_one_or_none()
+    entry = AuditEntry(
+        seq=(last.seq + 1) if last else 1,
+        at=datetime.now(UTC).isoformat(timespec="microseconds"),
+        actor=actor,
+        action=action,
+        subject=subject,
+        details=_canonical(details or {}),
+        photo_sha256=photo_sha256,
+        document_sha256=document_sha256,
+        prev_hash=last.hash if last else GENESIS,
+        hash="",
+    )
+    entry.hash = _entry_hash(entry)
+    session.add(entry)
+    head = session.get(Meta, _HEAD)
+    value = f"{entry.seq}:{entry.hash}"
+    if head is None:
+        session.add(Meta(key=_HEAD, value=value))
+    else:
+        head.value = value
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """Result of :func:`verify`: ``ok`` and, if not, the first problems found."""
+
+    ok: bool
+    entries: int
+    head: str
+    problems: tuple[str, ...] = ()
+
+
+def verify(session: Session) -> AuditReport:
+    problems: list[str] = []
+    prev, expected_seq, count = GENESIS, 1, 0
+    for entry in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
+        count += 1
+        if entry.seq != expected_seq:
+            problems.append(f"entries {expected_seq}..{entry.seq - 1} are missing")
+        if entry.prev_hash != prev:
+            problems.append(f"entry {entry.seq}: link to the previous entry is broken")
+        if _entry_hash(entry) != entry.hash:
+            problems.append(f"entry {entry.seq}: content was changed (hash mismatch)")
+        prev, expected_seq = entry.hash, entry.seq + 1
+    head = session.get(Meta, _HEAD)
+    if head is not None and head.value != f"{expected_seq - 1}:{prev}":
+        problems.append(f"newest entry should be {head.value.split(':')[0]} but the log ends at {expected_seq - 1}: entries removed")
+    if head is None and count:
+        problems.append("the log's head record is missing")
+    return AuditReport(not problems, count, prev, tuple(problems[:20]))

@@ -1,0 +1,91 @@
+"""Encryption at rest of biometric data and signed documents (AES-256-GCM).
+
+The key lives outside the database: a file in the user's data directory,
+created on first use with owner-only permissions (0600), or the environment
+variable ``MINORGUARD_KEY`` (the key itself, url-safe base64 of 32 bytes, or a
+path to a key file). Every blob is bound to its table, column and row id as
+associated data, so a ciphertext copied to another row does not decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .errors import KeyProblem
+
+__all__ = ["KEY_ENV", "Cipher", "create_key", "load_key"]
+
+KEY_ENV = "MINORGUARD_KEY"
+_NONCE = 12
+_VERSION = b"\x01"
+
+
+def _decode(text: str) -> bytes | None:
+    try:
+        raw = base64.urlsafe_b64decode(text.strip().encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        return None
+    return raw if len(raw) == 32 else None
+
+
+def load_key(key_path: Path) -> bytes | None:
+    """The key from MINORGUARD_KEY or ``key_path``; None when neither exists."""
+    env = os.environ.get(KEY_ENV)
+    if env:
+        raw = _decode(env)
+        if raw is not None:
+            return raw
+        path = Path(env).expanduser()
+        if not path.is_file():
+            raise KeyProblem(f"{KEY_ENV} is neither a key nor an existing key file: {env}")
+        key_path = path
+    if not key_path.is_file():
+        return None
+    raw = _decode(key_path.read_text(encoding="ascii", errors="replace"))
+    if raw is None:
+        raise KeyProblem(f"key file {key_path} is damaged (expected 32 bytes in url-safe base64)")
+    return raw
+
+
+def create_key(key_path: Path) -> bytes:
+    """Write a new random key with mode 0600; an existing file is never replaced."""
+    if os.environ.get(KEY_ENV):
+        raise KeyProblem(f"{KEY_ENV} is set but gives no key")
+    key_path.parent.mkdir(parents=True, exist_ok=True)
+    raw = secrets.token_bytes(32)
+    try:
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        loaded = load_key(key_path)
+        assert loaded is not None
+        return loaded
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(base64.urlsafe_b64encode(raw).decode("ascii") + "\n")
+    os.chmod(key_path, 0o600)
+    return raw
+
+
+class Cipher:
+    """AES-256-GCM with a random nonce per blob: version byte | nonce | ciphertext+tag."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def encrypt(self, data: bytes, context: str) -> bytes:
+        nonce = secrets.token_bytes(_NONCE)
+        return _VERSION + nonce + self._aead.encrypt(nonce, data, context.encode())
+
+    def decrypt(self, blob: bytes, context: str) -> bytes:
+        if not blob or blob[:1] != _VERSION:
+            raise KeyProblem(f"encrypted data for {context} has an unknown format")
+        try:
+            return self._aead.decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], context.encode())
+        except InvalidTag:
+            raise KeyProblem(f"the key does not open the data of {context} (wrong key or altered data)") from None

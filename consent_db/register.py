@@ -1,0 +1,664 @@
+"""The register API: every read and write of consent, events and known adults.
+
+Each public method is one serialised transaction; the register change and its
+audit entry commit together or not at all. Input is validated before anything
+is written, and every refusal is a :class:`RegisterError` with one clear line.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import audit
+from .crypto import Cipher, create_key, load_key
+from .errors import KeyProblem, NotFound, RegisterError
+from .records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInfo, GuardianInfo, KnownAdultInfo
+from .schema import AuditEntry, Child, Consent, Enrolment, Event, Guardian, KnownAdult, Meta
+from .store import Store, data_dir
+
+__all__ = ["KEY_FILE_NAME", "Register", "document_type", "parse_channels"]
+
+KEY_FILE_NAME = "register.key"
+_KEY_CHECK = "key_check"
+_KEY_CHECK_PLAIN = b"minorguard consent register"
+GRACE_ENV = "MINORGUARD_GRACE_DAYS"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _new_id(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def document_type(data: bytes) -> str | None:
+    """pdf / jpeg / png / tiff / webp / heif by magic bytes; None for anything else."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif"):
+        return "heif"
+    return None
+
+
+def parse_channels(values: Iterable[str]) -> tuple[str, ...]:
+    """Channel names (comma-separated allowed), lower-cased and checked against CHANNELS."""
+    out: list[str] = []
+    for value in values:
+        for part in str(value).split(","):
+            name = part.strip().lower()
+            if not name:
+                continue
+            if name not in CHANNELS:
+                raise RegisterError(f"unknown channel {name!r}; use one of: {', '.join(CHANNELS)}")
+            if name not in out:
+                out.append(name)
+    if not out:
+        raise RegisterError(f"a consent needs at least one channel ({', '.join(CHANNELS)})")
+    return tuple(out)
+
+
+def _clean(values: Iterable[str] | None) -> tuple[str, ...]:
+    out: list[str] = []
+    for value in values or ():
+        for part in str(value).split(","):
+            if part.strip() and part.strip() not in out:
+                out.append(part.strip())
+    return tuple(out)
+
+
+def _require_text(value: str | None, what: str) -> str:
+    if value is None or not str(value).strip():
+        raise RegisterError(f"{what} must not be empty")
+    return str(value).strip()
+
+
+def _pause_for_tests(point: str) -> None:
+    """Fault-injection hook: lets a test kill a real process in the middle of a write."""
+    if os.environ.get("MINORGUARD_TEST_PAUSE_AT") == point:
+        marker = os.environ.get("MINORGUARD_TEST_PAUSE_MARKER")
+        if marker:
+            Path(marker).write_text("paused", encoding="utf-8")
+        time.sleep(float(os.environ.get("MINORGUARD_TEST_PAUSE_S", "60")))
+
+
+class Register:
+    """The consent register. Open once, use, close (or use as a context manager).
+
+    ``url``: a SQLAlchemy URL or a file path (SQLite); default $MINORGUARD_DB or
+    ``<data dir>/register.sqlite3``. ``key_path``: default ``<data dir>/register.key``
+    (or $MINORGUARD_KEY). ``actor``: who is acting, written to the audit log.
+    """
+
+    def __init__(
+        self,
+        url: str | os.PathLike | None = None,
+        *,
+        key_path: str | os.PathLike | None = None,
+        actor: str | None = None,
+        grace_days: int | None = None,
+        busy_timeout_s: float = 30.0,
+    ) -> None:
+        self.actor = actor or _default_actor()
+        self.grace_days = int(grace_days if grace_days is not None else os.environ.get(GRACE_ENV, "30"))
+        self.key_path = Path(key_path) if key_path is not None else data_dir() / KEY_FILE_NAME
+        self.store = Store(url, busy_timeout_s)
+        try:
+            self.store.migrate()
+            self._cipher = self._open_key()
+            self.purge_expired()
+        except BaseException:
+            self.store.close()
+            raise
+
+    # -- plumbing -----------------------------------------------------------
+    def _open_key(self) -> Cipher:
+        with self.store.transaction() as session:
+            check = session.get(Meta, _KEY_CHECK)
+            key = load_key(self.key_path)
+            if check is not None:
+                if key is None:
+                    raise KeyProblem(
+                        f"the register {self.store.label} holds encrypted data but its key is missing "
+                        f"(expected {self.key_path} or $MINORGUARD_KEY); restore the key file: "
+                        "a new key would make the stored photos and forms unreadable"
+                    )
+                cipher = Cipher(key)
+                if cipher.decrypt(bytes.fromhex(check.value), "meta.key_check") != _KEY_CHECK_PLAIN:
+                    raise KeyProblem("the key does not belong to this register")
+                return cipher
+            if key is None:
+                key = create_key(self.key_path)
+            cipher = Cipher(key)
+            session.add(Meta(key=_KEY_CHECK, value=cipher.encrypt(_KEY_CHECK_PLAIN, "meta.key_check").hex()))
+            audit.append(session, self.actor, "register_created", details={"database": self.store.label})
+            return cipher
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def label(self) -> str:
+        return self.store.label
+
+    def _child(self, session: Session, child_id: str) -> Child:
+        return _get(session, Child, child_id, "child")
+
+    # -- children -----------------------------------------------------------
+    def add_child(self, name: str, dob: date | None = None) -> ChildInfo:
+        name = _require_text(name, "child name")
+        if dob is not None and dob > date.today():
+            raise RegisterError(f"date of birth {dob} is in the future")
+        with self.store.transaction() as session:
+            child = Child(id=_new_id("ch"), name=name, dob=dob, never_publish=False, created_at=_now(), created_by=self.actor)
+            session.add(child)
+            session.flush()
+            audit.append(session, self.actor, "child_added", child.id, {"dob_given": dob is not None})
+            return _child_info(child)
+
+    def get_child(self, child_id: str) -> ChildInfo:
+        with self.store.transaction() as session:
+            return _child_info(self._child(session, child_id), full=True)
+
+    def list_children(self) -> list[ChildInfo]:
+        with self.store.transaction() as session:
+            return [_child_info(c, full=True) for c in session.execute(select(Child).order_by(Child.created_at)).scalars()]
+
+    def set_never_publish(self, child_id: str, flag: bool = True, reason: str = "") -> ChildInfo:
+        if flag and not reason.strip():
+            raise RegisterError("say why the child must never be published (--reason)")
+        with self.store.transaction() as session:
+            child = self._child(session, child_id)
+            child.never_publish = flag
+            child.never_publish_reason = reason.strip() or None
+            audit.append(session, self.actor, "never_publish_set" if flag else "never_publish_cleared", child.id, {"reason": reason.strip()})
+            return _child_info(child, full=True)
+
+    def add_guardian(self, child_id: str, name: str, relation: str = "", contact: str = "") -> GuardianInfo:
+        name = _require_text(name, "guardian name")
+        with self.store.transaction() as session:
+            self._child(session, child_id)
+            guardian = Guardian(id=_new_id("g"), child_id=child_id, name=name, relation=relation.strip(), contact=contact.strip(), created_at=_now())
+            session.add(guardian)
+            session.flush()
+            audit.append(session, self.actor, "guardian_added", child_id, {"guardian": guardian.id, "relation": guardian.relation})
+            return _guardian_info(guardian)
+
+    # -- consent ------------------------------------------------------------
+    def add_consent(
+        self,
+        child_id: str,
+        document: bytes | os.PathLike | str,
+        date_signed: date,
+        channels: Sequence[str],
+        purposes: Sequence[str] = (),
+        event_ids: Sequence[str] = (),
+        valid_from: date | None = None,
+        valid_until: date | None = None,
+        guardian_id: str | None = None,
+    ) -> ConsentInfo:
+        """Record a signed form. The document (PDF or image scan) is stored encrypted with its sha256."""
+        data = _read_document(document)
+        kind = document_type(data)
+        if kind is None:
+            raise RegisterError("the consent document is not a PDF or an image (JPEG, PNG, TIFF, WebP, HEIC)")
+        scope = parse_channels(channels)
+        if date_signed is None:
+            raise RegisterError("the date the form was signed is required")
+        if date_signed > date.today():
+            raise RegisterError(f"date signed {date_signed} is in the future")
+        valid_from = valid_from or date_signed
+        if valid_from < date_signed:
+            raise RegisterError(f"valid from {valid_from} is before the form was signed ({date_signed}): permission must be prior")
+        if valid_until is not None and valid_until < valid_from:
+            raise RegisterError(f"end date {valid_until} is before start date {valid_from}")
+        sha = hashlib.sha256(data).hexdigest()
+        with self.store.transaction() as session:
+            self._child(session, child_id)
+            if guardian_id is not None:
+                guardian = session.get(Guardian, guardian_id)
+                if guardian is None or guardian.child_id != child_id:
+                    raise NotFound(f"no guardian {guardian_id!r} for child {child_id}")
+            for event_id in event_ids:
+                if session.get(Event, event_id) is None:
+                    raise NotFound(f"no event with id {event_id!r}")
+            record_id = _new_id("cr")
+            consent = Consent(
+                id=record_id,
+                child_id=child_id,
+                guardian_id=guardian_id,
+                document_enc=self._cipher.encrypt(data, f"consents.document:{record_id}"),
+                document_sha256=sha,
+                document_type=kind,
+                date_signed=date_signed,
+                recorded_by=self.actor,
+                recorded_at=_now(),
+                channels=list(scope),
+                purposes=list(_clean(purposes)),
+                event_ids=list(_clean(event_ids)),
+                valid_from=valid_from,
+                valid_until=valid_until,
+                status="active",
+            )
+            session.add(consent)
+            session.flush()
+            _pause_for_tests("consent_add")
+            audit.append(
+                session,
+                self.actor,
+                "consent_added",
+                child_id,
+                {"record": record_id, "channels": list(scope), "valid_from": str(valid_from), "valid_until": str(valid_until) if valid_until else None},
+                document_sha256=sha,
+            )
+            return _consent_info(consent)
+
+    def withdraw_consent(self, record_id: str, reason: str, on: date | None = None) -> ConsentInfo:
+        """Withdraw a consent; the child's biometric data is erased unless another consent is still in force."""
+        reason = _require_text(reason, "the reason for withdrawal")
+        on = on or date.today()
+        with self.store.transaction() as session:
+            consent = _get(session, Consent, record_id, "consent record")
+            if consent.status == "withdrawn":
+                raise RegisterError(f"consent {record_id} was already withdrawn on {consent.withdrawn_on}")
+            consent.status, consent.withdrawn_on, consent.withdrawn_reason = "withdrawn", on, reason
+            audit.append(session, self.actor, "consent_withdrawn", consent.child_id, {"record": record_id, "on": str(on), "reason": reason}, document_sha256=consent.document_sha256)
+            child = consent.child
+            live = [c for c in child.consents if c.status == "active" and (c.valid_until is None or c.valid_until >= date.today())]
+            if not live and not child.never_publish:
+                self._erase(session, child, f"consent {record_id} withdrawn")
+            return _consent_info(consent)
+
+    def get_consent(self, record_id: str) -> ConsentInfo:
+        with self.store.transaction() as session:
+            consent = _get(session, Consent, record_id, "consent record")
+            return _consent_info(consent)
+
+    def list_consents(self, child_id: str | None = None) -> list[ConsentInfo]:
+        with self.store.transaction() as session:
+            query = select(Consent).order_by(Consent.recorded_at)
+            if child_id is not None:
+                self._child(session, child_id)
+                query = query.where(Consent.child_id == child_id)
+            return [_consent_info(c) for c in session.execute(query).scalars()]
+
+    def document(self, record_id: str) -> bytes:
+        """The signed form, decrypted (for a person to read; never exported)."""
+        with self.store.transaction() as session:
+            consent = _get(session, Consent, record_id, "consent record")
+            return self._cipher.decrypt(consent.document_enc, f"consents.document:{record_id}")
+
+    # -- biometrics ---------------------------------------------------------
+    def add_enrolment(
+        self, child_id: str, photo: bytes, embedding: np.ndarray, *, face_index: int, face_height_px: float, embedder: str
+    ) -> str:
+        """Store one reference photo and its embedding (both encrypted). See ``consent_db.enrol``."""
+        sha = hashlib.sha256(photo).hexdigest()
+        vector = np.asarray(embedding, dtype=np.float32).ravel()
+        with self.store.transaction() as session:
+            child = self._child(session, child_id)
+            existing = session.execute(select(Enrolment).where(Enrolment.photo_sha256 == sha)).scalar_one_or_none()
+            if existing is not None:
+                raise RegisterError(f"this photo is already enrolled (for child {existing.child_id})")
+            enrol_id = _new_id("en")
+            session.add(
+                Enrolment(
+                    id=enrol_id,
+                    child_id=child_id,
+                    photo_sha256=sha,
+                    photo_enc=self._cipher.encrypt(photo, f"enrolments.photo:{enrol_id}"),
+                    embedding_enc=self._cipher.encrypt(vector.tobytes(), f"enrolments.embedding:{enrol_id}"),
+                    embedder=embedder,
+                    face_index=face_index,
+                    face_height_px=float(face_height_px),
+                    created_at=_now(),
+                    created_by=self.actor,
+                )
+            )
+            child.biometrics_erased_at = None
+            try:
+                session.flush()
+            except IntegrityError:  # a concurrent enrolment of the same photo
+                raise RegisterError("this photo is already enrolled") from None
+            audit.append(session, self.actor, "photo_enrolled", child_id, {"enrolment": enrol_id, "face_index": face_index, "embedder": embedder}, photo_sha256=sha)
+            return enrol_id
+
+    def is_enrolled(self, photo_sha256: str) -> str | None:
+        """The child id a photo is enrolled for, or None."""
+        with self.store.transaction() as session:
+            found = session.execute(select(Enrolment).where(Enrolment.photo_sha256 == photo_sha256)).scalar_one_or_none()
+            return found.child_id if found else None
+
+    def enrolment_embeddings(self, embedder: str | None = None) -> dict[str, np.ndarray]:
+        """{child id: N x D float32} of every enrolled child, decrypted in memory only."""
+        out: dict[str, list[np.ndarray]] = {}
+        with self.store.transaction() as session:
+            for row in session.execute(select(Enrolment).order_by(Enrolment.created_at)).scalars():
+                if embedder is not None and row.embedder != embedder:
+                    continue
+                raw = self._cipher.decrypt(row.embedding_enc, f"enrolments.embedding:{row.id}")
+                out.setdefault(row.child_id, []).append(np.frombuffer(raw, dtype=np.float32))
+        return {k: np.stack(v) for k, v in out.items()}
+
+    def match_view(self, embedder: str | None = None) -> tuple[dict[str, np.ndarray], dict[str, ChildInfo]]:
+        """Embeddings plus the children (with consents) in one read, for the scan-time matcher."""
+        vectors = self.enrolment_embeddings(embedder)
+        children = {c.id: c for c in self.list_children()}
+        return vectors, children
+
+    def erase_biometrics(self, child_id: str, reason: str) -> int:
+        """Delete every enrolment photo and embedding of a child; the audit trail stays."""
+        reason = _require_text(reason, "the reason for erasure")
+        with self.store.transaction() as session:
+            return self._erase(session, self._child(session, child_id), reason)
+
+    def _erase(self, session: Session, child: Child, reason: str) -> int:
+        rows = list(child.enrolments)
+        if not rows:
+            return 0
+        hashes = [r.photo_sha256 for r in rows]
+        for row in rows:
+            session.delete(row)
+        child.biometrics_erased_at = _now()
+        session.flush()
+        audit.append(session, self.actor, "biometrics_erased", child.id, {"reason": reason, "photos": len(rows), "photo_sha256s": hashes})
+        return len(rows)
+
+    def purge_expired(self, today: date | None = None) -> list[str]:
+        """Erase biometric data collected under consents that ended more than ``grace_days`` ago.
+
+        A child on the never-publish list keeps its data: it is what blocks the child's photos.
+        """
+        today = today or date.today()
+        grace = timedelta(days=self.grace_days)
+        erased: list[str] = []
+        with self.store.transaction() as session:
+            children = session.execute(select(Child).where(Child.never_publish.is_(False)).join(Enrolment).distinct()).scalars().all()
+            for child in children:
+                if not child.consents:
+                    continue  # enrolled before the form was recorded: nothing has ended yet
+                ends = []
+                for c in child.consents:
+                    if c.status == "withdrawn":
+                        ends.append(c.withdrawn_on or today)
+                    elif c.valid_until is None:
+                        ends.append(None)
+                    else:
+                        ends.append(c.valid_until + grace)
+                if any(e is None or e >= today for e in ends):
+                    continue
+                last_end = max(e for e in ends if e is not None)
+                old = [r for r in child.enrolments if r.created_at.date() <= last_end]
+                if old:
+                    for row in old:
+                        session.delete(row)
+                    child.biometrics_erased_at = _now()
+                    session.flush()
+                    audit.append(session, self.actor, "biometrics_erased", child.id, {"reason": f"consent ended {last_end - grace} (+{self.grace_days} days grace)", "photos": len(old), "photo_sha256s": [r.photo_sha256 for r in old]})
+                    erased.append(child.id)
+        return erased
+
+    # -- events (rule 5's exemption) ------------------------------------------
+    def create_event(
+        self,
+        name: str,
+        start: datetime,
+        end: datetime,
+        *,
+        tz: str = "UTC",
+        place: str = "",
+        lat: float | None = None,
+        lon: float | None = None,
+        radius_m: float | None = None,
+        basis: str = "none",
+        justification: str = "",
+        event_id: str | None = None,
+    ) -> EventInfo:
+        fields = _event_fields(name=name, start=start, end=end, tz=tz, place=place, lat=lat, lon=lon, radius_m=radius_m, basis=basis, justification=justification)
+        with self.store.transaction() as session:
+            event_id = event_id.strip() if event_id else _new_id("ev")
+            if session.get(Event, event_id) is not None:
+                raise RegisterError(f"an event with id {event_id!r} already exists")
+            row = Event(id=event_id, declared_by=self.actor, declared_at=_now(), closed=False, **fields)
+            session.add(row)
+            session.flush()
+            audit.append(session, self.actor, "event_created", event_id, _event_audit(row))
+            return _event_info(row)
+
+    def get_event(self, event_id: str) -> EventInfo:
+        with self.store.transaction() as session:
+            row = _get(session, Event, event_id, "event")
+            return _event_info(row)
+
+    def list_events(self, include_closed: bool = False) -> list[EventInfo]:
+        with self.store.transaction() as session:
+            query = select(Event).order_by(Event.start_utc)
+            if not include_closed:
+                query = query.where(Event.closed.is_(False))
+            return [_event_info(e) for e in session.execute(query).scalars()]
+
+    def update_event(self, event_id: str, **changes: Any) -> EventInfo:
+        """Change any of name, start, end, tz, place, lat, lon, radius_m, basis, justification (audited)."""
+        allowed = {"name", "start", "end", "tz", "place", "lat", "lon", "radius_m", "basis", "justification"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise RegisterError(f"cannot change event field(s): {', '.join(sorted(unknown))}")
+        with self.store.transaction() as session:
+            row = _get(session, Event, event_id, "event")
+            if row.closed:
+                raise RegisterError(f"event {event_id} is closed")
+            current = {
+                "name": row.name, "start": row.start_utc.replace(tzinfo=UTC), "end": row.end_utc.replace(tzinfo=UTC),
+                "tz": row.tz, "place": row.place, "lat": row.lat, "lon": row.lon, "radius_m": row.radius_m,
+                "basis": row.basis, "justification": row.justification,
+            }
+            before = _event_audit(row)
+            fields = _event_fields(**{**current, **changes})
+            for key, value in fields.items():
+                setattr(row, key, value)
+            # a change of basis is a new declaration: record who made it and when
+            if "basis" in changes:
+                row.declared_by, row.declared_at = self.actor, _now()
+            session.flush()
+            after = _event_audit(row)
+            audit.append(session, self.actor, "event_updated", event_id, {k: [before[k], after[k]] for k in after if before[k] != after[k]})
+            return _event_info(row)
+
+    def close_event(self, event_id: str) -> EventInfo:
+        with self.store.transaction() as session:
+            row = _get(session, Event, event_id, "event")
+            row.closed = True
+            audit.append(session, self.actor, "event_closed", event_id)
+            return _event_info(row)
+
+    # -- known adults -------------------------------------------------------
+    def add_known_adult(self, name: str, embeddings: np.ndarray, role: str = "", expires: date | None = None, embedder: str = "") -> KnownAdultInfo:
+        name = _require_text(name, "name")
+        matrix = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
+        if matrix.size == 0:
+            raise RegisterError("a known adult needs at least one face embedding")
+        with self.store.transaction() as session:
+            row_id = _new_id("ka")
+            blob = np.array(matrix.shape, dtype=np.int32).tobytes() + matrix.tobytes()
+            row = KnownAdult(id=row_id, name=name, role=role.strip(), added_by=self.actor, added_at=_now(), expires=expires,
+                             embeddings_enc=self._cipher.encrypt(blob, f"known_adults.embeddings:{row_id}"), embedder=embedder)
+            session.add(row)
+            session.flush()
+            audit.append(session, self.actor, "known_adult_added", row_id, {"role": row.role, "expires": str(expires) if expires else None, "count": int(matrix.shape[0])})
+            return _known_adult_info(row, int(matrix.shape[0]))
+
+    def list_known_adults(self, include_expired: bool = False, today: date | None = None) -> list[KnownAdultInfo]:
+        return [info for info, _ in self.known_adult_embeddings(include_expired, today)]
+
+    def known_adult_embeddings(self, include_expired: bool = False, today: date | None = None) -> list[tuple[KnownAdultInfo, np.ndarray]]:
+        today = today or date.today()
+        out = []
+        with self.store.transaction() as session:
+            for row in session.execute(select(KnownAdult).order_by(KnownAdult.added_at)).scalars():
+                if not include_expired and row.expires is not None and row.expires < today:
+                    continue
+                blob = self._cipher.decrypt(row.embeddings_enc, f"known_adults.embeddings:{row.id}")
+                rows, cols = np.frombuffer(blob[:8], dtype=np.int32)
+                matrix = np.frombuffer(blob[8:], dtype=np.float32).reshape(int(rows), int(cols))
+                out.append((_known_adult_info(row, int(rows)), matrix))
+        return out
+
+    def remove_known_adult(self, adult_id: str) -> None:
+        with self.store.transaction() as session:
+            row = _get(session, KnownAdult, adult_id, "known adult")
+            session.delete(row)
+            audit.append(session, self.actor, "known_adult_removed", adult_id)
+
+    # -- audit --------------------------------------------------------------
+    def audit_decision(self, photo_sha256: str | None, face_index: int, decision_summary: dict | str) -> None:
+        """Record a scan decision that relied on the register (called once per such face)."""
+        details = decision_summary if isinstance(decision_summary, dict) else {"summary": str(decision_summary)}
+        with self.store.transaction() as session:
+            audit.append(session, self.actor, "scan_decision", str(details.get("child_ref", "")), {"face_index": face_index, **details}, photo_sha256=photo_sha256)
+
+    def audit_verify(self) -> audit.AuditReport:
+        with self.store.transaction() as session:
+            return audit.verify(session)
+
+    def audit_entries(self, limit: int | None = None) -> list[dict[str, Any]]:
+        with self.store.transaction() as session:
+            query = select(AuditEntry).order_by(AuditEntry.seq.desc())
+            if limit:
+                query = query.limit(limit)
+            return [
+                {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "subject": e.subject, "details": e.details,
+                 "photo_sha256": e.photo_sha256, "document_sha256": e.document_sha256, "hash": e.hash}
+                for e in session.execute(query).scalars()
+            ][::-1]
+
+
+def _get(session: Session, model: type, key: str, what: str) -> Any:
+    row = session.get(model, key)
+    if row is None:
+        raise NotFound(f"no {what} with id {key!r}")
+    return row
+
+
+def _default_actor() -> str:
+    try:
+        return os.environ.get("MINORGUARD_ACTOR") or getpass.getuser()
+    except (KeyError, OSError):  # no login name (containers): still say something
+        return "unknown"
+
+
+def _read_document(document: bytes | os.PathLike | str | None) -> bytes:
+    if document is None:
+        raise RegisterError("a consent needs the signed document (--document FILE)")
+    if isinstance(document, (bytes, bytearray, memoryview)):
+        data = bytes(document)
+    else:
+        path = Path(document)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise RegisterError(f"document not found: {path}") from None
+        except IsADirectoryError:
+            raise RegisterError(f"document is a folder, not a file: {path}") from None
+        except OSError as error:
+            raise RegisterError(f"cannot read document {path}: {error.strerror}") from None
+    if not data:
+        raise RegisterError("the consent document is empty")
+    return data
+
+
+def _guardian_info(g: Guardian) -> GuardianInfo:
+    return GuardianInfo(g.id, g.child_id, g.name, g.relation, g.contact)
+
+
+def _consent_info(c: Consent) -> ConsentInfo:
+    return ConsentInfo(
+        id=c.id, child_id=c.child_id, guardian_id=c.guardian_id, document_sha256=c.document_sha256, document_type=c.document_type,
+        date_signed=c.date_signed, recorded_by=c.recorded_by, recorded_at=c.recorded_at, channels=tuple(c.channels),
+        purposes=tuple(c.purposes), event_ids=tuple(c.event_ids), valid_from=c.valid_from, valid_until=c.valid_until,
+        status=c.status, withdrawn_on=c.withdrawn_on, withdrawn_reason=c.withdrawn_reason,
+    )
+
+
+def _child_info(c: Child, full: bool = False) -> ChildInfo:
+    return ChildInfo(
+        id=c.id, name=c.name, dob=c.dob, never_publish=bool(c.never_publish), never_publish_reason=c.never_publish_reason,
+        enrolment_photos=len(c.enrolments), biometrics_erased_at=c.biometrics_erased_at,
+        guardians=tuple(_guardian_info(g) for g in c.guardians) if full else (),
+        consents=tuple(_consent_info(x) for x in c.consents) if full else (),
+    )
+
+
+def _to_utc(value: datetime, tz: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _event_fields(*, name, start, end, tz, place, lat, lon, radius_m, basis, justification) -> dict[str, Any]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = _require_text(name, "event name")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RegisterError(f"unknown time zone {tz!r} (for example Europe/Tirane)") from None
+    if not isinstance(start, datetime) or not isinstance(end, datetime):
+        raise RegisterError("event start and end must be date and time")
+    start_utc, end_utc = _to_utc(start, tz), _to_utc(end, tz)
+    if end_utc < start_utc:
+        raise RegisterError(f"event end {end} is before its start {start}")
+    if basis not in BASES:
+        raise RegisterError(f"unknown event basis {basis!r}; use one of: {', '.join(BASES)}")
+    if basis != "none" and not str(justification or "").strip():
+        raise RegisterError("declaring an event public or outdoor needs a justification")
+    if (lat is None) != (lon is None):
+        raise RegisterError("give both latitude and longitude, or neither")
+    if lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise RegisterError(f"latitude/longitude out of range: {lat}, {lon}")
+    if radius_m is not None and radius_m <= 0:
+        raise RegisterError("radius must be positive (metres)")
+    return {"name": name, "start_utc": start_utc, "end_utc": end_utc, "tz": tz, "place": (place or "").strip(),
+            "lat": lat, "lon": lon, "radius_m": radius_m, "basis": basis, "justification": (justification or "").strip()}
+
+
+def _event_audit(row: Event) -> dict[str, Any]:
+    return {"name": row.name, "start_utc": row.start_utc.isoformat(), "end_utc": row.end_utc.isoformat(), "tz": row.tz, "place": row.place,
+            "lat": row.lat, "lon": row.lon, "radius_m": row.radius_m, "basis": row.basis, "justification": row.justification}
+
+
+def _event_info(row: Event) -> EventInfo:
+    return EventInfo(row.id, row.name, row.start_utc, row.end_utc, row.tz, row.place, row.lat, row.lon, row.radius_m,
+                     row.basis, row.declared_by, row.declared_at, row.justification, bool(row.closed))
+
+
+def _known_adult_info(row: KnownAdult, count: int) -> KnownAdultInfo:
+    return KnownAdultInfo(row.id, row.name, row.role, row.added_by, row.added_at, row.expires, row.embedder, count)

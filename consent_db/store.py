@@ -1,0 +1,161 @@
+"""Where the register lives and how it is opened: engine, locking, migrations.
+
+SQLite (default): a file in the user's data directory, WAL journal, and every
+transaction begins IMMEDIATE so two writers queue on the file lock instead of
+failing half-way; a writer that waits longer than the busy timeout gets
+:class:`RegisterBusy` ("busy, retry"). PostgreSQL: every transaction takes one
+advisory lock first, which serialises writers (the audit chain needs a single
+order) with a lock timeout mapped to the same error.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import RegisterBusy, RegisterError
+
+__all__ = ["DATA_DIR_ENV", "DB_ENV", "Store", "data_dir", "default_url", "make_engine", "resolve_url"]
+
+DB_ENV = "MINORGUARD_DB"
+DATA_DIR_ENV = "MINORGUARD_DATA_DIR"
+_ADVISORY_KEY = 0x6D696E6F  # "mino": one lock for the whole register
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def data_dir() -> Path:
+    """$MINORGUARD_DATA_DIR, or the platform's user data directory for 'minorguard'."""
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("minorguard", appauthor=False))
+
+
+def default_url() -> str:
+    return f"sqlite:///{data_dir() / 'register.sqlite3'}"
+
+
+def resolve_url(url: str | os.PathLike | None) -> str:
+    """``--db`` value, else $MINORGUARD_DB, else the default SQLite file; a plain path means SQLite."""
+    value = os.fspath(url) if url is not None else os.environ.get(DB_ENV) or default_url()
+    if "://" not in value:
+        value = f"sqlite:///{Path(value).expanduser().resolve()}"
+    if value.startswith(("postgresql://", "postgres://")):
+        value = "postgresql+psycopg://" + value.split("://", 1)[1]  # psycopg 3 is the driver we ship
+    return value
+
+
+def make_engine(url: str, busy_timeout_s: float) -> Engine:
+    try:
+        if url.startswith("sqlite"):
+            path = url.split(":///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # names and dates of birth are personal data: owner-only like the key
+                try:
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                except FileExistsError:
+                    pass
+                except OSError as error:
+                    raise RegisterError(f"cannot create the register file {path}: {error.strerror}") from None
+            engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
+            _sqlite_hooks(engine)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as error:
+        raise RegisterError(f"cannot use database URL {_safe(url)}: {error}") from None
+    return engine
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}" if ":" in creds else url
+    return url
+
+
+def _sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own
+        # transaction handling would defer it and make DDL non-transactional).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _is_busy(error: DBAPIError) -> bool:
+    text_ = str(error.orig).lower() if error.orig is not None else str(error).lower()
+    code = getattr(error.orig, "sqlstate", None)
+    return "database is locked" in text_ or "database is busy" in text_ or code in ("55P03", "40001", "40P01")
+
+
+class Store:
+    """An engine plus the one way to run a transaction on it."""
+
+    def __init__(self, url: str | os.PathLike | None = None, busy_timeout_s: float = 30.0) -> None:
+        self.url = resolve_url(url)
+        self.busy_timeout_s = busy_timeout_s
+        self.engine = make_engine(self.url, busy_timeout_s)
+        self.is_postgres = self.engine.dialect.name == "postgresql"
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def label(self) -> str:
+        return _safe(self.url)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One serialised transaction: commits on success, rolls back on any error."""
+        try:
+            with self._sessions() as session, session.begin():
+                if self.is_postgres:
+                    session.execute(text(f"SET LOCAL lock_timeout = '{int(self.busy_timeout_s * 1000)}ms'"))
+                    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+                yield session
+        except OperationalError as error:
+            if _is_busy(error):
+                raise RegisterBusy(f"register is busy (another process is writing), retry: {self.label}") from None
+            raise RegisterError(f"register database error ({self.label}): {str(error.orig).strip().splitlines()[0]}") from None
+        except DBAPIError as error:
+            if _is_busy(error):
+                raise RegisterBusy(f"register is busy (another process is writing), retry: {self.label}") from None
+            raise
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision, inside one serialised transaction."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(config).get_current_head()
+        with self.transaction() as session:
+            connection = session.connection()
+            current = MigrationContext.configure(connection).get_current_revision()
+            if current == head:
+                return
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self.engine.dispose()
