@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable, Sequence
 
+from .known_adults import KnownAdultMatch, known_adult_clears
 from .policy import Policy
 from .types import (
     AgeEstimate,
@@ -70,9 +71,12 @@ def decide_face(
     consent: ConsentEvidence | None = None,
     event: EventEvidence | None = None,
     override: ReviewerOverride | None = None,
+    known_adult: KnownAdultMatch | None = None,
 ) -> FaceDecision:
     """The action for one face and the single reason that settled it."""
     ident = assessment.identifiability
+    # an expired or ambiguous known-adult match is not used, but the report says why
+    known_note = known_adult.note if known_adult is not None and not known_adult.confident else ""
 
     def make(category: FaceCategory, action: FaceAction, reason: ReasonCode, detail: str = "") -> FaceDecision:
         return FaceDecision(
@@ -86,7 +90,7 @@ def decide_face(
             age=assessment.age,
             consent=consent,
             event=event,
-            detail=detail,
+            detail=detail or known_note,
         )
 
     if not ident.identifiable:
@@ -99,6 +103,11 @@ def decide_face(
         return make(override.category, override.action, ReasonCode.REVIEWER, override.note)
     if category is FaceCategory.ADULT:
         return make(category, FaceAction.ALLOW, ReasonCode.ADULT)
+    # a known adult clears only a face no consent record claims, and only below
+    # the policy's P(under 18) gate: a known adult can never clear a child
+    if consent is None and known_adult_clears(assessment.age, known_adult, policy):
+        assert known_adult is not None
+        return make(FaceCategory.ADULT, FaceAction.ALLOW, ReasonCode.KNOWN_ADULT, known_adult.label)
     if assessment.age is None:
         unavailable = make(category, FaceAction.REVIEW, ReasonCode.AGE_UNAVAILABLE, assessment.age_error or "")
     else:
@@ -129,11 +138,15 @@ def decide_faces(
     consents: Sequence[ConsentEvidence | None] | None = None,
     event: EventEvidence | None = None,
     overrides: Sequence[ReviewerOverride | None] | None = None,
+    known_adults: Sequence[KnownAdultMatch | None] | None = None,
 ) -> tuple[FaceDecision, ...]:
     n = len(assessments)
     consents = consents or [None] * n
     overrides = overrides or [None] * n
-    return tuple(decide_face(a, policy, c, event, o) for a, c, o in zip(assessments, consents, overrides))
+    known_adults = known_adults or [None] * n
+    return tuple(
+        decide_face(a, policy, c, event, o, k) for a, c, o, k in zip(assessments, consents, overrides, known_adults)
+    )
 
 
 def photo_verdict(decisions: Iterable[FaceDecision]) -> Verdict:

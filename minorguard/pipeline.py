@@ -18,6 +18,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from .decide import ReviewerOverride, categorize, decide_faces, photo_verdict
+from .known_adults import KnownAdultMatch, wants_known_adult
 from .minor import FaceFeatures, load_minor_estimator
 from .models.base import ModelError
 from .models.pack import ModelPack, load_pack
@@ -35,7 +36,7 @@ from .types import (
     Verdict,
 )
 
-__all__ = ["Guard", "CheckContext", "ConsentMatcher", "EventLinker", "ReviewLookup"]
+__all__ = ["Guard", "CheckContext", "ConsentMatcher", "EventLinker", "ReviewLookup", "KnownAdultLookup", "EmbeddingSink"]
 
 
 class ConsentMatcher(Protocol):
@@ -48,6 +49,16 @@ class EventLinker(Protocol):
 
 class ReviewLookup(Protocol):
     def overrides(self, sha256: str, decisions: Sequence[FaceDecision]) -> list[ReviewerOverride | None]: ...
+
+
+class KnownAdultLookup(Protocol):
+    def match(self, embedding: np.ndarray, when: Date) -> KnownAdultMatch | None: ...
+
+
+class EmbeddingSink(Protocol):
+    """Receives each identifiable face's embedding, for grouping faces across a batch."""
+
+    def put(self, source: str, index: int, vector: np.ndarray) -> None: ...
 
 
 class CheckContext:
@@ -80,6 +91,8 @@ class Guard:
         consent: ConsentMatcher | None = None,
         events: EventLinker | None = None,
         reviews: ReviewLookup | None = None,
+        known_adults: KnownAdultLookup | None = None,
+        embeddings: EmbeddingSink | None = None,
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.pack = pack if isinstance(pack, ModelPack) else load_pack(pack, self.policy.detector_threshold)
@@ -87,6 +100,8 @@ class Guard:
         self.consent = consent
         self.events = events
         self.reviews = reviews
+        self.known_adults = known_adults
+        self.embeddings = embeddings
 
     @property
     def pack_label(self) -> str:
@@ -144,7 +159,30 @@ class Guard:
             out.append(FaceAssessment(i, oriented, idents[i], ages.get(i), errors.get(i)))
         return out
 
-    def _consents(self, photo: Photo, faces: Sequence[DetectedFace], assessments: Sequence[FaceAssessment], context: CheckContext) -> list[ConsentEvidence | None]:
+    def _vectors(self, photo: Photo, faces: Sequence[DetectedFace], wanted: Sequence[int], cache: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """Embeddings of the faces ``wanted``, each computed once per photo."""
+        todo = [i for i in wanted if i not in cache]
+        if todo:
+            for i, vector in zip(todo, self.pack.embedder.embed(photo.pixels, [faces[i] for i in todo])):
+                cache[i] = vector
+        return {i: cache[i] for i in wanted}
+
+    def _known_adults(self, photo: Photo, faces: Sequence[DetectedFace], assessments: Sequence[FaceAssessment], context: CheckContext, cache: dict[int, np.ndarray]) -> list[KnownAdultMatch | None]:
+        result: list[KnownAdultMatch | None] = [None] * len(assessments)
+        if self.known_adults is None:
+            return result
+        # only faces where a match can change the decision: identifiable, not
+        # already adult, and below the P(under 18) gate
+        wanted = [
+            i for i, a in enumerate(assessments)
+            if a.identifiability.identifiable and categorize(a.age, self.policy) is not FaceCategory.ADULT
+            and wants_known_adult(a.age, self.policy)
+        ]
+        for i, vector in self._vectors(photo, faces, wanted, cache).items():
+            result[i] = self.known_adults.match(vector, context.when)
+        return result
+
+    def _consents(self, photo: Photo, faces: Sequence[DetectedFace], assessments: Sequence[FaceAssessment], context: CheckContext, cache: dict[int, np.ndarray] | None = None) -> list[ConsentEvidence | None]:
         if self.consent is None:
             return [None] * len(assessments)
         wanted = [
@@ -153,9 +191,9 @@ class Guard:
         ]
         result: list[ConsentEvidence | None] = [None] * len(assessments)
         if wanted:
-            vectors = self.pack.embedder.embed(photo.pixels, [faces[i] for i in wanted])
-            for row, i in enumerate(wanted):
-                result[i] = self.consent.match(vectors[row], context.channel, context.when)
+            vectors = self._vectors(photo, faces, wanted, {} if cache is None else cache)
+            for i in wanted:
+                result[i] = self.consent.match(vectors[i], context.channel, context.when)
         return result
 
     # -- public -------------------------------------------------------------
@@ -177,16 +215,22 @@ class Guard:
             assessments = self.assess(photo, faces)
             timings["assess"] = _ms(start)
             start = time.perf_counter()
-            consents = self._consents(photo, faces, assessments, context)
+            vectors: dict[int, np.ndarray] = {}  # each face embedded at most once per photo
+            consents = self._consents(photo, faces, assessments, context, vectors)
+            known = self._known_adults(photo, faces, assessments, context, vectors)
+            if self.embeddings is not None:
+                identifiable = [i for i, a in enumerate(assessments) if a.identifiability.identifiable]
+                for i, vector in self._vectors(photo, faces, identifiable, vectors).items():
+                    self.embeddings.put(name, i, vector)
             event = self.events.link(photo, context.event_id) if self.events is not None else (
                 EventEvidence(context.event_id, None, "explicit", note="event register not available") if context.event_id else None
             )
             timings["match"] = _ms(start)
-            decisions = decide_faces(assessments, self.policy, consents, event)
+            decisions = decide_faces(assessments, self.policy, consents, event, known_adults=known)
             if self.reviews is not None and sha is not None:
                 overrides = self.reviews.overrides(sha, decisions)
                 if any(o is not None for o in overrides):
-                    decisions = decide_faces(assessments, self.policy, consents, event, overrides)
+                    decisions = decide_faces(assessments, self.policy, consents, event, overrides, known)
             verdict = photo_verdict(decisions)
             from .hints import photo_hints
 

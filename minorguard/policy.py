@@ -47,6 +47,14 @@ class Policy:
     consent_margin: float = 0.03
     # review
     second_reviewer_required: bool = False
+    # known adults (issue 9): a confident match clears a face only below this P(under 18)
+    known_adult_max_p_minor: float = 0.0
+    known_adult_match_threshold: float = 1.0
+    known_adult_margin: float = 0.02
+    # faces grouped across a batch (cosine similarity, scipy linkage method)
+    grouping_enabled: bool = True
+    grouping_threshold: float = 0.9
+    grouping_linkage: str = "average"
     notes: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -80,6 +88,16 @@ _SECTIONS = {
         "margin": "consent_margin",
     },
     "review": {"second_reviewer_required": "second_reviewer_required"},
+    "known_adults": {
+        "max_p_minor": "known_adult_max_p_minor",
+        "match_threshold": "known_adult_match_threshold",
+        "margin": "known_adult_margin",
+    },
+    "grouping": {
+        "enabled": "grouping_enabled",
+        "similarity_threshold": "grouping_threshold",
+        "linkage": "grouping_linkage",
+    },
 }
 
 
@@ -102,6 +120,12 @@ def _validate(policy: Policy) -> Policy:
     unknown = set(policy.exempt_bases) - {"public", "outdoor"}
     if unknown:
         problems.append(f"events.exempt_bases: unknown basis {sorted(unknown)}")
+    if not 0 <= policy.known_adult_max_p_minor <= policy.minor_block_probability:
+        problems.append("known_adults.max_p_minor must be between 0 and minor.block_probability")
+    if not -1 <= policy.known_adult_match_threshold <= 1 or policy.known_adult_margin < 0:
+        problems.append("known_adults: match_threshold must be a cosine similarity (-1..1), margin >= 0")
+    if not -1 <= policy.grouping_threshold <= 1 or policy.grouping_linkage not in ("average", "complete", "single"):
+        problems.append("grouping: similarity_threshold in -1..1, linkage 'average', 'complete' or 'single'")
     if problems:
         raise PolicyError("; ".join(problems))
     return policy

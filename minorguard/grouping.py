@@ -1,0 +1,196 @@
+"""Faces of the same person across a batch, so a reviewer decides once per person.
+
+A folder from one event shows the same officials in dozens of photos. The
+faces' embeddings are clustered (agglomerative, scipy's hierarchy) and each
+identifiable face's :class:`~minorguard.types.FaceDecision` gets a ``group``
+number. The clustering never changes a decision: it only says which faces a
+single review decision may cover.
+
+Safety rule: a cluster holding faces the age model calls *possible minor*
+together with faces it calls *adult* is never one group. It is split by the
+model's side (children and uncertain faces in one part, adults in the other)
+and both parts are marked ``mixed_ages`` so the report warns the reviewer
+that the clustering thought they were one person.
+
+Embeddings never leave memory: the :class:`EmbeddingStore` a Guard fills
+during a scan is discarded with the batch; reports carry only group numbers.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .decide import categorize
+from .policy import Policy
+from .types import FaceCategory, PhotoResult
+
+__all__ = ["MAX_FACES", "EmbeddingStore", "FaceGroup", "GroupedBatch", "cluster_embeddings", "group_results"]
+
+# Agglomerative clustering keeps n*(n-1)/2 distances: 8,000 faces is ~256 MB.
+# Past that each face stays its own group (per-face review), and the batch says so.
+MAX_FACES = 8000
+
+FaceKey = tuple[str, int]  # (photo source label, face index)
+
+
+class EmbeddingStore:
+    """Face embeddings of one batch, in memory only; thread-safe for Guard.check_many."""
+
+    def __init__(self) -> None:
+        self._vectors: dict[FaceKey, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def put(self, source: str, index: int, vector: np.ndarray) -> None:
+        with self._lock:
+            self._vectors[(source, index)] = np.asarray(vector, np.float32)
+
+    def get(self, source: str, index: int) -> np.ndarray | None:
+        return self._vectors.get((source, index))
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def as_mapping(self) -> Mapping[FaceKey, np.ndarray]:
+        with self._lock:
+            return dict(self._vectors)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class FaceGroup:
+    """One person (as the clustering sees it) and every face of theirs in the batch."""
+
+    id: int
+    members: tuple[FaceKey, ...]
+    side: str  # "adult", "minor" (possible minor or uncertain) or "none" (no age estimate)
+    mixed_ages: bool = False  # split from a cluster that mixed child and adult faces
+    paired_with: int | None = None  # the other part of a split cluster
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupedBatch:
+    """Results with ``group`` filled in, the groups, and what the grouping could not do."""
+
+    results: tuple[PhotoResult, ...]
+    groups: tuple[FaceGroup, ...]
+    threshold: float
+    linkage: str
+    note: str = ""
+
+    def group(self, group_id: int) -> FaceGroup | None:
+        return next((g for g in self.groups if g.id == group_id), None)
+
+
+def cluster_embeddings(vectors: np.ndarray, threshold: float, linkage: str = "average") -> np.ndarray:
+    """Cluster labels 0..k-1 for L2-normalised rows; a cluster's linkage similarity >= ``threshold``.
+
+    ``threshold`` is a cosine similarity. "complete" linkage puts two faces in
+    one cluster only if every pair in it is at least that similar; "average"
+    asks it of the mean pair; "single" chains (any one pair suffices).
+    """
+    n = len(vectors)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    if n == 1:
+        return np.zeros(1, np.int64)
+    from scipy.cluster.hierarchy import fcluster
+    from scipy.cluster.hierarchy import linkage as scipy_linkage
+    from scipy.spatial.distance import pdist
+
+    unit = np.asarray(vectors, np.float64)
+    unit = unit / np.maximum(1e-12, np.linalg.norm(unit, axis=1, keepdims=True))
+    # cosine distance of unit vectors; clip the tiny negatives rounding makes
+    distances = np.clip(pdist(unit, "cosine"), 0.0, 2.0)
+    tree = scipy_linkage(distances, method=linkage)
+    labels = fcluster(tree, t=1.0 - threshold, criterion="distance")
+    # renumber by first appearance so numbering follows input order
+    order: dict[int, int] = {}
+    return np.array([order.setdefault(int(lab), len(order)) for lab in labels], np.int64)
+
+
+def _side(category: FaceCategory | None) -> str:
+    if category is None:
+        return "none"
+    return "adult" if category is FaceCategory.ADULT else "minor"
+
+
+def group_results(
+    results: Sequence[PhotoResult],
+    embeddings: Mapping[FaceKey, np.ndarray],
+    policy: Policy,
+) -> GroupedBatch:
+    """Every identifiable face gets a group; faces with no embedding get one of their own.
+
+    Faces that are not identifiable keep ``group=None``: they are allowed
+    whatever their identity, so there is nothing to decide about them.
+    """
+    threshold, linkage = policy.grouping_threshold, policy.grouping_linkage
+    keys: list[FaceKey] = []
+    sides: dict[FaceKey, str] = {}
+    for result in results:
+        for face in result.faces:
+            if face.identifiability.identifiable:
+                key = (result.source, face.index)
+                keys.append(key)
+                # the age model's own call, not the final category: a known-adult
+                # or reviewer decision must not make a child's face look adult here
+                sides[key] = _side(categorize(face.age, policy)) if face.age is not None else "none"
+    with_vector = [k for k in keys if embeddings.get(k) is not None]
+    note = ""
+    if len(with_vector) > MAX_FACES:
+        note = f"{len(with_vector)} faces exceed the grouping limit of {MAX_FACES}: every face is its own group"
+        with_vector = []
+    labels = cluster_embeddings(np.stack([embeddings[k] for k in with_vector]), threshold, linkage) if with_vector else np.zeros(0, np.int64)
+    clusters: dict[int, list[FaceKey]] = {}
+    for key, label in zip(with_vector, labels):
+        clusters.setdefault(int(label), []).append(key)
+    vector_set = set(with_vector)
+    next_label = len(clusters)
+    for key in keys:
+        if key not in vector_set:  # no embedding (embedder failed): a group of its own
+            clusters[next_label] = [key]
+            next_label += 1
+    groups: list[FaceGroup] = []
+    position = {k: i for i, k in enumerate(keys)}
+    for label, members in sorted(clusters.items(), key=lambda item: min(position[k] for k in item[1])):
+        members = sorted(members, key=position.__getitem__)
+        member_sides = {sides[k] for k in members}
+        if "adult" in member_sides and len(member_sides) > 1:
+            # never one decision for faces the model calls adult and faces it does not
+            adults = tuple(k for k in members if sides[k] == "adult")
+            others = tuple(k for k in members if sides[k] != "adult")
+            other_side = "minor" if "minor" in member_sides else "none"
+            for part, side in ((others, other_side), (adults, "adult")):
+                groups.append(FaceGroup(0, part, side, mixed_ages=True, paired_with=label))
+        else:
+            groups.append(FaceGroup(0, tuple(members), member_sides.pop() if member_sides else "none"))
+    groups.sort(key=lambda g: position[g.members[0]])
+    ids = {id(g): i + 1 for i, g in enumerate(groups)}
+    halves: dict[int, list[int]] = {}
+    for g in groups:
+        if g.paired_with is not None:
+            halves.setdefault(g.paired_with, []).append(ids[id(g)])
+    groups = [
+        replace(g, id=ids[id(g)], paired_with=None if g.paired_with is None else next(x for x in halves[g.paired_with] if x != ids[id(g)]))
+        for g in groups
+    ]
+    of: dict[FaceKey, int] = {k: g.id for g in groups for k in g.members}
+    out = []
+    for result in results:
+        if not result.faces:
+            out.append(result)
+            continue
+        faces = tuple(replace(f, group=of.get((result.source, f.index))) for f in result.faces)
+        out.append(replace(result, faces=faces))
+    return GroupedBatch(tuple(out), tuple(groups), threshold, linkage, note)
