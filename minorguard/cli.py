@@ -68,6 +68,7 @@ def scan(
     channel: Optional[str] = typer.Option(None, "--channel", help="Where it will be published (facebook, instagram, ...)."),
     when: Optional[str] = typer.Option(None, "--date", help="Publication date YYYY-MM-DD (default today)."),
     event: Optional[str] = typer.Option(None, "--event", help="Event id the photos belong to."),
+    db: Optional[str] = typer.Option(None, "--db", help="Register (consent, events): file path or database URL."),
 ) -> None:
     """Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -89,7 +90,10 @@ def scan(
         _fail(t("cli.path_missing", lang_s, path=missing.path))
     if not sources:
         _fail(t("cli.no_photos", lang_s))
-    guard = _guard(policy, models)
+    from .cli_events import audit_event_decisions, scan_events
+
+    register, linker = scan_events(db, event)
+    guard = _guard(policy, models, events=linker)
     context = CheckContext(channel=channel, when=publish_date, event_id=event)
     results = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
@@ -99,6 +103,9 @@ def scan(
             progress.advance(task)
             if result.verdict.value != "PASS":
                 _print_photo(result, lang_s)
+    if register is not None:
+        audit_event_decisions(register, results)
+        register.close()
     _print_summary(results, lang_s)
     if json_out:
         write_json(results, json_out, {"policy": guard.policy.to_dict(), "policy_version": guard.policy.version, "model_pack": guard.pack_label})
@@ -162,6 +169,11 @@ def models_cmd(
     console.print(table)
     if pack.licence_note:
         console.print(pack.licence_note)
+
+
+from .cli_events import event_app  # noqa: E402 - after scan, so help lists scan first
+
+app.add_typer(event_app, name="event")
 
 
 def main(argv: Optional[list[str]] = None) -> int:

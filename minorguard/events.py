@@ -19,7 +19,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -103,8 +103,11 @@ class Event:
 
         tz = get("tz", "timezone", "time_zone", default="UTC")
         zinfo = zone(tz)
-        start = _as_aware(get("start", "starts_at", "start_at"), zinfo)
-        end = _as_aware(get("end", "ends_at", "end_at"), zinfo)
+        if get("start_utc") is not None:  # consent_db stores naive UTC
+            start, end = _as_aware(get("start_utc"), UTC), _as_aware(get("end_utc"), UTC)
+        else:
+            start = _as_aware(get("start", "starts_at", "start_at"), zinfo)
+            end = _as_aware(get("end", "ends_at", "end_at"), zinfo)
         status = get("status", default="")
         closed = bool(get("closed", default=False)) or get("closed_at") is not None or str(status) == "closed"
         radius = get("radius_m", "radius")
@@ -114,7 +117,7 @@ class Event:
             start=start,
             end=end,
             tz=str(tz),
-            basis=get("basis") or None,
+            basis=None if get("basis") in (None, "", "none") else str(get("basis")),
             lat=_float_or_none(get("lat", "latitude")),
             lon=_float_or_none(get("lon", "longitude")),
             radius_m=_float_or_none(radius),
@@ -127,7 +130,7 @@ def _float_or_none(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _as_aware(value: Any, zinfo: ZoneInfo) -> datetime:
+def _as_aware(value: Any, zinfo: tzinfo) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):
@@ -364,6 +367,11 @@ class RegisterEventLinker:
                 rows = self._source() if callable(self._source) else self._source
                 self._events = tuple(r if isinstance(r, Event) else Event.from_record(r) for r in rows)
             return self._events
+
+    @classmethod
+    def from_register(cls, register: Any) -> RegisterEventLinker:
+        """Events of a ``consent_db.Register``, closed ones included: a closed event's photos still belong to it."""
+        return cls(lambda: register.list_events(include_closed=True))
 
     def get(self, event_id: str) -> Event:
         for event in self.events:

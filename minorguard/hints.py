@@ -20,7 +20,8 @@ def photo_hints(meta: PhotoMetadata | None, decisions: Sequence[FaceDecision], e
         hints.append(f"event: {event.note}")
     guess = guess_outdoor(meta)
     linked = event is not None and event.event_id is not None and not event.ambiguous
-    if guess.setting == "outdoor" and not linked:
+    undeclared = event is None or (event.event_id is None and not event.ambiguous)
+    if guess.setting == "outdoor" and undeclared:
         hints.append(f"{OUTDOOR_NO_EVENT} ({guess.summary})")
     elif guess.setting == "indoor" and linked and event is not None and event.basis == "outdoor":
         # a declared outdoor event whose photo looks like a room deserves a second look

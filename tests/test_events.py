@@ -316,3 +316,92 @@ def test_event_from_register_rows():
     assert ev.start.utcoffset() == timedelta(hours=2) and ev.closed and ev.radius_m == 200.0
     linker = RegisterEventLinker(lambda: [row])
     assert linker.link(meta(datetime(2026, 6, 1, 11, 0)), None).event_id == "7"
+
+
+# -- the command line ----------------------------------------------------------------------
+@pytest.fixture
+def mg(tmp_path, monkeypatch):
+    """Run `minorguard ...` in-process against a register in tmp_path; returns (exit code, stdout + stderr)."""
+    from minorguard import cli
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MINORGUARD_ACTOR", "ana")
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+
+    def run(*args: str, capsys=None) -> int:
+        return cli.main(list(args))
+
+    return run
+
+
+SPORTS = ["event", "add", "--name", "Dita e sportit, Tiranë", "--start", "2026-10-25T10:00", "--end", "2026-10-25T13:00",
+          "--tz", TIRANE, "--lat", "41.3275", "--lon", "19.8187", "--radius", "500", "--basis", "outdoor",
+          "--justification", "sports day on the open field", "--id", "sport", "--lang", "en"]
+
+
+def test_cli_declares_lists_updates_and_closes_events(mg, capsys):
+    assert mg(*SPORTS) == 0
+    assert "event declared: sport" in capsys.readouterr().err
+    assert mg("event", "list", "--lang", "en") == 0
+    out = capsys.readouterr().out
+    assert "sport" in out and "2026-10-25 10:00" in out  # in the event's own zone
+    assert mg("event", "show", "sport", "--lang", "en") == 0
+    assert "2026-10-25T10:00+01:00" in capsys.readouterr().out  # winter time: the DST change was at 03:00
+    assert mg("event", "update", "sport", "--radius", "800", "--by", "drita", "--lang", "en") == 0
+    assert "800" in capsys.readouterr().out
+    from consent_db import Register
+
+    with Register(actor="test") as reg:
+        changes = [e for e in reg.audit_entries() if e["action"] == "event_updated"]
+        assert changes and changes[-1]["actor"] == "drita"
+    assert mg("event", "close", "sport") == 0
+    assert mg("event", "update", "sport", "--radius", "100") == 64  # closed events cannot change
+    assert "closed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"--end": "2026-10-25T09:00"}, "before it starts"),
+        ({"--tz": "Europe/Tirana_Old"}, "unknown time zone"),
+        ({"--lat": "91"}, "latitude 91.0 is out of range"),
+        ({"--lon": "200"}, "longitude 200.0 is out of range"),
+        ({"--radius": "-1"}, "radius must be zero or more"),
+        ({"--start": "25/10/2026"}, "not ISO 8601"),
+    ],
+)
+def test_cli_bad_event_is_one_line_exit_64_and_nothing_written(mg, capsys, change, message):
+    args = list(SPORTS)
+    for flag, value in change.items():
+        args[args.index(flag) + 1] = value
+    assert mg(*args) == 64
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert mg("event", "list", "--all") == 0
+    assert "sport" not in capsys.readouterr().out
+
+
+def test_cli_scan_links_by_event_and_by_exif(mg, capsys, tmp_path):
+    assert mg(*SPORTS) == 0
+    folder = tmp_path / "foto"
+    folder.mkdir()
+    write_exif_photo(folder / "fusha_1.jpg", "2026:10:25 11:00:00", None, SKANDERBEG)  # naive: read in Europe/Tirane
+    write_exif_photo(folder / "pa_kohë.jpg")
+    report = tmp_path / "r.json"
+    # automatic: the photo with EXIF time links, the one without does not
+    assert mg("scan", str(folder), "--json", str(report), "--lang", "en") == 2
+    photos = {p["source"].rsplit("/", 1)[-1]: p for p in json.loads(report.read_text(encoding="utf-8"))["photos"]}
+    assert photos["fusha_1.jpg"]["verdict"] == "PASS" and photos["fusha_1.jpg"]["event"]["event_id"] == "sport"
+    assert photos["pa_kohë.jpg"]["verdict"] == "BLOCK"
+    # explicit: both
+    capsys.readouterr()
+    assert mg("scan", str(folder), "--event", "sport", "--lang", "en") == 0
+    # unknown id: usage error before any photo
+    assert mg("scan", str(folder), "--event", "nope", "--lang", "en") == 64
+    assert "unknown event id 'nope'" in capsys.readouterr().err
+    # the audit log records the decisions the event changed
+    from consent_db import Register
+
+    with Register(actor="test") as reg:
+        audited = [json.loads(e["details"]) for e in reg.audit_entries() if e["action"] == "scan_decision"]
+    assert audited and all(d["event_id"] == "sport" and d["reason"] == "event_exempt" for d in audited)

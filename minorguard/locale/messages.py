@@ -29,6 +29,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cli.written": "written: {path}",
         "cli.models_title": "Model pack in use",
         "cli.exit_help": "exit code: 0 all PASS, 1 something needs REVIEW, 2 something BLOCK or ERROR, 64 usage error",
+        # events (issue 5)
+        "event.title": "event {id}",
+        "event.list_title": "Declared events",
+        "event.added": "event declared: {id}",
+        "event.updated": "event changed: {id} (recorded in the audit log)",
+        "event.closed": "event closed: {id}",
+        "event.nothing_to_change": "nothing to change: give at least one option",
+        "hint.outdoor_no_event": "looks outdoor; no event declared",
         # HTML report and review page (issue 8)
         "kind.blocked": "blocked",
         "kind.review": "needs review",
@@ -71,6 +79,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "cli.written": "u shkrua: {path}",
         "cli.models_title": "Paketa e modeleve në përdorim",
         "cli.exit_help": "kodi i daljes: 0 të gjitha LEJOHEN, 1 diçka kërkon SHQYRTIM, 2 diçka BLLOKOHET ose GABIM, 64 gabim përdorimi",
+        # events (issue 5)
+        "event.title": "ngjarja {id}",
+        "event.list_title": "Ngjarjet e deklaruara",
+        "event.added": "ngjarja u deklarua: {id}",
+        "event.updated": "ngjarja u ndryshua: {id} (u regjistrua në ditarin e auditimit)",
+        "event.closed": "ngjarja u mbyll: {id}",
+        "event.nothing_to_change": "asgjë për të ndryshuar: jepni të paktën një opsion",
+        "hint.outdoor_no_event": "duket në ambient të hapur; nuk është deklaruar asnjë ngjarje",
         # HTML report and review page (issue 8)
         "kind.blocked": "bllokohet",
         "kind.review": "kërkon shqyrtim",

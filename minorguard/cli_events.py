@@ -1,0 +1,301 @@
+"""`minorguard event add/list/show/update/close`: declare the public and outdoor events of rule 5.
+
+Parsing and rendering only: validation and storage belong to ``consent_db``
+(every change audited there), linking to :mod:`minorguard.events`. Bad input
+is one line and exit code 64, with nothing written.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .events import EventInputError, check_event_fields, parse_event_time, zone
+from .locale import t
+
+__all__ = ["audit_event_decisions", "event_app", "open_register", "scan_events"]
+
+event_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                        help="Declare public/outdoor events (rule 5's exemption) and list them.")
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DEFAULT_TZ = "Europe/Tirane"
+
+
+class Basis(str, Enum):
+    public = "public"
+    outdoor = "outdoor"
+    none = "none"
+
+
+class Lang(str, Enum):
+    sq = "sq"
+    en = "en"
+
+
+def _fail(message: str) -> None:
+    from .cli import UsageProblem  # lazy: cli imports this module
+
+    raise UsageProblem(message)
+
+
+def open_register(db: str | None, actor: str | None = None) -> Any:
+    """The register at ``db`` (path or URL; default $MINORGUARD_DB or the user's data dir)."""
+    try:
+        from consent_db import Register, RegisterError
+    except ImportError as error:  # the store is a separate package directory that may be missing
+        _fail(f"the event register is not available: {error}")
+    try:
+        return Register(db, actor=actor)
+    except RegisterError as error:
+        _fail(str(error))
+
+
+def _register_errors() -> tuple[type[BaseException], ...]:
+    from consent_db import RegisterError
+
+    return (RegisterError, EventInputError)
+
+
+def _local(moment: datetime, tz: str) -> str:
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zone(tz)).isoformat(timespec="minutes")
+
+
+def _fields(
+    tz: str,
+    start: str | None,
+    end: str | None,
+    lat: float | None,
+    lon: float | None,
+    radius: float | None,
+) -> dict[str, Any]:
+    """Parsed start/end (aware, in ``tz`` unless an offset is written) and place, checked before any write."""
+    out: dict[str, Any] = {}
+    try:
+        zone(tz)
+        if start is not None:
+            out["start"] = parse_event_time(start, tz)
+        if end is not None:
+            out["end"] = parse_event_time(end, tz)
+    except EventInputError as error:
+        _fail(str(error))
+    for key, value in (("lat", lat), ("lon", lon), ("radius_m", radius)):
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _check(info: dict[str, Any]) -> None:
+    try:
+        check_event_fields(start=info["start"], end=info["end"], tz=info["tz"],
+                           basis=None if info.get("basis") in (None, "none") else info["basis"],
+                           lat=info.get("lat"), lon=info.get("lon"), radius_m=info.get("radius_m"), name=info.get("name"))
+    except EventInputError as error:
+        _fail(str(error))
+
+
+def _show(event: Any, lang: str) -> None:
+    table = Table(title=t("event.title", lang, id=event.id), show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    rows = [
+        ("name", event.name),
+        ("start", _local(event.start_utc, event.tz)),
+        ("end", _local(event.end_utc, event.tz)),
+        ("tz", event.tz),
+        ("place", event.place),
+        ("lat, lon", "" if event.lat is None else f"{event.lat:.6f}, {event.lon:.6f}"),
+        ("radius_m", "" if event.radius_m is None else f"{event.radius_m:g}"),
+        ("basis", event.basis),
+        ("justification", event.justification),
+        ("declared_by", f"{event.declared_by} ({_local(event.declared_at, 'UTC')})"),
+        ("closed", "yes" if event.closed else "no"),
+    ]
+    for key, value in rows:
+        table.add_row(key, str(value))
+    console.print(table)
+
+
+DbOpt = typer.Option(None, "--db", help="Register: file path or database URL (default $MINORGUARD_DB or the user's data folder).")
+ByOpt = typer.Option(None, "--by", help="Who declares or changes it (default $MINORGUARD_ACTOR or the login name).")
+LangOpt = typer.Option(Lang.sq, "--lang", help="Language of messages (sq or en).")
+BasisOpt = typer.Option(Basis.none, "--basis", help="Basis of the exemption: public, outdoor or none.")
+NewBasisOpt = typer.Option(None, "--basis", help="New basis: public, outdoor or none (a new declaration).")
+
+
+@event_app.command("add")
+def add(
+    name: str = typer.Option(..., "--name", help="Name of the event."),
+    start: str = typer.Option(..., "--start", help="Start, YYYY-MM-DDTHH:MM (in --tz unless an offset is written)."),
+    end: str = typer.Option(..., "--end", help="End, YYYY-MM-DDTHH:MM."),
+    tz: str = typer.Option(DEFAULT_TZ, "--tz", help="IANA time zone of the event."),
+    place: str = typer.Option("", "--place", help="Name of the place."),
+    lat: float | None = typer.Option(None, "--lat", help="Latitude of the place (-90..90)."),
+    lon: float | None = typer.Option(None, "--lon", help="Longitude of the place (-180..180)."),
+    radius: float | None = typer.Option(None, "--radius", help="Radius around lat/lon in metres (default 1000 when linking)."),
+    basis: Basis = BasisOpt,
+    justification: str = typer.Option("", "--justification", help="Why the event is public or outdoor (required with a basis)."),
+    event_id: str | None = typer.Option(None, "--id", help="Id to give the event (default: generated)."),
+    db: str | None = DbOpt,
+    by: str | None = ByOpt,
+    lang: Lang = LangOpt,
+) -> None:
+    """Declare an event; with --basis public or outdoor its photos are exempt from rule 5."""
+    fields = _fields(tz, start, end, lat, lon, radius)
+    _check({"name": name, "tz": tz, "basis": basis.value, **fields})
+    with open_register(db, by) as reg:
+        try:
+            event = reg.create_event(name, fields.pop("start"), fields.pop("end"), tz=tz, place=place, basis=basis.value,
+                                     justification=justification, event_id=event_id, **fields)
+        except _register_errors() as error:
+            _fail(str(error))
+    err.print(t("event.added", lang.value, id=event.id))
+    _show(event, lang.value)
+
+
+@event_app.command("list")
+def list_cmd(
+    all_: bool = typer.Option(False, "--all", help="Include closed events."),
+    db: str | None = DbOpt,
+    lang: Lang = LangOpt,
+) -> None:
+    """Events in the register, earliest first."""
+    with open_register(db) as reg:
+        events = reg.list_events(include_closed=all_)
+    table = Table(title=t("event.list_title", lang.value))
+    # local wall-clock times keep the table readable in 80 columns; `show` gives the offset
+    for column in ("id", "start", "end", "basis", "name"):
+        table.add_column(column, overflow="fold", no_wrap=column != "name")
+    for e in events:
+        local = [_local(m, e.tz).replace("T", " ")[:16] for m in (e.start_utc, e.end_utc)]
+        table.add_row(e.id + (" (closed)" if e.closed else ""), *local, e.basis, f"{e.name} ({e.tz})")
+    console.print(table)
+
+
+@event_app.command("show")
+def show(event_id: str = typer.Argument(..., help="Event id."), db: str | None = DbOpt, lang: Lang = LangOpt) -> None:
+    """One event with who declared it, when, and why."""
+    with open_register(db) as reg:
+        try:
+            event = reg.get_event(event_id)
+        except _register_errors() as error:
+            _fail(str(error))
+    _show(event, lang.value)
+
+
+@event_app.command("update")
+def update(
+    event_id: str = typer.Argument(..., help="Event id."),
+    name: str | None = typer.Option(None, "--name"),
+    start: str | None = typer.Option(None, "--start"),
+    end: str | None = typer.Option(None, "--end"),
+    tz: str | None = typer.Option(None, "--tz", help="New time zone; --start/--end are read in it."),
+    place: str | None = typer.Option(None, "--place"),
+    lat: float | None = typer.Option(None, "--lat"),
+    lon: float | None = typer.Option(None, "--lon"),
+    radius: float | None = typer.Option(None, "--radius"),
+    basis: Basis | None = NewBasisOpt,
+    justification: str | None = typer.Option(None, "--justification"),
+    db: str | None = DbOpt,
+    by: str | None = ByOpt,
+    lang: Lang = LangOpt,
+) -> None:
+    """Change an event (every change is audited; a new basis is a new declaration)."""
+    with open_register(db, by) as reg:
+        try:
+            current = reg.get_event(event_id)
+            new_tz = tz or current.tz
+            changes = _fields(new_tz, start, end, lat, lon, radius)
+            if tz is not None:
+                changes["tz"] = tz
+            for key, value in (("name", name), ("place", place), ("justification", justification)):
+                if value is not None:
+                    changes[key] = value
+            if basis is not None:
+                changes["basis"] = basis.value
+            if not changes:
+                _fail(t("event.nothing_to_change", lang.value))
+            merged = {
+                "name": current.name, "tz": new_tz, "basis": current.basis, "lat": current.lat, "lon": current.lon,
+                "radius_m": current.radius_m, "start": current.start_utc.replace(tzinfo=UTC),
+                "end": current.end_utc.replace(tzinfo=UTC), **changes,
+            }
+            _check(merged)
+            event = reg.update_event(event_id, **changes)
+        except _register_errors() as error:
+            _fail(str(error))
+    err.print(t("event.updated", lang.value, id=event.id))
+    _show(event, lang.value)
+
+
+@event_app.command("close")
+def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None = DbOpt, by: str | None = ByOpt,
+          lang: Lang = LangOpt) -> None:
+    """Close an event: no more changes; its photos still link to it."""
+    with open_register(db, by) as reg:
+        try:
+            event = reg.close_event(event_id)
+        except _register_errors() as error:
+            _fail(str(error))
+    err.print(t("event.closed", lang.value, id=event.id))
+
+
+def _default_register_exists() -> bool:
+    import os
+
+    from consent_db import DB_ENV, data_dir
+
+    return bool(os.environ.get(DB_ENV)) or (data_dir() / "register.sqlite3").is_file()
+
+
+def scan_events(db: str | None, explicit_event: str | None) -> tuple[Any, Any]:
+    """(register, event linker) for `scan`, or (None, None) when there is no register to read.
+
+    The register is opened when --db or --event is given or one already exists,
+    never created by a plain scan. Events are read once, before any photo, so an
+    unknown --event id is a usage error (exit 64) and not one ERROR per photo.
+    """
+    from .events import RegisterEventLinker, UnknownEventError
+
+    if db is None and explicit_event is None:
+        try:
+            if not _default_register_exists():
+                return None, None
+        except ImportError:
+            return None, None
+    reg = open_register(db)
+    try:
+        linker = RegisterEventLinker.from_register(reg)
+        if explicit_event is not None:
+            linker.get(explicit_event)
+        else:
+            linker.events  # noqa: B018 - read the register now, not inside the worker threads
+    except UnknownEventError as error:
+        reg.close()
+        _fail(str(error))
+    except _register_errors() as error:
+        reg.close()
+        _fail(str(error))
+    return reg, linker
+
+
+def audit_event_decisions(reg: Any, results: Any) -> int:
+    """Record in the register's audit log every face decision an event changed (exempted or sent to review)."""
+    count = 0
+    for result in results:
+        for d in result.faces:
+            if d.event is None or d.reason.value not in ("event_exempt", "event_ambiguous"):
+                continue
+            reg.audit_decision(result.sha256, d.index, {
+                "event_id": d.event.event_id, "basis": d.event.basis, "how": d.event.how, "ambiguous": d.event.ambiguous,
+                "action": d.action.value, "reason": d.reason.value, "policy_version": result.policy_version,
+            })
+            count += 1
+    return count
