@@ -265,12 +265,20 @@ def scan_events(db: str | None, explicit_event: str | None) -> tuple[Any, Any]:
     from .events import RegisterEventLinker, UnknownEventError
 
     if db is None and explicit_event is None:
+        # nobody asked for the register: without it no photo is exempted, which is the safe side
         try:
             if not _default_register_exists():
                 return None, None
+            from consent_db import Register
+
+            reg = Register(None)
         except ImportError:
             return None, None
-    reg = open_register(db)
+        except _register_errors() as error:
+            err.print(f"[yellow]warning:[/] events not linked, the register cannot be opened: {error}")
+            return None, None
+    else:
+        reg = open_register(db)
     try:
         linker = RegisterEventLinker.from_register(reg)
         if explicit_event is not None:

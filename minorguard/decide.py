@@ -62,7 +62,8 @@ def _event_exempts(event: EventEvidence | None, policy: Policy) -> bool:
 def _event_could_exempt(event: EventEvidence, policy: Policy) -> bool:
     # An ambiguous link carries every candidate's basis ("outdoor/public"); it
     # deserves a person only if one of them could exempt, else the block stands.
-    return any(b in policy.exempt_bases for b in (event.basis or "").split("/"))
+    # No basis at all means the candidates are unknown: a person decides.
+    return event.basis is None or any(b in policy.exempt_bases for b in event.basis.split("/"))
 
 
 def decide_face(

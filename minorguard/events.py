@@ -270,6 +270,15 @@ def _joined_basis(events: Iterable[Event]) -> str | None:
     return "/".join(bases) or None
 
 
+def _uncertain(event_id: str | None, basis: str | None, how: str, note: str) -> EventEvidence:
+    """A doubtful link. It matters only if a candidate declares a basis: with none, no exemption
+    is at stake, so the photo stays unlinked and its block stands (the decision reads an
+    ambiguous link without a basis as "unknown" and sends it to a person)."""
+    if basis is None:
+        return EventEvidence(None, None, how, note=f"{note} (no candidate event declares a basis: not linked)")
+    return EventEvidence(event_id, basis, how, ambiguous=True, note=note)
+
+
 def link_photo(
     events: Sequence[Event],
     meta: PhotoMetadata | None,
@@ -293,21 +302,21 @@ def link_photo(
             assert meta is not None
             fit = _fit(event, meta)
             if fit.partly:
-                return EventEvidence(
-                    event.id, event.basis, "explicit", ambiguous=True,
-                    note=f"photo time {meta.datetime_original.isoformat()} falls in the repeated or skipped hour "  # type: ignore[union-attr]
+                return _uncertain(
+                    event.id, event.basis, "explicit",
+                    f"photo time {meta.datetime_original.isoformat()} falls in the repeated or skipped hour "  # type: ignore[union-attr]
                     f"of a daylight-saving change in {event.tz} and fits event {event.id} only one way",
                 )
             if not fit.in_window:
-                return EventEvidence(
-                    event.id, event.basis, "explicit", ambiguous=True,
-                    note=f"photo taken {meta.datetime_original.isoformat()}, "  # type: ignore[union-attr]
+                return _uncertain(
+                    event.id, event.basis, "explicit",
+                    f"photo taken {meta.datetime_original.isoformat()}, "  # type: ignore[union-attr]
                     f"outside event {event.id} ({_fmt(event.start)} to {_fmt(event.end)})",
                 )
             if fit.outside_place:
-                return EventEvidence(
-                    event.id, event.basis, "explicit", ambiguous=True,
-                    note=f"photo GPS is {fit.distance_m:.0f} m from event {event.id}, radius {fit.radius_m:.0f} m",
+                return _uncertain(
+                    event.id, event.basis, "explicit",
+                    f"photo GPS is {fit.distance_m:.0f} m from event {event.id}, radius {fit.radius_m:.0f} m",
                 )
         return EventEvidence(event.id, event.basis, "explicit", note=f"declared for this scan: {event.name}")
 
@@ -324,8 +333,8 @@ def link_photo(
         return EventEvidence(f.event.id, f.event.basis, "exif", note=f"EXIF time inside the event window{where}")
     if len(clean) > 1:
         ids = ", ".join(f.event.id for f in clean)
-        return EventEvidence(None, _joined_basis(f.event for f in clean), "exif", ambiguous=True,
-                             note=f"photo matches {len(clean)} events ({ids}): a person must pick one")
+        return _uncertain(None, _joined_basis(f.event for f in clean), "exif",
+                          f"photo matches {len(clean)} events ({ids}): a person must pick one")
     doubtful = [f for f in fits if (f.in_window and f.outside_place) or f.partly]
     if not doubtful:
         return None
@@ -337,12 +346,11 @@ def link_photo(
         else:
             notes.append(f"time fits event {f.event.id} but GPS is {f.distance_m:.0f} m away (radius {f.radius_m:.0f} m)")
     single = doubtful[0].event if len(doubtful) == 1 else None
-    return EventEvidence(
+    return _uncertain(
         single.id if single else None,
         single.basis if single else _joined_basis(f.event for f in doubtful),
         "exif",
-        ambiguous=True,
-        note="; ".join(notes),
+        "; ".join(notes),
     )
 
 

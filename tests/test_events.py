@@ -170,9 +170,11 @@ def test_only_bases_the_policy_lists_exempt():
 
 
 def test_ambiguous_link_reviews_only_when_a_candidate_could_exempt():
-    # fixed defect: an ambiguous link between events that exempt nothing used to turn BLOCK into REVIEW
-    none_basis = EventEvidence(None, None, "exif", ambiguous=True, note="two events")
-    assert decide_face(child(), Policy(), event=none_basis).action is FaceAction.BLOCK
+    # fixed defect: an ambiguous link between events the policy does not exempt turned BLOCK into REVIEW
+    outdoor_only = EventEvidence(None, "outdoor", "exif", ambiguous=True, note="two events")
+    assert decide_face(child(), Policy(exempt_bases=("public",)), event=outdoor_only).action is FaceAction.BLOCK
+    unknown = EventEvidence(None, None, "exif", ambiguous=True, note="two events")  # candidates unknown: a person
+    assert decide_face(child(), Policy(), event=unknown).action is FaceAction.REVIEW
     mixed = EventEvidence(None, "outdoor/public", "exif", ambiguous=True, note="two events")
     d = decide_face(child(), Policy(exempt_bases=("outdoor",)), event=mixed)
     assert (d.action, d.reason) == (FaceAction.REVIEW, ReasonCode.EVENT_AMBIGUOUS)
@@ -186,6 +188,16 @@ def test_link_inside_window_and_radius():
     assert link_photo([event()], meta(datetime(2026, 6, 1, 11, 0)), now=NOW).event_id == "E1"
     # outside the window: nothing
     assert link_photo([event()], meta(datetime(2026, 6, 1, 12, 1)), now=NOW) is None
+
+
+def test_doubtful_links_to_events_without_a_basis_leave_the_photo_unlinked():
+    plain = [event("A", basis=None), event("B", basis=None)]
+    ev = link_photo(plain, meta(datetime(2026, 6, 1, 11, 0)), now=NOW)
+    assert ev.event_id is None and not ev.ambiguous and "no candidate event declares a basis" in ev.note
+    assert decide_face(child(), Policy(), event=ev).action is FaceAction.BLOCK
+    # one exempting candidate among them keeps the doubt (and the review)
+    ev = link_photo([*plain, event("C")], meta(datetime(2026, 6, 1, 11, 0)), now=NOW)
+    assert ev.ambiguous and ev.basis == "public"
 
 
 def test_one_event_in_place_wins_over_one_elsewhere_at_the_same_time():
@@ -405,3 +417,13 @@ def test_cli_scan_links_by_event_and_by_exif(mg, capsys, tmp_path):
     with Register(actor="test") as reg:
         audited = [json.loads(e["details"]) for e in reg.audit_entries() if e["action"] == "scan_decision"]
     assert audited and all(d["event_id"] == "sport" and d["reason"] == "event_exempt" for d in audited)
+
+
+def test_plain_scan_with_a_broken_default_register_warns_and_exempts_nothing(mg, capsys, tmp_path):
+    assert mg(*SPORTS) == 0
+    (tmp_path / "data" / "register.key").write_bytes(b"not the key")  # the register now refuses to open
+    photo = write_exif_photo(tmp_path / "p.jpg", "2026:10:25 11:00:00", "+01:00", SKANDERBEG)
+    capsys.readouterr()
+    assert mg("scan", str(photo), "--lang", "en") == 2  # BLOCK: no event, no exemption
+    assert "events not linked" in capsys.readouterr().err
+    assert mg("scan", str(photo), "--event", "sport") == 64  # asked for the register: a usage error
