@@ -176,6 +176,11 @@ from .cli_events import event_app  # noqa: E402 - after scan, so help lists scan
 app.add_typer(event_app, name="event")
 
 
+from .cli_export import export_cmd  # noqa: E402 - it uses the helpers above
+
+app.command("export")(export_cmd)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point: maps usage errors to exit code 64 and never shows a traceback."""
     try:

@@ -1,0 +1,97 @@
+"""`minorguard export`: publishable copies with the faces rule 5 forbids hidden (parse, call, render).
+
+Registered on the main app by :mod:`minorguard.cli`; the work is
+:func:`minorguard.export.export_photos`.
+"""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from .cli import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, Lang, _fail, _guard, console
+from .locale import t
+
+__all__ = ["export_cmd"]
+
+
+class HideOption(str, Enum):
+    minors = "minors"
+    unconsented = "unconsented-minors-and-unknown"
+    all_faces = "all-faces"
+
+
+class StyleOption(str, Enum):
+    mosaic = "mosaic"
+    solid = "solid"
+    blur = "blur"
+
+
+_COLOURS = {"exported": "green", "exists": "yellow", "refused": "red", "error": "magenta"}
+
+
+def export_cmd(
+    sources: Annotated[list[Path], typer.Argument(help="Photos or folders to export.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the copies and minorguard-manifest.json.")],
+    hide: Annotated[HideOption, typer.Option("--hide", help="Which faces to hide.")] = HideOption.minors,
+    style: Annotated[StyleOption, typer.Option("--style", help="How hidden faces are painted.")] = StyleOption.mosaic,
+    keep_review: Annotated[bool, typer.Option("--keep-review", help="Leave faces that need REVIEW visible.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace copies already in the output folder.")] = False,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored).")] = False,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy TOML overriding the defaults.")] = None,
+    models: Annotated[str | None, typer.Option("--models", help="'default' or a folder of insightface ONNX models.")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of messages (sq or en).")] = Lang.sq,
+    channel: Annotated[str | None, typer.Option("--channel", help="Where it will be published.")] = None,
+    when: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD (default today).")] = None,
+    event: Annotated[str | None, typer.Option("--event", help="Event id the photos belong to.")] = None,
+) -> None:
+    """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
+    1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
+    from .discover import MissingPath
+    from .export import ExportError, ExportStatus, export_photos
+    from .pipeline import CheckContext
+
+    lang_s = lang.value
+    publish_date = None
+    if when:
+        try:
+            publish_date = Date.fromisoformat(when)
+        except ValueError:
+            _fail(f"--date must be YYYY-MM-DD, got {when!r}")
+    guard = _guard(policy, models)
+    context = CheckContext(channel=channel, when=publish_date, event_id=event)
+
+    def show(photo: Any) -> None:
+        label = t(f"export.{photo.status.value}", lang_s)
+        if photo.status is ExportStatus.EXISTS:
+            detail = t("export.exists_detail", lang_s)
+        elif photo.status is ExportStatus.REFUSED:
+            detail = t("export.refused_detail", lang_s, detail=photo.message)
+        else:
+            detail = photo.message or (t("export.hidden", lang_s, n=len(photo.hidden)) if photo.hidden else "")
+        line = f"[{_COLOURS[photo.status.value]}]{label:12}[/] {photo.source}"
+        console.print(line + (f" — {detail}" if detail else ""), soft_wrap=True, highlight=False)
+
+    try:
+        summary = export_photos(
+            guard, sources, out, hide=hide.value, style=style.value, keep_review=keep_review, overwrite=overwrite,
+            context=context, recursive=recursive, progress=show,
+        )
+    except MissingPath as missing:
+        _fail(t("cli.path_missing", lang_s, path=missing.path))
+    except ExportError as error:
+        _fail(t(f"export.{error.code}", lang_s, detail=error.message))
+    if not summary.photos:
+        _fail(t("cli.no_photos", lang_s))
+    counts = ", ".join(f"{t('export.' + k, lang_s)}: {v}" for k, v in sorted(summary.counts.items()))
+    console.print(f"{counts}\n{t('cli.written', lang_s, path=summary.manifest)}", highlight=False)
+    statuses = {p.status for p in summary.photos}
+    if statuses & {ExportStatus.REFUSED, ExportStatus.ERROR}:
+        raise typer.Exit(EXIT_BLOCK)
+    raise typer.Exit(EXIT_REVIEW if ExportStatus.EXISTS in statuses else EXIT_PASS)
+
+

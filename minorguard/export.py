@@ -1,0 +1,667 @@
+"""Export publishable copies: hide the faces rule 5 forbids, write faithfully, check again, keep a manifest.
+
+For each photo: full check with the caller's Guard (consent register and
+events when the Guard has them) -> choose the faces to hide -> load the
+original at full resolution, upright -> paint the head regions -> encode like
+the source with cleaned metadata -> write to a temporary file -> check that
+file again with the same Guard -> rename into place, or refuse it.
+
+Which faces are hidden (``hide``):
+
+* ``minors`` (default, what rule 5 requires): every face whose decision is
+  BLOCK, and every REVIEW face unless ``keep_review``.
+* ``unconsented-minors-and-unknown``: the above, and every identifiable face
+  the models cannot clear as adult (possible minor or uncertain age) unless
+  a consent record covers it. A face allowed *only* by the public/outdoor
+  event exemption is hidden in this mode: it is for offices that publish
+  children only with a parent's signature, whatever the event.
+* ``all-faces``: every detected face, identifiable or not.
+
+``keep_review`` leaves REVIEW faces visible in the first two modes (a person
+will decide on them); it has no effect on ``all-faces``.
+
+The re-check runs the same Guard on the written file. A *problem* is a face
+there that is identifiable and not cleared as adult (possible minor or
+uncertain) and lies inside a painted region, or that the same hide rule
+would hide. Problems outside the paint (a borderline age estimate that moved
+after re-encoding) are hidden as well; problems inside the paint (a detector
+seeing a face in random blocks) get a fresh draw of the noise. After
+:data:`MAX_ATTEMPTS` rounds with problems left the photo is refused: its
+temporary file is deleted and the manifest says why.
+
+Interrupts: the rename of a finished copy and the manifest update that
+records it run with SIGINT held back, so Ctrl-C leaves finished photos and
+a manifest that lists exactly them; a temporary file is always removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import errno
+import hashlib
+import io
+import json
+import os
+import signal
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from .discover import discover_photos
+from .encode import EncodeError, encode_like
+from .pipeline import CheckContext, Guard
+from .redact import HEAD_ABOVE, HEAD_BELOW, HEAD_WIDTH_FACTOR, MOSAIC_BLOCKS, Style, head_region, redact_image
+from .report import atomic_write_text
+from .types import Box, FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
+
+__all__ = [
+    "MANIFEST_NAME",
+    "ExportError",
+    "ExportStatus",
+    "ExportSummary",
+    "ExportedPhoto",
+    "HideMode",
+    "export_photos",
+    "faces_to_hide",
+    "recheck_problems",
+]
+
+MANIFEST_NAME = "minorguard-manifest.json"
+MANIFEST_FORMAT = 1
+# Paint -> write -> re-check rounds before a photo is refused (see _prepare).
+MAX_ATTEMPTS = 3
+
+# errno values that mean "this output folder cannot take files": stop the whole export.
+_FATAL_ERRNO = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+class HideMode(str, enum.Enum):
+    MINORS = "minors"
+    UNCONSENTED_AND_UNKNOWN = "unconsented-minors-and-unknown"
+    ALL_FACES = "all-faces"
+
+
+class ExportStatus(str, enum.Enum):
+    EXPORTED = "exported"
+    REFUSED = "refused"  # written, but the re-check still found a face that must be hidden
+    ERROR = "error"  # could not be read, checked or written
+    EXISTS = "exists"  # an output of that name exists and overwrite was not asked
+
+
+class ExportError(Exception):
+    """The export cannot go on (output folder unwritable, disk full, bad manifest); one line for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenFace:
+    index: int
+    box: Box  # the detector's box, full oriented pixels
+    region: Box  # what was painted (the head)
+    category: FaceCategory
+    action: FaceAction
+    reason: ReasonCode
+    on_recheck: bool = False  # found on the written copy, not in the source's check
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedPhoto:
+    """What happened to one source photo."""
+
+    source: str
+    output: str | None  # path relative to the output folder
+    status: ExportStatus
+    message: str = ""
+    source_sha256: str | None = None
+    output_sha256: str | None = None
+    verdict: Verdict | None = None  # the source's verdict
+    verdict_after: Verdict | None = None  # the copy's verdict on re-check
+    hidden: tuple[HiddenFace, ...] = ()
+    kept_for_review: tuple[int, ...] = ()
+    faces: tuple[FaceDecision, ...] = ()
+    recheck_faces: tuple[FaceDecision, ...] = ()
+    attempts: int = 0
+    jpeg_quality: int | None = None
+    metadata_removed: tuple[str, ...] = ()
+    metadata_kept: tuple[str, ...] = ()
+    exported_at: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    out_dir: str
+    manifest: str
+    photos: tuple[ExportedPhoto, ...] = ()
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return all(p.status is ExportStatus.EXPORTED for p in self.photos)
+
+
+# -- which faces ---------------------------------------------------------------
+def _consented(decision: FaceDecision) -> bool:
+    if decision.reason is ReasonCode.CONSENT:
+        return True
+    return decision.consent is not None and bool(decision.consent.record_id) and decision.action is FaceAction.ALLOW
+
+
+def faces_to_hide(faces: Sequence[FaceDecision], hide: HideMode, keep_review: bool = False) -> list[FaceDecision]:
+    """The faces to paint over, by the rules in the module docstring (pure)."""
+    hide = HideMode(hide)
+    if hide is HideMode.ALL_FACES:
+        return list(faces)
+    chosen = []
+    for face in faces:
+        if face.action is FaceAction.BLOCK:
+            chosen.append(face)
+        elif face.action is FaceAction.REVIEW:
+            if not keep_review:
+                chosen.append(face)
+        elif (
+            hide is HideMode.UNCONSENTED_AND_UNKNOWN
+            and face.identifiability.identifiable
+            and face.category in (FaceCategory.POSSIBLE_MINOR, FaceCategory.UNCERTAIN)
+            and not _consented(face)
+        ):
+            chosen.append(face)
+    return chosen
+
+
+def _inside(face: Box, regions: Sequence[Box]) -> bool:
+    cx, cy = face.x + face.width / 2, face.y + face.height / 2
+    return any(r.x <= cx <= r.x2 and r.y <= cy <= r.y2 for r in regions) or any(face.iou(r) > 0.2 for r in regions)
+
+
+def recheck_problems(
+    after: Sequence[FaceDecision], regions: Sequence[Box], hide: HideMode, keep_review: bool = False
+) -> list[FaceDecision]:
+    """Faces on the written copy that mean it must not go out (pure)."""
+    rule = {id(f) for f in faces_to_hide(after, hide, keep_review)}
+    problems = []
+    for face in after:
+        if not face.identifiability.identifiable or face.category not in (FaceCategory.POSSIBLE_MINOR, FaceCategory.UNCERTAIN):
+            continue
+        if _inside(face.box, regions) or id(face) in rule:
+            problems.append(face)
+    return problems
+
+
+# -- planning --------------------------------------------------------------------
+def _plan(sources: Iterable[str | os.PathLike], out_dir: Path, recursive: bool) -> list[tuple[Path, Path]]:
+    """(source, output path relative to out_dir) for every photo; folders are mirrored."""
+    out_real = os.path.realpath(out_dir)
+    plan: list[tuple[Path, Path]] = []
+    for raw in sources:
+        root = Path(os.fsdecode(raw))
+        if root.is_dir():
+            for path in discover_photos([root], recursive):
+                if _within(path, out_real):
+                    continue  # never re-export our own output
+                plan.append((path, path.relative_to(root)))
+        else:
+            plan.extend((path, Path(path.name)) for path in discover_photos([root], False))
+    return plan
+
+
+def _within(path: Path, folder_real: str) -> bool:
+    real = os.path.realpath(path)
+    return real == folder_real or real.startswith(folder_real.rstrip(os.sep) + os.sep)
+
+
+# -- manifest --------------------------------------------------------------------
+class _Manifest:
+    """``DIR/minorguard-manifest.json``: entries keyed by output path, rewritten atomically after each photo."""
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self.path = path
+        self.header = header
+        self.entries: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            try:
+                previous = json.loads(path.read_text(encoding="utf-8"))
+                for entry in previous.get("photos", []):
+                    self.entries[entry.get("output") or f"error:{entry.get('source')}"] = entry
+                self.header["started_first"] = previous.get("started_first") or previous.get("started")
+            except (OSError, ValueError, AttributeError, TypeError):
+                raise ExportError(
+                    "bad_manifest", f"{path} exists but cannot be read as a minorguard manifest; move it away first"
+                ) from None
+
+    def record(self, entry: dict[str, Any]) -> None:
+        self.entries[entry.get("output") or f"error:{entry.get('source')}"] = entry
+
+    def save(self, **flags: Any) -> None:
+        payload = {
+            "minorguard_export": MANIFEST_FORMAT,
+            **self.header,
+            **flags,
+            "updated": _now(),
+            "photos": [self.entries[k] for k in sorted(self.entries)],
+        }
+        atomic_write_text(self.path, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT back for a few statements (main thread only), then deliver it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+# -- one photo -------------------------------------------------------------------
+@dataclass
+class _Staged:
+    tmp: Path
+    dest: Path
+    result: ExportedPhoto
+
+
+def _fatal(error: OSError, where: Path) -> ExportError | None:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ExportError("disk_full", f"no space left on the device holding {where}; the export stopped")
+    if error.errno in _FATAL_ERRNO:
+        return ExportError("unwritable", f"cannot write into {where} ({error.strerror}); the export stopped")
+    return None
+
+
+def _load_full(data: bytes) -> tuple[Image.Image, Image.Image]:
+    """The source as opened (for its metadata) and upright at full resolution (for its pixels)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        source = Image.open(io.BytesIO(data))
+        source.load()
+        upright = ImageOps.exif_transpose(source) or source
+    return source, upright
+
+
+def _face_json(face: FaceDecision) -> dict[str, Any]:
+    # the manifest holds decisions and boxes, never an embedding
+    return {
+        "index": face.index,
+        "box": [round(face.box.x, 1), round(face.box.y, 1), round(face.box.width, 1), round(face.box.height, 1)],
+        "category": face.category.value,
+        "action": face.action.value,
+        "reason": face.reason.value,
+        "identifiable": face.identifiability.identifiable,
+        "age": round(face.age.expected, 1) if face.age else None,
+        "p_under_18": round(face.age.p_under_18, 4) if face.age else None,
+        "consent_record": face.consent.record_id if face.consent else None,
+        "event_id": face.event.event_id if face.event else None,
+    }
+
+
+def _entry(photo: ExportedPhoto, guard: Guard, hide: HideMode, style: Style, keep_review: bool) -> dict[str, Any]:
+    hidden = {h.index: h for h in photo.hidden if not h.on_recheck}
+    faces = []
+    for face in photo.faces:
+        item = _face_json(face)
+        item["hidden"] = face.index in hidden
+        if face.index in hidden:
+            r = hidden[face.index].region
+            item["region"] = [int(r.x), int(r.y), int(r.width), int(r.height)]
+        item["kept_for_review"] = face.index in photo.kept_for_review
+        faces.append(item)
+    return {
+        "source": photo.source,
+        "output": photo.output,  # where the copy is (status exported) or would have been
+        "status": photo.status.value,
+        "message": photo.message,
+        "source_sha256": photo.source_sha256,
+        "output_sha256": photo.output_sha256,
+        "verdict": photo.verdict.value if photo.verdict else None,
+        "verdict_after": photo.verdict_after.value if photo.verdict_after else None,
+        "faces": faces,
+        "hidden": len(photo.hidden),
+        "hidden_on_recheck": [
+            {"box": [round(v, 1) for v in (h.box.x, h.box.y, h.box.width, h.box.height)],
+             "region": [int(h.region.x), int(h.region.y), int(h.region.width), int(h.region.height)],
+             "category": h.category.value, "action": h.action.value}
+            for h in photo.hidden if h.on_recheck
+        ],
+        "recheck_faces": [_face_json(f) for f in photo.recheck_faces],
+        "attempts": photo.attempts,
+        "jpeg_quality": photo.jpeg_quality,
+        "metadata_removed": list(photo.metadata_removed),
+        "metadata_kept": list(photo.metadata_kept),
+        "hide": hide.value,
+        "style": style.value,
+        "keep_review": keep_review,
+        "model_pack": guard.pack_label,
+        "policy_version": guard.policy.version,
+        "at": photo.exported_at or _now(),
+    }
+
+
+def _prepare(
+    guard: Guard,
+    source: Path,
+    rel: Path,
+    out_dir: Path,
+    hide: HideMode,
+    style: Style,
+    keep_review: bool,
+    context: CheckContext,
+    rng: np.random.Generator | None,
+) -> _Staged | ExportedPhoto:
+    """Check, paint, encode, write to a temporary file, re-check. Returns the staged file or the reason it failed."""
+    name = str(source)
+    out_rel = rel.as_posix()
+    result: PhotoResult = guard.check(source, context)
+    if result.verdict is Verdict.ERROR:
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, result.error or "cannot be checked", result.sha256, verdict=result.verdict)
+    try:
+        data = source.read_bytes()
+    except OSError as error:
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: cannot read ({error.strerror})", result.sha256)
+    sha = hashlib.sha256(data).hexdigest()
+    base = {"source_sha256": sha, "verdict": result.verdict, "faces": result.faces}
+    if sha != result.sha256:
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: the file changed while it was being checked", **base)
+    hide_faces = faces_to_hide(result.faces, hide, keep_review)
+    kept = tuple(f.index for f in result.faces if f.action is FaceAction.REVIEW and f not in hide_faces)
+    try:
+        original, upright = _load_full(data)
+    except (OSError, ValueError, SyntaxError, MemoryError) as error:
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: cannot decode at full size ({error})", **base)
+    if (upright.width, upright.height) != (result.width, result.height):
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: size differs between check and export", **base)
+    hidden = []
+    for face in hide_faces:
+        region = head_region(face.box, upright.width, upright.height)
+        if region is not None:
+            hidden.append(HiddenFace(face.index, face.box, region, face.category, face.action, face.reason))
+    dest = out_dir / rel
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        os.close(fd)
+    except OSError as error:
+        fatal = _fatal(error, dest.parent)
+        if fatal:
+            raise fatal from None
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: cannot create {dest.parent} ({error.strerror})", **base)
+    tmp = Path(tmp_name)
+    try:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            painted = redact_image(upright, [h.region for h in hidden], style, rng)
+            try:
+                encoded = encode_like(original, data, painted)
+            except EncodeError as error:
+                tmp.unlink(missing_ok=True)
+                return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: {error}", hidden=tuple(hidden), **base)
+            _write(tmp, encoded.data, dest.parent)
+            after = guard.check(tmp, context, label=str(dest))
+            common = {
+                **base,
+                "output_sha256": hashlib.sha256(encoded.data).hexdigest(),
+                "verdict_after": after.verdict,
+                "hidden": tuple(hidden),
+                "kept_for_review": kept,
+                "recheck_faces": after.faces,
+                "attempts": attempt,
+                "jpeg_quality": encoded.quality,
+                "metadata_removed": encoded.removed,
+                "metadata_kept": encoded.kept,
+                "exported_at": _now(),
+            }
+            if after.verdict is Verdict.ERROR:
+                tmp.unlink(missing_ok=True)
+                message = f"the written copy cannot be checked again: {after.error}"
+                return ExportedPhoto(name, out_rel, ExportStatus.REFUSED, message, **common)
+            regions = [h.region for h in hidden]
+            problems = recheck_problems(after.faces, regions, hide, keep_review)
+            if not problems:
+                return _Staged(tmp, dest, ExportedPhoto(name, out_rel, ExportStatus.EXPORTED, **common))
+            # A face outside the paint that now needs hiding (its age estimate moved
+            # across the line after re-encoding) is hidden too; a hit inside the paint
+            # is the detector seeing a face in random blocks, and a fresh draw of the
+            # noise decides again. Either way the next copy is checked from scratch.
+            for face in problems:
+                if not _inside(face.box, regions):
+                    region = head_region(face.box, upright.width, upright.height)
+                    if region is not None:
+                        hidden.append(HiddenFace(face.index, face.box, region, face.category, face.action, face.reason, True))
+        tmp.unlink(missing_ok=True)
+        where = ", ".join(f"face at ({p.box.x:.0f}, {p.box.y:.0f}) {p.box.width:.0f}x{p.box.height:.0f} px" for p in problems)
+        message = f"re-check still finds an identifiable possible minor after {MAX_ATTEMPTS} attempts: {where}"
+        return ExportedPhoto(name, out_rel, ExportStatus.REFUSED, message, **common)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write(tmp: Path, data: bytes, folder: Path) -> None:
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as error:
+        fatal = _fatal(error, folder)
+        if fatal:
+            raise fatal from None
+        raise
+
+
+def _commit(staged: _Staged, overwrite: bool) -> ExportedPhoto:
+    """Move the checked temporary file into place; without ``overwrite`` an existing file wins."""
+    try:
+        if overwrite:
+            os.replace(staged.tmp, staged.dest)
+        else:
+            try:
+                os.link(staged.tmp, staged.dest)  # fails if dest exists: no race with another writer
+            except FileExistsError:
+                staged.tmp.unlink(missing_ok=True)
+                r = staged.result
+                return ExportedPhoto(r.source, r.output, ExportStatus.EXISTS, "output exists; use overwrite to replace it",
+                                     r.source_sha256, verdict=r.verdict, faces=r.faces)
+            except OSError as error:
+                if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                    raise
+                if staged.dest.exists():  # no hard links here (FAT, some network shares)
+                    staged.tmp.unlink(missing_ok=True)
+                    r = staged.result
+                    return ExportedPhoto(r.source, r.output, ExportStatus.EXISTS, "output exists; use overwrite to replace it",
+                                         r.source_sha256, verdict=r.verdict, faces=r.faces)
+                os.replace(staged.tmp, staged.dest)
+            staged.tmp.unlink(missing_ok=True)
+    except OSError as error:
+        staged.tmp.unlink(missing_ok=True)
+        fatal = _fatal(error, staged.dest.parent)
+        if fatal:
+            raise fatal from None
+        r = staged.result
+        return ExportedPhoto(r.source, r.output, ExportStatus.ERROR, f"cannot write {staged.dest} ({error.strerror})",
+                             r.source_sha256, verdict=r.verdict, faces=r.faces)
+    return staged.result
+
+
+# -- the batch -------------------------------------------------------------------
+def export_photos(
+    guard: Guard,
+    sources: Iterable[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    hide: HideMode | str = HideMode.MINORS,
+    style: Style | str = Style.MOSAIC,
+    keep_review: bool = False,
+    overwrite: bool = False,
+    context: CheckContext | None = None,
+    recursive: bool = False,
+    progress: Callable[[ExportedPhoto], None] | None = None,
+    audit: Callable[[dict[str, Any]], None] | None = None,
+    rng: np.random.Generator | None = None,
+) -> ExportSummary:
+    """Write publishable copies of ``sources`` (files or folders) under ``out_dir``.
+
+    Folders are mirrored (``recursive`` descends into sub-folders); a file
+    given directly lands at the top of ``out_dir``. Returns a summary; raises
+    :class:`ExportError` when the output folder cannot take files (the
+    manifest then lists what was finished) and ``discover.MissingPath`` for a
+    source that does not exist. ``progress`` is called after each photo;
+    ``audit`` receives one entry per exported photo for the audit log.
+    """
+    hide, style = HideMode(hide), Style(style)
+    context = context or CheckContext()
+    out = Path(os.fsdecode(out_dir))
+    plan = _plan(sources, out, recursive)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise (
+            _fatal(error, out) or ExportError("unwritable", f"cannot use {out} as the output folder ({error.strerror or error})")
+        ) from None
+    manifest = _Manifest(out / MANIFEST_NAME, _header(guard, hide, style, keep_review, overwrite, context))
+    batch = _Batch(guard, manifest, hide, style, keep_review, overwrite, audit)
+    seen: dict[str, str] = {}
+    try:
+        manifest.save(complete=False)
+        for source, rel in plan:
+            key = rel.as_posix()
+            dest = out / rel
+            staged: _Staged | ExportedPhoto
+            if key in seen:
+                staged = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: same output name as {seen[key]}")
+            elif _same_file(source, dest):
+                staged = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: output would replace the original")
+            elif dest.exists() and not overwrite:
+                staged = ExportedPhoto(str(source), key, ExportStatus.EXISTS, "output exists; use overwrite to replace it")
+            else:
+                staged = _prepare(guard, source, rel, out, hide, style, keep_review, context, rng)
+            seen.setdefault(key, str(source))
+            try:
+                with _interrupts_deferred():  # the file and its manifest entry appear together
+                    photo = batch.finish(staged, dest)
+            finally:
+                if isinstance(staged, _Staged):
+                    staged.tmp.unlink(missing_ok=True)
+            if progress:
+                progress(photo)
+        manifest.save(complete=True)
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            manifest.save(complete=False, interrupted=True)
+        raise
+    except ExportError:
+        with contextlib.suppress(OSError):
+            manifest.save(complete=False, stopped=True)
+        raise
+    except OSError as error:
+        fatal = _fatal(error, out)
+        if fatal:
+            raise fatal from None
+        raise
+    counts: dict[str, int] = {}
+    for p in batch.photos:
+        counts[p.status.value] = counts.get(p.status.value, 0) + 1
+    return ExportSummary(str(out), str(manifest.path), tuple(batch.photos), counts)
+
+
+def _header(guard: Guard, hide: HideMode, style: Style, keep_review: bool, overwrite: bool, context: CheckContext) -> dict:
+    return {
+        "tool": "minorguard",
+        "tool_version": _version(),
+        "model_pack": guard.pack_label,
+        "policy_version": guard.policy.version,
+        "settings": {
+            "hide": hide.value,
+            "style": style.value,
+            "keep_review": keep_review,
+            "overwrite": overwrite,
+            "head_region": {"width_factor": HEAD_WIDTH_FACTOR, "above": HEAD_ABOVE, "below": HEAD_BELOW},
+            "mosaic_blocks_per_head": MOSAIC_BLOCKS,
+            "channel": context.channel,
+            "date": context.when.isoformat(),
+            "event_id": context.event_id,
+        },
+        "started": _now(),
+    }
+
+
+class _Batch:
+    """Commits finished photos and records them; one instance per export run."""
+
+    def __init__(self, guard: Guard, manifest: _Manifest, hide: HideMode, style: Style, keep_review: bool,
+                 overwrite: bool, audit: Callable[[dict[str, Any]], None] | None) -> None:
+        self.guard, self.manifest, self.hide, self.style = guard, manifest, hide, style
+        self.keep_review, self.overwrite, self.audit = keep_review, overwrite, audit
+        self.photos: list[ExportedPhoto] = []
+
+    def finish(self, staged: _Staged | ExportedPhoto, dest: Path) -> ExportedPhoto:
+        if isinstance(staged, _Staged):
+            photo = _commit(staged, self.overwrite)
+        else:
+            photo = staged
+            if self.overwrite and photo.output and photo.status is not ExportStatus.EXISTS and dest.is_file():
+                # an earlier copy of a photo that now fails must not stay in a folder meant for upload
+                dest.unlink()
+                photo = _with_message(photo, photo.message + "; the earlier copy was removed")
+        previous = self.manifest.entries.get(photo.output or "")
+        if photo.status is ExportStatus.EXISTS and previous and previous.get("status") == ExportStatus.EXPORTED.value:
+            pass  # the file is the one the manifest already describes: keep that entry
+        else:
+            self.manifest.record(_entry(photo, self.guard, self.hide, self.style, self.keep_review))
+        self.manifest.save(complete=False)
+        self.photos.append(photo)
+        if self.audit is not None and photo.status is ExportStatus.EXPORTED:
+            self.audit(
+                {
+                    "action": "export",
+                    "source_sha256": photo.source_sha256,
+                    "output_sha256": photo.output_sha256,
+                    "output": photo.output,
+                    "hidden_faces": len(photo.hidden),
+                    "hide": self.hide.value,
+                    "policy_version": self.guard.policy.version,
+                }
+            )
+        return photo
+
+
+def _with_message(photo: ExportedPhoto, message: str) -> ExportedPhoto:
+    from dataclasses import replace
+
+    return replace(photo, message=message)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

@@ -1,0 +1,516 @@
+"""Export (issue 6): hidden heads, faithful copies, clean metadata, re-check, manifest, faults.
+
+The real-photo tests export sample_images/faceaisharp_obama_family.jpg (two
+girls -> BLOCK) with the real models and look at the written files.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import ExifTags, Image, ImageOps, IptcImagePlugin
+
+from minorguard.encode import estimate_jpeg_quality
+from minorguard.export import (
+    MANIFEST_NAME,
+    ExportError,
+    ExportStatus,
+    HideMode,
+    export_photos,
+    faces_to_hide,
+    recheck_problems,
+)
+from minorguard.redact import HEAD_ABOVE, HEAD_WIDTH_FACTOR, Style, block_size, head_region, redact_array, redact_image
+from minorguard.types import (
+    AgeEstimate,
+    Box,
+    ConsentEvidence,
+    FaceAction,
+    FaceCategory,
+    FaceDecision,
+    Identifiability,
+    ReasonCode,
+    Verdict,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+OBAMA = ROOT / "sample_images" / "faceaisharp_obama_family.jpg"
+POSSIBLE = (FaceCategory.POSSIBLE_MINOR, FaceCategory.UNCERTAIN)
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def face(index, category, action, reason, identifiable=True, box=None, consent=None) -> FaceDecision:
+    ident = Identifiability(identifiable, 80.0 if identifiable else 10.0, 50.0, None if identifiable else ReasonCode.TOO_SMALL)
+    age = AgeEstimate(10.0, 5.0, 15.0, 0.9, "test")
+    return FaceDecision(index, box or Box(10.0 * index, 0, 50, 60), 0.9, category, action, reason, ident, age, consent)
+
+
+# -- pure rules ------------------------------------------------------------------
+BLOCKED = face(0, FaceCategory.POSSIBLE_MINOR, FaceAction.BLOCK, ReasonCode.POSSIBLE_MINOR)
+REVIEWED = face(1, FaceCategory.UNCERTAIN, FaceAction.REVIEW, ReasonCode.MINOR_UNCERTAIN)
+EVENT = face(2, FaceCategory.POSSIBLE_MINOR, FaceAction.ALLOW, ReasonCode.EVENT_EXEMPT)
+CONSENTED = face(3, FaceCategory.POSSIBLE_MINOR, FaceAction.ALLOW, ReasonCode.CONSENT,
+                 consent=ConsentEvidence("c1", 0.9, "rec-1", True, False))
+ADULT = face(4, FaceCategory.ADULT, FaceAction.ALLOW, ReasonCode.ADULT)
+TINY = face(5, FaceCategory.NOT_IDENTIFIABLE, FaceAction.ALLOW, ReasonCode.TOO_SMALL, identifiable=False)
+ALL = [BLOCKED, REVIEWED, EVENT, CONSENTED, ADULT, TINY]
+
+
+def indices(faces):
+    return sorted(f.index for f in faces)
+
+
+def test_hide_minors_takes_block_and_review_unless_kept():
+    assert indices(faces_to_hide(ALL, HideMode.MINORS)) == [0, 1]
+    assert indices(faces_to_hide(ALL, HideMode.MINORS, keep_review=True)) == [0]
+
+
+def test_hide_unconsented_also_hides_event_exempt_minors_but_not_consented_ones():
+    assert indices(faces_to_hide(ALL, HideMode.UNCONSENTED_AND_UNKNOWN)) == [0, 1, 2]
+    assert indices(faces_to_hide(ALL, HideMode.UNCONSENTED_AND_UNKNOWN, keep_review=True)) == [0, 2]
+
+
+def test_hide_all_faces_includes_adults_and_unidentifiable_faces():
+    assert indices(faces_to_hide(ALL, HideMode.ALL_FACES, keep_review=True)) == [0, 1, 2, 3, 4, 5]
+
+
+def test_recheck_flags_minor_in_paint_and_new_blocking_faces_only():
+    region = Box(0, 0, 100, 100)
+    inside_adult = face(0, FaceCategory.ADULT, FaceAction.ALLOW, ReasonCode.ADULT, box=Box(10, 10, 40, 40))
+    inside_minor_allowed = face(1, FaceCategory.POSSIBLE_MINOR, FaceAction.ALLOW, ReasonCode.EVENT_EXEMPT, box=Box(20, 20, 40, 40))
+    outside_block = face(2, FaceCategory.POSSIBLE_MINOR, FaceAction.BLOCK, ReasonCode.POSSIBLE_MINOR, box=Box(300, 0, 40, 40))
+    outside_review = face(3, FaceCategory.UNCERTAIN, FaceAction.REVIEW, ReasonCode.MINOR_UNCERTAIN, box=Box(500, 0, 40, 40))
+    inside_tiny = face(4, FaceCategory.NOT_IDENTIFIABLE, FaceAction.ALLOW, ReasonCode.TOO_SMALL, identifiable=False, box=Box(5, 5, 9, 9))
+    after = [inside_adult, inside_minor_allowed, outside_block, outside_review, inside_tiny]
+    assert indices(recheck_problems(after, [region], HideMode.MINORS)) == [1, 2, 3]
+    assert indices(recheck_problems(after, [region], HideMode.MINORS, keep_review=True)) == [1, 2]
+
+
+# -- redaction -------------------------------------------------------------------
+def test_head_region_contains_the_face_box_with_hair_and_is_clipped():
+    box = Box(100, 100, 50, 60)
+    region = head_region(box, 1000, 1000)
+    assert region.x <= box.x - 0.25 * box.width and region.x2 >= box.x2 + 0.25 * box.width
+    assert region.y <= box.y - 0.5 * box.height and region.y2 >= box.y2
+    assert region.width == pytest.approx(HEAD_WIDTH_FACTOR * box.width, abs=2)
+    assert region.y == pytest.approx(box.y - HEAD_ABOVE * box.height, abs=1)
+    edge = head_region(Box(0, 0, 50, 60), 40, 40)
+    assert (edge.x, edge.y, edge.x2, edge.y2) == (0, 0, 40, 40)
+    assert head_region(Box(500, 500, 10, 10), 100, 100) is None
+
+
+def test_mosaic_strength_scales_with_face_size():
+    assert block_size(1000, 1800) > 10 * block_size(60, 100) / 2
+    assert block_size(1000, 1800) / 1000 == pytest.approx(block_size(100, 180) / 100, rel=0.2)
+
+
+@pytest.mark.parametrize("style", list(Style))
+def test_painted_region_no_longer_follows_the_original(style):
+    yy, xx = np.mgrid[0:180, 0:120]
+    original = np.stack([(xx * 2) % 256, (yy * 3) % 256, ((xx + yy) * 5) % 256], -1).astype(np.uint8)
+    texture = np.random.default_rng(3).integers(0, 256, original.shape, dtype=np.uint8)
+    painted = redact_array(original, style, np.random.default_rng(2))
+    assert painted.shape == original.shape and painted.dtype == original.dtype
+    if style is Style.SOLID:
+        assert len(np.unique(painted)) == 1
+    elif style is Style.MOSAIC:
+        # shuffled blocks: even the coarse layout (a gradient here) is gone
+        corr = np.corrcoef(original.astype(float).ravel(), painted.astype(float).ravel())[0, 1]
+        assert abs(corr) < 0.5, corr
+        assert len(np.unique(painted.reshape(-1, 3), axis=0)) <= 9 * 9
+    else:
+        # blur keeps the coarse layout (why it is not the default) but no fine detail
+        smooth = redact_array(texture, style, np.random.default_rng(2)).astype(float)
+        assert np.abs(np.diff(smooth, axis=1)).mean() < 0.1 * np.abs(np.diff(texture.astype(float), axis=1)).mean()
+
+
+def test_alpha_and_sixteen_bit_and_cmyk_images_are_painted_in_their_own_mode():
+    rgba = Image.new("RGBA", (64, 64), (200, 10, 10, 77))
+    out = redact_image(rgba, [Box(0, 0, 64, 64)])
+    assert out.mode == "RGBA" and set(np.asarray(out)[..., 3].ravel()) == {77}
+    grey16 = Image.fromarray(np.full((40, 40), 40000, np.uint16))
+    assert redact_image(grey16, [Box(0, 0, 40, 40)], Style.SOLID).getpixel((5, 5)) == 32768
+    cmyk = Image.new("CMYK", (30, 30), (0, 0, 0, 0))
+    assert redact_image(cmyk, [Box(0, 0, 30, 30)], Style.SOLID).mode == "CMYK"
+
+
+# -- a test JPEG with GPS, serials, a thumbnail, an orientation, ICC and IPTC ----
+def _ifd(entries, offset, next_ifd=0):
+    """Little-endian TIFF IFD at ``offset``; entries: (tag, type, count, payload bytes)."""
+    head = struct.pack("<H", len(entries))
+    data_at = offset + 2 + 12 * len(entries) + 4
+    body, extra = b"", b""
+    for tag, typ, count, payload in sorted(entries):
+        if len(payload) <= 4:
+            body += struct.pack("<HHI", tag, typ, count) + payload.ljust(4, b"\0")
+        else:
+            body += struct.pack("<HHII", tag, typ, count, data_at + len(extra))
+            extra += payload + (b"\0" if len(payload) % 2 else b"")
+    return head + body + struct.pack("<I", next_ifd) + extra
+
+
+def _ascii(tag, text):
+    raw = text.encode() + b"\0"
+    return (tag, 2, len(raw), raw)
+
+
+def _rationals(tag, *values):
+    return (tag, 5, len(values), b"".join(struct.pack("<II", v, 1) for v in values))
+
+
+def exif_with_thumbnail(thumbnail: bytes, orientation: int) -> bytes:
+    """An APP1 payload written by hand, so the test does not trust the code it tests."""
+    serial, maker = _ascii(0xA431, "SN-0042-SECRET"), (0x927C, 7, 24, b"MAKERNOTE-OWNER-SERIAL-1")
+    gps = [_ascii(1, "N"), _rationals(2, 41, 19, 48), _ascii(3, "E"), _rationals(4, 19, 49, 4)]
+    exif_sub = [_ascii(0x9003, "2025:05:01 10:00:00"), serial, maker]
+
+    def ifd0(exif_at, gps_at, ifd1_at):
+        return [
+            _ascii(0x013B, "Zyra e Shtypit"),
+            _ascii(0x8298, "(c) Bashkia Tiranë"),
+            _ascii(0x010E, "Festa e shkollës"),
+            (0x0112, 3, 1, struct.pack("<H", orientation)),
+            (0x8769, 4, 1, struct.pack("<I", exif_at)),
+            (0x8825, 4, 1, struct.pack("<I", gps_at)),
+        ], ifd1_at
+
+    # lay out: header(8) | IFD0 | Exif IFD | GPS IFD | IFD1 | thumbnail
+    size0 = len(_ifd(ifd0(0, 0, 0)[0], 8))
+    exif_at = 8 + size0
+    gps_at = exif_at + len(_ifd(exif_sub, exif_at))
+    ifd1_at = gps_at + len(_ifd(gps, gps_at))
+    ifd1_len = len(_ifd([(0x0201, 4, 1, b"\0" * 4), (0x0202, 4, 1, b"\0" * 4)], ifd1_at))
+    thumb_at = ifd1_at + ifd1_len
+    entries0, _ = ifd0(exif_at, gps_at, ifd1_at)
+    tiff = b"II*\0" + struct.pack("<I", 8)
+    tiff += _ifd(entries0, 8, ifd1_at) + _ifd(exif_sub, exif_at) + _ifd(gps, gps_at)
+    tiff += _ifd([(0x0201, 4, 1, struct.pack("<I", thumb_at)), (0x0202, 4, 1, struct.pack("<I", len(thumbnail)))], ifd1_at)
+    assert len(tiff) == thumb_at
+    return b"Exif\0\0" + tiff + thumbnail
+
+
+def iptc_segment(caption: str, city: str) -> bytes:
+    def ds(record, dataset, value):
+        raw = value.encode()
+        return struct.pack(">BBBH", 0x1C, record, dataset, len(raw)) + raw
+
+    iim = ds(1, 90, "\x1b%G") + ds(2, 120, caption) + ds(2, 116, "(c) Bashkia") + ds(2, 90, city)
+    res = b"8BIM" + struct.pack(">H", 0x0404) + b"\0\0" + struct.pack(">I", len(iim)) + iim + (b"\0" if len(iim) % 2 else b"")
+    payload = b"Photoshop 3.0\0" + res
+    return b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
+
+
+@pytest.fixture(scope="module")
+def tagged_jpeg(tmp_path_factory) -> Path:
+    """The sample photo stored sideways (orientation 6), with GPS, serials, a thumbnail, ICC and IPTC."""
+    from PIL import ImageCms
+
+    upright = Image.open(OBAMA).convert("RGB")
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # orientation 6 turns it back upright
+    thumb = io.BytesIO()
+    upright.resize((160, 107)).save(thumb, "JPEG", quality=80)
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    buffer = io.BytesIO()
+    stored.save(buffer, "JPEG", quality=88, exif=exif_with_thumbnail(thumb.getvalue(), 6), icc_profile=icc)
+    data = buffer.getvalue()
+    data = data[:2] + iptc_segment("Festa e shkollës në Tiranë", "Tirana") + data[2:]
+    path = tmp_path_factory.mktemp("tagged") / "foto_ë_ç.jpg"
+    path.write_bytes(data)
+    # the fixture itself must carry what the test says it removes
+    check = Image.open(path)
+    assert check.getexif().get_ifd(ExifTags.IFD.GPSInfo) and check.getexif().get_ifd(ExifTags.IFD.IFD1)
+    assert thumb.getvalue() in data
+    return path
+
+
+# -- real photos -----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def exported(guard, tmp_path_factory, tagged_jpeg):
+    source = tmp_path_factory.mktemp("src")
+    shutil.copy(OBAMA, source / OBAMA.name)
+    shutil.copy(tagged_jpeg, source / tagged_jpeg.name)
+    (source / "bad.jpg").write_bytes(b"not a photo at all")
+    before = {p.name: sha256(p) for p in source.iterdir()}
+    out = tmp_path_factory.mktemp("out") / "botim"
+    summary = export_photos(guard, [source], out)
+    return source, out, summary, before
+
+
+def by_name(summary, name):
+    return next(p for p in summary.photos if Path(p.source).name == name)
+
+
+def test_block_faces_are_hidden_and_heads_covered(exported):
+    _, out, summary, _ = exported
+    photo = by_name(summary, OBAMA.name)
+    assert photo.status is ExportStatus.EXPORTED and photo.verdict is Verdict.BLOCK
+    blocked = [f for f in photo.faces if f.action is FaceAction.BLOCK]
+    assert len(blocked) == 2 and len(photo.hidden) == 2
+    before = np.asarray(ImageOps.exif_transpose(Image.open(OBAMA)).convert("RGB"), np.int16)
+    after = np.asarray(Image.open(out / OBAMA.name).convert("RGB"), np.int16)
+    assert after.shape == before.shape
+    mask = np.zeros(before.shape[:2], bool)
+    for hidden in photo.hidden:
+        r, b = hidden.region, hidden.box
+        # the whole head: the box and a margin for hair and ears
+        assert r.x <= b.x - 0.2 * b.width and r.x2 >= b.x2 + 0.2 * b.width - 1
+        assert r.y <= max(0, b.y - 0.5 * b.height) and r.y2 >= b.y2
+        inner = (slice(int(b.y), int(b.y2)), slice(int(b.x), int(b.x2)))
+        assert np.abs(after[inner] - before[inner]).mean() > 20  # the face is gone, not lightly touched
+        mask[int(r.y) : int(r.y2), int(r.x) : int(r.x2)] = True
+    # nothing else changed visibly (same quantisation tables; only re-encoding noise)
+    assert np.abs(after[~mask] - before[~mask]).mean() < 3
+    adults = [f for f in photo.faces if f.action is FaceAction.ALLOW]
+    assert adults and all(not mask[int(f.box.y + f.box.height / 2), int(f.box.x + f.box.width / 2)] for f in adults)
+
+
+def test_redetection_on_the_output_finds_no_identifiable_possible_minor(exported, guard):
+    out = exported[1]
+    for name in (OBAMA.name, "foto_ë_ç.jpg"):
+        result = guard.check(out / name)
+        assert result.verdict is Verdict.PASS
+        assert not [f for f in result.faces if f.identifiability.identifiable and f.category in POSSIBLE]
+
+
+def test_originals_are_unchanged_and_bad_photo_is_listed_not_exported(exported):
+    source, out, summary, before = exported
+    assert {p.name: sha256(p) for p in source.iterdir()} == before
+    bad = by_name(summary, "bad.jpg")
+    assert bad.status is ExportStatus.ERROR and "not an image" in bad.message
+    assert not (out / "bad.jpg").exists()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_copy_is_faithful_size_format_quality(exported):
+    _, out, summary, _ = exported
+    src, dst = Image.open(OBAMA), Image.open(out / OBAMA.name)
+    assert dst.format == "JPEG" and dst.size == src.size and dst.mode == src.mode
+    assert estimate_jpeg_quality(dst.quantization) == estimate_jpeg_quality(src.quantization)
+    assert by_name(summary, OBAMA.name).jpeg_quality == estimate_jpeg_quality(src.quantization)
+    assert 0.7 < (out / OBAMA.name).stat().st_size / OBAMA.stat().st_size < 1.2
+
+
+def test_metadata_gps_serials_thumbnail_gone_authorship_kept(exported, tagged_jpeg):
+    _, out, summary, _ = exported
+    written = out / tagged_jpeg.name
+    data = written.read_bytes()
+    image = Image.open(written)
+    exif = image.getexif()
+    assert not exif.get_ifd(ExifTags.IFD.GPSInfo) and ExifTags.IFD.GPSInfo not in exif
+    assert not exif.get_ifd(ExifTags.IFD.IFD1)
+    assert data.count(b"\xff\xd8\xff") == 1  # one JPEG in the file: no embedded thumbnail left
+    for secret in (b"SN-0042-SECRET", b"MAKERNOTE-OWNER", b"Tirana"):
+        assert secret not in data
+    import exifread
+
+    tags = exifread.process_file(io.BytesIO(data), details=False)
+    assert str(tags["Image Copyright"]) == "(c) Bashkia Tiranë" and str(tags["Image Artist"]) == "Zyra e Shtypit"
+    assert str(tags["Image ImageDescription"]) == "Festa e shkollës"
+    assert exif.get_ifd(ExifTags.IFD.Exif)[0x9003] == "2025:05:01 10:00:00"
+    assert exif[0x0112] == 1
+    # orientation applied: stored sideways, written upright at the oriented size
+    assert image.size == Image.open(OBAMA).size
+    assert image.info.get("icc_profile") == Image.open(tagged_jpeg).info["icc_profile"]
+    iptc = IptcImagePlugin.getiptcinfo(image)
+    assert iptc[(2, 120)] == "Festa e shkollës në Tiranë".encode() and (2, 90) not in iptc
+    photo = by_name(summary, tagged_jpeg.name)
+    assert {"GPS", "MakerNote", "BodySerialNumber", "thumbnail (IFD1)"} <= set(photo.metadata_removed)
+    assert len(photo.hidden) == 2
+
+
+def test_manifest_lists_hashes_decisions_and_versions(exported, guard):
+    source, out, _, _ = exported
+    manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    assert manifest["complete"] is True
+    assert manifest["model_pack"] == guard.pack_label and manifest["policy_version"] == guard.policy.version
+    entries = {e["output"]: e for e in manifest["photos"]}
+    entry = entries[OBAMA.name]
+    assert entry["status"] == "exported"
+    assert entry["source_sha256"] == sha256(source / OBAMA.name)
+    assert entry["output_sha256"] == sha256(out / OBAMA.name)
+    hidden = [f for f in entry["faces"] if f["hidden"]]
+    assert len(hidden) == 2 and all(f["action"] == "block" and len(f["region"]) == 4 for f in hidden)
+    assert entries["bad.jpg"]["status"] == "error"
+    assert "embedding" not in json.dumps(manifest)
+
+
+def test_existing_output_is_kept_unless_overwrite(guard, tmp_path):
+    out = tmp_path / "out"
+    first = export_photos(guard, [OBAMA], out)
+    assert first.photos[0].status is ExportStatus.EXPORTED
+    (out / OBAMA.name).write_bytes(b"someone else's file")
+    again = export_photos(guard, [OBAMA], out)
+    assert again.photos[0].status is ExportStatus.EXISTS
+    assert (out / OBAMA.name).read_bytes() == b"someone else's file"
+    replaced = export_photos(guard, [OBAMA], out, overwrite=True, style="solid")
+    assert replaced.photos[0].status is ExportStatus.EXPORTED
+    assert Image.open(out / OBAMA.name).size == Image.open(OBAMA).size
+
+
+def test_folder_tree_is_mirrored_with_albanian_names(guard, tmp_path):
+    tree = tmp_path / "Shkolla ë" / "klasa ç"
+    tree.mkdir(parents=True)
+    shutil.copy(OBAMA, tree / "festë.jpg")
+    out = tmp_path / "dalje"
+    summary = export_photos(guard, [tmp_path / "Shkolla ë"], out, recursive=True)
+    assert summary.counts == {"exported": 1}
+    assert (out / "klasa ç" / "festë.jpg").is_file()
+    assert json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"][0]["output"] == "klasa ç/festë.jpg"
+
+
+# -- faults ----------------------------------------------------------------------
+def _consistent(out: Path) -> dict:
+    """Every exported entry's file exists with its hash; every photo in the folder is listed as exported."""
+    manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    exported = {e["output"]: e for e in manifest["photos"] if e["status"] == "exported"}
+    for name, entry in exported.items():
+        assert sha256(out / name) == entry["output_sha256"]
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != MANIFEST_NAME}
+    assert files == set(exported), (files, set(exported))
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    return manifest
+
+
+def _three_copies(folder: Path) -> None:
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        shutil.copy(OBAMA, folder / name)
+
+
+def test_interrupt_mid_batch_leaves_finished_photos_and_consistent_manifest(guard, tmp_path, monkeypatch):
+    import minorguard.export as export_module
+
+    _three_copies(tmp_path / "src")
+    real_check = guard.check
+    calls = {"n": 0}
+
+    def check(source, context=None, **kw):
+        calls["n"] += 1
+        if calls["n"] == 4:  # second photo's re-check: its temporary file exists right now
+            raise KeyboardInterrupt
+        return real_check(source, context, **kw)
+
+    monkeypatch.setattr(guard, "check", check)
+    with pytest.raises(KeyboardInterrupt):
+        export_photos(guard, [tmp_path / "src"], tmp_path / "out")
+    manifest = _consistent(tmp_path / "out")
+    assert manifest["interrupted"] is True and manifest["complete"] is False
+    assert [e["output"] for e in manifest["photos"]] == ["a.jpg"]
+    del export_module
+
+
+def test_disk_full_stops_with_clear_error_and_no_half_file(guard, tmp_path, monkeypatch):
+    import minorguard.export as export_module
+
+    _three_copies(tmp_path / "src")
+    real_write = export_module._write
+    calls = {"n": 0}
+
+    def write(tmp, data, folder):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            with open(tmp, "wb") as handle:
+                handle.write(data[: len(data) // 2])  # half a file, then the disk is full
+            raise export_module._fatal(OSError(errno.ENOSPC, "No space left on device"), folder)
+        return real_write(tmp, data, folder)
+
+    monkeypatch.setattr(export_module, "_write", write)
+    with pytest.raises(ExportError) as caught:
+        export_photos(guard, [tmp_path / "src"], tmp_path / "out")
+    assert caught.value.code == "disk_full" and "no space" in caught.value.message
+    manifest = _consistent(tmp_path / "out")
+    assert manifest["stopped"] is True and [e["output"] for e in manifest["photos"]] == ["a.jpg"]
+
+
+def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "minorguard", *args], check=False,
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, **kw)
+
+
+def test_cli_unwritable_output_is_one_clear_line_and_nonzero(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    run = _cli("export", str(OBAMA), "--out", str(blocker / "out"), "--lang", "en")
+    assert run.returncode == 64
+    assert "output folder cannot be written" in run.stderr and "Traceback" not in run.stderr + run.stdout
+    assert not (blocker / "out").exists()
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes into read-only folders")
+def test_cli_read_only_output_folder(tmp_path):
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        run = _cli("export", str(OBAMA), "--out", str(out), "--lang", "en")
+    finally:
+        out.chmod(0o755)
+    assert run.returncode == 64 and "cannot be written" in run.stderr
+
+
+def test_cli_export_and_sigint_leave_consistent_output(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(12):
+        shutil.copy(OBAMA, src / f"foto_{i:02d}.jpg")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "minorguard", "export", str(src), "--out", str(out), "--lang", "en"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        manifest = out / MANIFEST_NAME
+        if manifest.exists() and '"exported"' in manifest.read_text(encoding="utf-8"):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 130), stderr
+    assert "Traceback" not in stderr
+    manifest = _consistent(out)
+    done = [e for e in manifest["photos"] if e["status"] == "exported"]
+    assert done
+    if proc.returncode == 130:
+        assert manifest.get("interrupted") is True and len(done) < 12
+    assert {p.name for p in src.iterdir()} == {f"foto_{i:02d}.jpg" for i in range(12)}
+
+
+def test_cli_export_sample_exit_code_and_messages(tmp_path):
+    run = _cli("export", str(OBAMA), "--out", str(tmp_path / "o"), "--lang", "sq")
+    assert run.returncode == 0, run.stderr
+    assert "u eksportua" in run.stdout and "2 fytyrë(a) u fshehën" in run.stdout
+    again = _cli("export", str(OBAMA), "--out", str(tmp_path / "o"), "--lang", "en")
+    assert again.returncode == 1 and "already exists" in again.stdout
+
+
+@pytest.mark.shared
+def test_shared_samples_export_and_recheck(guard, shared, tmp_path):
+    names = ["pexels_1648383_happy_baby.jpeg", "pexels_1080865_group_meeting.jpeg", "pexels_274422_soccer.jpg"]
+    sources = [shared / "samples" / n for n in names]
+    before = [sha256(p) for p in sources]
+    summary = export_photos(guard, sources, tmp_path / "out", hide="all-faces")
+    assert [sha256(p) for p in sources] == before
+    for photo in summary.photos:
+        assert photo.status in (ExportStatus.EXPORTED, ExportStatus.REFUSED), photo.message
+        if photo.status is ExportStatus.EXPORTED:
+            assert len(photo.hidden) >= len(photo.faces)
+            again = guard.check(tmp_path / "out" / photo.output)
+            regions = [h.region for h in photo.hidden]
+            assert not recheck_problems(again.faces, regions, HideMode.ALL_FACES)
+    assert by_name(summary, names[0]).status is ExportStatus.EXPORTED
+    _consistent(tmp_path / "out")
