@@ -1,0 +1,193 @@
+"""Reviewer decisions about single faces, kept in the register beside the consents.
+
+A decision is tied to the photo's bytes (sha256) and the face's position in
+it, not to a file name: renaming a photo keeps its decisions, editing it drops
+them. Rows are only ever added: a later decision about the same face
+supersedes an earlier one without erasing it, and every row is written to the
+hash-chained audit log in the same transaction.
+
+    reviews = Reviews(register)
+    row = reviews.record(sha, face_index=2, box=(x, y, w, h), kind="adult", reviewer="Ana", reason="teacher")
+    reviews.for_photo(sha)  # every row, oldest first
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from . import audit
+from .errors import NotFound, RegisterError
+from .register import Register
+from .schema import Base, Child, Consent
+
+__all__ = ["KINDS", "LETS_THROUGH", "ReviewRecord", "Reviews"]
+
+# adult / consent / hide settle a face; clear returns it to the models' decision;
+# confirm is a second reviewer agreeing with an earlier adult or consent decision.
+KINDS = ("adult", "consent", "hide", "clear", "confirm")
+# the decisions that let a possible minor be published (a second pair of eyes may be required)
+LETS_THROUGH = ("adult", "consent")
+_SHA = re.compile(r"[0-9a-f]{64}")
+
+
+class ReviewRow(Base):
+    __tablename__ = "review_decisions"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    photo_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    face_index: Mapped[int] = mapped_column(Integer)
+    box_x: Mapped[float] = mapped_column(Float)
+    box_y: Mapped[float] = mapped_column(Float)
+    box_w: Mapped[float] = mapped_column(Float)
+    box_h: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(16))
+    consent_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    child_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    confirms: Mapped[int | None] = mapped_column(ForeignKey("review_decisions.seq"), nullable=True)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
+    source: Mapped[str] = mapped_column(Text, default="")  # file name as the reviewer saw it
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRecord:
+    """One reviewer decision as stored (no biometric data, no child name)."""
+
+    seq: int
+    photo_sha256: str
+    face_index: int
+    box: tuple[float, float, float, float]  # x, y, width, height in the oriented full-size photo
+    kind: str
+    consent_id: str | None
+    child_id: str | None
+    confirms: int | None
+    reviewer: str
+    reason: str
+    decided_at: datetime
+    source: str = ""
+
+
+def _record(row: ReviewRow) -> ReviewRecord:
+    return ReviewRecord(
+        seq=row.seq, photo_sha256=row.photo_sha256, face_index=row.face_index,
+        box=(row.box_x, row.box_y, row.box_w, row.box_h), kind=row.kind, consent_id=row.consent_id,
+        child_id=row.child_id, confirms=row.confirms, reviewer=row.reviewer, reason=row.reason,
+        decided_at=row.decided_at, source=row.source,
+    )
+
+
+def same_person(a: str, b: str) -> bool:
+    """Reviewer names compared the way a person would: case and surrounding spaces ignored."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+class Reviews:
+    """Reviewer decisions in ``register``'s database (SQLite or PostgreSQL)."""
+
+    def __init__(self, register: Register) -> None:
+        self.register = register
+        self.store = register.store
+
+    def record(
+        self,
+        photo_sha256: str,
+        face_index: int,
+        box: tuple[float, float, float, float],
+        kind: str,
+        reviewer: str,
+        reason: str = "",
+        *,
+        consent_id: str | None = None,
+        confirms: int | None = None,
+        source: str = "",
+    ) -> ReviewRecord:
+        """Append one decision and its audit entry; refuse bad input with one line, writing nothing."""
+        reviewer = " ".join(str(reviewer or "").split())
+        reason = str(reason or "").strip()
+        if not reviewer:
+            raise RegisterError("the reviewer's name is required")
+        if len(reviewer) > 200 or len(reason) > 2000:
+            raise RegisterError("reviewer name (200) or reason (2000 characters) too long")
+        if not _SHA.fullmatch(photo_sha256 or ""):
+            raise RegisterError("photo sha256 must be 64 lower-case hex digits")
+        if kind not in KINDS:
+            raise RegisterError(f"unknown review decision {kind!r}; use one of: {', '.join(KINDS)}")
+        x, y, w, h = (float(v) for v in box)
+        if w <= 0 or h <= 0 or x < 0 or y < 0:
+            raise RegisterError("face box must have a positive size inside the photo")
+        if kind == "consent" and not consent_id:
+            raise RegisterError("linking a face to a consent needs the consent record id")
+        if kind == "confirm" and confirms is None:
+            raise RegisterError("a confirmation must name the decision it confirms")
+        with self.store.transaction() as session:
+            child_id = None
+            if kind == "consent":
+                consent = session.get(Consent, consent_id)
+                if consent is None:
+                    raise NotFound(f"no consent record with id {consent_id!r}")
+                child_id = consent.child_id
+            if kind == "confirm":
+                first = session.get(ReviewRow, confirms)
+                if first is None or first.photo_sha256 != photo_sha256:
+                    raise NotFound(f"no review decision {confirms} for this photo")
+                if first.kind not in LETS_THROUGH:
+                    raise RegisterError(f"only {' and '.join(LETS_THROUGH)} decisions need a second reviewer")
+                if same_person(first.reviewer, reviewer):
+                    raise RegisterError("the second reviewer must be someone other than the first")
+                consent_id, child_id = first.consent_id, first.child_id
+            row = ReviewRow(
+                photo_sha256=photo_sha256, face_index=int(face_index), box_x=x, box_y=y, box_w=w, box_h=h,
+                kind=kind, consent_id=consent_id, child_id=child_id, confirms=confirms, reviewer=reviewer,
+                reason=reason, decided_at=datetime.now(UTC).replace(tzinfo=None), source=str(source)[:1000],
+            )
+            session.add(row)
+            session.flush()
+            audit.append(
+                session,
+                reviewer,
+                f"review_{kind}",
+                child_id or "",
+                {
+                    "decision": row.seq, "face_index": row.face_index, "box": [round(v, 1) for v in (x, y, w, h)],
+                    "consent": consent_id, "confirms": confirms, "reason": reason, "source": row.source,
+                    "os_user": self.register.actor,
+                },
+                photo_sha256=photo_sha256,
+            )
+            return _record(row)
+
+    def for_photo(self, photo_sha256: str) -> list[ReviewRecord]:
+        """Every decision about this photo's faces, oldest first."""
+        return self.for_photos([photo_sha256]).get(photo_sha256, [])
+
+    def for_photos(self, shas: list[str]) -> dict[str, list[ReviewRecord]]:
+        wanted = sorted({s for s in shas if s})
+        out: dict[str, list[ReviewRecord]] = {}
+        with self.store.transaction() as session:
+            for start in range(0, len(wanted), 500):  # keep IN (...) lists short for SQLite
+                query = select(ReviewRow).where(ReviewRow.photo_sha256.in_(wanted[start : start + 500])).order_by(ReviewRow.seq)
+                for row in session.execute(query).scalars():
+                    out.setdefault(row.photo_sha256, []).append(_record(row))
+        return out
+
+    def search_children(self, text: str, limit: int = 20) -> list[tuple[str, str, bool]]:
+        """(child id, name, never publish) of children whose name contains ``text``, accents ignored."""
+        needle = _fold(text)
+        if not needle:
+            return []
+        with self.store.transaction() as session:
+            rows = session.execute(select(Child.id, Child.name, Child.never_publish).order_by(Child.name)).all()
+        return [(cid, name, bool(never)) for cid, name, never in rows if needle in _fold(name)][:limit]
+
+
+def _fold(text: str) -> str:
+    """Lower case without diacritics, so 'Kelmend' finds 'Këlmend' and 'cela' finds 'Çela'."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", str(text or ""))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()

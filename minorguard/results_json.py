@@ -1,0 +1,86 @@
+"""Read a scan's JSON report (``minorguard scan --json``) back into result objects."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .types import (
+    AgeEstimate,
+    Box,
+    ConsentEvidence,
+    EventEvidence,
+    FaceAction,
+    FaceCategory,
+    FaceDecision,
+    Identifiability,
+    PhotoResult,
+    ReasonCode,
+    Verdict,
+)
+
+__all__ = ["ResultsFileError", "read_results"]
+
+
+class ResultsFileError(ValueError):
+    """A file that is not a minorguard scan report; the message says why in one line."""
+
+
+def _opt(kind: Any, value: Any) -> Any:
+    return None if value is None else kind(**value)
+
+
+def _face(data: dict[str, Any]) -> FaceDecision:
+    ident = dict(data["identifiability"])
+    ident["reason"] = ReasonCode(ident["reason"]) if ident.get("reason") else None
+    return FaceDecision(
+        index=int(data["index"]),
+        box=Box(**data["box"]),
+        score=float(data.get("score", 0.0)),
+        category=FaceCategory(data["category"]),
+        action=FaceAction(data["action"]),
+        reason=ReasonCode(data["reason"]),
+        identifiability=Identifiability(**ident),
+        age=_opt(AgeEstimate, data.get("age")),
+        consent=_opt(ConsentEvidence, data.get("consent")),
+        event=_opt(EventEvidence, data.get("event")),
+        detail=data.get("detail", ""),
+        group=data.get("group"),
+    )
+
+
+def _photo(data: dict[str, Any]) -> PhotoResult:
+    # metadata and timings are not needed to review a photo and are left out
+    return PhotoResult(
+        source=str(data["source"]),
+        verdict=Verdict(data["verdict"]),
+        sha256=data.get("sha256"),
+        faces=tuple(_face(f) for f in data.get("faces") or ()),
+        error=data.get("error"),
+        error_code=data.get("error_code"),
+        width=data.get("width"),
+        height=data.get("height"),
+        model_pack=data.get("model_pack", ""),
+        policy_version=data.get("policy_version", ""),
+        event=_opt(EventEvidence, data.get("event")),
+        hints=tuple(data.get("hints") or ()),
+    )
+
+
+def read_results(path: str | os.PathLike) -> list[PhotoResult]:
+    """Every photo of the report at ``path``; :class:`ResultsFileError` if it is not one."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ResultsFileError(f"scan result not found: {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ResultsFileError(f"{path} is not a readable JSON scan result ({error})") from None
+    if not isinstance(payload, dict) or "minorguard_report" not in payload or not isinstance(payload.get("photos"), list):
+        raise ResultsFileError(f"{path} is not a minorguard scan result (write one with `minorguard scan --json`)")
+    try:
+        return [_photo(p) for p in payload["photos"]]
+    except (KeyError, TypeError, ValueError) as error:
+        raise ResultsFileError(f"{path}: a photo entry is damaged ({type(error).__name__}: {error})") from None

@@ -1,0 +1,192 @@
+"""Reviewer decisions: stored in the register (SQLite and PostgreSQL), audited, applied by later scans."""
+
+# ruff: noqa: F811  (pytest fixtures imported from register_fixtures)
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from datetime import date, datetime
+
+import pytest
+from PIL import Image
+from register_fixtures import PDF, register, register_env  # noqa: F401  (fixtures)
+
+from consent_db import NotFound, RegisterError
+from consent_db.reviews import Reviews
+from minorguard import Guard
+from minorguard.pipeline import CheckContext
+from minorguard.review_lookup import StoredReviews
+from minorguard.review_rules import apply_override, assign_to_faces, standing, to_override
+from minorguard.types import Box, FaceAction, FaceCategory, ReasonCode, Verdict
+
+SHA = "ab" * 32
+
+
+def test_record_and_refuse(register):
+    reviews = Reviews(register)
+    before = register.audit_verify().entries
+    row = reviews.record(SHA, 2, (10, 20, 30, 40), "adult", "  Ana   Hoxha ", "teacher", source="foto_ë.jpg")
+    assert (row.kind, row.reviewer, row.reason, row.box) == ("adult", "Ana Hoxha", "teacher", (10.0, 20.0, 30.0, 40.0))
+    bad = [
+        {"kind": "adult", "reviewer": " "},
+        {"kind": "bless", "reviewer": "Ana"},
+        {"kind": "consent", "reviewer": "Ana"},
+        {"kind": "consent", "reviewer": "Ana", "consent_id": "cr-nothere"},
+        {"kind": "confirm", "reviewer": "ana  HOXHA", "confirms": row.seq},  # the same person cannot confirm
+        {"kind": "confirm", "reviewer": "Besa", "confirms": 999},
+    ]
+    for kwargs in bad:
+        kind, name = kwargs.pop("kind"), kwargs.pop("reviewer")
+        with pytest.raises((RegisterError, NotFound)):
+            reviews.record(SHA, 2, (10, 20, 30, 40), kind, name, **kwargs)
+    with pytest.raises(RegisterError):
+        reviews.record("not-a-sha", 2, (10, 20, 30, 40), "adult", "Ana")
+    with pytest.raises(RegisterError):
+        reviews.record(SHA, 2, (10, 20, 0, 40), "hide", "Ana")
+    # refusals wrote nothing: one row, one audit entry
+    assert [r.seq for r in reviews.for_photo(SHA)] == [row.seq]
+    report = register.audit_verify()
+    assert report.ok and report.entries == before + 1
+    entry = register.audit_entries(limit=1)[0]
+    assert entry["action"] == "review_adult" and entry["actor"] == "Ana Hoxha" and entry["photo_sha256"] == SHA
+    assert "teacher" in entry["details"]
+
+
+def test_two_tabs_later_wins_both_logged(register):
+    reviews = Reviews(register)
+    first = reviews.record(SHA, 0, (100, 100, 50, 60), "adult", "Ana")
+    second = reviews.record(SHA, 0, (100, 100, 50, 60), "hide", "Besa", "not sure")
+    rows = reviews.for_photo(SHA)
+    assert [r.seq for r in rows] == [first.seq, second.seq]
+    assert standing(rows, False).current.kind == "hide"
+    actions = [e["action"] for e in register.audit_entries()]
+    assert actions[-2:] == ["review_adult", "review_hide"]
+
+
+def test_consent_link_and_confirm(register):
+    reviews = Reviews(register)
+    child = register.add_child("Drita Këlmendi")
+    consent = register.add_consent(child.id, PDF, date(2026, 1, 10), ["facebook"], valid_until=date(2027, 6, 30))
+    row = reviews.record(SHA, 1, (5, 5, 40, 40), "consent", "Ana", consent_id=consent.id)
+    assert row.child_id == child.id
+    ok = reviews.record(SHA, 1, (5, 5, 40, 40), "confirm", "Besa", confirms=row.seq)
+    assert (ok.consent_id, ok.child_id) == (consent.id, child.id)
+    assert reviews.search_children("kelmendi") == [(child.id, "Drita Këlmendi", False)]
+    assert reviews.search_children("DRITA K") and not reviews.search_children("zzz") and not reviews.search_children(" ")
+
+
+@dataclasses.dataclass
+class _Row:
+    seq: int
+    box: tuple
+    kind: str
+    reviewer: str = "Ana"
+    confirms: int | None = None
+    consent_id: str | None = None
+    child_id: str | None = None
+    reason: str = ""
+    face_index: int = 0
+    decided_at: datetime = datetime(2026, 11, 27, 12, 0)
+
+
+def test_rules_match_by_position_and_order():
+    boxes = [Box(0, 0, 50, 50), Box(60, 0, 50, 50)]
+    rows = [
+        _Row(1, (2, 1, 50, 50), "adult"),  # shifted a little: still face 0
+        _Row(2, (61, 0, 49, 51), "hide"),
+        _Row(3, (200, 200, 50, 50), "adult"),  # nobody there any more
+        _Row(4, (0, 0, 50, 50), "clear"),
+    ]
+    per_face = assign_to_faces(rows, boxes)
+    assert [[r.seq for r in f] for f in per_face] == [[1, 4], [2]]
+    assert standing(per_face[0], False).current is None  # cleared
+    assert standing(per_face[1], False).current.kind == "hide"
+    pending = standing([_Row(5, (0, 0, 1, 1), "adult")], True)
+    assert pending.pending_second
+    self_confirmed = standing([_Row(5, (0, 0, 1, 1), "adult"), _Row(6, (0, 0, 1, 1), "confirm", reviewer=" ANA ", confirms=5)], True)
+    assert self_confirmed.pending_second
+    confirmed = standing([_Row(5, (0, 0, 1, 1), "adult"), _Row(6, (0, 0, 1, 1), "confirm", reviewer="Besa", confirms=5)], True)
+    assert not confirmed.pending_second
+    # a new decision after a confirmation needs its own confirmation
+    again = standing(list(confirmed.history) + [_Row(7, (0, 0, 1, 1), "adult", reviewer="Besa")], True)
+    assert again.pending_second
+
+
+@pytest.fixture(scope="module")
+def family_result(guard, sample_images):
+    result = guard.check(sample_images / "faceaisharp_obama_family.jpg")
+    assert result.verdict is Verdict.BLOCK
+    return result
+
+
+def _child_faces(result):
+    return [d for d in result.faces if d.action is FaceAction.BLOCK]
+
+
+def test_scan_applies_decisions(register, guard, family_result, sample_images, tmp_path):
+    reviews = Reviews(register)
+    blocked = _child_faces(family_result)
+    assert len(blocked) == 2
+    for d in blocked:
+        b = d.box
+        reviews.record(family_result.sha256, d.index, (b.x, b.y, b.width, b.height), "adult", "Ana", "test: marked adult")
+    lookup = StoredReviews.open(register, guard.policy)
+    later = Guard(policy=guard.policy, pack=guard.pack, reviews=lookup).check(sample_images / "faceaisharp_obama_family.jpg")
+    assert later.verdict is Verdict.PASS
+    for d in blocked:
+        face = later.faces[d.index]
+        assert (face.action, face.category, face.reason) == (FaceAction.ALLOW, FaceCategory.ADULT, ReasonCode.REVIEWER)
+        assert "Ana" in face.detail and "test: marked adult" in face.detail
+    # the same picture re-encoded is another photo: old decisions do not apply
+    copy = tmp_path / "kopje.jpg"
+    with Image.open(sample_images / "faceaisharp_obama_family.jpg") as image:
+        image.save(copy, quality=93)
+    other = Guard(policy=guard.policy, pack=guard.pack, reviews=lookup).check(copy)
+    assert other.sha256 != family_result.sha256 and other.verdict is Verdict.BLOCK
+    # the identical bytes under another name keep them
+    shutil.copy(sample_images / "faceaisharp_obama_family.jpg", tmp_path / "emri_tjetër.jpg")
+    renamed = Guard(policy=guard.policy, pack=guard.pack, reviews=lookup).check(tmp_path / "emri_tjetër.jpg")
+    assert renamed.verdict is Verdict.PASS
+
+
+def test_second_reviewer_policy(register, guard, family_result, sample_images):
+    reviews = Reviews(register)
+    policy = dataclasses.replace(guard.policy, second_reviewer_required=True)
+    checker = Guard(policy=policy, pack=guard.pack, reviews=StoredReviews.open(register, policy))
+    face = _child_faces(family_result)[0]
+    box = (face.box.x, face.box.y, face.box.width, face.box.height)
+    first = reviews.record(family_result.sha256, face.index, box, "adult", "Ana")
+    pending = checker.check(sample_images / "faceaisharp_obama_family.jpg").faces[face.index]
+    assert pending.action is FaceAction.REVIEW and "awaiting a second reviewer" in pending.detail
+    reviews.record(family_result.sha256, face.index, box, "confirm", "Besa", confirms=first.seq)
+    done = checker.check(sample_images / "faceaisharp_obama_family.jpg").faces[face.index]
+    assert done.action is FaceAction.ALLOW and "confirmed by Besa" in done.detail
+    # hiding needs nobody else
+    reviews.record(family_result.sha256, face.index, box, "hide", "Ana")
+    hidden = checker.check(sample_images / "faceaisharp_obama_family.jpg").faces[face.index]
+    assert hidden.action is FaceAction.BLOCK and hidden.reason is ReasonCode.REVIEWER
+
+
+def test_consent_link_checked_on_every_scan(register, guard, family_result):
+    reviews = Reviews(register)
+    child = register.add_child("Sasha")
+    consent = register.add_consent(child.id, PDF, date(2026, 1, 10), ["facebook"], valid_until=date(2027, 6, 30))
+    face = _child_faces(family_result)[0]
+    reviews.record(family_result.sha256, face.index, (face.box.x, face.box.y, face.box.width, face.box.height),
+                   "consent", "Ana", consent_id=consent.id)
+
+    def decided(channel, when):
+        lookup = StoredReviews.open(register, guard.policy, CheckContext(channel=channel, when=when))
+        override = lookup.overrides(family_result.sha256, family_result.faces)[face.index]
+        return apply_override(face, override)
+
+    ok = decided("facebook", date(2026, 12, 1))
+    assert ok.action is FaceAction.ALLOW and ok.consent.record_id == consent.id and ok.consent.child_ref == child.id
+    assert decided("instagram", date(2026, 12, 1)).action is FaceAction.BLOCK
+    assert decided("facebook", date(2027, 7, 1)).action is FaceAction.BLOCK
+    register.withdraw_consent(consent.id, "parent asked")
+    late = decided("facebook", date(2026, 12, 1))
+    assert late.action is FaceAction.BLOCK and "withdrawn" in late.detail
+    # without a register to check against, a linked consent is never a silent PASS
+    review = standing(reviews.for_photo(family_result.sha256), False)
+    assert to_override(review, face, None).action is FaceAction.REVIEW
