@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from exif_photo import write_exif_photo
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minorguard.decide import decide_face
 from minorguard.events import (
@@ -427,3 +429,29 @@ def test_plain_scan_with_a_broken_default_register_warns_and_exempts_nothing(mg,
     assert mg("scan", str(photo), "--lang", "en") == 2  # BLOCK: no event, no exemption
     assert "events not linked" in capsys.readouterr().err
     assert mg("scan", str(photo), "--event", "sport") == 64  # asked for the register: a usage error
+
+
+# -- properties ---------------------------------------------------------------------------
+_instant = st.datetimes(min_value=datetime(2001, 1, 1), max_value=datetime(2026, 1, 1), timezones=st.just(UTC))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    windows=st.lists(st.tuples(_instant, st.integers(1, 48 * 60), st.sampled_from([None, "public", "outdoor"])),
+                     min_size=1, max_size=4),
+    taken=_instant,
+    offset_h=st.integers(-12, 14),
+)
+def test_a_clean_automatic_link_always_contains_the_photo_time(windows, taken, offset_h):
+    events = [Event(f"E{i}", "e", start, start + timedelta(minutes=minutes), "UTC", basis)
+              for i, (start, minutes, basis) in enumerate(windows)]
+    local = taken.astimezone(timezone(timedelta(hours=offset_h)))
+    ev = link_photo(events, meta(local), now=NOW)
+    inside = [e for e in events if e.start <= taken <= e.end]
+    if ev is None:
+        assert not inside
+    elif ev.event_id is not None and not ev.ambiguous:
+        chosen = next(e for e in events if e.id == ev.event_id)
+        assert chosen.start <= taken <= chosen.end and len(inside) == 1
+    else:
+        assert len(inside) > 1
