@@ -177,11 +177,14 @@ class Register:
         if dob is not None and dob > date.today():
             raise RegisterError(f"date of birth {dob} is in the future")
         with self.store.transaction() as session:
-            child = Child(id=_new_id("ch"), name=name, dob=dob, never_publish=False, created_at=_now(), created_by=self.actor)
-            session.add(child)
-            session.flush()
-            audit.append(session, self.actor, "child_added", child.id, {"dob_given": dob is not None})
-            return _child_info(child)
+            return _child_info(self._add_child(session, name, dob))
+
+    def _add_child(self, session: Session, name: str, dob: date | None) -> Child:
+        child = Child(id=_new_id("ch"), name=name, dob=dob, never_publish=False, created_at=_now(), created_by=self.actor)
+        session.add(child)
+        session.flush()
+        audit.append(session, self.actor, "child_added", child.id, {"dob_given": dob is not None})
+        return child
 
     def get_child(self, child_id: str) -> ChildInfo:
         with self.store.transaction() as session:
@@ -195,21 +198,26 @@ class Register:
         if flag and not reason.strip():
             raise RegisterError("say why the child must never be published (--reason)")
         with self.store.transaction() as session:
-            child = self._child(session, child_id)
-            child.never_publish = flag
-            child.never_publish_reason = reason.strip() or None
-            audit.append(session, self.actor, "never_publish_set" if flag else "never_publish_cleared", child.id, {"reason": reason.strip()})
-            return _child_info(child, full=True)
+            return _child_info(self._set_never_publish(session, self._child(session, child_id), flag, reason), full=True)
+
+    def _set_never_publish(self, session: Session, child: Child, flag: bool, reason: str) -> Child:
+        child.never_publish = flag
+        child.never_publish_reason = reason.strip() or None
+        audit.append(session, self.actor, "never_publish_set" if flag else "never_publish_cleared", child.id, {"reason": reason.strip()})
+        return child
 
     def add_guardian(self, child_id: str, name: str, relation: str = "", contact: str = "") -> GuardianInfo:
         name = _require_text(name, "guardian name")
         with self.store.transaction() as session:
             self._child(session, child_id)
-            guardian = Guardian(id=_new_id("g"), child_id=child_id, name=name, relation=relation.strip(), contact=contact.strip(), created_at=_now())
-            session.add(guardian)
-            session.flush()
-            audit.append(session, self.actor, "guardian_added", child_id, {"guardian": guardian.id, "relation": guardian.relation})
-            return _guardian_info(guardian)
+            return _guardian_info(self._add_guardian(session, child_id, name, relation, contact))
+
+    def _add_guardian(self, session: Session, child_id: str, name: str, relation: str, contact: str) -> Guardian:
+        guardian = Guardian(id=_new_id("g"), child_id=child_id, name=name, relation=relation.strip(), contact=contact.strip(), created_at=_now())
+        session.add(guardian)
+        session.flush()
+        audit.append(session, self.actor, "guardian_added", child_id, {"guardian": guardian.id, "relation": guardian.relation})
+        return guardian
 
     # -- consent ------------------------------------------------------------
     def add_consent(
@@ -225,6 +233,21 @@ class Register:
         guardian_id: str | None = None,
     ) -> ConsentInfo:
         """Record a signed form. The document (PDF or image scan) is stored encrypted with its sha256."""
+        checked = self.check_consent(document, date_signed, channels, purposes, event_ids, valid_from, valid_until)
+        with self.store.transaction() as session:
+            return _consent_info(self._add_consent(session, child_id, checked, guardian_id))
+
+    def check_consent(
+        self,
+        document: bytes | os.PathLike | str | None,
+        date_signed: date | None,
+        channels: Sequence[str],
+        purposes: Sequence[str] = (),
+        event_ids: Sequence[str] = (),
+        valid_from: date | None = None,
+        valid_until: date | None = None,
+    ) -> dict[str, Any]:
+        """Everything about a consent that can be checked without the database (raises RegisterError)."""
         data = _read_document(document)
         kind = document_type(data)
         if kind is None:
@@ -239,46 +262,49 @@ class Register:
             raise RegisterError(f"valid from {valid_from} is before the form was signed ({date_signed}): permission must be prior")
         if valid_until is not None and valid_until < valid_from:
             raise RegisterError(f"end date {valid_until} is before start date {valid_from}")
-        sha = hashlib.sha256(data).hexdigest()
-        with self.store.transaction() as session:
-            self._child(session, child_id)
-            if guardian_id is not None:
-                guardian = session.get(Guardian, guardian_id)
-                if guardian is None or guardian.child_id != child_id:
-                    raise NotFound(f"no guardian {guardian_id!r} for child {child_id}")
-            for event_id in event_ids:
-                if session.get(Event, event_id) is None:
-                    raise NotFound(f"no event with id {event_id!r}")
-            record_id = _new_id("cr")
-            consent = Consent(
-                id=record_id,
-                child_id=child_id,
-                guardian_id=guardian_id,
-                document_enc=self._cipher.encrypt(data, f"consents.document:{record_id}"),
-                document_sha256=sha,
-                document_type=kind,
-                date_signed=date_signed,
-                recorded_by=self.actor,
-                recorded_at=_now(),
-                channels=list(scope),
-                purposes=list(_clean(purposes)),
-                event_ids=list(_clean(event_ids)),
-                valid_from=valid_from,
-                valid_until=valid_until,
-                status="active",
-            )
-            session.add(consent)
-            session.flush()
-            _pause_for_tests("consent_add")
-            audit.append(
-                session,
-                self.actor,
-                "consent_added",
-                child_id,
-                {"record": record_id, "channels": list(scope), "valid_from": str(valid_from), "valid_until": str(valid_until) if valid_until else None},
-                document_sha256=sha,
-            )
-            return _consent_info(consent)
+        return {"data": data, "sha256": hashlib.sha256(data).hexdigest(), "kind": kind, "date_signed": date_signed, "channels": scope,
+                "purposes": _clean(purposes), "event_ids": _clean(event_ids), "valid_from": valid_from, "valid_until": valid_until}
+
+    def _add_consent(self, session: Session, child_id: str, checked: dict[str, Any], guardian_id: str | None) -> Consent:
+        self._child(session, child_id)
+        if guardian_id is not None:
+            guardian = session.get(Guardian, guardian_id)
+            if guardian is None or guardian.child_id != child_id:
+                raise NotFound(f"no guardian {guardian_id!r} for child {child_id}")
+        for event_id in checked["event_ids"]:
+            if session.get(Event, event_id) is None:
+                raise NotFound(f"no event with id {event_id!r}")
+        record_id = _new_id("cr")
+        consent = Consent(
+            id=record_id,
+            child_id=child_id,
+            guardian_id=guardian_id,
+            document_enc=self._cipher.encrypt(checked["data"], f"consents.document:{record_id}"),
+            document_sha256=checked["sha256"],
+            document_type=checked["kind"],
+            date_signed=checked["date_signed"],
+            recorded_by=self.actor,
+            recorded_at=_now(),
+            channels=list(checked["channels"]),
+            purposes=list(checked["purposes"]),
+            event_ids=list(checked["event_ids"]),
+            valid_from=checked["valid_from"],
+            valid_until=checked["valid_until"],
+            status="active",
+        )
+        session.add(consent)
+        session.flush()
+        _pause_for_tests("consent_add")
+        until = checked["valid_until"]
+        audit.append(
+            session,
+            self.actor,
+            "consent_added",
+            child_id,
+            {"record": record_id, "channels": list(checked["channels"]), "valid_from": str(checked["valid_from"]), "valid_until": str(until) if until else None},
+            document_sha256=checked["sha256"],
+        )
+        return consent
 
     def withdraw_consent(self, record_id: str, reason: str, on: date | None = None) -> ConsentInfo:
         """Withdraw a consent; the child's biometric data is erased unless another consent is still in force."""
@@ -314,6 +340,49 @@ class Register:
         with self.store.transaction() as session:
             consent = _get(session, Consent, record_id, "consent record")
             return self._cipher.decrypt(consent.document_enc, f"consents.document:{record_id}")
+
+    def import_rows(self, rows: Sequence[dict[str, Any]], source: str = "") -> list[ConsentInfo]:
+        """Add many consents in ONE transaction: all rows or none.
+
+        Each row: ``child_ref`` (existing id) or ``child_name`` (+ optional ``dob``; rows with the
+        same name and dob become one new child), optional ``guardian`` dict (name, relation,
+        contact), ``never_publish_reason`` (sets the flag), and ``consent``: the dict from
+        :meth:`check_consent` (validated beforehand). ``line`` numbers the row for messages.
+        """
+        added: list[ConsentInfo] = []
+        with self.store.transaction() as session:
+            made: dict[tuple[str, date | None], Child] = {}
+            for row in rows:
+                where = f"line {row.get('line', '?')}: "
+                try:
+                    if row.get("child_ref"):
+                        child = self._child(session, row["child_ref"])
+                    else:
+                        key = (row["child_name"], row.get("dob"))
+                        if key not in made:
+                            made[key] = self._add_child(session, _require_text(row["child_name"], "child_name"), row.get("dob"))
+                        child = made[key]
+                    guardian_id = None
+                    if row.get("guardian"):
+                        g = row["guardian"]
+                        existing = session.execute(
+                            select(Guardian).where(Guardian.child_id == child.id, Guardian.name == g["name"])
+                        ).scalars().first()
+                        guardian_id = (existing or self._add_guardian(session, child.id, g["name"], g.get("relation", ""), g.get("contact", ""))).id
+                    if row.get("never_publish_reason") and not child.never_publish:
+                        self._set_never_publish(session, child, True, row["never_publish_reason"])
+                    added.append(_consent_info(self._add_consent(session, child.id, row["consent"], guardian_id)))
+                except RegisterError as error:
+                    raise type(error)(where + error.message) from None
+            audit.append(session, self.actor, "register_imported", "", {"source": source, "consents": len(added)})
+        return added
+
+    def export(self) -> dict[str, Any]:
+        """The register without biometric data or documents (their hashes only); the export is audited."""
+        children = self.list_children()
+        with self.store.transaction() as session:
+            audit.append(session, self.actor, "register_exported", "", {"children": len(children)})
+        return {"register": self.label, "exported_at": _now().isoformat(timespec="seconds") + "Z", "children": children}
 
     # -- biometrics ---------------------------------------------------------
     def add_enrolment(
@@ -539,9 +608,13 @@ class Register:
     # -- audit --------------------------------------------------------------
     def audit_decision(self, photo_sha256: str | None, face_index: int, decision_summary: dict | str) -> None:
         """Record a scan decision that relied on the register (called once per such face)."""
-        details = decision_summary if isinstance(decision_summary, dict) else {"summary": str(decision_summary)}
+        details = dict(decision_summary) if isinstance(decision_summary, dict) else {"summary": str(decision_summary)}
+        document = details.pop("document_sha256", None)
         with self.store.transaction() as session:
-            audit.append(session, self.actor, "scan_decision", str(details.get("child_ref", "")), {"face_index": face_index, **details}, photo_sha256=photo_sha256)
+            audit.append(
+                session, self.actor, "scan_decision", str(details.get("child_ref", "")), {"face_index": face_index, **details},
+                photo_sha256=photo_sha256, document_sha256=document,
+            )
 
     def audit_verify(self) -> audit.AuditReport:
         with self.store.transaction() as session:

@@ -94,6 +94,9 @@ def scan(
 
     register, linker = scan_events(db, event)
     guard = _guard(policy, models, events=linker)
+    from .cli_register import audit_consent_decisions, consent_matcher
+
+    guard.consent = consent_matcher(register, guard, event, channel)
     context = CheckContext(channel=channel, when=publish_date, event_id=event)
     results = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
@@ -105,6 +108,7 @@ def scan(
                 _print_photo(result, lang_s)
     if register is not None:
         audit_event_decisions(register, results)
+        audit_consent_decisions(register, results, guard.consent, channel, publish_date)
         register.close()
     _print_summary(results, lang_s)
     if json_out:
@@ -174,6 +178,10 @@ def models_cmd(
 from .cli_events import event_app  # noqa: E402 - after scan, so help lists scan first
 
 app.add_typer(event_app, name="event")
+
+from .cli_register import register_commands  # noqa: E402 - child, guardian, consent, register, audit
+
+register_commands(app)
 
 
 from .cli_export import export_cmd  # noqa: E402 - it uses the helpers above

@@ -1,0 +1,452 @@
+"""`minorguard child / guardian / consent / register / audit`: the consent register from the command line.
+
+Parsing and rendering only: validation, storage, encryption and the audit log
+belong to ``consent_db``. Bad input is one line and exit code 64, nothing written.
+The scan helpers at the end plug the register's matcher into ``minorguard scan``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import asdict
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .cli_events import open_register
+
+__all__ = ["IMPORT_COLUMNS", "audit_consent_decisions", "consent_matcher", "register_commands"]
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+child_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Children in the consent register: add, list, show, enrol photos, never-publish.")
+guardian_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Parents and guardians of enrolled children.")
+consent_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Signed consent forms: add, withdraw, list.")
+register_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The whole register: export (no biometric data) and import from CSV.")
+audit_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The register's hash-chained audit log.")
+
+DB_HELP = "Register: file path or database URL (default $MINORGUARD_DB or the user's data folder)."
+BY_HELP = "Who is acting (written to the audit log; default $MINORGUARD_ACTOR or the login name)."
+
+# Columns of `minorguard register import` (README, "Consent register"); one row per signed form.
+IMPORT_COLUMNS = (
+    "child_ref", "child_name", "date_of_birth", "guardian_name", "guardian_relation", "guardian_contact",
+    "document", "date_signed", "channels", "purposes", "events", "valid_from", "valid_until", "never_publish_reason",
+)
+EXPORT_COLUMNS = (
+    "child_ref", "child_name", "date_of_birth", "never_publish", "never_publish_reason", "enrolment_photos",
+    "consent_id", "guardian_id", "document_sha256", "document_type", "date_signed", "recorded_by", "channels", "purposes",
+    "events", "valid_from", "valid_until", "status", "withdrawn_on", "withdrawn_reason",
+)
+
+
+class Format(str, Enum):
+    json = "json"
+    csv = "csv"
+
+
+# typer parameters that are lists, paths or enums (module-level: ruff B008)
+PhotosArg = typer.Argument(..., help="Reference photos of the child (one face each, or use --face).")
+DocumentOpt = typer.Option(None, "--document", help="The signed form: PDF or image scan (stored encrypted).")
+ChannelOpt = typer.Option([], "--channel", help="facebook, instagram, x, youtube, tiktok, website, print or all; repeat or comma-separate.")
+PurposeOpt = typer.Option([], "--purpose", help="What the photos may be used for (free text; repeatable).")
+EventsOpt = typer.Option([], "--event", help="Limit the consent to these event ids (repeatable).")
+FormatOpt = typer.Option(Format.json, "--format", help="json (nested) or csv (one row per consent).")
+OutputOpt = typer.Option(None, "--output", "-o", help="File to write (default: standard output).")
+CsvArg = typer.Argument(..., help="CSV file, one row per signed form (columns in the README).")
+
+
+def _fail(message: str) -> None:
+    from .cli import UsageProblem  # lazy: cli imports this module
+
+    raise UsageProblem(message)
+
+
+class _Open:
+    """``with _Open(db, by) as reg:`` — the register, with every RegisterError as a usage error."""
+
+    def __init__(self, db: str | None, by: str | None = None) -> None:
+        self.db, self.by, self.reg = db, by, None
+
+    def __enter__(self):
+        self.reg = open_register(self.db, self.by)
+        return self.reg
+
+    def __exit__(self, kind, error, _tb) -> bool:
+        from consent_db import RegisterError
+
+        if self.reg is not None:
+            self.reg.close()
+        if isinstance(error, RegisterError):
+            _fail(error.message)
+        return False
+
+
+def _date(value: str | None, what: str) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        _fail(f"{what} must be YYYY-MM-DD, got {value!r}")
+    return None
+
+
+# -- child ------------------------------------------------------------------
+@child_app.command("add")
+def child_add(
+    name: str = typer.Argument(..., help="The child's full name."),
+    dob: str | None = typer.Option(None, "--dob", help="Date of birth YYYY-MM-DD."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Add a child; prints the child's id (the pseudonymous reference used in reports)."""
+    birth = _date(dob, "--dob")
+    with _Open(db, by) as reg:
+        child = reg.add_child(name, birth)
+    console.print(child.id)
+
+
+@child_app.command("list")
+def child_list(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Every child with consent status and enrolment count."""
+    with _Open(db) as reg:
+        children = reg.list_children()
+    today = date.today()
+    table = Table(title="children")
+    for column in ("id", "name", "born", "photos", "active consents", "never publish"):
+        table.add_column(column)
+    for c in children:
+        active = [x for x in c.consents if x.status == "active" and (x.valid_until is None or x.valid_until >= today)]
+        table.add_row(c.id, c.name, str(c.dob or ""), str(c.enrolment_photos), ", ".join(x.id for x in active) or "-", "YES" if c.never_publish else "")
+    console.print(table)
+
+
+@child_app.command("show")
+def child_show(child_id: str = typer.Argument(...), db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """One child: guardians, consents (scope, validity, status) and enrolment count; never biometric data."""
+    with _Open(db) as reg:
+        c = reg.get_child(child_id)
+    console.print(f"[bold]{c.id}[/]  {c.name}  born {c.dob or '?'}  enrolment photos: {c.enrolment_photos}")
+    if c.biometrics_erased_at:
+        console.print(f"biometric data erased {c.biometrics_erased_at:%Y-%m-%d %H:%M} UTC")
+    if c.never_publish:
+        console.print(f"[red]NEVER PUBLISH[/]: {c.never_publish_reason}")
+    for g in c.guardians:
+        console.print(f"guardian {g.id}: {g.name} ({g.relation}) {g.contact}")
+    for x in c.consents:
+        status = x.status if x.status == "active" else f"withdrawn {x.withdrawn_on}: {x.withdrawn_reason}"
+        console.print(
+            f"consent {x.id}: {', '.join(x.channels)}; {x.valid_from} to {x.valid_until or 'open'}; signed {x.date_signed}; "
+            f"{status}; document {x.document_type} sha256 {x.document_sha256[:16]}"
+            + (f"; events {', '.join(x.event_ids)}" if x.event_ids else "")
+            + (f"; purposes {', '.join(x.purposes)}" if x.purposes else "")
+        )
+
+
+@child_app.command("enrol")
+def child_enrol(
+    child_id: str = typer.Argument(...),
+    photos: list[Path] = PhotosArg,
+    face: int | None = typer.Option(None, "--face", min=1, help="Which face to take (1 = leftmost) when a photo shows several."),
+    models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Turn reference photos into face embeddings (stored encrypted). Stops at the first refused photo."""
+    from consent_db.enrol import enrol_photo
+
+    from .models.base import ModelError
+    from .models.pack import load_pack
+
+    with _Open(db, by) as reg:
+        reg.get_child(child_id)
+        try:
+            pack = load_pack(models)
+        except ModelError as error:
+            _fail(str(error))
+        for path in photos:
+            done = enrol_photo(reg, child_id, path, face, pack)
+            console.print(f"enrolled {path} (face {done.face} of {done.faces_found}, {done.face_height_px:.0f} px) as {done.enrolment_id}")
+
+
+@child_app.command("never-publish")
+def child_never_publish(
+    child_id: str = typer.Argument(...),
+    reason: str = typer.Option("", "--reason", help="Why (for example a custody or safeguarding case)."),
+    off: bool = typer.Option(False, "--off", help="Clear the flag."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Mark a child never to be published, whatever consent exists (or --off to clear)."""
+    with _Open(db, by) as reg:
+        child = reg.set_never_publish(child_id, not off, reason)
+    console.print(f"{child.id}: never publish {'ON' if child.never_publish else 'off'}")
+
+
+# -- guardian ---------------------------------------------------------------
+@guardian_app.command("add")
+def guardian_add(
+    child_id: str = typer.Argument(...),
+    name: str = typer.Argument(..., help="The guardian's full name."),
+    relation: str = typer.Option("", "--relation", help="mother, father, legal guardian, ..."),
+    contact: str = typer.Option("", "--contact", help="Phone or e-mail."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Add a parent or guardian of a child; prints the guardian's id."""
+    with _Open(db, by) as reg:
+        guardian = reg.add_guardian(child_id, name, relation, contact)
+    console.print(guardian.id)
+
+
+# -- consent ----------------------------------------------------------------
+@consent_app.command("add")
+def consent_add(
+    child_id: str = typer.Argument(...),
+    document: Path | None = DocumentOpt,
+    signed: str | None = typer.Option(None, "--signed", help="Date the form was signed, YYYY-MM-DD (default today)."),
+    channel: list[str] = ChannelOpt,
+    purpose: list[str] = PurposeOpt,
+    event: list[str] = EventsOpt,
+    valid_from: str | None = typer.Option(None, "--from", help="First day of validity (default the signing date)."),
+    valid_until: str | None = typer.Option(None, "--until", help="Last day of validity (default open-ended)."),
+    guardian: str | None = typer.Option(None, "--guardian", help="Guardian id who signed."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Record a signed consent form; prints the record id that scan decisions will cite."""
+    if document is None:
+        _fail("a consent needs the signed document: --document FILE (PDF or image scan)")
+    when_signed = _date(signed, "--signed") or date.today()
+    start, end = _date(valid_from, "--from"), _date(valid_until, "--until")
+    with _Open(db, by) as reg:
+        record = reg.add_consent(child_id, document, when_signed, channel, purpose, event, start, end, guardian)
+    console.print(record.id)
+
+
+@consent_app.command("withdraw")
+def consent_withdraw(
+    record_id: str = typer.Argument(...),
+    reason: str = typer.Option("", "--reason", help="Why (for example: parent asked by phone)."),
+    on: str | None = typer.Option(None, "--date", help="Date of withdrawal (default today)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Withdraw a consent. Photos of the child block from now on; its biometric data is erased
+    unless another consent is still in force or the child is on the never-publish list."""
+    when = _date(on, "--date")
+    with _Open(db, by) as reg:
+        record = reg.withdraw_consent(record_id, reason, when)
+        child = reg.get_child(record.child_id)
+    console.print(f"{record.id} withdrawn on {record.withdrawn_on}; enrolment photos kept: {child.enrolment_photos}")
+
+
+@consent_app.command("list")
+def consent_list(
+    child_id: str | None = typer.Option(None, "--child", help="Only this child's records."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Every consent record with its scope, validity and status."""
+    with _Open(db) as reg:
+        records = reg.list_consents(child_id)
+    table = Table(title="consents")
+    for column in ("id", "child", "channels", "from", "until", "signed", "status", "document sha256"):
+        table.add_column(column)
+    for x in records:
+        status = x.status if x.status == "active" else f"withdrawn {x.withdrawn_on}"
+        table.add_row(x.id, x.child_id, ",".join(x.channels), str(x.valid_from), str(x.valid_until or "-"), str(x.date_signed), status, x.document_sha256[:16])
+    console.print(table)
+
+
+# -- register export / import -------------------------------------------------
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def export_rows(children) -> list[dict[str, Any]]:
+    rows = []
+    for c in children:
+        base = {"child_ref": c.id, "child_name": c.name, "date_of_birth": c.dob or "", "never_publish": "yes" if c.never_publish else "no",
+                "never_publish_reason": c.never_publish_reason or "", "enrolment_photos": c.enrolment_photos}
+        if not c.consents:
+            rows.append(base)
+        for x in c.consents:
+            rows.append({**base, "consent_id": x.id, "guardian_id": x.guardian_id or "", "document_sha256": x.document_sha256,
+                         "document_type": x.document_type, "date_signed": x.date_signed, "recorded_by": x.recorded_by,
+                         "channels": ";".join(x.channels), "purposes": ";".join(x.purposes), "events": ";".join(x.event_ids),
+                         "valid_from": x.valid_from, "valid_until": x.valid_until or "", "status": x.status,
+                         "withdrawn_on": x.withdrawn_on or "", "withdrawn_reason": x.withdrawn_reason or ""})
+    return rows
+
+
+@register_app.command("export")
+def register_export(
+    fmt: Format = FormatOpt,
+    output: Path | None = OutputOpt,
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Export children, guardians and consents: no photos, embeddings or documents (their sha256 only)."""
+    with _Open(db, by) as reg:
+        data = reg.export()
+    if fmt is Format.json:
+        payload = {**data, "children": [asdict(c) for c in data["children"]]}
+        text = json.dumps(_jsonable(payload), indent=2, ensure_ascii=False) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in export_rows(data["children"]):
+            writer.writerow({k: _jsonable(v) for k, v in row.items()})
+        text = buffer.getvalue()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"written: {output}")
+
+
+def read_import_csv(path: Path, reg) -> list[dict[str, Any]]:
+    """Parse and check every row before anything is written; the first bad row is the error."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        _fail(f"cannot read {path}: {error.strerror or error}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        _fail(f"{path} is not UTF-8 text (save the spreadsheet as 'CSV UTF-8')")
+    sample = text[:4096]
+    delimiter = ";" if sample.count(";") > sample.count(",") and "channels" in sample.split("\n", 1)[0] and ";" in sample.split("\n", 1)[0] else ","
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = {"document", "date_signed", "channels"} - set(header)
+    if missing or not ({"child_ref", "child_name"} & set(header)):
+        _fail(f"{path}: missing column(s) {', '.join(sorted(missing | ({'child_name'} if not ({'child_ref', 'child_name'} & set(header)) else set())))}; "
+              f"expected {', '.join(IMPORT_COLUMNS)}")
+    unknown = set(header) - set(IMPORT_COLUMNS)
+    if unknown:
+        _fail(f"{path}: unknown column(s) {', '.join(sorted(unknown))}; expected {', '.join(IMPORT_COLUMNS)}")
+    from consent_db import RegisterError
+
+    rows = []
+    for number, record in enumerate(reader, start=2):
+        row = {k.strip(): (v or "").strip() for k, v in record.items() if k}
+        if not any(row.values()):
+            continue
+        where = f"{path.name} line {number}"
+        if not row.get("child_ref") and not row.get("child_name"):
+            _fail(f"{where}: child_ref or child_name is required")
+        doc = row.get("document", "")
+        if not doc:
+            _fail(f"{where}: no document (each row needs the signed form's file)")
+        doc_path = (path.parent / doc) if not Path(doc).is_absolute() else Path(doc)
+        split = lambda s: [p for p in s.replace(",", ";").split(";") if p.strip()]
+        try:
+            checked = reg.check_consent(
+                doc_path, _date(row.get("date_signed"), f"{where}: date_signed"), split(row.get("channels", "")),
+                split(row.get("purposes", "")), split(row.get("events", "")),
+                _date(row.get("valid_from"), f"{where}: valid_from"), _date(row.get("valid_until"), f"{where}: valid_until"),
+            )
+        except RegisterError as error:
+            _fail(f"{where}: {error.message}")
+        guardian = None
+        if row.get("guardian_name"):
+            guardian = {"name": row["guardian_name"], "relation": row.get("guardian_relation", ""), "contact": row.get("guardian_contact", "")}
+        rows.append({"line": number, "child_ref": row.get("child_ref") or None, "child_name": row.get("child_name", ""),
+                     "dob": _date(row.get("date_of_birth"), f"{where}: date_of_birth"), "guardian": guardian,
+                     "never_publish_reason": row.get("never_publish_reason") or None, "consent": checked})
+    if not rows:
+        _fail(f"{path}: no rows to import")
+    return rows
+
+
+@register_app.command("import")
+def register_import(
+    path: Path = CsvArg,
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+) -> None:
+    """Import consent records from an office's CSV: all rows or none."""
+    with _Open(db, by) as reg:
+        rows = read_import_csv(path, reg)
+        added = reg.import_rows(rows, source=path.name)
+    console.print(f"imported {len(added)} consent record(s) for {len({a.child_id for a in added})} child(ren)")
+
+
+# -- audit ------------------------------------------------------------------
+@audit_app.command("verify")
+def audit_verify(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Check the hash chain: exit 0 if intact, 1 if an entry was changed or removed."""
+    with _Open(db) as reg:
+        report = reg.audit_verify()
+    if report.ok:
+        console.print(f"audit log intact: {report.entries} entries, head {report.head[:16]}")
+        return
+    for problem in report.problems:
+        err.print(f"[red]audit:[/] {problem}")
+    raise typer.Exit(1)
+
+
+def register_commands(app: typer.Typer) -> None:
+    app.add_typer(child_app, name="child")
+    app.add_typer(guardian_app, name="guardian")
+    app.add_typer(consent_app, name="consent")
+    app.add_typer(register_app, name="register")
+    app.add_typer(audit_app, name="audit")
+
+
+# -- scan helpers -----------------------------------------------------------
+def consent_matcher(reg: Any, guard: Any, event_id: str | None, channel: str | None = None) -> Any:
+    """The register's matcher for ``guard`` (None without a register or enrolled children)."""
+    if reg is None:
+        return None
+    from consent_db import CHANNELS, RegisterError
+
+    if channel is not None and channel not in CHANNELS:
+        _fail(f"unknown channel {channel!r}; use one of: {', '.join(CHANNELS)}")
+    from consent_db.matcher import RegisterMatcher
+
+    try:
+        if not any(c.enrolment_photos for c in reg.list_children()):
+            return None
+        embedder = getattr(guard.pack.embedder, "name", None)
+        return RegisterMatcher.from_policy(reg, guard.policy, embedder=embedder, event_id=event_id)
+    except (RegisterError, ValueError) as error:
+        _fail(str(error))
+    return None
+
+
+def audit_consent_decisions(reg: Any, results: Any, matcher: Any, channel: str | None, when: date | None) -> int:
+    """One audit entry per face whose decision used a register match (names never logged: child refs only)."""
+    if reg is None or matcher is None:
+        return 0
+    count = 0
+    for result in results:
+        for d in result.faces:
+            if d.consent is None:
+                continue
+            reg.audit_decision(result.sha256, d.index, {
+                "child_ref": d.consent.child_ref, "similarity": round(float(d.consent.similarity), 4), "record": d.consent.record_id,
+                "confident": d.consent.confident, "ambiguous": d.consent.ambiguous, "never_publish": d.consent.never_publish,
+                "action": d.action.value, "reason": d.reason.value, "channel": channel, "date": (when or date.today()).isoformat(),
+                "policy_version": result.policy_version, "document_sha256": matcher.document_sha256(d.consent.record_id),
+            })
+            count += 1
+    return count
