@@ -138,6 +138,12 @@ def _print_photo(result, lang: str) -> None:
         return
     reasons = [f"{t('face', lang, n=d.index + 1)}: {explain_face(d, lang)}" for d in result.faces if d.action.value != "allow"]
     console.print(f"[{colour}]{label:10}[/] {result.source} — " + "; ".join(reasons), soft_wrap=True)
+    from rich.markup import escape
+
+    from .cli_events import hint_text
+
+    for hint in result.hints:  # hints never change a verdict: a possible event, a metadata problem
+        console.print(f"{'':10} [dim]{escape(hint_text(hint, lang))}[/]", soft_wrap=True)
 
 
 def _print_summary(results, lang: str) -> None:

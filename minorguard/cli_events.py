@@ -18,7 +18,7 @@ from rich.table import Table
 from .events import EventInputError, check_event_fields, parse_event_time, zone
 from .locale import t
 
-__all__ = ["audit_event_decisions", "event_app", "open_register", "scan_events"]
+__all__ = ["audit_event_decisions", "event_app", "hint_text", "open_register", "scan_events"]
 
 event_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Declare public/outdoor events (rule 5's exemption) and list them.")
@@ -245,6 +245,15 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
         except _register_errors() as error:
             _fail(str(error))
     err.print(t("event.closed", lang.value, id=event.id))
+
+
+def hint_text(hint: str, lang: str) -> str:
+    """A photo hint in the communicator's language (the outdoor hint; others stay as written)."""
+    from .hints import OUTDOOR_NO_EVENT
+
+    if hint.startswith(OUTDOOR_NO_EVENT):
+        return t("hint.outdoor_no_event", lang) + hint[len(OUTDOOR_NO_EVENT):]
+    return hint
 
 
 def _default_register_exists() -> bool:
