@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable, Sequence
 
 from .known_adults import KnownAdultMatch, known_adult_clears
@@ -101,7 +102,9 @@ def decide_face(
     if consent is not None and consent.never_publish and category is not FaceCategory.ADULT:
         return make(category, FaceAction.BLOCK, ReasonCode.NEVER_PUBLISH, consent.child_ref)
     if override is not None:
-        return make(override.category, override.action, ReasonCode.REVIEWER, override.note)
+        decision = make(override.category, override.action, ReasonCode.REVIEWER, override.note)
+        # a consent the reviewer linked is the evidence the report and the export rely on
+        return replace(decision, consent=override.consent) if override.consent is not None else decision
     if category is FaceCategory.ADULT:
         return make(category, FaceAction.ALLOW, ReasonCode.ADULT)
     # a known adult clears only a face no consent record claims, and only below

@@ -48,7 +48,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -417,7 +417,7 @@ def _prepare(
                 tmp.unlink(missing_ok=True)
                 return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: {error}", hidden=tuple(hidden), **base)
             _write(tmp, encoded.data, dest.parent)
-            after = guard.check(tmp, context, label=str(dest))
+            after = _with_source_reviews(guard, sha, guard.check(tmp, context, label=str(dest)))
             common = {
                 **base,
                 "output_sha256": hashlib.sha256(encoded.data).hexdigest(),
@@ -455,6 +455,18 @@ def _prepare(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _with_source_reviews(guard: Guard, source_sha: str, after: PhotoResult) -> PhotoResult:
+    """The copy is a new file (new sha256), yet reviewers' decisions about the source's faces still hold for it."""
+    if guard.reviews is None or after.verdict is Verdict.ERROR or not after.faces:
+        return after
+    from .decide import photo_verdict
+    from .review_rules import apply_override
+
+    overrides = guard.reviews.overrides(source_sha, after.faces)
+    faces = tuple(apply_override(face, o) for face, o in zip(after.faces, overrides))
+    return replace(after, faces=faces, verdict=photo_verdict(faces))
 
 
 def _write(tmp: Path, data: bytes, folder: Path) -> None:

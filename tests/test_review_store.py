@@ -190,3 +190,31 @@ def test_consent_link_checked_on_every_scan(register, guard, family_result):
     # without a register to check against, a linked consent is never a silent PASS
     review = standing(reviews.for_photo(family_result.sha256), False)
     assert to_override(review, face, None).action is FaceAction.REVIEW
+
+
+def test_export_applies_decisions(register, guard, family_result, sample_images, tmp_path):
+    from minorguard.export import ExportStatus, export_photos
+
+    source = tmp_path / "familja.jpg"
+    shutil.copy(sample_images / "faceaisharp_obama_family.jpg", source)
+    context = CheckContext(channel="facebook", when=date(2026, 12, 1))
+    plain = export_photos(guard, [source], tmp_path / "pa_vendime", context=context)
+    assert sorted(h.index for h in plain.photos[0].hidden) == sorted(d.index for d in _child_faces(family_result))
+
+    reviews = Reviews(register)
+    child = register.add_child("Sasha")
+    consent = register.add_consent(child.id, PDF, date(2026, 1, 10), ["facebook"])
+    adult_face, consent_face = _child_faces(family_result)
+    for face, kind, extra in ((adult_face, "adult", {}), (consent_face, "consent", {"consent_id": consent.id})):
+        b = face.box
+        reviews.record(family_result.sha256, face.index, (b.x, b.y, b.width, b.height), kind, "Ana", **extra)
+    reviewed = Guard(policy=guard.policy, pack=guard.pack, reviews=StoredReviews.open(register, guard.policy, context))
+    for hide in ("minors", "unconsented-minors-and-unknown"):
+        summary = export_photos(reviewed, [source], tmp_path / hide, hide=hide, context=context)
+        photo = summary.photos[0]
+        assert photo.status is ExportStatus.EXPORTED, photo.message
+        assert photo.hidden == ()  # both children were settled by a reviewer
+        faces = {f.index: f for f in photo.faces}
+        assert faces[adult_face.index].category is FaceCategory.ADULT
+        assert faces[consent_face.index].consent.record_id == consent.id  # the linked consent is the evidence
+        assert photo.verdict_after is Verdict.PASS  # the copy carries the decisions through the re-check
