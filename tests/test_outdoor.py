@@ -85,3 +85,14 @@ def test_studio_portrait_in_samples_reads_indoor(shared):
     with Image.open(path) as image:
         guess = guess_outdoor(read_metadata(path.read_bytes(), image))
     assert guess.setting == "indoor" and guess.ev100 == pytest.approx(7.29, abs=0.05)
+
+
+def test_scan_prints_the_hint_in_albanian(tmp_path, monkeypatch, capsys):
+    from minorguard import cli
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))  # no register: nothing is linked
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    photo = write_exif_photo(tmp_path / "sheshi.jpg", exposure=(8, 1 / 500, 100))
+    assert cli.main(["scan", str(photo)]) == 2  # the hint does not lift the block
+    out = capsys.readouterr().out
+    assert "duket në ambient të hapur; nuk është deklaruar asnjë ngjarje" in out and "EV100 15.0" in out
