@@ -98,6 +98,10 @@ def scan(
 
     guard.consent = consent_matcher(register, guard, event, channel)
     context = CheckContext(channel=channel, when=publish_date, event_id=event)
+    if register is not None:  # reviewers' decisions (minorguard review) apply to the same photos
+        from .review_lookup import StoredReviews
+
+        guard.reviews = StoredReviews.open(register, guard.policy, context)
     results = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
         task = progress.add_task("scan", total=len(sources))
@@ -193,6 +197,10 @@ register_commands(app)
 from .cli_export import export_cmd  # noqa: E402 - it uses the helpers above
 
 app.command("export")(export_cmd)
+
+from .cli_review import review_cmd  # noqa: E402 - it uses the helpers above
+
+app.command("review")(review_cmd)
 
 
 def main(argv: Optional[list[str]] = None) -> int:

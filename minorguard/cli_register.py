@@ -91,6 +91,14 @@ class _Open:
         return False
 
 
+def _column(table: Table, name: str) -> None:
+    """Ids are what people copy into the next command: never cut or folded; the rest folds."""
+    if name in ("id", "child", "active consents"):
+        table.add_column(name, no_wrap=True, min_width=11)
+    else:
+        table.add_column(name, overflow="fold")
+
+
 def _date(value: str | None, what: str) -> date | None:
     if value is None or value == "":
         return None
@@ -124,7 +132,7 @@ def child_list(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> Non
     today = date.today()
     table = Table(title="children")
     for column in ("id", "name", "born", "photos", "active consents", "never publish"):
-        table.add_column(column)
+        _column(table, column)
     for c in children:
         active = [x for x in c.consents if x.status == "active" and (x.valid_until is None or x.valid_until >= today)]
         table.add_row(c.id, c.name, str(c.dob or ""), str(c.enrolment_photos), ", ".join(x.id for x in active) or "-", "YES" if c.never_publish else "")
@@ -261,7 +269,7 @@ def consent_list(
         records = reg.list_consents(child_id)
     table = Table(title="consents")
     for column in ("id", "child", "channels", "from", "until", "signed", "status", "document sha256"):
-        table.add_column(column)
+        _column(table, column)
     for x in records:
         status = x.status if x.status == "active" else f"withdrawn {x.withdrawn_on}"
         table.add_row(x.id, x.child_id, ",".join(x.channels), str(x.valid_from), str(x.valid_until or "-"), str(x.date_signed), status, x.document_sha256[:16])

@@ -1,0 +1,113 @@
+"""`minorguard review FOLDER|RESULT.json`: the local review page (parse, call, render).
+
+Registered on the main app by :mod:`minorguard.cli`; the page is
+:mod:`minorguard.review_server` over :class:`minorguard.review_app.ReviewApp`.
+"""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .cli import Lang, _fail, _guard, console, err
+from .locale import t
+
+__all__ = ["review_cmd"]
+
+
+def _scan_folder(folder: Path, recursive: bool, policy: Path | None, models: str | None, linker, context, workers: int):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .discover import discover_photos
+
+    sources = list(discover_photos([folder], recursive))
+    guard = _guard(policy, models, events=linker)  # no review lookup: the page shows the models' own decisions
+    results = []
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
+        task = bar.add_task("scan", total=len(sources))
+        for result in guard.check_many(sources, context, workers=workers or None):
+            results.append(result)
+            bar.advance(task)
+    return results, guard.policy
+
+
+def review_cmd(
+    source: Annotated[Path, typer.Argument(help="A folder of photos (scanned now) or a scan result from `scan --json`.")],
+    db: Annotated[str | None, typer.Option("--db", help="Register: file path or database URL (default: your data folder).")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy TOML overriding the defaults.")] = None,
+    models: Annotated[str | None, typer.Option("--models", help="'default' or a folder of insightface ONNX models.")] = None,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the page (sq or en).")] = Lang.sq,
+    channel: Annotated[str | None, typer.Option("--channel", help="Where the photos will be published.")] = None,
+    when: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD (default today).")] = None,
+    event: Annotated[str | None, typer.Option("--event", help="Event id the photos belong to.")] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")] = False,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Photos checked at once (0: all cores).")] = 0,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")] = 0,
+    open_browser: Annotated[bool, typer.Option("--open/--no-open", help="Open the page in the default browser.")] = True,
+) -> None:
+    """Review flagged faces in the browser: mark adult, link to a consent, or hide. Decisions are kept
+    in the register (audited) and applied by later scans and exports. Stop with Ctrl-C."""
+    import webbrowser
+
+    from .cli_events import open_register, scan_events
+    from .pipeline import CheckContext
+    from .policy import PolicyError, load_policy
+    from .results_json import ResultsFileError, read_results
+    from .review_app import ReviewApp
+    from .review_server import ReviewServer
+
+    lang_s = lang.value
+    publish_date = None
+    if when:
+        try:
+            publish_date = Date.fromisoformat(when)
+        except ValueError:
+            _fail(f"--date must be YYYY-MM-DD, got {when!r}")
+    context = CheckContext(channel=channel, when=publish_date, event_id=event)
+    if not source.exists():
+        _fail(t("cli.path_missing", lang_s, path=source))
+    if source.is_dir():
+        register, linker = scan_events(db, event)
+        if register is None:
+            register = open_register(db)
+        results, active_policy = _scan_folder(source, recursive, policy, models, linker, context, workers)
+        if not results:
+            register.close()
+            _fail(t("cli.no_photos", lang_s))
+        base_dir = None
+    elif source.suffix.lower() == ".json":
+        try:
+            results = read_results(source)
+            active_policy = load_policy(policy)
+        except (ResultsFileError, PolicyError) as error:
+            _fail(str(error))
+        register = open_register(db)
+        base_dir = source.resolve().parent
+    else:
+        _fail(t("review.bad_source", lang_s))
+    from consent_db.reviews import Reviews
+
+    app = ReviewApp(
+        results, Reviews(register), active_policy, lang=lang_s, base_dir=base_dir,
+        channel=channel, when=publish_date, event_id=event,
+    )
+    try:
+        server = ReviewServer(app, port=port)
+    except OSError as error:
+        register.close()
+        _fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror}")
+    console.print(t("review.open", lang_s, url=server.url), soft_wrap=True, highlight=False)
+    if open_browser:
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: every decision was committed when it was made; close in order below
+    finally:
+        server.stop()
+        label = register.label
+        register.close()
+    err.print(t("review.stopped", lang_s, db=label), soft_wrap=True, highlight=False)

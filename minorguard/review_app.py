@@ -1,0 +1,312 @@
+"""The review page's state and actions, with no HTTP in it (the server only routes).
+
+It holds the scan's results (the models' decisions), reads and writes reviewer
+decisions through ``consent_db.reviews.Reviews``, and answers in plain JSON.
+A photo whose bytes changed since the scan is marked changed: its old
+decisions do not apply to it and no new one can be recorded until it is
+scanned again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
+from datetime import date as Date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from .decide import photo_verdict
+from .html_report import face_kind
+from .locale import t
+from .photo import PhotoError, load_photo
+from .policy import Policy
+from .report import explain_face
+from .review_rules import FaceReview, apply_override, assign_to_faces, standing, to_override
+from .thumbs import preview_or_none
+from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
+
+if TYPE_CHECKING:
+    from consent_db.reviews import Reviews
+
+__all__ = ["UI_KEYS", "ReviewApp", "ReviewProblem"]
+
+UI_KEYS = (
+    "review.title", "review.reviewer", "review.reviewer_needed", "review.reason", "review.adult", "review.consent",
+    "review.hide", "review.clear", "review.confirm", "review.search", "review.no_match", "review.covers",
+    "review.not_covers", "review.never", "review.pending", "review.todo", "review.keys", "review.history",
+    "review.nothing", "review.saved", "review.withdrawn", "review.valid", "review.channels", "review.model",
+    "review.changed", "review.link", "review.cancel", "review.other_photos", "face",
+    "kind.blocked", "kind.review", "kind.consent", "kind.exemption", "kind.adult", "kind.not_identifiable",
+    "verdict.PASS", "verdict.REVIEW", "verdict.BLOCK", "verdict.ERROR",
+)
+
+
+class ReviewProblem(Exception):
+    """A refused request: HTTP status and one line for the reviewer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _sha256_file(path: Path) -> str | None:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _pct(box, width: int | None, height: int | None) -> list[float]:
+    w, h = float(width or 1), float(height or 1)
+    return [round(100 * box.x / w, 3), round(100 * box.y / h, 3), round(100 * box.width / w, 3), round(100 * box.height / h, 3)]
+
+
+def _decidable(d: FaceDecision) -> bool:
+    # what the reviewer cannot change: a face nobody can recognise, and a child on the never-publish list
+    return d.category is not FaceCategory.NOT_IDENTIFIABLE and d.reason is not ReasonCode.NEVER_PUBLISH
+
+
+class ReviewApp:
+    """Everything the page can see and do, for one set of scan results."""
+
+    def __init__(
+        self,
+        results: Sequence[PhotoResult],
+        reviews: Reviews,
+        policy: Policy,
+        *,
+        lang: str = "sq",
+        base_dir: str | os.PathLike | None = None,
+        channel: str | None = None,
+        when: Date | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        from .review_lookup import register_consent_check
+
+        self.reviews = reviews
+        self.policy = policy
+        self.lang = lang
+        self.channel, self.when, self.event_id = channel, when or Date.today(), event_id
+        self.consent_check = register_consent_check(reviews.register, channel, self.when, event_id)
+        base = Path(base_dir) if base_dir is not None else None
+        self.results = list(results)
+        self.paths: list[Path] = []
+        for r in self.results:
+            path = Path(r.source)
+            if base is not None and not path.is_absolute() and not path.exists() and (base / path).exists():
+                path = base / path
+            self.paths.append(path)
+        self._lock = threading.Lock()  # one writer at a time keeps "the later decision wins" simple to reason about
+        self._previews: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+        self._shas: dict[int, tuple[tuple[int, int, int], str | None]] = {}
+
+    # -- reading ------------------------------------------------------------
+    def _photo(self, photo_id: int) -> PhotoResult:
+        if not 0 <= photo_id < len(self.results):
+            raise ReviewProblem(404, f"no photo {photo_id}")
+        return self.results[photo_id]
+
+    def _current_sha(self, photo_id: int) -> str | None:
+        """The file's sha256 now; re-hashed only when its size or modification time moved."""
+        path = self.paths[photo_id]
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        stamp = (st.st_size, st.st_mtime_ns, st.st_ino)
+        cached = self._shas.get(photo_id)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        sha = _sha256_file(path)
+        self._shas[photo_id] = (stamp, sha)
+        return sha
+
+    def _standings(self, result: PhotoResult, records) -> list[FaceReview]:
+        per_face = assign_to_faces(records, [d.box for d in result.faces])
+        return [standing(rows, self.policy.second_reviewer_required) for rows in per_face]
+
+    def photo_state(self, photo_id: int, records=None, current_sha: str | None = None) -> dict[str, Any]:
+        r = self._photo(photo_id)
+        sha_now = current_sha if current_sha is not None else self._current_sha(photo_id)
+        missing = sha_now is None
+        changed = not missing and r.sha256 is not None and sha_now != r.sha256
+        if records is None:
+            records = self.reviews.for_photo(r.sha256) if r.sha256 and not changed else []
+        standings = self._standings(r, records) if not changed else [standing([], False) for _ in r.faces]
+        faces, effective = [], []
+        for d, review in zip(r.faces, standings):
+            after = apply_override(d, to_override(review, d, self.consent_check))
+            effective.append(after)
+            faces.append(self._face_state(r, d, after, review))
+        verdict = r.verdict if r.error or changed else photo_verdict(effective)
+        return {
+            "id": photo_id, "source": r.source, "name": Path(r.source).name, "sha256": r.sha256,
+            "changed": changed, "missing": missing, "error": r.error, "width": r.width, "height": r.height,
+            "model_verdict": r.verdict.value, "verdict": verdict.value,
+            "faces": faces,
+        }
+
+    def _face_state(self, r: PhotoResult, before: FaceDecision, after: FaceDecision, review: FaceReview) -> dict[str, Any]:
+        current = review.current
+        return {
+            "index": before.index,
+            "box": _pct(before.box, r.width, r.height),
+            "flagged": before.action is not FaceAction.ALLOW or before.reason is ReasonCode.REVIEWER or bool(review.history),
+            "decidable": _decidable(before),
+            "model_kind": face_kind(before),
+            "model_text": explain_face(before, self.lang),
+            "kind": face_kind(after),
+            "text": explain_face(after, self.lang),
+            "current": None if current is None else {
+                "seq": current.seq, "kind": current.kind, "reviewer": current.reviewer, "reason": current.reason,
+                "consent_id": current.consent_id, "at": current.decided_at.strftime("%Y-%m-%d %H:%M UTC"),
+            },
+            "pending_second": review.pending_second,
+            "confirmed_by": sorted({c.reviewer for c in review.confirmations}),
+            "history": [
+                {"seq": h.seq, "kind": h.kind, "reviewer": h.reviewer, "reason": h.reason, "consent_id": h.consent_id,
+                 "confirms": h.confirms, "at": h.decided_at.strftime("%Y-%m-%d %H:%M:%S UTC")}
+                for h in review.history
+            ],
+        }
+
+    def state(self) -> dict[str, Any]:
+        """Every photo that has a face to review (or a reviewed one), worst first; counts of the rest."""
+        records = self.reviews.for_photos([r.sha256 for r in self.results if r.sha256])
+        photos, others = [], Counter()
+        for i, r in enumerate(self.results):
+            if r.error or not r.faces:
+                others[r.verdict.value] += 1
+                continue
+            sha_now = self._current_sha(i) or ""
+            state = self.photo_state(i, records.get(r.sha256 or "", []) if sha_now == r.sha256 else None, sha_now)
+            if any(f["flagged"] for f in state["faces"]):
+                photos.append(state)
+            else:
+                others[state["verdict"]] += 1
+        rank = {Verdict.BLOCK.value: 0, Verdict.ERROR.value: 1, Verdict.REVIEW.value: 2, Verdict.PASS.value: 3}
+        photos.sort(key=lambda p: (rank[p["model_verdict"]], p["id"]))
+        return {
+            "lang": self.lang,
+            "second_reviewer_required": self.policy.second_reviewer_required,
+            "context": {"channel": self.channel, "date": self.when.isoformat(), "event": self.event_id},
+            "register": self.reviews.register.label,
+            "messages": {k: t(k, self.lang) for k in UI_KEYS},
+            "photos": photos,
+            "others": dict(others),
+        }
+
+    # -- images -------------------------------------------------------------
+    def _cached(self, key: tuple[int, str], make) -> bytes:
+        with self._lock:
+            if key in self._previews:
+                self._previews.move_to_end(key)
+                return self._previews[key]
+        data = make()
+        with self._lock:
+            self._previews[key] = data
+            while len(self._previews) > 400:  # about 40 MB at most
+                self._previews.popitem(last=False)
+        return data
+
+    def preview(self, photo_id: int) -> bytes:
+        self._photo(photo_id)
+
+        def make() -> bytes:
+            preview = preview_or_none(self.paths[photo_id])
+            if preview is None:
+                raise ReviewProblem(404, "the photo cannot be read now")
+            return preview.jpeg
+
+        return self._cached((photo_id, f"preview:{self._current_sha(photo_id)}"), make)
+
+    def face_crop(self, photo_id: int, face: int) -> bytes:
+        r = self._photo(photo_id)
+        if not 0 <= face < len(r.faces):
+            raise ReviewProblem(404, f"no face {face} in photo {photo_id}")
+
+        def make() -> bytes:
+            try:
+                photo = load_photo(self.paths[photo_id], max_pixels=self.policy.max_pixels)
+            except PhotoError as error:
+                raise ReviewProblem(404, error.message) from None
+            box = r.faces[face].box.expanded(1.8, photo.width, photo.height)
+            image = Image.fromarray(photo.pixels).crop((int(box.x), int(box.y), int(box.x2) + 1, int(box.y2) + 1))
+            image.thumbnail((240, 240), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            image.save(out, "JPEG", quality=85)
+            return out.getvalue()
+
+        return self._cached((photo_id, f"face{face}:{self._current_sha(photo_id)}"), make)
+
+    # -- the register -------------------------------------------------------
+    def search_children(self, text: str) -> list[dict[str, Any]]:
+        """Children whose name matches, with each consent's scope and whether it covers this publication."""
+        from consent_db import NotFound
+
+        out = []
+        for child_id, name, never in self.reviews.search_children(text):
+            try:
+                child = self.reviews.register.get_child(child_id)
+            except NotFound:
+                continue
+            consents = []
+            for c in child.consents:
+                covers, why, _ = self.consent_check(c.id)
+                consents.append({
+                    "id": c.id, "status": c.status, "channels": list(c.channels), "purposes": list(c.purposes),
+                    "events": list(c.event_ids), "valid_from": c.valid_from.isoformat(),
+                    "valid_until": c.valid_until.isoformat() if c.valid_until else None,
+                    "withdrawn_on": c.withdrawn_on.isoformat() if c.withdrawn_on else None,
+                    "date_signed": c.date_signed.isoformat(), "covers": covers, "why": why,
+                })
+            out.append({"id": child_id, "name": name, "never_publish": never, "consents": consents})
+        return out
+
+    # -- writing ------------------------------------------------------------
+    def decide(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Record one decision and return the photo's new state."""
+        from consent_db import RegisterError
+
+        try:
+            photo_id, face = int(payload["photo"]), int(payload["face"])
+            kind = str(payload["kind"])
+        except (KeyError, TypeError, ValueError):
+            raise ReviewProblem(400, "a decision needs photo, face and kind") from None
+        r = self._photo(photo_id)
+        if not 0 <= face < len(r.faces):
+            raise ReviewProblem(404, f"no face {face} in photo {photo_id}")
+        decision = r.faces[face]
+        if not _decidable(decision):
+            raise ReviewProblem(409, "this face is not the reviewer's to decide (not identifiable, or never publish)")
+        with self._lock:
+            sha_now = _sha256_file(self.paths[photo_id])  # fresh: the cache trusts mtime, a decision must not
+            if r.sha256 is None or sha_now != r.sha256:
+                raise ReviewProblem(409, t("html.changed", self.lang))
+            confirms = payload.get("confirms")
+            if kind == "confirm":
+                standing_now = self._standings(r, self.reviews.for_photo(r.sha256))[face]
+                current = standing_now.current
+                if current is None or confirms is None or int(confirms) != current.seq:
+                    raise ReviewProblem(409, "that decision is no longer the current one; reload the page")
+            try:
+                self.reviews.record(
+                    r.sha256, face, (decision.box.x, decision.box.y, decision.box.width, decision.box.height), kind,
+                    str(payload.get("reviewer") or ""), str(payload.get("reason") or ""),
+                    consent_id=payload.get("consent_id") or None,
+                    confirms=int(confirms) if confirms is not None else None, source=r.source,
+                )
+            except RegisterError as error:
+                raise ReviewProblem(400, str(error)) from None
+        return self.photo_state(photo_id)

@@ -1,0 +1,202 @@
+"""The register from the command line: errors (exit 64, nothing written), export, import, audit,
+and the communicator's whole path on the sample portrait with the real models."""
+
+# ruff: noqa: F811  (pytest fixtures imported from register_fixtures)
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from register_fixtures import PDF, register_env  # noqa: F401
+
+from minorguard.cli import EXIT_BLOCK, EXIT_PASS, EXIT_USAGE, main
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+OBAMA = SAMPLES / "faceaisharp_obama_family.jpg"
+# the two faces the scan calls possible minors (box in the 640 px portrait)
+CHILD_FACES = {"a": (249, 105, 57, 82), "b": (455.5, 89.5, 64, 79)}
+
+
+def run(env: dict, *args: str) -> int:
+    return main([*args[:2], *args[2:], "--db", env["url"]])
+
+
+def out(capsys) -> str:
+    return capsys.readouterr().out.strip()
+
+
+def _audit_entries(env: dict) -> int:
+    from consent_db import Register
+
+    with Register(env["url"]) as reg:
+        return reg.audit_verify().entries
+
+
+@pytest.fixture
+def child(register_env, capsys) -> str:
+    assert run(register_env, "child", "add", "Ana Hoxha", "--dob", "2015-03-02") == 0
+    return out(capsys)
+
+
+@pytest.fixture
+def form(tmp_path) -> Path:
+    path = tmp_path / "leje e nënshkruar ç.pdf"  # Albanian letters in the name
+    path.write_bytes(PDF)
+    return path
+
+
+def test_add_consent_list_show_and_export_without_biometrics(register_env, child, form, tmp_path, capsys):
+    assert run(register_env, "guardian", "add", child, "Drita Hoxha", "--relation", "mother", "--contact", "069 000 0000") == 0
+    guardian = out(capsys)
+    code = run(register_env, "consent", "add", child, "--document", str(form), "--signed", "2026-09-01",
+               "--channel", "facebook,website", "--purpose", "school news", "--until", "2027-06-30", "--guardian", guardian)
+    assert code == 0
+    record = out(capsys)
+    assert record.startswith("cr-")
+    assert run(register_env, "consent", "list") == 0 and record in out(capsys)
+    assert run(register_env, "child", "show", child) == 0
+    shown = out(capsys)
+    assert "Drita Hoxha" in shown and "facebook, website" in shown
+    assert run(register_env, "child", "list") == 0 and "Ana Hoxha" in out(capsys)
+    exported = tmp_path / "register.json"
+    assert main(["register", "export", "--format", "json", "--output", str(exported), "--db", register_env["url"]]) == 0
+    data = json.loads(exported.read_text(encoding="utf-8"))
+    (c,) = data["children"]
+    assert c["id"] == child and c["consents"][0]["id"] == record and c["consents"][0]["channels"] == ["facebook", "website"]
+    text = exported.read_text(encoding="utf-8")
+    assert "embedding" not in text and "document_enc" not in text and "photo_enc" not in text
+    capsys.readouterr()
+    assert main(["register", "export", "--format", "csv", "--db", register_env["url"]]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0]["consent_id"] == record and rows[0]["channels"] == "facebook;website" and rows[0]["status"] == "active"
+    assert run(register_env, "audit", "verify") == 0 and "intact" in out(capsys)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["consent", "add", "ch-00000000", "--document", "{form}", "--channel", "facebook"], "no child"),
+        (["consent", "add", "{child}", "--channel", "facebook"], "signed document"),
+        (["consent", "add", "{child}", "--document", "{form}", "--channel", "facebok"], "unknown channel"),
+        (["consent", "add", "{child}", "--document", "{form}", "--channel", "all", "--signed", "2026-01-10", "--until", "2026-01-01"], "before start"),
+        (["consent", "add", "{child}", "--document", "{text}", "--channel", "all"], "not a PDF"),
+        (["consent", "add", "{child}", "--document", "{form}", "--channel", "all", "--signed", "01/09/2026"], "YYYY-MM-DD"),
+        (["consent", "withdraw", "cr-00000000", "--reason", "x"], "no consent record"),
+        (["guardian", "add", "ch-00000000", "Drita"], "no child"),
+        (["child", "show", "ch-00000000"], "no child"),
+        (["child", "never-publish", "{child}"], "why"),
+    ],
+)
+def test_bad_input_is_one_line_exit_64_and_nothing_written(register_env, child, form, tmp_path, capsys, args, message):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a form", encoding="utf-8")
+    before = _audit_entries(register_env)
+    argv = [a.format(child=child, form=form, text=text) for a in args]
+    assert run(register_env, *argv) == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert message in error.replace("\n", " ") and "Traceback" not in error
+    assert _audit_entries(register_env) == before
+
+
+def test_missing_key_is_a_usage_error(register_env, child, capsys):
+    register_env["key"].unlink()
+    assert run(register_env, "child", "list") == EXIT_USAGE
+    assert "key is missing" in capsys.readouterr().err.replace("\n", " ")
+    assert not register_env["key"].exists()
+
+
+def _write_import(tmp_path: Path, rows: list[dict]) -> Path:
+    from minorguard.cli_register import IMPORT_COLUMNS
+
+    (tmp_path / "forms").mkdir(exist_ok=True)
+    (tmp_path / "forms" / "a.pdf").write_bytes(PDF)
+    (tmp_path / "forms" / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    path = tmp_path / "register.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=IMPORT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_import_csv_all_or_nothing(register_env, tmp_path, capsys):
+    good = [
+        {"child_name": "Ana Hoxha", "date_of_birth": "2015-03-02", "guardian_name": "Drita Hoxha", "guardian_relation": "mother",
+         "document": "forms/a.pdf", "date_signed": "2026-09-01", "channels": "facebook;website", "valid_until": "2027-06-30"},
+        {"child_name": "Ana Hoxha", "date_of_birth": "2015-03-02", "guardian_name": "Drita Hoxha",
+         "document": "forms/b.png", "date_signed": "2026-09-02", "channels": "print", "purposes": "yearbook"},
+        {"child_name": "Besa Çela", "document": "forms/a.pdf", "date_signed": "2026-09-03", "channels": "all",
+         "never_publish_reason": "custody case"},
+    ]
+    bad = [*good, {"child_name": "Dritan", "document": "forms/a.pdf", "date_signed": "2026-09-03", "channels": "telegram"}]
+    before = _audit_entries(register_env)
+    assert run(register_env, "register", "import", str(_write_import(tmp_path, bad))) == EXIT_USAGE
+    assert "line 5" in capsys.readouterr().err and _audit_entries(register_env) == before
+    assert run(register_env, "register", "import", str(_write_import(tmp_path, good))) == 0
+    assert "3 consent record(s) for 2 child(ren)" in out(capsys)
+    from consent_db import Register
+
+    with Register(register_env["url"]) as reg:
+        children = {c.name: c for c in reg.list_children()}
+        assert len(children["Ana Hoxha"].consents) == 2 and len(children["Ana Hoxha"].guardians) == 1
+        assert children["Besa Çela"].never_publish
+
+
+def _crop(face: tuple, path: Path) -> Path:
+    """A portrait of one child cut from the sample photo (a stand-in for a school photo)."""
+    x, y, w, h = face
+    cx, cy, s = x + w / 2, y + h / 2, 0.85 * h
+    with Image.open(OBAMA) as image:
+        image.crop((int(cx - s), int(cy - s), int(cx + s), int(cy + s))).resize((int(4 * s), int(4 * s)), Image.LANCZOS).save(path, quality=95)
+    return path
+
+
+def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, capsys, guard):
+    """README, "Consent register": the photo passes because of consent, and blocks after withdrawal."""
+    photos = tmp_path / "foto"
+    photos.mkdir()
+    (photos / "familja.jpg").write_bytes(OBAMA.read_bytes())
+    assert main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"]]) == EXIT_BLOCK
+    capsys.readouterr()
+    ids, records = {}, {}
+    for name, face in CHILD_FACES.items():
+        assert run(register_env, "child", "add", f"Child {name}") == 0
+        ids[name] = out(capsys)
+        portrait = _crop(face, tmp_path / f"portrait_{name}.jpg")
+        # the portrait catches the edge of a neighbour's face: the command asks which face to take
+        assert run(register_env, "child", "enrol", ids[name], str(portrait)) == EXIT_USAGE
+        assert "--face" in capsys.readouterr().err
+        assert run(register_env, "child", "enrol", ids[name], str(portrait), "--face", "2") == 0
+        assert "enrolled" in out(capsys)
+        assert run(register_env, "child", "enrol", ids[name], str(portrait), "--face", "2") == EXIT_USAGE
+        assert "already enrolled" in capsys.readouterr().err
+        form = tmp_path / f"form_{name}.pdf"
+        form.write_bytes(PDF + name.encode())
+        assert run(register_env, "consent", "add", ids[name], "--document", str(form), "--signed", "2026-09-01", "--channel", "facebook") == 0
+        records[name] = out(capsys)
+    report = tmp_path / "scan.json"
+    code = main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--json", str(report), "--db", register_env["url"], "--lang", "en"])
+    assert code == EXIT_PASS
+    faces = json.loads(report.read_text(encoding="utf-8"))["photos"][0]["faces"]
+    allowed = {f["consent"]["record_id"] for f in faces if f["reason"] == "consent"}
+    assert allowed == set(records.values())
+    # another channel is not covered
+    assert main(["scan", str(photos), "--channel", "instagram", "--date", "2026-12-01", "--db", register_env["url"]]) == EXIT_BLOCK
+    capsys.readouterr()
+    assert run(register_env, "consent", "withdraw", records["a"], "--reason", "parent asked by phone") == 0
+    assert "enrolment photos kept: 0" in out(capsys)
+    assert main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"], "--lang", "en"]) == EXIT_BLOCK
+    assert "possible minor" in out(capsys)
+    from consent_db import Register
+
+    with Register(register_env["url"]) as reg:
+        entries = reg.audit_entries()
+        assert reg.audit_verify().ok
+    decisions = [e for e in entries if e["action"] == "scan_decision"]
+    assert len(decisions) >= 4 and all(e["photo_sha256"] for e in decisions)
+    assert any(e["document_sha256"] for e in decisions)
+    assert all("Child" not in e["details"] for e in decisions)  # names never in scan entries

@@ -1,0 +1,224 @@
+"""The review server over HTTP, without a browser: who may talk to it, decisions, changed photos, Ctrl-C."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import pytest
+from PIL import Image
+
+from consent_db import Register
+from consent_db.reviews import Reviews
+from minorguard.report import write_json
+from minorguard.review_app import ReviewApp
+from minorguard.review_server import ReviewServer
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_KEY", raising=False)
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def photos(env, guard, sample_images):
+    folder = env / "ngjarja_ë"
+    folder.mkdir()
+    for name in ("faceaisharp_obama_family.jpg", "faceaisharp_biden_7mpx.jpg"):
+        shutil.copy(sample_images / name, folder / name)
+    results = [guard.check(p) for p in sorted(folder.iterdir())]
+    return folder, results
+
+
+@pytest.fixture
+def served(env, photos, guard):
+    register = Register(env / "data" / "register.sqlite3")
+    app = ReviewApp(photos[1], Reviews(register), guard.policy, lang="en")
+    server = ReviewServer(app).start()
+    yield server, app, register
+    server.stop()
+    register.close()
+
+
+def _request(server, method, path, body=None, headers=None, token=True):
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    headers = dict(headers or {})
+    if token:
+        headers.setdefault("X-Minorguard-Token", server.token)
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers.setdefault("Content-Type", "application/json")
+    conn.request(method, path, body=data, headers=headers)
+    response = conn.getresponse()
+    payload = response.read()
+    conn.close()
+    return response.status, payload
+
+
+def test_token_and_host_are_required(served):
+    server, _, _ = served
+    assert urlsplit(server.url).hostname == "127.0.0.1"
+    assert _request(server, "GET", "/", token=False)[0] == 403
+    assert _request(server, "GET", "/api/state", token=False)[0] == 403
+    assert _request(server, "GET", "/api/state", headers={"X-Minorguard-Token": "x" * 32})[0] == 403
+    assert _request(server, "GET", "/photo/0.jpg?token=wrong", token=False)[0] == 403
+    status, body = _request(server, "GET", f"/?token={server.token}", token=False)
+    assert status == 200 and b"<script nonce=" in body
+    # DNS rebinding: a page elsewhere that resolves its own name to 127.0.0.1
+    for host in (f"evil.example:{server.port}", "evil.example", "127.0.0.1:1", f"[::1]:{server.port}", ""):
+        assert _request(server, "GET", "/api/state", headers={"Host": host})[0] == 403, host
+    assert _request(server, "GET", "/api/state", headers={"Host": f"localhost:{server.port}"})[0] == 200
+    # a decision from another origin, or not as JSON, is refused before it is read
+    decision = {"photo": 0, "face": 0, "kind": "hide", "reviewer": "Ana"}
+    assert _request(server, "POST", "/api/decide", decision, headers={"Origin": "http://evil.example"})[0] == 403
+    assert _request(server, "POST", "/api/decide", decision, headers={"Content-Type": "text/plain"})[0] == 415
+    assert _request(server, "POST", "/api/decide", decision, token=False)[0] == 403
+
+
+def test_only_loopback_is_bound(served):
+    server, _, _ = served
+    assert server._server.server_address[0] == "127.0.0.1"
+
+
+def _flagged(state, name):
+    photo = next(p for p in state["photos"] if p["name"] == name)
+    return photo, [f for f in photo["faces"] if f["flagged"]]
+
+
+def test_decide_reload_and_two_tabs(served):
+    server, _, register = served
+    state = json.loads(_request(server, "GET", "/api/state")[1])
+    assert [p["name"] for p in state["photos"]] == ["faceaisharp_obama_family.jpg"]  # the PASS portrait is not listed
+    assert state["others"] == {"PASS": 1}
+    photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
+    assert photo["verdict"] == "BLOCK" and len(faces) == 2
+    for path in (f"/photo/{photo['id']}.jpg", f"/face/{photo['id']}/{faces[0]['index']}.jpg"):
+        status, jpeg = _request(server, "GET", path)
+        assert status == 200 and jpeg[:3] == b"\xff\xd8\xff"
+    # no name, no decision
+    status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["index"], "kind": "adult", "reviewer": ""})
+    assert status == 400 and "name" in json.loads(body)["error"]
+    # two tabs decide the same face: the later decision stands, both are logged
+    for kind, who in (("adult", "Ana"), ("hide", "Besa")):
+        status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["index"], "kind": kind, "reviewer": who, "reason": f"tab {who}"})
+        assert status == 200, body
+    for f in faces[1:]:
+        status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": f["index"], "kind": "adult", "reviewer": "Ana"})
+        assert status == 200
+    state = json.loads(_request(server, "GET", "/api/state")[1])
+    photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
+    assert faces[0]["current"]["kind"] == "hide" and faces[0]["current"]["reviewer"] == "Besa"
+    assert [h["kind"] for h in faces[0]["history"]] == ["adult", "hide"]
+    assert faces[0]["kind"] == "blocked" and faces[1]["kind"] == "adult"
+    assert photo["verdict"] == "BLOCK" and photo["model_verdict"] == "BLOCK"
+    log = [e for e in register.audit_entries() if e["action"].startswith("review_")]
+    assert [(e["action"], e["actor"]) for e in log] == [("review_adult", "Ana"), ("review_hide", "Besa"), ("review_adult", "Ana")]
+    # undo the hide: the page and the verdict follow
+    status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["index"], "kind": "adult", "reviewer": "Ana"})
+    assert json.loads(body)["photo"]["verdict"] == "PASS"
+
+
+def test_changed_photo_is_shown_and_not_decided(served, photos):
+    server, _, _ = served
+    folder = photos[0]
+    state = json.loads(_request(server, "GET", "/api/state")[1])
+    photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
+    status, _ = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["index"], "kind": "adult", "reviewer": "Ana"})
+    assert status == 200
+    path = folder / "faceaisharp_obama_family.jpg"
+    with Image.open(path) as image:
+        image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(path, quality=90)
+    state = json.loads(_request(server, "GET", "/api/state")[1])
+    photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
+    assert photo["changed"] is True
+    assert all(f["current"] is None and not f["history"] for f in faces)  # old decisions do not apply
+    assert photo["verdict"] == "BLOCK"
+    status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[1]["index"], "kind": "adult", "reviewer": "Ana"})
+    assert status == 409 and "changed" in json.loads(body)["error"]
+
+
+def test_consent_search_shows_scope(served):
+    server, app, register = served
+    from datetime import date
+
+    from register_fixtures import PDF
+
+    child = register.add_child("Ema Çela")
+    register.add_consent(child.id, PDF, date(2026, 1, 5), ["facebook", "website"], purposes=["school news"], valid_until=date(2099, 1, 1))
+    old = register.add_consent(child.id, PDF, date(2026, 1, 6), ["instagram"])
+    register.withdraw_consent(old.id, "parent asked")
+    app.channel = None
+    _, body = _request(server, "GET", "/api/children?q=cela")
+    children = json.loads(body)["children"]
+    assert [c["name"] for c in children] == ["Ema Çela"]
+    consents = {c["status"]: c for c in children[0]["consents"]}
+    assert consents["active"]["channels"] == ["facebook", "website"] and consents["active"]["purposes"] == ["school news"]
+    assert consents["active"]["valid_until"] == "2099-01-01"
+    assert consents["withdrawn"]["covers"] is False and "withdrawn" in consents["withdrawn"]["why"]
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_decisions(env, photos):
+    _folder, results = photos
+    report = env / "skanimi.json"
+    write_json(results, report)
+    db = env / "data" / "register.sqlite3"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "minorguard", "review", str(report), "--no-open", "--lang", "en", "--db", str(db)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    try:
+        line = process.stdout.readline()
+        assert "http://127.0.0.1:" in line, line + process.stderr.read()
+        url = urlsplit(line.strip().split()[-1])
+        server = SimpleNamespace(port=url.port, token=url.query.split("token=")[1])
+        state = json.loads(_request(server, "GET", "/api/state")[1])
+        photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
+        status, _ = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["index"], "kind": "adult", "reviewer": "Ana"})
+        assert status == 200
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, errors
+    assert "review stopped" in errors and "Traceback" not in errors
+    family = next(r for r in results if "obama" in r.source)
+    with Register(db) as register:
+        rows = Reviews(register).for_photo(family.sha256)
+        assert [(r.kind, r.reviewer) for r in rows] == [("adult", "Ana")]
+        assert register.audit_verify().ok
+
+
+def test_scan_cli_applies_decisions(env, photos):
+    from minorguard.cli import main
+
+    folder, results = photos
+    family = next(r for r in results if "obama" in r.source)
+    db = env / "data" / "register.sqlite3"
+    with Register(db) as register:
+        reviews = Reviews(register)
+        for face in family.faces:
+            if face.action.value == "block":
+                b = face.box
+                reviews.record(family.sha256, face.index, (b.x, b.y, b.width, b.height), "adult", "Ana", "teacher's daughters, 19")
+    out = env / "rezultati.json"
+    assert main(["scan", str(folder), "--db", str(db), "--json", str(out), "--workers", "1"]) == 0
+    photos_out = json.loads(out.read_text(encoding="utf-8"))["photos"]
+    assert {p["verdict"] for p in photos_out} == {"PASS"}
+    reviewed = [f for p in photos_out for f in p["faces"] if f["reason"] == "reviewer"]
+    assert len(reviewed) == 2 and all("Ana" in f["detail"] for f in reviewed)
