@@ -7,20 +7,26 @@ Registered on the main app by :mod:`minorguard.cli`; the page is
 from __future__ import annotations
 
 from datetime import date as Date
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .cli import Lang, _fail, _guard, console, err
-from .locale import t
+from .locale import LANGUAGES, t
 
 __all__ = ["review_cmd"]
+
+# The CLI helpers are imported when the command runs: minorguard.cli imports this
+# module to register the command, so importing it back here at load time would be circular.
+Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)
+_SQ = Lang("sq")
 
 
 def _scan_folder(folder: Path, recursive: bool, policy: Path | None, models: str | None, linker, context, workers: int):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from .cli import _guard, err
     from .discover import discover_photos
 
     sources = list(discover_photos([folder], recursive))
@@ -39,7 +45,7 @@ def review_cmd(
     db: Annotated[str | None, typer.Option("--db", help="Register: file path or database URL (default: your data folder).")] = None,
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy TOML overriding the defaults.")] = None,
     models: Annotated[str | None, typer.Option("--models", help="'default' or a folder of insightface ONNX models.")] = None,
-    lang: Annotated[Lang, typer.Option("--lang", help="Language of the page (sq or en).")] = Lang.sq,
+    lang: Annotated[Lang, typer.Option("--lang", help="Language of the page (sq or en).")] = _SQ,
     channel: Annotated[str | None, typer.Option("--channel", help="Where the photos will be published.")] = None,
     when: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD (default today).")] = None,
     event: Annotated[str | None, typer.Option("--event", help="Event id the photos belong to.")] = None,
@@ -52,6 +58,7 @@ def review_cmd(
     in the register (audited) and applied by later scans and exports. Stop with Ctrl-C."""
     import webbrowser
 
+    from .cli import _fail, console, err
     from .cli_events import open_register, scan_events
     from .pipeline import CheckContext
     from .policy import PolicyError, load_policy
