@@ -102,6 +102,9 @@ def scan(
         from .review_lookup import StoredReviews
 
         guard.reviews = StoredReviews.open(register, guard.policy, context)
+    from .cli_adults import finish_scan, groups_json, prepare_scan
+
+    store = prepare_scan(guard, register, len(sources), publish_date, lang_s)
     results = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
         task = progress.add_task("scan", total=len(sources))
@@ -110,13 +113,14 @@ def scan(
             progress.advance(task)
             if result.verdict.value != "PASS":
                 _print_photo(result, lang_s)
+    results, batch = finish_scan(results, store, guard.policy, lang_s, register)
     if register is not None:
         audit_event_decisions(register, results)
         audit_consent_decisions(register, results, guard.consent, channel, publish_date)
         register.close()
     _print_summary(results, lang_s)
     if json_out:
-        write_json(results, json_out, {"policy": guard.policy.to_dict(), "policy_version": guard.policy.version, "model_pack": guard.pack_label})
+        write_json(results, json_out, {"policy": guard.policy.to_dict(), "policy_version": guard.policy.version, "model_pack": guard.pack_label, "groups": groups_json(batch)})
         err.print(t("cli.written", lang_s, path=json_out))
     if csv_out:
         write_csv(results, csv_out, lang_s)
@@ -192,6 +196,10 @@ app.add_typer(event_app, name="event")
 from .cli_register import register_commands  # noqa: E402 - child, guardian, consent, register, audit
 
 register_commands(app)
+
+from .cli_adults import adult_app  # noqa: E402 - after scan, so help lists scan first
+
+app.add_typer(adult_app, name="adult")
 
 
 from .cli_export import export_cmd  # noqa: E402 - it uses the helpers above

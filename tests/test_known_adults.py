@@ -171,3 +171,168 @@ def test_matcher_lists_expired():
     matcher = KnownAdultMatcher([ref("A", person(1), expires=date(2020, 1, 1)), ref("B", person(2))], POLICY)
     assert [a.name for a in matcher.expired(TODAY)] == ["A"]
     assert matcher.match(near(person(2), 1), TODAY).name == "B"
+
+
+# -- real models: pipeline ------------------------------------------------------------------------
+
+FAMILY = "faceaisharp_obama_family.jpg"
+PORTRAIT = "faceaisharp_biden_7mpx.jpg"
+
+
+def _faces(guard, path):
+    from minorguard.photo import load_photo
+
+    photo = load_photo(path, max_pixels=guard.policy.max_pixels, target_long_side=guard.policy.publish_long_side)
+    faces = guard.detect(photo)
+    return photo, faces, guard.assess(photo, faces)
+
+
+def test_real_portrait_is_cleared_as_known_adult_when_the_model_is_unsure(guard, sample_images):
+    """A policy under which the age model leaves the portrait unsure; enrolled, it passes as known adult."""
+    from minorguard.pipeline import Guard
+
+    path = sample_images / PORTRAIT
+    photo, faces, _ = _faces(guard, path)
+    vector = guard.pack.embedder.embed(photo.pixels, faces[:1])
+    unsure = replace(guard.policy, challenge_age=80.0)  # everyone under 80 is a possible minor
+    base = Guard(policy=unsure, pack=guard.pack)
+    assert base.check(path).faces[0].action is FaceAction.BLOCK
+    matcher = KnownAdultMatcher([KnownAdultRef("ka-1", "Portrait Person", vector, "official")], unsure)
+    result = Guard(policy=unsure, pack=guard.pack, known_adults=matcher).check(path)
+    face = result.faces[0]
+    assert face.reason is ReasonCode.KNOWN_ADULT and face.action is FaceAction.ALLOW
+    assert "Portrait Person" in face.detail
+    assert result.verdict.value == "PASS"
+    # expired: not used, and the detail says so
+    old = KnownAdultMatcher([KnownAdultRef("ka-1", "Portrait Person", vector, "", date(2020, 1, 1))], unsure)
+    face = Guard(policy=unsure, pack=guard.pack, known_adults=old).check(path).faces[0]
+    assert face.action is FaceAction.BLOCK and "expired" in face.detail
+
+
+def test_real_parents_enrolled_never_clear_their_children(guard, sample_images):
+    """Family resemblance: the two adults of the family portrait enrolled, the girls stay blocked."""
+    from minorguard.pipeline import Guard
+
+    path = sample_images / FAMILY
+    photo, faces, _ = _faces(guard, path)
+    order = sorted(range(len(faces)), key=lambda i: faces[i].box.x)
+    assert len(order) == 4
+    parents = [order[0], order[2]]  # left to right: father, girl, mother, girl
+    vectors = guard.pack.embedder.embed(photo.pixels, [faces[i] for i in parents])
+    matcher = KnownAdultMatcher(
+        [KnownAdultRef(f"ka-{n}", f"parent {n}", vectors[n : n + 1]) for n in range(2)], guard.policy
+    )
+    result = Guard(policy=guard.policy, pack=guard.pack, known_adults=matcher).check(path)
+    for i in (order[1], order[3]):
+        girl = result.faces[i]
+        assert girl.reason is not ReasonCode.KNOWN_ADULT
+        assert girl.action is not FaceAction.ALLOW
+    assert result.verdict.value == "BLOCK"
+
+
+# -- real models: the command line ----------------------------------------------------------------
+
+
+@pytest.fixture
+def mg(tmp_path, monkeypatch):
+    from minorguard import cli
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MINORGUARD_ACTOR", "ana")
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    return lambda *args: cli.main(list(args))
+
+
+def _listed(mg, capsys) -> str:
+    assert mg("adult", "list", "--all", "--lang", "en") == 0
+    return capsys.readouterr().out
+
+
+def test_cli_add_list_remove_and_bad_input(mg, capsys, tmp_path, sample_images):
+    from PIL import Image
+
+    portrait = tmp_path / "zyrtarë_ç.jpg"  # Albanian letters in the name
+    portrait.write_bytes((sample_images / PORTRAIT).read_bytes())
+    assert mg("adult", "add", "Arben Çela", "--photo", str(portrait), "--role", "minister", "--expires", "2099-12-31", "--lang", "en") == 0
+    assert "known adult added" in capsys.readouterr().err
+    listed = _listed(mg, capsys)
+    assert "Arben Çela" in listed and "minister" in listed and "2099-12-31" in listed
+
+    # the same name again, or the same face under another name: refused, nothing written
+    assert mg("adult", "add", "arben çela", "--photo", str(portrait), "--lang", "en") == 64
+    assert "already a known adult" in capsys.readouterr().err
+    assert mg("adult", "add", "Someone Else", "--photo", str(portrait), "--lang", "en") == 64
+    assert "Arben Çela" in capsys.readouterr().err
+
+    # several faces: asks which
+    family = sample_images / FAMILY
+    assert mg("adult", "add", "Family Member", "--photo", str(family), "--lang", "en") == 64
+    assert "--face" in capsys.readouterr().err
+    assert mg("adult", "add", "Family Member", "--photo", str(family), "--face", "9", "--lang", "en") == 64
+    assert "shows 4 face" in capsys.readouterr().err
+
+    # no face
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (400, 300), (128, 128, 128)).save(blank)
+    assert mg("adult", "add", "Nobody", "--photo", str(blank), "--lang", "en") == 64
+    assert "no face" in capsys.readouterr().err
+
+    # face too small for a reference
+    small = tmp_path / "small.jpg"
+    Image.open(sample_images / PORTRAIT).resize((120, 150)).save(small)
+    assert mg("adult", "add", "Tiny", "--photo", str(small), "--lang", "en") == 64
+    err = capsys.readouterr().err
+    assert "px" in err or "no face" in err
+
+    # expiry already past
+    assert mg("adult", "add", "Late", "--photo", str(portrait), "--expires", "2001-01-01", "--lang", "en") == 64
+    assert "already past" in capsys.readouterr().err
+    assert mg("adult", "add", "Late", "--photo", str(portrait), "--expires", "tomorrow", "--lang", "en") == 64
+    capsys.readouterr()
+
+    # none of the refused attempts wrote anything
+    listed = _listed(mg, capsys)
+    assert listed.count("ka-") == 1
+
+    adult_id = next(w for w in listed.replace("│", " ").split() if w.startswith("ka-"))
+    assert mg("adult", "remove", adult_id, "--lang", "en") == 0
+    assert "erased" in capsys.readouterr().err
+    assert "ka-" not in _listed(mg, capsys)
+    assert mg("adult", "remove", adult_id, "--lang", "en") == 64
+
+
+def test_cli_messages_in_albanian(mg, capsys, sample_images):
+    assert mg("adult", "add", "Family Member", "--photo", str(sample_images / FAMILY)) == 64
+    assert "zgjidhni njërën me --face" in capsys.readouterr().err
+
+
+def test_cli_scan_groups_faces_and_uses_known_adults(mg, capsys, tmp_path, sample_images):
+    """Two copies of the family photo: four groups of two faces, the JSON lists them; no embedding in it."""
+    import json
+
+    folder = tmp_path / "ngjarja"
+    folder.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (folder / name).write_bytes((sample_images / FAMILY).read_bytes())
+    report = tmp_path / "r.json"
+    code = mg("scan", str(folder), "--json", str(report), "--lang", "en", "--workers", "1")
+    assert code == 2  # the girls block
+    data = json.loads(report.read_text(encoding="utf-8"))
+    groups = data["groups"]
+    assert len(groups) == 4 and all(len(g["faces"]) == 2 for g in groups)
+    by_photo = [[f["group"] for f in p["faces"]] for p in data["photos"]]
+    assert by_photo[0] == by_photo[1]
+    assert "embedding" not in report.read_text(encoding="utf-8")
+
+
+def test_cli_refuses_a_child_face_unless_an_adult_is_vouched_for(mg, capsys, sample_images):
+    """The girls of the family portrait: the age model calls them possible minors, so enrolment is refused."""
+    family = str(sample_images / FAMILY)
+    # left to right: father, girl, mother, girl; the second girl's face is under 80 px
+    assert mg("adult", "add", "Girl", "--photo", family, "--face", "2", "--lang", "en") == 64
+    err = capsys.readouterr().err
+    assert "possible minor" in err or "looks like a minor" in err
+    assert mg("adult", "add", "Girl", "--photo", family, "--face", "4", "--lang", "en") == 64
+    capsys.readouterr()
+    assert mg("adult", "list", "--all") == 0
+    assert "ka-" not in capsys.readouterr().out

@@ -1,0 +1,206 @@
+"""`minorguard adult add/list/remove`: the register's known adults.
+
+Parsing and rendering only: checks live in :mod:`minorguard.known_adults_enrol`,
+storage (encrypted embeddings, audit log) in ``consent_db``. Bad input is one
+line and exit code 64, with nothing written.
+"""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .cli_events import open_register
+from .locale import t
+
+__all__ = ["adult_app"]
+
+adult_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                        help="Known adults (staff, officials): recognised as adults at scan time when the age model is unsure.")
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class Lang(str, Enum):
+    sq = "sq"
+    en = "en"
+
+
+DbOpt = typer.Option(None, "--db", help="Register: file path or database URL (default $MINORGUARD_DB or the user's data folder).")
+ByOpt = typer.Option(None, "--by", help="Who adds or removes (default $MINORGUARD_ACTOR or the login name).")
+LangOpt = typer.Option(Lang.sq, "--lang", help="Language of messages (sq or en).")
+PhotoOpt = typer.Option(..., "--photo", help="Reference photo (repeat for several); one face each.")
+PolicyOpt = typer.Option(None, "--policy", help="Policy TOML overriding the defaults.")
+
+
+def _fail(message: str) -> None:
+    from .cli import UsageProblem  # lazy: cli imports this module
+
+    raise UsageProblem(message)
+
+
+def _problem(problem, lang: str) -> str:
+    """The enrolment problem in the communicator's language (English text if no key)."""
+    from .locale.messages import MESSAGES
+
+    key = f"adult.{problem.code}"
+    return t(key, lang, **problem.values) if key in MESSAGES["en"] else str(problem)
+
+
+def _register_error() -> type[Exception]:
+    from consent_db import RegisterError
+
+    return RegisterError
+
+
+def _date(value: str | None, option: str) -> Date | None:
+    if value is None:
+        return None
+    try:
+        return Date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option} must be YYYY-MM-DD, got {value!r}")
+    return None
+
+
+@adult_app.command("add")
+def add(
+    name: str = typer.Argument(..., help="Full name, as the report will show it."),
+    photos: list[Path] = PhotoOpt,
+    face: int | None = typer.Option(None, "--face", min=1, help="Which face of a photo with several, counted left to right."),
+    role: str = typer.Option("", "--role", help="Role, e.g. 'minister', 'teacher at partner school'."),
+    expires: str | None = typer.Option(None, "--expires", help="Last day the record may be used, YYYY-MM-DD."),
+    confirm_adult: bool = typer.Option(False, "--confirm-adult", help="Enrol although the age model calls the face a possible minor: you vouch that the person is an adult."),
+    policy: Path | None = PolicyOpt,
+    db: str | None = DbOpt,
+    by: str | None = ByOpt,
+    lang: Lang = LangOpt,
+) -> None:
+    """Enrol an adult from reference photos (only face embeddings are kept, encrypted)."""
+    from .cli import _guard
+    from .known_adults_enrol import EnrolProblem, enrol_known_adult
+
+    until = _date(expires, "--expires")
+    for photo in photos:
+        if not photo.is_file():
+            _fail(t("cli.path_missing", lang.value, path=photo))
+    guard = _guard(policy, None)
+    with open_register(db, by) as reg:
+        try:
+            info = enrol_known_adult(reg, guard, name, photos, role=role, expires=until, face=face,
+                                     confirm_adult=confirm_adult)
+        except EnrolProblem as problem:
+            _fail(_problem(problem, lang.value))
+        except _register_error() as error:
+            _fail(str(error))
+    err.print(t("adult.added", lang.value, id=info.id, name=info.name, n=info.count))
+
+
+@adult_app.command("list")
+def list_cmd(
+    all_: bool = typer.Option(False, "--all", help="Include expired known adults."),
+    db: str | None = DbOpt,
+    lang: Lang = LangOpt,
+) -> None:
+    """Known adults, oldest first; expired ones are marked and never used."""
+    today = Date.today()
+    with open_register(db) as reg:
+        adults = reg.list_known_adults(include_expired=all_)
+    table = Table(title=t("adult.list_title", lang.value))
+    for column in ("id", "name", "role", "expires", "photos", "added"):
+        table.add_column(column, overflow="fold")
+    for a in adults:
+        expired = a.expires is not None and a.expires < today
+        until = str(a.expires) if a.expires else "-"
+        if expired:
+            until += " " + t("adult.expired_mark", lang.value)
+        table.add_row(a.id, a.name, a.role, until, str(a.count), f"{a.added_at:%Y-%m-%d} {a.added_by}")
+    console.print(table)
+
+
+@adult_app.command("remove")
+def remove(
+    adult_id: str = typer.Argument(..., help="Id of the known adult (see `minorguard adult list --all`)."),
+    db: str | None = DbOpt,
+    by: str | None = ByOpt,
+    lang: Lang = LangOpt,
+) -> None:
+    """Remove a known adult; their face embeddings are erased, the audit log keeps the removal."""
+    with open_register(db, by) as reg:
+        try:
+            reg.remove_known_adult(adult_id)
+        except _register_error() as error:  # NotFound: one line, exit 64
+            _fail(str(error))
+    err.print(t("adult.removed", lang.value, id=adult_id))
+
+
+# -- scan integration ------------------------------------------------------------------------------
+
+
+def prepare_scan(guard, register, photos: int, when: Date | None, lang: str):
+    """Give ``guard`` the register's known adults and, for a batch, an embedding store for grouping.
+
+    Returns the store (None when grouping is off or there is one photo).
+    Expired known adults are announced once here; matches to them are named
+    in each face's detail and never clear a face.
+    """
+    from .grouping import EmbeddingStore
+    from .known_adults import KnownAdultMatcher
+
+    if register is not None and register.list_known_adults(include_expired=True):
+        matcher = KnownAdultMatcher.from_register(register, guard.policy, guard.pack.embedder.name)
+        guard.known_adults = matcher
+        expired = matcher.expired(when or Date.today())
+        if expired:
+            err.print(t("adult.expired_in_scan", lang, names=", ".join(f"{a.name} ({a.expires})" for a in expired)))
+    store = EmbeddingStore() if guard.policy.grouping_enabled and photos > 1 else None
+    guard.embeddings = store
+    return store
+
+
+def finish_scan(results: list, store, policy, lang: str, register=None):
+    """Results with ``group`` filled in, and the groups (or the results as they were).
+
+    Every face a known adult cleared is recorded in the register's audit log.
+    """
+    if register is not None:
+        for r in results:
+            for f in r.faces:
+                if f.reason.value == "known_adult":
+                    register.audit_decision(r.sha256, f.index, {
+                        "reason": "known_adult", "known_adult": f.detail, "action": f.action.value,
+                        "p_under_18": None if f.age is None else round(f.age.p_under_18, 4), "policy_version": r.policy_version,
+                    })
+    if store is None:
+        return results, None
+    from .grouping import group_results
+
+    batch = group_results(results, store.as_mapping(), policy)
+    store.clear()  # biometric data: not kept past the batch
+    to_decide = [g for g in batch.groups if any(
+        f.group == g.id and f.action.value != "allow" for r in batch.results for f in r.faces)]
+    faces = sum(1 for r in batch.results for f in r.faces if f.group is not None and f.action.value != "allow")
+    if faces:
+        err.print(t("group.summary", lang, faces=faces, groups=len(to_decide)))
+    for g in batch.groups:
+        if g.mixed_ages and g.side == "adult":
+            err.print(t("group.mixed", lang, id=g.id, other=g.paired_with))
+    if batch.note:
+        err.print(batch.note)
+    return list(batch.results), batch
+
+
+def groups_json(batch) -> list[dict]:
+    """The groups for the JSON report: members by photo and face, never embeddings."""
+    if batch is None:
+        return []
+    return [
+        {"group": g.id, "side": g.side, "mixed_ages": g.mixed_ages, "paired_with": g.paired_with,
+         "faces": [{"source": s, "face": i} for s, i in g.members]}
+        for g in batch.groups
+    ]

@@ -1,0 +1,155 @@
+"""Enrol a known adult: reference photos -> one face each -> embeddings -> the register.
+
+Every photo is checked before anything is written, so a bad photo leaves the
+register as it was. Refused, with a stable ``code`` the CLI turns into an
+Albanian or English line:
+
+* ``unreadable``: the photo cannot be decoded;
+* ``no_face`` / ``several_faces`` (choose one with ``face``, counted left to right) /
+  ``face_out_of_range``;
+* ``face_too_small`` (under :data:`ENROL_MIN_FACE_PX` in the photo) / ``too_blurred``;
+* ``looks_minor``: the age model calls the face a possible minor. A known
+  adult must never be a way to clear a child, so such a face is enrolled only
+  when the person enrolling confirms the adult's age (``confirm_adult``), and
+  never when P(under 18) reaches the policy's block probability;
+* ``different_people``: the photos given do not show one person;
+* ``already_enrolled``: the name, or the face, is already a known adult;
+* ``expired``: the expiry date is already past.
+
+Only embeddings are kept (encrypted by the register); the photos are not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date as Date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .decide import categorize
+from .known_adults import KnownAdultRef, match_known_adult
+from .photo import PhotoError, load_photo
+from .types import FaceCategory
+
+__all__ = ["ENROL_MIN_FACE_PX", "EnrolProblem", "ReferenceFace", "enrol_known_adult", "reference_face"]
+
+# The same bars as a child's enrolment (consent_db.enrol): the dlib embedder
+# aligns to a 150 px chip, and a small or blurred face gives a noisy reference
+# that would weaken every later match.
+ENROL_MIN_FACE_PX = 80.0
+ENROL_MIN_SHARPNESS = 40.0
+
+
+class EnrolProblem(ValueError):
+    """Bad enrolment input: ``code`` is stable, ``values`` fill its message."""
+
+    def __init__(self, code: str, message: str, **values: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.values = values
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceFace:
+    """The face chosen in one reference photo (embedding in memory only)."""
+
+    path: str
+    face_number: int  # 1-based, left to right
+    faces_in_photo: int
+    height_px: float
+    p_under_18: float | None
+    embedding: np.ndarray
+
+
+def reference_face(guard: Any, path: str | Path, face: int | None = None, confirm_adult: bool = False) -> ReferenceFace:
+    """The one face of ``path`` to enrol, checked; ``face`` (1-based, left to right) picks among several."""
+    name = str(path)
+    policy = guard.policy
+    try:
+        photo = load_photo(path, max_pixels=policy.max_pixels, target_long_side=policy.publish_long_side, label=name)
+    except PhotoError as error:
+        raise EnrolProblem("unreadable", f"{name}: {error.message}", path=name, detail=error.message) from None
+    from consent_db.enrol import _distinct  # one rule for "same face reported twice"
+
+    detected = _distinct(guard.detect(photo))  # left to right
+    if not detected:
+        raise EnrolProblem("no_face", f"{name}: no face found", path=name)
+    if face is None and len(detected) > 1:
+        listing = ", ".join(f"{n}: x={f.box.x / photo.scale:.0f} px" for n, f in enumerate(detected, 1))
+        raise EnrolProblem("several_faces", f"{name}: {len(detected)} faces ({listing}); choose one with --face N",
+                           path=name, n=len(detected), listing=listing)
+    number = face or 1
+    if not 1 <= number <= len(detected):
+        raise EnrolProblem("face_out_of_range", f"{name}: --face {number}, but the photo shows {len(detected)} face(s)",
+                           path=name, face=number, n=len(detected))
+    chosen = detected[number - 1]
+    assessment = guard.assess(photo, [chosen])[0]
+    height = assessment.face.box.height  # in the oriented, full-size photo
+    if height < ENROL_MIN_FACE_PX:
+        raise EnrolProblem("face_too_small", f"{name}: face {number} is {height:.0f} px high; a reference needs {ENROL_MIN_FACE_PX:.0f}",
+                           path=name, px=height, min=ENROL_MIN_FACE_PX)
+    if not assessment.identifiability.identifiable or assessment.identifiability.sharpness < ENROL_MIN_SHARPNESS:
+        raise EnrolProblem("too_blurred", f"{name}: face {number} is too blurred to serve as a reference", path=name)
+    if assessment.age is None:
+        raise EnrolProblem("unreadable", f"{name}: age model failed: {assessment.age_error}", path=name, detail=assessment.age_error)
+    p = assessment.age.p_under_18
+    if p >= policy.minor_block_probability:
+        raise EnrolProblem("looks_minor", f"{name}: face {number} looks like a minor (P(under 18) {p:.0%}); "
+                           "a known adult must be an adult", path=name, p=p, age=assessment.age.expected)
+    if categorize(assessment.age, policy) is FaceCategory.POSSIBLE_MINOR and not confirm_adult:
+        # the raw age model gives some children a tiny P(under 18): a person must vouch
+        raise EnrolProblem("confirm_adult", f"{name}: the age model calls face {number} a possible minor "
+                           f"(estimated {assessment.age.expected:.0f}); if this person is an adult, confirm with --confirm-adult",
+                           path=name, age=assessment.age.expected)
+    vector = guard.pack.embedder.embed(photo.pixels, [chosen])[0]
+    return ReferenceFace(name, number, len(detected), height, assessment.age.p_under_18, vector)
+
+
+def enrol_known_adult(
+    register: Any,
+    guard: Any,
+    name: str,
+    photos: Sequence[str | Path],
+    *,
+    role: str = "",
+    expires: Date | None = None,
+    face: int | None = None,
+    today: Date | None = None,
+    confirm_adult: bool = False,
+) -> Any:
+    """Check every photo, then write the adult in one register transaction (``KnownAdultInfo``)."""
+    today = today or Date.today()
+    name = (name or "").strip()
+    if not name:
+        raise EnrolProblem("no_name", "a known adult needs a name")
+    if not photos:
+        raise EnrolProblem("no_photo", "give at least one reference photo (--photo)")
+    if face is not None and len(photos) > 1:
+        raise EnrolProblem("face_needs_one_photo", "--face picks a face in one photo: enrol photos with several faces one at a time")
+    if expires is not None and expires < today:
+        raise EnrolProblem("expired", f"expiry date {expires} is already past", expires=str(expires))
+    existing = register.known_adult_embeddings(include_expired=True)
+    for info, _ in existing:
+        if info.name.casefold() == name.casefold():
+            raise EnrolProblem("already_enrolled", f"{name} is already a known adult ({info.id})", name=info.name, id=info.id)
+    refs = [reference_face(guard, p, face, confirm_adult) for p in photos]
+    matrix = np.stack([r.embedding for r in refs]).astype(np.float32)
+    policy = guard.policy
+    # the photos must show one person: every pair at least as similar as faces
+    # the grouping puts together
+    if len(refs) > 1:
+        sims = matrix @ matrix.T
+        worst = float(sims[np.triu_indices(len(refs), 1)].min())
+        if worst < policy.grouping_threshold:
+            raise EnrolProblem("different_people", f"the photos do not seem to show one person (similarity {worst:.3f})", sim=worst)
+    others = [KnownAdultRef(info.id, info.name, vectors, info.role, info.expires) for info, vectors in existing]
+    for ref in refs:
+        match = match_known_adult(ref.embedding, others, today, policy.known_adult_match_threshold, 0.0)
+        if match is not None:
+            raise EnrolProblem("already_enrolled", f"{ref.path}: this face is already known adult {match.name} ({match.adult_id})",
+                               name=match.name, id=match.adult_id)
+    embedder = getattr(guard.pack.embedder, "name", "")
+    return register.add_known_adult(name, matrix, role=role, expires=expires, embedder=embedder)
