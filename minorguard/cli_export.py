@@ -19,6 +19,21 @@ from .locale import t
 __all__ = ["export_cmd"]
 
 
+def _audit_to(register: Any) -> Any:
+    """One hash-chained audit entry per exported photo, when there is a register."""
+    if register is None:
+        return None
+    from consent_db import audit
+
+    def record(entry: dict[str, Any]) -> None:
+        with register.store.transaction() as session:
+            audit.append(session, register.actor, "photo_exported", entry.get("output") or "",
+                         {k: v for k, v in entry.items() if k not in ("source_sha256",)},
+                         photo_sha256=entry.get("source_sha256"))
+
+    return record
+
+
 class HideOption(str, Enum):
     minors = "minors"
     unconsented = "unconsented-minors-and-unknown"
@@ -48,6 +63,7 @@ def export_cmd(
     channel: Annotated[str | None, typer.Option("--channel", help="Where it will be published.")] = None,
     when: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD (default today).")] = None,
     event: Annotated[str | None, typer.Option("--event", help="Event id the photos belong to.")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Register (consent, events, reviews): file path or URL.")] = None,
 ) -> None:
     """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
     1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
@@ -62,8 +78,18 @@ def export_cmd(
             publish_date = Date.fromisoformat(when)
         except ValueError:
             _fail(f"--date must be YYYY-MM-DD, got {when!r}")
-    guard = _guard(policy, models)
     context = CheckContext(channel=channel, when=publish_date, event_id=event)
+    from .cli_events import scan_events
+    from .cli_register import consent_matcher
+
+    # the same collaborators as `scan`: the register's events, consents and reviewers' decisions
+    register, linker = scan_events(db, event)
+    guard = _guard(policy, models, events=linker)
+    guard.consent = consent_matcher(register, guard, event, channel)
+    if register is not None:
+        from .review_lookup import StoredReviews
+
+        guard.reviews = StoredReviews.open(register, guard.policy, context)
 
     def show(photo: Any) -> None:
         label = t(f"export.{photo.status.value}", lang_s)
@@ -79,12 +105,15 @@ def export_cmd(
     try:
         summary = export_photos(
             guard, sources, out, hide=hide.value, style=style.value, keep_review=keep_review, overwrite=overwrite,
-            context=context, recursive=recursive, progress=show,
+            context=context, recursive=recursive, progress=show, audit=_audit_to(register),
         )
     except MissingPath as missing:
         _fail(t("cli.path_missing", lang_s, path=missing.path))
     except ExportError as error:
         _fail(t(f"export.{error.code}", lang_s, detail=error.message))
+    finally:
+        if register is not None:
+            register.close()
     if not summary.photos:
         _fail(t("cli.no_photos", lang_s))
     counts = ", ".join(f"{t('export.' + k, lang_s)}: {v}" for k, v in sorted(summary.counts.items()))

@@ -514,3 +514,41 @@ def test_shared_samples_export_and_recheck(guard, shared, tmp_path):
             assert not recheck_problems(again.faces, regions, HideMode.ALL_FACES)
     assert by_name(summary, names[0]).status is ExportStatus.EXPORTED
     _consistent(tmp_path / "out")
+
+
+class PublicEvent:
+    """An event linker that puts every photo at a declared public event."""
+
+    def link(self, photo, explicit_event):
+        from minorguard.types import EventEvidence
+
+        return EventEvidence("ev-1", "public", "explicit")
+
+
+def test_event_exemption_keeps_minors_visible_only_in_minors_mode(guard, tmp_path, monkeypatch):
+    monkeypatch.setattr(guard, "events", PublicEvent())
+    plain = export_photos(guard, [OBAMA], tmp_path / "a")
+    assert plain.photos[0].verdict is Verdict.PASS and not plain.photos[0].hidden
+    strict = export_photos(guard, [OBAMA], tmp_path / "b", hide="unconsented-minors-and-unknown")
+    photo = strict.photos[0]
+    assert photo.status is ExportStatus.EXPORTED and len(photo.hidden) == 2
+    assert {h.reason for h in photo.hidden} == {ReasonCode.EVENT_EXEMPT}
+
+
+def test_cli_export_with_register_writes_one_audit_entry_per_exported_photo(tmp_path, monkeypatch):
+    from consent_db import Register
+    from minorguard.cli import main
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_KEY", raising=False)
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    url = f"sqlite:///{tmp_path / 'data' / 'register.sqlite3'}"
+    (tmp_path / "data").mkdir()
+    Register(url).close()
+    assert main(["export", str(OBAMA), "--out", str(tmp_path / "out"), "--db", url, "--lang", "en"]) == 0
+    with Register(url) as reg:
+        entries = [e for e in reg.audit_entries() if e["action"] == "photo_exported"]
+        assert reg.audit_verify().ok
+    assert len(entries) == 1
+    assert entries[0]["photo_sha256"] == sha256(OBAMA) and entries[0]["subject"] == OBAMA.name
+    assert json.loads(entries[0]["details"])["hidden_faces"] == 2
