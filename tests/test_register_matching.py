@@ -1,0 +1,198 @@
+"""Scan-time matching (thresholds, ambiguity, scope, never-publish) and enrolment refusals with the real models."""
+
+# ruff: noqa: F811  (pytest fixtures imported from register_fixtures)
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from register_fixtures import PDF, register, register_env  # noqa: F401
+
+from consent_db import NotFound, RegisterError
+from consent_db.matcher import RegisterMatcher
+from minorguard.policy import load_policy
+
+TODAY = date.today()
+POLICY = load_policy()
+MATCH, REVIEW, MARGIN = POLICY.consent_match_threshold, POLICY.consent_review_threshold, POLICY.consent_margin
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+
+
+def _basis(seed: int, n: int = 2) -> list[np.ndarray]:
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(128, n)))
+    return [q[:, i].astype(np.float32) for i in range(n)]
+
+
+def _at(anchor: np.ndarray, other: np.ndarray, cosine: float) -> np.ndarray:
+    """A unit vector with the given cosine to ``anchor`` (``other`` orthogonal to it)."""
+    return (cosine * anchor + np.sqrt(1 - cosine**2) * other).astype(np.float32)
+
+
+def _enrolled(register, name: str, vector: np.ndarray, channels=("facebook",), **consent) -> tuple[str, str]:
+    child = register.add_child(name)
+    register.add_enrolment(child.id, name.encode(), vector, face_index=1, face_height_px=120, embedder="dlib-resnet-v1")
+    record = register.add_consent(child.id, PDF + name.encode(), TODAY - timedelta(days=30), list(channels), **consent)
+    return child.id, record.id
+
+
+def test_policy_thresholds_are_the_measured_ones():
+    assert 0 < REVIEW < MATCH < 1 and MARGIN > 0
+    assert (MATCH, REVIEW) == (0.9575, 0.9439)  # benchmarks/results/consent_matching.json
+
+
+def test_confident_match_names_the_record(register):
+    a, b = _basis(1)
+    child, record = _enrolled(register, "Ana", a)
+    matcher = RegisterMatcher.from_policy(register, POLICY, embedder="dlib-resnet-v1")
+    found = matcher.match(_at(a, b, 0.99), "facebook", TODAY)
+    assert found.child_ref == child and found.record_id == record and found.confident and not found.ambiguous
+    assert found.similarity == pytest.approx(0.99, abs=1e-4)
+    assert "Ana" not in found.note  # reports carry the pseudonymous ref only
+    assert matcher.match(_at(a, b, 0.5), "facebook", TODAY) is None  # a stranger: no evidence
+    weak = matcher.match(_at(a, b, (MATCH + REVIEW) / 2), "facebook", TODAY)
+    assert weak is not None and not weak.confident  # between the thresholds: a person decides
+
+
+def test_scope_channel_date_and_event(register):
+    a, _b = _basis(2)
+    event = register.create_event("Festa", datetime(2026, 6, 1, 9), datetime(2026, 6, 1, 12))
+    _child, record = _enrolled(register, "Ana", a, channels=("website",), valid_until=TODAY + timedelta(days=5), event_ids=[event.id])
+    plain = RegisterMatcher.from_policy(register, POLICY)
+    at_event = RegisterMatcher.from_policy(register, POLICY, event_id=event.id)
+    assert plain.match(a, "website", TODAY).record_id is None  # consent limited to an event
+    assert at_event.match(a, "website", TODAY).record_id == record
+    missing = at_event.match(a, "facebook", TODAY)
+    assert missing.confident and missing.record_id is None and "facebook" in missing.note
+    assert at_event.match(a, "website", TODAY + timedelta(days=6)).record_id is None
+    assert at_event.match(a, None, TODAY).record_id is None
+
+
+def test_two_children_close_is_ambiguous(register):
+    a, b = _basis(3)
+    _enrolled(register, "Ana", a)
+    _enrolled(register, "Besa", _at(a, b, 0.999))
+    matcher = RegisterMatcher.from_policy(register, POLICY)
+    found = matcher.match(_at(a, b, 0.9995), "facebook", TODAY)
+    assert found.ambiguous and not found.confident
+
+
+def test_never_publish_and_withdrawal(register):
+    a, b, _c = _basis(4, 3)
+    child, _record = _enrolled(register, "Ana", a)
+    register.set_never_publish(child, True, "custody case")
+    matcher = RegisterMatcher.from_policy(register, POLICY)
+    assert matcher.match(a, "facebook", TODAY).never_publish
+    _other, other_record = _enrolled(register, "Besa", b)
+    register.withdraw_consent(other_record, "parent asked")
+    # withdrawal erased Besa's embeddings: her face is no longer recognised at all
+    assert RegisterMatcher.from_policy(register, POLICY).match(b, "facebook", TODAY) is None
+
+
+def test_decisions_from_evidence():
+    """The matcher's evidence drives the pure decision: consent -> allow, weak -> review, out of scope -> block."""
+    from minorguard.decide import decide_face
+    from minorguard.types import AgeEstimate, Box, ConsentEvidence, DetectedFace, FaceAssessment, Identifiability
+
+    face = FaceAssessment(0, DetectedFace(Box(0, 0, 100, 100), 0.99), Identifiability(True, 100, 100), AgeEstimate(9, 6, 12, 0.99, "t"))
+    allow = decide_face(face, POLICY, ConsentEvidence("ch-1", 0.99, "cr-1", True, False))
+    review = decide_face(face, POLICY, ConsentEvidence("ch-1", 0.95, "cr-1", False, False))
+    block = decide_face(face, POLICY, ConsentEvidence("ch-1", 0.99, None, True, False))
+    assert (allow.action.value, allow.detail) == ("allow", "cr-1")
+    assert review.action.value == "review" and block.action.value == "block"
+
+
+def test_benchmark_threshold_keeps_fmr_at_target():
+    from benchmarks.consent_matching import threshold_for_fmr
+
+    impostor = np.random.default_rng(0).normal(0.5, 0.1, 100_000).astype(np.float32)
+    t = threshold_for_fmr(impostor, 0.001)
+    assert np.mean(impostor >= t) <= 0.001 and np.mean(impostor >= np.nextafter(t, -1) - 1e-4) > 0.0009
+
+
+# -- enrolment with the real models (model behaviour does not depend on the database) --
+@pytest.fixture(scope="module")
+def pack():
+    from minorguard.models.pack import load_pack
+
+    return load_pack()
+
+
+@pytest.fixture
+def sqlite_register(tmp_path, monkeypatch):
+    from consent_db import Register
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_KEY", raising=False)
+    reg = Register(tmp_path / "data" / "register.sqlite3")
+    yield reg
+    reg.close()
+
+
+@pytest.fixture(scope="module")
+def portrait(tmp_path_factory) -> Path:
+    """One adult face, large and sharp (public-domain official portrait, downsized)."""
+    path = tmp_path_factory.mktemp("enrol") / "portret ë.jpg"
+    with Image.open(SAMPLES / "faceaisharp_biden_7mpx.jpg") as image:
+        image.convert("RGB").resize((600, 750), Image.LANCZOS).save(path, quality=95)
+    return path
+
+
+def _variant(portrait: Path, tmp_path: Path, name: str, change) -> Path:
+    rgb = np.asarray(Image.open(portrait).convert("RGB"))
+    out = tmp_path / name
+    Image.fromarray(change(rgb)).save(out, quality=95)
+    return out
+
+
+def test_enrol_one_face(sqlite_register, pack, portrait):
+    from consent_db.enrol import enrol_photo
+
+    child = sqlite_register.add_child("Ana")
+    done = enrol_photo(sqlite_register, child.id, portrait, pack=pack)
+    assert done.face == 1 and done.faces_found == 1 and done.face_height_px >= 80
+    (vector,) = sqlite_register.enrolment_embeddings()[child.id]
+    assert vector.shape == (128,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-3
+    with pytest.raises(RegisterError, match="already enrolled"):
+        enrol_photo(sqlite_register, child.id, portrait, pack=pack)
+
+
+@pytest.mark.parametrize(
+    "name, change, message",
+    [
+        ("small.jpg", lambda rgb: cv2.resize(rgb, (rgb.shape[1] // 5, rgb.shape[0] // 5), interpolation=cv2.INTER_AREA), "too small"),
+        ("blur.jpg", lambda rgb: cv2.GaussianBlur(rgb, (0, 0), 9), "too blurred"),
+        ("grey.jpg", lambda rgb: np.full_like(rgb, 128), "no face"),
+    ],
+)
+def test_enrol_refuses_unusable_photos(sqlite_register, pack, portrait, tmp_path, name, change, message):
+    from consent_db.enrol import enrol_photo
+
+    child = sqlite_register.add_child("Ana")
+    before = sqlite_register.audit_verify().entries
+    with pytest.raises(RegisterError, match=message):
+        enrol_photo(sqlite_register, child.id, _variant(portrait, tmp_path, name, change), pack=pack)
+    assert sqlite_register.get_child(child.id).enrolment_photos == 0
+    assert sqlite_register.audit_verify().entries == before
+
+
+def test_enrol_needs_a_choice_between_faces_and_a_known_child(sqlite_register, pack, tmp_path):
+    from consent_db.enrol import enrol_photo
+
+    family = SAMPLES / "faceaisharp_obama_family.jpg"
+    child = sqlite_register.add_child("Ana")
+    with pytest.raises(RegisterError, match="4 faces found.*--face"):
+        enrol_photo(sqlite_register, child.id, family, pack=pack)
+    with pytest.raises(RegisterError, match="has 4 face"):
+        enrol_photo(sqlite_register, child.id, family, face=7, pack=pack)
+    with pytest.raises(RegisterError, match="too small"):
+        enrol_photo(sqlite_register, child.id, family, face=1, pack=pack)  # 79 px: under the 80 px floor
+    with pytest.raises(NotFound):
+        enrol_photo(sqlite_register, "ch-nobody", family, pack=pack)
+    text = tmp_path / "not_a_photo.jpg"
+    text.write_text("hello", encoding="utf-8")
+    with pytest.raises(RegisterError, match="not an image"):
+        enrol_photo(sqlite_register, child.id, text, pack=pack)
