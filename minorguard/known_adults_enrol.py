@@ -32,9 +32,9 @@ import numpy as np
 from .decide import categorize
 from .known_adults import KnownAdultRef, match_known_adult
 from .photo import PhotoError, load_photo
-from .types import FaceCategory
+from .types import Box, FaceCategory
 
-__all__ = ["ENROL_MIN_FACE_PX", "EnrolProblem", "ReferenceFace", "enrol_known_adult", "reference_face"]
+__all__ = ["ENROL_MIN_FACE_PX", "EnrolProblem", "ReferenceFace", "enrol_known_adult", "reference_face", "remember_adult"]
 
 # The same bars as a child's enrolment (consent_db.enrol): the dlib embedder
 # aligns to a 150 px chip, and a small or blurred face gives a noisy reference
@@ -64,8 +64,14 @@ class ReferenceFace:
     embedding: np.ndarray
 
 
-def reference_face(guard: Any, path: str | Path, face: int | None = None, confirm_adult: bool = False) -> ReferenceFace:
-    """The one face of ``path`` to enrol, checked; ``face`` (1-based, left to right) picks among several."""
+def reference_face(
+    guard: Any, path: str | Path, face: int | None = None, confirm_adult: bool = False, box: Box | None = None
+) -> ReferenceFace:
+    """The one face of ``path`` to enrol, checked; ``face`` (1-based, left to right) picks among several.
+
+    ``box`` (full-size photo pixels, as a scan result gives it) picks the face a
+    reviewer decided about instead: the detection overlapping it best.
+    """
     name = str(path)
     policy = guard.policy
     try:
@@ -77,6 +83,12 @@ def reference_face(guard: Any, path: str | Path, face: int | None = None, confir
     detected = _distinct(guard.detect(photo))  # left to right
     if not detected:
         raise EnrolProblem("no_face", f"{name}: no face found", path=name)
+    if box is not None:
+        overlap = [f.box.scaled(1 / photo.scale).iou(box) for f in detected]
+        best = max(range(len(detected)), key=overlap.__getitem__)
+        if overlap[best] < 0.5:
+            raise EnrolProblem("face_moved", f"{name}: the reviewed face is not found again in the photo", path=name)
+        face = best + 1
     if face is None and len(detected) > 1:
         listing = ", ".join(f"{n}: x={f.box.x / photo.scale:.0f} px" for n, f in enumerate(detected, 1))
         raise EnrolProblem("several_faces", f"{name}: {len(detected)} faces ({listing}); choose one with --face N",
@@ -122,20 +134,32 @@ def enrol_known_adult(
 ) -> Any:
     """Check every photo, then write the adult in one register transaction (``KnownAdultInfo``)."""
     today = today or Date.today()
-    name = (name or "").strip()
-    if not name:
-        raise EnrolProblem("no_name", "a known adult needs a name")
     if not photos:
         raise EnrolProblem("no_photo", "give at least one reference photo (--photo)")
     if face is not None and len(photos) > 1:
         raise EnrolProblem("face_needs_one_photo", "--face picks a face in one photo: enrol photos with several faces one at a time")
+    name, existing = _precheck(register, name, expires, today)  # before any model runs
+    refs = [reference_face(guard, p, face, confirm_adult) for p in photos]
+    return _write(register, guard, name, refs, role, expires, today, existing)
+
+
+def _precheck(register: Any, name: str, expires: Date | None, today: Date) -> tuple[str, list]:
+    """Name given, not enrolled yet, expiry not past; returns the register's known adults."""
+    name = (name or "").strip()
+    if not name:
+        raise EnrolProblem("no_name", "a known adult needs a name")
     if expires is not None and expires < today:
         raise EnrolProblem("expired", f"expiry date {expires} is already past", expires=str(expires))
     existing = register.known_adult_embeddings(include_expired=True)
     for info, _ in existing:
         if info.name.casefold() == name.casefold():
             raise EnrolProblem("already_enrolled", f"{name} is already a known adult ({info.id})", name=info.name, id=info.id)
-    refs = [reference_face(guard, p, face, confirm_adult) for p in photos]
+    return name, existing
+
+
+def _write(register: Any, guard: Any, name: str, refs: list[ReferenceFace], role: str, expires: Date | None, today: Date,
+           existing: list) -> Any:
+    """Checks that need every reference (one person, not enrolled yet), then one register write."""
     matrix = np.stack([r.embedding for r in refs]).astype(np.float32)
     policy = guard.policy
     # the photos must show one person: every pair at least as similar as faces
@@ -153,3 +177,43 @@ def enrol_known_adult(
                                name=match.name, id=match.adult_id)
     embedder = getattr(guard.pack.embedder, "name", "")
     return register.add_known_adult(name, matrix, role=role, expires=expires, embedder=embedder)
+
+
+def remember_adult(
+    register: Any,
+    guard: Any,
+    name: str,
+    faces: Sequence[tuple[str | Path, Box]],
+    *,
+    role: str = "",
+    expires: Date | None = None,
+    today: Date | None = None,
+    confirm_adult: bool = True,
+    max_references: int = 3,
+) -> Any:
+    """A reviewer marked a person (one face, or a whole group) adult: enrol them as a known adult.
+
+    ``faces`` are (photo path, box) pairs from the scan results, e.g. every
+    member of a group; the largest ``max_references`` usable faces become the
+    references. Faces too small or blurred to serve are skipped; if none
+    serves, the first problem is raised and nothing is written. The
+    reviewer's decision is the confirmation that the person is an adult
+    (``confirm_adult``); a face at or above the block probability is still refused.
+    """
+    today = today or Date.today()
+    name, existing = _precheck(register, name, expires, today)
+    ordered = sorted(faces, key=lambda item: -item[1].height)
+    refs: list[ReferenceFace] = []
+    first: EnrolProblem | None = None
+    for path, box in ordered:
+        try:
+            refs.append(reference_face(guard, path, None, confirm_adult, box=box))
+        except EnrolProblem as problem:
+            if problem.code in ("looks_minor", "confirm_adult"):
+                raise  # one face of the person looks like a child: a person must look again
+            first = first or problem
+        if len(refs) >= max_references:
+            break
+    if not refs:
+        raise first or EnrolProblem("no_photo", "no face to remember")
+    return _write(register, guard, name, refs, role, expires, today, existing)

@@ -336,3 +336,45 @@ def test_cli_refuses_a_child_face_unless_an_adult_is_vouched_for(mg, capsys, sam
     capsys.readouterr()
     assert mg("adult", "list", "--all") == 0
     assert "ka-" not in capsys.readouterr().out
+
+
+def test_remembered_decision_makes_the_next_scan_pass(mg, capsys, tmp_path, sample_images, guard):
+    """A reviewer marks a grouped person adult and remembers them; the next event's photo passes as known adult."""
+    import json
+
+    from consent_db import Register
+    from minorguard.known_adults_enrol import EnrolProblem, remember_adult
+    from minorguard.pipeline import Guard
+
+    unsure = tmp_path / "unsure.toml"  # a policy under which the model is unsure about this adult
+    unsure.write_text("[minor]\nchallenge_age = 80\n", encoding="utf-8")
+    event1 = tmp_path / "ngjarja_1"
+    event1.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (event1 / name).write_bytes((sample_images / PORTRAIT).read_bytes())
+    report = tmp_path / "r1.json"
+    assert mg("scan", str(event1), "--json", str(report), "--policy", str(unsure), "--lang", "en", "--workers", "1") == 2
+    data = json.loads(report.read_text(encoding="utf-8"))
+    (group,) = data["groups"]  # one person in both photos: one decision
+    faces = []
+    for member in group["faces"]:
+        photo = next(p for p in data["photos"] if p["source"] == member["source"])
+        box = photo["faces"][member["face"]]["box"]
+        faces.append((member["source"], Box(box["x"], box["y"], box["width"], box["height"])))
+    scanning = Guard(policy=unsure, pack=guard.pack)
+    with Register(None, actor="ana") as reg:
+        with pytest.raises(EnrolProblem) as problem:
+            remember_adult(reg, scanning, "Arben Çela", faces, role="minister", expires=date(2001, 1, 1))
+        assert problem.value.code == "expired"
+        assert reg.list_known_adults(include_expired=True) == []
+        info = remember_adult(reg, scanning, "Arben Çela", faces, role="minister")
+        assert info.count == 2
+    event2 = tmp_path / "ngjarja_2"
+    event2.mkdir()
+    (event2 / "c.jpg").write_bytes((sample_images / PORTRAIT).read_bytes())
+    report = tmp_path / "r2.json"
+    assert mg("scan", str(event2), "--json", str(report), "--policy", str(unsure), "--lang", "en") == 0
+    face = json.loads(report.read_text(encoding="utf-8"))["photos"][0]["faces"][0]
+    assert face["reason"] == "known_adult" and "Arben Çela" in face["detail"]
+    with Register(None, actor="ana") as reg:
+        assert any(e["action"] == "scan_decision" for e in reg.audit_entries())
