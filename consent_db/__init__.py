@@ -13,7 +13,15 @@ first use (``<data dir>/register.key``, mode 0600, or $MINORGUARD_KEY)::
         reg.withdraw_consent(rec.id, reason="parent asked")   # erases the child's biometrics
 
 Enrolment and matching live in ``consent_db.enrol`` (``enrol_photo``) and
-``consent_db.matcher`` (``RegisterMatcher``, a ``minorguard.pipeline.ConsentMatcher``).
+``consent_db.matcher`` (``RegisterMatcher``, a ``minorguard.pipeline.ConsentMatcher``)::
+
+    from consent_db.enrol import enrol_photo
+    from consent_db.matcher import RegisterMatcher
+    enrol_photo(reg, child.id, "portrait.jpg", face=None)          # refuses small, blurred, duplicate
+    guard = Guard()
+    guard.consent = RegisterMatcher.from_policy(reg, guard.policy, embedder=guard.pack.embedder.name)
+    result = guard.check("photo.jpg", CheckContext(channel="facebook"))
+    reg.audit_decisions([(result.sha256, d.index, {...}) for d in result.faces if d.consent])
 
 Events (for ``minorguard/events.py``): all times are stored as naive UTC; a naive
 datetime given to ``create_event``/``update_event`` is read in ``tz``.

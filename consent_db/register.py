@@ -608,13 +608,22 @@ class Register:
     # -- audit --------------------------------------------------------------
     def audit_decision(self, photo_sha256: str | None, face_index: int, decision_summary: dict | str) -> None:
         """Record a scan decision that relied on the register (called once per such face)."""
-        details = dict(decision_summary) if isinstance(decision_summary, dict) else {"summary": str(decision_summary)}
-        document = details.pop("document_sha256", None)
+        self.audit_decisions([(photo_sha256, face_index, decision_summary)])
+
+    def audit_decisions(self, decisions: Sequence[tuple[str | None, int, dict | str]]) -> int:
+        """Many scan decisions in one transaction (a batch scan): all recorded or none.
+
+        A ``document_sha256`` key in a summary goes to the entry's document hash column.
+        """
         with self.store.transaction() as session:
-            audit.append(
-                session, self.actor, "scan_decision", str(details.get("child_ref", "")), {"face_index": face_index, **details},
-                photo_sha256=photo_sha256, document_sha256=document,
-            )
+            for photo_sha256, face_index, decision_summary in decisions:
+                details = dict(decision_summary) if isinstance(decision_summary, dict) else {"summary": str(decision_summary)}
+                document = details.pop("document_sha256", None)
+                audit.append(
+                    session, self.actor, "scan_decision", str(details.get("child_ref", "")), {"face_index": face_index, **details},
+                    photo_sha256=photo_sha256, document_sha256=document,
+                )
+        return len(decisions)
 
     def audit_verify(self) -> audit.AuditReport:
         with self.store.transaction() as session:

@@ -445,16 +445,22 @@ def audit_consent_decisions(reg: Any, results: Any, matcher: Any, channel: str |
     """One audit entry per face whose decision used a register match (names never logged: child refs only)."""
     if reg is None or matcher is None:
         return 0
-    count = 0
+    from consent_db import RegisterError
+
+    batch = []
     for result in results:
         for d in result.faces:
             if d.consent is None:
                 continue
-            reg.audit_decision(result.sha256, d.index, {
+            batch.append((result.sha256, d.index, {
                 "child_ref": d.consent.child_ref, "similarity": round(float(d.consent.similarity), 4), "record": d.consent.record_id,
                 "confident": d.consent.confident, "ambiguous": d.consent.ambiguous, "never_publish": d.consent.never_publish,
                 "action": d.action.value, "reason": d.reason.value, "channel": channel, "date": (when or date.today()).isoformat(),
                 "policy_version": result.policy_version, "document_sha256": matcher.document_sha256(d.consent.record_id),
-            })
-            count += 1
-    return count
+            }))
+    try:
+        return reg.audit_decisions(batch) if batch else 0
+    except RegisterError as error:
+        # fail closed: decisions that cannot be audited are not to be relied on
+        _fail(f"the scan's consent decisions could not be written to the audit log: {error.message}")
+    return 0
