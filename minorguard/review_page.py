@@ -189,6 +189,7 @@ async function decide(kind, extra) {
     const i = STATE.photos.findIndex(x => x.id === res.photo.id); STATE.photos[i] = res.photo;
     // only this photo is drawn again: the rest of the page (and its loaded images) stays
     const keep = cursor; $("#photo-" + res.photo.id).replaceWith(renderPhoto(res.photo)); todo(); toast(M["review.saved"]);
+    document.body.dataset.saved = (+document.body.dataset.saved || 0) + 1;  // decisions saved by this tab
     focusCard(kind === "clear" ? keep : keep + 1);
   } catch (e) { toast(e.message, true); }
 }

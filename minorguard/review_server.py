@@ -119,6 +119,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(problem.status, problem.message)
         except ValueError:
             self._send_error(404, "not found")
+        except ConnectionError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the register went away, a disk error: say so, keep serving
+            self._send_error(500, f"{type(error).__name__}: {error}")
 
     do_HEAD = do_GET
 
@@ -154,6 +158,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"photo": self.server.app.decide(payload)})
         except ReviewProblem as problem:
             self._send_error(problem.status, problem.message)
+        except ConnectionError:
+            raise
+        except Exception as error:  # noqa: BLE001 - not saved: the page shows the error, the reviewer can retry
+            self._send_error(500, f"not saved: {type(error).__name__}: {error}")
 
     def log_message(self, format: str, *args: Any) -> None:
         # the query string holds the token: never log request lines
@@ -176,6 +184,13 @@ class _Server(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+    def handle_error(self, request, client_address) -> None:
+        """One line instead of a traceback; a browser that went away (reload, closed tab) is not an error."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        sys.stderr.write(f"review: request failed: {type(error).__name__}: {error}\n")
 
 
 class ReviewServer:

@@ -1,0 +1,231 @@
+"""The review page as a person uses it: real headless Chromium against the real `minorguard review` process.
+
+Needs Debian's `chromium` (/usr/bin/chromium; `.ci/run` installs it) and the
+`playwright` Python client (test extra); Playwright's own browser download is
+never used. Screenshots go to tests/_artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from minorguard.report import write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "_artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not found at /usr/bin/chromium: install Debian's `chromium` package (.ci/run does)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright client is not installed (pip install -e '.[test]')")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch, guard, sample_images):
+    """Two public-domain sample photos in a folder with an Albanian name, scanned, and a register with one consent."""
+    from consent_db import Register
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_KEY", raising=False)
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    folder = tmp_path / "festa_e_shkollës"
+    folder.mkdir()
+    for name in ("faceaisharp_obama_family.jpg", "faceaisharp_biden_7mpx.jpg"):
+        shutil.copy(sample_images / name, folder / name)
+    # sources relative to the report, as a scan run in tmp_path writes them: the server finds them beside the report
+    results = [guard.check(p, label=f"{folder.name}/{p.name}") for p in sorted(folder.iterdir())]
+    report = tmp_path / "skanimi.json"
+    write_json(results, report)
+    db = tmp_path / "data" / "register.sqlite3"
+    with Register(db, actor="zyra") as register:
+        child = register.add_child("Drita Këlmendi")  # a made-up name: only the sample photos are real
+        consent = register.add_consent(child.id, b"%PDF-1.4\n%%EOF\n", date(2026, 1, 10), ["facebook", "website"], purposes=["school news"])
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return {"folder": folder, "results": results, "report": report, "db": db, "consent": consent.id, "tmp": tmp_path}
+
+
+class _Served:
+    """`minorguard review REPORT` as a child process; ``url`` holds the token."""
+
+    def __init__(self, setup: dict, *extra: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "minorguard", "review", str(setup["report"]), "--no-open", "--lang", "en",
+             "--db", str(setup["db"]), "--channel", "facebook", *extra],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        line = self.process.stdout.readline()
+        if "http://127.0.0.1:" not in line:
+            self.process.kill()
+            raise AssertionError(f"review did not start: {line}{self.process.stderr.read()}")
+        self.url = line.strip().split()[-1]
+        self.base = self.url.split("?", 1)[0]
+
+    def stop(self) -> tuple[int, str]:
+        self.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        try:
+            _, errors = self.process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+        return self.process.returncode, errors
+
+
+def _card_kinds(page) -> list[str]:
+    return page.eval_on_selector_all("#photos .card", "cards => cards.map(c => c.dataset.kind)")
+
+
+def _wait_saved(page, count: int) -> None:
+    """Until this tab has saved ``count`` decisions since it loaded."""
+    page.wait_for_selector(f"body[data-saved='{count}']", state="attached")  # a selector: the page's CSP forbids eval
+
+
+def _name(page, who: str) -> None:
+    page.fill("#reviewer", who)
+    page.press("#reviewer", "Enter")  # leaves the field: the keys act on the faces again
+
+
+def _tab_decides(context, url: str, who: str, key: str):
+    """A new tab where ``who`` presses ``key`` on the first face; returns the tab once it is saved."""
+    tab = context.new_page()
+    tab.goto(url)
+    tab.wait_for_selector("#photos .card")
+    _name(tab, who)
+    tab.keyboard.press(key)
+    _wait_saved(tab, 1)
+    return tab
+
+
+def test_review_in_the_browser_then_export(browser, setup, guard):
+    from consent_db import Register
+    from consent_db.reviews import Reviews
+    from minorguard import Guard
+    from minorguard.export import ExportStatus, export_photos
+    from minorguard.pipeline import CheckContext
+    from minorguard.review_lookup import StoredReviews
+    from minorguard.types import Verdict
+
+    served = _Served(setup)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        page = context.new_page()
+        # without the token, and with a wrong one: refused
+        response = page.goto(served.base + "/")
+        assert response.status == 403 and "token" in page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "review_no_token.png"))
+        assert page.goto(served.base + "/?token=wrong").status == 403
+        assert page.goto(served.base.replace("127.0.0.1", "localhost") + "/?token=" + urlsplit(served.url).query[6:]).status == 200
+
+        assert page.goto(served.url).status == 200
+        page.wait_for_selector("#photos .card")
+        assert page.locator("section.photo").count() == 1  # the portrait of one adult passes and is not listed
+        assert _card_kinds(page) == ["blocked", "blocked"]
+        assert page.inner_text("#todo").startswith("2 ")
+        page.screenshot(path=str(ARTIFACTS / "review_start.png"))
+
+        # no name yet: the page asks for it and records nothing
+        page.keyboard.press("a")
+        page.wait_for_selector("#toast.error")
+        assert "name" in page.inner_text("#toast")
+        _name(page, "Ana")
+
+        # first face: A marks it adult (the tab is then left open, unreloaded)
+        page.keyboard.press("a")
+        _wait_saved(page, 1)
+        assert _card_kinds(page) == ["adult", "blocked"]
+        # second face (the page moved on by itself): C, search without accents, link the consent
+        page.keyboard.press("c")
+        page.fill("#search", "kelmendi")
+        page.wait_for_selector(f"button[data-consent='{setup['consent']}']")
+        assert "covers this publication" in page.inner_text("#results")
+        assert "facebook, website" in page.inner_text("#results") and "school news" in page.inner_text("#results")
+        page.screenshot(path=str(ARTIFACTS / "review_consent_search.png"))
+        page.click(f"button[data-consent='{setup['consent']}']")
+        _wait_saved(page, 2)
+        assert _card_kinds(page) == ["adult", "consent"]
+        assert page.inner_text("#todo").startswith("0 ")
+        assert page.locator("section.photo").get_attribute("data-verdict") == "PASS"
+        page.screenshot(path=str(ARTIFACTS / "review_decided.png"), full_page=True)
+
+        # reload: the decisions are kept
+        page.reload()
+        page.wait_for_selector("#photos .card")
+        assert _card_kinds(page) == ["adult", "consent"]
+        assert "Ana" in page.inner_text("#photos")
+
+        # a second tab hides the first face; the first tab, not reloaded, then marks it adult again: the later wins
+        other = _tab_decides(context, served.url, "Besa", "h")
+        assert _card_kinds(other)[0] == "blocked"
+        page.locator("#photos .card").first.click(position={"x": 5, "y": 5})
+        page.keyboard.press("a")
+        _wait_saved(page, 1)
+        other.reload()
+        other.wait_for_selector("#photos .card")
+        assert _card_kinds(other) == ["adult", "consent"]
+        history = other.locator("#photos .card").first.locator("details")
+        history.locator("summary").click()
+        assert [line.split(" · ")[2] for line in history.inner_text().splitlines()[1:]] == ["adult", "hide", "adult"]
+        context.close()
+    finally:
+        code, errors = served.stop()
+    assert code == 0 and "review stopped" in errors and "Traceback" not in errors
+
+    # what the page decided, the export applies: nothing left to hide, and the copy passes its re-check
+    with Register(setup["db"]) as register:
+        actions = [e["action"] for e in register.audit_entries() if e["action"].startswith("review_")]
+        assert actions == ["review_adult", "review_consent", "review_hide", "review_adult"]
+        assert register.audit_verify().ok
+        when = CheckContext(channel="facebook", when=date(2026, 12, 1))
+        reviewed = Guard(policy=guard.policy, pack=guard.pack, reviews=StoredReviews.open(register, guard.policy, when))
+        summary = export_photos(reviewed, [setup["folder"]], setup["tmp"] / "per_publikim", context=when)
+        family = next(p for p in summary.photos if "obama" in p.source)
+        assert family.status is ExportStatus.EXPORTED and family.hidden == () and family.verdict_after is Verdict.PASS
+        assert Reviews(register).for_photo(family.source_sha256)
+        # the same export without the reviewers' decisions hides both children
+        plain = export_photos(guard, [setup["folder"]], setup["tmp"] / "pa_shqyrtim", context=when)
+        assert len(next(p for p in plain.photos if "obama" in p.source).hidden) == 2
+
+
+def test_second_reviewer_in_the_browser(browser, setup):
+    policy = setup["tmp"] / "politika.toml"
+    policy.write_text("[review]\nsecond_reviewer_required = true\n", encoding="utf-8")
+    served = _Served(setup, "--policy", str(policy))
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        first = _tab_decides(context, served.url, "Ana", "a")
+        card = first.locator("#photos .card").first
+        assert card.get_attribute("data-kind") == "review" and "awaiting a second reviewer" in card.inner_text()
+        # the same person cannot confirm their own decision
+        first.locator("#photos .card").first.click(position={"x": 5, "y": 5})
+        first.keyboard.press("y")
+        first.wait_for_selector("#toast.error")
+        assert "someone other" in first.inner_text("#toast")
+        first.screenshot(path=str(ARTIFACTS / "review_second_reviewer.png"))
+
+        second = _tab_decides(context, served.url, "Besa", "y")
+        card = second.locator("#photos .card").first
+        assert card.get_attribute("data-kind") == "adult" and "confirmed by Besa" in card.inner_text()
+        context.close()
+    finally:
+        code, _ = served.stop()
+    assert code == 0
