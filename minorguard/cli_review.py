@@ -56,6 +56,7 @@ def review_cmd(
 ) -> None:
     """Review flagged faces in the browser: mark adult, link to a consent, or hide. Decisions are kept
     in the register (audited) and applied by later scans and exports. Stop with Ctrl-C."""
+    import signal
     import webbrowser
 
     from .cli import _fail, console, err
@@ -114,7 +115,12 @@ def review_cmd(
     except KeyboardInterrupt:
         pass  # Ctrl-C: every decision was committed when it was made; close in order below
     finally:
-        server.stop()
-        label = register.label
-        register.close()
+        # a second Ctrl-C must not cut the closing short (a decision in flight, the database file)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            server.stop()
+            label = register.label
+            register.close()
+        finally:
+            signal.signal(signal.SIGINT, previous)
     err.print(t("review.stopped", lang_s, db=label), soft_wrap=True, highlight=False)
