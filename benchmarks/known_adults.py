@@ -215,9 +215,10 @@ def folder_stats(data: dict, members: list[int], ages: list, policy, matcher=Non
     flagged = [r for r in batch.results if r.faces[0].action is not FaceAction.ALLOW]
     groups_to_decide = {r.faces[0].group for r in flagged}
     same = together = together_same = 0
-    for a in range(len(batch.results)):
-        for b in range(a + 1, len(batch.results)):
-            ra, rb = batch.results[a], batch.results[b]
+    grouped = [r for r in batch.results if r.faces[0].group is not None]  # faces to decide (policy: grouping.faces)
+    for a in range(len(grouped)):
+        for b in range(a + 1, len(grouped)):
+            ra, rb = grouped[a], grouped[b]
             one_person = subject_of[ra.source] == subject_of[rb.source]
             one_group = ra.faces[0].group == rb.faces[0].group
             same += one_person

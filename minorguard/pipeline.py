@@ -18,6 +18,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from .decide import ReviewerOverride, categorize, decide_faces, photo_verdict
+from .grouping import wants_grouping
 from .known_adults import KnownAdultMatch, wants_known_adult
 from .minor import FaceFeatures, load_minor_estimator
 from .models.base import ModelError
@@ -218,10 +219,6 @@ class Guard:
             vectors: dict[int, np.ndarray] = {}  # each face embedded at most once per photo
             consents = self._consents(photo, faces, assessments, context, vectors)
             known = self._known_adults(photo, faces, assessments, context, vectors)
-            if self.embeddings is not None:
-                identifiable = [i for i, a in enumerate(assessments) if a.identifiability.identifiable]
-                for i, vector in self._vectors(photo, faces, identifiable, vectors).items():
-                    self.embeddings.put(name, i, vector)
             event = self.events.link(photo, context.event_id) if self.events is not None else (
                 EventEvidence(context.event_id, None, "explicit", note="event register not available") if context.event_id else None
             )
@@ -231,6 +228,10 @@ class Guard:
                 overrides = self.reviews.overrides(sha, decisions)
                 if any(o is not None for o in overrides):
                     decisions = decide_faces(assessments, self.policy, consents, event, overrides, known)
+            if self.embeddings is not None:  # for grouping faces across the batch
+                grouped = [d.index for d in decisions if wants_grouping(d, self.policy)]
+                for i, vector in self._vectors(photo, faces, grouped, vectors).items():
+                    self.embeddings.put(name, i, vector)
             verdict = photo_verdict(decisions)
             from .hints import photo_hints
 

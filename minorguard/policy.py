@@ -55,6 +55,7 @@ class Policy:
     grouping_enabled: bool = True
     grouping_threshold: float = 0.9
     grouping_linkage: str = "average"
+    grouping_faces: str = "review"  # "review": only faces a person must decide; "all": every identifiable face
     notes: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -97,6 +98,7 @@ _SECTIONS = {
         "enabled": "grouping_enabled",
         "similarity_threshold": "grouping_threshold",
         "linkage": "grouping_linkage",
+        "faces": "grouping_faces",
     },
 }
 
@@ -126,6 +128,8 @@ def _validate(policy: Policy) -> Policy:
         problems.append("known_adults: match_threshold must be a cosine similarity (-1..1), margin >= 0")
     if not -1 <= policy.grouping_threshold <= 1 or policy.grouping_linkage not in ("average", "complete", "single"):
         problems.append("grouping: similarity_threshold in -1..1, linkage 'average', 'complete' or 'single'")
+    if policy.grouping_faces not in ("review", "all"):
+        problems.append("grouping.faces must be 'review' or 'all'")
     if problems:
         raise PolicyError("; ".join(problems))
     return policy

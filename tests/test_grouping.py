@@ -21,7 +21,7 @@ from minorguard.types import (
     Verdict,
 )
 
-POLICY = Policy(minor_rule="calibrated", grouping_threshold=0.9, grouping_linkage="average")
+POLICY = Policy(minor_rule="calibrated", grouping_threshold=0.9, grouping_linkage="average", grouping_faces="all")
 ADULT_AGE = AgeEstimate(40, 33, 47, 0.01, "test")
 CHILD_AGE = AgeEstimate(9, 6, 12, 0.95, "test")
 UNSURE_AGE = AgeEstimate(20, 15, 26, 0.2, "test")
@@ -149,6 +149,17 @@ def test_uniform_groups_are_not_flagged():
     assert len(batch.groups) == 1 and not batch.groups[0].mixed_ages and batch.groups[0].side == "minor"
 
 
+def test_by_default_only_faces_to_decide_are_grouped():
+    a = person(1)
+    review = replace(POLICY, grouping_faces="review")
+    flagged = replace(decision(0, UNSURE_AGE), action=FaceAction.REVIEW, reason=ReasonCode.MINOR_UNCERTAIN)
+    results = [photo("p1.jpg", decision(0, ADULT_AGE)), photo("p2.jpg", flagged), photo("p3.jpg", flagged)]
+    vectors = {(f"p{i}.jpg", 0): near(a, i) for i in range(1, 4)}
+    batch = group_results(results, vectors, review)
+    assert [r.faces[0].group for r in batch.results] == [None, 1, 1]
+    assert len(batch.groups) == 1 and batch.groups[0].size == 2
+
+
 def test_group_ids_follow_input_order():
     ps = [person(i) for i in range(5)]
     results = [photo(f"p{i}.jpg", decision(0, ADULT_AGE)) for i in range(5)]
@@ -170,10 +181,11 @@ def test_real_folder_groups_same_photo_twice_and_splits_children(tmp_path, guard
     copy = tmp_path / "kopja_ë.jpg"
     copy.write_bytes(source.read_bytes())
     store = EmbeddingStore()
-    scanning = Guard(policy=guard.policy, pack=guard.pack, embeddings=store)
+    every_face = replace(guard.policy, grouping_faces="all")
+    scanning = Guard(policy=every_face, pack=guard.pack, embeddings=store)
     results = [scanning.check(source), scanning.check(copy)]
     assert all(r.verdict is not Verdict.ERROR for r in results)
-    batch = group_results(results, store.as_mapping(), guard.policy)
+    batch = group_results(results, store.as_mapping(), every_face)
     first, second = batch.results
     ident = [f for f in first.faces if f.identifiability.identifiable]
     assert len(ident) >= 4
@@ -210,10 +222,11 @@ def test_real_fgnet_subjects_group_apart(shared, guard):
     from minorguard.pipeline import Guard
 
     store = EmbeddingStore()
-    scanning = Guard(policy=guard.policy, pack=guard.pack, embeddings=store)
+    every_face = replace(guard.policy, grouping_faces="all")
+    scanning = Guard(policy=every_face, pack=guard.pack, embeddings=store)
     paths = [root / p for s in chosen for p in by_subject[s][:3]]
     results = [scanning.check(p) for p in paths]
-    batch = group_results(results, store.as_mapping(), guard.policy)
+    batch = group_results(results, store.as_mapping(), every_face)
     subject_of = {str(root / p): s for s in chosen for p in by_subject[s][:3]}
     groups_by_subject: dict[str, set[int]] = {}
     for r in batch.results:
