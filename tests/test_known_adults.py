@@ -7,6 +7,8 @@ from datetime import date
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minorguard.decide import decide_face
 from minorguard.known_adults import (
@@ -118,6 +120,25 @@ def test_known_adult_never_clears_a_face_at_or_above_the_gate(p):
     decision = decide_face(assessment(p), POLICY, known_adult=confident())
     assert decision.reason is not ReasonCode.KNOWN_ADULT
     assert decision.action is not FaceAction.ALLOW
+
+
+@given(
+    p=st.floats(0, 1),
+    gate=st.floats(0, 0.5),
+    similarity=st.floats(-1, 1),
+    expired=st.booleans(),
+    ambiguous=st.booleans(),
+    consent=st.booleans(),
+)
+def test_property_a_known_adult_clears_only_below_the_gate(p, gate, similarity, expired, ambiguous, consent):
+    policy = replace(POLICY, known_adult_max_p_minor=gate)
+    match = KnownAdultMatch("ka-1", "A", "", similarity, not (expired or ambiguous), ambiguous=ambiguous, expired=expired)
+    evidence = ConsentEvidence("ch-1", 0.9, None, False, True) if consent else None
+    decision = decide_face(assessment(p), policy, consent=evidence, known_adult=match)
+    if decision.reason is ReasonCode.KNOWN_ADULT:
+        assert p < gate and not expired and not ambiguous and not consent
+    if p >= gate or expired or ambiguous:
+        assert decision.reason is not ReasonCode.KNOWN_ADULT
 
 
 def test_known_adult_clears_an_uncertain_face_below_the_gate():
