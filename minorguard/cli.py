@@ -101,7 +101,7 @@ def scan(
     if register is not None:  # reviewers' decisions (minorguard review) apply to the same photos
         from .review_lookup import StoredReviews
 
-        guard.reviews = StoredReviews.open(register, guard.policy, context)
+        guard.reviews = StoredReviews.open(register, guard.policy, context, lang_s)
     from .cli_adults import finish_scan, groups_json, prepare_scan
 
     store = prepare_scan(guard, register, len(sources), publish_date, lang_s)

@@ -146,7 +146,7 @@ class ReviewApp:
         standings = self._standings(r, records) if not changed else [standing([], False) for _ in r.faces]
         faces, effective = [], []
         for d, review in zip(r.faces, standings):
-            after = apply_override(d, to_override(review, d, self.consent_check))
+            after = apply_override(d, to_override(review, d, self.consent_check, self.lang))
             effective.append(after)
             faces.append(self._face_state(r, d, after, review))
         verdict = r.verdict if r.error or changed else photo_verdict(effective)

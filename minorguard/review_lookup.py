@@ -58,19 +58,21 @@ class StoredReviews:
         channel: str | None = None,
         when: Date | None = None,
         event_id: str | None = None,
+        lang: str = "en",
     ) -> None:
         self.reviews = reviews
+        self.lang = lang
         self.second_required = policy.second_reviewer_required
         self.consent_check = register_consent_check(reviews.register, channel, when or Date.today(), event_id)
 
     @classmethod
-    def open(cls, register: Register, policy: Policy, context=None) -> StoredReviews:
+    def open(cls, register: Register, policy: Policy, context=None, lang: str = "en") -> StoredReviews:
         from consent_db.reviews import Reviews
 
         channel = getattr(context, "channel", None)
         when = getattr(context, "when", None)
         event_id = getattr(context, "event_id", None)
-        return cls(Reviews(register), policy, channel, when, event_id)
+        return cls(Reviews(register), policy, channel, when, event_id, lang)
 
     def standings(self, sha256: str, decisions: Sequence[FaceDecision]) -> list[FaceReview]:
         records = self.reviews.for_photo(sha256)
@@ -80,4 +82,4 @@ class StoredReviews:
     def overrides(self, sha256: str, decisions: Sequence[FaceDecision]) -> list[ReviewerOverride | None]:
         if not decisions:
             return []
-        return [to_override(s, d, self.consent_check) for s, d in zip(self.standings(sha256, decisions), decisions)]
+        return [to_override(s, d, self.consent_check, self.lang) for s, d in zip(self.standings(sha256, decisions), decisions)]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .decide import ReviewerOverride
+from .locale import t
 from .types import Box, ConsentEvidence, FaceAction, FaceCategory, FaceDecision, ReasonCode
 
 __all__ = [
@@ -109,10 +110,10 @@ def standing(records: Sequence[Record], second_required: bool) -> FaceReview:
     return FaceReview(current, confirmations, history, second_required)
 
 
-def _note(review: FaceReview) -> str:
+def _note(review: FaceReview, lang: str) -> str:
     current = review.current
     assert current is not None
-    what = {"adult": "adult", "hide": "hidden", "consent": f"consent {current.consent_id}"}[current.kind]
+    what = t(f"review.note_{current.kind}", lang, id=current.consent_id)
     when = getattr(current, "decided_at", None)
     parts = [what, current.reviewer]
     if when is not None:
@@ -120,34 +121,39 @@ def _note(review: FaceReview) -> str:
     if current.reason:
         parts.append(current.reason)
     if review.confirmations:
-        parts.append("confirmed by " + ", ".join(sorted({r.reviewer for r in review.confirmations})))
+        parts.append(t("review.note_confirmed", lang, names=", ".join(sorted({r.reviewer for r in review.confirmations}))))
     return " · ".join(parts)
 
 
-def to_override(review: FaceReview, decision: FaceDecision, consent_check: ConsentCheck | None = None) -> ReviewerOverride | None:
-    """The override a standing decision gives this face, or None to keep the models' decision."""
+def to_override(
+    review: FaceReview, decision: FaceDecision, consent_check: ConsentCheck | None = None, lang: str = "en"
+) -> ReviewerOverride | None:
+    """The override a standing decision gives this face, or None to keep the models' decision.
+
+    Its note (the reason's detail a communicator reads) is written in ``lang``.
+    """
     current = review.current
     if current is None:
         return None
-    note = _note(review)
+    note = _note(review, lang)
     if current.kind == "hide":
         return ReviewerOverride(FaceAction.BLOCK, decision.category, note)
     if review.pending_second:
-        return ReviewerOverride(FaceAction.REVIEW, decision.category, note + " · awaiting a second reviewer")
+        return ReviewerOverride(FaceAction.REVIEW, decision.category, note + " · " + t("review.note_pending", lang))
     if current.kind == "adult":
         return ReviewerOverride(FaceAction.ALLOW, FaceCategory.ADULT, note)
     # consent: checked again on every scan, since a consent can be withdrawn or run out
     if consent_check is None:
-        return ReviewerOverride(FaceAction.REVIEW, decision.category, note + " · consent register not available")
+        return ReviewerOverride(FaceAction.REVIEW, decision.category, note + " · " + t("review.note_no_register", lang))
     covers, why, never = consent_check(current.consent_id or "")
     evidence = ConsentEvidence(
         child_ref=current.child_id or "", similarity=1.0, record_id=current.consent_id if covers else None,
         confident=True, ambiguous=False, never_publish=never, note=f"linked by reviewer {current.reviewer}",
     )
     if never:
-        return ReviewerOverride(FaceAction.BLOCK, decision.category, note + " · child is on the never-publish list", evidence)
+        return ReviewerOverride(FaceAction.BLOCK, decision.category, note + " · " + t("review.note_never", lang), evidence)
     if not covers:
-        return ReviewerOverride(FaceAction.BLOCK, decision.category, f"{note} · consent does not cover this publication: {why}", evidence)
+        return ReviewerOverride(FaceAction.BLOCK, decision.category, note + " · " + t("review.note_not_covered", lang, why=why), evidence)
     return ReviewerOverride(FaceAction.ALLOW, decision.category, note, evidence)
 
 

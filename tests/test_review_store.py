@@ -218,3 +218,24 @@ def test_export_applies_decisions(register, guard, family_result, sample_images,
         assert faces[adult_face.index].category is FaceCategory.ADULT
         assert faces[consent_face.index].consent.record_id == consent.id  # the linked consent is the evidence
         assert photo.verdict_after is Verdict.PASS  # the copy carries the decisions through the re-check
+
+
+def test_reviewer_notes_in_albanian():
+    face = _Row(5, (0, 0, 1, 1), "adult", reason="mësuese")
+    decision = _decision_stub()
+    pending = to_override(standing([face], True), decision, None, "sq")
+    assert pending.action is FaceAction.REVIEW
+    assert pending.note == "i rritur · Ana · 2026-11-27 12:00 UTC · mësuese · pret një shqyrtues të dytë"
+    confirmed = to_override(standing([face, _Row(6, (0, 0, 1, 1), "confirm", reviewer="Besa", confirms=5)], True), decision, None, "sq")
+    assert confirmed.action is FaceAction.ALLOW and confirmed.note.endswith("konfirmuar nga Besa")
+    from minorguard.report import explain_face
+
+    text = explain_face(apply_override(decision, confirmed), "sq")
+    assert text.startswith("vendosur nga shqyrtuesi: i rritur · Ana")
+
+
+def _decision_stub():
+    from minorguard.types import FaceDecision, Identifiability
+
+    return FaceDecision(0, Box(0, 0, 1, 1), 0.9, FaceCategory.POSSIBLE_MINOR, FaceAction.BLOCK, ReasonCode.POSSIBLE_MINOR,
+                        Identifiability(True, 80.0, 40.0), None)
