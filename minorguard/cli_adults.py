@@ -151,9 +151,14 @@ def prepare_scan(guard, register, photos: int, when: Date | None, lang: str):
     """
     from .grouping import EmbeddingStore
     from .known_adults import KnownAdultMatcher
+    from .models.base import ModelError
 
     if register is not None and register.list_known_adults(include_expired=True):
-        matcher = KnownAdultMatcher.from_register(register, guard.policy, guard.pack.embedder.name)
+        try:
+            embedder = guard.pack.embedder.name
+        except ModelError as error:  # known adults cannot be matched: say so, do not scan without them
+            _fail(f"known adults cannot be matched: {error}")
+        matcher = KnownAdultMatcher.from_register(register, guard.policy, embedder)
         guard.known_adults = matcher
         expired = matcher.expired(when or Date.today())
         if expired:
