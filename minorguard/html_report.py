@@ -11,6 +11,7 @@ import base64
 import html
 import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -259,7 +260,9 @@ def render_html(
             f'<section id="v-{verdict.value}"><h2>{_esc(t(f"verdict.{verdict.value}", lang))} ({len(group)})</h2>'
             '<div class="photos">'
         )
-        out.extend(_photo_html(shown(r), lang) for r in group)
+        # decoding and shrinking release the GIL: previews are made on all cores, in order
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            out.extend(_photo_html(s, lang) for s in pool.map(shown, group))
         out.append("</div></section>")
     footer = [f"{_esc(k)}: {_esc(v)}" for k, v in (info or {}).items()]
     out.append(f"<footer>minorguard · {' · '.join(footer)}</footer></body></html>")
