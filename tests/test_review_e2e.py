@@ -7,6 +7,7 @@ never used. Screenshots go to tests/_artifacts/.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -118,12 +119,9 @@ def _tab_decides(context, url: str, who: str, key: str):
 
 def test_review_in_the_browser_then_export(browser, setup, guard):
     from consent_db import Register
-    from consent_db.reviews import Reviews
-    from minorguard import Guard
-    from minorguard.export import ExportStatus, export_photos
+    from minorguard.cli import main
+    from minorguard.export import export_photos
     from minorguard.pipeline import CheckContext
-    from minorguard.review_lookup import StoredReviews
-    from minorguard.types import Verdict
 
     served = _Served(setup)
     try:
@@ -190,20 +188,23 @@ def test_review_in_the_browser_then_export(browser, setup, guard):
         code, errors = served.stop()
     assert code == 0 and "review stopped" in errors and "Traceback" not in errors
 
-    # what the page decided, the export applies: nothing left to hide, and the copy passes its re-check
+    # what the page decided, `minorguard export` applies: nothing left to hide, and the copy passes its re-check
     with Register(setup["db"]) as register:
         actions = [e["action"] for e in register.audit_entries() if e["action"].startswith("review_")]
         assert actions == ["review_adult", "review_consent", "review_hide", "review_adult"]
         assert register.audit_verify().ok
-        when = CheckContext(channel="facebook", when=date(2026, 12, 1))
-        reviewed = Guard(policy=guard.policy, pack=guard.pack, reviews=StoredReviews.open(register, guard.policy, when))
-        summary = export_photos(reviewed, [setup["folder"]], setup["tmp"] / "per_publikim", context=when)
-        family = next(p for p in summary.photos if "obama" in p.source)
-        assert family.status is ExportStatus.EXPORTED and family.hidden == () and family.verdict_after is Verdict.PASS
-        assert Reviews(register).for_photo(family.source_sha256)
-        # the same export without the reviewers' decisions hides both children
-        plain = export_photos(guard, [setup["folder"]], setup["tmp"] / "pa_shqyrtim", context=when)
-        assert len(next(p for p in plain.photos if "obama" in p.source).hidden) == 2
+    out = setup["tmp"] / "per_publikim"
+    code = main(["export", str(setup["folder"]), "--out", str(out), "--db", str(setup["db"]), "--channel", "facebook",
+                 "--date", "2026-12-01", "--lang", "en"])
+    manifest = json.loads((out / "minorguard-manifest.json").read_text(encoding="utf-8"))
+    family = next(p for p in manifest["photos"] if "obama" in p["source"])
+    assert code == 0 and family["status"] == "exported" and family["verdict_after"] == "PASS"
+    assert family["hidden"] == 0 and not family["hidden_on_recheck"]
+    assert sorted(f["reason"] for f in family["faces"] if f["reason"] == "reviewer") == ["reviewer", "reviewer"]
+    assert any(f["consent_record"] == setup["consent"] for f in family["faces"])
+    # the same export without the register hides both children
+    plain = export_photos(guard, [setup["folder"]], setup["tmp"] / "pa_shqyrtim", context=CheckContext(channel="facebook"))
+    assert len(next(p for p in plain.photos if "obama" in p.source).hidden) == 2
 
 
 def test_second_reviewer_in_the_browser(browser, setup):
