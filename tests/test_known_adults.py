@@ -402,3 +402,42 @@ def test_remembered_decision_makes_the_next_scan_pass(mg, capsys, tmp_path, samp
     assert face["reason"] == "known_adult" and "Arben Çela" in face["detail"]
     with Register(None, actor="ana") as reg:
         assert any(e["action"] == "scan_decision" for e in reg.audit_entries())
+
+
+def test_real_fgnet_own_childhood_is_never_cleared(shared, guard):
+    """The hardest cases of fgnet_dev: two people whose teenage photos match their own adult photos.
+
+    Their adult photos (age >= 18) are enrolled as known adults; every childhood
+    photo is scanned through the real pipeline at the default policy: none may pass
+    as a known adult, although at least one matches its own record confidently.
+    """
+    import csv
+
+    from minorguard.pipeline import Guard
+
+    root = shared / "eval" / "age" / "fgnet_dev"
+    with open(root / "labels.csv", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["subject_id"] in ("12", "48")]
+    refs = []
+    for subject in ("12", "48"):
+        vectors = []
+        for row in rows:
+            if row["subject_id"] == subject and int(row["age"]) >= 18:
+                photo, faces, _ = _faces(guard, root / row["path"])
+                if faces:
+                    biggest = max(faces, key=lambda f: f.box.height)
+                    vectors.append(guard.pack.embedder.embed(photo.pixels, [biggest])[0])
+        refs.append(KnownAdultRef(f"ka-{subject}", f"subject {subject}", np.stack(vectors)))
+    matcher = KnownAdultMatcher(refs, guard.policy)
+    scanning = Guard(policy=guard.policy, pack=guard.pack, known_adults=matcher)
+    childhood = [r for r in rows if int(r["age"]) < 18]
+    assert len(childhood) >= 10
+    matched_own = 0
+    for row in childhood:
+        photo, faces, _ = _faces(guard, root / row["path"])
+        for face in faces:
+            match = matcher.match(guard.pack.embedder.embed(photo.pixels, [face])[0], TODAY)
+            matched_own += bool(match and match.confident and match.adult_id == f"ka-{row['subject_id']}")
+        result = scanning.check(root / row["path"])
+        assert all(f.reason is not ReasonCode.KNOWN_ADULT for f in result.faces), row["path"]
+    assert matched_own >= 1, "no childhood face matched its own adult record: the test no longer exercises the gate"
