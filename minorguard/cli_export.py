@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .cli import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, Lang, _fail, _guard, console
+from .cli import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, Lang, _fail, _guard, console, err
 from .locale import t
 
 __all__ = ["export_cmd"]
@@ -68,7 +68,7 @@ def export_cmd(
     """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
     1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
     from .discover import MissingPath
-    from .export import ExportError, ExportStatus, export_photos
+    from .export import ExportError, ExportInterrupted, ExportStatus, export_photos
     from .pipeline import CheckContext
 
     lang_s = lang.value
@@ -107,6 +107,11 @@ def export_cmd(
             guard, sources, out, hide=hide.value, style=style.value, keep_review=keep_review, overwrite=overwrite,
             context=context, recursive=recursive, progress=show, audit=_audit_to(register),
         )
+    except ExportInterrupted as stop:
+        # the library left the finished copies and a manifest listing exactly them
+        done = sum(1 for p in stop.finished if p.status is ExportStatus.EXPORTED)
+        err.print(t("export.interrupted", lang_s, n=done, path=stop.manifest))
+        raise typer.Exit(130) from None
     except MissingPath as missing:
         _fail(t("cli.path_missing", lang_s, path=missing.path))
     except ExportError as error:

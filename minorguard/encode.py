@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin
 
-from .scrub import IPTC_KEEP, clean_exif, clean_iptc, insert_jpeg_segment, iptc_app13, png_text
+from .scrub import EXIF_KEEP, IPTC_KEEP, clean_exif, clean_iptc, insert_jpeg_segment, iptc_app13, png_text
 
 __all__ = ["EncodeError", "Encoded", "encode_like", "estimate_jpeg_quality"]
 
@@ -158,7 +158,11 @@ def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) ->
             compression = source.info.get("compression", "raw")
             if compression not in _TIFF_LOSSLESS:
                 compression = "tiff_lzw"  # JPEG-in-TIFF and fax codecs do not round-trip through Pillow
-            params = {"exif": exif_bytes, "compression": compression}
+            # IFD0 tags only: Pillow's TIFF writer cannot place an Exif sub-IFD reliably
+            # (libtiff rejects the offset), and the copy must not fail over a date tag.
+            tags = {tag: value for tag, value in exif.items() if tag in EXIF_KEEP or tag == 0x0112}
+            params = {"tiffinfo": tags, "compression": compression}
+            kept = [EXIF_KEEP[tag] for tag in tags if tag in EXIF_KEEP]
             if icc:
                 params["icc_profile"] = icc
             if "dpi" in source.info:

@@ -66,6 +66,7 @@ from .types import Box, FaceAction, FaceCategory, FaceDecision, PhotoResult, Rea
 __all__ = [
     "MANIFEST_NAME",
     "ExportError",
+    "ExportInterrupted",
     "ExportStatus",
     "ExportSummary",
     "ExportedPhoto",
@@ -104,6 +105,15 @@ class ExportError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class ExportInterrupted(KeyboardInterrupt):
+    """Ctrl-C during an export; ``finished`` are the photos the manifest lists."""
+
+    def __init__(self, finished: tuple[ExportedPhoto, ...], manifest: str) -> None:
+        super().__init__()
+        self.finished = finished
+        self.manifest = manifest
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +263,7 @@ class _Manifest:
             "photos": [self.entries[k] for k in sorted(self.entries)],
         }
         atomic_write_text(self.path, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        os.chmod(self.path, _file_mode())
 
 
 def _now() -> str:
@@ -402,6 +413,7 @@ def _prepare(
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
         os.close(fd)
+        os.chmod(tmp_name, _file_mode())  # mkstemp makes 0600; a copy for upload is an ordinary file
     except OSError as error:
         fatal = _fatal(error, dest.parent)
         if fatal:
@@ -467,6 +479,13 @@ def _with_source_reviews(guard: Guard, source_sha: str, after: PhotoResult) -> P
     overrides = guard.reviews.overrides(source_sha, after.faces)
     faces = tuple(apply_override(face, o) for face, o in zip(after.faces, overrides))
     return replace(after, faces=faces, verdict=photo_verdict(faces))
+
+
+def _file_mode() -> int:
+    """0666 less the process umask: what ``open()`` would have given the file."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _write(tmp: Path, data: bytes, folder: Path) -> None:
@@ -580,10 +599,10 @@ def export_photos(
             if progress:
                 progress(photo)
         manifest.save(complete=True)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         with contextlib.suppress(OSError):
             manifest.save(complete=False, interrupted=True)
-        raise
+        raise ExportInterrupted(tuple(batch.photos), str(manifest.path)) from interrupt
     except ExportError:
         with contextlib.suppress(OSError):
             manifest.save(complete=False, stopped=True)

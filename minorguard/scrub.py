@@ -80,6 +80,11 @@ EXIF_SUB_KEEP = {
     0xA406: "SceneCaptureType",
     0xA434: "LensModel",
 }
+# How the pixels are stored (TIFF structure, ICC): rewritten by the encoder, not "removed".
+_STRUCTURAL = {
+    0x0100, 0x0101, 0x0102, 0x0103, 0x0106, 0x0111, 0x0115, 0x0116, 0x0117, 0x011C,
+    0x0140, 0x0142, 0x0143, 0x0144, 0x0145, 0x0152, 0x0153, 0x0201, 0x0202, 0x0213, 0x8773,
+}  # fmt: skip
 # Named for the manifest when found and dropped.
 _EXIF_DROP_NAMES = {
     0x927C: "MakerNote",
@@ -124,7 +129,7 @@ def clean_exif(image: Image.Image) -> tuple[Image.Exif, list[str]]:
             out[tag] = _raw_text(value)
         elif tag == _IFD_GPS:
             removed.append("GPS")
-        elif tag not in (_IFD_EXIF, _ORIENTATION):
+        elif tag not in (_IFD_EXIF, _ORIENTATION) and tag not in _STRUCTURAL:
             removed.append(f"IFD0 0x{tag:04X}")
     try:
         sub = source.get_ifd(_IFD_EXIF)

@@ -304,6 +304,9 @@ def test_copy_is_faithful_size_format_quality(exported):
     assert estimate_jpeg_quality(dst.quantization) == estimate_jpeg_quality(src.quantization)
     assert by_name(summary, OBAMA.name).jpeg_quality == estimate_jpeg_quality(src.quantization)
     assert 0.7 < (out / OBAMA.name).stat().st_size / OBAMA.stat().st_size < 1.2
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert (out / OBAMA.name).stat().st_mode & 0o777 == 0o666 & ~mask  # not mkstemp's 0600
 
 
 def test_metadata_gps_serials_thumbnail_gone_authorship_kept(exported, tagged_jpeg):
@@ -487,6 +490,7 @@ def test_cli_export_and_sigint_leave_consistent_output(tmp_path):
     assert done
     if proc.returncode == 130:
         assert manifest.get("interrupted") is True and len(done) < 12
+        assert f"interrupted: {len(done)} photo(s) done" in stderr
     assert {p.name for p in src.iterdir()} == {f"foto_{i:02d}.jpg" for i in range(12)}
 
 
@@ -552,3 +556,32 @@ def test_cli_export_with_register_writes_one_audit_entry_per_exported_photo(tmp_
     assert len(entries) == 1
     assert entries[0]["photo_sha256"] == sha256(OBAMA) and entries[0]["subject"] == OBAMA.name
     assert json.loads(entries[0]["details"])["hidden_faces"] == 2
+
+
+def test_other_formats_keep_format_size_mode_and_profile(guard, tmp_path):
+    from PIL import ImageCms, PngImagePlugin
+
+    src = tmp_path / "src"
+    src.mkdir()
+    rgb = Image.open(OBAMA).convert("RGB")
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    text = PngImagePlugin.PngInfo()
+    text.add_text("Author", "Zyra e Shtypit")
+    text.add_text("Location", "41.33 N 19.82 E")
+    rgb.save(src / "a.png", pnginfo=text, icc_profile=icc)
+    rgb.save(src / "b.webp", lossless=True, icc_profile=icc)
+    rgb.save(src / "c.tif", compression="tiff_lzw", icc_profile=icc, tiffinfo={0x8298: "(c) Bashkia", 0x013B: "Zyra"})
+    rgb.save(src / "d.heic", quality=80)
+    rgb.convert("L").save(src / "e.jpg", quality=90)
+    rgb.convert("CMYK").save(src / "f.jpg", quality=90)
+    summary = export_photos(guard, [src], tmp_path / "out")
+    for photo in summary.photos:
+        assert photo.status is ExportStatus.EXPORTED, (photo.source, photo.message)
+        assert len(photo.hidden) == 2, photo.source
+        before, after = Image.open(photo.source), Image.open(tmp_path / "out" / photo.output)
+        assert (after.format, after.size, after.mode) == (before.format, before.size, before.mode), photo.source
+        assert after.info.get("icc_profile") == before.info.get("icc_profile"), photo.source
+    png = Image.open(tmp_path / "out" / "a.png")
+    assert png.text.get("Author") == "Zyra e Shtypit" and "Location" not in png.text
+    assert Image.open(tmp_path / "out" / "c.tif").getexif()[0x8298] == "(c) Bashkia"
+    assert b"VP8L" in (tmp_path / "out" / "b.webp").read_bytes()  # still lossless

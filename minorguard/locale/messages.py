@@ -100,6 +100,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "export.bad_manifest": "the manifest cannot be used: {detail}",
         "export.exists_detail": "a copy already exists; --overwrite replaces it",
         "export.refused_detail": "not exported: the copy still shows an identifiable possible minor ({detail})",
+        "export.interrupted": "interrupted: {n} photo(s) done, listed in {path}",
     },
     "sq": {
         "verdict.PASS": "LEJOHET",
@@ -200,6 +201,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "export.bad_manifest": "manifesti nuk mund të përdoret: {detail}",
         "export.exists_detail": "një kopje ekziston tashmë; --overwrite e zëvendëson",
         "export.refused_detail": "nuk u eksportua: kopja ende tregon një të mitur të mundshëm të dallueshëm ({detail})",
+        "export.interrupted": "u ndërpre: {n} foto u përfunduan, të listuara në {path}",
     },
 }
 
