@@ -71,11 +71,11 @@ def parse_channels(values: Iterable[str]) -> tuple[str, ...]:
             if not name:
                 continue
             if name not in CHANNELS:
-                raise RegisterError(f"unknown channel {name!r}; use one of: {', '.join(CHANNELS)}")
+                raise RegisterError(f"unknown channel {name!r}; use one of: {', '.join(CHANNELS)}", "unknown_channel", name=name, allowed=", ".join(CHANNELS))
             if name not in out:
                 out.append(name)
     if not out:
-        raise RegisterError(f"a consent needs at least one channel ({', '.join(CHANNELS)})")
+        raise RegisterError(f"a consent needs at least one channel ({', '.join(CHANNELS)})", "no_channel", allowed=", ".join(CHANNELS))
     return tuple(out)
 
 
@@ -142,11 +142,12 @@ class Register:
                     raise KeyProblem(
                         f"the register {self.store.label} holds encrypted data but its key is missing "
                         f"(expected {self.key_path} or $MINORGUARD_KEY); restore the key file: "
-                        "a new key would make the stored photos and forms unreadable"
+                        "a new key would make the stored photos and forms unreadable",
+                        "key_missing", register=self.store.label, path=str(self.key_path),
                     )
                 cipher = Cipher(key)
                 if cipher.decrypt(bytes.fromhex(check.value), "meta.key_check") != _KEY_CHECK_PLAIN:
-                    raise KeyProblem("the key does not belong to this register")
+                    raise KeyProblem("the key does not belong to this register", "key_wrong")
                 return cipher
             if key is None:
                 key = create_key(self.key_path)
@@ -175,7 +176,7 @@ class Register:
     def add_child(self, name: str, dob: date | None = None) -> ChildInfo:
         name = _require_text(name, "child name")
         if dob is not None and dob > date.today():
-            raise RegisterError(f"date of birth {dob} is in the future")
+            raise RegisterError(f"date of birth {dob} is in the future", "date_future", date=str(dob))
         with self.store.transaction() as session:
             return _child_info(self._add_child(session, name, dob))
 
@@ -196,7 +197,7 @@ class Register:
 
     def set_never_publish(self, child_id: str, flag: bool = True, reason: str = "") -> ChildInfo:
         if flag and not reason.strip():
-            raise RegisterError("say why the child must never be published (--reason)")
+            raise RegisterError("say why the child must never be published (--reason)", "never_publish_reason")
         with self.store.transaction() as session:
             return _child_info(self._set_never_publish(session, self._child(session, child_id), flag, reason), full=True)
 
@@ -251,17 +252,20 @@ class Register:
         data = _read_document(document)
         kind = document_type(data)
         if kind is None:
-            raise RegisterError("the consent document is not a PDF or an image (JPEG, PNG, TIFF, WebP, HEIC)")
+            raise RegisterError("the consent document is not a PDF or an image (JPEG, PNG, TIFF, WebP, HEIC)", "not_document")
         scope = parse_channels(channels)
         if date_signed is None:
             raise RegisterError("the date the form was signed is required")
         if date_signed > date.today():
-            raise RegisterError(f"date signed {date_signed} is in the future")
+            raise RegisterError(f"date signed {date_signed} is in the future", "date_future", date=str(date_signed))
         valid_from = valid_from or date_signed
         if valid_from < date_signed:
-            raise RegisterError(f"valid from {valid_from} is before the form was signed ({date_signed}): permission must be prior")
+            raise RegisterError(
+                f"valid from {valid_from} is before the form was signed ({date_signed}): permission must be prior",
+                "before_signed", start=str(valid_from), signed=str(date_signed),
+            )
         if valid_until is not None and valid_until < valid_from:
-            raise RegisterError(f"end date {valid_until} is before start date {valid_from}")
+            raise RegisterError(f"end date {valid_until} is before start date {valid_from}", "end_before_start", end=str(valid_until), start=str(valid_from))
         return {"data": data, "sha256": hashlib.sha256(data).hexdigest(), "kind": kind, "date_signed": date_signed, "channels": scope,
                 "purposes": _clean(purposes), "event_ids": _clean(event_ids), "valid_from": valid_from, "valid_until": valid_until}
 
@@ -270,10 +274,10 @@ class Register:
         if guardian_id is not None:
             guardian = session.get(Guardian, guardian_id)
             if guardian is None or guardian.child_id != child_id:
-                raise NotFound(f"no guardian {guardian_id!r} for child {child_id}")
+                raise NotFound(f"no guardian {guardian_id!r} for child {child_id}", "not_found_guardian", id=guardian_id, child=child_id)
         for event_id in checked["event_ids"]:
             if session.get(Event, event_id) is None:
-                raise NotFound(f"no event with id {event_id!r}")
+                raise NotFound(f"no event with id {event_id!r}", "not_found_event", id=event_id)
         record_id = _new_id("cr")
         consent = Consent(
             id=record_id,
@@ -313,7 +317,7 @@ class Register:
         with self.store.transaction() as session:
             consent = _get(session, Consent, record_id, "consent record")
             if consent.status == "withdrawn":
-                raise RegisterError(f"consent {record_id} was already withdrawn on {consent.withdrawn_on}")
+                raise RegisterError(f"consent {record_id} was already withdrawn on {consent.withdrawn_on}", "already_withdrawn", id=record_id, on=str(consent.withdrawn_on))
             consent.status, consent.withdrawn_on, consent.withdrawn_reason = "withdrawn", on, reason
             audit.append(session, self.actor, "consent_withdrawn", consent.child_id, {"record": record_id, "on": str(on), "reason": reason}, document_sha256=consent.document_sha256)
             child = consent.child
@@ -353,7 +357,7 @@ class Register:
         with self.store.transaction() as session:
             made: dict[tuple[str, date | None], Child] = {}
             for row in rows:
-                where = f"line {row.get('line', '?')}: "
+                where = f"line {row.get('line', '?')}: "  # kept apart from the message: see RegisterError.prefix
                 try:
                     if row.get("child_ref"):
                         child = self._child(session, row["child_ref"])
@@ -373,7 +377,9 @@ class Register:
                         self._set_never_publish(session, child, True, row["never_publish_reason"])
                     added.append(_consent_info(self._add_consent(session, child.id, row["consent"], guardian_id)))
                 except RegisterError as error:
-                    raise type(error)(where + error.message) from None
+                    error.prefix = where
+                    error.message = where + error.message
+                    raise
             audit.append(session, self.actor, "register_imported", "", {"source": source, "consents": len(added)})
         return added
 
@@ -395,7 +401,7 @@ class Register:
             child = self._child(session, child_id)
             existing = session.execute(select(Enrolment).where(Enrolment.photo_sha256 == sha)).scalar_one_or_none()
             if existing is not None:
-                raise RegisterError(f"this photo is already enrolled (for child {existing.child_id})")
+                raise RegisterError(f"this photo is already enrolled (for child {existing.child_id})", "already_enrolled", child=existing.child_id)
             enrol_id = _new_id("en")
             session.add(
                 Enrolment(
@@ -415,7 +421,7 @@ class Register:
             try:
                 session.flush()
             except IntegrityError:  # a concurrent enrolment of the same photo
-                raise RegisterError("this photo is already enrolled") from None
+                raise RegisterError("this photo is already enrolled", "already_enrolled", child="?") from None
             audit.append(session, self.actor, "photo_enrolled", child_id, {"enrolment": enrol_id, "face_index": face_index, "embedder": embedder}, photo_sha256=sha)
             return enrol_id
 
@@ -644,7 +650,7 @@ class Register:
 def _get(session: Session, model: type, key: str, what: str) -> Any:
     row = session.get(model, key)
     if row is None:
-        raise NotFound(f"no {what} with id {key!r}")
+        raise NotFound(f"no {what} with id {key!r}", "not_found_" + what.split()[-1], id=key)
     return row
 
 
@@ -657,7 +663,7 @@ def _default_actor() -> str:
 
 def _read_document(document: bytes | os.PathLike | str | None) -> bytes:
     if document is None:
-        raise RegisterError("a consent needs the signed document (--document FILE)")
+        raise RegisterError("a consent needs the signed document (--document FILE)", "no_document")
     if isinstance(document, (bytes, bytearray, memoryview)):
         data = bytes(document)
     else:
@@ -665,7 +671,7 @@ def _read_document(document: bytes | os.PathLike | str | None) -> bytes:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise RegisterError(f"document not found: {path}") from None
+            raise RegisterError(f"document not found: {path}", "document_missing", path=str(path)) from None
         except IsADirectoryError:
             raise RegisterError(f"document is a folder, not a file: {path}") from None
         except OSError as error:

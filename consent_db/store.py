@@ -132,11 +132,11 @@ class Store:
                 yield session
         except OperationalError as error:
             if _is_busy(error):
-                raise RegisterBusy(f"register is busy (another process is writing), retry: {self.label}") from None
+                raise RegisterBusy(f"register is busy (another process is writing), retry: {self.label}", "busy", register=self.label) from None
             raise RegisterError(f"register database error ({self.label}): {str(error.orig).strip().splitlines()[0]}") from None
         except DBAPIError as error:
             if _is_busy(error):
-                raise RegisterBusy(f"register is busy (another process is writing), retry: {self.label}") from None
+                raise RegisterBusy(f"register is busy (another process is writing), retry: {self.label}", "busy", register=self.label) from None
             raise
 
     def migrate(self) -> None:

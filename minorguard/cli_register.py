@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .cli_events import open_register
+from .locale import t
 
 __all__ = ["IMPORT_COLUMNS", "audit_consent_decisions", "consent_matcher", "register_commands"]
 
@@ -49,11 +50,17 @@ EXPORT_COLUMNS = (
 )
 
 
+class Lang(str, Enum):
+    sq = "sq"
+    en = "en"
+
+
 class Format(str, Enum):
     json = "json"
     csv = "csv"
 
 
+LangOpt = typer.Option(Lang.sq, "--lang", help="Language of messages (sq or en).")
 # typer parameters that are lists, paths or enums (module-level: ruff B008)
 PhotosArg = typer.Argument(..., help="Reference photos of the child (one face each, or use --face).")
 DocumentOpt = typer.Option(None, "--document", help="The signed form: PDF or image scan (stored encrypted).")
@@ -71,11 +78,19 @@ def _fail(message: str) -> None:
     raise UsageProblem(message)
 
 
-class _Open:
-    """``with _Open(db, by) as reg:`` — the register, with every RegisterError as a usage error."""
+def _say(error, lang: str) -> str:
+    """A RegisterError in the reader's language (the English message when no translation exists)."""
+    key = f"register.{error.code}" if getattr(error, "code", None) else None
+    if key is None or lang == "en":
+        return error.message
+    return error.prefix + t(key, lang, **error.params)
 
-    def __init__(self, db: str | None, by: str | None = None) -> None:
-        self.db, self.by, self.reg = db, by, None
+
+class _Open:
+    """``with _Open(db, by, lang) as reg:`` — the register, with every RegisterError as a usage error."""
+
+    def __init__(self, db: str | None, by: str | None = None, lang: Lang = Lang.sq) -> None:
+        self.db, self.by, self.lang, self.reg = db, by, lang.value, None
 
     def __enter__(self):
         self.reg = open_register(self.db, self.by)
@@ -87,7 +102,7 @@ class _Open:
         if self.reg is not None:
             self.reg.close()
         if isinstance(error, RegisterError):
-            _fail(error.message)
+            _fail(_say(error, self.lang))
         return False
 
 
@@ -99,13 +114,13 @@ def _column(table: Table, name: str) -> None:
         table.add_column(name, overflow="fold")
 
 
-def _date(value: str | None, what: str) -> date | None:
+def _date(value: str | None, what: str, lang: Lang = Lang.en) -> date | None:
     if value is None or value == "":
         return None
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        _fail(f"{what} must be YYYY-MM-DD, got {value!r}")
+        _fail(t("register.bad_date", lang.value, what=what, value=value))
     return None
 
 
@@ -116,18 +131,19 @@ def child_add(
     dob: str | None = typer.Option(None, "--dob", help="Date of birth YYYY-MM-DD."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
 ) -> None:
     """Add a child; prints the child's id (the pseudonymous reference used in reports)."""
-    birth = _date(dob, "--dob")
-    with _Open(db, by) as reg:
+    birth = _date(dob, "--dob", lang)
+    with _Open(db, by, lang) as reg:
         child = reg.add_child(name, birth)
     console.print(child.id)
 
 
 @child_app.command("list")
-def child_list(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def child_list(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: Lang = LangOpt) -> None:
     """Every child with consent status and enrolment count."""
-    with _Open(db) as reg:
+    with _Open(db, lang=lang) as reg:
         children = reg.list_children()
     today = date.today()
     table = Table(title="children")
@@ -140,9 +156,9 @@ def child_list(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> Non
 
 
 @child_app.command("show")
-def child_show(child_id: str = typer.Argument(...), db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def child_show(child_id: str = typer.Argument(...), db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: Lang = LangOpt) -> None:
     """One child: guardians, consents (scope, validity, status) and enrolment count; never biometric data."""
-    with _Open(db) as reg:
+    with _Open(db, lang=lang) as reg:
         c = reg.get_child(child_id)
     console.print(f"[bold]{c.id}[/]  {c.name}  born {c.dob or '?'}  enrolment photos: {c.enrolment_photos}")
     if c.biometrics_erased_at:
@@ -169,6 +185,7 @@ def child_enrol(
     models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
 ) -> None:
     """Turn reference photos into face embeddings (stored encrypted). Stops at the first refused photo."""
     from consent_db.enrol import enrol_photo
@@ -176,7 +193,7 @@ def child_enrol(
     from .models.base import ModelError
     from .models.pack import load_pack
 
-    with _Open(db, by) as reg:
+    with _Open(db, by, lang) as reg:
         reg.get_child(child_id)
         try:
             pack = load_pack(models)
@@ -184,7 +201,7 @@ def child_enrol(
             _fail(str(error))
         for path in photos:
             done = enrol_photo(reg, child_id, path, face, pack)
-            console.print(f"enrolled {path} (face {done.face} of {done.faces_found}, {done.face_height_px:.0f} px) as {done.enrolment_id}")
+            console.print(t("register.enrolled", lang.value, path=path, face=done.face, n=done.faces_found, px=f"{done.face_height_px:.0f}", id=done.enrolment_id))
 
 
 @child_app.command("never-publish")
@@ -194,11 +211,12 @@ def child_never_publish(
     off: bool = typer.Option(False, "--off", help="Clear the flag."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
 ) -> None:
     """Mark a child never to be published, whatever consent exists (or --off to clear)."""
-    with _Open(db, by) as reg:
+    with _Open(db, by, lang) as reg:
         child = reg.set_never_publish(child_id, not off, reason)
-    console.print(f"{child.id}: never publish {'ON' if child.never_publish else 'off'}")
+    console.print(t("register.never_publish_on" if child.never_publish else "register.never_publish_off", lang.value, id=child.id))
 
 
 # -- guardian ---------------------------------------------------------------
@@ -210,9 +228,10 @@ def guardian_add(
     contact: str = typer.Option("", "--contact", help="Phone or e-mail."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
 ) -> None:
     """Add a parent or guardian of a child; prints the guardian's id."""
-    with _Open(db, by) as reg:
+    with _Open(db, by, lang) as reg:
         guardian = reg.add_guardian(child_id, name, relation, contact)
     console.print(guardian.id)
 
@@ -231,13 +250,14 @@ def consent_add(
     guardian: str | None = typer.Option(None, "--guardian", help="Guardian id who signed."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
 ) -> None:
     """Record a signed consent form; prints the record id that scan decisions will cite."""
     if document is None:
-        _fail("a consent needs the signed document: --document FILE (PDF or image scan)")
-    when_signed = _date(signed, "--signed") or date.today()
-    start, end = _date(valid_from, "--from"), _date(valid_until, "--until")
-    with _Open(db, by) as reg:
+        _fail(t("register.no_document", lang.value))
+    when_signed = _date(signed, "--signed", lang) or date.today()
+    start, end = _date(valid_from, "--from", lang), _date(valid_until, "--until", lang)
+    with _Open(db, by, lang) as reg:
         record = reg.add_consent(child_id, document, when_signed, channel, purpose, event, start, end, guardian)
     console.print(record.id)
 
@@ -249,23 +269,25 @@ def consent_withdraw(
     on: str | None = typer.Option(None, "--date", help="Date of withdrawal (default today)."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
 ) -> None:
     """Withdraw a consent. Photos of the child block from now on; its biometric data is erased
     unless another consent is still in force or the child is on the never-publish list."""
-    when = _date(on, "--date")
-    with _Open(db, by) as reg:
+    when = _date(on, "--date", lang)
+    with _Open(db, by, lang) as reg:
         record = reg.withdraw_consent(record_id, reason, when)
         child = reg.get_child(record.child_id)
-    console.print(f"{record.id} withdrawn on {record.withdrawn_on}; enrolment photos kept: {child.enrolment_photos}")
+    console.print(t("register.withdrawn", lang.value, id=record.id, on=record.withdrawn_on, kept=child.enrolment_photos))
 
 
 @consent_app.command("list")
 def consent_list(
     child_id: str | None = typer.Option(None, "--child", help="Only this child's records."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    lang: Lang = LangOpt,
 ) -> None:
     """Every consent record with its scope, validity and status."""
-    with _Open(db) as reg:
+    with _Open(db, lang=lang) as reg:
         records = reg.list_consents(child_id)
     table = Table(title="consents")
     for column in ("id", "child", "channels", "from", "until", "signed", "status", "document sha256"):
@@ -309,9 +331,10 @@ def register_export(
     output: Path | None = OutputOpt,
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
 ) -> None:
     """Export children, guardians and consents: no photos, embeddings or documents (their sha256 only)."""
-    with _Open(db, by) as reg:
+    with _Open(db, by, lang) as reg:
         data = reg.export()
     if fmt is Format.json:
         payload = {**data, "children": [asdict(c) for c in data["children"]]}
@@ -330,7 +353,7 @@ def register_export(
         err.print(f"written: {output}")
 
 
-def read_import_csv(path: Path, reg) -> list[dict[str, Any]]:
+def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any]]:
     """Parse and check every row before anything is written; the first bad row is the error."""
     try:
         raw = path.read_bytes()
@@ -368,17 +391,17 @@ def read_import_csv(path: Path, reg) -> list[dict[str, Any]]:
         split = lambda s: [p for p in s.replace(",", ";").split(";") if p.strip()]
         try:
             checked = reg.check_consent(
-                doc_path, _date(row.get("date_signed"), f"{where}: date_signed"), split(row.get("channels", "")),
+                doc_path, _date(row.get("date_signed"), f"{where}: date_signed", lang), split(row.get("channels", "")),
                 split(row.get("purposes", "")), split(row.get("events", "")),
-                _date(row.get("valid_from"), f"{where}: valid_from"), _date(row.get("valid_until"), f"{where}: valid_until"),
+                _date(row.get("valid_from"), f"{where}: valid_from", lang), _date(row.get("valid_until"), f"{where}: valid_until", lang),
             )
         except RegisterError as error:
-            _fail(f"{where}: {error.message}")
+            _fail(f"{where}: {_say(error, lang.value)}")
         guardian = None
         if row.get("guardian_name"):
             guardian = {"name": row["guardian_name"], "relation": row.get("guardian_relation", ""), "contact": row.get("guardian_contact", "")}
         rows.append({"line": number, "child_ref": row.get("child_ref") or None, "child_name": row.get("child_name", ""),
-                     "dob": _date(row.get("date_of_birth"), f"{where}: date_of_birth"), "guardian": guardian,
+                     "dob": _date(row.get("date_of_birth"), f"{where}: date_of_birth", lang), "guardian": guardian,
                      "never_publish_reason": row.get("never_publish_reason") or None, "consent": checked})
     if not rows:
         _fail(f"{path}: no rows to import")
@@ -390,22 +413,23 @@ def register_import(
     path: Path = CsvArg,
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
 ) -> None:
     """Import consent records from an office's CSV: all rows or none."""
-    with _Open(db, by) as reg:
-        rows = read_import_csv(path, reg)
+    with _Open(db, by, lang) as reg:
+        rows = read_import_csv(path, reg, lang)
         added = reg.import_rows(rows, source=path.name)
-    console.print(f"imported {len(added)} consent record(s) for {len({a.child_id for a in added})} child(ren)")
+    console.print(t("register.imported", lang.value, n=len(added), children=len({a.child_id for a in added})))
 
 
 # -- audit ------------------------------------------------------------------
 @audit_app.command("verify")
-def audit_verify(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
+def audit_verify(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: Lang = LangOpt) -> None:
     """Check the hash chain: exit 0 if intact, 1 if an entry was changed or removed."""
-    with _Open(db) as reg:
+    with _Open(db, lang=lang) as reg:
         report = reg.audit_verify()
     if report.ok:
-        console.print(f"audit log intact: {report.entries} entries, head {report.head[:16]}")
+        console.print(t("register.audit_ok", lang.value, n=report.entries, head=report.head[:16]))
         return
     for problem in report.problems:
         err.print(f"[red]audit:[/] {problem}")
@@ -462,5 +486,5 @@ def audit_consent_decisions(reg: Any, results: Any, matcher: Any, channel: str |
         return reg.audit_decisions(batch) if batch else 0
     except RegisterError as error:
         # fail closed: decisions that cannot be audited are not to be relied on
-        _fail(f"the scan's consent decisions could not be written to the audit log: {error.message}")
+        _fail(t("register.audit_unwritten", "en", error=error.message))
     return 0

@@ -21,8 +21,8 @@ OBAMA = SAMPLES / "faceaisharp_obama_family.jpg"
 CHILD_FACES = {"a": (249, 105, 57, 82), "b": (455.5, 89.5, 64, 79)}
 
 
-def run(env: dict, *args: str) -> int:
-    return main([*args[:2], *args[2:], "--db", env["url"]])
+def run(env: dict, *args: str, lang: str = "en") -> int:
+    return main([*args, "--db", env["url"], "--lang", lang])
 
 
 def out(capsys) -> str:
@@ -100,6 +100,17 @@ def test_bad_input_is_one_line_exit_64_and_nothing_written(register_env, child, 
     error = capsys.readouterr().err
     assert message in error.replace("\n", " ") and "Traceback" not in error
     assert _audit_entries(register_env) == before
+
+
+def test_messages_in_albanian_by_default(register_env, child, form, tmp_path, capsys):
+    text = tmp_path / "shënime.txt"
+    text.write_text("jo formular", encoding="utf-8")
+    assert main(["consent", "add", child, "--document", str(text), "--channel", "all", "--db", register_env["url"]]) == EXIT_USAGE
+    assert "nuk është PDF ose imazh" in capsys.readouterr().err.replace("\n", " ")
+    assert run(register_env, "consent", "add", child, "--document", str(form), "--channel", "facebok", lang="sq") == EXIT_USAGE
+    assert "kanal i panjohur 'facebok'" in capsys.readouterr().err.replace("\n", " ")
+    assert run(register_env, "child", "show", "ch-00000000", lang="sq") == EXIT_USAGE
+    assert "nuk ka fëmijë me id 'ch-00000000'" in capsys.readouterr().err.replace("\n", " ")
 
 
 def test_missing_key_is_a_usage_error(register_env, child, capsys):

@@ -81,14 +81,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "review.open": "Review page (open it in your browser): {url}",
         "review.stopped": "review stopped; every decision is saved in {db}",
         "review.bad_source": "give one folder or one scan result (.json)",
-        "review.note_adult": "adult",
-        "review.note_hide": "hidden",
-        "review.note_consent": "consent {id}",
-        "review.note_confirmed": "confirmed by {names}",
-        "review.note_pending": "awaiting a second reviewer",
-        "review.note_no_register": "consent register not available",
-        "review.note_never": "child is on the never-publish list",
-        "review.note_not_covered": "the consent does not cover this publication: {why}",
         # export (issue 6)
         "export.exported": "exported",
         "export.refused": "refused",
@@ -100,7 +92,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "export.bad_manifest": "the manifest cannot be used: {detail}",
         "export.exists_detail": "a copy already exists; --overwrite replaces it",
         "export.refused_detail": "not exported: the copy still shows an identifiable possible minor ({detail})",
-        "export.interrupted": "interrupted: {n} photo(s) done, listed in {path}",
     },
     "sq": {
         "verdict.PASS": "LEJOHET",
@@ -182,14 +173,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "review.open": "Faqja e shqyrtimit (hapeni në shfletues): {url}",
         "review.stopped": "shqyrtimi u ndal; çdo vendim është ruajtur në {db}",
         "review.bad_source": "jepni një dosje ose një rezultat kontrolli (.json)",
-        "review.note_adult": "i rritur",
-        "review.note_hide": "e fshehur",
-        "review.note_consent": "leja {id}",
-        "review.note_confirmed": "konfirmuar nga {names}",
-        "review.note_pending": "pret një shqyrtues të dytë",
-        "review.note_no_register": "regjistri i lejeve nuk është i disponueshëm",
-        "review.note_never": "fëmija është në listën 'mos publiko kurrë'",
-        "review.note_not_covered": "leja nuk e mbulon këtë publikim: {why}",
         # export (issue 6)
         "export.exported": "u eksportua",
         "export.refused": "u refuzua",
@@ -201,7 +184,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "export.bad_manifest": "manifesti nuk mund të përdoret: {detail}",
         "export.exists_detail": "një kopje ekziston tashmë; --overwrite e zëvendëson",
         "export.refused_detail": "nuk u eksportua: kopja ende tregon një të mitur të mundshëm të dallueshëm ({detail})",
-        "export.interrupted": "u ndërpre: {n} foto u përfunduan, të listuara në {path}",
     },
 }
 
@@ -254,3 +236,9 @@ MESSAGES["sq"].update({
     "group.summary": "{faces} fytyrë/a për t'u vendosur në {groups} grup(e) të të njëjtit person",
     "group.mixed": "grupi {id} u nda nga grupi {other}: modeli i moshës i quan disa fytyra të këtij personi të mitur",
 })
+
+
+from .register_messages import REGISTER_MESSAGES  # noqa: E402 - the consent register's messages
+
+for _lang, _table in REGISTER_MESSAGES.items():
+    MESSAGES[_lang].update(_table)
