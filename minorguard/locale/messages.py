@@ -81,6 +81,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "review.open": "Review page (open it in your browser): {url}",
         "review.stopped": "review stopped; every decision is saved in {db}",
         "review.bad_source": "give one folder or one scan result (.json)",
+        "review.note_adult": "adult",
+        "review.note_hide": "hidden",
+        "review.note_consent": "consent {id}",
+        "review.note_confirmed": "confirmed by {names}",
+        "review.note_pending": "awaiting a second reviewer",
+        "review.note_no_register": "consent register not available",
+        "review.note_never": "child is on the never-publish list",
+        "review.note_not_covered": "the consent does not cover this publication: {why}",
         # export (issue 6)
         "export.exported": "exported",
         "export.refused": "refused",
@@ -92,6 +100,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "export.bad_manifest": "the manifest cannot be used: {detail}",
         "export.exists_detail": "a copy already exists; --overwrite replaces it",
         "export.refused_detail": "not exported: the copy still shows an identifiable possible minor ({detail})",
+        "export.interrupted": "interrupted: {n} photo(s) done, listed in {path}",
     },
     "sq": {
         "verdict.PASS": "LEJOHET",
@@ -173,6 +182,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "review.open": "Faqja e shqyrtimit (hapeni në shfletues): {url}",
         "review.stopped": "shqyrtimi u ndal; çdo vendim është ruajtur në {db}",
         "review.bad_source": "jepni një dosje ose një rezultat kontrolli (.json)",
+        "review.note_adult": "i rritur",
+        "review.note_hide": "e fshehur",
+        "review.note_consent": "leja {id}",
+        "review.note_confirmed": "konfirmuar nga {names}",
+        "review.note_pending": "pret një shqyrtues të dytë",
+        "review.note_no_register": "regjistri i lejeve nuk është i disponueshëm",
+        "review.note_never": "fëmija është në listën 'mos publiko kurrë'",
+        "review.note_not_covered": "leja nuk e mbulon këtë publikim: {why}",
         # export (issue 6)
         "export.exported": "u eksportua",
         "export.refused": "u refuzua",
@@ -184,6 +201,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "export.bad_manifest": "manifesti nuk mund të përdoret: {detail}",
         "export.exists_detail": "një kopje ekziston tashmë; --overwrite e zëvendëson",
         "export.refused_detail": "nuk u eksportua: kopja ende tregon një të mitur të mundshëm të dallueshëm ({detail})",
+        "export.interrupted": "u ndërpre: {n} foto u përfunduan, të listuara në {path}",
     },
 }
 
