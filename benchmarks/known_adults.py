@@ -70,6 +70,11 @@ def _estimates(data: dict, policy) -> list:
     return out
 
 
+def ages_method(ages: list) -> str:
+    """Which estimator gave the P(under 18) the gate was measured on."""
+    return next((a.method for a in ages if a is not None), "")
+
+
 def _assessment(i: int, age):
     from minorguard.types import Box, DetectedFace, FaceAssessment, Identifiability
 
@@ -343,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
         "faces_used": len(faces),
         "policy_version": policy.version,
         "minor_rule": policy.minor_rule,
+        "minor_estimator": ages_method(ages),
         "known_adults": {"match_threshold": policy.known_adult_match_threshold, "max_p_minor": policy.known_adult_max_p_minor,
                          "margin": policy.known_adult_margin},
         "grouping": {"similarity_threshold": policy.grouping_threshold, "linkage": policy.grouping_linkage},
