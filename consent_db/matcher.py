@@ -42,6 +42,8 @@ class RegisterMatcher:
         vectors, self.children = register.match_view(embedder)
         self._ids = list(vectors)
         self._refs = [vectors[i] for i in self._ids]
+        # enrolments made with another embedder cannot be compared: those children stay unrecognised (fail closed)
+        self.skipped = sum(c.enrolment_photos for c in self.children.values()) - sum(len(v) for v in self._refs)
 
     @classmethod
     def from_policy(cls, register: Register, policy, embedder: str | None = None, event_id: str | None = None) -> RegisterMatcher:

@@ -459,7 +459,11 @@ def consent_matcher(reg: Any, guard: Any, event_id: str | None, channel: str | N
         if not any(c.enrolment_photos for c in reg.list_children()):
             return None
         embedder = getattr(guard.pack.embedder, "name", None)
-        return RegisterMatcher.from_policy(reg, guard.policy, embedder=embedder, event_id=event_id)
+        matcher = RegisterMatcher.from_policy(reg, guard.policy, embedder=embedder, event_id=event_id)
+        if matcher.skipped:
+            err.print(f"[yellow]warning:[/] {matcher.skipped} enrolment photo(s) were made with another face embedder than "
+                      f"{embedder}: those children are not recognised in this scan (re-enrol them with this model pack)")
+        return matcher
     except (RegisterError, ValueError) as error:
         _fail(str(error))
     return None

@@ -71,6 +71,13 @@ def test_scope_channel_date_and_event(register):
     assert at_event.match(a, None, TODAY).record_id is None
 
 
+def test_enrolments_of_another_embedder_are_skipped(register):
+    a, _b = _basis(5)
+    _enrolled(register, "Ana", a)
+    other = RegisterMatcher.from_policy(register, POLICY, embedder="arcface")
+    assert other.skipped == 1 and other.match(a, "facebook", TODAY) is None
+
+
 def test_two_children_close_is_ambiguous(register):
     a, b = _basis(3)
     _enrolled(register, "Ana", a)
