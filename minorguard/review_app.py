@@ -41,10 +41,13 @@ UI_KEYS = (
     "review.hide", "review.clear", "review.confirm", "review.search", "review.no_match", "review.covers",
     "review.not_covers", "review.never", "review.pending", "review.todo", "review.keys", "review.history",
     "review.nothing", "review.saved", "review.withdrawn", "review.valid", "review.channels", "review.model",
-    "review.changed", "review.link", "review.cancel", "review.other_photos", "face",
+    "review.changed", "review.link", "review.cancel", "review.other_photos", "face", "html.no_preview",
     "kind.blocked", "kind.review", "kind.consent", "kind.exemption", "kind.adult", "kind.not_identifiable",
     "verdict.PASS", "verdict.REVIEW", "verdict.BLOCK", "verdict.ERROR",
 )
+
+
+_UNSET = object()
 
 
 class ReviewProblem(Exception):
@@ -136,9 +139,9 @@ class ReviewApp:
         per_face = assign_to_faces(records, [d.box for d in result.faces])
         return [standing(rows, self.policy.second_reviewer_required) for rows in per_face]
 
-    def photo_state(self, photo_id: int, records=None, current_sha: str | None = None) -> dict[str, Any]:
+    def photo_state(self, photo_id: int, records=None, current_sha: str | None | object = _UNSET) -> dict[str, Any]:
         r = self._photo(photo_id)
-        sha_now = current_sha if current_sha is not None else self._current_sha(photo_id)
+        sha_now = self._current_sha(photo_id) if current_sha is _UNSET else current_sha
         missing = sha_now is None
         changed = not missing and r.sha256 is not None and sha_now != r.sha256
         if records is None:
@@ -189,7 +192,7 @@ class ReviewApp:
             if r.error or not r.faces:
                 others[r.verdict.value] += 1
                 continue
-            sha_now = self._current_sha(i) or ""
+            sha_now = self._current_sha(i)
             state = self.photo_state(i, records.get(r.sha256 or "", []) if sha_now == r.sha256 else None, sha_now)
             if any(f["flagged"] for f in state["faces"]):
                 photos.append(state)
@@ -292,6 +295,8 @@ class ReviewApp:
             raise ReviewProblem(409, "this face is not the reviewer's to decide (not identifiable, or never publish)")
         with self._lock:
             sha_now = _sha256_file(self.paths[photo_id])  # fresh: the cache trusts mtime, a decision must not
+            if sha_now is None:
+                raise ReviewProblem(409, t("html.no_preview", self.lang))
             if r.sha256 is None or sha_now != r.sha256:
                 raise ReviewProblem(409, t("html.changed", self.lang))
             confirms = payload.get("confirms")

@@ -133,6 +133,7 @@ function renderPhoto(p) {
   const h = el("h2"); h.append(el("span", "badge v-" + p.verdict, M["verdict." + p.verdict]), document.createTextNode(p.source));
   sec.append(h);
   if (p.changed) { const w = el("div", "warn", M["review.changed"]); w.dataset.changed = "1"; sec.append(w); }
+  if (p.missing) { const w = el("div", "warn", M["html.no_preview"]); w.dataset.missing = "1"; sec.append(w); }
   const bodyEl = el("div", "pbody");
   const frame = el("div", "frame");
   const img = el("img"); img.alt = p.name; img.src = url("/photo/" + p.id + ".jpg"); img.loading = "lazy";

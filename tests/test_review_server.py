@@ -149,6 +149,14 @@ def test_changed_photo_is_shown_and_not_decided(served, photos):
     assert photo["verdict"] == "BLOCK"
     status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[1]["index"], "kind": "adult", "reviewer": "Ana"})
     assert status == 409 and "changed" in json.loads(body)["error"]
+    # a photo deleted since the scan is shown as missing, and takes no decision either
+    path.unlink()
+    state = json.loads(_request(server, "GET", "/api/state")[1])
+    photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
+    assert photo["missing"] is True and photo["changed"] is False
+    assert _request(server, "GET", f"/photo/{photo['id']}.jpg")[0] == 404
+    status, _ = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[1]["index"], "kind": "adult", "reviewer": "Ana"})
+    assert status == 409
 
 
 def test_consent_search_shows_scope(served):
