@@ -180,12 +180,11 @@ def test_consent_search_shows_scope(served):
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_decisions(env, photos):
-    _folder, results = photos
-    report = env / "skanimi.json"
-    write_json(results, report)
+    """`review FOLDER` scans the folder itself (the e2e test starts from a scan's JSON instead)."""
+    folder, results = photos
     db = env / "data" / "register.sqlite3"
     process = subprocess.Popen(
-        [sys.executable, "-m", "minorguard", "review", str(report), "--no-open", "--lang", "en", "--db", str(db)],
+        [sys.executable, "-m", "minorguard", "review", str(folder), "--no-open", "--lang", "en", "--db", str(db), "--workers", "1"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
@@ -230,3 +229,20 @@ def test_scan_cli_applies_decisions(env, photos):
     assert {p["verdict"] for p in photos_out} == {"PASS"}
     reviewed = [f for p in photos_out for f in p["faces"] if f["reason"] == "reviewer"]
     assert len(reviewed) == 2 and all("Ana" in f["detail"] for f in reviewed)
+
+
+def test_bad_sources_are_one_line_errors(env, photos, capsys):
+    from minorguard.cli import main
+
+    _, results = photos
+    other = env / "shënime.txt"
+    other.write_text("not a photo folder", encoding="utf-8")
+    broken = env / "rezultat.json"
+    broken.write_text('{"photos": 3}', encoding="utf-8")
+    truncated = env / "gjysmë.json"
+    write_json(results, truncated)
+    truncated.write_text(truncated.read_text(encoding="utf-8")[:200], encoding="utf-8")
+    for source, words in ((env / "mungon", "does not exist"), (other, "folder or one scan result"),
+                          (broken, "not a minorguard scan result"), (truncated, "not a readable JSON")):
+        assert main(["review", str(source), "--no-open", "--lang", "en"]) == 64
+        assert words in capsys.readouterr().err
