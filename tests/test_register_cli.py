@@ -17,8 +17,6 @@ from minorguard.cli import EXIT_BLOCK, EXIT_PASS, EXIT_USAGE, main
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
 OBAMA = SAMPLES / "faceaisharp_obama_family.jpg"
-# the two faces the scan calls possible minors (box in the 640 px portrait)
-CHILD_FACES = {"a": (249, 105, 57, 82), "b": (455.5, 89.5, 64, 79)}
 
 
 def run(env: dict, *args: str, lang: str = "en") -> int:
@@ -157,12 +155,10 @@ def test_import_csv_all_or_nothing(register_env, tmp_path, capsys):
         assert children["Besa Çela"].never_publish
 
 
-def _crop(face: tuple, path: Path) -> Path:
-    """A portrait of one child cut from the sample photo (a stand-in for a school photo)."""
-    x, y, w, h = face
-    cx, cy, s = x + w / 2, y + h / 2, 0.85 * h
+def _class_photo(path: Path, fmt: str) -> Path:
+    """The portrait enlarged twice, as a school's class photo would show the children (faces over 80 px)."""
     with Image.open(OBAMA) as image:
-        image.crop((int(cx - s), int(cy - s), int(cx + s), int(cy + s))).resize((int(4 * s), int(4 * s)), Image.LANCZOS).save(path, quality=95)
+        image.resize((image.width * 2, image.height * 2), Image.LANCZOS).save(path, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
     return path
 
 
@@ -171,21 +167,27 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     photos = tmp_path / "foto"
     photos.mkdir()
     (photos / "familja.jpg").write_bytes(OBAMA.read_bytes())
-    assert main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"]]) == EXIT_BLOCK
+    first = tmp_path / "first.json"
+    code = main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--json", str(first), "--db", register_env["url"]])
+    assert code == EXIT_BLOCK
     capsys.readouterr()
+    faces = json.loads(first.read_text(encoding="utf-8"))["photos"][0]["faces"]
+    left_to_right = sorted(faces, key=lambda f: f["box"]["x"])
+    minors = [n + 1 for n, f in enumerate(left_to_right) if f["action"] == "block"]
+    assert minors, "the sample portrait should block (two children)"
     ids, records = {}, {}
-    for name, face in CHILD_FACES.items():
-        assert run(register_env, "child", "add", f"Child {name}") == 0
+    for k, (face_number, fmt) in enumerate(zip(minors, ("JPEG", "PNG"))):
+        name = f"child{k}"
+        assert run(register_env, "child", "add", name) == 0
         ids[name] = out(capsys)
-        portrait = _crop(face, tmp_path / f"portrait_{name}.jpg")
-        # the portrait catches the edge of a neighbour's face: the command asks which face to take
-        assert run(register_env, "child", "enrol", ids[name], str(portrait)) == EXIT_USAGE
+        class_photo = _class_photo(tmp_path / f"klasa_{k}.{fmt.lower()}", fmt)  # two files: two different sha256
+        assert run(register_env, "child", "enrol", ids[name], str(class_photo)) == EXIT_USAGE  # several faces: which one?
         assert "--face" in capsys.readouterr().err
-        assert run(register_env, "child", "enrol", ids[name], str(portrait), "--face", "2") == 0
+        assert run(register_env, "child", "enrol", ids[name], str(class_photo), "--face", str(face_number)) == 0
         assert "enrolled" in out(capsys)
-        assert run(register_env, "child", "enrol", ids[name], str(portrait), "--face", "2") == EXIT_USAGE
+        assert run(register_env, "child", "enrol", ids[name], str(class_photo), "--face", str(face_number)) == EXIT_USAGE
         assert "already enrolled" in capsys.readouterr().err
-        form = tmp_path / f"form_{name}.pdf"
+        form = tmp_path / f"form_{k}.pdf"
         form.write_bytes(PDF + name.encode())
         assert run(register_env, "consent", "add", ids[name], "--document", str(form), "--signed", "2026-09-01", "--channel", "facebook") == 0
         records[name] = out(capsys)
@@ -198,7 +200,7 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     # another channel is not covered
     assert main(["scan", str(photos), "--channel", "instagram", "--date", "2026-12-01", "--db", register_env["url"]]) == EXIT_BLOCK
     capsys.readouterr()
-    assert run(register_env, "consent", "withdraw", records["a"], "--reason", "parent asked by phone") == 0
+    assert run(register_env, "consent", "withdraw", records["child0"], "--reason", "parent asked by phone") == 0
     assert "enrolment photos kept: 0" in out(capsys)
     assert main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"], "--lang", "en"]) == EXIT_BLOCK
     assert "possible minor" in out(capsys)
@@ -210,4 +212,4 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     decisions = [e for e in entries if e["action"] == "scan_decision"]
     assert len(decisions) >= 4 and all(e["photo_sha256"] for e in decisions)
     assert any(e["document_sha256"] for e in decisions)
-    assert all("Child" not in e["details"] for e in decisions)  # names never in scan entries
+    assert all("child0" not in e["details"] for e in decisions)  # names never in scan entries

@@ -195,8 +195,11 @@ def test_enrol_needs_a_choice_between_faces_and_a_known_child(sqlite_register, p
         enrol_photo(sqlite_register, child.id, family, pack=pack)
     with pytest.raises(RegisterError, match="has 4 face"):
         enrol_photo(sqlite_register, child.id, family, face=7, pack=pack)
+    small = tmp_path / "family_small.jpg"
+    with Image.open(family) as image:
+        image.resize((400, 267), Image.LANCZOS).save(small, quality=95)  # every face ~50 px high
     with pytest.raises(RegisterError, match="too small"):
-        enrol_photo(sqlite_register, child.id, family, face=1, pack=pack)  # 79 px: under the 80 px floor
+        enrol_photo(sqlite_register, child.id, small, face=1, pack=pack)
     with pytest.raises(NotFound):
         enrol_photo(sqlite_register, "ch-nobody", family, pack=pack)
     text = tmp_path / "not_a_photo.jpg"
