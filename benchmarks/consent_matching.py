@@ -8,9 +8,11 @@ subject's face. Genuine pairs are two photos of one subject (at different ages),
 impostor pairs two photos of different subjects. Similarity is the cosine of the
 L2-normalised embeddings, as ``consent_db.matcher`` uses it.
 
-The match threshold is the lowest similarity at which at most 1 in 1,000 impostor
-pairs match (FMR <= 0.001); the review threshold the lowest with FMR <= 0.01, so a
-face between the two goes to a person. Embeddings are cached in /work/cache (or
+The match threshold is the lowest similarity at which at most 1 in 2,000 impostor
+pairs match (the requirement, FMR <= 0.001, with a safety factor of 2 because the
+threshold is chosen on the data it is measured on; ``held_out`` checks it on unseen
+people); the review threshold the lowest with FMR <= 0.01, so a face between the two
+goes to a person. Embeddings are cached in /work/cache (or
 $MINORGUARD_CACHE) because extraction takes minutes on two cores.
 """
 
@@ -30,7 +32,11 @@ CACHE = Path(os.environ.get("MINORGUARD_CACHE", "/work/cache"))
 GAP_BANDS = [("0-2", 0, 2), ("3-5", 3, 5), ("6-10", 6, 10), ("11-20", 11, 20), ("21+", 21, 10**9)]
 # age of the younger photo in the pair: children change fastest
 YOUNG_BANDS = [("0-12", 0, 12), ("13-17", 13, 17), ("18+", 18, 10**9)]
-TARGET_FMR = 0.001
+TARGET_FMR = 0.001  # the requirement: at most 1 false match in 1,000 pairs of different people
+# The threshold is set on the same 41 people it is measured on, which flatters it: set on half of
+# them, the 0.1% point gave 0.12% on the other half (mean of 20 splits). Choosing at half the
+# target brings the held-out figure under 0.1%.
+SAFETY = 2.0
 REVIEW_FMR = 0.01
 
 
@@ -97,7 +103,7 @@ def evaluate(data: dict) -> dict:
     gaps = np.abs(ages[iu[0]] - ages[iu[1]])
     younger = np.minimum(ages[iu[0]], ages[iu[1]])
     genuine, impostor = scores[same], scores[~same]
-    match_t = threshold_for_fmr(impostor, TARGET_FMR)
+    match_t = threshold_for_fmr(impostor, TARGET_FMR / SAFETY)
     review_t = threshold_for_fmr(impostor, REVIEW_FMR)
 
     def rates(mask: np.ndarray) -> dict:
@@ -122,6 +128,33 @@ def evaluate(data: dict) -> dict:
         "by_younger_age": by_young,
         "impostor_similarity_p99_9": round(float(np.quantile(impostor, 0.999)), 4),
         "genuine_similarity_median": round(float(np.median(genuine)), 4),
+    }
+
+
+def held_out(data: dict, splits: int = 20, seed: int = 0) -> dict:
+    """Thresholds chosen on half the subjects, measured on the other half (the figures above reuse the data)."""
+    emb, subjects = data["embeddings"], data["subjects"]
+    ids = np.unique(subjects)
+    rng = np.random.default_rng(seed)
+    fmrs, gmrs = [], []
+    for _ in range(splits):
+        chosen = set(rng.permutation(ids)[: len(ids) // 2].tolist())
+        halves = []
+        for keep in (True, False):
+            mask = np.array([(s in chosen) == keep for s in subjects])
+            e, s = emb[mask], subjects[mask]
+            iu = np.triu_indices(len(e), k=1)
+            scores = (e @ e.T)[iu]
+            same = s[iu[0]] == s[iu[1]]
+            halves.append((scores[same], scores[~same]))
+        t = threshold_for_fmr(halves[0][1], TARGET_FMR / SAFETY)
+        fmrs.append(float(np.mean(halves[1][1] >= t)))
+        gmrs.append(float(np.mean(halves[1][0] >= t)))
+    return {
+        "splits": splits,
+        "fmr_mean": round(float(np.mean(fmrs)), 5),
+        "fmr_max": round(float(np.max(fmrs)), 5),
+        "gmr_mean": round(float(np.mean(gmrs)), 4),
     }
 
 
@@ -168,11 +201,13 @@ def main() -> None:
         faces_from_landmark_box=int(np.sum(how == "landmark_box")),
         embedder="dlib-resnet-v1 (128-D, cosine similarity)",
         target_fmr=TARGET_FMR,
+        chosen_at_fmr=TARGET_FMR / SAFETY,
         review_fmr=REVIEW_FMR,
         note="Pairs of single photos. The register compares a face with every enrolment photo of every child, "
         "so the chance that a stranger crosses the match threshold for some child grows with the register's size.",
     )
     result["gallery_identification"] = gallery(data, result["match_threshold"], result["review_threshold"])
+    result["held_out_subjects"] = held_out(data)
     write_json("consent_matching.json", result)
     print(f"match threshold {result['match_threshold']} (FMR {result['fmr_at_match']:.4%}), "
           f"review threshold {result['review_threshold']} (FMR {result['fmr_at_review']:.4%}); "
@@ -181,6 +216,9 @@ def main() -> None:
     rows += [[f"gap {k}", v["genuine_pairs"], v["gmr_at_match"], v["gmr_at_review"]] for k, v in result["by_age_gap"].items()]
     rows += [[f"younger {k}", v["genuine_pairs"], v["gmr_at_match"], v["gmr_at_review"]] for k, v in result["by_younger_age"].items()]
     print_table(["pairs", "n", "GMR@match", "GMR@review"], rows)
+    h = result["held_out_subjects"]
+    print(f"threshold set on half the subjects, measured on the other half ({h['splits']} splits): "
+          f"FMR mean {h['fmr_mean']:.4%}, max {h['fmr_max']:.4%}; GMR mean {h['gmr_mean']:.1%}")
     print("gallery (each photo against the other photos of all subjects):")
     print_table(["margin", "right", "wrong", "review"], [[k.split("_")[1], v["confident_right"], v["confident_wrong"], v["ambiguous_review"]] for k, v in result["gallery_identification"].items()])
 
