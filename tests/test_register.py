@@ -255,3 +255,37 @@ def test_known_adults(register):
     assert register.list_known_adults() == []
     with pytest.raises(NotFound):
         register.remove_known_adult(adult.id)
+
+
+def test_key_from_environment_value_or_path(tmp_path, monkeypatch):
+    import base64
+    import os
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    key = base64.urlsafe_b64encode(os.urandom(32)).decode()
+    monkeypatch.setenv("MINORGUARD_KEY", key)
+    with Register(tmp_path / "r.sqlite3") as reg:
+        reg.add_consent(reg.add_child("Ana").id, PDF, TODAY, ["all"])
+    assert not (tmp_path / "data" / "register.key").exists()  # the environment's key, no file made
+    key_file = tmp_path / "elsewhere.key"
+    key_file.write_text(key + "\n", encoding="ascii")
+    monkeypatch.setenv("MINORGUARD_KEY", str(key_file))
+    with Register(tmp_path / "r.sqlite3") as reg:
+        assert len(reg.list_consents()) == 1
+    monkeypatch.setenv("MINORGUARD_KEY", str(tmp_path / "missing.key"))
+    with pytest.raises(KeyProblem, match="neither a key nor"):
+        Register(tmp_path / "r.sqlite3")
+
+
+def test_default_location_and_db_from_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_KEY", raising=False)
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    with Register() as reg:
+        reg.add_child("Ana")
+    default = tmp_path / "data" / "register.sqlite3"
+    assert stat.S_IMODE(default.stat().st_mode) == 0o600  # names are personal data too
+    monkeypatch.setenv("MINORGUARD_DB", str(tmp_path / "shared.sqlite3"))
+    with Register() as reg:
+        assert reg.list_children() == []
+        assert "shared.sqlite3" in reg.label
