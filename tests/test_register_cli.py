@@ -213,3 +213,16 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     assert len(decisions) >= 4 and all(e["photo_sha256"] for e in decisions)
     assert any(e["document_sha256"] for e in decisions)
     assert all("child0" not in e["details"] for e in decisions)  # names never in scan entries
+
+
+def test_audit_verify_command_detects_a_changed_entry(register_env, child, capsys):
+    assert run(register_env, "audit", "verify") == 0
+    capsys.readouterr()
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(register_env["url"])
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET details = '{}' WHERE seq = 2"))
+    engine.dispose()
+    assert run(register_env, "audit", "verify") == 1
+    assert "entry 2" in capsys.readouterr().err
