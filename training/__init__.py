@@ -1,0 +1,1 @@
+"""Training scripts for minorguard's learned parts (run from the repository root)."""
