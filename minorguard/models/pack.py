@@ -16,20 +16,37 @@ from typing import Any
 import numpy as np
 
 from .base import ModelError, ModelFile
-from .detectors import CenterFaceDetector, FusedDetector, RetinaFaceDetector
+from .detectors import CenterFaceDetector, FusedDetector, FusionWeights, RetinaFaceDetector
 
-__all__ = ["ModelPack", "load_pack", "default_detector", "DEFAULT_PACK_NAME"]
+__all__ = ["DEFAULT_FUSION", "DEFAULT_PACK_NAME", "ModelPack", "default_detector", "load_pack"]
 
 DEFAULT_PACK_NAME = "default-1"
 
 
+# Fused scorer fitted on face_mask_kaggle proposals (benchmarks/tune_detection.py fit;
+# features: fusion_features in detectors.py). Held-out (2-fold) figures at 0.5 on
+# face_mask_kaggle: recall 16-31 px 0.913, 32-63 px 0.961, >=64 px 0.986, precision 0.897
+# (most unmatched boxes of >=16 px are unannotated real faces, see benchmarks/README.md).
+DEFAULT_FUSION = FusionWeights(
+    native=((0.6779, 8.3317, 0.1655, -0.9283, 0.2483, -0.0454), -3.5591),
+    zoom=((-1.2021, 2.5102, -0.846, 4.3445, 0.1259, -0.3798, 0.1776, -0.756, 0.2106, 0.7732), -3.7608),
+)
+
+
 def default_detector(score_threshold: float = 0.5, **kwargs: Any) -> FusedDetector:
-    """Union of RetinaFace and CenterFace; settings chosen in benchmarks/detection.py."""
+    """RetinaFace + CenterFace, proposals scored jointly; see FusedDetector.
+
+    ``score_threshold`` is the fused probability a face must reach (policy
+    [detection] threshold). ``long_side`` 1600: photos are searched at most at
+    that size (speed; faces of 20 px at the 2048 px publication size are ~16 px
+    there, still within CenterFace's reach); photos up to 1024 px also run a 2x pass.
+    """
     return FusedDetector(
-        [
-            RetinaFaceDetector(score_threshold=score_threshold, long_side=kwargs.get("long_side", 1280), max_upscale=kwargs.get("max_upscale", 2.0)),
-            CenterFaceDetector(score_threshold=max(0.2, score_threshold - 0.1), long_side=kwargs.get("long_side", 1280), max_upscale=kwargs.get("max_upscale", 2.0)),
-        ]
+        RetinaFaceDetector(score_threshold=score_threshold),
+        CenterFaceDetector(score_threshold=score_threshold),
+        DEFAULT_FUSION,
+        threshold=score_threshold,
+        **kwargs,
     )
 
 

@@ -1,0 +1,192 @@
+"""Tune detector fusion offline: cache raw low-threshold boxes once, then try rules instantly.
+
+    python -m benchmarks.tune_detection cache --detector retinaface --upscale 2 [--limit N]
+    python -m benchmarks.tune_detection eval
+
+Raw boxes (score >= 0.05) per image go to /work/cache/detect_raw/ (outside the
+repo: they come from licensed evaluation images). ``eval`` replays fusion rules
+on them with the same matching as benchmarks/detection.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import require_shared
+from benchmarks.detection import BANDS, dataset_root, ground_truth, match, tally
+from minorguard.photo import load_photo
+from minorguard.types import Box
+
+CACHE = Path(os.environ.get("MINORGUARD_CACHE", "/work/cache")) / "detect_raw"
+RAW_THRESHOLD = 0.05
+
+
+def cache_raw(name: str, upscale: float, long_side: int, dataset: str, limit: int | None) -> Path:
+    from minorguard.models import build_detector
+
+    detector = build_detector(f"{name}:score_threshold={RAW_THRESHOLD},long_side={long_side},max_upscale={float(upscale)}")
+    truth = ground_truth(dataset)
+    items = sorted(truth)[:limit]
+    out: dict[str, np.ndarray] = {}
+    seconds = 0.0
+    for rel in items:
+        photo = load_photo(dataset_root(dataset) / rel)
+        t0 = time.perf_counter()
+        faces = detector.detect(photo.pixels)
+        seconds += time.perf_counter() - t0
+        out[rel] = np.array(
+            [[f.box.x / photo.scale, f.box.y / photo.scale, f.box.width / photo.scale, f.box.height / photo.scale, f.score] for f in faces],
+            np.float32,
+        ).reshape(-1, 5)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"{dataset}__{name}_x{upscale:g}_L{long_side}.pkl"
+    with open(path, "wb") as handle:
+        pickle.dump({"boxes": out, "seconds": seconds / max(1, len(items))}, handle)
+    print(f"{path.name}: {len(items)} images, {seconds / max(1, len(items)):.3f} s/img")
+    return path
+
+
+def load_raw(dataset: str, key: str) -> dict:
+    with open(CACHE / f"{dataset}__{key}.pkl", "rb") as handle:
+        return pickle.load(handle)
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), np.float32)
+    ax2, ay2 = a[:, 0] + a[:, 2], a[:, 1] + a[:, 3]
+    bx2, by2 = b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+    iw = np.clip(np.minimum(ax2[:, None], bx2[None]) - np.maximum(a[:, 0, None], b[None, :, 0]), 0, None)
+    ih = np.clip(np.minimum(ay2[:, None], by2[None]) - np.maximum(a[:, 1, None], b[None, :, 1]), 0, None)
+    inter = iw * ih
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None] - inter
+    return inter / np.maximum(union, 1e-6)
+
+
+NATIVE = ("retinaface_x1_L100000", "centerface_x1_L100000")
+ZOOM = ("retinaface_x2_L100000", "centerface_x2_L100000")
+
+
+def grouped(dataset: str, zoom_max_face: float = 48.0) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
+    """Per image: leader boxes (x, y, w, h), per-source scores, features, zoomed? -- as FusedDetector groups them.
+
+    Every evaluation image is small enough (long side <= 1024) for the zoom pass.
+    """
+    from minorguard.models.detectors import cluster_candidates, fusion_features
+    from minorguard.types import DetectedFace
+
+    raws = [load_raw(dataset, k)["boxes"] for k in NATIVE + ZOOM]
+    out = {}
+    for key in raws[0]:
+        candidates = []
+        for source, raw in enumerate(raws):
+            for x, y, w, h, s in raw[key]:
+                if source >= 2 and h >= zoom_max_face:
+                    continue
+                candidates.append((DetectedFace(Box(float(x), float(y), float(w), float(h)), float(s)), source))
+        leaders, scores = cluster_candidates(candidates, 4)
+        boxes = np.array([[f.box.x, f.box.y, f.box.width, f.box.height] for f in leaders], np.float32).reshape(-1, 4)
+        out[key] = (boxes, scores, fusion_features(scores, boxes[:, 3].astype(np.float64)) if len(boxes) else np.zeros((0, 10)), True)
+    return out
+
+
+def truth_labels(dataset: str, groups: dict) -> dict[str, np.ndarray]:
+    truth = ground_truth(dataset)
+    out = {}
+    for key, (boxes, *_rest) in groups.items():
+        gt = np.array(truth[key], np.float32).reshape(-1, 4)
+        m = iou_matrix(boxes, gt)
+        out[key] = (m.max(axis=1) >= IOU_LABEL).astype(int) if m.shape[1] and len(boxes) else np.zeros(len(boxes), int)
+    return out
+
+
+IOU_LABEL = 0.3
+
+
+def fit_weights(groups: dict, labels: dict, keys: list[str]):
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.vstack([groups[k][2] for k in keys])
+    y = np.concatenate([labels[k] for k in keys])
+    return LogisticRegression(C=1.0, max_iter=5000).fit(x, y)
+
+
+def score(dataset: str, predictions: dict[str, np.ndarray]) -> dict:
+    truth = ground_truth(dataset)
+    band = {b[0]: [0, 0] for b in BANDS}
+    detections = fp = 0
+    for rel, found in predictions.items():
+        boxes = [Box(*b) for b in truth[rel]]
+        hits, unmatched = match(boxes, [Box(*map(float, f[:4])) for f in found])
+        detections += len(found)
+        fp += len(unmatched)
+        tally(band, boxes, hits)
+    return {
+        "recall": {k: (h / n if n else None) for k, (h, n) in band.items()},
+        "counts": {k: n for k, (_, n) in band.items()},
+        "precision": (detections - fp) / detections if detections else 1.0,
+        "detections": detections,
+    }
+
+
+def fmt(result: dict) -> str:
+    r = result["recall"]
+    cells = " ".join(f"{k}={v:.3f}" if v is not None else f"{k}=-" for k, v in r.items())
+    return f"{cells} P={result['precision']:.3f} n={result['detections']}"
+
+
+def main() -> None:
+    require_shared()
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("cache")
+    c.add_argument("--detector", required=True)
+    c.add_argument("--upscale", type=float, default=1.0)
+    c.add_argument("--long-side", type=int, default=100000)
+    c.add_argument("--datasets", default="face_mask_kaggle,dlib_faces,fgnet_dev")
+    c.add_argument("--limit", type=int)
+    f = sub.add_parser("fit")
+    f.add_argument("--thresholds", default="0.3,0.4,0.5,0.55,0.6,0.7")
+    args = parser.parse_args()
+    if args.command == "cache":
+        for dataset in args.datasets.split(","):
+            cache_raw(args.detector, args.upscale, args.long_side, dataset, args.limit)
+        return
+    groups = grouped("face_mask_kaggle")
+    labels = truth_labels("face_mask_kaggle", groups)
+    keys = sorted(groups)
+    thresholds = [float(t) for t in args.thresholds.split(",")]
+    # Two-fold cross-validation by image: figures the scorer did not see.
+    held: dict[str, np.ndarray] = {}
+    for train, test in ((keys[0::2], keys[1::2]), (keys[1::2], keys[0::2])):
+        model = fit_weights(groups, labels, train)
+        for k in test:
+            held[k] = model.predict_proba(groups[k][2])[:, 1] if len(groups[k][0]) else np.zeros(0)
+    for t in thresholds:
+        print(f"face_mask_kaggle (2-fold CV) t={t}: {fmt(score('face_mask_kaggle', {k: groups[k][0][held[k] >= t] for k in keys}))}")
+    for width in (2, 4):
+        # the native scorer sees only the two native sources (zoom pass not run)
+        cols = [0, 1, 4, 5, 8, 9] if width == 2 else list(range(10))
+        sub_groups = {}
+        for k, (boxes, scores, feats, _) in groups.items():
+            if width == 2:
+                keep = scores[:, :2].max(axis=1) > 0 if len(boxes) else np.zeros(0, bool)
+                from minorguard.models.detectors import fusion_features
+
+                sub_groups[k] = (boxes[keep], scores[keep][:, :2], fusion_features(scores[keep][:, :2], boxes[keep][:, 3].astype(np.float64)) if keep.any() else np.zeros((0, 6)), False)
+            else:
+                sub_groups[k] = (boxes, scores, feats[:, cols], True)
+        sub_labels = truth_labels("face_mask_kaggle", sub_groups)
+        model = fit_weights(sub_groups, sub_labels, keys)
+        coef = tuple(round(float(c), 4) for c in model.coef_[0])
+        print(f"{'native' if width == 2 else 'zoom'}=({coef}, {round(float(model.intercept_[0]), 4)}),")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""The default pack's fused detector: grouping, joint scoring, and real photos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minorguard.models.detectors import cluster_candidates, fusion_features
+from minorguard.models.pack import DEFAULT_FUSION, default_detector
+from minorguard.types import Box, DetectedFace
+
+
+def face(x: float, y: float, size: float, score: float) -> DetectedFace:
+    return DetectedFace(Box(x, y, size, size), score)
+
+
+def test_proposals_of_one_face_from_two_detectors_form_one_group():
+    leaders, scores = cluster_candidates(
+        [(face(10, 10, 40, 0.7), 0), (face(12, 11, 38, 0.9), 1), (face(200, 10, 40, 0.3), 1), (face(11, 10, 40, 0.2), 0)],
+        n_sources=2,
+    )
+    assert len(leaders) == 2
+    assert leaders[0].score == 0.9  # the best box leads its group
+    np.testing.assert_allclose(scores, [[0.7, 0.9], [0.0, 0.3]])
+
+
+def test_a_face_both_detectors_see_beats_one_seen_by_one_detector():
+    heights = np.array([24.0, 24.0])
+    both = fusion_features(np.array([[0.5, 0.5]]), heights[:1])
+    one = fusion_features(np.array([[0.0, 0.5]]), heights[:1])
+    assert DEFAULT_FUSION.score(both, zoomed=False)[0] > DEFAULT_FUSION.score(one, zoomed=False)[0]
+    # and a confident CenterFace hit on a mid-size face passes on its own
+    assert DEFAULT_FUSION.score(fusion_features(np.array([[0.0, 0.9]]), np.array([60.0])), zoomed=False)[0] > 0.5
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return default_detector(0.5)
+
+
+def test_blank_and_noise_images_have_no_faces(detector):
+    rng = np.random.default_rng(0)
+    assert detector.detect(np.full((480, 640, 3), 128, np.uint8)) == []
+    assert detector.detect(rng.integers(0, 255, (600, 800, 3), dtype=np.uint8)) == []
+
+
+def test_family_portrait_faces_in_input_pixels(detector, sample_images):
+    rgb = np.asarray(Image.open(sample_images / "faceaisharp_obama_family.jpg").convert("RGB"))
+    faces = detector.detect(rgb)
+    assert len(faces) == 4
+    for f in faces:
+        assert 0 <= f.box.x and f.box.x2 <= rgb.shape[1] and 0 <= f.box.y and f.box.y2 <= rgb.shape[0]
+        assert len(f.landmarks) == 5
+    # half the size (no zoom pass change: both sizes are under 1024 px) gives half the boxes
+    half = np.asarray(Image.fromarray(rgb).resize((rgb.shape[1] // 2, rgb.shape[0] // 2), Image.BILINEAR))
+    small = detector.detect(half)
+    assert len(small) == 4
+    big_heights = sorted(f.box.height for f in faces)
+    small_heights = sorted(f.box.height for f in small)
+    for b, s in zip(big_heights, small_heights):
+        assert s == pytest.approx(b / 2, rel=0.2)
+
+
+def test_group_photo_finds_the_crowd(detector, sample_images):
+    # European Council family photo: about 30 people in rows, faces ~45 px at 1600 px.
+    rgb = np.asarray(Image.open(sample_images / "faceaisharp_group_10mpx.jpg").convert("RGB").reduce(2))
+    faces = detector.detect(rgb)
+    assert 28 <= len(faces) <= 36
