@@ -156,6 +156,7 @@ class ReviewApp:
         return {
             "id": photo_id, "source": r.source, "name": Path(r.source).name, "sha256": r.sha256,
             "changed": changed, "missing": missing, "error": r.error, "width": r.width, "height": r.height,
+            "version": (sha_now or "none")[:12],  # in image URLs: a browser never shows a cached old picture
             "model_verdict": r.verdict.value, "verdict": verdict.value,
             "faces": faces,
         }

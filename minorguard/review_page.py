@@ -97,7 +97,7 @@ function renderFace(p, f) {
   const card = el("div", "card"); card.tabIndex = 0;
   card.dataset.photo = p.id; card.dataset.face = f.index; card.dataset.kind = f.kind;
   card.id = "card-" + p.id + "-" + f.index;
-  const img = el("img"); img.alt = fmt("face", {n: f.index + 1}); img.src = url("/face/" + p.id + "/" + f.index + ".jpg"); img.loading = "lazy";
+  const img = el("img"); img.alt = fmt("face", {n: f.index + 1}); img.src = url("/face/" + p.id + "/" + f.index + ".jpg?v=" + p.version); img.loading = "lazy";
   card.append(img);
   const body = el("div"); body.style.flex = "1";
   const title = el("div"); title.append(swatch(f.kind), el("span", "kind", fmt("face", {n: f.index + 1}) + " · " + M["kind." + f.kind]));
@@ -136,7 +136,8 @@ function renderPhoto(p) {
   if (p.missing) { const w = el("div", "warn", M["html.no_preview"]); w.dataset.missing = "1"; sec.append(w); }
   const bodyEl = el("div", "pbody");
   const frame = el("div", "frame");
-  const img = el("img"); img.alt = p.name; img.src = url("/photo/" + p.id + ".jpg"); img.loading = "lazy";
+  const img = el("img"); img.alt = p.name; img.src = url("/photo/" + p.id + ".jpg?v=" + p.version); img.loading = "lazy";
+  if (p.width && p.height) { img.width = p.width; img.height = p.height; }  // keeps the layout still while it loads
   frame.append(img);
   if (!p.changed) for (const f of p.faces) {
     if (!f.flagged && p.faces.length > 10) continue;
@@ -168,8 +169,12 @@ function render() {
   todo(); focusCard(cursor, false);
 }
 
+let lastState = "";
 async function load() {
-  STATE = await api("/api/state"); M = STATE.messages;
+  const fresh = await api("/api/state");
+  const text = JSON.stringify(fresh);
+  if (text === lastState) return;  // nothing new (e.g. back to this tab): keep the page and what was typed
+  lastState = text; STATE = fresh; M = STATE.messages;
   document.title = M["review.title"];
   $("h1").textContent = M["review.title"];
   $("#reviewer").placeholder = M["review.reviewer"];

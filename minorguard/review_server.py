@@ -25,6 +25,8 @@ from .review_page import render_page
 __all__ = ["ReviewServer"]
 
 _MAX_BODY = 64 * 1024
+# pictures may stay in this browser's cache a while (their URL carries the file's sha256); nothing else is cached
+_PRIVATE_CACHE = {"Cache-Control": "private, max-age=600"}
 _LOCAL_NAMES = ("127.0.0.1", "localhost")
 
 
@@ -70,7 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        if "Cache-Control" not in (extra or {}):
+            self.send_header("Cache-Control", "no-store")
         self.send_header("Referrer-Policy", "no-referrer")  # the token is in the URL
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("X-Frame-Options", "DENY")
@@ -109,10 +112,10 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/api/children":
                 self._send_json(200, {"children": app.search_children((query.get("q") or [""])[0])})
             elif path.startswith("/photo/") and path.endswith(".jpg"):
-                self._send(200, app.preview(int(path[len("/photo/") : -4])), "image/jpeg")
+                self._send(200, app.preview(int(path[len("/photo/") : -4])), "image/jpeg", _PRIVATE_CACHE)
             elif path.startswith("/face/") and path.endswith(".jpg"):
                 photo, face = path[len("/face/") : -4].split("/", 1)
-                self._send(200, app.face_crop(int(photo), int(face)), "image/jpeg")
+                self._send(200, app.face_crop(int(photo), int(face)), "image/jpeg", _PRIVATE_CACHE)
             else:
                 self._send_error(404, "not found")
         except ReviewProblem as problem:
