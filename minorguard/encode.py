@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin
 
-from .scrub import EXIF_KEEP, IPTC_KEEP, clean_exif, clean_iptc, insert_jpeg_segment, iptc_app13, png_text
+from .scrub import EXIF_KEEP, IPTC_KEEP, clean_exif, clean_iptc, clean_xmp, insert_jpeg_segment, iptc_app13, png_text
 
 __all__ = ["EncodeError", "Encoded", "encode_like", "estimate_jpeg_quality"]
 
@@ -64,10 +64,12 @@ def estimate_jpeg_quality(qtables: dict[int, list[int]] | None) -> int | None:
 
 
 def _jpeg(
-    source: Image.Image, image: Image.Image, exif: bytes, icc: bytes | None
+    source: Image.Image, image: Image.Image, exif: bytes, icc: bytes | None, xmp: bytes | None
 ) -> tuple[bytes, int | None, list[str], list[str]]:
     quality = estimate_jpeg_quality(getattr(source, "quantization", None))
     params: dict = {"exif": exif, "optimize": True}
+    if xmp:
+        params["xmp"] = xmp
     if icc:
         params["icc_profile"] = icc
     if "dpi" in source.info:
@@ -91,8 +93,6 @@ def _jpeg(
     kept_iptc, removed = clean_iptc(source)
     data = insert_jpeg_segment(buffer.getvalue(), iptc_app13(kept_iptc)) if kept_iptc else buffer.getvalue()
     kept = [f"IPTC {IPTC_KEEP[key]}" for key in kept_iptc]
-    if "xmp" in source.info or "XML:com.adobe.xmp" in source.info:
-        removed.append("XMP")
     if source.info.get("comment"):
         removed.append("JPEG comment")
     if source.format == "MPO" and getattr(source, "n_frames", 1) > 1:
@@ -122,11 +122,14 @@ def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) ->
     kept = sorted({name for name in _exif_names(exif)})
     exif_bytes = exif.tobytes()
     icc = source.info.get("icc_profile")
+    xmp, xmp_removed, xmp_kept = clean_xmp(source.info.get("xmp") or source.info.get("XML:com.adobe.xmp"))
+    removed += xmp_removed
+    kept += xmp_kept
     quality = None
     buffer = io.BytesIO()
     try:
         if fmt in ("JPEG", "MPO"):
-            data, quality, more_removed, more_kept = _jpeg(source, image, exif_bytes, icc)
+            data, quality, more_removed, more_kept = _jpeg(source, image, exif_bytes, icc, xmp)
             removed += more_removed
             kept += more_kept
             fmt = "JPEG"
@@ -136,6 +139,8 @@ def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) ->
             info = PngImagePlugin.PngInfo()
             for key, value in text.items():
                 info.add_itxt(key, value)
+            if xmp:
+                info.add_itxt("XML:com.adobe.xmp", xmp.decode("utf-8"))
             params: dict = {"pnginfo": info, "exif": exif_bytes, "optimize": False}
             if icc:
                 params["icc_profile"] = icc
@@ -150,8 +155,8 @@ def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) ->
             params = {"exif": exif_bytes, "lossless": lossless, "quality": 100 if lossless else 90, "method": 4}
             if icc:
                 params["icc_profile"] = icc
-            if "xmp" in source.info:
-                removed.append("XMP")
+            if xmp:
+                params["xmp"] = xmp
             image.save(buffer, "WEBP", **params)
             data = buffer.getvalue()
         elif fmt == "TIFF":

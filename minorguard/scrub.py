@@ -6,11 +6,13 @@ private tag with a serial number or a face-region list cannot slip through.
 Dropped on purpose: the GPS IFD; MakerNote (serial numbers, face-detection
 boxes, owner names); BodySerialNumber, LensSerialNumber, CameraOwnerName,
 ImageUniqueID; IFD1 with its embedded thumbnail (it still shows the
-unhidden faces); XMP (may hold GPS, MWG face regions with people's names,
-document ids); JPEG comments; IPTC location fields and keywords.
+unhidden faces); the source's XMP packet (may hold GPS, MWG face regions with
+people's names, document ids); JPEG comments; IPTC location fields and keywords.
 Kept: Artist, Copyright, ImageDescription, the Windows XP title/comment/
 author/subject fields, UserComment, capture date and exposure settings,
-IPTC caption, by-line, credit, source, copyright notice, object name.
+IPTC caption, by-line, credit, source, copyright notice, object name, and
+XMP dc:creator, dc:rights, dc:description, dc:title (re-written into a
+fresh packet that holds nothing else).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "PNG_TEXT_KEEP",
     "clean_exif",
     "clean_iptc",
+    "clean_xmp",
     "insert_jpeg_segment",
     "iptc_app13",
     "png_text",
@@ -112,6 +115,10 @@ IPTC_KEEP = {
 
 # What Pillow raises on malformed EXIF/IPTC (it has no single error type for it).
 _META_ERRORS = (OSError, ValueError, KeyError, TypeError, IndexError, SyntaxError, struct.error)
+
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_DC = "http://purl.org/dc/elements/1.1/"
+XMP_KEEP = ("creator", "rights", "description", "title")
 
 PNG_TEXT_KEEP = ("Title", "Author", "Description", "Copyright", "Comment", "Source")
 
@@ -229,3 +236,53 @@ def png_text(image: Image.Image) -> tuple[dict[str, str], list[str]]:
     kept = {k: str(v) for k, v in text.items() if k in PNG_TEXT_KEEP}
     removed = [f"PNG text {k}" for k in text if k not in kept]
     return kept, removed
+
+
+def clean_xmp(packet: bytes | str | None) -> tuple[bytes | None, list[str], list[str]]:
+    """A fresh XMP packet with only the Dublin Core authorship, rights, caption and title of ``packet``;
+    and what was dropped and kept, for the manifest."""
+    if not packet:
+        return None, [], []
+    from xml.etree import ElementTree
+
+    text = packet.decode("utf-8", "replace") if isinstance(packet, bytes) else packet
+    start, end = text.find("<x:xmpmeta"), text.rfind("</x:xmpmeta>")
+    if start < 0 or end < 0 or "<!ENTITY" in text:  # no entity games from a file we did not write
+        return None, ["XMP"], []
+    try:
+        root = ElementTree.fromstring(text[start : end + len("</x:xmpmeta>")])
+    except ElementTree.ParseError:
+        return None, ["XMP (unreadable)"], []
+    found: dict[str, list[str]] = {}
+    for name in XMP_KEEP:
+        for element in root.iter(f"{{{_DC}}}{name}"):
+            values = [li.text.strip() for li in element.iter(f"{{{_RDF}}}li") if li.text and li.text.strip()]
+            if not values and element.text and element.text.strip():
+                values = [element.text.strip()]  # simple (non-RDF-container) form
+            if values:
+                found.setdefault(name, []).extend(values)
+    if not found:
+        return None, ["XMP"], []
+    kept = [f"XMP dc:{name}" for name in XMP_KEEP if name in found]
+    return _xmp_packet(found), ["XMP (all but " + ", ".join(kept) + ")"], kept
+
+
+def _xmp_packet(fields: dict[str, list[str]]) -> bytes:
+    from xml.sax.saxutils import escape
+
+    parts = []
+    for name in XMP_KEEP:
+        if name not in fields:
+            continue
+        container = "Seq" if name == "creator" else "Alt"
+        lang = "" if name == "creator" else ' xml:lang="x-default"'
+        items = "".join(f"<rdf:li{lang}>{escape(v)}</rdf:li>" for v in fields[name][: 1 if lang else None])
+        parts.append(f"<dc:{name}><rdf:{container}>{items}</rdf:{container}></dc:{name}>")
+    body = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>'
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        '<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        + "".join(parts)
+        + '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    )
+    return body.encode("utf-8")

@@ -216,6 +216,17 @@ def iptc_segment(caption: str, city: str) -> bytes:
     return b"\xff\xed" + struct.pack(">H", len(payload) + 2) + payload
 
 
+XMP = """<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/"
+  xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/"
+  photoshop:City="Durrës" exif:GPSLatitude="41,19.8N">
+ <dc:creator><rdf:Seq><rdf:li>Zyra e Shtypit</rdf:li></rdf:Seq></dc:creator>
+ <dc:rights><rdf:Alt><rdf:li xml:lang="x-default">© Bashkia Tiranë</rdf:li></rdf:Alt></dc:rights>
+ <mwg-rs:Regions><rdf:Bag><rdf:li mwg-rs:Name="Ana Hoxha"/></rdf:Bag></mwg-rs:Regions>
+</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>""".encode()
+
+
 @pytest.fixture(scope="module")
 def tagged_jpeg(tmp_path_factory) -> Path:
     """The sample photo stored sideways (orientation 6), with GPS, serials, a thumbnail, ICC and IPTC."""
@@ -227,7 +238,7 @@ def tagged_jpeg(tmp_path_factory) -> Path:
     upright.resize((160, 107)).save(thumb, "JPEG", quality=80)
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     buffer = io.BytesIO()
-    stored.save(buffer, "JPEG", quality=88, exif=exif_with_thumbnail(thumb.getvalue(), 6), icc_profile=icc)
+    stored.save(buffer, "JPEG", quality=88, exif=exif_with_thumbnail(thumb.getvalue(), 6), icc_profile=icc, xmp=XMP)
     data = buffer.getvalue()
     data = data[:2] + iptc_segment("Festa e shkollës në Tiranë", "Tirana") + data[2:]
     path = tmp_path_factory.mktemp("tagged") / "foto_ë_ç.jpg"
@@ -332,6 +343,10 @@ def test_metadata_gps_serials_thumbnail_gone_authorship_kept(exported, tagged_jp
     assert image.info.get("icc_profile") == Image.open(tagged_jpeg).info["icc_profile"]
     iptc = IptcImagePlugin.getiptcinfo(image)
     assert iptc[(2, 120)] == "Festa e shkollës në Tiranë".encode() and (2, 90) not in iptc
+    xmp = image.info["xmp"].decode()
+    assert "Zyra e Shtypit" in xmp and "© Bashkia Tiranë" in xmp  # authorship and rights kept in XMP too
+    for secret in ("Ana Hoxha", "Durrës", "GPSLatitude", "Regions"):
+        assert secret not in xmp and secret.encode() not in data
     photo = by_name(summary, tagged_jpeg.name)
     assert {"GPS", "MakerNote", "BodySerialNumber", "thumbnail (IFD1)"} <= set(photo.metadata_removed)
     assert len(photo.hidden) == 2
@@ -577,7 +592,7 @@ def test_other_formats_keep_format_size_mode_and_profile(guard, tmp_path):
     summary = export_photos(guard, [src], tmp_path / "out")
     for photo in summary.photos:
         assert photo.status is ExportStatus.EXPORTED, (photo.source, photo.message)
-        assert len(photo.hidden) == 2, photo.source
+        assert len(photo.hidden) >= 2, photo.source  # the two girls (a borderline face may join on re-check)
         before, after = Image.open(photo.source), Image.open(tmp_path / "out" / photo.output)
         assert (after.format, after.size, after.mode) == (before.format, before.size, before.mode), photo.source
         assert after.info.get("icc_profile") == before.info.get("icc_profile"), photo.source
