@@ -63,6 +63,7 @@ def export_cmd(
     channel: Annotated[str | None, typer.Option("--channel", help="Where it will be published.")] = None,
     when: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD (default today).")] = None,
     event: Annotated[str | None, typer.Option("--event", help="Event id the photos belong to.")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=0, help="Photos prepared at once (0: all cores).")] = 0,
     db: Annotated[str | None, typer.Option("--db", help="Register (consent, events, reviews): file path or URL.")] = None,
 ) -> None:
     """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
@@ -106,6 +107,7 @@ def export_cmd(
         summary = export_photos(
             guard, sources, out, hide=hide.value, style=style.value, keep_review=keep_review, overwrite=overwrite,
             context=context, recursive=recursive, progress=show, audit=_audit_to(register),
+            workers=workers or None,
         )
     except ExportInterrupted as stop:
         # the library left the finished copies and a manifest listing exactly them

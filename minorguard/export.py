@@ -41,13 +41,16 @@ import enum
 import errno
 import hashlib
 import io
+import itertools
 import json
 import os
 import signal
 import tempfile
 import threading
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -550,6 +553,7 @@ def export_photos(
     progress: Callable[[ExportedPhoto], None] | None = None,
     audit: Callable[[dict[str, Any]], None] | None = None,
     rng: np.random.Generator | None = None,
+    workers: int | None = None,
 ) -> ExportSummary:
     """Write publishable copies of ``sources`` (files or folders) under ``out_dir``.
 
@@ -559,6 +563,8 @@ def export_photos(
     manifest then lists what was finished) and ``discover.MissingPath`` for a
     source that does not exist. ``progress`` is called after each photo;
     ``audit`` receives one entry per exported photo for the audit log.
+    ``workers`` photos are prepared at once (default: up to 2 cores); results
+    are committed in input order either way.
     """
     hide, style = HideMode(hide), Style(style)
     context = context or CheckContext()
@@ -574,30 +580,41 @@ def export_photos(
         ) from None
     manifest = _Manifest(out / MANIFEST_NAME, _header(guard, hide, style, keep_review, overwrite, context))
     batch = _Batch(guard, manifest, hide, style, keep_review, overwrite, audit)
-    seen: dict[str, str] = {}
+    jobs = _jobs(plan, out, overwrite, rng)
+    workers = max(1, workers or min(2, os.cpu_count() or 1))
+
+    def prepare(job: _Job) -> _Staged | ExportedPhoto:
+        if job.early is not None:
+            return job.early
+        return _prepare(guard, job.source, job.rel, out, hide, style, keep_review, context, job.rng)
+
     try:
         manifest.save(complete=False)
-        for source, rel in plan:
-            key = rel.as_posix()
-            dest = out / rel
-            staged: _Staged | ExportedPhoto
-            if key in seen:
-                staged = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: same output name as {seen[key]}")
-            elif _same_file(source, dest):
-                staged = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: output would replace the original")
-            elif dest.exists() and not overwrite:
-                staged = ExportedPhoto(str(source), key, ExportStatus.EXISTS, "output exists; use overwrite to replace it")
-            else:
-                staged = _prepare(guard, source, rel, out, hide, style, keep_review, context, rng)
-            seen.setdefault(key, str(source))
+        # Photos are prepared (checked, painted, written to a temporary name,
+        # re-checked) on worker threads, a few ahead; they are committed and
+        # recorded here, in input order, on the calling thread.
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="minorguard-export") as pool:
+            pending: deque[tuple[_Job, Future]] = deque()
+            queue = iter(jobs)
             try:
-                with _interrupts_deferred():  # the file and its manifest entry appear together
-                    photo = batch.finish(staged, dest)
-            finally:
-                if isinstance(staged, _Staged):
-                    staged.tmp.unlink(missing_ok=True)
-            if progress:
-                progress(photo)
+                for job in itertools.islice(queue, workers):
+                    pending.append((job, pool.submit(prepare, job)))
+                while pending:
+                    job, future = pending.popleft()
+                    staged = future.result()
+                    for nxt in itertools.islice(queue, 1):
+                        pending.append((nxt, pool.submit(prepare, nxt)))
+                    try:
+                        with _interrupts_deferred():  # the file and its manifest entry appear together
+                            photo = batch.finish(staged, out / job.rel)
+                    finally:
+                        if isinstance(staged, _Staged):
+                            staged.tmp.unlink(missing_ok=True)
+                    if progress:
+                        progress(photo)
+            except BaseException:
+                _abandon(pending)
+                raise
         manifest.save(complete=True)
     except KeyboardInterrupt as interrupt:
         with contextlib.suppress(OSError):
@@ -616,6 +633,45 @@ def export_photos(
     for p in batch.photos:
         counts[p.status.value] = counts.get(p.status.value, 0) + 1
     return ExportSummary(str(out), str(manifest.path), tuple(batch.photos), counts)
+
+
+@dataclass(frozen=True)
+class _Job:
+    source: Path
+    rel: Path
+    early: ExportedPhoto | None  # decided without opening the photo (name clash, existing output)
+    rng: np.random.Generator | None
+
+
+def _jobs(plan: list[tuple[Path, Path]], out: Path, overwrite: bool, rng: np.random.Generator | None) -> list[_Job]:
+    jobs, seen = [], {}
+    for source, rel in plan:
+        key, dest = rel.as_posix(), out / rel
+        early = None
+        if key in seen:
+            early = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: same output name as {seen[key]}")
+        elif _same_file(source, dest):
+            early = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: output would replace the original")
+        elif dest.exists() and not overwrite:
+            early = ExportedPhoto(str(source), key, ExportStatus.EXISTS, "output exists; use overwrite to replace it")
+        seen.setdefault(key, str(source))
+        # one generator per photo, drawn in input order: a seeded run gives the same pixels on any number of threads
+        child = None if rng is None else np.random.default_rng(int(rng.integers(2**63)))
+        jobs.append(_Job(source, rel, early, child))
+    return jobs
+
+
+def _abandon(pending: deque[tuple[_Job, Future]]) -> None:
+    """Stop what was queued, let running photos finish, and delete their temporary files."""
+    for _, future in pending:
+        future.cancel()
+    wait([future for _, future in pending])
+    for _, future in pending:
+        if future.cancelled() or future.exception() is not None:
+            continue
+        staged = future.result()
+        if isinstance(staged, _Staged):
+            staged.tmp.unlink(missing_ok=True)
 
 
 def _header(guard: Guard, hide: HideMode, style: Style, keep_review: bool, overwrite: bool, context: CheckContext) -> dict:

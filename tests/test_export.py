@@ -426,7 +426,7 @@ def test_interrupt_mid_batch_leaves_finished_photos_and_consistent_manifest(guar
 
     monkeypatch.setattr(guard, "check", check)
     with pytest.raises(KeyboardInterrupt):
-        export_photos(guard, [tmp_path / "src"], tmp_path / "out")
+        export_photos(guard, [tmp_path / "src"], tmp_path / "out", workers=1)
     manifest = _consistent(tmp_path / "out")
     assert manifest["interrupted"] is True and manifest["complete"] is False
     assert [e["output"] for e in manifest["photos"]] == ["a.jpg"]
@@ -450,7 +450,7 @@ def test_disk_full_stops_with_clear_error_and_no_half_file(guard, tmp_path, monk
 
     monkeypatch.setattr(export_module, "_write", write)
     with pytest.raises(ExportError) as caught:
-        export_photos(guard, [tmp_path / "src"], tmp_path / "out")
+        export_photos(guard, [tmp_path / "src"], tmp_path / "out", workers=1)
     assert caught.value.code == "disk_full" and "no space" in caught.value.message
     manifest = _consistent(tmp_path / "out")
     assert manifest["stopped"] is True and [e["output"] for e in manifest["photos"]] == ["a.jpg"]
@@ -600,3 +600,31 @@ def test_other_formats_keep_format_size_mode_and_profile(guard, tmp_path):
     assert png.text.get("Author") == "Zyra e Shtypit" and "Location" not in png.text
     assert Image.open(tmp_path / "out" / "c.tif").getexif()[0x8298] == "(c) Bashkia"
     assert b"VP8L" in (tmp_path / "out" / "b.webp").read_bytes()  # still lossless
+
+
+def test_two_workers_give_the_same_copies_in_input_order(guard, tmp_path):
+    _three_copies(tmp_path / "src")
+    one = export_photos(guard, [tmp_path / "src"], tmp_path / "one", workers=1, rng=np.random.default_rng(5))
+    two = export_photos(guard, [tmp_path / "src"], tmp_path / "two", workers=2, rng=np.random.default_rng(5))
+    assert [p.output for p in two.photos] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert [p.output_sha256 for p in one.photos] == [p.output_sha256 for p in two.photos]
+    _consistent(tmp_path / "two")
+
+
+def test_interrupt_with_two_workers_removes_the_other_photos_temporary_file(guard, tmp_path, monkeypatch):
+    _three_copies(tmp_path / "src")
+    real_check = guard.check
+    calls = {"n": 0}
+
+    def check(source, context=None, **kw):
+        calls["n"] += 1
+        result = real_check(source, context, **kw)
+        if str(source).endswith(".tmp") and calls["n"] >= 3:  # a re-check while the other worker is busy
+            raise KeyboardInterrupt
+        return result
+
+    monkeypatch.setattr(guard, "check", check)
+    with pytest.raises(KeyboardInterrupt):
+        export_photos(guard, [tmp_path / "src"], tmp_path / "out", workers=2)
+    manifest = _consistent(tmp_path / "out")  # no temporary file left, manifest == files
+    assert manifest["interrupted"] is True
