@@ -628,3 +628,22 @@ def test_interrupt_with_two_workers_removes_the_other_photos_temporary_file(guar
         export_photos(guard, [tmp_path / "src"], tmp_path / "out", workers=2)
     manifest = _consistent(tmp_path / "out")  # no temporary file left, manifest == files
     assert manifest["interrupted"] is True
+
+
+@pytest.mark.shared
+def test_paint_covers_every_annotated_face_in_the_dlib_group_photos(guard, shared, tmp_path):
+    """Independent boxes (hand annotations), not our detector's: each must lie >= 90% under the paint."""
+    root = shared / "eval" / "detect" / "dlib_faces"
+    truth = {str(root / name): boxes for name, boxes in json.loads((root / "annotations.json").read_text()).items()}
+    summary = export_photos(guard, sorted(truth), tmp_path / "out", hide="all-faces")
+    covered = total = 0
+    for photo in summary.photos:
+        assert photo.status is ExportStatus.EXPORTED, photo.message
+        width, height = Image.open(photo.source).size
+        mask = np.zeros((height, width), bool)
+        for h in photo.hidden:
+            mask[int(h.region.y) : int(np.ceil(h.region.y2)), int(h.region.x) : int(np.ceil(h.region.x2))] = True
+        for x, y, w, h in truth[photo.source]:
+            total += 1
+            covered += mask[max(0, round(y)) : round(y + h), max(0, round(x)) : round(x + w)].mean() >= 0.9
+    assert total >= 40 and covered == total, f"{covered} of {total} annotated faces covered"
