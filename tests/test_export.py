@@ -647,3 +647,17 @@ def test_paint_covers_every_annotated_face_in_the_dlib_group_photos(guard, share
             total += 1
             covered += mask[max(0, round(y)) : round(y + h), max(0, round(x)) : round(x + w)].mean() >= 0.9
     assert total >= 40 and covered == total, f"{covered} of {total} annotated faces covered"
+
+
+def test_permission_denied_output_folder_is_an_export_error_before_any_check(guard, tmp_path, monkeypatch):
+    import minorguard.export as export_module
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(export_module.tempfile, "TemporaryFile", denied)
+    monkeypatch.setattr(guard, "check", lambda *a, **k: pytest.fail("no photo may be checked"))
+    with pytest.raises(ExportError) as caught:
+        export_photos(guard, [OBAMA], tmp_path / "out")
+    assert caught.value.code == "unwritable" and "Permission denied" in caught.value.message
+    assert not (tmp_path / "out" / MANIFEST_NAME).exists()
