@@ -661,3 +661,12 @@ def test_permission_denied_output_folder_is_an_export_error_before_any_check(gua
         export_photos(guard, [OBAMA], tmp_path / "out")
     assert caught.value.code == "unwritable" and "Permission denied" in caught.value.message
     assert not (tmp_path / "out" / MANIFEST_NAME).exists()
+
+
+def test_every_export_message_exists_in_albanian_and_english():
+    from minorguard.locale.messages import MESSAGES
+
+    keys = {lang: {k for k in MESSAGES[lang] if k.startswith("export.")} for lang in ("sq", "en")}
+    assert keys["sq"] == keys["en"] and len(keys["en"]) >= 12
+    statuses = {f"export.{s.value}" for s in ExportStatus}
+    assert statuses <= keys["en"]
