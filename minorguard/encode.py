@@ -6,7 +6,9 @@ generation at some default quality; the IJG quality those tables correspond
 to is estimated for the manifest (and used if the tables cannot be reused).
 Chroma subsampling and progressive mode follow the source. MPO files (a JPEG
 with extra frames such as a depth map or a preview) are written as a plain
-JPEG of the first frame: the other frames still show the faces.
+JPEG of the first frame: the other frames still show the faces. Likewise a
+multi-page TIFF or an animated WebP gives a copy of its first frame, the
+only one the check looked at.
 """
 
 from __future__ import annotations
@@ -95,8 +97,6 @@ def _jpeg(
     kept = [f"IPTC {IPTC_KEEP[key]}" for key in kept_iptc]
     if source.info.get("comment"):
         removed.append("JPEG comment")
-    if source.format == "MPO" and getattr(source, "n_frames", 1) > 1:
-        removed.append(f"MPO extra frames ({source.n_frames - 1})")
     if "photoshop" in source.info and not kept_iptc:
         removed.append("Photoshop resources")
     return data, quality, removed, kept
@@ -190,6 +190,10 @@ def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) ->
         raise EncodeError(f"cannot encode as {fmt}: {error}") from error
     if icc:
         kept.append("ICC profile")
+    frames = getattr(source, "n_frames", 1)
+    if frames > 1:
+        # MPO previews/depth maps, TIFF pages, animation frames: only the first was checked, only it is written
+        removed.append(f"frames after the first ({frames - 1})")
     return Encoded(data, fmt, quality, tuple(sorted(set(removed))), tuple(kept))
 
 
