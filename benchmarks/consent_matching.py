@@ -49,11 +49,13 @@ def extract(limit: int | None) -> dict:
     root = EVAL / "age" / "fgnet_dev"
     with open(root / "labels.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))[:limit]
-    cache = CACHE / f"consent_matching_fgnet_dlib_{len(rows)}.npz"
+    pack = load_pack()
+    # the detector's box feeds the landmark model: a changed detector means new embeddings
+    tag = "".join(c if c.isalnum() else "_" for c in pack.detector.name)[:60]
+    cache = CACHE / f"consent_matching_fgnet_dlib_{tag}_{len(rows)}.npz"
     if cache.is_file():
         data = np.load(cache, allow_pickle=False)
         return {k: data[k] for k in data.files}
-    pack = load_pack()
     paths, ages, subjects, vectors, how = [], [], [], [], []
     start = time.perf_counter()
     for n, row in enumerate(rows):
@@ -84,6 +86,12 @@ def extract(limit: int | None) -> dict:
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **out)
     return out
+
+
+def detector_name() -> str:
+    from minorguard.models.pack import default_detector
+
+    return default_detector().name
 
 
 def threshold_for_fmr(impostor: np.ndarray, fmr: float) -> float:
@@ -200,6 +208,7 @@ def main() -> None:
         faces_from_detector=int(np.sum(how == "detector")),
         faces_from_landmark_box=int(np.sum(how == "landmark_box")),
         embedder="dlib-resnet-v1 (128-D, cosine similarity)",
+        detector=detector_name(),
         target_fmr=TARGET_FMR,
         chosen_at_fmr=TARGET_FMR / SAFETY,
         review_fmr=REVIEW_FMR,
