@@ -29,11 +29,29 @@ CACHE_FILE = CACHE / "known_adults_fgnet_dev.npz"
 MIN_IOU = 0.3
 
 
+def fingerprint() -> str:
+    """Changes whenever the models' code or the detection/identifiability policy does: the cache is then rebuilt."""
+    import hashlib
+
+    from minorguard.policy import load_policy
+
+    root = Path(__file__).resolve().parents[1] / "minorguard"
+    digest = hashlib.sha256()
+    for path in sorted((root / "models").glob("*.py")) + [root / "quality.py", root / "photo.py"]:
+        digest.update(path.read_bytes())
+    policy = load_policy(None)
+    digest.update(repr((policy.detector_threshold, policy.publish_long_side, policy.min_face_px, policy.min_sharpness)).encode())
+    return digest.hexdigest()[:16]
+
+
 def extract() -> dict[str, np.ndarray]:
     """{path, age, subject, found, identifiable, probs, embedding, landmarks, face_h, sharpness, gray}."""
+    current = fingerprint()
     if CACHE_FILE.is_file():
         data = np.load(CACHE_FILE, allow_pickle=False)
-        return {k: data[k] for k in data.files}
+        if "fingerprint" in data.files and str(data["fingerprint"]) == current:
+            return {k: data[k] for k in data.files}
+        print("models or policy changed since the cache was made: extracting again", flush=True)
     from minorguard.models.pack import load_pack
     from minorguard.photo import load_photo
     from minorguard.pipeline import _is_gray
@@ -60,6 +78,7 @@ def extract() -> dict[str, np.ndarray]:
         "face_h": np.zeros(n, np.float32),
         "sharpness": np.zeros(n, np.float32),
         "gray": np.zeros(n, bool),
+        "fingerprint": np.array(current),
     }
     start = time.perf_counter()
     for i, row in enumerate(rows):
