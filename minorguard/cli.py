@@ -10,6 +10,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .locale import t
@@ -142,11 +143,10 @@ def _print_photo(result, lang: str) -> None:
     label = t(f"verdict.{result.verdict.value}", lang)
     colour = _COLOURS[result.verdict.value]
     if result.error:
-        console.print(f"[{colour}]{label:10}[/] {result.source}: {result.error}", soft_wrap=True)
+        console.print(f"[{colour}]{label:10}[/] {escape(result.error)}", soft_wrap=True)
         return
     reasons = [f"{t('face', lang, n=d.index + 1)}: {explain_face(d, lang)}" for d in result.faces if d.action.value != "allow"]
-    console.print(f"[{colour}]{label:10}[/] {result.source} — " + "; ".join(reasons), soft_wrap=True)
-    from rich.markup import escape
+    console.print(f"[{colour}]{label:10}[/] {escape(result.source)} — " + escape("; ".join(reasons)), soft_wrap=True)
 
     from .cli_events import hint_text
 
@@ -216,7 +216,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         code = app(args=argv, standalone_mode=False)
     except UsageProblem as problem:
-        err.print(f"[red]error:[/] {problem}")
+        err.print(f"[red]error:[/] {escape(str(problem))}", soft_wrap=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -227,7 +227,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         if name == "NoArgsIsHelpError":
             return EXIT_USAGE
         if hasattr(error, "format_message"):
-            err.print(f"[red]error:[/] {error.format_message()}")
+            err.print(f"[red]error:[/] {escape(error.format_message())}", soft_wrap=True)
             return EXIT_USAGE
         if hasattr(error, "exit_code"):
             return int(error.exit_code)
