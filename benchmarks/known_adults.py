@@ -1,6 +1,6 @@
 """Known adults and grouping on ``../shared/eval/age/fgnet_dev`` (41 people photographed across their lives).
 
-    python -m benchmarks.known_adults
+    python -m benchmarks.known_adults [--folders N] [--no-grid]
 
 Features come from :mod:`benchmarks.known_adults_features` (the scan path's
 own detector, age model and dlib embedder; cached). Decisions are made by the
@@ -329,7 +329,7 @@ def grouping_grid(data, faces, ages, policy, thresholds, linkages, seeds: int) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folders", type=int, default=20, help="event-like folders of 5 subjects each")
-    parser.add_argument("--grid", action="store_true", help="also sweep thresholds (slower)")
+    parser.add_argument("--no-grid", dest="grid", action="store_false", help="skip the sweeps of thresholds that justify the defaults")
     args = parser.parse_args(argv)
     require_shared()
     from minorguard.policy import load_policy
