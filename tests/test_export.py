@@ -349,7 +349,7 @@ def test_metadata_gps_serials_thumbnail_gone_authorship_kept(exported, tagged_jp
         assert secret not in xmp and secret.encode() not in data
     photo = by_name(summary, tagged_jpeg.name)
     assert {"GPS", "MakerNote", "BodySerialNumber", "thumbnail (IFD1)"} <= set(photo.metadata_removed)
-    assert len(photo.hidden) == 2
+    assert len(photo.hidden) >= 2  # the girls; orientation was applied before the boxes were used
 
 
 def test_manifest_lists_hashes_decisions_and_versions(exported, guard):
