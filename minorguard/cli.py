@@ -19,7 +19,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="minorguard: 
 console = Console(stderr=False, highlight=False)
 err = Console(stderr=True, highlight=False)
 
-EXIT_PASS, EXIT_REVIEW, EXIT_BLOCK, EXIT_USAGE = 0, 1, 2, 64
+EXIT_PASS, EXIT_REVIEW, EXIT_BLOCK, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 64, 70
 
 
 class Lang(str, Enum):
@@ -234,7 +234,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         if name == "Abort":
             err.print("aborted")
             return 130
-        raise
+        # Last resort: one line, and an exit code that blocks any publishing script.
+        err.print(f"[red]error:[/] {escape(type(error).__name__)}: {escape(str(error))}", soft_wrap=True)
+        return EXIT_INTERNAL
     return code if isinstance(code, int) else 0
 
 

@@ -102,6 +102,14 @@ def _open_image(data: bytes, label: str) -> Image.Image:
         raise PhotoError("not_an_image", f"{label}: cannot open as an image ({error})") from None
     if image.format not in _SUPPORTED_FORMATS:
         raise PhotoError("unsupported_format", f"{label}: unsupported format {image.format}")
+    frames = getattr(image, "n_frames", 1) or 1
+    # MPO's second frame is the camera's own preview or stereo twin of the first;
+    # any other extra page or frame could show a face the check never saw.
+    if frames > 1 and image.format != "MPO":
+        raise PhotoError(
+            "multi_frame",
+            f"{label}: holds {frames} pages or frames; only single-image photos can be checked (split it first)",
+        )
     return image
 
 

@@ -672,11 +672,12 @@ def test_every_export_message_exists_in_albanian_and_english():
     assert statuses <= keys["en"]
 
 
-def test_only_the_checked_first_frame_is_written(guard, tmp_path):
+def test_multi_page_file_is_not_exported(guard, tmp_path):
+    # the scan cannot vouch for pages it did not check, so the file is an error, not a copy
     src = tmp_path / "src"
     src.mkdir()
     rgb = Image.open(OBAMA).convert("RGB")
     rgb.save(src / "pages.tif", save_all=True, append_images=[rgb.transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
     photo = export_photos(guard, [src], tmp_path / "out").photos[0]
-    assert photo.status is ExportStatus.EXPORTED and "frames after the first (1)" in photo.metadata_removed
-    assert getattr(Image.open(tmp_path / "out" / "pages.tif"), "n_frames", 1) == 1
+    assert photo.status is ExportStatus.ERROR
+    assert not (tmp_path / "out" / "pages.tif").exists()

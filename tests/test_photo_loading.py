@@ -153,3 +153,12 @@ def test_draft_decoding_keeps_full_size_coordinates():
     assert (photo.width, photo.height) == (640, 427)
     assert photo.scale == pytest.approx(photo.pixels.shape[1] / 640)
     assert photo.scale < 1
+
+
+def test_multi_page_tiff_is_refused_not_half_checked(tmp_path):
+    path = tmp_path / "faqe.tiff"
+    first = Image.new("RGB", (64, 48), (10, 10, 10))
+    first.save(path, "TIFF", save_all=True, append_images=[Image.open(OBAMA)])
+    with pytest.raises(PhotoError) as caught:
+        load_photo(path)
+    assert caught.value.code == "multi_frame"
