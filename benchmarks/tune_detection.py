@@ -76,7 +76,7 @@ ZOOM = ("retinaface_x2_L100000", "centerface_x2_L100000")
 def grouped(dataset: str, zoom_max_face: float = 48.0) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
     """Per image: leader boxes (x, y, w, h), per-source scores, features, zoomed? -- as FusedDetector groups them.
 
-    Every evaluation image is small enough (long side <= 1024) for the zoom pass.
+    Every evaluation image is small enough (long side <= 640) for the zoom pass.
     """
     from minorguard.models.detectors import cluster_candidates, fusion_features
     from minorguard.types import DetectedFace

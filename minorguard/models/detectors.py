@@ -38,6 +38,13 @@ def _resize_for(rgb: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=interp)
 
 
+def _rescaled(face: DetectedFace, factor: float) -> DetectedFace:
+    if abs(factor - 1.0) < 1e-9:
+        return face
+    marks = tuple((x * factor, y * factor) for x, y in face.landmarks)
+    return DetectedFace(face.box.scaled(factor), face.score, marks, face.detector)
+
+
 def _scale_for(rgb: np.ndarray, long_side: int, max_upscale: float) -> float:
     h, w = rgb.shape[:2]
     return min(long_side / max(h, w), max_upscale)
@@ -260,8 +267,8 @@ class FusedDetector:
         centerface: CenterFaceDetector,
         weights: FusionWeights,
         threshold: float = 0.5,
-        long_side: int = 1600,
-        zoom_below: int = 1024,
+        long_side: int = 1280,
+        zoom_below: int = 640,
         zoom: float = 2.0,
         zoom_max_face: float = 48.0,
         proposal_threshold: float = 0.05,
@@ -295,7 +302,13 @@ class FusedDetector:
         """All proposals with their source index, and whether the zoom pass ran."""
         long_side = max(rgb.shape[:2])
         scale = min(1.0, self.long_side / long_side)
-        found = [(f, i) for i, d in enumerate(self.detectors) for f in d.detect_at(rgb, scale, self.proposal_threshold)]
+        # One shared downscale for both detectors (a full-size resize costs more than a small model run).
+        image = _resize_for(rgb, scale)
+        found = [
+            (_rescaled(f, 1.0 / scale), i)
+            for i, d in enumerate(self.detectors)
+            for f in d.detect_at(image, 1.0, self.proposal_threshold)
+        ]
         zoomed = long_side <= self.zoom_below
         if zoomed:
             for i, d in enumerate(self.detectors):
