@@ -141,6 +141,40 @@ def fmt(result: dict) -> str:
     return f"{cells} P={result['precision']:.3f} n={result['detections']}"
 
 
+def audit_sheet(groups: dict, threshold: float, count: int) -> None:
+    """Random unmatched detections (>= 16 px) at ``threshold``, numbered, 10 per row, under the cache."""
+    import random
+
+    import cv2
+
+    from minorguard.models.pack import DEFAULT_FUSION
+
+    truth = ground_truth("face_mask_kaggle")
+    unmatched = []
+    for key, (boxes, _scores, feats, zoomed) in sorted(groups.items()):
+        if not len(boxes):
+            continue
+        kept = boxes[DEFAULT_FUSION.score(feats, zoomed) >= threshold]
+        _, missed = match([Box(*b) for b in truth[key]], [Box(*map(float, b)) for b in kept])
+        unmatched += [(key, u) for u in missed if u.height >= 16]
+    random.Random(2).shuffle(unmatched)
+    tiles = []
+    for key, u in unmatched[:count]:
+        image = cv2.imread(str(dataset_root("face_mask_kaggle") / key))
+        cx, cy, side = u.x + u.width / 2, u.y + u.height / 2, max(u.width, u.height) * 1.8
+        x1, y1 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+        crop = image[y1 : int(cy + side / 2), x1 : int(cx + side / 2)].copy()
+        cv2.rectangle(crop, (int(u.x - x1), int(u.y - y1)), (int(u.x2 - x1), int(u.y2 - y1)), (0, 255, 0), 1)
+        crop = cv2.resize(crop, (96, 96), interpolation=cv2.INTER_CUBIC)
+        cv2.putText(crop, str(len(tiles)), (2, 10), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 255), 1)
+        tiles.append(crop)
+    while len(tiles) % 10:
+        tiles.append(np.zeros((96, 96, 3), np.uint8))
+    out = CACHE / f"audit_unmatched_t{threshold:g}.png"
+    cv2.imwrite(str(out), np.vstack([np.hstack(tiles[i : i + 10]) for i in range(0, len(tiles), 10)]))
+    print(f"{len(unmatched)} unmatched detections >= 16 px at {threshold}; {min(count, len(unmatched))} drawn to {out}")
+
+
 def main() -> None:
     require_shared()
     parser = argparse.ArgumentParser()
@@ -151,6 +185,9 @@ def main() -> None:
     c.add_argument("--long-side", type=int, default=100000)
     c.add_argument("--datasets", default="face_mask_kaggle,dlib_faces,fgnet_dev")
     c.add_argument("--limit", type=int)
+    a = sub.add_parser("audit", help="contact sheet of unmatched detections >= 16 px, to count real faces by eye")
+    a.add_argument("--threshold", type=float, default=0.5)
+    a.add_argument("--count", type=int, default=80)
     f = sub.add_parser("fit")
     f.add_argument("--thresholds", default="0.3,0.4,0.5,0.55,0.6,0.7")
     args = parser.parse_args()
@@ -159,6 +196,9 @@ def main() -> None:
             cache_raw(args.detector, args.upscale, args.long_side, dataset, args.limit)
         return
     groups = grouped("face_mask_kaggle")
+    if args.command == "audit":
+        audit_sheet(groups, args.threshold, args.count)
+        return
     labels = truth_labels("face_mask_kaggle", groups)
     keys = sorted(groups)
     thresholds = [float(t) for t in args.thresholds.split(",")]
