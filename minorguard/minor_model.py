@@ -9,7 +9,10 @@ scikit-learn and nothing is unpickled:
   training script calls the same function, so run time and training agree.
 * ``scorer``: a standardised logistic regression giving a score.
 * ``calibration``: an isotonic table from score to P(under 18), fitted on
-  out-of-fold scores, so the probability means what it says on held-out data.
+  out-of-fold scores, so the probability means what it says on held-out data;
+  a small share (``blend``) of a Platt sigmoid keeps the map strictly
+  increasing, so a threshold deep in the isotonic table's flat bottom step
+  still ranks faces by score instead of flagging the whole step at once.
 * ``age_recalibration``: a monotone map of the age model's cumulative
   distribution (its probability-integral-transform on training faces), which
   turns its over-confident percentiles into an interval that holds.
@@ -94,6 +97,8 @@ class MinorModel:
     intercept: float
     calib_x: np.ndarray
     calib_y: np.ndarray
+    platt: tuple[float, float] = (0.0, 0.0)  # slope, intercept on the score
+    blend: float = 0.0
     pit_x: np.ndarray | None = None  # age model's CDF value ...
     pit_y: np.ndarray | None = None  # ... and how often the true age fell below it
     percentile: float = 0.10
@@ -114,6 +119,8 @@ class MinorModel:
             intercept=float(scorer["intercept"]),
             calib_x=np.asarray(calib["x"], np.float64),
             calib_y=np.asarray(calib["y"], np.float64),
+            platt=(float(calib.get("platt", [0.0, 0.0])[0]), float(calib.get("platt", [0.0, 0.0])[1])),
+            blend=float(calib.get("blend", 0.0)),
             pit_x=np.asarray(recal["x"], np.float64) if recal else None,
             pit_y=np.asarray(recal["y"], np.float64) if recal else None,
             percentile=float(data.get("interval_percentile", 0.10)),
@@ -131,7 +138,11 @@ class MinorModel:
         return ((np.atleast_2d(x) - self.mean) / self.scale) @ self.coef + self.intercept
 
     def calibrate(self, scores: np.ndarray | float) -> np.ndarray:
-        return np.interp(scores, self.calib_x, self.calib_y)
+        iso = np.interp(scores, self.calib_x, self.calib_y)
+        if self.blend <= 0:
+            return iso
+        platt = 1.0 / (1.0 + np.exp(-(self.platt[0] * np.asarray(scores, np.float64) + self.platt[1])))
+        return (1 - self.blend) * iso + self.blend * platt
 
     def features_of(self, features: Any) -> np.ndarray:
         return feature_vector(self.spec, features.age_probs, features.ages, features.face_height_px, features.sharpness, features.gray)
@@ -160,14 +171,20 @@ class MinorModel:
 
     # -- the estimator's entry point --------------------------------------
     def predict(self, features: Any) -> tuple[float, float | None, float | None, float | None]:
-        """(P(under 18), low, high, expected) for one face's :class:`~minorguard.minor.FaceFeatures`."""
+        """(P(under 18), low, high, expected) for one face's :class:`~minorguard.minor.FaceFeatures`.
+
+        ``low``/``high`` bound the recalibrated interval; ``expected`` is None
+        (the caller keeps the age model's own expected age).
+        """
         x = self.features_of(features)
         if not np.all(np.isfinite(x)):
             # fail closed: a face we cannot describe is treated as a possible minor
             return 1.0, None, None, None
         p = float(self.calibrate(self.score_matrix(x))[0])
-        expected, low, high = self.age_summary(features.age_probs, features.ages)
-        return p, low, high, expected
+        _, low, high = self.age_summary(features.age_probs, features.ages)
+        # The age model's own expected age stays the point estimate (None): the
+        # recalibrated mean measured no better (benchmarks/results/minor.json).
+        return p, low, high, None
 
     def predict_many(self, rows: Sequence[np.ndarray]) -> np.ndarray:
         return self.calibrate(self.score_matrix(np.asarray(rows, np.float64)))

@@ -1,0 +1,167 @@
+"""The calibrated minor estimator: its numpy forward pass, the shipped weights, and real faces."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from itertools import pairwise
+
+import numpy as np
+import pytest
+
+from minorguard.minor import CALIBRATED_WEIGHTS, CalibratedMinorEstimator, FaceFeatures
+from minorguard.minor_model import FORMAT, MinorModel, feature_vector
+
+AGES = np.arange(81, dtype=np.float32)
+
+
+def peaked(age: float, sd: float = 2.0) -> np.ndarray:
+    p = np.exp(-0.5 * ((AGES - age) / sd) ** 2)
+    return (p / p.sum()).astype(np.float32)
+
+
+def faces(age: float, sd: float = 2.0, **kw) -> FaceFeatures:
+    return FaceFeatures(age_probs=peaked(age, sd), ages=AGES, face_height_px=kw.get("h", 150.0), sharpness=kw.get("sharp", 300.0), gray=kw.get("gray", False))
+
+
+@pytest.fixture(scope="module")
+def shipped() -> dict:
+    return json.loads(CALIBRATED_WEIGHTS.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def estimator() -> CalibratedMinorEstimator:
+    return CalibratedMinorEstimator()
+
+
+# -- the weights file -------------------------------------------------------------
+def test_shipped_weights_are_small_json_with_monotone_calibration(shipped):
+    assert CALIBRATED_WEIGHTS.stat().st_size < 100_000
+    assert shipped["format"] == FORMAT
+    model = MinorModel.from_json(shipped)
+    assert np.all(np.diff(model.calib_y) >= 0) and 0 <= model.calib_y[0] <= model.calib_y[-1] <= 1
+    t = shipped["thresholds"]
+    assert 0 < t["review"] <= t["block"] <= 1
+    assert (CALIBRATED_WEIGHTS.parent / "MODEL_CARD.md").is_file()
+
+
+def test_malformed_weights_are_refused(shipped):
+    with pytest.raises(ValueError, match="format"):
+        MinorModel.from_json({**shipped, "format": "pickle"})
+    broken = {**shipped, "calibration": {"x": [0.0, 1.0], "y": [0.9, 0.1]}}
+    with pytest.raises(ValueError, match="non-decreasing"):
+        MinorModel.from_json(broken)
+    with pytest.raises(ValueError, match="sizes"):
+        MinorModel.from_json({**shipped, "scorer": {**shipped["scorer"], "coef": shipped["scorer"]["coef"][:-1]}})
+
+
+# -- behaviour on clear cases -------------------------------------------------------
+def test_child_distribution_is_a_minor_and_adult_is_not(estimator, shipped):
+    review = shipped["thresholds"]["review"]
+    child = estimator.estimate(faces(6))
+    teen = estimator.estimate(faces(15))
+    adult = estimator.estimate(faces(55))
+    assert child.p_under_18 > 0.9 and child.p_under_18 >= shipped["thresholds"]["block"]
+    assert teen.p_under_18 >= review
+    assert adult.p_under_18 < review
+    assert child.p_under_18 >= teen.p_under_18 >= adult.p_under_18
+    assert child.method == shipped["name"]
+
+
+def test_probability_falls_as_the_age_distribution_moves_up(estimator):
+    ps = [estimator.estimate(faces(a)).p_under_18 for a in (4, 10, 16, 22, 30, 45, 70)]
+    assert all(a >= b for a, b in pairwise(ps)), ps
+    assert ps[0] - ps[-1] > 0.8
+
+
+def test_interval_is_ordered_and_wider_than_the_over_confident_raw_one(estimator):
+    from minorguard.minor import RawAgeEstimator
+
+    f = faces(20, sd=1.5)
+    new, raw = estimator.estimate(f), RawAgeEstimator(0.10).estimate(f)
+    assert new.low <= new.expected <= new.high
+    assert new.high - new.low > raw.high - raw.low
+
+
+def test_undescribable_face_fails_closed(estimator):
+    nan = FaceFeatures(age_probs=np.full(81, np.nan, np.float32), ages=AGES, face_height_px=100, sharpness=100)
+    assert estimator.estimate(nan).p_under_18 == 1.0
+
+
+def test_forward_pass_matches_scikit_learn_on_synthetic_data():
+    """The numpy forward pass reproduces the trained logistic regression + isotonic map."""
+    pytest.importorskip("sklearn")
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    from training.train_minor import DEFAULT_SPEC
+
+    rng = np.random.default_rng(1)
+    true_ages = rng.integers(1, 70, 400)
+    x = np.stack([feature_vector(DEFAULT_SPEC, peaked(a + rng.normal(0, 6), 4), AGES, 120.0, 200.0, False) for a in true_ages])
+    y = (true_ages < 18).astype(int)
+    mean, scale = x.mean(0), x.std(0)
+    scale[scale < 1e-9] = 1
+    lr = LogisticRegression(max_iter=2000).fit((x - mean) / scale, y)
+    iso = IsotonicRegression(out_of_bounds="clip").fit(lr.decision_function((x - mean) / scale), y)
+    model = MinorModel.from_json({
+        "format": FORMAT, "name": "t", "features": DEFAULT_SPEC,
+        "scorer": {"mean": mean.tolist(), "scale": scale.tolist(), "coef": lr.coef_[0].tolist(), "intercept": float(lr.intercept_[0])},
+        "calibration": {"x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()},
+    })
+    np.testing.assert_allclose(model.score_matrix(x), lr.decision_function((x - mean) / scale), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(model.predict_many(x), iso.predict(lr.decision_function((x - mean) / scale)), atol=1e-12)
+
+
+# -- real models on real photos -----------------------------------------------------
+def _calibrated_guard():
+    from minorguard import Guard
+    from minorguard.policy import load_policy
+
+    shipped = json.loads(CALIBRATED_WEIGHTS.read_text(encoding="utf-8"))
+    policy = replace(load_policy(None), minor_rule="calibrated", minor_block_probability=shipped["thresholds"]["block"],
+                     minor_review_probability=shipped["thresholds"]["review"])
+    return Guard(policy=policy), shipped
+
+
+@pytest.fixture(scope="module")
+def calibrated_guard():
+    return _calibrated_guard()
+
+
+def test_family_portrait_children_flagged_adult_portrait_passes(calibrated_guard, sample_images):
+    """Two girls (about 12 and 9) and their parents; one adult alone.
+
+    The age model puts both girls in their twenties, so neither reaches the
+    BLOCK probability: they must still be held for REVIEW, never let through.
+    """
+    from minorguard.types import FaceCategory, Verdict
+
+    guard, shipped = calibrated_guard
+    family = guard.check(sample_images / "faceaisharp_obama_family.jpg")
+    assert family.verdict in (Verdict.REVIEW, Verdict.BLOCK)
+    judged = [f for f in family.faces if f.age is not None]
+    assert len(judged) >= 4
+    held = [f for f in judged if f.category in (FaceCategory.POSSIBLE_MINOR, FaceCategory.UNCERTAIN)]
+    assert len(held) >= 2, [(f.age.p_under_18, f.age.expected) for f in judged]
+    assert all(f.age.method == shipped["name"] for f in judged)
+    adult = guard.check(sample_images / "faceaisharp_biden_7mpx.jpg")
+    assert adult.verdict is Verdict.PASS, [f.age for f in adult.faces]
+
+
+def test_shared_children_are_flagged(calibrated_guard, shared):
+    """Young FG-NET children (true age 2-10) through the whole pipeline come out possible minor."""
+    import csv
+
+    from minorguard.types import FaceCategory
+
+    guard, _ = calibrated_guard
+    base = shared / "eval" / "age" / "fgnet_dev"
+    with open(base / "labels.csv", encoding="utf-8") as handle:
+        rows = [r for r in csv.DictReader(handle) if 2 <= int(r["age"]) <= 10][:8]
+    flagged = 0
+    for row in rows:
+        result = guard.check(base / row["path"])
+        if any(f.category in (FaceCategory.POSSIBLE_MINOR, FaceCategory.UNCERTAIN) for f in result.faces):
+            flagged += 1
+    assert flagged == len(rows)
