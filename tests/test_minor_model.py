@@ -149,6 +149,7 @@ def test_family_portrait_children_flagged_adult_portrait_passes(calibrated_guard
     assert adult.verdict is Verdict.PASS, [f.age for f in adult.faces]
 
 
+@pytest.mark.shared
 def test_shared_children_are_flagged(calibrated_guard, shared):
     """Young FG-NET children (true age 2-10) through the whole pipeline come out possible minor."""
     import csv

@@ -5,8 +5,14 @@ One command, from the repository root, with ``../shared`` beside it:
     python -m training.train_minor --extract
 
 ``--extract`` first runs :mod:`training.extract_features` for any dataset whose
-cache (``/work/cache/minor_features_*.npz`` or ``$MINORGUARD_CACHE``) is
-missing (``--force-extract`` redoes them). Training itself takes seconds.
+cache (``../cache/minor_features_*.npz``, or under ``$MINORGUARD_CACHE``) is
+missing (``--force-extract`` redoes them). Extraction is the slow part: the
+fused detector runs twice per photo (native size and 2x), about 0.2-0.3 s of
+one core per photo, 10,321 photos: about 50 minutes on one core (measured on
+a machine shared with other jobs); ``--workers 2`` on a free 2-core machine
+should halve that (not measured). Training, calibration and the
+cross-dataset check take under a minute. ``python -m benchmarks.minor`` then
+writes the full figures.
 
 Method (figures in ``minorguard/weights/MODEL_CARD.md`` and
 ``benchmarks/results/minor.json``):
