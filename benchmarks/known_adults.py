@@ -326,6 +326,19 @@ def grouping_grid(data, faces, ages, policy, thresholds, linkages, seeds: int) -
     return rows
 
 
+def _other_estimator_policy(policy):
+    """The policy with the calibrated estimator (its own thresholds) when the default is the raw one and weights ship."""
+    import json
+
+    from minorguard.minor import CALIBRATED_WEIGHTS
+
+    if policy.minor_rule == "calibrated" or not CALIBRATED_WEIGHTS.is_file():
+        return None
+    thresholds = json.loads(CALIBRATED_WEIGHTS.read_text(encoding="utf-8")).get("thresholds", {})
+    return replace(policy, minor_rule="calibrated", minor_review_probability=float(thresholds.get("review", policy.minor_review_probability)),
+                   minor_block_probability=float(thresholds.get("block", policy.minor_block_probability)))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--folders", type=int, default=20, help="event-like folders of 5 subjects each")
@@ -362,6 +375,15 @@ def main(argv: list[str] | None = None) -> int:
             data, faces, ages, policy, [0.9575, 0.9655, 0.97, 0.9725, 0.975], [0.0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05])
         payload["grid_grouping"] = grouping_grid(
             data, faces, ages, policy, [0.93, 0.94, 0.95, 0.955, 0.96, 0.965], ["average", "complete"], args.folders)
+        other = _other_estimator_policy(policy)
+        if other is not None:
+            # the gate means something else under another estimator: measure where it would have to be
+            other_ages = _estimates(data, other)
+            payload["grid_known_adults_" + other.minor_rule] = {
+                "minor_estimator": ages_method(other_ages),
+                "review_probability": other.minor_review_probability,
+                "grid": childhood_grid(data, faces, other_ages, other, [0.97, 0.9725, 0.975], [0.08, 0.1, 0.15, 0.2, 0.3, 0.5]),
+            }
     path = write_json("known_adults.json", payload)
 
     print(f"fgnet_dev: {len(faces)} faces of {len(set(data['subject'][faces].tolist()))} people; policy {policy.version}")
