@@ -600,11 +600,14 @@ def export_photos(
                 for job in itertools.islice(queue, workers):
                     pending.append((job, pool.submit(prepare, job)))
                 while pending:
-                    job, future = pending.popleft()
+                    job, future = pending[0]
+                    # the job leaves `pending` only inside the try: an interrupt at any
+                    # point leaves its temporary file to _abandon or to the finally
                     staged = future.result()
-                    for nxt in itertools.islice(queue, 1):
-                        pending.append((nxt, pool.submit(prepare, nxt)))
                     try:
+                        pending.popleft()
+                        for nxt in itertools.islice(queue, 1):
+                            pending.append((nxt, pool.submit(prepare, nxt)))
                         with _interrupts_deferred():  # the file and its manifest entry appear together
                             photo = batch.finish(staged, out / job.rel)
                     finally:
