@@ -46,6 +46,41 @@ def _guard(policy: Optional[Path], models: Optional[str], **collaborators):
         _fail(str(error))
 
 
+def parse_date(when: Optional[str], option: str = "--date") -> Optional[Date]:
+    """A YYYY-MM-DD option value, or a usage error."""
+    if not when:
+        return None
+    try:
+        return Date.fromisoformat(when)
+    except ValueError:
+        _fail(f"{option} must be YYYY-MM-DD, got {when!r}")
+    return None
+
+
+def checking_guard(policy, models, db, event, channel, publish_date, lang: str, photos: int = 1):
+    """A Guard wired to the register exactly as `scan` and `export` need it.
+
+    Events, consent matching, reviewers' decisions and known adults all come
+    from the same register, so a photo gets the same decision whichever
+    command checks it. Returns (guard, register or None, context, grouping store).
+    """
+    from .cli_adults import prepare_scan
+    from .cli_events import scan_events
+    from .cli_register import consent_matcher
+    from .pipeline import CheckContext
+
+    register, linker = scan_events(db, event)
+    guard = _guard(policy, models, events=linker)
+    guard.consent = consent_matcher(register, guard, event, channel)
+    context = CheckContext(channel=channel, when=publish_date, event_id=event)
+    if register is not None:  # reviewers' decisions (minorguard review) apply to the same photos
+        from .review_lookup import StoredReviews
+
+        guard.reviews = StoredReviews.open(register, guard.policy, context, lang)
+    store = prepare_scan(guard, register, photos, publish_date, lang)
+    return guard, register, context, store
+
+
 def _exit_code(verdicts) -> int:
     from .types import Verdict
 
@@ -75,37 +110,21 @@ def scan(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from .discover import MissingPath, discover_photos
-    from .pipeline import CheckContext
-    from .report import explain_face, write_csv, write_json
+    from .report import write_csv, write_json
 
     lang_s = lang.value
-    publish_date = None
-    if when:
-        try:
-            publish_date = Date.fromisoformat(when)
-        except ValueError:
-            _fail(f"--date must be YYYY-MM-DD, got {when!r}")
+    publish_date = parse_date(when)
     try:
         sources = list(discover_photos(paths, recursive))
     except MissingPath as missing:
         _fail(t("cli.path_missing", lang_s, path=missing.path))
     if not sources:
         _fail(t("cli.no_photos", lang_s))
-    from .cli_events import audit_event_decisions, scan_events
+    from .cli_adults import finish_scan, groups_json
+    from .cli_events import audit_event_decisions
+    from .cli_register import audit_consent_decisions
 
-    register, linker = scan_events(db, event)
-    guard = _guard(policy, models, events=linker)
-    from .cli_register import audit_consent_decisions, consent_matcher
-
-    guard.consent = consent_matcher(register, guard, event, channel)
-    context = CheckContext(channel=channel, when=publish_date, event_id=event)
-    if register is not None:  # reviewers' decisions (minorguard review) apply to the same photos
-        from .review_lookup import StoredReviews
-
-        guard.reviews = StoredReviews.open(register, guard.policy, context, lang_s)
-    from .cli_adults import finish_scan, groups_json, prepare_scan
-
-    store = prepare_scan(guard, register, len(sources), publish_date, lang_s)
+    guard, register, context, store = checking_guard(policy, models, db, event, channel, publish_date, lang_s, len(sources))
     results = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
         task = progress.add_task("scan", total=len(sources))

@@ -59,13 +59,9 @@ def _register_error() -> type[Exception]:
 
 
 def _date(value: str | None, option: str) -> Date | None:
-    if value is None:
-        return None
-    try:
-        return Date.fromisoformat(value)
-    except ValueError:
-        _fail(f"{option} must be YYYY-MM-DD, got {value!r}")
-    return None
+    from .cli import parse_date
+
+    return parse_date(value, option)
 
 
 @adult_app.command("add")

@@ -6,14 +6,13 @@ Registered on the main app by :mod:`minorguard.cli`; the work is
 
 from __future__ import annotations
 
-from datetime import date as Date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from .cli import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, Lang, _fail, _guard, console, err
+from .cli import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, Lang, _fail, checking_guard, console, err, parse_date
 from .locale import t
 
 __all__ = ["export_cmd"]
@@ -70,27 +69,10 @@ def export_cmd(
     1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
     from .discover import MissingPath
     from .export import ExportError, ExportInterrupted, ExportStatus, export_photos
-    from .pipeline import CheckContext
 
     lang_s = lang.value
-    publish_date = None
-    if when:
-        try:
-            publish_date = Date.fromisoformat(when)
-        except ValueError:
-            _fail(f"--date must be YYYY-MM-DD, got {when!r}")
-    context = CheckContext(channel=channel, when=publish_date, event_id=event)
-    from .cli_events import scan_events
-    from .cli_register import consent_matcher
-
-    # the same collaborators as `scan`: the register's events, consents and reviewers' decisions
-    register, linker = scan_events(db, event)
-    guard = _guard(policy, models, events=linker)
-    guard.consent = consent_matcher(register, guard, event, channel)
-    if register is not None:
-        from .review_lookup import StoredReviews
-
-        guard.reviews = StoredReviews.open(register, guard.policy, context)
+    # the same collaborators as `scan`: the register's events, consents, reviewers' decisions, known adults
+    guard, register, context, _ = checking_guard(policy, models, db, event, channel, parse_date(when), lang_s)
 
     def show(photo: Any) -> None:
         label = t(f"export.{photo.status.value}", lang_s)

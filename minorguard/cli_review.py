@@ -6,7 +6,6 @@ Registered on the main app by :mod:`minorguard.cli`; the page is
 
 from __future__ import annotations
 
-from datetime import date as Date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -68,12 +67,9 @@ def review_cmd(
     from .review_server import ReviewServer
 
     lang_s = lang.value
-    publish_date = None
-    if when:
-        try:
-            publish_date = Date.fromisoformat(when)
-        except ValueError:
-            _fail(f"--date must be YYYY-MM-DD, got {when!r}")
+    from .cli import parse_date
+
+    publish_date = parse_date(when)
     context = CheckContext(channel=channel, when=publish_date, event_id=event)
     if not source.exists():
         _fail(t("cli.path_missing", lang_s, path=source))
