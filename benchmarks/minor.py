@@ -189,6 +189,7 @@ def ablation(data: Data) -> list[dict[str, Any]]:
 
     variants = {
         "default (one chip)": Config(),
+        "thresholds picked at 99.5% (no margin)": Config(target_recall=0.995),
         "+ flip TTA": Config(variants=("p20", "p20f")),
         "+ quality cues (face height, sharpness, grey)": Config(spec={**DEFAULT_SPEC, "blocks": [*DEFAULT_SPEC["blocks"], "log_face_height", "log_sharpness", "gray"]}),
         "training sets reweighted to equal size": Config(balance_datasets=True),

@@ -25,8 +25,9 @@ Method (figures in ``minorguard/weights/MODEL_CARD.md`` and
    sigmoid, to keep it strictly increasing) fitted on subject-disjoint
    out-of-fold scores turns it into P(under 18).
 3. The REVIEW threshold is the largest probability that still keeps minor
-   recall >= the target on every training dataset (out-of-fold); the BLOCK
-   threshold is 0.5 (more likely a minor than not).
+   recall >= 99.7% on every training dataset (out-of-fold; a margin over the
+   99.5% goal for unseen data); the BLOCK threshold is 0.5 (more likely a
+   minor than not).
 4. Cross-dataset validation: for each of utkface / all_age_faces / fgnet_dev,
    steps 1-3 run on the other two and the figures are measured on it.
    Detector misses and faces judged not identifiable count as misses.
@@ -64,7 +65,10 @@ class Config:
     spec: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SPEC))
     variants: tuple[str, ...] = ("p20",)  # age-chip variants averaged (the pipeline runs "p20" only)
     c: float = 1.0  # inverse L2 strength of the logistic regression
-    target_recall: float = 0.995
+    # The goal is 99.5% on sets never seen; thresholds picked at exactly 99.5%
+    # on the training sets gave all_age_faces 99.2% held out, so they are
+    # picked at 99.7% (held out then: 99.6-99.7%, benchmarks/results/minor.json).
+    target_recall: float = 0.997
     folds: int = 5
     # Reweighting each training set to the same total was measured and left
     # off: it lets the small FG-NET set dominate and raised utkface's 25+
