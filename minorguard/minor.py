@@ -85,7 +85,10 @@ class CalibratedMinorEstimator:
     def __init__(self, path: Path = CALIBRATED_WEIGHTS, percentile: float = 0.10) -> None:
         from .minor_model import MinorModel
 
-        self.model = MinorModel.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
+        from dataclasses import replace
+
+        # the policy's interval percentile, not the one the weights were written with
+        self.model = replace(MinorModel.from_json(json.loads(Path(path).read_text(encoding="utf-8"))), percentile=percentile)
         self.name = self.model.name
         self.needs_embedding = self.model.needs_embedding
         self.raw = RawAgeEstimator(percentile)

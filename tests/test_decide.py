@@ -44,8 +44,16 @@ def test_adult_is_allowed():
 
 
 def test_middle_band_goes_to_review_not_pass():
-    d = decide_face(face(p_minor=0.2, expected=22, low=16), CALIBRATED)
+    d = decide_face(face(p_minor=0.2, expected=36, low=16), CALIBRATED)
     assert (d.category, d.action) == (FaceCategory.UNCERTAIN, FaceAction.REVIEW)
+
+
+def test_middle_band_face_that_looks_young_blocks():
+    # a child the age model reads as a young adult: honest low P(under 18), young estimate
+    d = decide_face(face(p_minor=0.07, expected=27, low=19), CALIBRATED)
+    assert (d.category, d.action) == (FaceCategory.POSSIBLE_MINOR, FaceAction.BLOCK)
+    below_review = decide_face(face(p_minor=0.01, expected=27, low=21), CALIBRATED)
+    assert below_review.action is FaceAction.ALLOW
 
 
 def test_not_identifiable_is_reported_and_allowed():

@@ -60,7 +60,7 @@ def ref(name: str, vec: np.ndarray, expires: date | None = None, id_: str | None
 
 
 def assessment(p: float | None, identifiable: bool = True) -> FaceAssessment:
-    age = None if p is None else AgeEstimate(25 if p < 0.5 else 12, 15, 35, p, "test")
+    age = None if p is None else AgeEstimate(34 if p < 0.5 else 12, 15, 45, p, "test")  # uncertain band: looks older than the challenge age
     return FaceAssessment(
         0,
         DetectedFace(Box(10, 10, 80, 80), 0.99),
@@ -215,7 +215,7 @@ def test_real_portrait_is_cleared_as_known_adult_when_the_model_is_unsure(guard,
     path = sample_images / PORTRAIT
     photo, faces, _ = _faces(guard, path)
     vector = guard.pack.embedder.embed(photo.pixels, faces[:1])
-    unsure = replace(guard.policy, challenge_age=80.0)  # everyone under 80 is a possible minor
+    unsure = replace(guard.policy, minor_rule="challenge_age", challenge_age=80.0)  # everyone under 80 is a possible minor
     base = Guard(policy=unsure, pack=guard.pack)
     assert base.check(path).faces[0].action is FaceAction.BLOCK
     matcher = KnownAdultMatcher([KnownAdultRef("ka-1", "Portrait Person", vector, "official")], unsure)
@@ -371,7 +371,7 @@ def test_remembered_decision_makes_the_next_scan_pass(mg, capsys, tmp_path, samp
     from minorguard.pipeline import Guard
 
     unsure = tmp_path / "unsure.toml"  # a policy under which the model is unsure about this adult
-    unsure.write_text("[minor]\nchallenge_age = 80\n", encoding="utf-8")
+    unsure.write_text("[minor]\nrule = \"challenge_age\"\nchallenge_age = 80\n", encoding="utf-8")
     event1 = tmp_path / "ngjarja_1"
     event1.mkdir()
     for name in ("a.jpg", "b.jpg"):
