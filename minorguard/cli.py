@@ -6,7 +6,6 @@ import sys
 from datetime import date as Date
 from enum import Enum
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -35,7 +34,7 @@ def _fail(message: str) -> None:
     raise UsageProblem(message)
 
 
-def _guard(policy: Optional[Path], models: Optional[str], **collaborators):
+def _guard(policy: Path | None, models: str | None, **collaborators):
     from .models.base import ModelError
     from .pipeline import Guard
     from .policy import PolicyError
@@ -46,7 +45,7 @@ def _guard(policy: Optional[Path], models: Optional[str], **collaborators):
         _fail(str(error))
 
 
-def parse_date(when: Optional[str], option: str = "--date") -> Optional[Date]:
+def parse_date(when: str | None, option: str = "--date") -> Date | None:
     """A YYYY-MM-DD option value, or a usage error."""
     if not when:
         return None
@@ -92,19 +91,19 @@ def _exit_code(verdicts) -> int:
 
 @app.command()
 def scan(
-    paths: List[Path] = typer.Argument(..., help="Photos or folders to check."),
+    paths: list[Path] = typer.Argument(..., help="Photos or folders to check."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Descend into sub-folders."),
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Write the full results as JSON."),
-    csv_out: Optional[Path] = typer.Option(None, "--csv", help="Write one row per face as CSV."),
-    html_out: Optional[Path] = typer.Option(None, "--html", help="Write one self-contained HTML report with previews."),
-    policy: Optional[Path] = typer.Option(None, "--policy", help="Policy TOML overriding the defaults."),
-    models: Optional[str] = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the full results as JSON."),
+    csv_out: Path | None = typer.Option(None, "--csv", help="Write one row per face as CSV."),
+    html_out: Path | None = typer.Option(None, "--html", help="Write one self-contained HTML report with previews."),
+    policy: Path | None = typer.Option(None, "--policy", help="Policy TOML overriding the defaults."),
+    models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
     workers: int = typer.Option(0, "--workers", min=0, help="Photos checked at once (0: all cores)."),
     lang: Lang = typer.Option(Lang.sq, "--lang", help="Language of messages (sq or en)."),
-    channel: Optional[str] = typer.Option(None, "--channel", help="Where it will be published (facebook, instagram, ...)."),
-    when: Optional[str] = typer.Option(None, "--date", help="Publication date YYYY-MM-DD (default today)."),
-    event: Optional[str] = typer.Option(None, "--event", help="Event id the photos belong to."),
-    db: Optional[str] = typer.Option(None, "--db", help="Register (consent, events): file path or database URL."),
+    channel: str | None = typer.Option(None, "--channel", help="Where it will be published (facebook, instagram, ...)."),
+    when: str | None = typer.Option(None, "--date", help="Publication date YYYY-MM-DD (default today)."),
+    event: str | None = typer.Option(None, "--event", help="Event id the photos belong to."),
+    db: str | None = typer.Option(None, "--db", help="Register (consent, events): file path or database URL."),
 ) -> None:
     """Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -186,7 +185,7 @@ def _print_summary(results, lang: str) -> None:
 
 @app.command("models")
 def models_cmd(
-    models: Optional[str] = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
+    models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
     lang: Lang = typer.Option(Lang.sq, "--lang"),
 ) -> None:
     """List the model pack in use: every file, its sha256 and licence."""
@@ -208,29 +207,29 @@ def models_cmd(
         console.print(pack.licence_note)
 
 
-from .cli_events import event_app  # noqa: E402 - after scan, so help lists scan first
+from .cli_events import event_app
 
 app.add_typer(event_app, name="event")
 
-from .cli_register import register_commands  # noqa: E402 - child, guardian, consent, register, audit
+from .cli_register import register_commands
 
 register_commands(app)
 
-from .cli_adults import adult_app  # noqa: E402 - after scan, so help lists scan first
+from .cli_adults import adult_app
 
 app.add_typer(adult_app, name="adult")
 
 
-from .cli_export import export_cmd  # noqa: E402 - it uses the helpers above
+from .cli_export import export_cmd
 
 app.command("export")(export_cmd)
 
-from .cli_review import review_cmd  # noqa: E402 - it uses the helpers above
+from .cli_review import review_cmd
 
 app.command("review")(review_cmd)
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Entry point: maps usage errors to exit code 64 and never shows a traceback."""
     try:
         code = app(args=argv, standalone_mode=False)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Iterable, Sequence
 
 from .known_adults import KnownAdultMatch, known_adult_clears
 from .policy import Policy
@@ -19,13 +19,13 @@ from .types import (
     Verdict,
 )
 
-__all__ = ["categorize", "decide_face", "decide_faces", "photo_verdict", "ReviewerOverride"]
+__all__ = ["ReviewerOverride", "categorize", "decide_face", "decide_faces", "photo_verdict"]
 
 
 class ReviewerOverride:
     """A person's decision about a face, applied before the model's opinion."""
 
-    __slots__ = ("action", "category", "note", "consent")
+    __slots__ = ("action", "category", "consent", "note")
 
     def __init__(self, action: FaceAction, category: FaceCategory, note: str, consent: ConsentEvidence | None = None):
         self.action, self.category, self.note, self.consent = action, category, note, consent

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .photo import SUPPORTED_SUFFIXES
 
-__all__ = ["discover_photos", "MissingPath"]
+__all__ = ["MissingPath", "discover_photos"]
 
 
 class MissingPath(Exception):

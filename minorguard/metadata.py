@@ -17,7 +17,7 @@ from PIL import Image
 
 from .types import PhotoMetadata
 
-__all__ = ["read_metadata", "parse_exif_datetime"]
+__all__ = ["parse_exif_datetime", "read_metadata"]
 
 _EXIFREAD_FORMATS = {"JPEG", "TIFF", "MPO"}
 

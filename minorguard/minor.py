@@ -22,7 +22,7 @@ import numpy as np
 
 from .types import AgeEstimate
 
-__all__ = ["FaceFeatures", "MinorEstimator", "RawAgeEstimator", "CalibratedMinorEstimator", "load_minor_estimator", "WEIGHTS_DIR"]
+__all__ = ["WEIGHTS_DIR", "CalibratedMinorEstimator", "FaceFeatures", "MinorEstimator", "RawAgeEstimator", "load_minor_estimator"]
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 CALIBRATED_WEIGHTS = WEIGHTS_DIR / "minor_estimator.json"
@@ -83,9 +83,9 @@ class CalibratedMinorEstimator:
     needs_embedding = False
 
     def __init__(self, path: Path = CALIBRATED_WEIGHTS, percentile: float = 0.10) -> None:
-        from .minor_model import MinorModel
-
         from dataclasses import replace
+
+        from .minor_model import MinorModel
 
         # the policy's interval percentile, not the one the weights were written with
         self.model = replace(MinorModel.from_json(json.loads(Path(path).read_text(encoding="utf-8"))), percentile=percentile)

@@ -12,7 +12,6 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -28,14 +27,14 @@ try:  # HEIC/HEIF support is optional at import time but installed by default
 except ImportError:  # pragma: no cover - only without pillow-heif
     HEIF_AVAILABLE = False
 
-__all__ = ["Photo", "PhotoError", "PhotoSource", "load_photo", "SUPPORTED_SUFFIXES"]
+__all__ = ["SUPPORTED_SUFFIXES", "Photo", "PhotoError", "PhotoSource", "load_photo"]
 
 SUPPORTED_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".hif"}
 )
 _SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "TIFF", "HEIF"}
 
-PhotoSource = Union[str, os.PathLike, bytes, np.ndarray, Image.Image]
+PhotoSource = str | os.PathLike | bytes | np.ndarray | Image.Image
 
 # Pillow's own bomb guard is global state; we check the header size ourselves
 # against the policy's limit before decoding a single pixel.

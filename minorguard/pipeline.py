@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date as Date
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from .types import (
     Verdict,
 )
 
-__all__ = ["Guard", "CheckContext", "ConsentMatcher", "EventLinker", "ReviewLookup", "KnownAdultLookup", "EmbeddingSink"]
+__all__ = ["CheckContext", "ConsentMatcher", "EmbeddingSink", "EventLinker", "Guard", "KnownAdultLookup", "ReviewLookup"]
 
 
 class ConsentMatcher(Protocol):
@@ -65,7 +65,7 @@ class EmbeddingSink(Protocol):
 class CheckContext:
     """Where and when the photo will be published."""
 
-    __slots__ = ("channel", "when", "event_id")
+    __slots__ = ("channel", "event_id", "when")
 
     def __init__(self, channel: str | None = None, when: Date | None = None, event_id: str | None = None):
         self.channel = channel

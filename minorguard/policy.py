@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Policy", "PolicyError", "load_policy", "DEFAULT_POLICY_PATH"]
+__all__ = ["DEFAULT_POLICY_PATH", "Policy", "PolicyError", "load_policy"]
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.toml")
 

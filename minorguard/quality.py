@@ -7,7 +7,7 @@ import numpy as np
 
 from .types import DetectedFace, Identifiability, ReasonCode
 
-__all__ = ["publish_scale", "face_sharpness", "assess_identifiability"]
+__all__ = ["assess_identifiability", "face_sharpness", "publish_scale"]
 
 _SHARPNESS_HEIGHT = 64
 

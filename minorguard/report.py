@@ -6,13 +6,13 @@ import csv
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .locale import t
 from .types import FaceDecision, PhotoResult, to_jsonable
 
-__all__ = ["explain_face", "write_json", "write_csv", "atomic_write_text", "CSV_COLUMNS"]
+__all__ = ["CSV_COLUMNS", "atomic_write_text", "explain_face", "write_csv", "write_json"]
 
 CSV_COLUMNS = [
     "source", "sha256", "verdict", "error", "face", "x", "y", "width", "height", "category", "action",

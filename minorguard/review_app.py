@@ -139,7 +139,7 @@ class ReviewApp:
         per_face = assign_to_faces(records, [d.box for d in result.faces])
         return [standing(rows, self.policy.second_reviewer_required) for rows in per_face]
 
-    def photo_state(self, photo_id: int, records=None, current_sha: str | None | object = _UNSET) -> dict[str, Any]:
+    def photo_state(self, photo_id: int, records=None, current_sha: str | object | None = _UNSET) -> dict[str, Any]:
         r = self._photo(photo_id)
         sha_now = self._current_sha(photo_id) if current_sha is _UNSET else current_sha
         missing = sha_now is None

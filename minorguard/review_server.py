@@ -124,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(404, "not found")
         except ConnectionError:
             raise
-        except Exception as error:  # noqa: BLE001 - the register went away, a disk error: say so, keep serving
+        except Exception as error:
             self._send_error(500, f"{type(error).__name__}: {error}")
 
     do_HEAD = do_GET
@@ -163,7 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(problem.status, problem.message)
         except ConnectionError:
             raise
-        except Exception as error:  # noqa: BLE001 - not saved: the page shows the error, the reviewer can retry
+        except Exception as error:
             self._send_error(500, f"not saved: {type(error).__name__}: {error}")
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -10,4 +10,5 @@ PY=${PYTHON:-python3}
 if [ -z "${MINORGUARD_TEST_PG_URL:-}" ]; then
   if url=$(bash scripts/start_test_postgres.sh 2>/dev/null); then export MINORGUARD_TEST_PG_URL="$url"; fi
 fi
+.venv/bin/python -m ruff check .
 exec .venv/bin/python -m pytest -q "$@"

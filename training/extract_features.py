@@ -143,7 +143,7 @@ def extract(dataset: str, extractor: Extractor, workers: int = 1, limit: int | N
     def work(i: int) -> tuple[int, dict]:
         try:
             return i, extractor.one(rows[i], utk)
-        except Exception as error:  # noqa: BLE001 - an unreadable photo is a miss, not a crash
+        except Exception as error:
             print(f"{rows[i]['rel']}: {type(error).__name__}: {error}", file=sys.stderr)
             return i, {"n_faces": 0, "detected": False}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .messages import MESSAGES
 
-__all__ = ["t", "LANGUAGES"]
+__all__ = ["LANGUAGES", "t"]
 
 LANGUAGES = ("sq", "en")
 

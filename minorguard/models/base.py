@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -17,8 +18,8 @@ __all__ = [
     "Embedder",
     "ModelError",
     "ModelFile",
-    "sha256_of_file",
     "sha256_of_bytes",
+    "sha256_of_file",
 ]
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from ..types import DetectedFace
 from .base import ModelError, ModelFile, sha256_of_file
 from .onnx_session import make_session
 
-__all__ = ["DlibAligner", "CydralAgeModel", "DlibEmbedder"]
+__all__ = ["CydralAgeModel", "DlibAligner", "DlibEmbedder"]
 
 AGE_CHIP_SIZE = 64
 AGE_CHIP_PADDING = 0.2

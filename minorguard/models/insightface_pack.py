@@ -167,7 +167,7 @@ def _zoo_model(sig: OnnxSignature, expected_task: str) -> Any:
         )
     except ModelError:
         raise
-    except Exception as error:  # noqa: BLE001 -- ORT and insightface raise many types; one clear line for the user
+    except Exception as error:
         raise ModelError(f"{sig.path.name} in {sig.path.parent} did not load as an ONNX model: {error}") from None
     task = getattr(model, "taskname", None)
     if model is None or task != expected_task:
