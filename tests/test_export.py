@@ -102,6 +102,18 @@ def test_recheck_flags_minor_in_paint_and_new_blocking_faces_only():
     assert indices(recheck_problems(after, [region], HideMode.MINORS, keep_review=True)) == [1, 2]
 
 
+
+def test_recheck_keeps_the_source_decision_of_an_allowed_neighbour_under_the_paint():
+    region = Box(0, 0, 100, 100)  # a child's head, painted
+    neighbour = Box(90, 10, 60, 60)  # an adult beside it, partly under the paint
+    flipped = face(0, FaceCategory.POSSIBLE_MINOR, FaceAction.BLOCK, ReasonCode.POSSIBLE_MINOR, box=neighbour)
+    assert indices(recheck_problems([flipped], [region], HideMode.MINORS)) == [0]
+    assert recheck_problems([flipped], [region], HideMode.MINORS, allowed_in_source=[Box(92, 12, 58, 58)]) == []
+    # a face away from the paint, or one the source did not allow, is still a problem
+    away = face(1, FaceCategory.POSSIBLE_MINOR, FaceAction.BLOCK, ReasonCode.POSSIBLE_MINOR, box=Box(300, 10, 60, 60))
+    assert indices(recheck_problems([away], [region], HideMode.MINORS, allowed_in_source=[Box(300, 10, 60, 60)])) == [1]
+    assert indices(recheck_problems([flipped], [region], HideMode.MINORS, allowed_in_source=[Box(400, 10, 60, 60)])) == [0]
+
 # -- redaction -------------------------------------------------------------------
 def test_head_region_contains_the_face_box_with_hair_and_is_clipped():
     box = Box(100, 100, 50, 60)
