@@ -199,38 +199,16 @@ def _inside(face: Box, regions: Sequence[Box]) -> bool:
     return any(r.x <= cx <= r.x2 and r.y <= cy <= r.y2 for r in regions) or any(face.iou(r) > 0.2 for r in regions)
 
 
-def _touches(face: Box, regions: Sequence[Box]) -> bool:
-    return any(min(face.x2, r.x2) > max(face.x, r.x) and min(face.y2, r.y2) > max(face.y, r.y) for r in regions)
-
-
 def recheck_problems(
-    after: Sequence[FaceDecision],
-    regions: Sequence[Box],
-    hide: HideMode,
-    keep_review: bool = False,
-    allowed_in_source: Sequence[Box] = (),
+    after: Sequence[FaceDecision], regions: Sequence[Box], hide: HideMode, keep_review: bool = False
 ) -> list[FaceDecision]:
-    """Faces on the written copy that mean it must not go out (pure).
-
-    A face the source check allowed (``allowed_in_source``), found again at the
-    same place but partly under a neighbour's paint, keeps the source's
-    decision: the paint, not the person, changed, and the unpainted face was
-    the better evidence. Without this, an adult beside a hidden child flips
-    to "possible minor" on some noise draws and is hidden too.
-    """
+    """Faces on the written copy that mean it must not go out (pure)."""
     rule = {id(f) for f in faces_to_hide(after, hide, keep_review)}
     problems = []
     for face in after:
         if not face.identifiability.identifiable or face.category not in (FaceCategory.POSSIBLE_MINOR, FaceCategory.UNCERTAIN):
             continue
-        inside = _inside(face.box, regions)
-        if (
-            not inside
-            and _touches(face.box, regions)
-            and any(face.box.iou(kept) >= 0.5 for kept in allowed_in_source)
-        ):
-            continue
-        if inside or id(face) in rule:
+        if _inside(face.box, regions) or id(face) in rule:
             problems.append(face)
     return problems
 
@@ -422,7 +400,6 @@ def _prepare(
         return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: the file changed while it was being checked", **base)
     hide_faces = faces_to_hide(result.faces, hide, keep_review)
     kept = tuple(f.index for f in result.faces if f.action is FaceAction.REVIEW and f not in hide_faces)
-    allowed_in_source = [f.box for f in result.faces if f.action is FaceAction.ALLOW and f not in hide_faces]
     try:
         original, upright = _load_full(data)
     except (OSError, ValueError, SyntaxError, MemoryError) as error:
@@ -474,7 +451,7 @@ def _prepare(
                 message = f"the written copy cannot be checked again: {after.error}"
                 return ExportedPhoto(name, out_rel, ExportStatus.REFUSED, message, **common)
             regions = [h.region for h in hidden]
-            problems = recheck_problems(after.faces, regions, hide, keep_review, allowed_in_source)
+            problems = recheck_problems(after.faces, regions, hide, keep_review)
             if not problems:
                 return _Staged(tmp, dest, ExportedPhoto(name, out_rel, ExportStatus.EXPORTED, **common))
             # A face outside the paint that now needs hiding (its age estimate moved

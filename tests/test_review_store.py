@@ -200,7 +200,8 @@ def test_export_applies_decisions(register, guard, family_result, sample_images,
     shutil.copy(sample_images / "faceaisharp_obama_family.jpg", source)
     context = CheckContext(channel="facebook", when=date(2026, 12, 1))
     plain = export_photos(guard, [source], tmp_path / "pa_vendime", context=context)
-    assert sorted(h.index for h in plain.photos[0].hidden) == sorted(d.index for d in _child_faces(family_result))
+    # source decisions only: the re-check may also hide an adult a girl's paint made look young
+    assert sorted(h.index for h in plain.photos[0].hidden if not h.on_recheck) == sorted(d.index for d in _child_faces(family_result))
 
     reviews = Reviews(register)
     child = register.add_child("Sasha")
