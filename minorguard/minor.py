@@ -81,6 +81,8 @@ class CalibratedMinorEstimator:
     """
 
     needs_embedding = False
+    # the age model whose softmax the weights were fitted on (training/extract_features.py)
+    age_model = "cydral-age-v1"
 
     def __init__(self, path: Path = CALIBRATED_WEIGHTS, percentile: float = 0.10) -> None:
         from dataclasses import replace

@@ -7,6 +7,7 @@ without them an identifiable possible minor simply blocks.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,7 +21,7 @@ import numpy as np
 from .decide import ReviewerOverride, categorize, decide_faces, photo_verdict
 from .grouping import wants_grouping
 from .known_adults import KnownAdultMatch, wants_known_adult
-from .minor import FaceFeatures, load_minor_estimator
+from .minor import CalibratedMinorEstimator, FaceFeatures, load_minor_estimator
 from .models.base import ModelError
 from .models.pack import ModelPack, load_pack
 from .photo import Photo, PhotoError, PhotoSource, load_photo
@@ -97,6 +98,11 @@ class Guard:
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.pack = pack if isinstance(pack, ModelPack) else load_pack(pack, self.policy.detector_threshold)
+        if self.policy.minor_rule == "calibrated" and self.pack.age_model.name != CalibratedMinorEstimator.age_model:
+            # The calibration only holds for the age model it was fitted on; with
+            # another pack its probabilities would mean nothing, so the guard
+            # falls back to the challenge-age rule (its policy version says so).
+            self.policy = dataclasses.replace(self.policy, minor_rule="challenge_age")
         self.estimator = load_minor_estimator(self.policy.minor_rule, self.policy.interval_percentile)
         self.consent = consent
         self.events = events

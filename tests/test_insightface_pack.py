@@ -374,6 +374,8 @@ def test_scan_runs_with_the_folder_and_names_the_pack(model_folder, tmp_path):
     photo = report["photos"][0]
     assert photo["verdict"] != "ERROR" and len(photo["faces"]) >= 1
     assert all("insightface:" in p["model_pack"] for p in report["photos"])
+    # the calibrated estimator was fitted on the default pack's age model: not applied here
+    assert report["policy"]["minor_rule"] == "challenge_age" and "minor estimator raw" in report["model_pack"]
 
 
 def test_scan_with_an_incomplete_folder_is_a_usage_error(model_folder, tmp_path, capsys):
