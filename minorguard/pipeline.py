@@ -174,17 +174,20 @@ class Guard:
                 cache[i] = vector
         return {i: cache[i] for i in wanted}
 
+    def _not_adult(self, assessments: Sequence[FaceAssessment]) -> list[int]:
+        """Identifiable faces the models do not call adult: where a register match can matter."""
+        return [
+            i for i, a in enumerate(assessments)
+            if a.identifiability.identifiable and categorize(a.age, self.policy) is not FaceCategory.ADULT
+        ]
+
     def _known_adults(self, photo: Photo, faces: Sequence[DetectedFace], assessments: Sequence[FaceAssessment], context: CheckContext, cache: dict[int, np.ndarray]) -> list[KnownAdultMatch | None]:
         result: list[KnownAdultMatch | None] = [None] * len(assessments)
         if self.known_adults is None:
             return result
         # only faces where a match can change the decision: identifiable, not
         # already adult, and below the P(under 18) gate
-        wanted = [
-            i for i, a in enumerate(assessments)
-            if a.identifiability.identifiable and categorize(a.age, self.policy) is not FaceCategory.ADULT
-            and wants_known_adult(a.age, self.policy)
-        ]
+        wanted = [i for i in self._not_adult(assessments) if wants_known_adult(assessments[i].age, self.policy)]
         for i, vector in self._vectors(photo, faces, wanted, cache).items():
             result[i] = self.known_adults.match(vector, context.when)
         return result
@@ -192,10 +195,7 @@ class Guard:
     def _consents(self, photo: Photo, faces: Sequence[DetectedFace], assessments: Sequence[FaceAssessment], context: CheckContext, cache: dict[int, np.ndarray] | None = None) -> list[ConsentEvidence | None]:
         if self.consent is None:
             return [None] * len(assessments)
-        wanted = [
-            i for i, a in enumerate(assessments)
-            if a.identifiability.identifiable and categorize(a.age, self.policy) is not FaceCategory.ADULT
-        ]
+        wanted = self._not_adult(assessments)
         result: list[ConsentEvidence | None] = [None] * len(assessments)
         if wanted:
             vectors = self._vectors(photo, faces, wanted, {} if cache is None else cache)
