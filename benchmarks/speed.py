@@ -6,7 +6,8 @@ All in one run, on the same photos, median of ``--repeats``:
 
 * decode only: Pillow full-size decode of every photo (``Image.open().load()``, RGB);
 * ``Guard.check_many(workers=N)`` with the models already loaded (the library);
-* the ``minorguard scan`` command, the whole process (Python start, model load, scan);
+* the ``minorguard scan`` command, the whole process (Python start, model load, scan),
+  plain (verdicts) and with ``--json`` (which also groups the faces to decide by person);
 * the ``deface`` command at its default settings, the whole process, on a fresh
   copy of the folder in a temporary directory (it writes anonymised copies
   beside its inputs, and would read them back as inputs on a second run).
@@ -104,19 +105,27 @@ def main() -> None:
 
     guard_s, guard_runs = timed(scan, args.repeats)
 
-    cli_runs = []
-    with tempfile.TemporaryDirectory(prefix="minorguard-bench-") as tmp:
+    def run_command(extra: list[str]) -> list[float]:
+        runs = []
         for _ in range(args.repeats):
             t0 = time.perf_counter()
             subprocess.run(
-                [sys.executable, "-m", "minorguard", "scan", str(args.folder), "--workers", str(args.workers), "--json", str(Path(tmp) / "out.json")],
+                [sys.executable, "-m", "minorguard", "scan", str(args.folder), "--workers", str(args.workers), *extra],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env={**os.environ, "COLUMNS": "120"},
                 check=False,  # exit 2 (BLOCK) is the expected outcome here
             )
-            cli_runs.append(time.perf_counter() - t0)
+            runs.append(time.perf_counter() - t0)
+        return runs
+
+    # the verdicts (what a communicator runs before uploading), and the same
+    # with the JSON report, which adds an embedding per face to decide for grouping by person
+    cli_runs = run_command([])
+    with tempfile.TemporaryDirectory(prefix="minorguard-bench-") as tmp:
+        cli_json_runs = run_command(["--json", str(Path(tmp) / "out.json")])
     cli_s = statistics.median(cli_runs)
+    cli_json_s = statistics.median(cli_json_runs)
 
     deface_s = None
     deface_runs: list[float] = []
@@ -131,13 +140,15 @@ def main() -> None:
         ["decode only (Pillow, full size)", f"{decode_s:.2f}", f"{n / decode_s:.2f}", "-"],
         [f"Guard.check_many (workers={args.workers}, models loaded)", f"{guard_s:.2f}", f"{n / guard_s:.2f}", f"{guard_s / decode_s:.1f}x decode"],
         [f"minorguard scan command (workers={args.workers}, whole process)", f"{cli_s:.2f}", f"{n / cli_s:.2f}", f"{cli_s / decode_s:.1f}x decode"],
+        ["minorguard scan --json (+ grouping by person)", f"{cli_json_s:.2f}", f"{n / cli_json_s:.2f}", f"{cli_json_s / decode_s:.1f}x decode"],
     ]
     if deface_s is not None:
         rows.append(["deface command (defaults, whole process)", f"{deface_s:.2f}", f"{n / deface_s:.2f}", f"{deface_s / decode_s:.1f}x decode"])
     print(f"{n} photos, {min(megapixels):.1f}-{max(megapixels):.1f} MP ({sum(megapixels):.0f} MP in all), median of {args.repeats}")
     print_table(["what", "seconds", "photos/s", "vs decode"], rows)
     if deface_s is not None:
-        print(f"throughput vs deface: library {deface_s / guard_s:.2f}x, command {deface_s / cli_s:.2f}x (target >= 2x)")
+        print(f"throughput vs deface: library {deface_s / guard_s:.2f}x, command {deface_s / cli_s:.2f}x (target >= 2x), "
+              f"command with --json and grouping {deface_s / cli_json_s:.2f}x")
     print("stage totals per pass (ms, summed over photos, both workers): " + ", ".join(f"{k} {v:.0f}" for k, v in stage_totals.items()))
     out = write_json(
         "speed.json",
@@ -154,10 +165,13 @@ def main() -> None:
             "guard_runs": guard_runs,
             "cli_scan_s": cli_s,
             "cli_runs": cli_runs,
+            "cli_scan_json_grouping_s": cli_json_s,
+            "cli_json_grouping_runs": cli_json_runs,
             "deface_s": deface_s,
             "deface_runs": deface_runs,
             "ratio_vs_deface_library": (deface_s / guard_s) if deface_s else None,
             "ratio_vs_deface_command": (deface_s / cli_s) if deface_s else None,
+            "ratio_vs_deface_command_json_grouping": (deface_s / cli_json_s) if deface_s else None,
             "ratio_to_decode_library": guard_s / decode_s,
             "stage_ms_per_pass": stage_totals,
             "model_pack": guard.pack_label,

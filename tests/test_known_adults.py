@@ -347,6 +347,17 @@ def test_cli_scan_groups_faces_and_uses_known_adults(mg, capsys, tmp_path, sampl
     assert by_photo[0] == by_photo[1]
     assert all(f["group"] is None for f in data["photos"][0]["faces"] if f["action"] == "allow")
     assert "embedding" not in report.read_text(encoding="utf-8")
+    capsys.readouterr()
+
+    # grouping serves the reports; a plain scan skips its embeddings unless asked
+    assert mg("scan", str(folder), "--lang", "en", "--workers", "1") == 2
+    assert "group(s) of the same person" not in capsys.readouterr().err
+    assert mg("scan", str(folder), "--group", "--lang", "en", "--workers", "1") == 2
+    assert f"{2 * len(to_decide)} face(s) to decide in {len(to_decide)} group(s)" in capsys.readouterr().err
+    plain = tmp_path / "plain.json"
+    assert mg("scan", str(folder), "--json", str(plain), "--no-group", "--lang", "en", "--workers", "1") == 2
+    plain_data = json.loads(plain.read_text(encoding="utf-8"))
+    assert plain_data["groups"] == [] and all(f["group"] is None for p in plain_data["photos"] for f in p["faces"])
 
 
 def test_cli_refuses_a_child_face_unless_an_adult_is_vouched_for(mg, capsys, sample_images):
