@@ -14,6 +14,7 @@ hash-chained audit log in the same transaction.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,7 +26,7 @@ from .errors import NotFound, RegisterError
 from .register import Register
 from .schema import Base, Child, Consent
 
-__all__ = ["KINDS", "LETS_THROUGH", "ReviewRecord", "Reviews"]
+__all__ = ["KINDS", "LETS_THROUGH", "MAX_GROUP_FACES", "FaceRef", "ReviewRecord", "Reviews"]
 
 # adult / consent / hide settle a face; clear returns it to the models' decision;
 # confirm is a second reviewer agreeing with an earlier adult or consent decision.
@@ -33,6 +34,8 @@ KINDS = ("adult", "consent", "hide", "clear", "confirm")
 # the decisions that let a possible minor be published (a second pair of eyes may be required)
 LETS_THROUGH = ("adult", "consent")
 _SHA = re.compile(r"[0-9a-f]{64}")
+# one person across a very large batch; more than this in one decision is more likely a clustering fault than a person
+MAX_GROUP_FACES = 2000
 
 
 class ReviewRow(Base):
@@ -52,6 +55,17 @@ class ReviewRow(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
     source: Mapped[str] = mapped_column(Text, default="")  # file name as the reviewer saw it
+
+
+@dataclass(frozen=True, slots=True)
+class FaceRef:
+    """A face a decision is about: the photo's bytes and the face's position in them."""
+
+    photo_sha256: str
+    face_index: int
+    box: tuple[float, float, float, float]
+    source: str = ""
+    confirms: int | None = None  # for a confirmation: the decision about this face it confirms
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,59 +121,120 @@ class Reviews:
         source: str = "",
     ) -> ReviewRecord:
         """Append one decision and its audit entry; refuse bad input with one line, writing nothing."""
+        face = FaceRef(photo_sha256, face_index, box, source, confirms)
+        reviewer, reason = self._check(kind, reviewer, reason, consent_id, [face])
+        with self.store.transaction() as session:
+            child_id = self._consent_child(session, kind, consent_id)
+            row = self._row(session, face, kind, reviewer, reason, consent_id, child_id)
+            x, y, w, h = face.box
+            audit.append(
+                session,
+                reviewer,
+                f"review_{kind}",
+                row.child_id or "",
+                {
+                    "decision": row.seq, "face_index": row.face_index, "box": [round(v, 1) for v in (x, y, w, h)],
+                    "consent": row.consent_id, "confirms": row.confirms, "reason": reason, "source": row.source,
+                    "os_user": self.register.actor,
+                },
+                photo_sha256=photo_sha256,
+            )
+            return _record(row)
+
+    def record_group(
+        self,
+        faces: Sequence[FaceRef],
+        kind: str,
+        reviewer: str,
+        reason: str = "",
+        *,
+        consent_id: str | None = None,
+        group: str = "",
+    ) -> list[ReviewRecord]:
+        """One decision about one person, for every face of theirs: one row per face, ONE audit entry.
+
+        All or nothing: a bad face (or a confirmation that no longer holds)
+        refuses the whole decision. The audit entry lists every face, so the
+        log reads as what the reviewer did: one decision about one person.
+        """
+        faces = list(faces)
+        if not faces:
+            raise RegisterError("a group decision needs at least one face")
+        if len(faces) > MAX_GROUP_FACES:
+            raise RegisterError(f"a group decision covers at most {MAX_GROUP_FACES} faces")
+        reviewer, reason = self._check(kind, reviewer, reason, consent_id, faces)
+        with self.store.transaction() as session:
+            child_id = self._consent_child(session, kind, consent_id)
+            rows = [self._row(session, face, kind, reviewer, reason, consent_id, child_id) for face in faces]
+            audit.append(
+                session,
+                reviewer,
+                f"review_group_{kind}",
+                child_id or "",
+                {
+                    "group": str(group)[:100], "consent": consent_id, "reason": reason, "os_user": self.register.actor,
+                    "faces": [
+                        {"decision": r.seq, "photo_sha256": r.photo_sha256, "face_index": r.face_index,
+                         "box": [round(v, 1) for v in (r.box_x, r.box_y, r.box_w, r.box_h)], "confirms": r.confirms,
+                         "source": r.source}
+                        for r in rows
+                    ],
+                },
+            )
+            return [_record(r) for r in rows]
+
+    @staticmethod
+    def _check(kind: str, reviewer: str, reason: str, consent_id: str | None, faces: Sequence[FaceRef]) -> tuple[str, str]:
         reviewer = " ".join(str(reviewer or "").split())
         reason = str(reason or "").strip()
         if not reviewer:
             raise RegisterError("the reviewer's name is required")
         if len(reviewer) > 200 or len(reason) > 2000:
             raise RegisterError("reviewer name (200) or reason (2000 characters) too long")
-        if not _SHA.fullmatch(photo_sha256 or ""):
-            raise RegisterError("photo sha256 must be 64 lower-case hex digits")
         if kind not in KINDS:
             raise RegisterError(f"unknown review decision {kind!r}; use one of: {', '.join(KINDS)}")
-        x, y, w, h = (float(v) for v in box)
-        if w <= 0 or h <= 0 or x < 0 or y < 0:
-            raise RegisterError("face box must have a positive size inside the photo")
         if kind == "consent" and not consent_id:
             raise RegisterError("linking a face to a consent needs the consent record id")
-        if kind == "confirm" and confirms is None:
-            raise RegisterError("a confirmation must name the decision it confirms")
-        with self.store.transaction() as session:
-            child_id = None
-            if kind == "consent":
-                consent = session.get(Consent, consent_id)
-                if consent is None:
-                    raise NotFound(f"no consent record with id {consent_id!r}")
-                child_id = consent.child_id
-            if kind == "confirm":
-                first = session.get(ReviewRow, confirms)
-                if first is None or first.photo_sha256 != photo_sha256:
-                    raise NotFound(f"no review decision {confirms} for this photo")
-                if first.kind not in LETS_THROUGH:
-                    raise RegisterError(f"only {' and '.join(LETS_THROUGH)} decisions need a second reviewer")
-                if same_person(first.reviewer, reviewer):
-                    raise RegisterError("the second reviewer must be someone other than the first")
-                consent_id, child_id = first.consent_id, first.child_id
-            row = ReviewRow(
-                photo_sha256=photo_sha256, face_index=int(face_index), box_x=x, box_y=y, box_w=w, box_h=h,
-                kind=kind, consent_id=consent_id, child_id=child_id, confirms=confirms, reviewer=reviewer,
-                reason=reason, decided_at=datetime.now(UTC).replace(tzinfo=None), source=str(source)[:1000],
-            )
-            session.add(row)
-            session.flush()
-            audit.append(
-                session,
-                reviewer,
-                f"review_{kind}",
-                child_id or "",
-                {
-                    "decision": row.seq, "face_index": row.face_index, "box": [round(v, 1) for v in (x, y, w, h)],
-                    "consent": consent_id, "confirms": confirms, "reason": reason, "source": row.source,
-                    "os_user": self.register.actor,
-                },
-                photo_sha256=photo_sha256,
-            )
-            return _record(row)
+        for face in faces:
+            if not _SHA.fullmatch(face.photo_sha256 or ""):
+                raise RegisterError("photo sha256 must be 64 lower-case hex digits")
+            x, y, w, h = (float(v) for v in face.box)
+            if w <= 0 or h <= 0 or x < 0 or y < 0:
+                raise RegisterError("face box must have a positive size inside the photo")
+            if kind == "confirm" and face.confirms is None:
+                raise RegisterError("a confirmation must name the decision it confirms")
+        return reviewer, reason
+
+    @staticmethod
+    def _consent_child(session, kind: str, consent_id: str | None) -> str | None:
+        if kind != "consent":
+            return None
+        consent = session.get(Consent, consent_id)
+        if consent is None:
+            raise NotFound(f"no consent record with id {consent_id!r}")
+        return consent.child_id
+
+    @staticmethod
+    def _row(session, face: FaceRef, kind: str, reviewer: str, reason: str, consent_id: str | None, child_id: str | None) -> ReviewRow:
+        confirms = face.confirms if kind == "confirm" else None
+        if kind == "confirm":
+            first = session.get(ReviewRow, confirms)
+            if first is None or first.photo_sha256 != face.photo_sha256:
+                raise NotFound(f"no review decision {confirms} for this photo")
+            if first.kind not in LETS_THROUGH:
+                raise RegisterError(f"only {' and '.join(LETS_THROUGH)} decisions need a second reviewer")
+            if same_person(first.reviewer, reviewer):
+                raise RegisterError("the second reviewer must be someone other than the first")
+            consent_id, child_id = first.consent_id, first.child_id
+        x, y, w, h = (float(v) for v in face.box)
+        row = ReviewRow(
+            photo_sha256=face.photo_sha256, face_index=int(face.face_index), box_x=x, box_y=y, box_w=w, box_h=h,
+            kind=kind, consent_id=consent_id, child_id=child_id, confirms=confirms, reviewer=reviewer,
+            reason=reason, decided_at=datetime.now(UTC).replace(tzinfo=None), source=str(face.source)[:1000],
+        )
+        session.add(row)
+        session.flush()
+        return row
 
     def for_photo(self, photo_sha256: str) -> list[ReviewRecord]:
         """Every decision about this photo's faces, oldest first."""

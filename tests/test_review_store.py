@@ -52,6 +52,44 @@ def test_record_and_refuse(register):
     assert "teacher" in entry["details"]
 
 
+def test_group_decision_one_audit_entry_listing_every_face(register):
+    """A decision about one person covers all their faces: a row per face, one audit entry naming them all."""
+    import json
+
+    from consent_db.reviews import FaceRef
+
+    reviews = Reviews(register)
+    other = "cd" * 32
+    faces = [FaceRef(SHA, 0, (10, 20, 30, 40), "ngjarja/foto_ë.jpg"), FaceRef(other, 3, (50, 60, 30, 40), "ngjarja/çelja.jpg")]
+    before = register.audit_verify().entries
+    rows = reviews.record_group(faces, "adult", "Ana", "teacher at the partner school", group="7")
+    assert [(r.photo_sha256, r.face_index, r.kind) for r in rows] == [(SHA, 0, "adult"), (other, 3, "adult")]
+    assert reviews.for_photo(other)[0].seq == rows[1].seq
+    report = register.audit_verify()
+    assert report.ok and report.entries == before + 1
+    entry = register.audit_entries(limit=1)[0]
+    assert entry["action"] == "review_group_adult" and entry["actor"] == "Ana"
+    details = entry["details"] if isinstance(entry["details"], dict) else json.loads(entry["details"])
+    assert [f["decision"] for f in details["faces"]] == [r.seq for r in rows]
+    assert {f["source"] for f in details["faces"]} == {"ngjarja/foto_ë.jpg", "ngjarja/çelja.jpg"}
+
+    # all or nothing: one face whose confirmation no longer holds refuses the whole decision
+    confirm = [FaceRef(SHA, 0, (10, 20, 30, 40), confirms=rows[0].seq), FaceRef(other, 3, (50, 60, 30, 40), confirms=rows[0].seq)]
+    with pytest.raises(NotFound):
+        reviews.record_group(confirm, "confirm", "Besa")
+    with pytest.raises(RegisterError):
+        reviews.record_group([FaceRef(SHA, 0, (10, 20, 30, 40)), FaceRef("bad", 1, (1, 1, 1, 1))], "hide", "Besa")
+    with pytest.raises(RegisterError):
+        reviews.record_group([], "hide", "Besa")
+    assert len(reviews.for_photo(SHA)) == 1 and len(reviews.for_photo(other)) == 1
+    assert register.audit_verify().entries == before + 1
+    confirmed = reviews.record_group(
+        [FaceRef(SHA, 0, (10, 20, 30, 40), confirms=rows[0].seq), FaceRef(other, 3, (50, 60, 30, 40), confirms=rows[1].seq)],
+        "confirm", "Besa",
+    )
+    assert [r.confirms for r in confirmed] == [r.seq for r in rows]
+
+
 def test_two_tabs_later_wins_both_logged(register):
     reviews = Reviews(register)
     first = reviews.record(SHA, 0, (100, 100, 50, 60), "adult", "Ana")
