@@ -46,10 +46,9 @@ def _fail(message: str) -> None:
 
 def _problem(problem, lang: str) -> str:
     """The enrolment problem in the communicator's language (English text if no key)."""
-    from .locale.messages import MESSAGES
+    from .known_adults_enrol import enrol_problem_text
 
-    key = f"adult.{problem.code}"
-    return t(key, lang, **problem.values) if key in MESSAGES["en"] else str(problem)
+    return enrol_problem_text(problem, lang)
 
 
 def _register_error() -> type[Exception]:

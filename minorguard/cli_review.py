@@ -22,21 +22,27 @@ Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)
 _SQ = Lang("sq")
 
 
-def _scan_folder(folder: Path, recursive: bool, policy: Path | None, models: str | None, linker, context, workers: int):
+def _scan_folder(
+    folder: Path, recursive: bool, policy: Path | None, models: str | None, linker, context, workers: int, register, lang: str
+):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from .cli import _guard, err
+    from .cli_adults import finish_scan, prepare_scan
     from .discover import discover_photos
 
     sources = list(discover_photos([folder], recursive))
     guard = _guard(policy, models, events=linker)  # no review lookup: the page shows the models' own decisions
+    # known adults and grouping by person, as `scan --json` does, so the page can offer one decision per person
+    store = prepare_scan(guard, register, len(sources), context.when, lang)
     results = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("scan", total=len(sources))
         for result in guard.check_many(sources, context, workers=workers or None):
             results.append(result)
             bar.advance(task)
-    return results, guard.policy
+    results, batch = finish_scan(results, store, guard.policy, lang, register)
+    return results, guard.policy, (batch.groups if batch is not None else None), guard
 
 
 def review_cmd(
@@ -62,7 +68,7 @@ def review_cmd(
     from .cli_events import open_register, scan_events
     from .pipeline import CheckContext
     from .policy import PolicyError, load_policy
-    from .results_json import ResultsFileError, read_results
+    from .results_json import ResultsFileError, read_report
     from .review_app import ReviewApp
     from .review_server import ReviewServer
 
@@ -77,26 +83,32 @@ def review_cmd(
         register, linker = scan_events(db, event)
         if register is None:
             register = open_register(db)
-        results, active_policy = _scan_folder(source, recursive, policy, models, linker, context, workers)
+        results, active_policy, groups, guard = _scan_folder(
+            source, recursive, policy, models, linker, context, workers, register, lang_s
+        )
         if not results:
             register.close()
             _fail(t("cli.no_photos", lang_s))
         base_dir = None
     elif source.suffix.lower() == ".json":
         try:
-            results = read_results(source)
+            results, groups = read_report(source)
             active_policy = load_policy(policy)
         except (ResultsFileError, PolicyError) as error:
             _fail(str(error))
         register = open_register(db)
         base_dir = source.resolve().parent
+        from .cli import _guard
+
+        def guard():  # the models load only if the reviewer remembers someone
+            return _guard(policy, models)
     else:
         _fail(t("review.bad_source", lang_s))
     from consent_db.reviews import Reviews
 
     app = ReviewApp(
         results, Reviews(register), active_policy, lang=lang_s, base_dir=base_dir,
-        channel=channel, when=publish_date, event_id=event,
+        channel=channel, when=publish_date, event_id=event, groups=groups, guard=guard,
     )
     try:
         server = ReviewServer(app, port=port)

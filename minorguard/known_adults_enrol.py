@@ -34,13 +34,22 @@ from .known_adults import KnownAdultRef, match_known_adult
 from .photo import PhotoError, load_photo
 from .types import Box, FaceCategory
 
-__all__ = ["ENROL_MIN_FACE_PX", "EnrolProblem", "ReferenceFace", "enrol_known_adult", "reference_face", "remember_adult"]
+__all__ = ["ENROL_MIN_FACE_PX", "EnrolProblem", "ReferenceFace", "enrol_known_adult", "enrol_problem_text", "reference_face", "remember_adult"]
 
 # The same bars as a child's enrolment (consent_db.enrol): the dlib embedder
 # aligns to a 150 px chip, and a small or blurred face gives a noisy reference
 # that would weaken every later match.
 ENROL_MIN_FACE_PX = 80.0
 ENROL_MIN_SHARPNESS = 40.0
+
+
+def enrol_problem_text(problem: EnrolProblem, lang: str) -> str:
+    """The problem in the communicator's language (its English text where no message exists)."""
+    from .locale import t
+    from .locale.messages import MESSAGES
+
+    key = f"adult.{problem.code}"
+    return t(key, lang, **problem.values) if key in MESSAGES["en"] else str(problem)
 
 
 class EnrolProblem(ValueError):

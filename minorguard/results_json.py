@@ -21,7 +21,7 @@ from .types import (
     Verdict,
 )
 
-__all__ = ["ResultsFileError", "read_results"]
+__all__ = ["ResultsFileError", "read_report", "read_results"]
 
 
 class ResultsFileError(ValueError):
@@ -71,6 +71,11 @@ def _photo(data: dict[str, Any]) -> PhotoResult:
 
 def read_results(path: str | os.PathLike) -> list[PhotoResult]:
     """Every photo of the report at ``path``; :class:`ResultsFileError` if it is not one."""
+    return read_report(path)[0]
+
+
+def read_report(path: str | os.PathLike) -> tuple[list[PhotoResult], list[dict[str, Any]] | None]:
+    """The photos and, when the scan grouped faces by person, its groups (None when it did not say)."""
     path = Path(path)
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
@@ -81,6 +86,16 @@ def read_results(path: str | os.PathLike) -> list[PhotoResult]:
     if not isinstance(payload, dict) or "minorguard_report" not in payload or not isinstance(payload.get("photos"), list):
         raise ResultsFileError(f"{path} is not a minorguard scan result (write one with `minorguard scan --json`)")
     try:
-        return [_photo(p) for p in payload["photos"]]
+        photos = [_photo(p) for p in payload["photos"]]
     except (KeyError, TypeError, ValueError) as error:
         raise ResultsFileError(f"{path}: a photo entry is damaged ({type(error).__name__}: {error})") from None
+    groups = payload.get("groups")
+    if groups is not None:
+        valid = isinstance(groups, list) and all(
+            isinstance(g, dict) and isinstance(g.get("group"), int) and isinstance(g.get("faces"), list)
+            and all(isinstance(f, dict) and isinstance(f.get("source"), str) and isinstance(f.get("face"), int) for f in g["faces"])
+            for g in groups
+        )
+        if not valid:
+            raise ResultsFileError(f"{path}: the groups list is damaged")
+    return photos, groups

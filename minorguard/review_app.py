@@ -21,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from .decide import photo_verdict
+from .decide import categorize, photo_verdict
 from .html_report import face_kind
 from .locale import t
 from .photo import PhotoError, load_photo
 from .policy import Policy
 from .report import explain_face
+from .review_people import Person, people_of
 from .review_rules import FaceReview, apply_override, assign_to_faces, standing, to_override
 from .thumbs import preview_or_none
 from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
@@ -44,6 +45,9 @@ UI_KEYS = (
     "review.changed", "review.link", "review.cancel", "review.other_photos", "face", "html.no_preview",
     "kind.blocked", "kind.review", "kind.consent", "kind.exemption", "kind.adult", "kind.not_identifiable",
     "verdict.PASS", "verdict.REVIEW", "verdict.BLOCK", "verdict.ERROR",
+    "review.people", "review.person", "review.person_todo", "review.person_side_minor", "review.person_side_adult",
+    "review.person_mixed", "review.person_all", "review.remember", "review.remember_name", "review.remember_role",
+    "review.remember_expires", "review.remember_save", "review.remembered", "review.in_person",
 )
 
 
@@ -94,7 +98,12 @@ class ReviewApp:
         channel: str | None = None,
         when: Date | None = None,
         event_id: str | None = None,
+        groups: Sequence[Any] | None = None,
+        guard: Any = None,
     ) -> None:
+        """``groups``: the scan's groups by person (FaceGroups or the JSON report's list); without
+        them the faces' own group numbers are used. ``guard`` (a Guard, or a function that
+        makes one) lets the page remember a person as a known adult; without it, it cannot."""
         from .review_lookup import register_consent_check
 
         self.reviews = reviews
@@ -110,6 +119,9 @@ class ReviewApp:
             if base is not None and not path.is_absolute() and not path.exists() and (base / path).exists():
                 path = base / path
             self.paths.append(path)
+        self.people = {p.id: p for p in people_of(self.results, policy, groups)}
+        self._person_of = {at: p.id for p in self.people.values() for at in p.faces}
+        self._guard = guard
         self._lock = threading.Lock()  # one writer at a time keeps "the later decision wins" simple to reason about
         self._previews: OrderedDict[tuple[int, str], bytes] = OrderedDict()
         self._shas: dict[int, tuple[tuple[int, int, int], str | None]] = {}
@@ -151,7 +163,7 @@ class ReviewApp:
         for d, review in zip(r.faces, standings):
             after = apply_override(d, to_override(review, d, self.consent_check, self.lang))
             effective.append(after)
-            faces.append(self._face_state(r, d, after, review))
+            faces.append(self._face_state(r, d, after, review, self._person_of.get((photo_id, d.index))))
         verdict = r.verdict if r.error or changed else photo_verdict(effective)
         return {
             "id": photo_id, "source": r.source, "name": Path(r.source).name, "sha256": r.sha256,
@@ -161,10 +173,14 @@ class ReviewApp:
             "faces": faces,
         }
 
-    def _face_state(self, r: PhotoResult, before: FaceDecision, after: FaceDecision, review: FaceReview) -> dict[str, Any]:
+    def _face_state(
+        self, r: PhotoResult, before: FaceDecision, after: FaceDecision, review: FaceReview, person: int | None
+    ) -> dict[str, Any]:
         current = review.current
+        size = len(self.people[person].faces) if person is not None else 0
         return {
             "index": before.index,
+            "person": person if size > 1 else None,  # a person seen once is decided on their photo
             "box": _pct(before.box, r.width, r.height),
             "flagged": before.action is not FaceAction.ALLOW or before.reason is ReasonCode.REVIEWER or bool(review.history),
             "decidable": _decidable(before),
@@ -188,13 +204,14 @@ class ReviewApp:
     def state(self) -> dict[str, Any]:
         """Every photo that has a face to review (or a reviewed one), worst first; counts of the rest."""
         records = self.reviews.for_photos([r.sha256 for r in self.results if r.sha256])
-        photos, others = [], Counter()
+        photos, others, every = [], Counter(), {}
         for i, r in enumerate(self.results):
             if r.error or not r.faces:
                 others[r.verdict.value] += 1
                 continue
             sha_now = self._current_sha(i)
             state = self.photo_state(i, records.get(r.sha256 or "", []) if sha_now == r.sha256 else None, sha_now)
+            every[i] = state
             if any(f["flagged"] for f in state["faces"]):
                 photos.append(state)
             else:
@@ -208,7 +225,35 @@ class ReviewApp:
             "register": self.reviews.register.label,
             "messages": {k: t(k, self.lang) for k in UI_KEYS},
             "photos": photos,
+            "people": [p for p in (self._person_state(person, every) for person in self.people.values()) if p],
+            "remember_available": self._guard is not None,
             "others": dict(others),
+        }
+
+    def _person_state(self, person: Person, states: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+        """One row of the page's people list; None for a person seen once (their photo's card is the row)."""
+        if len(person.faces) < 2:
+            return None
+        faces = []
+        for photo, index in person.faces:
+            state = states.get(photo)
+            if state is None:
+                continue
+            f = state["faces"][index]
+            faces.append({
+                "photo": photo, "face": index, "name": state["name"], "version": state["version"], "kind": f["kind"],
+                "decided": f["current"] is not None and not f["pending_second"], "pending_second": f["pending_second"],
+                "decidable": f["decidable"] and not state["changed"] and not state["missing"],
+                "current": None if f["current"] is None else f["current"]["kind"],
+            })
+        if not any(f["decidable"] for f in faces):
+            return None
+        return {
+            "id": person.id, "side": person.side, "mixed_ages": person.mixed_ages, "paired_with": person.paired_with,
+            "rememberable": self._guard is not None and self._rememberable(person),
+            "photos": len({f["photo"] for f in faces}), "faces": faces,
+            "todo": sum(1 for f in faces if f["decidable"] and not f["decided"]),
+            "kinds": dict(Counter(f["kind"] for f in faces)),
         }
 
     # -- images -------------------------------------------------------------
@@ -279,6 +324,111 @@ class ReviewApp:
         return out
 
     # -- writing ------------------------------------------------------------
+    def decide_group(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """One decision about one person, for every face of theirs: ``{"photos": [new states], ...}``.
+
+        All or nothing: if any of the person's photos changed on disk since the
+        scan, nothing is recorded. ``remember`` ({name, role, expires}) with an
+        adult decision also enrols the person as a known adult, so the next
+        event's photos of them pass; the enrolment refuses a face the age model
+        calls a likely minor, and then nothing is recorded either.
+        """
+        from consent_db import RegisterError
+
+        try:
+            person = self.people.get(int(payload["group"]))
+            kind = str(payload["kind"])
+        except (KeyError, TypeError, ValueError):
+            raise ReviewProblem(400, "a group decision needs group and kind") from None
+        if person is None:
+            raise ReviewProblem(404, "no such person in this batch")
+        remember = payload.get("remember")
+        if remember is not None and (kind != "adult" or not isinstance(remember, dict)):
+            raise ReviewProblem(400, "only a person marked adult can be remembered, with a name")
+        reviewer = " ".join(str(payload.get("reviewer") or "").split())
+        if not reviewer:
+            raise ReviewProblem(400, t("review.reviewer_needed", self.lang))
+        with self._lock:
+            faces = self._group_faces(person, kind)
+            if not faces:
+                raise ReviewProblem(409, t("review.group_nothing", self.lang))
+            known = self._remember(person, remember, reviewer) if remember is not None else None
+            label = str(person.id) + (f" · known adult {known.id}" if known is not None else "")
+            try:
+                self.reviews.record_group(
+                    [f for _, f in faces], kind, reviewer, str(payload.get("reason") or ""),
+                    consent_id=payload.get("consent_id") or None, group=label,
+                )
+            except RegisterError as error:
+                if known is not None:  # the decision failed: do not leave half of the step behind
+                    self.reviews.register.remove_known_adult(known.id)
+                raise ReviewProblem(400, str(error)) from None
+        photos = sorted({photo for photo, _ in faces})
+        return {
+            "photos": [self.photo_state(p) for p in photos], "faces": len(faces),
+            "known_adult": None if known is None else {"id": known.id, "name": known.name},
+        }
+
+    def _group_faces(self, person: Person, kind: str) -> list[tuple[int, Any]]:
+        """The (photo, FaceRef) pairs a group decision of ``kind`` is about; 409 if a photo changed."""
+        from consent_db.reviews import FaceRef
+
+        out = []
+        checked: dict[int, str | None] = {}
+        for photo, index in person.faces:
+            r = self.results[photo]
+            d = r.faces[index]
+            if not _decidable(d):
+                continue
+            if photo not in checked:
+                checked[photo] = _sha256_file(self.paths[photo])  # fresh: a decision must not trust mtime
+            if r.sha256 is None or checked[photo] != r.sha256:
+                raise ReviewProblem(409, t("review.group_changed", self.lang, name=Path(r.source).name))
+            confirms = None
+            if kind in ("confirm", "clear"):
+                review = self._standings(r, self.reviews.for_photo(r.sha256))[index]
+                if kind == "confirm":
+                    if not review.pending_second:
+                        continue  # nothing of this face waits for a second reviewer
+                    confirms = review.current.seq
+                elif review.current is None:
+                    continue
+            box = (d.box.x, d.box.y, d.box.width, d.box.height)
+            out.append((photo, FaceRef(r.sha256, index, box, r.source, confirms)))
+        return out
+
+    def _rememberable(self, person: Person) -> bool:
+        """Remembering reaches photos nobody has looked at yet, so it is for people the
+        age model is at most unsure about. One it calls a possible minor (the sample
+        portrait's girls read as 27-year-olds with P 0.07 and 0.30) can be marked adult
+        for these photos by a person, never remembered."""
+        ages = [self.results[photo].faces[index].age for photo, index in person.faces]
+        return all(age is not None and categorize(age, self.policy) is not FaceCategory.POSSIBLE_MINOR for age in ages)
+
+    def _remember(self, person: Person, remember: dict[str, Any], reviewer: str) -> Any:
+        from .known_adults_enrol import EnrolProblem, enrol_problem_text, remember_adult
+
+        if self._guard is None:
+            raise ReviewProblem(409, t("review.remember_unavailable", self.lang))
+        if not self._rememberable(person):
+            raise ReviewProblem(409, t("review.remember_blocked", self.lang))
+        if not hasattr(self._guard, "policy"):
+            self._guard = self._guard()  # the models load on first use: most reviews never remember anyone
+        expires = None
+        if remember.get("expires"):
+            try:
+                expires = Date.fromisoformat(str(remember["expires"]))
+            except ValueError:
+                raise ReviewProblem(400, "expiry must be YYYY-MM-DD") from None
+        faces = [(self.paths[photo], self.results[photo].faces[index].box) for photo, index in person.faces]
+        try:
+            return remember_adult(
+                self.reviews.register, self._guard, str(remember.get("name") or ""), faces,
+                role=str(remember.get("role") or "") or f"added by reviewer {reviewer}", expires=expires,
+            )
+        except EnrolProblem as problem:
+            raise ReviewProblem(409, enrol_problem_text(problem, self.lang)) from None
+
     def decide(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Record one decision and return the photo's new state."""
         from consent_db import RegisterError

@@ -55,13 +55,26 @@ dialog input{font:inherit;width:100%;padding:6px}
 .consent{margin:4px 0 4px 14px;font-size:13px}
 .consent.no{color:#8a1c1c}
 .empty{color:#555;padding:30px}
+#people h2{font-size:16px;margin:14px 0 4px}
+.person{background:#fff;border:1px solid #ddd;border-left:8px solid #f59e0b;border-radius:6px;margin:10px 0;padding:8px 14px}
+.person.done{border-left-color:#1a9641}
+.person h3{font-size:14px;margin:0 0 4px}
+.person .side{font-size:13px;color:#333}
+.strip{display:flex;gap:6px;flex-wrap:wrap;margin:6px 0}
+.strip a{display:block;border:3px solid #999;border-radius:3px;line-height:0}
+.strip img{width:64px;height:64px;object-fit:cover}
+.person .buttons{display:flex;gap:6px;flex-wrap:wrap;margin-top:6px}
+.person button{font:inherit;font-size:13px;padding:3px 9px;cursor:pointer}
+.person input.reason{font:inherit;font-size:13px;width:100%;max-width:520px;margin-top:6px;padding:3px 6px}
+.inperson{font-size:12px;color:#444}
+#remember label{display:block;margin:8px 0 2px;font-size:13px}
 """
 
 _SCRIPT = r"""
 "use strict";
 const TOKEN = new URLSearchParams(location.search).get("token") || "";
 const COLOURS = __COLOURS__;
-let STATE = null, M = {}, cursor = 0, dialogFor = null, searchTimer = null;
+let STATE = null, M = {}, cursor = 0, dialogFor = null, dialogGroup = null, rememberFor = null, searchTimer = null;
 const $ = (sel, root) => (root || document).querySelector(sel);
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
 const fmt = (key, vals) => (M[key] || key).replace(/\{(\w+)\}/g, (_, k) => (vals && k in vals) ? vals[k] : "{" + k + "}");
@@ -102,6 +115,9 @@ function renderFace(p, f) {
   const body = el("div"); body.style.flex = "1";
   const title = el("div"); title.append(swatch(f.kind), el("span", "kind", fmt("face", {n: f.index + 1}) + " · " + M["kind." + f.kind]));
   body.append(title, el("div", "text", f.text));
+  if (f.person !== null && f.person !== undefined) {
+    const a = el("a", "inperson", fmt("review.in_person", {id: f.person})); a.href = "#person-" + f.person; body.append(a);
+  }
   if (f.current) {
     body.append(el("div", "state", M["review.model"] + ": " + f.model_text));
     if (f.pending_second) body.append(el("div", "pending", M["review.pending"] + " (" + f.current.reviewer + ")"));
@@ -153,6 +169,64 @@ function renderPhoto(p) {
   return sec;
 }
 
+function renderPerson(person) {
+  const sec = el("div", "person" + (person.todo ? "" : " done")); sec.id = "person-" + person.id; sec.dataset.person = person.id;
+  sec.dataset.todo = person.todo;
+  const title = fmt("review.person", {id: person.id, n: person.faces.length, photos: person.photos}) + (person.todo ? " · " + fmt("review.person_todo", {n: person.todo}) : "");
+  sec.append(el("h3", "", title));
+  if (person.side === "minor" || person.side === "adult") sec.append(el("div", "side", M["review.person_side_" + person.side]));
+  if (person.mixed_ages && person.paired_with !== null) { const w = el("div", "warn", fmt("review.person_mixed", {other: person.paired_with})); w.dataset.mixed = "1"; sec.append(w); }
+  const strip = el("div", "strip");
+  for (const f of person.faces) {
+    const a = el("a"); a.href = "#card-" + f.photo + "-" + f.face; a.style.borderColor = COLOURS[f.kind]; a.title = f.name + " · " + fmt("face", {n: f.face + 1}) + " · " + M["kind." + f.kind];
+    a.dataset.kind = f.kind;
+    const img = el("img"); img.alt = a.title; img.loading = "lazy"; img.src = url("/face/" + f.photo + "/" + f.face + ".jpg?v=" + f.version);
+    a.append(img); strip.append(a);
+  }
+  sec.append(strip);
+  const decidable = person.faces.filter(f => f.decidable).length;
+  if (decidable) {
+    const reason = el("input", "reason"); reason.placeholder = M["review.reason"]; reason.maxLength = 2000;
+    const buttons = el("div", "buttons");
+    const all = " " + fmt("review.person_all", {n: decidable});
+    const add = (label, fn, name) => { const b = el("button", "", label); b.type = "button"; b.name = name; b.addEventListener("click", fn); buttons.append(b); };
+    add(M["review.adult"] + all, () => decideGroup(person.id, "adult"), "adult");
+    if (person.rememberable) add(M["review.remember"], () => openRemember(person.id), "remember");
+    add(M["review.consent"] + all, () => openConsent(person.id), "consent");
+    add(M["review.hide"] + all, () => decideGroup(person.id, "hide"), "hide");
+    if (person.faces.some(f => f.pending_second)) add(M["review.confirm"], () => decideGroup(person.id, "confirm"), "confirm");
+    if (person.faces.some(f => f.current)) add(M["review.clear"], () => decideGroup(person.id, "clear"), "clear");
+    sec.append(reason, buttons);
+  }
+  return sec;
+}
+
+function renderPeople() {
+  const box = $("#people"); box.replaceChildren();
+  if (!(STATE.people || []).length) return;
+  box.append(el("h2", "", M["review.people"]));
+  for (const person of STATE.people) box.append(renderPerson(person));
+}
+
+async function decideGroup(id, kind, extra) {
+  if (!reviewer()) { toast(M["review.reviewer_needed"], true); $("#reviewer").focus(); return; }
+  const row = $("#person-" + id);
+  const body = Object.assign({group: id, kind, reviewer: reviewer(), reason: row ? $("input.reason", row).value : ""}, extra || {});
+  try {
+    const res = await api("/api/decide", body);
+    lastState = ""; await load();  // every photo of the person changed: draw the page again
+    toast(res.known_adult ? fmt("review.remembered", res.known_adult) : M["review.saved"]);
+    document.body.dataset.saved = (+document.body.dataset.saved || 0) + 1;
+  } catch (e) { toast(e.message, true); }
+}
+
+function openRemember(id) {
+  if (!reviewer()) { toast(M["review.reviewer_needed"], true); $("#reviewer").focus(); return; }
+  rememberFor = id;
+  for (const k of ["name", "role", "expires"]) $("#r-" + k).value = "";
+  $("#remember").showModal(); $("#r-name").focus();
+}
+
 function todo() {
   let n = 0;
   for (const p of STATE.photos) for (const f of p.faces) if (f.flagged && f.decidable && !p.changed && (!f.current || f.pending_second)) n++;
@@ -161,6 +235,7 @@ function todo() {
 }
 
 function render() {
+  renderPeople();
   const main = $("#photos"); main.replaceChildren();
   if (!STATE.photos.length) main.append(el("p", "empty", M["review.nothing"]));
   for (const p of STATE.photos) main.append(renderPhoto(p));
@@ -180,7 +255,9 @@ async function load() {
   $("#reviewer").placeholder = M["review.reviewer"];
   $("#keys").textContent = M["review.keys"];
   $("#search").placeholder = M["review.search"];
-  $("#cancel").textContent = M["review.cancel"];
+  $("#cancel").textContent = M["review.cancel"]; $("#r-cancel").textContent = M["review.cancel"];
+  $("#r-save").textContent = M["review.remember_save"];
+  for (const k of ["name", "role", "expires"]) $("#l-" + k).textContent = M["review.remember_" + k];
   render();
 }
 
@@ -200,9 +277,9 @@ async function decide(kind, extra) {
   } catch (e) { toast(e.message, true); }
 }
 
-function openConsent() {
+function openConsent(group) {
   if (!reviewer()) { toast(M["review.reviewer_needed"], true); $("#reviewer").focus(); return; }
-  dialogFor = cursor; $("#results").replaceChildren(); $("#search").value = "";
+  dialogFor = cursor; dialogGroup = (typeof group === "number") ? group : null; $("#results").replaceChildren(); $("#search").value = "";
   $("#consent").showModal(); $("#search").focus();
 }
 async function search() {
@@ -221,7 +298,11 @@ async function search() {
       line.append(el("span", "", r.id + " · " + scope + " · " + valid + " · " + status + " "));
       const b = el("button", "", M["review.link"]); b.type = "button"; b.dataset.consent = r.id;
       b.disabled = r.status !== "active" || c.never_publish;
-      b.addEventListener("click", () => { $("#consent").close(); focusCard(dialogFor, false); decide("consent", {consent_id: r.id}); });
+      b.addEventListener("click", () => {
+        $("#consent").close();
+        if (dialogGroup !== null) { decideGroup(dialogGroup, "consent", {consent_id: r.id}); return; }
+        focusCard(dialogFor, false); decide("consent", {consent_id: r.id});
+      });
       line.append(b); div.append(line);
     }
     out.append(div);
@@ -229,7 +310,7 @@ async function search() {
 }
 
 document.addEventListener("keydown", (ev) => {
-  if ($("#consent").open) return;
+  if ($("#consent").open || $("#remember").open) return;
   const typing = ev.target instanceof HTMLInputElement;
   if (typing) { if (ev.key === "Escape" || ev.key === "Enter") ev.target.blur(); return; }
   if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
@@ -246,6 +327,12 @@ window.addEventListener("DOMContentLoaded", () => {
   r.addEventListener("change", () => localStorage.setItem("minorguard.reviewer", r.value.trim()));
   $("#search").addEventListener("input", () => { clearTimeout(searchTimer); searchTimer = setTimeout(search, 200); });
   $("#cancel").addEventListener("click", () => $("#consent").close());
+  $("#r-cancel").addEventListener("click", () => $("#remember").close());
+  $("#r-save").addEventListener("click", () => {
+    const remember = {name: $("#r-name").value.trim(), role: $("#r-role").value.trim(), expires: $("#r-expires").value.trim()};
+    if (!remember.name) { $("#r-name").focus(); return; }
+    $("#remember").close(); decideGroup(rememberFor, "adult", {remember});
+  });
   load().catch(e => toast(e.message, true));
 });
 window.addEventListener("focus", () => { if (STATE) load().catch(() => {}); });
@@ -266,9 +353,13 @@ def render_page(nonce: str, lang: str = "sq") -> str:
         f"<header><h1>{html.escape(t('review.title', lang))}</h1>"
         f'<input id="reviewer" autocomplete="name" aria-label="{html.escape(t("review.reviewer", lang))}">'
         '<span id="todo"></span><span class="keys" id="keys"></span></header>'
-        '<main id="photos"></main><div id="toast" role="status"></div>'
+        '<main><div id="people"></div><div id="photos"></div></main><div id="toast" role="status"></div>'
         '<dialog id="consent"><input id="search" autocomplete="off"><div id="results"></div>'
         '<p><button type="button" id="cancel"></button></p></dialog>'
+        '<dialog id="remember"><label id="l-name" for="r-name"></label><input id="r-name" maxlength="200" autocomplete="off">'
+        '<label id="l-role" for="r-role"></label><input id="r-role" maxlength="200" autocomplete="off">'
+        '<label id="l-expires" for="r-expires"></label><input id="r-expires" placeholder="YYYY-MM-DD" maxlength="10" autocomplete="off">'
+        '<p><button type="button" id="r-save"></button> <button type="button" id="r-cancel"></button></p></dialog>'
         f'<script nonce="{n}">{script}</script></body></html>'
     )
 

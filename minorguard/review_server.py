@@ -158,7 +158,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(400, "decision is not valid JSON")
             return
         try:
-            self._send_json(200, {"photo": self.server.app.decide(payload)})
+            if "group" in payload:  # one decision about one person: every face of theirs
+                self._send_json(200, self.server.app.decide_group(payload))
+            else:
+                self._send_json(200, {"photo": self.server.app.decide(payload)})
         except ReviewProblem as problem:
             self._send_error(problem.status, problem.message)
         except ConnectionError:

@@ -230,3 +230,48 @@ def test_second_reviewer_in_the_browser(browser, setup):
     finally:
         code, _ = served.stop()
     assert code == 0
+
+
+def test_one_decision_per_person_in_the_browser(browser, setup):
+    """`minorguard review FOLDER` with the family twice: one row per person; one click hides a girl in both photos."""
+    from PIL import Image
+
+    from consent_db import Register
+
+    folder = setup["folder"]
+    with Image.open(folder / "faceaisharp_obama_family.jpg") as image:
+        image.save(folder / "faceaisharp_obama_family_ç2.jpg", quality=88)  # another file of the same moment
+    served = _Served({**setup, "report": folder})
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 1000})
+        page = context.new_page()
+        page.goto(served.url)
+        page.wait_for_selector("#people .person")
+        rows = page.locator("#people .person")
+        assert rows.count() >= 2  # at least the two girls, each seen in both photos
+        assert all(rows.nth(i).get_attribute("data-todo") == "2" for i in range(rows.count()))
+        assert page.locator("#people .person").first.locator(".strip a").count() == 2
+        _name(page, "Ana")
+        first = rows.first
+        person = first.get_attribute("data-person")
+        first.locator("button[name=hide]").click()
+        _wait_saved(page, 1)
+        done = page.locator(f"#person-{person}")
+        assert done.get_attribute("data-todo") == "0"
+        assert done.locator(".strip a").evaluate_all("links => links.map(a => a.dataset.kind)") == ["blocked", "blocked"]
+        page.screenshot(path=str(ARTIFACTS / "review_people.png"))
+
+        # the girls cannot be remembered as known adults: the page does not offer it (the server refuses it too)
+        assert page.locator("#people button[name=remember]").count() == 0
+        assert page.locator("#people button[name=adult]").count() == rows.count()
+        context.close()
+    finally:
+        code, errors = served.stop()
+    assert code == 0 and "Traceback" not in errors
+    with Register(setup["db"]) as register:
+        entries = [e for e in register.audit_entries() if e["action"].startswith("review_")]
+        assert [e["action"] for e in entries] == ["review_group_hide"]
+        details = entries[0]["details"]
+        details = details if isinstance(details, dict) else json.loads(details)
+        assert len(details["faces"]) == 2
+        assert register.list_known_adults(include_expired=True) == []

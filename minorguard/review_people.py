@@ -1,0 +1,107 @@
+"""The people of a batch as the review page and the HTML report show them: pure, no I/O.
+
+A scan with grouping (``scan --json``, ``review FOLDER``) numbers each face
+to decide with its group, one group per person as the clustering sees it
+(:mod:`minorguard.grouping`). Here those groups become :class:`Person` rows
+that point at (photo position, face index) pairs, so one decision can be
+applied to every face of the person in the batch.
+
+A results file written without its ``groups`` list still carries each face's
+group number; the groups are rebuilt from those numbers, and the side (what
+the age model called the faces) from each face's age estimate. Only the
+``mixed_ages`` mark is lost then, and the side still keeps the split: a
+group the age model calls partly child and partly adult never comes out of
+:func:`people_of` as one person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .decide import categorize
+from .policy import Policy
+from .types import FaceCategory, PhotoResult
+
+__all__ = ["Person", "people_of"]
+
+FaceAt = tuple[int, int]  # (photo position in the batch, face index)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """Every face of one person in the batch, in batch order."""
+
+    id: int
+    faces: tuple[FaceAt, ...]
+    side: str  # "adult", "minor" (possible minor or uncertain) or "none" (no age estimate)
+    mixed_ages: bool = False  # split from a cluster that mixed faces the age model calls child and adult
+    paired_with: int | None = None
+
+    @property
+    def photos(self) -> int:
+        return len({photo for photo, _ in self.faces})
+
+
+def _side(result: PhotoResult, index: int, policy: Policy) -> str:
+    face = result.faces[index]
+    if face.age is None:
+        return "none"
+    return "adult" if categorize(face.age, policy) is FaceCategory.ADULT else "minor"
+
+
+def people_of(results: Sequence[PhotoResult], policy: Policy, groups: Sequence[Any] | None = None) -> tuple[Person, ...]:
+    """One :class:`Person` per group; ``groups`` are FaceGroups or the JSON report's group dicts.
+
+    Members whose photo is not in ``results`` (a report edited by hand) are
+    left out; a group whose faces disagree on the side is split, whatever the
+    groups said.
+    """
+    where = {r.source: i for i, r in enumerate(results)}
+    members: dict[int, list[FaceAt]] = {}
+    marks: dict[int, tuple[bool, int | None]] = {}
+    if groups is not None:
+        for g in groups:
+            gid, faces, mixed, paired = _fields(g)
+            for source, index in faces:
+                photo = where.get(source)
+                if photo is not None and 0 <= index < len(results[photo].faces):
+                    members.setdefault(gid, []).append((photo, index))
+            marks[gid] = (mixed, paired)
+    else:
+        for photo, r in enumerate(results):
+            for face in r.faces:
+                if face.group is not None:
+                    members.setdefault(face.group, []).append((photo, face.index))
+    people: list[Person] = []
+    next_id = max(members, default=0) + 1
+    for gid in sorted(members):
+        faces = tuple(sorted(members[gid]))
+        by_side: dict[str, list[FaceAt]] = {}
+        for photo, index in faces:
+            by_side.setdefault(_side(results[photo], index, policy), []).append((photo, index))
+        mixed, paired = marks.get(gid, (False, None))
+        if len(by_side) == 1:
+            (side,) = by_side
+            people.append(Person(gid, faces, side, mixed, paired))
+            continue
+        # the age model disagrees within the group: never one decision (see grouping's safety rule)
+        adults = tuple(by_side.pop("adult", ()))
+        others = tuple(sorted(f for part in by_side.values() for f in part))
+        other_side = "minor" if "minor" in by_side else "none"
+        split_id = next_id
+        next_id += 1
+        if adults and others:
+            people.append(Person(gid, others, other_side, True, split_id))
+            people.append(Person(split_id, adults, "adult", True, gid))
+        else:  # "minor" and "none" only: neither is adult, both stay with the reviewer as one person
+            people.append(Person(gid, others or adults, other_side, mixed, paired))
+    return tuple(sorted(people, key=lambda p: p.faces[0]))
+
+
+def _fields(group: Any) -> tuple[int, list[tuple[str, int]], bool, int | None]:
+    if isinstance(group, dict):
+        faces = [(str(f["source"]), int(f["face"])) for f in group.get("faces") or ()]
+        return int(group["group"]), faces, bool(group.get("mixed_ages")), group.get("paired_with")
+    return int(group.id), [(s, int(i)) for s, i in group.members], bool(group.mixed_ages), group.paired_with

@@ -1,0 +1,226 @@
+"""One decision per person: the people of a batch (pure), group decisions on the review page, remembering an adult."""
+
+# ruff: noqa: F811  (the env fixture is imported from test_review_server)
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from PIL import Image
+from test_grouping import ADULT_AGE, CHILD_AGE, POLICY, UNSURE_AGE, decision, photo
+from test_review_server import env  # noqa: F401  (fixture: a data folder of its own)
+
+from consent_db import Register
+from consent_db.reviews import Reviews
+from minorguard.grouping import EmbeddingStore, group_results
+from minorguard.report import write_json
+from minorguard.results_json import read_report
+from minorguard.review_app import ReviewApp, ReviewProblem
+from minorguard.review_people import people_of
+
+FAMILY = "faceaisharp_obama_family.jpg"
+PORTRAIT = "faceaisharp_biden_7mpx.jpg"
+
+
+# -- people_of: plain data ----------------------------------------------------------------------
+
+
+def _grouped(face, group):
+    return replace(face, group=group)
+
+
+def test_people_from_face_numbers_follow_batch_order():
+    results = [
+        photo("a.jpg", _grouped(decision(0, UNSURE_AGE), 2), _grouped(decision(1, CHILD_AGE), 1)),
+        photo("b.jpg", _grouped(decision(0, CHILD_AGE), 1), decision(1, ADULT_AGE)),
+        photo("c.jpg", _grouped(decision(0, UNSURE_AGE), 2)),
+    ]
+    people = people_of(results, POLICY)
+    assert [(p.id, p.faces, p.side, p.photos) for p in people] == [
+        (2, ((0, 0), (2, 0)), "minor", 2),
+        (1, ((0, 1), (1, 0)), "minor", 2),
+    ]
+
+
+def test_a_group_the_age_model_calls_child_and_adult_is_never_one_person():
+    """A hand-edited report, or one from an older scan, may put both in one group: it is split here anyway."""
+    results = [
+        photo("a.jpg", _grouped(decision(0, CHILD_AGE), 4)),
+        photo("b.jpg", _grouped(decision(0, ADULT_AGE), 4)),
+        photo("c.jpg", _grouped(decision(0, CHILD_AGE), 4)),
+    ]
+    first, second = people_of(results, POLICY)
+    assert (first.faces, first.side, first.mixed_ages) == (((0, 0), (2, 0)), "minor", True)
+    assert (second.faces, second.side, second.mixed_ages) == (((1, 0),), "adult", True)
+    assert first.paired_with == second.id and second.paired_with == first.id
+    assert all((p.side == "adult") == all(results[i].faces[j].age is ADULT_AGE for i, j in p.faces) for p in (first, second))
+
+
+def test_people_from_the_report_groups_keep_the_split_mark_and_skip_unknown_photos():
+    results = [photo("a.jpg", decision(0, CHILD_AGE)), photo("b.jpg", decision(0, CHILD_AGE), decision(1, ADULT_AGE))]
+    groups = [
+        {"group": 1, "side": "minor", "mixed_ages": True, "paired_with": 2,
+         "faces": [{"source": "a.jpg", "face": 0}, {"source": "b.jpg", "face": 0}, {"source": "gone.jpg", "face": 0}]},
+        {"group": 2, "side": "adult", "mixed_ages": True, "paired_with": 1, "faces": [{"source": "b.jpg", "face": 1}]},
+        {"group": 3, "side": "adult", "faces": [{"source": "b.jpg", "face": 9}]},  # no such face: left out
+    ]
+    people = people_of(results, POLICY, groups)
+    assert [(p.id, p.faces, p.mixed_ages, p.paired_with) for p in people] == [
+        (1, ((0, 0), (1, 0)), True, 2),
+        (2, ((1, 1),), True, 1),
+    ]
+
+
+# -- the review page: real models on real photos --------------------------------------------------
+
+
+def _event_folder(env, sample_images, name: str, copies: int = 2):
+    """The same photo as several different files (re-encoded), as an event folder shows the same people."""
+    folder = env / "festa_e_shkollës"
+    folder.mkdir(exist_ok=True)
+    shutil.copy(sample_images / name, folder / f"foto_1_{name}")
+    with Image.open(sample_images / name) as image:
+        for n in range(2, copies + 1):
+            image.save(folder / f"foto_{n}_ç_{name}", quality=90 - n)
+    return sorted(folder.iterdir())
+
+
+def _scan(guard, paths):
+    guard.embeddings = EmbeddingStore()
+    try:
+        results = [guard.check(p) for p in paths]
+        return group_results(results, guard.embeddings.as_mapping(), guard.policy)
+    finally:
+        guard.embeddings = None
+
+
+def test_one_decision_covers_every_face_of_a_person_and_is_audited_once(env, guard, sample_images):
+    batch = _scan(guard, _event_folder(env, sample_images, FAMILY))
+    with Register(env / "data" / "register.sqlite3", actor="zyra") as register:
+        app = ReviewApp(batch.results, Reviews(register), guard.policy, lang="en", groups=batch.groups)
+        state = app.state()
+        people = state["people"]
+        assert len(people) >= 2 and all(len(p["faces"]) == 2 and p["photos"] == 2 for p in people)  # at least the two girls
+        assert all(p["side"] == "minor" for p in people)
+        girl = people[0]
+        cards = {(ph["id"], f["index"]): f for ph in state["photos"] for f in ph["faces"]}
+        assert all(cards[(f["photo"], f["face"])]["person"] == girl["id"] for f in girl["faces"])
+
+        entries = register.audit_verify().entries
+        answer = app.decide_group({"group": girl["id"], "kind": "hide", "reviewer": "Ana", "reason": "no form"})
+        assert answer["faces"] == 2 and len(answer["photos"]) == 2
+        for ph in answer["photos"]:
+            face = next(f for f in ph["faces"] if f["person"] == girl["id"])
+            assert face["current"]["kind"] == "hide" and face["kind"] == "blocked"
+        assert register.audit_verify().entries == entries + 1
+        entry = register.audit_entries(limit=1)[0]
+        assert entry["action"] == "review_group_hide"
+        details = entry["details"] if isinstance(entry["details"], dict) else json.loads(entry["details"])
+        assert len(details["faces"]) == 2 and {f["source"] for f in details["faces"]} == {r.source for r in batch.results}
+        after = next(p for p in app.state()["people"] if p["id"] == girl["id"])
+        assert after["todo"] == 0 and all(f["current"] == "hide" for f in after["faces"])
+
+        # undo for the person, then the models' decision stands again on both photos
+        app.decide_group({"group": girl["id"], "kind": "clear", "reviewer": "Ana"})
+        assert next(p for p in app.state()["people"] if p["id"] == girl["id"])["todo"] == 2
+
+        # bad requests: nothing recorded
+        entries = register.audit_verify().entries
+        for payload, status in (
+            ({"group": 999, "kind": "hide", "reviewer": "Ana"}, 404),
+            ({"group": girl["id"], "kind": "hide", "reviewer": " "}, 400),
+            ({"group": girl["id"], "kind": "bless", "reviewer": "Ana"}, 400),
+            ({"group": girl["id"], "kind": "confirm", "reviewer": "Besa"}, 409),  # nothing awaits a second reviewer
+            ({"group": girl["id"], "kind": "hide", "reviewer": "Ana", "remember": {"name": "X"}}, 400),
+            ({"group": girl["id"], "kind": "adult", "reviewer": "Ana", "remember": {"name": "X"}}, 409),  # no models given
+        ):
+            with pytest.raises(ReviewProblem) as problem:
+                app.decide_group(payload)
+            assert problem.value.status == status, payload
+        assert register.audit_verify().entries == entries
+
+        # one photo of the person edited on disk: the whole decision is refused
+        edited = app.paths[girl["faces"][1]["photo"]]
+        with Image.open(edited) as image:
+            image.save(edited, quality=70)
+        with pytest.raises(ReviewProblem) as problem:
+            app.decide_group({"group": girl["id"], "kind": "hide", "reviewer": "Ana"})
+        assert problem.value.status == 409 and edited.name in problem.value.message
+        assert register.audit_verify().entries == entries
+
+
+def test_a_child_cannot_be_remembered_as_a_known_adult(env, guard, sample_images):
+    """The girls marked adult and remembered: refused (the model calls them possible minors), nothing recorded.
+
+    The age model reads one of them as a 27-year-old with P(under 18) 0.07: under
+    the known-adult gate. Remembering her would clear her in every later photo.
+    """
+    from minorguard.decide import categorize
+    from minorguard.types import FaceCategory
+
+    batch = _scan(guard, _event_folder(env, sample_images, FAMILY))
+    with Register(env / "data" / "register.sqlite3", actor="zyra") as register:
+        app = ReviewApp(batch.results, Reviews(register), guard.policy, lang="en", groups=batch.groups, guard=guard)
+        entries = register.audit_verify().entries
+        minors = [p for p in app.people.values()
+                  if any(categorize(batch.results[i].faces[j].age, guard.policy) is FaceCategory.POSSIBLE_MINOR for i, j in p.faces)]
+        assert len(minors) >= 2  # at least the two girls
+        assert not any(p["rememberable"] for p in app.state()["people"] if p["id"] in {m.id for m in minors})
+        for person in minors:
+            with pytest.raises(ReviewProblem) as problem:
+                app.decide_group({"group": person.id, "kind": "adult", "reviewer": "Ana", "remember": {"name": f"P{person.id}"}})
+            assert problem.value.status == 409 and "possible minor" in problem.value.message
+        assert register.list_known_adults(include_expired=True) == []
+        assert all(Reviews(register).for_photo(r.sha256) == [] for r in batch.results)
+        assert register.audit_verify().entries == entries
+        # marking them adult for these photos stays a person's call (with its own audit entry)
+        app.decide_group({"group": minors[0].id, "kind": "adult", "reviewer": "Ana", "reason": "seen the forms"})
+        assert register.audit_verify().entries == entries + 1
+
+
+def test_remembered_from_the_page_the_next_event_passes(env, guard, sample_images):
+    """An adult the model is unsure about (strict policy): decided once for the person, remembered, known next time."""
+    from minorguard.pipeline import Guard
+
+    # a policy under which the model is unsure about this adult (every face to a person, none called a minor)
+    strict = Guard(policy=replace(guard.policy, minor_review_probability=0.0, challenge_age=10), pack=guard.pack)
+    batch = _scan(strict, _event_folder(env, sample_images, PORTRAIT))
+    report = env / "skanimi.json"
+    write_json(batch.results, report, {"groups": [
+        {"group": g.id, "side": g.side, "mixed_ages": g.mixed_ages, "paired_with": g.paired_with,
+         "faces": [{"source": s, "face": i} for s, i in g.members]} for g in batch.groups]})
+    results, groups = read_report(report)  # as `minorguard review skanimi.json` reads it
+    with Register(env / "data" / "register.sqlite3", actor="zyra") as register:
+        app = ReviewApp(results, Reviews(register), strict.policy, lang="sq", groups=groups, base_dir=env, guard=lambda: strict)
+        (person,) = app.state()["people"]
+        assert person["rememberable"] and person["side"] == "minor"  # uncertain: a person decides, and may remember
+        with pytest.raises(ReviewProblem) as problem:  # an expiry already past: nothing written
+            app.decide_group({"group": person["id"], "kind": "adult", "reviewer": "Ana",
+                              "remember": {"name": "Arben Çela", "expires": "2001-01-01"}})
+        assert problem.value.status == 409
+        assert register.list_known_adults(include_expired=True) == []
+        answer = app.decide_group({"group": person["id"], "kind": "adult", "reviewer": "Ana", "reason": "minister",
+                                   "remember": {"name": "Arben Çela", "role": "minister", "expires": "2030-12-31"}})
+        assert answer["known_adult"]["name"] == "Arben Çela" and answer["faces"] == 2
+        (known,) = register.list_known_adults()
+        assert (known.role, known.expires) == ("minister", date(2030, 12, 31))
+        assert register.audit_entries(limit=1)[0]["action"] == "review_group_adult"
+        assert known.id in json.dumps(register.audit_entries(limit=1)[0]["details"], ensure_ascii=False)
+
+    # the next event: a new photo of the same person passes as a known adult
+    from minorguard.known_adults import KnownAdultMatcher
+
+    with Register(env / "data" / "register.sqlite3") as register:
+        strict.known_adults = KnownAdultMatcher.from_register(register, strict.policy, strict.pack.embedder.name)
+        try:
+            with Image.open(sample_images / PORTRAIT) as image:
+                image.save(env / "ngjarja_2.jpg", quality=80)
+            result = strict.check(env / "ngjarja_2.jpg")
+        finally:
+            strict.known_adults = None
+    assert result.verdict.value == "PASS"
+    assert result.faces[0].reason.value == "known_adult" and "Arben Çela" in result.faces[0].detail
