@@ -156,7 +156,10 @@ def scan(
     if html_out:
         from .html_report import write_html
 
-        write_html(results, html_out, lang_s, info={"policy": guard.policy.version, "models": guard.pack_label})
+        write_html(
+            results, html_out, lang_s, info={"policy": guard.policy.version, "models": guard.pack_label},
+            groups=batch.groups if batch is not None else None, policy=guard.policy,
+        )
         err.print(t("cli.written", lang_s, path=html_out))
     raise typer.Exit(_exit_code(r.verdict for r in results))
 

@@ -16,9 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from .locale import t
+from .policy import Policy
 from .report import atomic_write_text, explain_face
+from .review_people import Person, people_of
 from .thumbs import DEFAULT_LONG_SIDE, Preview, preview_or_none
 from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
@@ -66,12 +69,6 @@ def face_kind(decision: FaceDecision) -> str:
     # one a reviewer linked).
     if decision.category is FaceCategory.ADULT and decision.reason is not ReasonCode.CONSENT:
         return "adult"
-    return "consent"
-    if decision.category is FaceCategory.ADULT:
-        return "adult"
-    # An identifiable face that is not adult and is allowed without the event
-    # exemption can only have been allowed through a consent (the register's or
-    # one a reviewer linked).
     return "consent"
 
 
@@ -123,6 +120,12 @@ h2{font-size:18px;margin:28px 24px 8px}
 .noprev{background:#eee;color:#666;padding:30px 40px;border-radius:4px}
 details summary{cursor:pointer;color:#444}
 footer{color:#777;font-size:12px;padding:12px 24px 30px}
+.people{display:flex;flex-direction:column;gap:10px;padding:0 24px 12px}
+.person{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 14px}
+.person h3{font-size:14px;margin:0 0 4px}
+.strip{display:flex;gap:6px;flex-wrap:wrap;margin-top:6px}
+.strip a{display:block;border:3px solid;border-radius:3px;line-height:0;min-width:30px;min-height:30px;text-align:center}
+.strip img{width:72px;height:72px;object-fit:cover}
 """
 
 
@@ -140,11 +143,61 @@ def _face_items(faces: Sequence[FaceDecision], lang: str) -> tuple[list[str], li
     return flagged, allowed
 
 
-def _photo_html(shown: _Shown, lang: str) -> str:
+def _face_thumb(shown: _Shown, index: int, side: int = 72) -> str | None:
+    """A small JPEG data URI of one face, cut from the photo's preview (no second decode of the original)."""
+    import io
+
+    from PIL import Image
+
+    r, preview = shown.result, shown.preview
+    if preview is None or not r.width or preview.sha256 != r.sha256:
+        return None
+    scale = preview.width / r.width
+    box = r.faces[index].box.expanded(1.4, r.width, r.height or r.width)
+    with Image.open(io.BytesIO(preview.jpeg)) as image:
+        crop = image.crop((int(box.x * scale), int(box.y * scale), int(box.x2 * scale) + 1, int(box.y2 * scale) + 1))
+        crop.thumbnail((side, side), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        crop.convert("RGB").save(out, "JPEG", quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def _people_html(people: Sequence[Person], shown: Sequence[_Shown], lang: str) -> str:
+    """One row per person seen in several photos, each face linked to its photo."""
+    rows = [p for p in people if len(p.faces) > 1]
+    if not rows:
+        return ""
+    parts = [f'<section id="people"><h2>{_esc(t("html.people", lang))} ({len(rows)})</h2><div class="people">']
+    for person in rows:
+        parts.append(
+            f'<div class="person" data-person="{person.id}" data-faces="{len(person.faces)}">'
+            f'<h3>{_esc(t("review.person", lang, id=person.id, n=len(person.faces), photos=person.photos))}</h3>'
+        )
+        if person.side in ("minor", "adult"):
+            parts.append(f'<div class="meta">{_esc(t(f"review.person_side_{person.side}", lang))}</div>')
+        if person.mixed_ages and person.paired_with is not None:
+            parts.append(f'<div class="warn" data-mixed="1">{_esc(t("review.person_mixed", lang, other=person.paired_with))}</div>')
+        parts.append('<div class="strip">')
+        for photo, index in person.faces:
+            s = shown[photo]
+            d = s.result.faces[index]
+            kind = face_kind(d)
+            title = f"{s.result.source} · {t('face', lang, n=index + 1)} · {t(f'kind.{kind}', lang)}"
+            thumb = _face_thumb(s, index)
+            inner = f'<img alt="{_esc(title)}" src="{thumb}">' if thumb else f"<span>{index + 1}</span>"
+            parts.append(
+                f'<a href="#p{photo}" data-kind="{kind}" title="{_esc(title)}" style="border-color:{KIND_COLOURS[kind]}">{inner}</a>'
+            )
+        parts.append("</div></div>")
+    parts.append("</div></section>")
+    return "".join(parts)
+
+
+def _photo_html(shown: _Shown, lang: str, position: int) -> str:
     r, preview = shown.result, shown.preview
     colour = _VERDICT_COLOURS[r.verdict]
     parts = [
-        f'<article class="photo" data-verdict="{r.verdict.value}" style="border-left-color:{colour}">',
+        f'<article class="photo" id="p{position}" data-verdict="{r.verdict.value}" style="border-left-color:{colour}">',
         (f'<h3><span class="v" style="background:{colour}">{_esc(t(f"verdict.{r.verdict.value}", lang))}</span>'
         f"{_esc(r.source)}</h3>"),
     ]
@@ -205,12 +258,16 @@ def render_html(
     base_dir: str | os.PathLike | None = None,
     preview: Callable[[str | os.PathLike, int], Preview | None] = preview_or_none,
     info: dict[str, str] | None = None,
+    groups: Sequence[Any] | None = None,
+    policy: Policy | None = None,
 ) -> str:
     """The report as one HTML document.
 
     ``long_side`` bounds flagged photos' previews; PASS photos, which nobody
     needs to study, get ``pass_long_side`` (default half) to keep a large
     folder's report light. Relative sources are resolved against ``base_dir``.
+    With the scan's ``groups`` (or faces carrying group numbers), people seen in
+    several photos come first, one row each with all their faces.
     """
     pass_long_side = pass_long_side or max(160, long_side // 2)
     base = Path(base_dir) if base_dir is not None else None
@@ -252,17 +309,19 @@ def render_html(
             f'<span><span class="sw {kind}" style="border-color:{KIND_COLOURS[kind]}"></span>{_esc(t(f"kind.{kind}", lang))}</span>'
         )
     out.append("</div></header>")
+    # decoding and shrinking release the GIL: previews are made on all cores, in order
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        every = list(pool.map(shown, results))
+    out.append(_people_html(people_of(results, policy or Policy(), groups), every, lang))
     for verdict in VERDICT_ORDER:
-        group = [r for r in results if r.verdict is verdict]
+        group = [i for i, r in enumerate(results) if r.verdict is verdict]
         if not group:
             continue
         out.append(
             f'<section id="v-{verdict.value}"><h2>{_esc(t(f"verdict.{verdict.value}", lang))} ({len(group)})</h2>'
             '<div class="photos">'
         )
-        # decoding and shrinking release the GIL: previews are made on all cores, in order
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            out.extend(_photo_html(s, lang) for s in pool.map(shown, group))
+        out.extend(_photo_html(every[i], lang, i) for i in group)
         out.append("</div></section>")
     footer = [f"{_esc(k)}: {_esc(v)}" for k, v in (info or {}).items()]
     out.append(f"<footer>minorguard · {' · '.join(footer)}</footer></body></html>")

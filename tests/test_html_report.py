@@ -212,3 +212,35 @@ def test_scan_cli_writes_html(tmp_path, sample_images):
     family = next(a for a in doc.find("article") if a["data-verdict"] == "BLOCK")
     assert doc.find("article")[0] == family  # blocked photos come first
     assert len(doc.find("article")) == 2 and len(doc.find("img")) == 2
+
+
+def test_scan_cli_html_shows_one_row_per_person(tmp_path, sample_images):
+    """The family twice in an event folder: each girl is one row with her face from both photos, linked to them."""
+    from PIL import Image
+
+    from minorguard.cli import main
+
+    folder = tmp_path / "ngjarja"
+    folder.mkdir()
+    shutil.copy(sample_images / "faceaisharp_obama_family.jpg", folder / "a_familja.jpg")
+    with Image.open(sample_images / "faceaisharp_obama_family.jpg") as image:
+        image.save(folder / "b_familja_ç.jpg", quality=88)
+    out = tmp_path / "raporti.html"
+    assert main(["scan", str(folder), "--html", str(out), "--lang", "en", "--workers", "1"]) == 2
+    text = out.read_text(encoding="utf-8")
+    doc = _parse(text)
+    people = doc.find("div", **{"class": "person"})
+    assert len(people) >= 2  # at least the two girls
+    assert all(p["data-faces"] == "2" for p in people)
+    article_ids = {a["id"] for a in doc.find("article")}
+    links = [a for a in doc.find("a") if a.get("href", "").startswith("#p")]
+    assert len(links) == 2 * len(people)
+    assert {a["href"][1:] for a in links} == article_ids == {"p0", "p1"}
+    assert all(a["data-kind"] == "blocked" for a in links)
+    thumbs = [i for i in doc.find("img") if i.get("src", "").startswith("data:image/jpeg") and "face" in i.get("alt", "")]
+    assert len(thumbs) == len(links)
+    assert "the age model calls this person a possible minor" in text
+    # a plain scan without grouping keeps the report as it was: no people rows
+    plain = tmp_path / "plain.html"
+    assert main(["scan", str(folder), "--html", str(plain), "--no-group", "--lang", "en", "--workers", "1"]) == 2
+    assert not _parse(plain.read_text(encoding="utf-8")).find("div", **{"class": "person"})
