@@ -54,11 +54,32 @@ Errors: ``RegisterError`` (bad input, one line, nothing written), its subclasses
 
 from __future__ import annotations
 
-from .audit import AuditReport
-from .errors import KeyProblem, NotFound, RegisterBusy, RegisterError
-from .records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInfo, GuardianInfo, KnownAdultInfo
-from .register import Register, document_type, parse_channels
-from .store import DATA_DIR_ENV, DB_ENV, data_dir, resolve_url
+# Loaded on first use (PEP 562): `import consent_db` must stay cheap, since a plain
+# scan only asks whether a register exists (consent_db.paths) and most never open one.
+_WHERE = {
+    "AuditReport": "audit",
+    "KeyProblem": "errors", "NotFound": "errors", "RegisterBusy": "errors", "RegisterError": "errors",
+    "BASES": "records", "CHANNELS": "records", "ChildInfo": "records", "ConsentInfo": "records",
+    "EventInfo": "records", "GuardianInfo": "records", "KnownAdultInfo": "records",
+    "Register": "register", "document_type": "register", "parse_channels": "register",
+    "DATA_DIR_ENV": "paths", "DB_ENV": "paths", "data_dir": "paths", "resolve_url": "store",
+}
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'consent_db' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "BASES",

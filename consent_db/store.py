@@ -20,23 +20,12 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import RegisterBusy, RegisterError
+from .paths import DATA_DIR_ENV, DB_ENV, data_dir
 
 __all__ = ["DATA_DIR_ENV", "DB_ENV", "Store", "data_dir", "default_url", "make_engine", "resolve_url"]
 
-DB_ENV = "MINORGUARD_DB"
-DATA_DIR_ENV = "MINORGUARD_DATA_DIR"
 _ADVISORY_KEY = 0x6D696E6F  # "mino": one lock for the whole register
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def data_dir() -> Path:
-    """$MINORGUARD_DATA_DIR, or the platform's user data directory for 'minorguard'."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("minorguard", appauthor=False))
 
 
 def default_url() -> str:

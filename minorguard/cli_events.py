@@ -259,7 +259,7 @@ def hint_text(hint: str, lang: str) -> str:
 def _default_register_exists() -> bool:
     import os
 
-    from consent_db import DB_ENV, data_dir
+    from consent_db.paths import DB_ENV, data_dir
 
     return bool(os.environ.get(DB_ENV)) or (data_dir() / "register.sqlite3").is_file()
 
