@@ -45,14 +45,16 @@ def _guard(policy: Path | None, models: str | None, **collaborators):
         _fail(str(error))
 
 
-def parse_date(when: str | None, option: str = "--date") -> Date | None:
-    """A YYYY-MM-DD option value, or a usage error."""
+def parse_date(when: str | None, option: str = "--date", lang: str | None = None) -> Date | None:
+    """A YYYY-MM-DD option value, or a usage error (in ``lang``, default the command's --lang)."""
     if not when:
         return None
     try:
         return Date.fromisoformat(when)
     except ValueError:
-        _fail(f"{option} must be YYYY-MM-DD, got {when!r}")
+        from .cli_lang import current_lang
+
+        _fail(t("register.bad_date", lang or current_lang(), what=option, value=when))
     return None
 
 

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .cli_events import open_register
+from .cli_lang import say
 from .locale import t
 
 __all__ = ["adult_app"]
@@ -92,7 +93,7 @@ def add(
         except EnrolProblem as problem:
             _fail(_problem(problem, lang.value))
         except _register_error() as error:
-            _fail(str(error))
+            _fail(say(error, lang.value))
     err.print(t("adult.added", lang.value, id=info.id, name=info.name, n=info.count))
 
 
@@ -130,7 +131,7 @@ def remove(
         try:
             reg.remove_known_adult(adult_id)
         except _register_error() as error:  # NotFound: one line, exit 64
-            _fail(str(error))
+            _fail(say(error, lang.value))
     err.print(t("adult.removed", lang.value, id=adult_id))
 
 
@@ -152,7 +153,7 @@ def prepare_scan(guard, register, photos: int, when: Date | None, lang: str):
         try:
             embedder = guard.pack.embedder.name
         except ModelError as error:  # known adults cannot be matched: say so, do not scan without them
-            _fail(f"known adults cannot be matched: {error}")
+            _fail(t("adult.cannot_match", lang, error=error))
         matcher = KnownAdultMatcher.from_register(register, guard.policy, embedder)
         guard.known_adults = matcher
         expired = matcher.expired(when or Date.today())

@@ -13,8 +13,10 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from .cli_lang import current_lang, say
 from .events import EventInputError, check_event_fields, parse_event_time, zone
 from .locale import t
 
@@ -45,16 +47,21 @@ def _fail(message: str) -> None:
     raise UsageProblem(message)
 
 
-def open_register(db: str | None, actor: str | None = None) -> Any:
+def _refuse(error: BaseException, lang: str | None = None) -> None:
+    """A register or event error as the usage error's one line, in the command's language."""
+    _fail(say(error, lang or current_lang()))
+
+
+def open_register(db: str | None, actor: str | None = None, lang: str | None = None) -> Any:
     """The register at ``db`` (path or URL; default $MINORGUARD_DB or the user's data dir)."""
     try:
         from consent_db import Register, RegisterError
     except ImportError as error:  # the store is a separate package directory that may be missing
-        _fail(f"the event register is not available: {error}")
+        _fail(t("event.register_unavailable", lang or current_lang(), error=error))
     try:
         return Register(db, actor=actor)
     except RegisterError as error:
-        _fail(str(error))
+        _refuse(error, lang)
 
 
 def _register_errors() -> tuple[type[BaseException], ...]:
@@ -85,7 +92,7 @@ def _fields(
         if end is not None:
             out["end"] = parse_event_time(end, tz)
     except EventInputError as error:
-        _fail(str(error))
+        _refuse(error)
     for key, value in (("lat", lat), ("lon", lon), ("radius_m", radius)):
         if value is not None:
             out[key] = value
@@ -98,7 +105,7 @@ def _check(info: dict[str, Any]) -> None:
                            basis=None if info.get("basis") in (None, "none") else info["basis"],
                            lat=info.get("lat"), lon=info.get("lon"), radius_m=info.get("radius_m"), name=info.get("name"))
     except EventInputError as error:
-        _fail(str(error))
+        _refuse(error)
 
 
 def _show(event: Any, lang: str) -> None:
@@ -155,7 +162,7 @@ def add(
             event = reg.create_event(name, fields.pop("start"), fields.pop("end"), tz=tz, place=place, basis=basis.value,
                                      justification=justification, event_id=event_id, **fields)
         except _register_errors() as error:
-            _fail(str(error))
+            _refuse(error, lang.value)
     err.print(t("event.added", lang.value, id=event.id))
     _show(event, lang.value)
 
@@ -186,7 +193,7 @@ def show(event_id: str = typer.Argument(..., help="Event id."), db: str | None =
         try:
             event = reg.get_event(event_id)
         except _register_errors() as error:
-            _fail(str(error))
+            _refuse(error, lang.value)
     _show(event, lang.value)
 
 
@@ -230,7 +237,7 @@ def update(
             _check(merged)
             event = reg.update_event(event_id, **changes)
         except _register_errors() as error:
-            _fail(str(error))
+            _refuse(error, lang.value)
     err.print(t("event.updated", lang.value, id=event.id))
     _show(event, lang.value)
 
@@ -243,7 +250,7 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
         try:
             event = reg.close_event(event_id)
         except _register_errors() as error:
-            _fail(str(error))
+            _refuse(error, lang.value)
     err.print(t("event.closed", lang.value, id=event.id))
 
 
@@ -264,7 +271,7 @@ def _default_register_exists() -> bool:
     return bool(os.environ.get(DB_ENV)) or (data_dir() / "register.sqlite3").is_file()
 
 
-def scan_events(db: str | None, explicit_event: str | None) -> tuple[Any, Any]:
+def scan_events(db: str | None, explicit_event: str | None, lang: str | None = None) -> tuple[Any, Any]:
     """(register, event linker) for `scan`, or (None, None) when there is no register to read.
 
     The register is opened when --db or --event is given or one already exists,
@@ -273,6 +280,7 @@ def scan_events(db: str | None, explicit_event: str | None) -> tuple[Any, Any]:
     """
     from .events import RegisterEventLinker, UnknownEventError
 
+    lang = lang or current_lang()
     if db is None and explicit_event is None:
         # nobody asked for the register: without it no photo is exempted, which is the safe side
         try:
@@ -284,22 +292,19 @@ def scan_events(db: str | None, explicit_event: str | None) -> tuple[Any, Any]:
         except ImportError:
             return None, None
         except _register_errors() as error:
-            err.print(f"[yellow]warning:[/] events not linked, the register cannot be opened: {error}")
+            err.print(f"[yellow]{t('cli.warning', lang)}:[/] {escape(t('event.not_linked', lang, error=say(error, lang)))}")
             return None, None
     else:
-        reg = open_register(db)
+        reg = open_register(db, lang=lang)
     try:
         linker = RegisterEventLinker.from_register(reg)
         if explicit_event is not None:
             linker.get(explicit_event)
         else:
             linker.events  # noqa: B018 - read the register now, not inside the worker threads
-    except UnknownEventError as error:
+    except (UnknownEventError, *_register_errors()) as error:
         reg.close()
-        _fail(str(error))
-    except _register_errors() as error:
-        reg.close()
-        _fail(str(error))
+        _refuse(error, lang)
     return reg, linker
 
 

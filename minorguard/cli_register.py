@@ -19,9 +19,11 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .cli_events import open_register
+from .cli_lang import current_lang, say, say_text
 from .locale import t
 
 __all__ = ["IMPORT_COLUMNS", "audit_consent_decisions", "consent_matcher", "register_commands"]
@@ -80,10 +82,7 @@ def _fail(message: str) -> None:
 
 def _say(error, lang: str) -> str:
     """A RegisterError in the reader's language (the English message when no translation exists)."""
-    key = f"register.{error.code}" if getattr(error, "code", None) else None
-    if key is None or lang == "en":
-        return error.message
-    return error.prefix + t(key, lang, **error.params)
+    return say(error, lang)
 
 
 class _Open:
@@ -93,7 +92,7 @@ class _Open:
         self.db, self.by, self.lang, self.reg = db, by, lang.value, None
 
     def __enter__(self):
-        self.reg = open_register(self.db, self.by)
+        self.reg = open_register(self.db, self.by, self.lang)
         return self.reg
 
     def __exit__(self, kind, error, _tb) -> bool:
@@ -350,7 +349,7 @@ def register_export(
         sys.stdout.write(text)
     else:
         output.write_text(text, encoding="utf-8")
-        err.print(f"written: {output}")
+        err.print(t("cli.written", lang.value, path=output))
 
 
 def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any]]:
@@ -358,22 +357,23 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
     try:
         raw = path.read_bytes()
     except OSError as error:
-        _fail(f"cannot read {path}: {error.strerror or error}")
+        _fail(t("register.csv_unreadable", lang.value, path=path, error=error.strerror or error))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        _fail(f"{path} is not UTF-8 text (save the spreadsheet as 'CSV UTF-8')")
+        _fail(t("register.csv_not_utf8", lang.value, path=path))
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") and "channels" in sample.split("\n", 1)[0] and ";" in sample.split("\n", 1)[0] else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     header = [h.strip() for h in reader.fieldnames or []]
     missing = {"document", "date_signed", "channels"} - set(header)
     if missing or not ({"child_ref", "child_name"} & set(header)):
-        _fail(f"{path}: missing column(s) {', '.join(sorted(missing | ({'child_name'} if not ({'child_ref', 'child_name'} & set(header)) else set())))}; "
-              f"expected {', '.join(IMPORT_COLUMNS)}")
+        if not ({"child_ref", "child_name"} & set(header)):
+            missing = missing | {"child_name"}
+        _fail(t("register.csv_missing_columns", lang.value, path=path, columns=", ".join(sorted(missing)), expected=", ".join(IMPORT_COLUMNS)))
     unknown = set(header) - set(IMPORT_COLUMNS)
     if unknown:
-        _fail(f"{path}: unknown column(s) {', '.join(sorted(unknown))}; expected {', '.join(IMPORT_COLUMNS)}")
+        _fail(t("register.csv_unknown_columns", lang.value, path=path, columns=", ".join(sorted(unknown)), expected=", ".join(IMPORT_COLUMNS)))
     from consent_db import RegisterError
 
     rows = []
@@ -381,12 +381,12 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
         row = {k.strip(): (v or "").strip() for k, v in record.items() if k}
         if not any(row.values()):
             continue
-        where = f"{path.name} line {number}"
+        where = t("register.csv_line", lang.value, name=path.name, n=number)
         if not row.get("child_ref") and not row.get("child_name"):
-            _fail(f"{where}: child_ref or child_name is required")
+            _fail(t("register.csv_no_child", lang.value, where=where))
         doc = row.get("document", "")
         if not doc:
-            _fail(f"{where}: no document (each row needs the signed form's file)")
+            _fail(t("register.csv_no_document", lang.value, where=where))
         doc_path = (path.parent / doc) if not Path(doc).is_absolute() else Path(doc)
         split = lambda s: [p for p in s.replace(",", ";").split(";") if p.strip()]
         try:
@@ -404,7 +404,7 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
                      "dob": _date(row.get("date_of_birth"), f"{where}: date_of_birth", lang), "guardian": guardian,
                      "never_publish_reason": row.get("never_publish_reason") or None, "consent": checked})
     if not rows:
-        _fail(f"{path}: no rows to import")
+        _fail(t("register.csv_empty", lang.value, path=path))
     return rows
 
 
@@ -432,7 +432,7 @@ def audit_verify(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang
         console.print(t("register.audit_ok", lang.value, n=report.entries, head=report.head[:16]))
         return
     for problem in report.problems:
-        err.print(f"[red]audit:[/] {problem}")
+        err.print(f"[red]{t('register.audit_label', lang.value)}:[/] {escape(say_text(problem, lang.value))}")
     raise typer.Exit(1)
 
 
@@ -445,14 +445,15 @@ def register_commands(app: typer.Typer) -> None:
 
 
 # -- scan helpers -----------------------------------------------------------
-def consent_matcher(reg: Any, guard: Any, event_id: str | None, channel: str | None = None) -> Any:
+def consent_matcher(reg: Any, guard: Any, event_id: str | None, channel: str | None = None, lang: str | None = None) -> Any:
     """The register's matcher for ``guard`` (None without a register or enrolled children)."""
     if reg is None:
         return None
     from consent_db import CHANNELS, RegisterError
 
+    lang = lang or current_lang()
     if channel is not None and channel not in CHANNELS:
-        _fail(f"unknown channel {channel!r}; use one of: {', '.join(CHANNELS)}")
+        _fail(t("register.unknown_channel", lang, name=channel, allowed=", ".join(CHANNELS)))
     from consent_db.matcher import RegisterMatcher
 
     try:
@@ -461,15 +462,15 @@ def consent_matcher(reg: Any, guard: Any, event_id: str | None, channel: str | N
         embedder = getattr(guard.pack.embedder, "name", None)
         matcher = RegisterMatcher.from_policy(reg, guard.policy, embedder=embedder, event_id=event_id)
         if matcher.skipped:
-            err.print(f"[yellow]warning:[/] {matcher.skipped} enrolment photo(s) were made with another face embedder than "
-                      f"{embedder}: those children are not recognised in this scan (re-enrol them with this model pack)")
+            err.print(f"[yellow]{t('cli.warning', lang)}:[/] "
+                      + escape(t("register.other_embedder", lang, n=matcher.skipped, embedder=embedder)))
         return matcher
     except (RegisterError, ValueError) as error:
-        _fail(str(error))
+        _fail(say(error, lang))
     return None
 
 
-def audit_consent_decisions(reg: Any, results: Any, matcher: Any, channel: str | None, when: date | None) -> int:
+def audit_consent_decisions(reg: Any, results: Any, matcher: Any, channel: str | None, when: date | None, lang: str | None = None) -> int:
     """One audit entry per face whose decision used a register match (names never logged: child refs only)."""
     if reg is None or matcher is None:
         return 0
@@ -490,5 +491,6 @@ def audit_consent_decisions(reg: Any, results: Any, matcher: Any, channel: str |
         return reg.audit_decisions(batch) if batch else 0
     except RegisterError as error:
         # fail closed: decisions that cannot be audited are not to be relied on
-        _fail(t("register.audit_unwritten", "en", error=error.message))
+        lang = lang or current_lang()
+        _fail(t("register.audit_unwritten", lang, error=say(error, lang)))
     return 0

@@ -114,7 +114,7 @@ def review_cmd(
         server = ReviewServer(app, port=port)
     except OSError as error:
         register.close()
-        _fail(f"cannot listen on 127.0.0.1:{port}: {error.strerror}")
+        _fail(t("review.cannot_listen", lang_s, port=port, error=error.strerror or error))
     console.print(t("review.open", lang_s, url=server.url), soft_wrap=True, highlight=False)
     if open_browser:
         webbrowser.open(server.url)

@@ -369,7 +369,7 @@ def test_cli_declares_lists_updates_and_closes_events(mg, capsys):
         changes = [e for e in reg.audit_entries() if e["action"] == "event_updated"]
         assert changes and changes[-1]["actor"] == "drita"
     assert mg("event", "close", "sport") == 0
-    assert mg("event", "update", "sport", "--radius", "100") == 64  # closed events cannot change
+    assert mg("event", "update", "sport", "--radius", "100", "--lang", "en") == 64  # closed events cannot change
     assert "closed" in capsys.readouterr().err
 
 

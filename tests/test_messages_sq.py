@@ -1,0 +1,221 @@
+"""Every line a communicator reads from the CLI exists in Albanian and English, chosen by --lang.
+
+The commands run for real (``minorguard.cli.main``) against a register in a temporary
+data folder; bad input must give the line in the asked language, exit code 64 and no
+traceback. The register and event checks raise English exception texts: these tests
+also catch a text that changed and no longer finds its Albanian message.
+"""
+
+from __future__ import annotations
+
+import csv
+import string
+import sys
+from pathlib import Path
+
+import pytest
+
+from minorguard.cli import EXIT_USAGE, main
+from minorguard.locale import t
+from minorguard.locale.messages import MESSAGES
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+OBAMA = SAMPLES / "faceaisharp_obama_family.jpg"
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+EVENT = ["event", "add", "--name", "Dita e sportit, Tiranë", "--start", "2026-10-25T10:00", "--end", "2026-10-25T13:00",
+         "--basis", "outdoor", "--justification", "në fushë të hapur", "--id", "sport"]
+
+
+@pytest.fixture
+def mg(tmp_path, monkeypatch, capsys):
+    """Run `minorguard ...` in-process on a register in tmp_path; returns (exit code, stderr)."""
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MINORGUARD_ACTOR", "ana")
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    monkeypatch.delenv("MINORGUARD_KEY", raising=False)
+
+    def run(*args: str) -> tuple[int, str]:
+        capsys.readouterr()
+        code = main(list(args))
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.out + captured.err
+        return code, " ".join(captured.err.split())  # rich wraps long lines
+
+    return run
+
+
+def _placeholders(text: str) -> set[tuple[str, str | None, str]]:
+    return {(name, conversion, spec) for _, name, spec, conversion in string.Formatter().parse(text) if name is not None}
+
+
+def test_every_message_exists_in_both_languages_with_the_same_placeholders():
+    en, sq = MESSAGES["en"], MESSAGES["sq"]
+    assert sorted(set(en) - set(sq)) == []
+    assert sorted(set(sq) - set(en)) == []
+    differing = {key: (en[key], sq[key]) for key in en if _placeholders(en[key]) != _placeholders(sq[key])}
+    assert differing == {}
+
+
+def test_every_known_english_error_text_is_read_back_into_albanian():
+    """cli_lang.KNOWN: the English text of each key, with any values, becomes that key's Albanian text."""
+    from minorguard.cli_lang import KNOWN, say_text
+
+    for key in KNOWN:
+        values = {name: f"v{i}" for i, (name, _, _) in enumerate(sorted(_placeholders(MESSAGES["en"][key])))}
+        english = t(key, "en", **values)
+        assert say_text(english, "en") == english
+        albanian = say_text(english, "sq")
+        assert albanian == t(key, "sq", **values), key
+        assert albanian != english, f"{key} is not translated"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("sq", "--date duhet të jetë VVVV-MM-DD, u dha '01/12/2026'"), ("en", "--date must be YYYY-MM-DD, got '01/12/2026'")],
+)
+def test_scan_bad_date(mg, lang, expected):
+    code, err = mg("scan", str(OBAMA), "--date", "01/12/2026", "--lang", lang)
+    assert code == EXIT_USAGE and expected in err
+
+
+@pytest.mark.parametrize(
+    ("change", "lang", "expected"),
+    [
+        ({"--start": "2026-10-25T10:00", "--tz": "Europe/Tirana_Old"}, "sq", "zonë kohore e panjohur 'Europe/Tirana_Old' (përdorni një emër IANA"),
+        ({"--start": "2026-10-25T10:00", "--tz": "Europe/Tirana_Old"}, "en", "unknown time zone 'Europe/Tirana_Old' (use an IANA name"),
+        ({"--end": "2026-10-25T09:00"}, "sq", "ngjarja mbaron (2026-10-25T09:00:00+01:00) para se të fillojë (2026-10-25T10:00:00+01:00)"),
+        ({"--end": "2026-10-25T09:00"}, "en", "event ends (2026-10-25T09:00:00+01:00) before it starts (2026-10-25T10:00:00+01:00)"),
+        ({"--start": "25/10/2026"}, "sq", "koha '25/10/2026' nuk është në formatin ISO 8601"),
+        ({"--lat": "91", "--lon": "19.8"}, "sq", "gjerësia gjeografike 91.0 është jashtë kufijve (-90..90)"),
+        ({"--lat": "41.3"}, "sq", "jepni edhe gjerësinë edhe gjatësinë gjeografike, ose asnjërën"),
+        ({"--justification": ""}, "sq", "për ta deklaruar një ngjarje publike ose në ambient të hapur duhet një arsyetim"),
+        ({"--justification": ""}, "en", "declaring an event public or outdoor needs a justification"),
+    ],
+)
+def test_event_add_bad_input(mg, change, lang, expected):
+    args = list(EVENT)
+    for flag, value in change.items():
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    code, err = mg(*args, "--lang", lang)
+    assert code == EXIT_USAGE and expected in err
+    assert mg("event", "list", "--all", "--lang", lang)[0] == 0  # nothing written
+
+
+def test_event_refusals_of_the_register(mg):
+    assert mg(*EVENT)[0] == 0
+    assert mg(*EVENT, "--lang", "sq") == (EXIT_USAGE, "error: një ngjarje me id 'sport' ekziston tashmë")
+    assert mg(*EVENT, "--lang", "en") == (EXIT_USAGE, "error: an event with id 'sport' already exists")
+    assert mg("event", "show", "nope", "--lang", "sq") == (EXIT_USAGE, "error: nuk ka ngjarje me id 'nope'")
+    assert mg("event", "show", "nope", "--lang", "en") == (EXIT_USAGE, "error: no event with id 'nope'")
+    assert mg("event", "close", "sport")[0] == 0
+    assert mg("event", "update", "sport", "--place", "Durrës", "--lang", "sq") == (EXIT_USAGE, "error: ngjarja sport është e mbyllur")
+    assert mg("event", "update", "sport", "--place", "Durrës", "--lang", "en") == (EXIT_USAGE, "error: event sport is closed")
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("sq", "nuk ka ngjarje me id 'nope' (shihni `minorguard event list`)"), ("en", "unknown event id 'nope' (see `minorguard event list`)")],
+)
+def test_scan_unknown_event(mg, lang, expected):
+    assert mg(*EVENT)[0] == 0
+    code, err = mg("scan", str(OBAMA), "--event", "nope", "--lang", lang)
+    assert code == EXIT_USAGE and expected in err
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("sq", "regjistri i ngjarjeve nuk është i disponueshëm:"), ("en", "the event register is not available:")],
+)
+def test_register_package_missing(mg, monkeypatch, lang, expected):
+    monkeypatch.setitem(sys.modules, "consent_db", None)  # `import consent_db` now raises ImportError
+    code, err = mg("event", "list", "--lang", lang)
+    assert code == EXIT_USAGE and expected in err
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("sq", "skedari i çelësit"), ("en", "key file")],
+)
+def test_damaged_key(mg, tmp_path, lang, expected):
+    assert mg(*EVENT)[0] == 0
+    (tmp_path / "data" / "register.key").write_bytes(b"not the key")
+    code, err = mg("child", "list", "--lang", lang)
+    assert code == EXIT_USAGE and expected in err
+    assert ("është i dëmtuar" if lang == "sq" else "is damaged") in err
+
+
+def test_register_refusals_without_a_code(mg):
+    assert mg("child", "add", " ", "--lang", "sq") == (EXIT_USAGE, "error: emri i fëmijës nuk mund të jetë bosh")
+    assert mg("child", "add", " ", "--lang", "en") == (EXIT_USAGE, "error: child name must not be empty")
+
+
+@pytest.fixture
+def register_csv(tmp_path):
+    def write(rows: list[dict], header=None, name: str = "leje.csv") -> Path:
+        from minorguard.cli_register import IMPORT_COLUMNS
+
+        (tmp_path / "a.pdf").write_bytes(PDF)
+        path = tmp_path / name
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header or IMPORT_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+        return path
+
+    return write
+
+
+def test_csv_import_errors(mg, register_csv, tmp_path):
+    row = {"child_name": "Ana Hoxha", "document": "a.pdf", "date_signed": "2026-09-01", "channels": "facebook"}
+    bad_channel = register_csv([row, {**row, "channels": "telegram"}])
+    code, err = mg("register", "import", str(bad_channel), "--lang", "sq")
+    assert code == EXIT_USAGE and "leje.csv rreshti 3: kanal i panjohur 'telegram'; përdorni një nga:" in err
+    code, err = mg("register", "import", str(bad_channel), "--lang", "en")
+    assert code == EXIT_USAGE and "leje.csv line 3: unknown channel 'telegram'; use one of:" in err
+
+    no_document = register_csv([{**row, "document": ""}])
+    code, err = mg("register", "import", str(no_document), "--lang", "sq")
+    assert code == EXIT_USAGE and "leje.csv rreshti 2: mungon dokumenti (çdo rresht kërkon skedarin e formularit të nënshkruar)" in err
+
+    missing = register_csv([{"child_name": "Ana", "document": "a.pdf"}], header=["child_name", "document"])
+    code, err = mg("register", "import", str(missing), "--lang", "sq")
+    assert code == EXIT_USAGE and "mungojnë kolonat channels, date_signed; priten child_ref" in err
+    code, err = mg("register", "import", str(missing), "--lang", "en")
+    assert code == EXIT_USAGE and "missing column(s) channels, date_signed; expected child_ref" in err
+
+    empty = register_csv([])
+    code, err = mg("register", "import", str(empty), "--lang", "sq")
+    assert code == EXIT_USAGE and "asnjë rresht për të importuar" in err
+
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("child_name,document,date_signed,channels\nAna Çela,a.pdf,2026-09-01,facebook\n".encode("latin-1"))
+    code, err = mg("register", "import", str(latin1), "--lang", "sq")
+    assert code == EXIT_USAGE and "nuk është tekst UTF-8 (ruajeni tabelën si 'CSV UTF-8')" in err
+    code, err = mg("register", "import", str(latin1), "--lang", "en")
+    assert code == EXIT_USAGE and "is not UTF-8 text (save the spreadsheet as 'CSV UTF-8')" in err
+
+    code, err = mg("register", "import", str(tmp_path / "mungon.csv"), "--lang", "sq")
+    assert code == EXIT_USAGE and "mungon.csv nuk lexohet dot:" in err
+
+
+def test_export_written_and_audit_problems(mg, tmp_path):
+    assert mg("child", "add", "Ana Hoxha")[0] == 0
+    assert mg("child", "add", "Besa Çela")[0] == 0
+    out = tmp_path / "eksport.json"
+    assert mg("register", "export", "--output", str(out), "--lang", "sq") == (0, f"u shkrua: {out}")
+    assert mg("register", "export", "--output", str(out), "--lang", "en") == (0, f"written: {out}")
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'register.sqlite3'}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE audit_log SET details = '{}' WHERE seq = 2"))
+    engine.dispose()
+    code, err = mg("audit", "verify", "--lang", "sq")
+    assert code == 1 and "auditimi: regjistrimi 2: përmbajtja është ndryshuar (hash-i nuk përputhet)" in err
+    code, err = mg("audit", "verify", "--lang", "en")
+    assert code == 1 and "audit: entry 2: content was changed (hash mismatch)" in err
