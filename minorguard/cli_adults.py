@@ -109,7 +109,7 @@ def list_cmd(
         adults = reg.list_known_adults(include_expired=all_)
     table = Table(title=t("adult.list_title", lang.value))
     for column in ("id", "name", "role", "expires", "photos", "added"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column if column == "id" else t(f"col.{column}", lang.value), overflow="fold")
     for a in adults:
         expired = a.expires is not None and a.expires < today
         until = str(a.expires) if a.expires else "-"

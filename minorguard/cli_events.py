@@ -118,15 +118,15 @@ def _show(event: Any, lang: str) -> None:
         ("end", _local(event.end_utc, event.tz)),
         ("tz", event.tz),
         ("place", event.place),
-        ("lat, lon", "" if event.lat is None else f"{event.lat:.6f}, {event.lon:.6f}"),
+        ("lat_lon", "" if event.lat is None else f"{event.lat:.6f}, {event.lon:.6f}"),
         ("radius_m", "" if event.radius_m is None else f"{event.radius_m:g}"),
         ("basis", event.basis),
         ("justification", event.justification),
         ("declared_by", f"{event.declared_by} ({_local(event.declared_at, 'UTC')})"),
-        ("closed", "yes" if event.closed else "no"),
+        ("closed", t("cli.yes" if event.closed else "cli.no", lang)),
     ]
     for key, value in rows:
-        table.add_row(key, str(value))
+        table.add_row(t(f"col.{key}", lang), escape(str(value)))
     console.print(table)
 
 
@@ -179,10 +179,11 @@ def list_cmd(
     table = Table(title=t("event.list_title", lang.value))
     # local wall-clock times keep the table readable in 80 columns; `show` gives the offset
     for column in ("id", "start", "end", "basis", "name"):
-        table.add_column(column, overflow="fold", no_wrap=column != "name")
+        table.add_column(column if column == "id" else t(f"col.{column}", lang.value), overflow="fold", no_wrap=column != "name")
+    closed = " " + t("event.closed_mark", lang.value)
     for e in events:
         local = [_local(m, e.tz).replace("T", " ")[:16] for m in (e.start_utc, e.end_utc)]
-        table.add_row(e.id + (" (closed)" if e.closed else ""), *local, e.basis, f"{e.name} ({e.tz})")
+        table.add_row(e.id + (closed if e.closed else ""), *local, e.basis, escape(f"{e.name} ({e.tz})"))
     console.print(table)
 
 

@@ -105,12 +105,13 @@ class _Open:
         return False
 
 
-def _column(table: Table, name: str) -> None:
+def _column(table: Table, name: str, lang: str = "en") -> None:
     """Ids are what people copy into the next command: never cut or folded; the rest folds."""
+    label = name if name == "id" else t("col." + name.replace(" ", "_"), lang)
     if name in ("id", "child", "active consents"):
-        table.add_column(name, no_wrap=True, min_width=11)
+        table.add_column(label, no_wrap=True, min_width=11)
     else:
-        table.add_column(name, overflow="fold")
+        table.add_column(label, overflow="fold")
 
 
 def _date(value: str | None, what: str, lang: Lang = Lang.en) -> date | None:
@@ -145,12 +146,13 @@ def child_list(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: 
     with _Open(db, lang=lang) as reg:
         children = reg.list_children()
     today = date.today()
-    table = Table(title="children")
+    table = Table(title=t("register.children_title", lang.value))
     for column in ("id", "name", "born", "photos", "active consents", "never publish"):
-        _column(table, column)
+        _column(table, column, lang.value)
+    yes = t("register.never_yes", lang.value)
     for c in children:
         active = [x for x in c.consents if x.status == "active" and (x.valid_until is None or x.valid_until >= today)]
-        table.add_row(c.id, c.name, str(c.dob or ""), str(c.enrolment_photos), ", ".join(x.id for x in active) or "-", "YES" if c.never_publish else "")
+        table.add_row(c.id, escape(c.name), str(c.dob or ""), str(c.enrolment_photos), ", ".join(x.id for x in active) or "-", yes if c.never_publish else "")
     console.print(table)
 
 
@@ -159,21 +161,26 @@ def child_show(child_id: str = typer.Argument(...), db: str | None = typer.Optio
     """One child: guardians, consents (scope, validity, status) and enrolment count; never biometric data."""
     with _Open(db, lang=lang) as reg:
         c = reg.get_child(child_id)
-    console.print(f"[bold]{c.id}[/]  {c.name}  born {c.dob or '?'}  enrolment photos: {c.enrolment_photos}")
+    lg = lang.value
+    console.print(f"[bold]{c.id}[/]  {escape(c.name)}  " + t("register.show_child", lg, born=c.dob or "?", n=c.enrolment_photos))
     if c.biometrics_erased_at:
-        console.print(f"biometric data erased {c.biometrics_erased_at:%Y-%m-%d %H:%M} UTC")
+        console.print(t("register.show_erased", lg, when=f"{c.biometrics_erased_at:%Y-%m-%d %H:%M}"))
     if c.never_publish:
-        console.print(f"[red]NEVER PUBLISH[/]: {c.never_publish_reason}")
+        console.print(f"[red]{t('register.show_never', lg)}[/]: {escape(c.never_publish_reason or '')}")
     for g in c.guardians:
-        console.print(f"guardian {g.id}: {g.name} ({g.relation}) {g.contact}")
+        console.print(escape(t("register.show_guardian", lg, id=g.id, name=g.name, relation=g.relation, contact=g.contact)))
     for x in c.consents:
-        status = x.status if x.status == "active" else f"withdrawn {x.withdrawn_on}: {x.withdrawn_reason}"
-        console.print(
-            f"consent {x.id}: {', '.join(x.channels)}; {x.valid_from} to {x.valid_until or 'open'}; signed {x.date_signed}; "
-            f"{status}; document {x.document_type} sha256 {x.document_sha256[:16]}"
-            + (f"; events {', '.join(x.event_ids)}" if x.event_ids else "")
-            + (f"; purposes {', '.join(x.purposes)}" if x.purposes else "")
-        )
+        if x.status == "active":
+            status = t("register.status_active", lg)
+        else:
+            status = t("register.show_withdrawn", lg, on=x.withdrawn_on, reason=x.withdrawn_reason)
+        console.print(escape(
+            t("register.show_consent", lg, id=x.id, channels=", ".join(x.channels), start=x.valid_from,
+              until=x.valid_until or t("register.show_open", lg), signed=x.date_signed, status=status,
+              type=x.document_type, sha=x.document_sha256[:16])
+            + (t("register.show_events", lg, ids=", ".join(x.event_ids)) if x.event_ids else "")
+            + (t("register.show_purposes", lg, purposes=", ".join(x.purposes)) if x.purposes else "")
+        ))
 
 
 @child_app.command("enrol")
@@ -288,11 +295,14 @@ def consent_list(
     """Every consent record with its scope, validity and status."""
     with _Open(db, lang=lang) as reg:
         records = reg.list_consents(child_id)
-    table = Table(title="consents")
+    table = Table(title=t("register.consents_title", lang.value))
     for column in ("id", "child", "channels", "from", "until", "signed", "status", "document sha256"):
-        _column(table, column)
+        _column(table, column, lang.value)
     for x in records:
-        status = x.status if x.status == "active" else f"withdrawn {x.withdrawn_on}"
+        if x.status == "active":
+            status = t("register.status_active", lang.value)
+        else:
+            status = t("register.status_withdrawn", lang.value, on=x.withdrawn_on)
         table.add_row(x.id, x.child_id, ",".join(x.channels), str(x.valid_from), str(x.valid_until or "-"), str(x.date_signed), status, x.document_sha256[:16])
     console.print(table)
 

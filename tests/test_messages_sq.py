@@ -40,6 +40,7 @@ def mg(tmp_path, monkeypatch, capsys):
         code = main(list(args))
         captured = capsys.readouterr()
         assert "Traceback" not in captured.out + captured.err
+        run.out = " ".join(captured.out.split())
         return code, " ".join(captured.err.split())  # rich wraps long lines
 
     return run
@@ -219,3 +220,55 @@ def test_export_written_and_audit_problems(mg, tmp_path):
     assert code == 1 and "auditimi: regjistrimi 2: përmbajtja është ndryshuar (hash-i nuk përputhet)" in err
     code, err = mg("audit", "verify", "--lang", "en")
     assert code == 1 and "audit: entry 2: content was changed (hash mismatch)" in err
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("sq", "faqja e shqyrtimit nuk mund të hapet në 127.0.0.1:{port}:"), ("en", "cannot listen on 127.0.0.1:{port}:")],
+)
+def test_review_port_taken(mg, tmp_path, lang, expected):
+    import socket
+
+    report = tmp_path / "rezultati.json"
+    report.write_text('{"minorguard_report": 1, "photos": []}', encoding="utf-8")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, err = mg("review", str(report), "--port", str(port), "--no-open", "--lang", lang)
+    assert code == EXIT_USAGE and expected.format(port=port) in err
+
+
+def test_child_show_and_lists_follow_lang(mg, tmp_path):
+    assert mg("child", "add", "Ana Hoxha", "--dob", "2015-03-02")[0] == 0
+    child = mg.out
+    assert mg("guardian", "add", child, "Drita Hoxha", "--relation", "nëna")[0] == 0
+    form = tmp_path / "leje ç.pdf"
+    form.write_bytes(PDF)
+    assert mg("consent", "add", child, "--document", str(form), "--channel", "facebook", "--signed", "2026-09-01")[0] == 0
+    record = mg.out
+
+    assert mg("child", "show", child, "--lang", "sq")[0] == 0
+    assert "Ana Hoxha datëlindja 2015-03-02 foto regjistrimi: 0" in mg.out
+    assert "prindi/kujdestari" in mg.out and "Drita Hoxha (nëna)" in mg.out
+    assert f"leja {record}: facebook; nga 2026-09-01 deri më pa afat; nënshkruar më 2026-09-01; aktive; dokumenti" in mg.out
+    assert mg("child", "show", child, "--lang", "en")[0] == 0
+    assert "Ana Hoxha born 2015-03-02 enrolment photos: 0" in mg.out
+    assert f"consent {record}: facebook; 2026-09-01 to open; signed 2026-09-01; active; document" in mg.out
+
+    assert mg("child", "list", "--lang", "sq")[0] == 0 and "fëmijët" in mg.out
+    assert mg("child", "list", "--lang", "en")[0] == 0 and "children" in mg.out
+    assert mg("consent", "withdraw", record, "--reason", "prindi e tërhoqi", "--date", "2026-10-01")[0] == 0
+    assert mg("child", "show", child, "--lang", "sq")[0] == 0
+    assert "e tërhequr më 2026-10-01: prindi e tërhoqi" in mg.out
+    assert mg("consent", "list", "--lang", "sq")[0] == 0 and "lejet" in mg.out
+    assert mg("consent", "list", "--lang", "en")[0] == 0 and "consents" in mg.out
+
+    assert mg(*EVENT)[0] == 0
+    assert mg("event", "show", "sport", "--lang", "sq")[0] == 0
+    assert "fillimi" in mg.out and "arsyetimi" in mg.out and "deklaruar nga" in mg.out
+    assert mg("event", "show", "sport", "--lang", "en")[0] == 0
+    assert "justification" in mg.out and "declared by" in mg.out
+    assert mg("event", "close", "sport")[0] == 0
+    assert mg("event", "list", "--all", "--lang", "sq")[0] == 0 and "(e mbyllur)" in mg.out
+    assert mg("event", "list", "--all", "--lang", "en")[0] == 0 and "(closed)" in mg.out
