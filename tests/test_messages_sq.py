@@ -272,3 +272,30 @@ def test_child_show_and_lists_follow_lang(mg, tmp_path):
     assert mg("event", "close", "sport")[0] == 0
     assert mg("event", "list", "--all", "--lang", "sq")[0] == 0 and "(e mbyllur)" in mg.out
     assert mg("event", "list", "--all", "--lang", "en")[0] == 0 and "(closed)" in mg.out
+
+
+@pytest.mark.parametrize(
+    ("lang", "warning", "channel"),
+    [
+        ("sq", "paralajmërim: 1 foto regjistrimi janë bërë me një model fytyrash tjetër nga", "kanal i panjohur 'telegram'; përdorni një nga:"),
+        ("en", "warning: 1 enrolment photo(s) were made with another face embedder than", "unknown channel 'telegram'; use one of:"),
+    ],
+)
+def test_scan_with_the_register_warns_and_refuses_in_lang(mg, tmp_path, lang, warning, channel):
+    """The scan's register lines: enrolments by another embedder (warning), an unknown --channel (usage error)."""
+    import numpy as np
+    from PIL import Image
+
+    assert mg("child", "add", "Ana Hoxha")[0] == 0
+    child = mg.out
+    from consent_db import Register
+
+    with Register(None, actor="test") as reg:
+        reg.add_enrolment(child, b"reference photo", np.ones(512, dtype=np.float32), face_index=1, face_height_px=200.0,
+                          embedder="another-embedder")
+    blank = tmp_path / "pa fytyrë ë.jpg"  # no face: the scan itself says nothing, only the register lines matter
+    Image.new("RGB", (320, 240), (120, 160, 200)).save(blank)
+    code, err = mg("scan", str(blank), "--lang", lang, "--workers", "1")
+    assert code == 0 and warning in err
+    code, err = mg("scan", str(blank), "--channel", "telegram", "--lang", lang, "--workers", "1")
+    assert code == EXIT_USAGE and channel in err
