@@ -277,7 +277,7 @@ def test_child_show_and_lists_follow_lang(mg, tmp_path):
 @pytest.mark.parametrize(
     ("lang", "warning", "channel"),
     [
-        ("sq", "paralajmërim: 1 foto regjistrimi janë bërë me një model fytyrash tjetër nga", "kanal i panjohur 'telegram'; përdorni një nga:"),
+        ("sq", "paralajmërim: 1 foto regjistrimi janë bërë me një model fytyrash të ndryshëm nga", "kanal i panjohur 'telegram'; përdorni një nga:"),
         ("en", "warning: 1 enrolment photo(s) were made with another face embedder than", "unknown channel 'telegram'; use one of:"),
     ],
 )
