@@ -1,11 +1,16 @@
 """Tune detector fusion offline: cache raw low-threshold boxes once, then try rules instantly.
 
     python -m benchmarks.tune_detection cache --detector retinaface --upscale 2 [--limit N]
-    python -m benchmarks.tune_detection eval
+    python -m benchmarks.tune_detection fit [--folds 5]
+    python -m benchmarks.tune_detection audit
 
 Raw boxes (score >= 0.05) per image go to /work/cache/detect_raw/ (outside the
-repo: they come from licensed evaluation images). ``eval`` replays fusion rules
-on them with the same matching as benchmarks/detection.py.
+repo: they come from licensed evaluation images). ``fit`` replays the fused
+detector's grouping on them with the same matching as benchmarks/detection.py,
+reports the scorer's figures held out by image-level K-fold cross-validation,
+and prints the weights fitted on all of face_mask_kaggle (DEFAULT_FUSION in
+minorguard/models/pack.py). Needed caches: ``cache --detector retinaface`` and
+``cache --detector centerface``, each with ``--upscale 1`` and ``--upscale 2``.
 """
 
 from __future__ import annotations
@@ -73,15 +78,18 @@ NATIVE = ("retinaface_x1_L100000", "centerface_x1_L100000")
 ZOOM = ("retinaface_x2_L100000", "centerface_x2_L100000")
 
 
-def grouped(dataset: str, zoom_max_face: float = 48.0) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
-    """Per image: leader boxes (x, y, w, h), per-source scores, features, zoomed? -- as FusedDetector groups them.
+def grouped(dataset: str, zoomed: bool = True, zoom_max_face: float = 48.0) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
+    """Per image: group boxes (x, y, w, h), per-source scores, features, zoomed? -- as FusedDetector groups them.
 
-    Every evaluation image is small enough (long side <= 640) for the zoom pass.
+    Every evaluation image is small enough (long side <= 640) for the zoom pass;
+    ``zoomed=False`` replays the photo as if it were larger (native sources only),
+    which is what the native scorer sees.
     """
     from minorguard.models.detectors import cluster_candidates, fusion_features
     from minorguard.types import DetectedFace
 
-    raws = [load_raw(dataset, k)["boxes"] for k in NATIVE + ZOOM]
+    keys = NATIVE + ZOOM if zoomed else NATIVE
+    raws = [load_raw(dataset, k)["boxes"] for k in keys]
     out = {}
     for key in raws[0]:
         candidates = []
@@ -90,9 +98,10 @@ def grouped(dataset: str, zoom_max_face: float = 48.0) -> dict[str, tuple[np.nda
                 if source >= 2 and h >= zoom_max_face:
                     continue
                 candidates.append((DetectedFace(Box(float(x), float(y), float(w), float(h)), float(s)), source))
-        leaders, scores = cluster_candidates(candidates, 4)
+        leaders, scores = cluster_candidates(candidates, len(keys))
         boxes = np.array([[f.box.x, f.box.y, f.box.width, f.box.height] for f in leaders], np.float32).reshape(-1, 4)
-        out[key] = (boxes, scores, fusion_features(scores, boxes[:, 3].astype(np.float64)) if len(boxes) else np.zeros((0, 10)), True)
+        feats = fusion_features(scores, boxes[:, 3].astype(np.float64)) if len(boxes) else np.zeros((0, 3 + 2 * len(keys)))
+        out[key] = (boxes, scores, feats, zoomed)
     return out
 
 
@@ -189,43 +198,67 @@ def main() -> None:
     a.add_argument("--threshold", type=float, default=0.5)
     a.add_argument("--count", type=int, default=80)
     f = sub.add_parser("fit")
-    f.add_argument("--thresholds", default="0.3,0.4,0.5,0.55,0.6,0.7")
+    f.add_argument("--thresholds", default="0.4,0.5,0.6")
+    f.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     if args.command == "cache":
         for dataset in args.datasets.split(","):
             cache_raw(args.detector, args.upscale, args.long_side, dataset, args.limit)
         return
-    groups = grouped("face_mask_kaggle")
     if args.command == "audit":
-        audit_sheet(groups, args.threshold, args.count)
+        audit_sheet(grouped("face_mask_kaggle"), args.threshold, args.count)
         return
-    labels = truth_labels("face_mask_kaggle", groups)
+    fit_and_report([float(t) for t in args.thresholds.split(",")], args.folds)
+
+
+def held_out(groups: dict, labels: dict, folds: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Image-level K-fold cross-validation: every image scored by a scorer fitted without it."""
     keys = sorted(groups)
-    thresholds = [float(t) for t in args.thresholds.split(",")]
-    # Two-fold cross-validation by image: figures the scorer did not see.
+    order = np.random.default_rng(seed).permutation(len(keys))
     held: dict[str, np.ndarray] = {}
-    for train, test in ((keys[0::2], keys[1::2]), (keys[1::2], keys[0::2])):
-        model = fit_weights(groups, labels, train)
+    for f in range(folds):
+        test = {keys[i] for i in order[f::folds]}
+        model = fit_weights(groups, labels, [k for k in keys if k not in test])
         for k in test:
             held[k] = model.predict_proba(groups[k][2])[:, 1] if len(groups[k][0]) else np.zeros(0)
-    for t in thresholds:
-        print(f"face_mask_kaggle (2-fold CV) t={t}: {fmt(score('face_mask_kaggle', {k: groups[k][0][held[k] >= t] for k in keys}))}")
-    for width in (2, 4):
-        # the native scorer sees only the two native sources (zoom pass not run)
-        cols = [0, 1, 4, 5, 8, 9] if width == 2 else list(range(10))
-        sub_groups = {}
-        for k, (boxes, scores, feats, _) in groups.items():
-            if width == 2:
-                keep = scores[:, :2].max(axis=1) > 0 if len(boxes) else np.zeros(0, bool)
-                from minorguard.models.detectors import fusion_features
+    return held
 
-                sub_groups[k] = (boxes[keep], scores[keep][:, :2], fusion_features(scores[keep][:, :2], boxes[keep][:, 3].astype(np.float64)) if keep.any() else np.zeros((0, 6)), False)
-            else:
-                sub_groups[k] = (boxes, scores, feats[:, cols], True)
-        sub_labels = truth_labels("face_mask_kaggle", sub_groups)
-        model = fit_weights(sub_groups, sub_labels, keys)
+
+def threshold_for_precision(dataset: str, groups: dict, probability: dict, target: float = 0.90) -> float:
+    """The lowest threshold (to 1e-3) whose precision reaches ``target``: recall compared at equal precision."""
+    lo, hi = 0.0, 1.0
+    while hi - lo > 1e-3:
+        mid = (lo + hi) / 2
+        if score(dataset, {k: groups[k][0][probability[k] >= mid] for k in groups})["precision"] >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def fit_and_report(thresholds: list[float], folds: int) -> None:
+    """Held-out figures of the zoom scorer on face_mask_kaggle, then both scorers fitted on all of it.
+
+    dlib_faces and fgnet_dev are never fitted on: the final scorers replay on them as they are.
+    """
+    for zoomed in (True, False):
+        name = "zoom" if zoomed else "native"
+        groups = grouped("face_mask_kaggle", zoomed)
+        labels = truth_labels("face_mask_kaggle", groups)
+        held = held_out(groups, labels, folds)
+        for t in thresholds:
+            kept = {k: groups[k][0][held[k] >= t] for k in groups}
+            print(f"{name}: face_mask_kaggle ({folds}-fold CV) t={t}: {fmt(score('face_mask_kaggle', kept))}")
+        t90 = threshold_for_precision("face_mask_kaggle", groups, held)
+        kept = {k: groups[k][0][held[k] >= t90] for k in groups}
+        print(f"{name}: face_mask_kaggle ({folds}-fold CV) at precision 0.90 (t={t90:.3f}): {fmt(score('face_mask_kaggle', kept))}")
+        model = fit_weights(groups, labels, sorted(groups))
+        for dataset in ("dlib_faces", "fgnet_dev"):
+            other = grouped(dataset, zoomed)
+            kept = {k: b[model.predict_proba(x)[:, 1] >= 0.5] if len(b) else b for k, (b, _s, x, _z) in other.items()}
+            print(f"{name}: {dataset} (never fitted on) t=0.5: {fmt(score(dataset, kept))}")
         coef = tuple(round(float(c), 4) for c in model.coef_[0])
-        print(f"{'native' if width == 2 else 'zoom'}=({coef}, {round(float(model.intercept_[0]), 4)}),")
+        print(f"{name}=({coef}, {round(float(model.intercept_[0]), 4)}),")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,26 @@ def test_proposals_of_one_face_from_two_detectors_form_one_group():
     np.testing.assert_allclose(scores, [[0.7, 0.9], [0.0, 0.3]])
 
 
+def test_a_group_box_is_the_score_weighted_mean_of_each_sources_best_box():
+    # RetinaFace draws (10, 10, 40, 40) at 0.6, CenterFace (20, 16, 30, 34) at 0.9; a weaker
+    # second RetinaFace box of the same face (0.3) must not pull the mean.
+    leaders, scores = cluster_candidates(
+        [(face(10, 10, 40, 0.6), 0), (DetectedFace(Box(20, 16, 30, 34), 0.9), 1), (face(13, 10, 40, 0.3), 0)],
+        n_sources=2,
+    )
+    assert len(leaders) == 1
+    box = leaders[0].box
+    w0, w1 = 0.6 / 1.5, 0.9 / 1.5
+    assert (box.x, box.y, box.width, box.height) == pytest.approx(
+        (w0 * 10 + w1 * 20, w0 * 10 + w1 * 16, w0 * 40 + w1 * 30, w0 * 40 + w1 * 34)
+    )
+    assert leaders[0].score == 0.9
+    np.testing.assert_allclose(scores, [[0.6, 0.9]])
+    # a large face keeps its leading box: the minor estimator was fitted on those boxes
+    big, _ = cluster_candidates([(face(10, 10, 200, 0.6), 0), (DetectedFace(Box(20, 16, 190, 204), 0.9), 1)], n_sources=2)
+    assert big[0].box == Box(20, 16, 190, 204)
+
+
 def test_a_face_both_detectors_see_beats_one_seen_by_one_detector():
     heights = np.array([24.0, 24.0])
     both = fusion_features(np.array([[0.5, 0.5]]), heights[:1])
