@@ -188,12 +188,12 @@ def ablation(data: Data) -> list[dict[str, Any]]:
     from training.train_minor import DEFAULT_SPEC
 
     variants = {
-        "default (one chip)": Config(),
+        "default (chip and its mirror image averaged)": Config(),
+        "one chip, no mirror (the estimator before 2026-11-27)": Config(variants=("p20",)),
         "thresholds picked at 99.5% (no margin)": Config(target_recall=0.995),
-        "+ flip TTA": Config(variants=("p20", "p20f")),
         "+ quality cues (face height, sharpness, grey)": Config(spec={**DEFAULT_SPEC, "blocks": [*DEFAULT_SPEC["blocks"], "log_face_height", "log_sharpness", "gray"]}),
         "training sets reweighted to equal size": Config(balance_datasets=True),
-        "+ flip + 2 crop scales TTA": Config(variants=("p20", "p20f", "p10", "p10f", "p35", "p35f")),
+        "+ 2 more crop scales, each mirrored": Config(variants=("p20", "p20f", "p10", "p10f", "p35", "p35f")),
         "81 log-probabilities": Config(spec={"blocks": ["log_probs"], "log_floor": 1e-4}, c=0.1),
         "pure isotonic (no Platt share)": Config(blend=0.0),
     }

@@ -89,8 +89,19 @@ class CalibratedMinorEstimator:
 
         from .minor_model import MinorModel
 
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        # fitted on the age model's distributions averaged over these chip variants: the
+        # pipeline must average the same ones, or P(under 18) no longer means what it says
+        from .models.dlib_models import AGE_VARIANTS
+
+        variants = tuple(data.get("age_variants") or ("p20",))
+        if variants != AGE_VARIANTS:
+            from .models.base import ModelError
+
+            raise ModelError(f"minor estimator weights were fitted on age-chip variants {list(variants)}, "
+                             f"the age model averages {list(AGE_VARIANTS)}: retrain (python -m training.train_minor)")
         # the policy's interval percentile, not the one the weights were written with
-        self.model = replace(MinorModel.from_json(json.loads(Path(path).read_text(encoding="utf-8"))), percentile=percentile)
+        self.model = replace(MinorModel.from_json(data), percentile=percentile)
         self.name = self.model.name
         self.needs_embedding = self.model.needs_embedding
         self.raw = RawAgeEstimator(percentile)

@@ -55,6 +55,31 @@ def test_malformed_weights_are_refused(shipped):
         MinorModel.from_json({**shipped, "scorer": {**shipped["scorer"], "coef": shipped["scorer"]["coef"][:-1]}})
 
 
+def test_weights_fitted_on_other_chip_variants_are_refused(shipped, tmp_path):
+    """P(under 18) only means what it says on the distributions it was fitted on."""
+    from minorguard.models.base import ModelError
+
+    one_chip = tmp_path / "one_chip.json"
+    one_chip.write_text(json.dumps({**shipped, "age_variants": ["p20"]}), encoding="utf-8")
+    with pytest.raises(ModelError, match="retrain"):
+        CalibratedMinorEstimator(one_chip)
+
+
+def test_age_model_averages_each_chip_with_its_mirror_image(guard, sample_images):
+    from minorguard.photo import load_photo
+
+    age = guard.pack.age_model
+    photo = load_photo(sample_images / "faceaisharp_obama_family.jpg")
+    faces = guard.pack.detector.detect(photo.pixels)
+    chips = age.chips(photo.pixels, faces)
+    plain = age.distributions_from_chips(chips)
+    mirrored = age.distributions_from_chips([np.ascontiguousarray(c[:, ::-1]) for c in chips])
+    averaged = age.age_distributions(photo.pixels, faces)
+    assert np.allclose(averaged, (plain + mirrored) / 2, atol=1e-6)
+    assert not np.allclose(plain, mirrored, atol=1e-3)  # the model is not mirror-symmetric: averaging does something
+    assert np.allclose(averaged.sum(axis=1), 1.0, atol=1e-5)
+
+
 # -- behaviour on clear cases -------------------------------------------------------
 def test_child_distribution_is_a_minor_and_adult_is_not(estimator, shipped):
     review = shipped["thresholds"]["review"]
@@ -177,15 +202,15 @@ def _synthetic_data(n_per_set: int = 300, seed: int = 3):
     for k, name in enumerate(("utkface", "all_age_faces", "fgnet_dev")):
         true = rng.integers(1, 70, n_per_set)
         shift = 3.0 * k  # each set reads a little older, as real sets differ
-        for a in true:
-            probs.append(np.stack([peaked(min(80, a + shift + rng.normal(0, 5)), 4)]))
+        for a in true:  # the chip and its mirror image read a little differently
+            probs.append(np.stack([peaked(min(80, a + shift + rng.normal(0, 5)), 4) for _ in range(2)]))
         names += [name] * n_per_set
         ages += true.tolist()
     n = len(ages)
     return Data(
         dataset=np.array(names), age=np.array(ages), group=np.array([f"g{i}" for i in range(n)]),
         gender=np.full(n, -1), race=np.full(n, -1), path=np.array([f"p{i}" for i in range(n)]), usable=np.ones(n, bool),
-        probs=np.array(probs, np.float32), variants=["p20"], ages_grid=AGES.astype(float), face_h=np.full(n, 150.0),
+        probs=np.array(probs, np.float32), variants=["p20", "p20f"], ages_grid=AGES.astype(float), face_h=np.full(n, 150.0),
         sharpness=np.full(n, 300.0), gray=np.zeros(n, bool), detected=np.ones(n, bool),
     )
 

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from minorguard.minor_model import FORMAT, MinorModel, feature_vector
+from minorguard.models.dlib_models import AGE_VARIANTS
 from training.extract_features import DATASETS, cache_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +67,8 @@ DEFAULT_SPEC: dict[str, Any] = {
 @dataclass
 class Config:
     spec: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SPEC))
-    variants: tuple[str, ...] = ("p20",)  # age-chip variants averaged (the pipeline runs "p20" only)
+    # age-chip variants averaged, as the pipeline's age model does (minorguard.models.dlib_models.AGE_VARIANTS)
+    variants: tuple[str, ...] = AGE_VARIANTS
     c: float = 1.0  # inverse L2 strength of the logistic regression
     # The goal is 99.5% on sets never seen; thresholds picked at exactly 99.5%
     # on the training sets gave all_age_faces 99.2% held out, so they are
