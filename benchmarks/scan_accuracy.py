@@ -199,7 +199,8 @@ def cache_key(policy: Policy, pack: ModelPack) -> str:
     """What the cached model outputs depend on: detector settings, models, load size."""
     detector = pack.detector
     settings = detector.settings() if hasattr(detector, "settings") else {"name": detector.name}
-    text = json.dumps([settings, pack.age_model.name, policy.detector_threshold, policy.publish_long_side], sort_keys=True, default=str)
+    age_model = [pack.age_model.name, list(getattr(pack.age_model, "variants", ()))]  # mirror-averaged or not
+    text = json.dumps([settings, age_model, policy.detector_threshold, policy.publish_long_side], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
