@@ -224,3 +224,23 @@ def test_remembered_from_the_page_the_next_event_passes(env, guard, sample_image
             strict.known_adults = None
     assert result.verdict.value == "PASS"
     assert result.faces[0].reason.value == "known_adult" and "Arben Çela" in result.faces[0].detail
+
+
+def test_a_second_reviewer_confirms_a_person_once(env, guard, sample_images):
+    """Under the second-reviewer policy, a person marked adult waits for someone else, who confirms all faces at once."""
+    batch = _scan(guard, _event_folder(env, sample_images, FAMILY))
+    policy = replace(guard.policy, second_reviewer_required=True)
+    with Register(env / "data" / "register.sqlite3", actor="zyra") as register:
+        app = ReviewApp(batch.results, Reviews(register), policy, lang="en", groups=batch.groups)
+        person = app.state()["people"][0]
+        app.decide_group({"group": person["id"], "kind": "adult", "reviewer": "Ana"})
+        waiting = next(p for p in app.state()["people"] if p["id"] == person["id"])
+        assert all(f["pending_second"] for f in waiting["faces"]) and waiting["todo"] == 2
+        with pytest.raises(ReviewProblem) as problem:
+            app.decide_group({"group": person["id"], "kind": "confirm", "reviewer": " ana "})
+        assert problem.value.status == 400 and "someone other" in problem.value.message
+        answer = app.decide_group({"group": person["id"], "kind": "confirm", "reviewer": "Besa"})
+        assert answer["faces"] == 2
+        done = next(p for p in app.state()["people"] if p["id"] == person["id"])
+        assert done["todo"] == 0 and all(f["kind"] == "adult" for f in done["faces"])
+        assert [e["action"] for e in register.audit_entries(limit=2)] == ["review_group_adult", "review_group_confirm"]
