@@ -22,6 +22,7 @@ import numpy as np
 
 from benchmarks.common import print_table, require_shared, write_json
 from minorguard.minor_model import MinorModel
+from minorguard.models.dlib_models import AGE_VARIANTS
 from training.extract_features import DATASETS, cache_path
 from training.train_minor import Config, Data, cross_dataset, load_data
 
@@ -43,7 +44,7 @@ def band_rates(flagged: np.ndarray, d: Data) -> dict[str, Any]:
 
 
 def raw_summaries(d: Data) -> dict[str, np.ndarray]:
-    probs = d.age_probs(("p20",))
+    probs = d.age_probs(AGE_VARIANTS)  # what the pipeline's age model gives: the chip and its mirror averaged
     probs = probs / probs.sum(axis=1, keepdims=True)
     cdf = np.cumsum(probs, axis=1)
     grid = d.ages_grid
@@ -170,7 +171,7 @@ def evaluate(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def _coverage(model: MinorModel, d: Data) -> dict[str, float]:
     """Share of faces whose true age lies inside the 80% interval, raw and recalibrated."""
-    probs = d.age_probs(("p20",))[d.usable]
+    probs = d.age_probs(AGE_VARIANTS)[d.usable]
     ages = d.age[d.usable]
     grid = d.ages_grid
     raw_in, new_in = [], []

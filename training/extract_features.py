@@ -35,7 +35,8 @@ AGE_EVAL = SHARED / "eval" / "age"
 CACHE = Path(os.environ.get("MINORGUARD_CACHE", ROOT.parent / "cache"))
 DATASETS = ("utkface", "all_age_faces", "fgnet_dev")
 
-# (name, padding of the 64 px age chip, mirrored). "p20" is what the pipeline runs.
+# (name, padding of the 64 px age chip, mirrored). The pipeline averages "p20" and
+# "p20f" (minorguard.models.dlib_models.AGE_VARIANTS); the others serve the ablation.
 VARIANTS = (("p20", 0.2, False), ("p20f", 0.2, True), ("p10", 0.1, False), ("p10f", 0.1, True), ("p35", 0.35, False), ("p35f", 0.35, True))
 
 
