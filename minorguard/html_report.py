@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .locale import t
-from .policy import Policy
+from .policy import Policy, load_policy
 from .report import atomic_write_text, explain_face
 from .review_people import Person, people_of
 from .thumbs import DEFAULT_LONG_SIDE, Preview, preview_or_none
@@ -312,7 +312,7 @@ def render_html(
     # decoding and shrinking release the GIL: previews are made on all cores, in order
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         every = list(pool.map(shown, results))
-    out.append(_people_html(people_of(results, policy or Policy(), groups), every, lang))
+    out.append(_people_html(people_of(results, policy or load_policy(None), groups), every, lang))
     for verdict in VERDICT_ORDER:
         group = [i for i, r in enumerate(results) if r.verdict is verdict]
         if not group:
