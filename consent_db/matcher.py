@@ -33,12 +33,14 @@ class RegisterMatcher:
         margin: float,
         embedder: str | None = None,
         event_id: str | None = None,
+        purpose: str | None = None,
     ) -> None:
         if not 0 < review_threshold <= match_threshold:
             raise ValueError("consent thresholds: need 0 < review_threshold <= match_threshold")
         self.register = register
         self.match_threshold, self.review_threshold, self.margin = match_threshold, review_threshold, margin
         self.event_id = event_id
+        self.purpose = purpose
         vectors, self.children = register.match_view(embedder)
         self._ids = list(vectors)
         self._refs = [vectors[i] for i in self._ids]
@@ -46,8 +48,13 @@ class RegisterMatcher:
         self.skipped = sum(c.enrolment_photos for c in self.children.values()) - sum(len(v) for v in self._refs)
 
     @classmethod
-    def from_policy(cls, register: Register, policy, embedder: str | None = None, event_id: str | None = None) -> RegisterMatcher:
-        return cls(register, policy.consent_match_threshold, policy.consent_review_threshold, policy.consent_margin, embedder, event_id)
+    def from_policy(
+        cls, register: Register, policy, embedder: str | None = None, event_id: str | None = None, purpose: str | None = None
+    ) -> RegisterMatcher:
+        return cls(
+            register, policy.consent_match_threshold, policy.consent_review_threshold, policy.consent_margin, embedder,
+            event_id, purpose,
+        )
 
     @property
     def enrolled(self) -> int:
@@ -59,7 +66,7 @@ class RegisterMatcher:
         return np.array([float(np.max(ref @ vector)) if ref.shape[1] == vector.shape[0] else -1.0 for ref in self._refs])
 
     def covering(self, child: ChildInfo, channel: str | None, when: Date) -> ConsentInfo | None:
-        found = [c for c in child.consents if c.covers(channel, when, self.event_id)]
+        found = [c for c in child.consents if c.covers(channel, when, self.event_id, self.purpose)]
         return max(found, key=lambda c: c.recorded_at) if found else None
 
     def match(self, embedding: np.ndarray, channel: str | None, when: Date):
@@ -85,6 +92,8 @@ class RegisterMatcher:
             note = f"{child.id}: similarity {best:.3f} below the match threshold {self.match_threshold:.3f}"
         elif record is None:
             note = f"{child.id}: no active consent for {channel or 'an unnamed channel'} on {when.isoformat()}"
+            if self.purpose is not None:
+                note += f" for the purpose {self.purpose!r}"
         else:
             note = f"{child.id}: {record.id}"
         return ConsentEvidence(

@@ -40,15 +40,28 @@ class ConsentInfo:
     withdrawn_on: date | None = None
     withdrawn_reason: str | None = None
 
-    def covers(self, channel: str | None, when: date, event_id: str | None = None) -> bool:
-        """Active, in force on ``when``, for ``channel`` (None: only "all") and the event, if limited."""
+    def covers(self, channel: str | None, when: date, event_id: str | None = None, purpose: str | None = None) -> bool:
+        """Active, in force on ``when``, for ``channel`` (None: only "all") and the event, if limited.
+
+        ``purpose``: what the publication is for, when the communicator says so
+        (``--purpose``); a consent that lists purposes then covers only those.
+        Purposes are free text written by people: compared without case or extra spaces.
+        """
         if self.status != "active" or when < self.valid_from:
             return False
         if self.valid_until is not None and when > self.valid_until:
             return False
         if "all" not in self.channels and (channel is None or channel not in self.channels):
             return False
+        if purpose is not None and self.purposes and not self.allows_purpose(purpose):
+            return False
         return not self.event_ids or (event_id is not None and event_id in self.event_ids)
+
+    def allows_purpose(self, purpose: str) -> bool:
+        def norm(text: str) -> str:
+            return " ".join(text.split()).casefold()
+
+        return norm(purpose) in {norm(p) for p in self.purposes}
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,9 @@ def parse_date(when: str | None, option: str = "--date", lang: str | None = None
     return None
 
 
-def checking_guard(policy, models, db, event, channel, publish_date, lang: str, photos: int = 1, group: bool = False):
+def checking_guard(
+    policy, models, db, event, channel, publish_date, lang: str, photos: int = 1, group: bool = False, purpose: str | None = None
+):
     """A Guard wired to the register exactly as `scan` and `export` need it.
 
     Events, consent matching, reviewers' decisions and known adults all come
@@ -72,8 +74,8 @@ def checking_guard(policy, models, db, event, channel, publish_date, lang: str, 
 
     register, linker = scan_events(db, event)
     guard = _guard(policy, models, events=linker)
-    guard.consent = consent_matcher(register, guard, event, channel)
-    context = CheckContext(channel=channel, when=publish_date, event_id=event)
+    guard.consent = consent_matcher(register, guard, event, channel, purpose=purpose)
+    context = CheckContext(channel=channel, when=publish_date, event_id=event, purpose=purpose)
     if register is not None:  # reviewers' decisions (minorguard review) apply to the same photos
         from .review_lookup import StoredReviews
 
@@ -105,6 +107,9 @@ def scan(
     channel: str | None = typer.Option(None, "--channel", help="Where it will be published (facebook, instagram, ...)."),
     when: str | None = typer.Option(None, "--date", help="Publication date YYYY-MM-DD (default today)."),
     event: str | None = typer.Option(None, "--event", help="Event id the photos belong to."),
+    purpose: str | None = typer.Option(
+        None, "--purpose", help="What the photos are published for; consents limited to purposes must list it.",
+    ),
     db: str | None = typer.Option(None, "--db", help="Register (consent, events): file path or database URL."),
     group: bool | None = typer.Option(
         None, "--group/--no-group",
@@ -134,7 +139,9 @@ def scan(
     # works from, so by default it runs only when one is written.
     if group is None:
         group = json_out is not None or html_out is not None
-    guard, register, context, store = checking_guard(policy, models, db, event, channel, publish_date, lang_s, len(sources), group)
+    guard, register, context, store = checking_guard(
+        policy, models, db, event, channel, publish_date, lang_s, len(sources), group, purpose
+    )
     results = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
         task = progress.add_task("scan", total=len(sources))

@@ -62,6 +62,7 @@ def export_cmd(
     channel: Annotated[str | None, typer.Option("--channel", help="Where it will be published.")] = None,
     when: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD (default today).")] = None,
     event: Annotated[str | None, typer.Option("--event", help="Event id the photos belong to.")] = None,
+    purpose: Annotated[str | None, typer.Option("--purpose", help="What the photos are published for; consents limited to purposes must list it.")] = None,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Photos prepared at once (0: all cores).")] = 0,
     db: Annotated[str | None, typer.Option("--db", help="Register (consent, events, reviews): file path or URL.")] = None,
 ) -> None:
@@ -72,7 +73,7 @@ def export_cmd(
 
     lang_s = lang.value
     # the same collaborators as `scan`: the register's events, consents, reviewers' decisions, known adults
-    guard, register, context, _ = checking_guard(policy, models, db, event, channel, parse_date(when), lang_s)
+    guard, register, context, _ = checking_guard(policy, models, db, event, channel, parse_date(when), lang_s, purpose=purpose)
 
     def show(photo: Any) -> None:
         label = t(f"export.{photo.status.value}", lang_s)

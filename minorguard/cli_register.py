@@ -455,7 +455,9 @@ def register_commands(app: typer.Typer) -> None:
 
 
 # -- scan helpers -----------------------------------------------------------
-def consent_matcher(reg: Any, guard: Any, event_id: str | None, channel: str | None = None, lang: str | None = None) -> Any:
+def consent_matcher(
+    reg: Any, guard: Any, event_id: str | None, channel: str | None = None, lang: str | None = None, purpose: str | None = None
+) -> Any:
     """The register's matcher for ``guard`` (None without a register or enrolled children)."""
     if reg is None:
         return None
@@ -470,7 +472,7 @@ def consent_matcher(reg: Any, guard: Any, event_id: str | None, channel: str | N
         if not any(c.enrolment_photos for c in reg.list_children()):
             return None
         embedder = getattr(guard.pack.embedder, "name", None)
-        matcher = RegisterMatcher.from_policy(reg, guard.policy, embedder=embedder, event_id=event_id)
+        matcher = RegisterMatcher.from_policy(reg, guard.policy, embedder=embedder, event_id=event_id, purpose=purpose)
         if matcher.skipped:
             err.print(f"[yellow]{t('cli.warning', lang)}:[/] "
                       + escape(t("register.other_embedder", lang, n=matcher.skipped, embedder=embedder)))

@@ -54,6 +54,7 @@ def review_cmd(
     channel: Annotated[str | None, typer.Option("--channel", help="Where the photos will be published.")] = None,
     when: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD (default today).")] = None,
     event: Annotated[str | None, typer.Option("--event", help="Event id the photos belong to.")] = None,
+    purpose: Annotated[str | None, typer.Option("--purpose", help="What the photos are published for; consents limited to purposes must list it.")] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders.")] = False,
     workers: Annotated[int, typer.Option("--workers", min=0, help="Photos checked at once (0: all cores).")] = 0,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free one).")] = 0,
@@ -76,7 +77,7 @@ def review_cmd(
     from .cli import parse_date
 
     publish_date = parse_date(when)
-    context = CheckContext(channel=channel, when=publish_date, event_id=event)
+    context = CheckContext(channel=channel, when=publish_date, event_id=event, purpose=purpose)
     if not source.exists():
         _fail(t("cli.path_missing", lang_s, path=source))
     if source.is_dir():
@@ -108,7 +109,7 @@ def review_cmd(
 
     app = ReviewApp(
         results, Reviews(register), active_policy, lang=lang_s, base_dir=base_dir,
-        channel=channel, when=publish_date, event_id=event, groups=groups, guard=guard,
+        channel=channel, when=publish_date, event_id=event, groups=groups, guard=guard, purpose=purpose,
     )
     try:
         server = ReviewServer(app, port=port)

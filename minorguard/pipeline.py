@@ -66,12 +66,15 @@ class EmbeddingSink(Protocol):
 class CheckContext:
     """Where and when the photo will be published."""
 
-    __slots__ = ("channel", "event_id", "when")
+    __slots__ = ("channel", "event_id", "purpose", "when")
 
-    def __init__(self, channel: str | None = None, when: Date | None = None, event_id: str | None = None):
+    def __init__(
+        self, channel: str | None = None, when: Date | None = None, event_id: str | None = None, purpose: str | None = None
+    ):
         self.channel = channel
         self.when = when or Date.today()
         self.event_id = event_id
+        self.purpose = purpose  # what the publication is for; consents limited to purposes are checked against it
 
 
 def _ms(start: float) -> float:

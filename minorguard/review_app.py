@@ -100,6 +100,7 @@ class ReviewApp:
         event_id: str | None = None,
         groups: Sequence[Any] | None = None,
         guard: Any = None,
+        purpose: str | None = None,
     ) -> None:
         """``groups``: the scan's groups by person (FaceGroups or the JSON report's list); without
         them the faces' own group numbers are used. ``guard`` (a Guard, or a function that
@@ -110,7 +111,7 @@ class ReviewApp:
         self.policy = policy
         self.lang = lang
         self.channel, self.when, self.event_id = channel, when or Date.today(), event_id
-        self.consent_check = register_consent_check(reviews.register, channel, self.when, event_id)
+        self.consent_check = register_consent_check(reviews.register, channel, self.when, event_id, purpose)
         base = Path(base_dir) if base_dir is not None else None
         self.results = list(results)
         self.paths: list[Path] = []

@@ -23,7 +23,9 @@ if TYPE_CHECKING:  # the register is optional at import time
 __all__ = ["StoredReviews", "register_consent_check"]
 
 
-def register_consent_check(register: Register, channel: str | None, when: Date, event_id: str | None = None):
+def register_consent_check(
+    register: Register, channel: str | None, when: Date, event_id: str | None = None, purpose: str | None = None
+):
     """A ``ConsentCheck`` that asks the register whether a record covers this publication now."""
     from consent_db import NotFound
 
@@ -33,7 +35,7 @@ def register_consent_check(register: Register, channel: str | None, when: Date, 
             child = register.get_child(consent.child_id)
         except NotFound:
             return False, f"record {record_id} no longer exists", False
-        if consent.covers(channel, when, event_id):
+        if consent.covers(channel, when, event_id, purpose):
             return True, "", child.never_publish
         if consent.status != "active":
             why = f"withdrawn on {consent.withdrawn_on}"
@@ -41,6 +43,8 @@ def register_consent_check(register: Register, channel: str | None, when: Date, 
             why = f"valid {consent.valid_from} to {consent.valid_until or 'open'}, publication on {when}"
         elif consent.event_ids and event_id not in consent.event_ids:
             why = f"limited to events {', '.join(consent.event_ids)}"
+        elif purpose is not None and consent.purposes and not consent.allows_purpose(purpose):
+            why = f"limited to purposes {', '.join(consent.purposes)}, publication for {purpose}"
         else:
             why = f"channels {', '.join(consent.channels)}, publication on {channel or 'no channel given'}"
         return False, why, child.never_publish
@@ -59,11 +63,12 @@ class StoredReviews:
         when: Date | None = None,
         event_id: str | None = None,
         lang: str = "en",
+        purpose: str | None = None,
     ) -> None:
         self.reviews = reviews
         self.lang = lang
         self.second_required = policy.second_reviewer_required
-        self.consent_check = register_consent_check(reviews.register, channel, when or Date.today(), event_id)
+        self.consent_check = register_consent_check(reviews.register, channel, when or Date.today(), event_id, purpose)
 
     @classmethod
     def open(cls, register: Register, policy: Policy, context=None, lang: str = "en") -> StoredReviews:
@@ -72,7 +77,7 @@ class StoredReviews:
         channel = getattr(context, "channel", None)
         when = getattr(context, "when", None)
         event_id = getattr(context, "event_id", None)
-        return cls(Reviews(register), policy, channel, when, event_id, lang)
+        return cls(Reviews(register), policy, channel, when, event_id, lang, getattr(context, "purpose", None))
 
     def standings(self, sha256: str, decisions: Sequence[FaceDecision]) -> list[FaceReview]:
         records = self.reviews.for_photo(sha256)

@@ -189,7 +189,8 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
         assert "already enrolled" in capsys.readouterr().err
         form = tmp_path / f"form_{k}.pdf"
         form.write_bytes(PDF + name.encode())
-        assert run(register_env, "consent", "add", ids[name], "--document", str(form), "--signed", "2026-09-01", "--channel", "facebook") == 0
+        assert run(register_env, "consent", "add", ids[name], "--document", str(form), "--signed", "2026-09-01", "--channel", "facebook",
+                   "--purpose", "school news") == 0
         records[name] = out(capsys)
     report = tmp_path / "scan.json"
     code = main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--json", str(report), "--db", register_env["url"], "--lang", "en"])
@@ -200,6 +201,15 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     # another channel is not covered
     assert main(["scan", str(photos), "--channel", "instagram", "--date", "2026-12-01", "--db", register_env["url"]]) == EXIT_BLOCK
     capsys.readouterr()
+    # a stated purpose must be one the consents list (compared without case or extra spaces)
+    same = ["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"], "--lang", "en"]
+    assert main([*same, "--purpose", " School  News "]) == EXIT_PASS
+    capsys.readouterr()
+    campaign = tmp_path / "campaign.json"
+    assert main([*same, "--purpose", "election campaign", "--json", str(campaign)]) == EXIT_BLOCK
+    capsys.readouterr()
+    notes = [f["consent"]["note"] for f in json.loads(campaign.read_text(encoding="utf-8"))["photos"][0]["faces"] if f.get("consent")]
+    assert notes and all("election campaign" in n for n in notes)
     assert run(register_env, "consent", "withdraw", records["child0"], "--reason", "parent asked by phone") == 0
     assert "enrolment photos kept: 0" in out(capsys)
     assert main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"], "--lang", "en"]) == EXIT_BLOCK

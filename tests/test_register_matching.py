@@ -71,6 +71,27 @@ def test_scope_channel_date_and_event(register):
     assert at_event.match(a, None, TODAY).record_id is None
 
 
+def test_scope_purpose_when_the_publication_states_one(register):
+    a, _b = _basis(3)
+    _child, record = _enrolled(register, "Ana", a, purposes=["school news", "Yearbook"])
+    unstated = RegisterMatcher.from_policy(register, POLICY)
+    assert unstated.match(a, "facebook", TODAY).record_id == record  # no --purpose: purposes are not checked
+    stated = RegisterMatcher.from_policy(register, POLICY, purpose="  yearbook ")
+    assert stated.match(a, "facebook", TODAY).record_id == record
+    other = RegisterMatcher.from_policy(register, POLICY, purpose="campaign")
+    found = other.match(a, "facebook", TODAY)
+    assert found.confident and found.record_id is None and "campaign" in found.note
+    _c2, open_record = _enrolled(register, "Besa", _basis(4)[0])  # a consent without purposes covers any
+    again = RegisterMatcher.from_policy(register, POLICY, purpose="campaign")  # a matcher reads the register once
+    assert again.match(_basis(4)[0], "facebook", TODAY).record_id == open_record
+    # a reviewer's link to the consent is checked the same way
+    from minorguard.review_lookup import register_consent_check
+
+    assert register_consent_check(register, "facebook", TODAY, None, "yearbook")(record)[0]
+    covers, why, _ = register_consent_check(register, "facebook", TODAY, None, "campaign")(record)
+    assert not covers and "limited to purposes school news, Yearbook" in why
+
+
 def test_enrolments_of_another_embedder_are_skipped(register):
     a, _b = _basis(5)
     _enrolled(register, "Ana", a)
