@@ -182,7 +182,9 @@ def _print_photo(result, lang: str) -> None:
     label = t(f"verdict.{result.verdict.value}", lang)
     colour = _COLOURS[result.verdict.value]
     if result.error:
-        console.print(f"[{colour}]{label:10}[/] {escape(result.error)}", soft_wrap=True)
+        from .report import explain_error
+
+        console.print(f"[{colour}]{label:10}[/] {escape(explain_error(result, lang))}", soft_wrap=True)
         return
     reasons = [f"{t('face', lang, n=d.index + 1)}: {explain_face(d, lang)}" for d in result.faces if d.action.value != "allow"]
     console.print(f"[{colour}]{label:10}[/] {escape(result.source)} — " + escape("; ".join(reasons)), soft_wrap=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from .locale import t
 from .policy import Policy, load_policy
-from .report import atomic_write_text, explain_face
+from .report import atomic_write_text, explain_error, explain_face
 from .review_people import Person, people_of
 from .thumbs import DEFAULT_LONG_SIDE, Preview, preview_or_none
 from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
@@ -205,7 +205,7 @@ def _photo_html(shown: _Shown, lang: str, position: int) -> str:
     if changed:
         parts.append(f'<div class="warn" data-changed="1">{_esc(t("html.changed", lang))}</div>')
     if r.error:
-        parts.append(f'<div class="err">{_esc(r.error)}</div>')
+        parts.append(f'<div class="err">{_esc(explain_error(r, lang))}</div>')
     parts.append('<div class="body">')
     if preview is None:
         parts.append(f'<div class="noprev">{_esc(t("html.no_preview", lang))}</div>')

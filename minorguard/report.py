@@ -12,13 +12,38 @@ from pathlib import Path
 from .locale import t
 from .types import FaceDecision, PhotoResult, to_jsonable
 
-__all__ = ["CSV_COLUMNS", "atomic_write_text", "explain_face", "write_csv", "write_json"]
+__all__ = ["CSV_COLUMNS", "atomic_write_text", "explain_error", "explain_face", "write_csv", "write_json"]
 
 CSV_COLUMNS = [
     "source", "sha256", "verdict", "error", "face", "x", "y", "width", "height", "category", "action",
     "reason", "explanation", "age", "age_low", "age_high", "p_under_18", "published_px", "sharpness",
     "consent_record", "event_id", "group", "model_pack", "policy_version",
 ]
+
+
+# error codes whose translated reason says everything the English text does
+_SAYS_IT_ALL = frozenset({"broken_link", "not_a_file", "not_found", "link_loop", "empty_file", "truncated"})
+
+
+def explain_error(result: PhotoResult, lang: str = "en") -> str:
+    """Why a photo could not be checked, in ``lang``: its file name, the reason, and the technical detail.
+
+    The stored ``error`` stays English (logs, JSON); a communicator reads this.
+    """
+    from .locale.messages import MESSAGES
+
+    key = f"photo_error.{result.error_code}"
+    if lang == "en" or key not in MESSAGES.get(lang, {}):
+        return result.error or ""
+    detail = result.error or ""
+    prefix = f"{result.source}: "
+    if detail.startswith(prefix):
+        detail = detail[len(prefix):]
+    reason = t(key, lang)
+    if result.error_code in _SAYS_IT_ALL:
+        return f"{result.source}: {reason}"
+    # the English text carries what only it knows (sizes, formats, the OS's or a model's words)
+    return f"{result.source}: {reason} ({detail})"
 
 
 def explain_face(decision: FaceDecision, lang: str = "en") -> str:

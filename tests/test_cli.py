@@ -57,6 +57,29 @@ def test_folder_scan_with_bad_files_and_loops(guard, tmp_path, capsys):
     assert verdicts == {"bosh.jpg": "ERROR", "fëmijë.jpg": "BLOCK"}
 
 
+def test_bad_photos_are_explained_in_the_communicators_language(tmp_path, capsys):
+    """One ERROR line per bad photo, in Albanian by default and in English on request; never a traceback."""
+    folder = tmp_path / "dosja_ë"
+    folder.mkdir()
+    (folder / "bosh.jpg").write_bytes(b"")
+    (folder / "tekst.jpg").write_text("nuk është foto", encoding="utf-8")
+    (folder / "gjysmë.jpg").write_bytes(OBAMA.read_bytes()[:20000])
+    expected = {
+        "sq": ("skedar bosh (0 bajt)", "nuk është skedar imazhi", "skedari është i cunguar ose i dëmtuar"),
+        "en": ("empty file (0 bytes)", "not an image file", "file is truncated or damaged"),
+    }
+    for lang, reasons in expected.items():
+        assert main(["scan", str(folder), "--lang", lang, "--workers", "1"]) == EXIT_BLOCK
+        captured = capsys.readouterr()
+        lines = [line for line in captured.out.splitlines() if "bosh.jpg" in line or "tekst.jpg" in line or "gjysmë.jpg" in line]
+        assert len(lines) == 3, captured.out
+        for name, reason in zip(("bosh.jpg", "tekst.jpg", "gjysmë.jpg"), reasons):
+            assert any(name in line and reason in line for line in lines), (lang, name, lines)
+        assert "Traceback" not in captured.out + captured.err
+        if lang == "sq":
+            assert "empty file" not in captured.out and "truncated" not in captured.out
+
+
 @pytest.mark.parametrize(
     "args",
     [["scan", "/no/such/folder"], ["scan"], ["scan", "--bogus", "x"], ["scan", str(OBAMA), "--date", "27/11/2026"], []],
