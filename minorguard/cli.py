@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .locale import t
+from .locale import LANGUAGES, t
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="minorguard: keep identifiable minors out of published photos (rule 5).")
 console = Console(stderr=False, highlight=False)
@@ -252,15 +252,26 @@ from .cli_review import review_cmd
 app.command("review")(review_cmd)
 
 
+def _lang_of(argv: list[str]) -> str:
+    """The --lang the command was given (the command's context is gone once it has failed)."""
+    for i, arg in enumerate(argv):
+        value = arg[len("--lang="):] if arg.startswith("--lang=") else (argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
+        if value in LANGUAGES:
+            return value
+    return "sq"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps usage errors to exit code 64 and never shows a traceback."""
+    lang = _lang_of(list(sys.argv[1:] if argv is None else argv))
+    error_label = t("cli.error", lang)
     try:
         code = app(args=argv, standalone_mode=False)
     except UsageProblem as problem:
-        err.print(f"[red]error:[/] {escape(str(problem))}", soft_wrap=True)
+        err.print(f"[red]{error_label}:[/] {escape(str(problem))}", soft_wrap=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        err.print("interrupted")
+        err.print(t("cli.interrupted", lang))
         return 130
     except Exception as error:
         # typer vendors click; match its exceptions by shape, not by private import path
@@ -268,15 +279,15 @@ def main(argv: list[str] | None = None) -> int:
         if name == "NoArgsIsHelpError":
             return EXIT_USAGE
         if hasattr(error, "format_message"):
-            err.print(f"[red]error:[/] {escape(error.format_message())}", soft_wrap=True)
+            err.print(f"[red]{error_label}:[/] {escape(error.format_message())}", soft_wrap=True)
             return EXIT_USAGE
         if hasattr(error, "exit_code"):
             return int(error.exit_code)
         if name == "Abort":
-            err.print("aborted")
+            err.print(t("cli.aborted", lang))
             return 130
         # Last resort: one line, and an exit code that blocks any publishing script.
-        err.print(f"[red]error:[/] {escape(type(error).__name__)}: {escape(str(error))}", soft_wrap=True)
+        err.print(f"[red]{error_label}:[/] {escape(type(error).__name__)}: {escape(str(error))}", soft_wrap=True)
         return EXIT_INTERNAL
     return code if isinstance(code, int) else 0
 

@@ -108,12 +108,12 @@ def test_event_add_bad_input(mg, change, lang, expected):
 
 def test_event_refusals_of_the_register(mg):
     assert mg(*EVENT)[0] == 0
-    assert mg(*EVENT, "--lang", "sq") == (EXIT_USAGE, "error: një ngjarje me id 'sport' ekziston tashmë")
+    assert mg(*EVENT, "--lang", "sq") == (EXIT_USAGE, "gabim: një ngjarje me id 'sport' ekziston tashmë")
     assert mg(*EVENT, "--lang", "en") == (EXIT_USAGE, "error: an event with id 'sport' already exists")
-    assert mg("event", "show", "nope", "--lang", "sq") == (EXIT_USAGE, "error: nuk ka ngjarje me id 'nope'")
+    assert mg("event", "show", "nope", "--lang", "sq") == (EXIT_USAGE, "gabim: nuk ka ngjarje me id 'nope'")
     assert mg("event", "show", "nope", "--lang", "en") == (EXIT_USAGE, "error: no event with id 'nope'")
     assert mg("event", "close", "sport")[0] == 0
-    assert mg("event", "update", "sport", "--place", "Durrës", "--lang", "sq") == (EXIT_USAGE, "error: ngjarja sport është e mbyllur")
+    assert mg("event", "update", "sport", "--place", "Durrës", "--lang", "sq") == (EXIT_USAGE, "gabim: ngjarja sport është e mbyllur")
     assert mg("event", "update", "sport", "--place", "Durrës", "--lang", "en") == (EXIT_USAGE, "error: event sport is closed")
 
 
@@ -150,7 +150,7 @@ def test_damaged_key(mg, tmp_path, lang, expected):
 
 
 def test_register_refusals_without_a_code(mg):
-    assert mg("child", "add", " ", "--lang", "sq") == (EXIT_USAGE, "error: emri i fëmijës nuk mund të jetë bosh")
+    assert mg("child", "add", " ", "--lang", "sq") == (EXIT_USAGE, "gabim: emri i fëmijës nuk mund të jetë bosh")
     assert mg("child", "add", " ", "--lang", "en") == (EXIT_USAGE, "error: child name must not be empty")
 
 
