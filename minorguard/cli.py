@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from datetime import date as Date
-from enum import Enum
 from pathlib import Path
 
 import typer
@@ -12,7 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .locale import LANGUAGES, t
+from .cli_lang import Lang, LangOpt, lang_in_argv
+from .locale import t
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="minorguard: keep identifiable minors out of published photos (rule 5).")
 console = Console(stderr=False, highlight=False)
@@ -20,10 +20,6 @@ err = Console(stderr=True, highlight=False)
 
 EXIT_PASS, EXIT_REVIEW, EXIT_BLOCK, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 64, 70
 
-
-class Lang(str, Enum):
-    sq = "sq"
-    en = "en"
 
 
 class UsageProblem(Exception):
@@ -103,7 +99,7 @@ def scan(
     policy: Path | None = typer.Option(None, "--policy", help="Policy TOML overriding the defaults."),
     models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
     workers: int = typer.Option(0, "--workers", min=0, help="Photos checked at once (0: all cores)."),
-    lang: Lang = typer.Option(Lang.sq, "--lang", help="Language of messages (sq or en)."),
+    lang: Lang = LangOpt,
     channel: str | None = typer.Option(None, "--channel", help="Where it will be published (facebook, instagram, ...)."),
     when: str | None = typer.Option(None, "--date", help="Publication date YYYY-MM-DD (default today)."),
     event: str | None = typer.Option(None, "--event", help="Event id the photos belong to."),
@@ -209,7 +205,7 @@ def _print_summary(results, lang: str) -> None:
 @app.command("models")
 def models_cmd(
     models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
-    lang: Lang = typer.Option(Lang.sq, "--lang"),
+    lang: Lang = LangOpt,
 ) -> None:
     """List the model pack in use: every file, its sha256 and licence."""
     from .models.base import ModelError
@@ -252,18 +248,9 @@ from .cli_review import review_cmd
 app.command("review")(review_cmd)
 
 
-def _lang_of(argv: list[str]) -> str:
-    """The --lang the command was given (the command's context is gone once it has failed)."""
-    for i, arg in enumerate(argv):
-        value = arg[len("--lang="):] if arg.startswith("--lang=") else (argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
-        if value in LANGUAGES:
-            return value
-    return "sq"
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps usage errors to exit code 64 and never shows a traceback."""
-    lang = _lang_of(list(sys.argv[1:] if argv is None else argv))
+    lang = lang_in_argv(list(sys.argv[1:] if argv is None else argv))
     error_label = t("cli.error", lang)
     try:
         code = app(args=argv, standalone_mode=False)

@@ -8,7 +8,6 @@ line and exit code 64, with nothing written.
 from __future__ import annotations
 
 from datetime import date as Date
-from enum import Enum
 from pathlib import Path
 
 import typer
@@ -16,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .cli_events import open_register
-from .cli_lang import say
+from .cli_lang import Lang, LangOpt, say
 from .locale import t
 
 __all__ = ["adult_app"]
@@ -27,14 +26,9 @@ console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-class Lang(str, Enum):
-    sq = "sq"
-    en = "en"
-
 
 DbOpt = typer.Option(None, "--db", help="Register: file path or database URL (default $MINORGUARD_DB or the user's data folder).")
 ByOpt = typer.Option(None, "--by", help="Who adds or removes (default $MINORGUARD_ACTOR or the login name).")
-LangOpt = typer.Option(Lang.sq, "--lang", help="Language of messages (sq or en).")
 PhotoOpt = typer.Option(..., "--photo", help="Reference photo (repeat for several); one face each.")
 PolicyOpt = typer.Option(None, "--policy", help="Policy TOML overriding the defaults.")
 

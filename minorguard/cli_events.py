@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_lang import current_lang, say
+from .cli_lang import Lang, LangOpt, current_lang, say
 from .events import EventInputError, check_event_fields, parse_event_time, zone
 from .locale import t
 
@@ -35,10 +35,6 @@ class Basis(str, Enum):
     outdoor = "outdoor"
     none = "none"
 
-
-class Lang(str, Enum):
-    sq = "sq"
-    en = "en"
 
 
 def _fail(message: str) -> None:
@@ -132,7 +128,6 @@ def _show(event: Any, lang: str) -> None:
 
 DbOpt = typer.Option(None, "--db", help="Register: file path or database URL (default $MINORGUARD_DB or the user's data folder).")
 ByOpt = typer.Option(None, "--by", help="Who declares or changes it (default $MINORGUARD_ACTOR or the login name).")
-LangOpt = typer.Option(Lang.sq, "--lang", help="Language of messages (sq or en).")
 BasisOpt = typer.Option(Basis.none, "--basis", help="Basis of the exemption: public, outdoor or none.")
 NewBasisOpt = typer.Option(None, "--basis", help="New basis: public, outdoor or none (a new declaration).")
 

@@ -12,12 +12,19 @@ hiding what went wrong.
 from __future__ import annotations
 
 import re
+from enum import Enum
 from functools import cache
+
+import typer
 
 from .locale import LANGUAGES, t
 from .locale.messages import MESSAGES
 
-__all__ = ["KNOWN", "current_lang", "say", "say_text"]
+__all__ = ["KNOWN", "Lang", "LangOpt", "current_lang", "lang_in_argv", "say", "say_text"]
+
+# The --lang choices of every command, from the message catalogue's languages.
+Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)
+LangOpt = typer.Option(Lang("sq"), "--lang", help="Language of messages (sq or en).")
 
 # Keys whose English text is an exception text (or an audit problem) word for word.
 KNOWN: tuple[str, ...] = (
@@ -40,6 +47,15 @@ KNOWN: tuple[str, ...] = (
     "register.audit_no_head",
 )
 _LINE_PREFIX = re.compile(r"line (?P<n>\d+|\?): ")  # consent_db's RegisterError.prefix for a CSV row
+
+
+def lang_in_argv(argv: list[str], default: str = "sq") -> str:
+    """The --lang given on the command line: for messages after the command's context is gone (it failed)."""
+    for i, arg in enumerate(argv):
+        value = arg[len("--lang="):] if arg.startswith("--lang=") else (argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
+        if value in LANGUAGES:
+            return value
+    return default
 
 
 def current_lang(default: str = "sq") -> str:

@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli_events import open_register
-from .cli_lang import current_lang, say, say_text
+from .cli_lang import Lang, LangOpt, current_lang, say, say_text
 from .locale import t
 
 __all__ = ["IMPORT_COLUMNS", "audit_consent_decisions", "consent_matcher", "register_commands"]
@@ -52,17 +52,12 @@ EXPORT_COLUMNS = (
 )
 
 
-class Lang(str, Enum):
-    sq = "sq"
-    en = "en"
-
 
 class Format(str, Enum):
     json = "json"
     csv = "csv"
 
 
-LangOpt = typer.Option(Lang.sq, "--lang", help="Language of messages (sq or en).")
 # typer parameters that are lists, paths or enums (module-level: ruff B008)
 PhotosArg = typer.Argument(..., help="Reference photos of the child (one face each, or use --face).")
 DocumentOpt = typer.Option(None, "--document", help="The signed form: PDF or image scan (stored encrypted).")

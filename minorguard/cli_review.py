@@ -6,19 +6,18 @@ Registered on the main app by :mod:`minorguard.cli`; the page is
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from .locale import LANGUAGES, t
+from .cli_lang import Lang
+from .locale import t
 
 __all__ = ["review_cmd"]
 
 # The CLI helpers are imported when the command runs: minorguard.cli imports this
 # module to register the command, so importing it back here at load time would be circular.
-Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)
 _SQ = Lang("sq")
 
 
