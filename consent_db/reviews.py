@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from minorguard.review_rules import same_person  # the rule the page reads confirmations by
+
 from . import audit
 from .errors import NotFound, RegisterError
 from .register import Register
@@ -93,11 +95,6 @@ def _record(row: ReviewRow) -> ReviewRecord:
         child_id=row.child_id, confirms=row.confirms, reviewer=row.reviewer, reason=row.reason,
         decided_at=row.decided_at, source=row.source,
     )
-
-
-def same_person(a: str, b: str) -> bool:
-    """Reviewer names compared the way a person would: case and surrounding spaces ignored."""
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 class Reviews:

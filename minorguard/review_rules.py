@@ -24,6 +24,7 @@ __all__ = [
     "FaceReview",
     "apply_override",
     "assign_to_faces",
+    "same_person",
     "standing",
     "to_override",
 ]
@@ -54,7 +55,8 @@ class Record(Protocol):
 ConsentCheck = Callable[[str], tuple[bool, str, bool]]
 
 
-def _same_person(a: str, b: str) -> bool:
+def same_person(a: str, b: str) -> bool:
+    """Reviewer names compared the way a person would: case and surrounding spaces ignored."""
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
@@ -105,7 +107,7 @@ def standing(records: Sequence[Record], second_required: bool) -> FaceReview:
     if current is not None:
         confirmations = tuple(
             r for r in history
-            if r.kind == "confirm" and r.confirms == current.seq and not _same_person(r.reviewer, current.reviewer)
+            if r.kind == "confirm" and r.confirms == current.seq and not same_person(r.reviewer, current.reviewer)
         )
     return FaceReview(current, confirmations, history, second_required)
 
