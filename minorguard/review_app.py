@@ -376,6 +376,9 @@ class ReviewApp:
 
         out = []
         checked: dict[int, str | None] = {}
+        standings: dict[int, list[FaceReview]] = {}
+        if kind in ("confirm", "clear"):  # one query for every photo of the person, not one per face
+            records = self.reviews.for_photos([self.results[photo].sha256 for photo, _ in person.faces])
         for photo, index in person.faces:
             r = self.results[photo]
             d = r.faces[index]
@@ -387,7 +390,9 @@ class ReviewApp:
                 raise ReviewProblem(409, t("review.group_changed", self.lang, name=Path(r.source).name))
             confirms = None
             if kind in ("confirm", "clear"):
-                review = self._standings(r, self.reviews.for_photo(r.sha256))[index]
+                if photo not in standings:
+                    standings[photo] = self._standings(r, records.get(r.sha256, []))
+                review = standings[photo][index]
                 if kind == "confirm":
                     if not review.pending_second:
                         continue  # nothing of this face waits for a second reviewer
