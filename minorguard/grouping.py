@@ -19,8 +19,9 @@ during a scan is discarded with the batch; reports carry only group numbers.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -28,13 +29,17 @@ from .decide import categorize
 from .policy import Policy
 from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult
 
-__all__ = ["MAX_FACES", "EmbeddingStore", "FaceGroup", "GroupedBatch", "cluster_embeddings", "group_results", "wants_grouping"]
+__all__ = [
+    "MAX_FACES", "EmbeddingStore", "FaceGroup", "GroupedBatch", "cluster_embeddings", "face_side", "group_results",
+    "split_by_side", "wants_grouping",
+]
 
 # Agglomerative clustering keeps n*(n-1)/2 distances: 8,000 faces is ~256 MB.
 # Past that each face stays its own group (per-face review), and the batch says so.
 MAX_FACES = 8000
 
 FaceKey = tuple[str, int]  # (photo source label, face index)
+K = TypeVar("K")
 
 
 class EmbeddingStore:
@@ -132,10 +137,30 @@ def wants_grouping(face: FaceDecision, policy: Policy) -> bool:
     return policy.grouping_faces == "all" or face.action is not FaceAction.ALLOW
 
 
-def _side(category: FaceCategory | None) -> str:
-    if category is None:
+def face_side(face: FaceDecision, policy: Policy) -> str:
+    """What the age model itself calls the face: "adult", "minor" (possible minor or uncertain) or "none".
+
+    The age model's own call, not the final category: a known-adult or reviewer
+    decision must not make a child's face look adult to the grouping.
+    """
+    if face.age is None:
         return "none"
-    return "adult" if category is FaceCategory.ADULT else "minor"
+    return "adult" if categorize(face.age, policy) is FaceCategory.ADULT else "minor"
+
+
+def split_by_side(members: Sequence[K], side_of: Callable[[K], str]) -> list[tuple[tuple[K, ...], str]]:
+    """The safety rule: faces the age model calls adult never share a group with faces it does not.
+
+    One part, or two (the others first, then the adults), each with its side;
+    a part holding both possible minors and faces without an estimate is "minor".
+    """
+    sides = {m: side_of(m) for m in members}
+    present = set(sides.values())
+    other_side = "minor" if "minor" in present else "none"
+    if "adult" in present and len(present) > 1:
+        others = tuple(m for m in members if sides[m] != "adult")
+        return [(others, other_side), (tuple(m for m in members if sides[m] == "adult"), "adult")]
+    return [(tuple(members), "adult" if present == {"adult"} else other_side)]
 
 
 def group_results(
@@ -156,9 +181,7 @@ def group_results(
             if wants_grouping(face, policy):
                 key = (result.source, face.index)
                 keys.append(key)
-                # the age model's own call, not the final category: a known-adult
-                # or reviewer decision must not make a child's face look adult here
-                sides[key] = _side(categorize(face.age, policy)) if face.age is not None else "none"
+                sides[key] = face_side(face, policy)
     with_vector = [k for k in keys if embeddings.get(k) is not None]
     note = ""
     if len(with_vector) > MAX_FACES:
@@ -177,17 +200,10 @@ def group_results(
     groups: list[FaceGroup] = []
     position = {k: i for i, k in enumerate(keys)}
     for label, members in sorted(clusters.items(), key=lambda item: min(position[k] for k in item[1])):
-        members = sorted(members, key=position.__getitem__)
-        member_sides = {sides[k] for k in members}
-        if "adult" in member_sides and len(member_sides) > 1:
-            # never one decision for faces the model calls adult and faces it does not
-            adults = tuple(k for k in members if sides[k] == "adult")
-            others = tuple(k for k in members if sides[k] != "adult")
-            other_side = "minor" if "minor" in member_sides else "none"
-            for part, side in ((others, other_side), (adults, "adult")):
-                groups.append(FaceGroup(0, part, side, mixed_ages=True, paired_with=label))
-        else:
-            groups.append(FaceGroup(0, tuple(members), member_sides.pop() if member_sides else "none"))
+        parts = split_by_side(sorted(members, key=position.__getitem__), sides.__getitem__)
+        split = len(parts) > 1
+        for part, side in parts:
+            groups.append(FaceGroup(0, part, side, mixed_ages=split, paired_with=label if split else None))
     groups.sort(key=lambda g: position[g.members[0]])
     ids = {id(g): i + 1 for i, g in enumerate(groups)}
     halves: dict[int, list[int]] = {}

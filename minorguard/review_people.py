@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .decide import categorize
+from .grouping import face_side, split_by_side
 from .policy import Policy
-from .types import FaceCategory, PhotoResult
+from .types import PhotoResult
 
 __all__ = ["Person", "people_of"]
 
@@ -42,13 +42,6 @@ class Person:
     @property
     def photos(self) -> int:
         return len({photo for photo, _ in self.faces})
-
-
-def _side(result: PhotoResult, index: int, policy: Policy) -> str:
-    face = result.faces[index]
-    if face.age is None:
-        return "none"
-    return "adult" if categorize(face.age, policy) is FaceCategory.ADULT else "minor"
 
 
 def people_of(results: Sequence[PhotoResult], policy: Policy, groups: Sequence[Any] | None = None) -> tuple[Person, ...]:
@@ -78,25 +71,17 @@ def people_of(results: Sequence[PhotoResult], policy: Policy, groups: Sequence[A
     next_id = max(members, default=0) + 1
     for gid in sorted(members):
         faces = tuple(sorted(members[gid]))
-        by_side: dict[str, list[FaceAt]] = {}
-        for photo, index in faces:
-            by_side.setdefault(_side(results[photo], index, policy), []).append((photo, index))
         mixed, paired = marks.get(gid, (False, None))
-        if len(by_side) == 1:
-            (side,) = by_side
-            people.append(Person(gid, faces, side, mixed, paired))
+        parts = split_by_side(faces, lambda at: face_side(results[at[0]].faces[at[1]], policy))
+        if len(parts) == 1:
+            ((part, side),) = parts
+            people.append(Person(gid, part, side, mixed, paired))
             continue
-        # the age model disagrees within the group: never one decision (see grouping's safety rule)
-        adults = tuple(by_side.pop("adult", ()))
-        others = tuple(sorted(f for part in by_side.values() for f in part))
-        other_side = "minor" if "minor" in by_side else "none"
-        split_id = next_id
+        # the age model disagrees within the group: never one decision, whatever the groups said
+        (others, other_side), (adults, _) = parts
+        people.append(Person(gid, others, other_side, True, next_id))
+        people.append(Person(next_id, adults, "adult", True, gid))
         next_id += 1
-        if adults and others:
-            people.append(Person(gid, others, other_side, True, split_id))
-            people.append(Person(split_id, adults, "adult", True, gid))
-        else:  # "minor" and "none" only: neither is adult, both stay with the reviewer as one person
-            people.append(Person(gid, others or adults, other_side, mixed, paired))
     return tuple(sorted(people, key=lambda p: p.faces[0]))
 
 
