@@ -22,7 +22,7 @@ from .locale import t
 from .policy import Policy, load_policy
 from .report import atomic_write_text, explain_error, explain_face
 from .review_people import Person, people_of
-from .thumbs import DEFAULT_LONG_SIDE, Preview, preview_or_none
+from .thumbs import DEFAULT_LONG_SIDE, Preview, face_thumbnail, preview_or_none
 from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
 __all__ = [
@@ -152,14 +152,10 @@ def _face_thumb(shown: _Shown, index: int, side: int = 72) -> str | None:
     r, preview = shown.result, shown.preview
     if preview is None or not r.width or preview.sha256 != r.sha256:
         return None
-    scale = preview.width / r.width
     box = r.faces[index].box.expanded(1.4, r.width, r.height or r.width)
     with Image.open(io.BytesIO(preview.jpeg)) as image:
-        crop = image.crop((int(box.x * scale), int(box.y * scale), int(box.x2 * scale) + 1, int(box.y2 * scale) + 1))
-        crop.thumbnail((side, side), Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        crop.convert("RGB").save(out, "JPEG", quality=80)
-    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")
+        jpeg = face_thumbnail(image, box, preview.width / r.width, side, quality=80)
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 def _people_html(people: Sequence[Person], shown: Sequence[_Shown], lang: str) -> str:

@@ -10,7 +10,6 @@ scanned again.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import threading
 from collections import Counter, OrderedDict
@@ -29,7 +28,7 @@ from .policy import Policy
 from .report import explain_face
 from .review_people import Person, people_of
 from .review_rules import FaceReview, apply_override, assign_to_faces, standing, to_override
-from .thumbs import preview_or_none
+from .thumbs import face_thumbnail, preview_or_none
 from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
 if TYPE_CHECKING:
@@ -292,11 +291,7 @@ class ReviewApp:
             except PhotoError as error:
                 raise ReviewProblem(404, error.message) from None
             box = r.faces[face].box.expanded(1.8, photo.width, photo.height)
-            image = Image.fromarray(photo.pixels).crop((int(box.x), int(box.y), int(box.x2) + 1, int(box.y2) + 1))
-            image.thumbnail((240, 240), Image.Resampling.LANCZOS)
-            out = io.BytesIO()
-            image.save(out, "JPEG", quality=85)
-            return out.getvalue()
+            return face_thumbnail(Image.fromarray(photo.pixels), box, 1.0, 240, quality=85)
 
         return self._cached((photo_id, f"face{face}:{self._current_sha(photo_id)}"), make)
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from PIL import Image
 
 from .photo import PhotoError, load_photo
+from .types import Box
 
-__all__ = ["DEFAULT_LONG_SIDE", "Preview", "make_preview", "preview_or_none"]
+__all__ = ["DEFAULT_LONG_SIDE", "Preview", "face_thumbnail", "make_preview", "preview_or_none"]
 
 DEFAULT_LONG_SIDE = 960
 
@@ -29,6 +30,15 @@ class Preview:
     width: int
     height: int
     sha256: str | None  # of the file as it is now
+
+
+def face_thumbnail(image: Image.Image, box: Box, scale: float, side: int, quality: int = 80) -> bytes:
+    """JPEG of one face: ``box`` (photo pixels, already widened as wanted) cut from ``image`` drawn at ``scale``."""
+    crop = image.crop((int(box.x * scale), int(box.y * scale), int(box.x2 * scale) + 1, int(box.y2 * scale) + 1))
+    crop.thumbnail((side, side), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    crop.convert("RGB").save(out, "JPEG", quality=quality)
+    return out.getvalue()
 
 
 def make_preview(
