@@ -76,7 +76,7 @@ def checking_guard(
         from .review_lookup import StoredReviews
 
         guard.reviews = StoredReviews.open(register, guard.policy, context, lang)
-    store = prepare_scan(guard, register, photos if group else 1, publish_date, lang)
+    store = prepare_scan(guard, register, photos, publish_date, lang, group)
     return guard, register, context, store
 
 

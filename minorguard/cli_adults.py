@@ -132,10 +132,11 @@ def remove(
 # -- scan integration ------------------------------------------------------------------------------
 
 
-def prepare_scan(guard, register, photos: int, when: Date | None, lang: str):
+def prepare_scan(guard, register, photos: int, when: Date | None, lang: str, group: bool = True):
     """Give ``guard`` the register's known adults and, for a batch, an embedding store for grouping.
 
-    Returns the store (None when grouping is off or there is one photo).
+    Returns the store (None when ``group`` is false, the policy turns grouping
+    off, or there is one photo).
     Expired known adults are announced once here; matches to them are named
     in each face's detail and never clear a face.
     """
@@ -153,7 +154,7 @@ def prepare_scan(guard, register, photos: int, when: Date | None, lang: str):
         expired = matcher.expired(when or Date.today())
         if expired:
             err.print(t("adult.expired_in_scan", lang, names=", ".join(f"{a.name} ({a.expires})" for a in expired)))
-    store = EmbeddingStore() if guard.policy.grouping_enabled and photos > 1 else None
+    store = EmbeddingStore() if group and guard.policy.grouping_enabled and photos > 1 else None
     guard.embeddings = store
     return store
 
