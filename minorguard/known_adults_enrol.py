@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from consent_db.enrol import MIN_FACE_PX, MIN_SHARPNESS
+
 from .decide import categorize
 from .known_adults import KnownAdultRef, match_known_adult
 from .photo import PhotoError, load_photo
@@ -36,11 +38,11 @@ from .types import Box, FaceCategory
 
 __all__ = ["ENROL_MIN_FACE_PX", "EnrolProblem", "ReferenceFace", "enrol_known_adult", "enrol_problem_text", "reference_face", "remember_adult"]
 
-# The same bars as a child's enrolment (consent_db.enrol): the dlib embedder
-# aligns to a 150 px chip, and a small or blurred face gives a noisy reference
-# that would weaken every later match.
-ENROL_MIN_FACE_PX = 80.0
-ENROL_MIN_SHARPNESS = 40.0
+# The same bars as a child's enrolment, taken from it: the dlib embedder aligns
+# to a 150 px chip, and a small or blurred face gives a noisy reference that
+# would weaken every later match.
+ENROL_MIN_FACE_PX = MIN_FACE_PX
+ENROL_MIN_SHARPNESS = MIN_SHARPNESS
 
 
 def enrol_problem_text(problem: EnrolProblem, lang: str) -> str:
