@@ -226,7 +226,6 @@ class ReviewApp:
             "messages": {k: t(k, self.lang) for k in UI_KEYS},
             "photos": photos,
             "people": [p for p in (self._person_state(person, every) for person in self.people.values()) if p],
-            "remember_available": self._guard is not None,
             "others": dict(others),
         }
 
@@ -253,7 +252,6 @@ class ReviewApp:
             "rememberable": self._guard is not None and self._rememberable(person),
             "photos": len({f["photo"] for f in faces}), "faces": faces,
             "todo": sum(1 for f in faces if f["decidable"] and not f["decided"]),
-            "kinds": dict(Counter(f["kind"] for f in faces)),
         }
 
     # -- images -------------------------------------------------------------
