@@ -123,6 +123,13 @@ class CenterFaceDetector:
         inputs = {n.name: [d.dim_value for d in n.type.tensor_type.shape.dim] for n in model.graph.input}
         inputs["input.1"] = ["B", 3, "H", "W"]
         model = update_inputs_outputs_dims(model, inputs, outputs)
+        # The shipped graph also lists every weight as an input, which tells ONNX
+        # Runtime they may be overridden: it then folds no BatchNorm into its Conv.
+        # Listing only the image halves CenterFace's time, outputs unchanged (<1e-5).
+        weights = {init.name for init in model.graph.initializer}
+        image_inputs = [i for i in model.graph.input if i.name not in weights]
+        del model.graph.input[:]
+        model.graph.input.extend(image_inputs)
         self._session = make_session(model.SerializeToString())
         self.score_threshold = score_threshold
         self.long_side = long_side
