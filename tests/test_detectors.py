@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minorguard.models.detectors import cluster_candidates, fusion_features
+from minorguard.models.detectors import cluster_candidates, drop_parts_of_faces, fusion_features
 from minorguard.models.pack import DEFAULT_FUSION, default_detector
 from minorguard.types import Box, DetectedFace
 
@@ -52,6 +52,25 @@ def test_a_face_both_detectors_see_beats_one_seen_by_one_detector():
     assert DEFAULT_FUSION.score(both, zoomed=False)[0] > DEFAULT_FUSION.score(one, zoomed=False)[0]
     # and a confident CenterFace hit on a mid-size face passes on its own
     assert DEFAULT_FUSION.score(fusion_features(np.array([[0.0, 0.9]]), np.array([60.0])), zoomed=False)[0] > 0.5
+
+
+def test_a_box_on_part_of_a_surer_larger_face_is_dropped():
+    whole = face(100, 100, 1000, 0.99)
+    eyes_and_nose = face(300, 350, 450, 0.8)  # inside it, 45% of its height
+    assert drop_parts_of_faces([eyes_and_nose, whole]) == [whole]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        face(300, 350, 250, 0.8),  # much smaller (25% of the height): a face in a picture behind, kept
+        face(300, 350, 450, 0.999),  # surer than the large box: the large box may be the wrong one
+        face(800, 350, 450, 0.8),  # half outside: a neighbour's face
+    ],
+)
+def test_faces_that_are_not_parts_of_another_are_kept(other):
+    whole = face(100, 100, 1000, 0.99)
+    assert drop_parts_of_faces([whole, other]) == [whole, other]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from minorguard import FaceCategory, Verdict
-from minorguard.types import to_jsonable
+from minorguard.types import Box, to_jsonable
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
 OBAMA = SAMPLES / "faceaisharp_obama_family.jpg"
@@ -96,3 +96,32 @@ def test_shared_samples_minors_and_adults(guard, shared):
     assert baby.verdict is Verdict.BLOCK
     older = guard.check(samples / "pexels_834863_older_man_office.jpg")
     assert older.verdict is Verdict.PASS, [(f.category, f.age) for f in older.faces]
+
+
+
+def _close_up(path: Path, face: Box, margin: float, long_side: int) -> tuple[np.ndarray, Box]:
+    """The face cropped with ``margin`` of its size around it, enlarged to ``long_side`` px; and its box there."""
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    x0, y0 = int(max(0, face.x - margin * face.width)), int(max(0, face.y - margin * face.height))
+    x1 = int(min(rgb.shape[1], face.x2 + margin * face.width))
+    y1 = int(min(rgb.shape[0], face.y2 + margin * face.height))
+    crop = Image.fromarray(rgb[y0:y1, x0:x1])
+    scale = long_side / max(crop.size)
+    enlarged = crop.resize((round(crop.width * scale), round(crop.height * scale)), Image.Resampling.BICUBIC)
+    return np.asarray(enlarged), Box((face.x - x0) * scale, (face.y - y0) * scale, face.width * scale, face.height * scale)
+
+
+@pytest.mark.parametrize("margin", [0.1, 0.25])
+def test_a_face_that_fills_a_large_frame_is_found_whole(guard, margin):
+    # At full size both detectors see only part of such a face (eyes and nose,
+    # as a second, smaller face); the shrunk coarse pass sees all of it, and
+    # the part is dropped. Before, the girl's close-up was judged on a box of
+    # her lower face and the adult's portrait had two faces.
+    girls = [f for f in guard.check(OBAMA).faces if f.category is FaceCategory.POSSIBLE_MINOR]
+    youngest = min(girls, key=lambda f: f.box.height)
+    for path, face, long_side in ((OBAMA, youngest.box, 1600), (BIDEN, guard.check(BIDEN).faces[0].box, 2000)):
+        pixels, expected = _close_up(path, face, margin, long_side)
+        result = guard.check(pixels)
+        assert len(result.faces) == 1, (path.name, [(f.box, f.score) for f in result.faces])
+        assert result.faces[0].box.iou(expected) > 0.5, (path.name, result.faces[0].box, expected)
+        assert (result.verdict is Verdict.PASS) is (path == BIDEN)

@@ -31,7 +31,7 @@ DEFAULT_PACK_NAME = "default-1"
 # and 100% of the faces of dlib_faces and fgnet_dev (never fitted on). Most unmatched boxes of
 # >= 16 px are unannotated real faces (benchmarks/README.md). Extra features (landmark geometry,
 # box agreement, position, sharpness, a second look at an enlarged crop) or gradient boosting
-# did no better held out. The library scans ../shared/samples at 2.77x the deface command's rate.
+# did no better held out.
 DEFAULT_FUSION = FusionWeights(
     native=((0.4805, 8.0868, 0.1755, -1.0043, 0.214, 0.0213), -3.3227),
     zoom=((-1.17, 2.3968, -0.7923, 4.3559, 0.0793, -0.3391, 0.1742, -0.7282, 0.1916, 0.7969), -3.7244),
@@ -42,13 +42,14 @@ def default_detector(score_threshold: float = 0.5, **kwargs: Any) -> FusedDetect
     """RetinaFace + CenterFace, proposals scored jointly; see FusedDetector.
 
     ``score_threshold`` is the fused probability a face must reach (policy
-    [detection] threshold). Every pass runs at most 1280 px on the long side:
-    photos are searched at that size, and photos up to 640 px also run a 2x pass.
-    Detection is ~85% of scan time, ONNX inference nearly all of it; 1280 rather
-    than 1600 cut it by a third (benchmarks/speed.py) and changes no figure of
-    the evaluation sets (all <= 573 px). The cost: a face 20 px tall at the
-    2048 px publication size is 12.5 px at 1280, where CenterFace finds about
-    half of such faces (recall < 16 px on face_mask_kaggle: 0.47).
+    [detection] threshold). A photo is searched at its publication size (up to
+    2048 px on the long side, where identifiability is judged), again shrunk
+    to 640 px for faces that fill the frame, and photos up to 640 px also run
+    a 2x pass. Searching at 1280 px instead, as before, missed 30% of the
+    faces 20-31 px tall at publication size in crowd photos, which are
+    identifiable (benchmarks/detection_scale.py); the full-size pass now costs
+    what 1280 px did, since CenterFace's weights no longer block ONNX Runtime's
+    BatchNorm folding (benchmarks/speed.py).
     """
     return FusedDetector(
         RetinaFaceDetector(score_threshold=score_threshold),
