@@ -20,7 +20,10 @@ from .detectors import CenterFaceDetector, FusedDetector, FusionWeights, RetinaF
 
 __all__ = ["DEFAULT_FUSION", "DEFAULT_PACK_NAME", "ModelPack", "default_detector", "load_pack"]
 
-DEFAULT_PACK_NAME = "default-1"
+# Every result and audit record names the pack: a new number whenever the same
+# photo could get other faces or ages. 2: searched at publication size, with
+# the coarse pass and without parts of faces (was 1280 px, one pass).
+DEFAULT_PACK_NAME = "default-2"
 
 
 # Fused scorer fitted on face_mask_kaggle proposals (benchmarks/tune_detection.py fit;
