@@ -48,6 +48,22 @@ class StyleOption(str, Enum):
 _COLOURS = {"exported": "green", "exists": "yellow", "refused": "red", "error": "magenta"}
 
 
+def _why(photo: Any, lang: str) -> str:
+    """Why a photo was not exported, in ``lang``: the reason by its code, then the specifics.
+
+    The manifest keeps the English message; the specifics (file names, face
+    positions, the system's own words) need no translation.
+    """
+    from .export import MAX_ATTEMPTS
+    from .locale.messages import MESSAGES
+    from .report import explain_photo_error
+
+    reason = t(f"export.why.{photo.code}", lang, n=MAX_ATTEMPTS)
+    if photo.code == "not_checked" and f"photo_error.{photo.source_error_code}" in MESSAGES.get(lang, {}):
+        return f"{reason}: {explain_photo_error(photo.source, photo.source_error_code, photo.detail, lang)}"
+    return f"{reason}: {photo.detail}" if photo.detail else reason
+
+
 def export_cmd(
     sources: Annotated[list[Path], typer.Argument(help="Photos or folders to export.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the copies and minorguard-manifest.json.")],
@@ -79,6 +95,8 @@ def export_cmd(
         label = t(f"export.{photo.status.value}", lang_s)
         if photo.status is ExportStatus.EXISTS:
             detail = t("export.exists_detail", lang_s)
+        elif lang_s != "en" and photo.code:
+            detail = _why(photo, lang_s)
         elif photo.status is ExportStatus.REFUSED:
             detail = t("export.refused_detail", lang_s, detail=photo.message)
         else:

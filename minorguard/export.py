@@ -140,7 +140,7 @@ class ExportedPhoto:
     source: str
     output: str | None  # path relative to the output folder
     status: ExportStatus
-    message: str = ""
+    message: str = ""  # English, for the manifest and logs
     source_sha256: str | None = None
     output_sha256: str | None = None
     verdict: Verdict | None = None  # the source's verdict
@@ -154,6 +154,12 @@ class ExportedPhoto:
     metadata_removed: tuple[str, ...] = ()
     metadata_kept: tuple[str, ...] = ()
     exported_at: str = ""
+    # Why it was not exported, for a reader in any language: a stable code
+    # (``export.why.<code>`` in locale/messages.py) and the specifics that need
+    # no translation (file names, face positions, the system's own words).
+    code: str = ""
+    detail: str = ""
+    source_error_code: str | None = None  # the photo error code when the source could not be checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +356,7 @@ def _entry(photo: ExportedPhoto, guard: Guard, hide: HideMode, style: Style, kee
         "output": photo.output,  # where the copy is (status exported) or would have been
         "status": photo.status.value,
         "message": photo.message,
+        "code": photo.code or None,
         "source_sha256": photo.source_sha256,
         "output_sha256": photo.output_sha256,
         "verdict": photo.verdict.value if photo.verdict else None,
@@ -392,23 +399,25 @@ def _prepare(
     out_rel = rel.as_posix()
     result: PhotoResult = guard.check(source, context)
     if result.verdict is Verdict.ERROR:
-        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, result.error or "cannot be checked", result.sha256, verdict=result.verdict)
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, result.error or "cannot be checked", result.sha256, verdict=result.verdict,
+                             code="not_checked", detail=result.error or "", source_error_code=result.error_code)
     try:
         data = source.read_bytes()
     except OSError as error:
-        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: cannot read ({error.strerror})", result.sha256)
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: cannot read ({error.strerror})", result.sha256,
+                             code="unreadable", detail=str(error.strerror))
     sha = hashlib.sha256(data).hexdigest()
     base = {"source_sha256": sha, "verdict": result.verdict, "faces": result.faces}
     if sha != result.sha256:
-        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: the file changed while it was being checked", **base)
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: the file changed while it was being checked", **base, code="changed")
     hide_faces = faces_to_hide(result.faces, hide, keep_review)
     kept = tuple(f.index for f in result.faces if f.action is FaceAction.REVIEW and f not in hide_faces)
     try:
         original, upright = _load_full(data)
     except (OSError, ValueError, SyntaxError, MemoryError) as error:
-        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: cannot decode at full size ({error})", **base)
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: cannot decode at full size ({error})", **base, code="undecodable", detail=str(error))
     if (upright.width, upright.height) != (result.width, result.height):
-        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: size differs between check and export", **base)
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: size differs between check and export", **base, code="size_differs")
     hidden = []
     for face in hide_faces:
         region = head_region(face.box, upright.width, upright.height)
@@ -424,7 +433,8 @@ def _prepare(
         fatal = _fatal(error, dest.parent)
         if fatal:
             raise fatal from None
-        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: cannot create {dest.parent} ({error.strerror})", **base)
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: cannot create {dest.parent} ({error.strerror})", **base,
+                                 code="cannot_create", detail=f"{dest.parent}: {error.strerror}")
     tmp = Path(tmp_name)
     try:
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -433,7 +443,8 @@ def _prepare(
                 encoded = encode_like(original, data, painted)
             except EncodeError as error:
                 tmp.unlink(missing_ok=True)
-                return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: {error}", hidden=tuple(hidden), **base)
+                return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: {error}", hidden=tuple(hidden), **base,
+                                     code="cannot_encode", detail=str(error))
             _write(tmp, encoded.data, dest.parent)
             after = _with_source_reviews(guard, sha, guard.check(tmp, context, label=str(dest)))
             common = {
@@ -452,7 +463,7 @@ def _prepare(
             if after.verdict is Verdict.ERROR:
                 tmp.unlink(missing_ok=True)
                 message = f"the written copy cannot be checked again: {after.error}"
-                return ExportedPhoto(name, out_rel, ExportStatus.REFUSED, message, **common)
+                return ExportedPhoto(name, out_rel, ExportStatus.REFUSED, message, **common, code="recheck_failed", detail=after.error or "")
             regions = [h.region for h in hidden]
             problems = recheck_problems(after.faces, regions, hide, keep_review)
             if not problems:
@@ -467,9 +478,10 @@ def _prepare(
                     if region is not None:
                         hidden.append(HiddenFace(face.index, face.box, region, face.category, face.action, face.reason, True))
         tmp.unlink(missing_ok=True)
-        where = ", ".join(f"face at ({p.box.x:.0f}, {p.box.y:.0f}) {p.box.width:.0f}x{p.box.height:.0f} px" for p in problems)
+        boxes = [f"({p.box.x:.0f}, {p.box.y:.0f}) {p.box.width:.0f}x{p.box.height:.0f} px" for p in problems]
+        where = ", ".join(f"face at {b}" for b in boxes)
         message = f"re-check still finds an identifiable possible minor after {MAX_ATTEMPTS} attempts: {where}"
-        return ExportedPhoto(name, out_rel, ExportStatus.REFUSED, message, **common)
+        return ExportedPhoto(name, out_rel, ExportStatus.REFUSED, message, **common, code="still_minor", detail="; ".join(boxes))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -537,7 +549,8 @@ def _commit(staged: _Staged, overwrite: bool) -> ExportedPhoto:
             raise fatal from None
         r = staged.result
         return ExportedPhoto(r.source, r.output, ExportStatus.ERROR, f"cannot write {staged.dest} ({error.strerror})",
-                             r.source_sha256, verdict=r.verdict, faces=r.faces)
+                             r.source_sha256, verdict=r.verdict, faces=r.faces,
+                             code="cannot_write", detail=f"{staged.dest}: {error.strerror}")
     return staged.result
 
 
@@ -655,9 +668,11 @@ def _jobs(plan: list[tuple[Path, Path]], out: Path, overwrite: bool, rng: np.ran
         key, dest = rel.as_posix(), out / rel
         early = None
         if key in seen:
-            early = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: same output name as {seen[key]}")
+            early = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: same output name as {seen[key]}",
+                                  code="same_output_name", detail=str(seen[key]))
         elif _same_file(source, dest):
-            early = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: output would replace the original")
+            early = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: output would replace the original",
+                                  code="would_replace_original")
         elif dest.exists() and not overwrite:
             early = ExportedPhoto(str(source), key, ExportStatus.EXISTS, "output exists; use overwrite to replace it")
         seen.setdefault(key, str(source))

@@ -30,20 +30,25 @@ def explain_error(result: PhotoResult, lang: str = "en") -> str:
 
     The stored ``error`` stays English (logs, JSON); a communicator reads this.
     """
+    return explain_photo_error(result.source, result.error_code, result.error, lang)
+
+
+def explain_photo_error(source: str, code: str | None, error: str | None, lang: str = "en") -> str:
+    """explain_error from the parts a PhotoResult or an export's manifest entry keeps."""
     from .locale.messages import MESSAGES
 
-    key = f"photo_error.{result.error_code}"
+    key = f"photo_error.{code}"
     if lang == "en" or key not in MESSAGES.get(lang, {}):
-        return result.error or ""
-    detail = result.error or ""
-    prefix = f"{result.source}: "
+        return error or ""
+    detail = error or ""
+    prefix = f"{source}: "
     if detail.startswith(prefix):
         detail = detail[len(prefix):]
     reason = t(key, lang)
-    if result.error_code in _SAYS_IT_ALL:
-        return f"{result.source}: {reason}"
+    if code in _SAYS_IT_ALL:
+        return f"{source}: {reason}"
     # the English text carries what only it knows (sizes, formats, the OS's or a model's words)
-    return f"{result.source}: {reason} ({detail})"
+    return f"{source}: {reason} ({detail})"
 
 
 def explain_face(decision: FaceDecision, lang: str = "en") -> str:

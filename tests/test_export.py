@@ -528,6 +528,7 @@ def test_shared_samples_export_and_recheck(guard, shared, tmp_path):
     assert [sha256(p) for p in sources] == before
     for photo in summary.photos:
         assert photo.status in (ExportStatus.EXPORTED, ExportStatus.REFUSED), photo.message
+        assert (photo.code in ("still_minor", "recheck_failed")) is (photo.status is ExportStatus.REFUSED)
         if photo.status is ExportStatus.EXPORTED:
             assert len(photo.hidden) >= len(photo.faces)
             again = guard.check(tmp_path / "out" / photo.output)

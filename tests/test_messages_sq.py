@@ -299,3 +299,22 @@ def test_scan_with_the_register_warns_and_refuses_in_lang(mg, tmp_path, lang, wa
     assert code == 0 and warning in err
     code, err = mg("scan", str(blank), "--channel", "telegram", "--lang", lang, "--workers", "1")
     assert code == EXIT_USAGE and channel in err
+
+
+def test_export_says_in_albanian_why_a_photo_was_not_exported(mg, tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    (first / "çështje.jpg").write_text("jo foto", encoding="utf-8")
+    (first / "dita.jpg").write_text("jo foto", encoding="utf-8")
+    (second / "dita.jpg").write_text("jo foto", encoding="utf-8")
+    code, _ = mg("export", str(first / "çështje.jpg"), str(first / "dita.jpg"), str(second / "dita.jpg"),
+                 "--out", str(tmp_path / "botim"), "--lang", "sq")
+    assert code == 2
+    assert "çështje.jpg — fotoja nuk mund të kontrollohej: " in mg.out and "nuk është skedar imazhi" in mg.out
+    assert f"një foto tjetër ka të njëjtin emër dalje: {first / 'dita.jpg'}" in mg.out
+    assert "cannot" not in mg.out and "same output name" not in mg.out
+    manifest = (tmp_path / "botim" / "minorguard-manifest.json").read_text(encoding="utf-8")
+    assert '"code": "not_checked"' in manifest and '"code": "same_output_name"' in manifest
+    mg("export", str(first / "çështje.jpg"), "--out", str(tmp_path / "en"), "--lang", "en")
+    assert "not an image file" in mg.out  # English keeps the full message
