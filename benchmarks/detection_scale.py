@@ -19,7 +19,7 @@ as a tightly framed portrait from a phone. Found: a box with IoU >= 0.3 (as in
 benchmarks/detection.py); whole: a box with IoU >= 0.5, no other box.
 
 Configurations: a number is the full pass's long side with the coarse pass
-(FusedDetector); ``old`` is the former default, 1280 px without it.
+(FusedDetector); ``old`` is the former default's passes, 1280 px without it (parts of faces are dropped in every configuration).
 """
 
 from __future__ import annotations
