@@ -106,3 +106,10 @@ def test_group_photo_finds_the_crowd(detector, sample_images):
     rgb = np.asarray(Image.open(sample_images / "faceaisharp_group_10mpx.jpg").convert("RGB").reduce(2))
     faces = detector.detect(rgb)
     assert 28 <= len(faces) <= 36
+
+
+def test_centerface_takes_only_the_image_as_input(detector):
+    # Its weights listed as inputs stop ONNX Runtime from folding BatchNorm into
+    # Conv, which doubled CenterFace's time (benchmarks/README.md, Speed).
+    centerface = detector.detectors[1]
+    assert [i.name for i in centerface._session.get_inputs()] == ["input.1"]
