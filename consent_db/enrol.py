@@ -42,10 +42,8 @@ def _distinct(faces: list) -> list:
         duplicate = False
         for other in kept:
             o = other.box
-            ix = max(0.0, min(b.x2, o.x2) - max(b.x, o.x))
-            iy = max(0.0, min(b.y2, o.y2) - max(b.y, o.y))
             smaller = min(b.width * b.height, o.width * o.height)
-            if smaller > 0 and ix * iy / smaller >= 0.6:
+            if smaller > 0 and b.intersection(o) / smaller >= 0.6:
                 duplicate = True
                 break
         if not duplicate:

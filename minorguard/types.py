@@ -112,10 +112,14 @@ class Box:
         x2, y2 = min(float(limit_w), cx + w / 2), min(float(limit_h), cy + h / 2)
         return Box(x1, y1, max(0.0, x2 - x1), max(0.0, y2 - y1))
 
-    def iou(self, other: Box) -> float:
+    def intersection(self, other: Box) -> float:
+        """Area the two boxes share."""
         ix = max(0.0, min(self.x2, other.x2) - max(self.x, other.x))
         iy = max(0.0, min(self.y2, other.y2) - max(self.y, other.y))
-        inter = ix * iy
+        return ix * iy
+
+    def iou(self, other: Box) -> float:
+        inter = self.intersection(other)
         union = self.width * self.height + other.width * other.height - inter
         return inter / union if union > 0 else 0.0
 

@@ -202,22 +202,17 @@ def drop_parts_of_faces(faces: list[DetectedFace], inside: float = 0.8, min_rati
     wrong, oversized box ever lead, the face it drops is still inside a face
     that is judged and hidden).
     """
-    kept = []
-    for face in faces:
-        b = face.box
-        part = False
-        for other in faces:
-            o = other.box
-            if other is face or other.score < face.score or not (min_ratio * o.height <= b.height < o.height):
-                continue
-            ix = max(0.0, min(b.x2, o.x2) - max(b.x, o.x))
-            iy = max(0.0, min(b.y2, o.y2) - max(b.y, o.y))
-            if ix * iy >= inside * b.width * b.height:
-                part = True
-                break
-        if not part:
-            kept.append(face)
-    return kept
+
+    def is_part_of(face: DetectedFace, other: DetectedFace) -> bool:
+        b, o = face.box, other.box
+        return (
+            other is not face
+            and other.score >= face.score
+            and min_ratio * o.height <= b.height < o.height
+            and b.intersection(o) >= inside * b.width * b.height
+        )
+
+    return [face for face in faces if not any(is_part_of(face, other) for other in faces)]
 
 
 # Candidate sources of the fused detector, in feature order: each detector at
@@ -382,22 +377,11 @@ class FusedDetector:
         """All proposals with their source index, and whether the zoom pass ran."""
         long_side = max(rgb.shape[:2])
         scale = min(1.0, self.long_side / long_side)
-        # One shared downscale for both detectors (a full-size resize costs more than a small model run).
         image = _resize_for(rgb, scale)
-        found = [
-            (_rescaled(f, 1.0 / scale), i)
-            for i, d in enumerate(self.detectors)
-            for f in d.detect_at(image, 1.0, self.proposal_threshold)
-        ]
+        found = self._proposals(image, scale)
         if max(image.shape[:2]) > self.coarse_long_side:
             coarse_scale = self.coarse_long_side / long_side
-            coarse = _resize_for(rgb, coarse_scale)
-            found += [
-                (_rescaled(f, 1.0 / coarse_scale), i)
-                for i, d in enumerate(self.detectors)
-                for f in d.detect_at(coarse, 1.0, self.proposal_threshold)
-                if f.box.height >= self.coarse_min_face
-            ]
+            found += self._proposals(_resize_for(rgb, coarse_scale), coarse_scale, self.coarse_min_face)
         zoomed = long_side <= self.zoom_below
         if zoomed:
             for i, d in enumerate(self.detectors):
@@ -407,6 +391,19 @@ class FusedDetector:
                     if f.box.height < self.zoom_max_face
                 ]
         return found, zoomed
+
+    def _proposals(self, image: np.ndarray, scale: float, min_face: float = 0.0) -> list[tuple[DetectedFace, int]]:
+        """Both detectors' proposals on ``image`` (the photo resized by ``scale``), in the photo's pixels.
+
+        One shared resize serves both detectors (a full-size resize costs more
+        than a small model run); ``min_face`` is a height in ``image``'s pixels.
+        """
+        return [
+            (_rescaled(f, 1.0 / scale), i)
+            for i, d in enumerate(self.detectors)
+            for f in d.detect_at(image, 1.0, self.proposal_threshold)
+            if f.box.height >= min_face
+        ]
 
     def score(self, candidates: list[tuple[DetectedFace, int]], zoomed: bool) -> list[DetectedFace]:
         """Every grouped proposal with its fused probability as score (unfiltered)."""
