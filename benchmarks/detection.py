@@ -44,15 +44,15 @@ def match(truth: list[Box], found: list[Box]) -> tuple[list[bool], list[Box]]:
     return hits, [f for j, f in enumerate(found) if j not in used]
 
 
-def band_of(height: float) -> str:
-    return next(b for b, lo, hi in BANDS if lo <= height < hi)
+def band_of(height: float, bands: list[tuple[str, int, int]] = BANDS) -> str:
+    return next(b for b, lo, hi in bands if lo <= height < hi)
 
 
-def tally(band_hits: dict[str, list[int]], truth: list[Box], hits: list[bool]) -> None:
+def tally(band_hits: dict[str, list[int]], truth: list[Box], hits: list[bool], bands: list[tuple[str, int, int]] = BANDS) -> None:
     """Add found / labelled counts per height band."""
     for t, hit in zip(truth, hits):
-        band_hits[band_of(t.height)][0] += hit
-        band_hits[band_of(t.height)][1] += 1
+        band_hits[band_of(t.height, bands)][0] += hit
+        band_hits[band_of(t.height, bands)][1] += 1
 
 
 def dataset_root(dataset: str) -> Path:

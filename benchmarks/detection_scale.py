@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from benchmarks.common import print_table, require_shared, write_json
-from benchmarks.detection import dataset_root, ground_truth, match
+from benchmarks.detection import dataset_root, ground_truth, match, tally
 from minorguard.photo import load_photo
 from minorguard.types import Box
 
@@ -65,10 +65,6 @@ def mosaics(limit: int | None) -> list[tuple[np.ndarray, list[Box]]]:
     return out
 
 
-def band_of(height: float) -> str:
-    return next(b for b, lo, hi in BANDS if lo <= height < hi)
-
-
 def evaluate(detector, canvases: list[tuple[np.ndarray, list[Box]]]) -> dict:
     hits_by = {b[0]: [0, 0] for b in BANDS}
     detections = unmatched = 0
@@ -78,9 +74,7 @@ def evaluate(detector, canvases: list[tuple[np.ndarray, list[Box]]]) -> dict:
         faces = detector.detect(canvas)
         seconds += time.perf_counter() - t0
         hits, missed = match(truth, [f.box for f in faces])
-        for t, hit in zip(truth, hits):
-            hits_by[band_of(t.height)][0] += hit
-            hits_by[band_of(t.height)][1] += 1
+        tally(hits_by, truth, hits, BANDS)
         detections += len(faces)
         unmatched += len(missed)
     return {

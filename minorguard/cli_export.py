@@ -55,11 +55,11 @@ def _why(photo: Any, lang: str) -> str:
     positions, the system's own words) need no translation.
     """
     from .export import MAX_ATTEMPTS
-    from .locale.messages import MESSAGES
     from .report import explain_photo_error
 
     reason = t(f"export.why.{photo.code}", lang, n=MAX_ATTEMPTS)
-    if photo.code == "not_checked" and f"photo_error.{photo.source_error_code}" in MESSAGES.get(lang, {}):
+    if photo.code == "not_checked" and photo.detail:
+        # the photo error's own translation (it keeps the English text where it has none)
         return f"{reason}: {explain_photo_error(photo.source, photo.source_error_code, photo.detail, lang)}"
     return f"{reason}: {photo.detail}" if photo.detail else reason
 
