@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-__all__ = ["BASES", "CHANNELS", "ChildInfo", "ConsentInfo", "EventInfo", "GuardianInfo", "KnownAdultInfo"]
+__all__ = ["BASES", "CHANNELS", "ChildInfo", "ConsentInfo", "EventInfo", "GuardianInfo", "KnownAdultInfo", "same_text"]
 
 # Where a photo may be published; "all" in a consent covers every channel.
 CHANNELS = ("facebook", "instagram", "x", "youtube", "tiktok", "website", "print", "all")
 BASES = ("public", "outdoor", "none")
+
+
+def same_text(a: str, b: str) -> bool:
+    """Free text people typed, compared as a person would: case and extra spaces ignored."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +63,7 @@ class ConsentInfo:
         return not self.event_ids or (event_id is not None and event_id in self.event_ids)
 
     def allows_purpose(self, purpose: str) -> bool:
-        def norm(text: str) -> str:
-            return " ".join(text.split()).casefold()
-
-        return norm(purpose) in {norm(p) for p in self.purposes}
+        return any(same_text(purpose, listed) for listed in self.purposes)
 
 
 @dataclass(frozen=True, slots=True)

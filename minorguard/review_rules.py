@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from consent_db.records import same_text
+
 from .decide import ReviewerOverride
 from .locale import t
 from .types import Box, ConsentEvidence, FaceAction, FaceCategory, FaceDecision, ReasonCode
@@ -57,7 +59,7 @@ ConsentCheck = Callable[[str], tuple[bool, str, bool]]
 
 def same_person(a: str, b: str) -> bool:
     """Reviewer names compared the way a person would: case and surrounding spaces ignored."""
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    return same_text(a, b)
 
 
 @dataclass(frozen=True, slots=True)
