@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_lang import Lang, LangOpt, lang_in_argv
+from .cli_lang import Lang, LangOpt, current_lang, lang_in_argv, say
 from .locale import t
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="minorguard: keep identifiable minors out of published photos (rule 5).")
@@ -38,7 +38,7 @@ def _guard(policy: Path | None, models: str | None, **collaborators):
     try:
         return Guard(policy=policy, pack=models, **collaborators)
     except (PolicyError, ModelError) as error:
-        _fail(str(error))
+        _fail(say(error, current_lang()))
 
 
 def parse_date(when: str | None, option: str = "--date", lang: str | None = None) -> Date | None:
@@ -48,8 +48,6 @@ def parse_date(when: str | None, option: str = "--date", lang: str | None = None
     try:
         return Date.fromisoformat(when)
     except ValueError:
-        from .cli_lang import current_lang
-
         _fail(t("register.bad_date", lang or current_lang(), what=option, value=when))
     return None
 
@@ -215,7 +213,7 @@ def models_cmd(
         pack = load_pack(models)
         files = pack.files()
     except ModelError as error:
-        _fail(str(error))
+        _fail(say(error, lang.value))
     table = Table(title=f"{t('cli.models_title', lang.value)}: {pack.label}")
     for column in ("role", "model", "licence", "sha256", "source", "location"):
         table.add_column(column, overflow="fold")

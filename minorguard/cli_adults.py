@@ -148,7 +148,7 @@ def prepare_scan(guard, register, photos: int, when: Date | None, lang: str, gro
         try:
             embedder = guard.pack.embedder.name
         except ModelError as error:  # known adults cannot be matched: say so, do not scan without them
-            _fail(t("adult.cannot_match", lang, error=error))
+            _fail(t("adult.cannot_match", lang, error=say(error, lang)))
         matcher = KnownAdultMatcher.from_register(register, guard.policy, embedder)
         guard.known_adults = matcher
         expired = matcher.expired(when or Date.today())

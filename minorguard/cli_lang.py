@@ -18,6 +18,7 @@ from functools import cache
 import typer
 
 from .locale import LANGUAGES, t
+from .locale.coded_error import CodedError
 from .locale.messages import MESSAGES
 
 __all__ = ["KNOWN", "Lang", "LangOpt", "current_lang", "lang_in_argv", "say", "say_text"]
@@ -99,7 +100,9 @@ def say_text(text: str, lang: str) -> str:
 
 
 def say(error: BaseException, lang: str) -> str:
-    """The one line for ``error`` (RegisterError, EventInputError, UnknownEventError, ...) in ``lang``."""
+    """The one line for ``error`` (PolicyError, ModelError, RegisterError, EventInputError, ...) in ``lang``."""
+    if isinstance(error, CodedError):
+        return error.text(lang)
     text = getattr(error, "message", None) or str(error)
     if lang == "en":
         return text

@@ -199,7 +199,7 @@ def child_enrol(
         try:
             pack = load_pack(models)
         except ModelError as error:
-            _fail(str(error))
+            _fail(say(error, lang.value))
         for path in photos:
             done = enrol_photo(reg, child_id, path, face, pack)
             console.print(t("register.enrolled", lang.value, path=path, face=done.face, n=done.faces_found, px=f"{done.face_height_px:.0f}", id=done.enrolment_id))

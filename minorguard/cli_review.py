@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from .cli_lang import Lang
+from .cli_lang import Lang, say
 from .locale import t
 
 __all__ = ["review_cmd"]
@@ -95,7 +95,7 @@ def review_cmd(
             results, groups = read_report(source)
             active_policy = load_policy(policy)
         except (ResultsFileError, PolicyError) as error:
-            _fail(str(error))
+            _fail(say(error, lang_s))
         register = open_register(db)
         base_dir = source.resolve().parent
         from .cli import _guard

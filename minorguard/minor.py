@@ -98,8 +98,7 @@ class CalibratedMinorEstimator:
         if variants != AGE_VARIANTS:
             from .models.base import ModelError
 
-            raise ModelError(f"minor estimator weights were fitted on age-chip variants {list(variants)}, "
-                             f"the age model averages {list(AGE_VARIANTS)}: retrain (python -m training.train_minor)")
+            raise ModelError("estimator_variants", fitted=list(variants), used=list(AGE_VARIANTS))
         # the policy's interval percentile, not the one the weights were written with
         self.model = replace(MinorModel.from_json(data), percentile=percentile)
         self.name = self.model.name
@@ -124,6 +123,6 @@ def load_minor_estimator(rule: str, percentile: float) -> MinorEstimator:
         if not CALIBRATED_WEIGHTS.is_file():
             from .models.base import ModelError
 
-            raise ModelError(f"calibrated minor estimator weights missing: {CALIBRATED_WEIGHTS}")
+            raise ModelError("weights_missing", what="calibrated minor estimator", path=CALIBRATED_WEIGHTS)
         return CalibratedMinorEstimator(CALIBRATED_WEIGHTS, percentile)
     return RawAgeEstimator(percentile)

@@ -13,13 +13,17 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .locale.coded_error import CodedError, Problem
+
 __all__ = ["DEFAULT_POLICY_PATH", "Policy", "PolicyError", "load_policy"]
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.toml")
 
 
-class PolicyError(ValueError):
-    """A policy file that cannot be used; the message names the key."""
+class PolicyError(CodedError, ValueError):
+    """A policy file that cannot be used; the message names the key (catalogue keys ``policy.<code>``)."""
+
+    catalogue = "policy"
 
 
 @dataclass(frozen=True)
@@ -106,32 +110,32 @@ _SECTIONS = {
 def _validate(policy: Policy) -> Policy:
     problems = []
     if not 0 < policy.detector_threshold < 1:
-        problems.append("detection.threshold must be between 0 and 1")
+        problems.append(Problem("detector_threshold"))
     if policy.min_face_px < 0 or policy.publish_long_side < 64:
-        problems.append("identifiability sizes must be positive (publish_long_side >= 64)")
+        problems.append(Problem("identifiability_sizes"))
     if policy.minor_rule not in ("calibrated", "challenge_age"):
-        problems.append("minor.rule must be 'calibrated' or 'challenge_age'")
+        problems.append(Problem("minor_rule"))
     if not 0 <= policy.minor_review_probability <= policy.minor_block_probability <= 1:
-        problems.append("minor: need 0 <= review_probability <= block_probability <= 1")
+        problems.append(Problem("minor_probabilities"))
     if policy.challenge_age < 18:
-        problems.append("minor.challenge_age must be at least 18")
+        problems.append(Problem("challenge_age"))
     if not 0 < policy.interval_percentile < 0.5:
-        problems.append("minor.interval_percentile must be between 0 and 0.5")
+        problems.append(Problem("interval_percentile"))
     if policy.max_pixels < 1:
-        problems.append("limits.max_pixels must be positive")
+        problems.append(Problem("max_pixels"))
     unknown = set(policy.exempt_bases) - {"public", "outdoor"}
     if unknown:
-        problems.append(f"events.exempt_bases: unknown basis {sorted(unknown)}")
+        problems.append(Problem("exempt_bases", {"bases": sorted(unknown)}))
     if not 0 <= policy.known_adult_max_p_minor <= policy.minor_block_probability:
-        problems.append("known_adults.max_p_minor must be between 0 and minor.block_probability")
+        problems.append(Problem("known_adult_p_minor"))
     if not -1 <= policy.known_adult_match_threshold <= 1 or policy.known_adult_margin < 0:
-        problems.append("known_adults: match_threshold must be a cosine similarity (-1..1), margin >= 0")
+        problems.append(Problem("known_adult_match"))
     if not -1 <= policy.grouping_threshold <= 1 or policy.grouping_linkage not in ("average", "complete", "single"):
-        problems.append("grouping: similarity_threshold in -1..1, linkage 'average', 'complete' or 'single'")
+        problems.append(Problem("grouping_values"))
     if policy.grouping_faces not in ("review", "all"):
-        problems.append("grouping.faces must be 'review' or 'all'")
+        problems.append(Problem("grouping_faces"))
     if problems:
-        raise PolicyError("; ".join(problems))
+        raise PolicyError.of(problems)
     return policy
 
 
@@ -140,23 +144,23 @@ def policy_from_mapping(data: dict[str, Any], base: Policy | None = None) -> Pol
     changes: dict[str, Any] = {}
     for section, values in data.items():
         if section not in _SECTIONS:
-            raise PolicyError(f"unknown policy section [{section}]")
+            raise PolicyError("unknown_section", section=section)
         if not isinstance(values, dict):
-            raise PolicyError(f"[{section}] must be a table")
+            raise PolicyError("not_table", section=section)
         for key, value in values.items():
             if key not in _SECTIONS[section]:
-                raise PolicyError(f"unknown policy key {section}.{key}")
+                raise PolicyError("unknown_key", setting=f"{section}.{key}")
             name = _SECTIONS[section][key]
             current = getattr(base, name)
             if isinstance(current, tuple):
                 value = tuple(value)
             elif isinstance(current, bool):
                 if not isinstance(value, bool):
-                    raise PolicyError(f"{section}.{key} must be true or false")
+                    raise PolicyError("not_bool", setting=f"{section}.{key}")
             elif isinstance(current, (int, float)) and not isinstance(value, (int, float)):
-                raise PolicyError(f"{section}.{key} must be a number")
+                raise PolicyError("not_number", setting=f"{section}.{key}")
             elif isinstance(current, str) and not isinstance(value, str):
-                raise PolicyError(f"{section}.{key} must be text")
+                raise PolicyError("not_text", setting=f"{section}.{key}")
             changes[name] = type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value
     return _validate(replace(base, **changes))
 
@@ -173,9 +177,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise PolicyError(f"policy file not found: {path}") from None
+        raise PolicyError("file_not_found", path=path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise PolicyError(f"policy file {path} is not valid TOML: {error}") from None
+        raise PolicyError("not_toml", path=path, error=error) from None
 
 
 assert {f.name for f in fields(Policy)} >= {n for s in _SECTIONS.values() for n in s.values()}

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .locale.coded_error import CodedError
 from .types import (
     AgeEstimate,
     Box,
@@ -24,8 +25,10 @@ from .types import (
 __all__ = ["ResultsFileError", "read_report", "read_results"]
 
 
-class ResultsFileError(ValueError):
-    """A file that is not a minorguard scan report; the message says why in one line."""
+class ResultsFileError(CodedError, ValueError):
+    """A file that is not a minorguard scan report; the message says why in one line (keys ``results.<code>``)."""
+
+    catalogue = "results"
 
 
 def _opt(kind: Any, value: Any) -> Any:
@@ -80,15 +83,15 @@ def read_report(path: str | os.PathLike) -> tuple[list[PhotoResult], list[dict[s
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ResultsFileError(f"scan result not found: {path}") from None
+        raise ResultsFileError("not_found", path=path) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ResultsFileError(f"{path} is not a readable JSON scan result ({error})") from None
+        raise ResultsFileError("unreadable", path=path, error=error) from None
     if not isinstance(payload, dict) or "minorguard_report" not in payload or not isinstance(payload.get("photos"), list):
-        raise ResultsFileError(f"{path} is not a minorguard scan result (write one with `minorguard scan --json`)")
+        raise ResultsFileError("not_report", path=path)
     try:
         photos = [_photo(p) for p in payload["photos"]]
     except (KeyError, TypeError, ValueError) as error:
-        raise ResultsFileError(f"{path}: a photo entry is damaged ({type(error).__name__}: {error})") from None
+        raise ResultsFileError("photo_damaged", path=path, error=f"{type(error).__name__}: {error}") from None
     groups = payload.get("groups")
     if groups is not None:
         valid = isinstance(groups, list) and all(
@@ -97,5 +100,5 @@ def read_report(path: str | os.PathLike) -> tuple[list[PhotoResult], list[dict[s
             for g in groups
         )
         if not valid:
-            raise ResultsFileError(f"{path}: the groups list is damaged")
+            raise ResultsFileError("groups_damaged", path=path)
     return photos, groups

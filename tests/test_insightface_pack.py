@@ -321,7 +321,7 @@ def test_missing_model_is_named(model_folder, tmp_path, capsys, missing, role):
             shutil.copy(model_folder / name, tmp_path / name)
     with pytest.raises(ModelError, match=f"lacks {role}"):
         load_insightface_pack(tmp_path, 0.5)
-    assert cli.main(["models", "--models", str(tmp_path)]) == 64
+    assert cli.main(["models", "--models", str(tmp_path), "--lang", "en"]) == 64
     err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
     assert f"lacks {role}" in err and "Traceback" not in err
 
@@ -382,5 +382,5 @@ def test_scan_with_an_incomplete_folder_is_a_usage_error(model_folder, tmp_path,
     from minorguard import cli
 
     shutil.copy(model_folder / "det_10g.onnx", tmp_path / "det_10g.onnx")
-    assert cli.main(["scan", str(SAMPLE), "--models", str(tmp_path)]) == cli.EXIT_USAGE
-    assert "lacks genderage, recognition" in " ".join(capsys.readouterr().err.split())
+    assert cli.main(["scan", str(SAMPLE), "--models", str(tmp_path)]) == cli.EXIT_USAGE  # Albanian by default
+    assert "i mungon genderage, recognition" in " ".join(capsys.readouterr().err.split())

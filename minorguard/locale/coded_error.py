@@ -1,0 +1,52 @@
+"""Errors whose one line exists in every language of the message catalogue.
+
+The raising code names a catalogue key and the values that go into it; the
+English line (``str(error)``) and any other language come from the same
+catalogue entry, so the two cannot drift apart as hand-written English beside a
+translation would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from . import t
+
+__all__ = ["CodedError", "Problem"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong: catalogue key ``<catalogue>.<code>`` and the values its text takes."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+class CodedError(Exception):
+    """One or more problems, shown joined by "; " in the reader's language (``text(lang)``)."""
+
+    catalogue: ClassVar[str] = ""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self._init((Problem(code, params),))
+
+    @classmethod
+    def of(cls, problems: list[Problem] | tuple[Problem, ...]) -> CodedError:
+        """Several problems found at once (a policy file with three bad values says all three)."""
+        error = cls.__new__(cls)
+        error._init(tuple(problems))
+        return error
+
+    def _init(self, problems: tuple[Problem, ...]) -> None:
+        self.problems = problems
+        super().__init__(self.text("en"))
+
+    @property
+    def code(self) -> str:
+        return self.problems[0].code
+
+    def text(self, lang: str) -> str:
+        return "; ".join(t(f"{self.catalogue}.{p.code}", lang, **p.params) for p in self.problems)
