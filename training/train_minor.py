@@ -100,6 +100,8 @@ class Data:
     sharpness: np.ndarray
     gray: np.ndarray
     detected: np.ndarray
+    # Candidate features per row for an ablation (training/ablation_landmarks.py); never in the shipped model.
+    extra: np.ndarray | None = None
 
     @property
     def minor(self) -> np.ndarray:
@@ -140,7 +142,8 @@ def design(data: Data, config: Config) -> np.ndarray:
         for i in range(len(data.age))
     ]
     width = len(next(r for r in rows if r is not None))
-    return np.stack([r if r is not None else np.full(width, np.nan) for r in rows])
+    x = np.stack([r if r is not None else np.full(width, np.nan) for r in rows])
+    return x if data.extra is None else np.hstack([x, np.nan_to_num(data.extra)])
 
 
 def _weights(data: Data, config: Config) -> np.ndarray:
