@@ -19,6 +19,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from minorguard.locale import t
+from minorguard.locale.coded_error import Problem
+
 from .schema import AuditEntry, Meta
 
 __all__ = ["GENESIS", "AuditReport", "append", "verify"]
@@ -89,24 +92,32 @@ class AuditReport:
     ok: bool
     entries: int
     head: str
-    problems: tuple[str, ...] = ()
+    findings: tuple[Problem, ...] = ()  # catalogue keys register.<code>
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self.lines("en")
+
+    def lines(self, lang: str) -> tuple[str, ...]:
+        """Each problem as one line in ``lang``."""
+        return tuple(t(f"register.{p.code}", lang, **p.params) for p in self.findings)
 
 
 def verify(session: Session) -> AuditReport:
-    problems: list[str] = []
+    problems: list[Problem] = []
     prev, expected_seq, count = GENESIS, 1, 0
     for entry in session.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars():
         count += 1
         if entry.seq != expected_seq:
-            problems.append(f"entries {expected_seq}..{entry.seq - 1} are missing")
+            problems.append(Problem("audit_missing", {"first": expected_seq, "last": entry.seq - 1}))
         if entry.prev_hash != prev:
-            problems.append(f"entry {entry.seq}: link to the previous entry is broken")
+            problems.append(Problem("audit_broken_link", {"n": entry.seq}))
         if _entry_hash(entry) != entry.hash:
-            problems.append(f"entry {entry.seq}: content was changed (hash mismatch)")
+            problems.append(Problem("audit_changed", {"n": entry.seq}))
         prev, expected_seq = entry.hash, entry.seq + 1
     head = session.get(Meta, _HEAD)
     if head is not None and head.value != f"{expected_seq - 1}:{prev}":
-        problems.append(f"newest entry should be {head.value.split(':')[0]} but the log ends at {expected_seq - 1}: entries removed")
+        problems.append(Problem("audit_removed", {"head": head.value.split(":")[0], "last": expected_seq - 1}))
     if head is None and count:
-        problems.append("the log's head record is missing")
+        problems.append(Problem("audit_no_head"))
     return AuditReport(not problems, count, prev, tuple(problems[:20]))

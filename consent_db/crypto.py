@@ -44,20 +44,20 @@ def load_key(key_path: Path) -> bytes | None:
             return raw
         path = Path(env).expanduser()
         if not path.is_file():
-            raise KeyProblem(f"{KEY_ENV} is neither a key nor an existing key file: {env}")
+            raise KeyProblem("key_env_bad", env=KEY_ENV, value=env)
         key_path = path
     if not key_path.is_file():
         return None
     raw = _decode(key_path.read_text(encoding="ascii", errors="replace"))
     if raw is None:
-        raise KeyProblem(f"key file {key_path} is damaged (expected 32 bytes in url-safe base64)")
+        raise KeyProblem("key_damaged", path=key_path)
     return raw
 
 
 def create_key(key_path: Path) -> bytes:
     """Write a new random key with mode 0600; an existing file is never replaced."""
     if os.environ.get(KEY_ENV):
-        raise KeyProblem(f"{KEY_ENV} is set but gives no key")
+        raise KeyProblem("key_env_empty", env=KEY_ENV)
     key_path.parent.mkdir(parents=True, exist_ok=True)
     raw = secrets.token_bytes(32)
     try:
@@ -84,8 +84,8 @@ class Cipher:
 
     def decrypt(self, blob: bytes, context: str) -> bytes:
         if not blob or blob[:1] != _VERSION:
-            raise KeyProblem(f"encrypted data for {context} has an unknown format")
+            raise KeyProblem("data_unknown_format", context=context)
         try:
             return self._aead.decrypt(blob[1 : 1 + _NONCE], blob[1 + _NONCE :], context.encode())
         except InvalidTag:
-            raise KeyProblem(f"the key does not open the data of {context} (wrong key or altered data)") from None
+            raise KeyProblem("key_not_opening", context=context) from None

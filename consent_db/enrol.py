@@ -63,35 +63,29 @@ def enrol_photo(
     try:
         photo = load_photo(source, label=label)
     except PhotoError as error:
-        raise RegisterError(error.message) from None
+        raise RegisterError("photo_unusable", message=error.message) from None
     assert photo.data is not None and photo.sha256 is not None
     owner = register.is_enrolled(photo.sha256)
     if owner is not None:
-        raise RegisterError(f"{label}: this photo is already enrolled (child {owner})", "already_enrolled_photo", label=label, child=owner)
+        raise RegisterError("already_enrolled_photo", label=label, child=owner)
     pack = pack or load_pack()
     faces = _distinct(pack.detector.detect(photo.pixels))
     if not faces:
-        raise RegisterError(f"{label}: no face found; use a clear, front-facing photo of the child alone", "no_face", label=label)
+        raise RegisterError("no_face", label=label)
     if face is None:
         if len(faces) > 1:
             where = ", ".join(f"{i + 1} at x={f.box.x / photo.scale:.0f}" for i, f in enumerate(faces))
-            raise RegisterError(f"{label}: {len(faces)} faces found ({where}); say which with --face N (left to right)", "many_faces", label=label, n=len(faces), where=where)
+            raise RegisterError("many_faces", label=label, n=len(faces), where=where)
         face = 1
     if not 1 <= face <= len(faces):
-        raise RegisterError(f"{label}: --face {face} but the photo has {len(faces)} face(s)", "bad_face", label=label, face=face, n=len(faces))
+        raise RegisterError("bad_face", label=label, face=face, n=len(faces))
     chosen = faces[face - 1]
     height = chosen.box.height / photo.scale
     if height < MIN_FACE_PX:
-        raise RegisterError(
-            f"{label}: face {face} is too small to enrol ({height:.0f} px high; needs at least {MIN_FACE_PX:.0f} px)",
-            "too_small", label=label, face=face, px=f"{height:.0f}", min=f"{MIN_FACE_PX:.0f}",
-        )
+        raise RegisterError("too_small", label=label, face=face, px=f"{height:.0f}", min=f"{MIN_FACE_PX:.0f}")
     sharpness = face_sharpness(photo.pixels, chosen)
     if sharpness < MIN_SHARPNESS:
-        raise RegisterError(
-            f"{label}: face {face} is too blurred to enrol (sharpness {sharpness:.0f}; needs at least {MIN_SHARPNESS:.0f})",
-            "too_blurred", label=label, face=face, sharpness=f"{sharpness:.0f}", min=f"{MIN_SHARPNESS:.0f}",
-        )
+        raise RegisterError("too_blurred", label=label, face=face, sharpness=f"{sharpness:.0f}", min=f"{MIN_SHARPNESS:.0f}")
     embedder = pack.embedder
     vector = embedder.embed(photo.pixels, [chosen])[0]
     enrolment_id = register.add_enrolment(

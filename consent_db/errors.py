@@ -1,21 +1,43 @@
-"""Errors of the register. Each carries one line a communicator can read."""
+"""Errors of the register. Each carries one line a communicator can read, in Albanian or English."""
 
 from __future__ import annotations
+
+from typing import Any
+
+from minorguard.locale import t
+from minorguard.locale.coded_error import CodedError
 
 __all__ = ["KeyProblem", "NotFound", "RegisterBusy", "RegisterError"]
 
 
-class RegisterError(Exception):
-    """Bad input or a request the register refuses; nothing was written."""
+class RegisterError(CodedError):
+    """Bad input or a request the register refuses; nothing was written.
 
-    def __init__(self, message: str, code: str | None = None, **params: object) -> None:
-        super().__init__(message)
-        self.message = message  # English, always complete
-        # ``code`` + ``params`` let a front end show the message in the reader's language
-        # (minorguard.locale: key "register.<code>"); ``prefix`` locates it (e.g. a CSV line).
-        self.code = code
-        self.params = params
-        self.prefix = ""
+    The line is the message catalogue's ``register.<code>`` (or the full key, e.g.
+    ``event.exists``) with ``params``: ``text(lang)`` gives it in the reader's
+    language, ``message`` and ``str()`` in English. ``at_line`` locates it in an
+    imported CSV file.
+    """
+
+    catalogue = "register"
+    line: int | str | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.problems[0].params)
+
+    @property
+    def message(self) -> str:
+        return self.text("en")
+
+    def at_line(self, line: int | str) -> RegisterError:
+        self.line = line
+        self.args = (self.text("en"),)
+        return self
+
+    def text(self, lang: str) -> str:
+        where = t("register.line_prefix", lang, n=self.line) if self.line is not None else ""
+        return where + super().text(lang)
 
 
 class NotFound(RegisterError):

@@ -71,11 +71,11 @@ def parse_channels(values: Iterable[str]) -> tuple[str, ...]:
             if not name:
                 continue
             if name not in CHANNELS:
-                raise RegisterError(f"unknown channel {name!r}; use one of: {', '.join(CHANNELS)}", "unknown_channel", name=name, allowed=", ".join(CHANNELS))
+                raise RegisterError("unknown_channel", name=name, allowed=", ".join(CHANNELS))
             if name not in out:
                 out.append(name)
     if not out:
-        raise RegisterError(f"a consent needs at least one channel ({', '.join(CHANNELS)})", "no_channel", allowed=", ".join(CHANNELS))
+        raise RegisterError("no_channel", allowed=", ".join(CHANNELS))
     return tuple(out)
 
 
@@ -88,9 +88,10 @@ def _clean(values: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _require_text(value: str | None, what: str) -> str:
+def _require_text(value: str | None, code: str) -> str:
+    """``value`` stripped; empty or missing: RegisterError ``code`` (which names the field)."""
     if value is None or not str(value).strip():
-        raise RegisterError(f"{what} must not be empty")
+        raise RegisterError(code)
     return str(value).strip()
 
 
@@ -139,15 +140,10 @@ class Register:
             key = load_key(self.key_path)
             if check is not None:
                 if key is None:
-                    raise KeyProblem(
-                        f"the register {self.store.label} holds encrypted data but its key is missing "
-                        f"(expected {self.key_path} or $MINORGUARD_KEY); restore the key file: "
-                        "a new key would make the stored photos and forms unreadable",
-                        "key_missing", register=self.store.label, path=str(self.key_path),
-                    )
+                    raise KeyProblem("key_missing", register=self.store.label, path=str(self.key_path))
                 cipher = Cipher(key)
                 if cipher.decrypt(bytes.fromhex(check.value), "meta.key_check") != _KEY_CHECK_PLAIN:
-                    raise KeyProblem("the key does not belong to this register", "key_wrong")
+                    raise KeyProblem("key_wrong")
                 return cipher
             if key is None:
                 key = create_key(self.key_path)
@@ -170,13 +166,13 @@ class Register:
         return self.store.label
 
     def _child(self, session: Session, child_id: str) -> Child:
-        return _get(session, Child, child_id, "child")
+        return _get(session, Child, child_id, "not_found_child")
 
     # -- children -----------------------------------------------------------
     def add_child(self, name: str, dob: date | None = None) -> ChildInfo:
-        name = _require_text(name, "child name")
+        name = _require_text(name, "empty_child_name")
         if dob is not None and dob > date.today():
-            raise RegisterError(f"date of birth {dob} is in the future", "date_future", date=str(dob))
+            raise RegisterError("dob_future", date=str(dob))
         with self.store.transaction() as session:
             return _child_info(self._add_child(session, name, dob))
 
@@ -197,7 +193,7 @@ class Register:
 
     def set_never_publish(self, child_id: str, flag: bool = True, reason: str = "") -> ChildInfo:
         if flag and not reason.strip():
-            raise RegisterError("say why the child must never be published (--reason)", "never_publish_reason")
+            raise RegisterError("never_publish_reason")
         with self.store.transaction() as session:
             return _child_info(self._set_never_publish(session, self._child(session, child_id), flag, reason), full=True)
 
@@ -208,7 +204,7 @@ class Register:
         return child
 
     def add_guardian(self, child_id: str, name: str, relation: str = "", contact: str = "") -> GuardianInfo:
-        name = _require_text(name, "guardian name")
+        name = _require_text(name, "empty_guardian_name")
         with self.store.transaction() as session:
             self._child(session, child_id)
             return _guardian_info(self._add_guardian(session, child_id, name, relation, contact))
@@ -252,20 +248,17 @@ class Register:
         data = _read_document(document)
         kind = document_type(data)
         if kind is None:
-            raise RegisterError("the consent document is not a PDF or an image (JPEG, PNG, TIFF, WebP, HEIC)", "not_document")
+            raise RegisterError("not_document")
         scope = parse_channels(channels)
         if date_signed is None:
-            raise RegisterError("the date the form was signed is required")
+            raise RegisterError("no_signed_date")
         if date_signed > date.today():
-            raise RegisterError(f"date signed {date_signed} is in the future", "date_future", date=str(date_signed))
+            raise RegisterError("signed_future", date=str(date_signed))
         valid_from = valid_from or date_signed
         if valid_from < date_signed:
-            raise RegisterError(
-                f"valid from {valid_from} is before the form was signed ({date_signed}): permission must be prior",
-                "before_signed", start=str(valid_from), signed=str(date_signed),
-            )
+            raise RegisterError("before_signed", start=str(valid_from), signed=str(date_signed))
         if valid_until is not None and valid_until < valid_from:
-            raise RegisterError(f"end date {valid_until} is before start date {valid_from}", "end_before_start", end=str(valid_until), start=str(valid_from))
+            raise RegisterError("end_before_start", end=str(valid_until), start=str(valid_from))
         return {"data": data, "sha256": hashlib.sha256(data).hexdigest(), "kind": kind, "date_signed": date_signed, "channels": scope,
                 "purposes": _clean(purposes), "event_ids": _clean(event_ids), "valid_from": valid_from, "valid_until": valid_until}
 
@@ -274,10 +267,10 @@ class Register:
         if guardian_id is not None:
             guardian = session.get(Guardian, guardian_id)
             if guardian is None or guardian.child_id != child_id:
-                raise NotFound(f"no guardian {guardian_id!r} for child {child_id}", "not_found_guardian", id=guardian_id, child=child_id)
+                raise NotFound("not_found_guardian", id=guardian_id, child=child_id)
         for event_id in checked["event_ids"]:
             if session.get(Event, event_id) is None:
-                raise NotFound(f"no event with id {event_id!r}", "not_found_event", id=event_id)
+                raise NotFound("not_found_event", id=event_id)
         record_id = _new_id("cr")
         consent = Consent(
             id=record_id,
@@ -312,12 +305,12 @@ class Register:
 
     def withdraw_consent(self, record_id: str, reason: str, on: date | None = None) -> ConsentInfo:
         """Withdraw a consent; the child's biometric data is erased unless another consent is still in force."""
-        reason = _require_text(reason, "the reason for withdrawal")
+        reason = _require_text(reason, "empty_withdraw_reason")
         on = on or date.today()
         with self.store.transaction() as session:
-            consent = _get(session, Consent, record_id, "consent record")
+            consent = _get(session, Consent, record_id, "not_found_record")
             if consent.status == "withdrawn":
-                raise RegisterError(f"consent {record_id} was already withdrawn on {consent.withdrawn_on}", "already_withdrawn", id=record_id, on=str(consent.withdrawn_on))
+                raise RegisterError("already_withdrawn", id=record_id, on=str(consent.withdrawn_on))
             consent.status, consent.withdrawn_on, consent.withdrawn_reason = "withdrawn", on, reason
             audit.append(session, self.actor, "consent_withdrawn", consent.child_id, {"record": record_id, "on": str(on), "reason": reason}, document_sha256=consent.document_sha256)
             child = consent.child
@@ -328,7 +321,7 @@ class Register:
 
     def get_consent(self, record_id: str) -> ConsentInfo:
         with self.store.transaction() as session:
-            consent = _get(session, Consent, record_id, "consent record")
+            consent = _get(session, Consent, record_id, "not_found_record")
             return _consent_info(consent)
 
     def list_consents(self, child_id: str | None = None) -> list[ConsentInfo]:
@@ -342,7 +335,7 @@ class Register:
     def document(self, record_id: str) -> bytes:
         """The signed form, decrypted (for a person to read; never exported)."""
         with self.store.transaction() as session:
-            consent = _get(session, Consent, record_id, "consent record")
+            consent = _get(session, Consent, record_id, "not_found_record")
             return self._cipher.decrypt(consent.document_enc, f"consents.document:{record_id}")
 
     def import_rows(self, rows: Sequence[dict[str, Any]], source: str = "") -> list[ConsentInfo]:
@@ -357,14 +350,13 @@ class Register:
         with self.store.transaction() as session:
             made: dict[tuple[str, date | None], Child] = {}
             for row in rows:
-                where = f"line {row.get('line', '?')}: "  # kept apart from the message: see RegisterError.prefix
                 try:
                     if row.get("child_ref"):
                         child = self._child(session, row["child_ref"])
                     else:
                         key = (row["child_name"], row.get("dob"))
                         if key not in made:
-                            made[key] = self._add_child(session, _require_text(row["child_name"], "child_name"), row.get("dob"))
+                            made[key] = self._add_child(session, _require_text(row["child_name"], "empty_child_name_column"), row.get("dob"))
                         child = made[key]
                     guardian_id = None
                     if row.get("guardian"):
@@ -377,8 +369,7 @@ class Register:
                         self._set_never_publish(session, child, True, row["never_publish_reason"])
                     added.append(_consent_info(self._add_consent(session, child.id, row["consent"], guardian_id)))
                 except RegisterError as error:
-                    error.prefix = where
-                    error.message = where + error.message
+                    error.at_line(row.get("line", "?"))
                     raise
             audit.append(session, self.actor, "register_imported", "", {"source": source, "consents": len(added)})
         return added
@@ -401,7 +392,7 @@ class Register:
             child = self._child(session, child_id)
             existing = session.execute(select(Enrolment).where(Enrolment.photo_sha256 == sha)).scalar_one_or_none()
             if existing is not None:
-                raise RegisterError(f"this photo is already enrolled (for child {existing.child_id})", "already_enrolled", child=existing.child_id)
+                raise RegisterError("already_enrolled", child=existing.child_id)
             enrol_id = _new_id("en")
             session.add(
                 Enrolment(
@@ -421,7 +412,7 @@ class Register:
             try:
                 session.flush()
             except IntegrityError:  # a concurrent enrolment of the same photo
-                raise RegisterError("this photo is already enrolled", "already_enrolled", child="?") from None
+                raise RegisterError("already_enrolled", child="?") from None
             audit.append(session, self.actor, "photo_enrolled", child_id, {"enrolment": enrol_id, "face_index": face_index, "embedder": embedder}, photo_sha256=sha)
             return enrol_id
 
@@ -450,7 +441,7 @@ class Register:
 
     def erase_biometrics(self, child_id: str, reason: str) -> int:
         """Delete every enrolment photo and embedding of a child; the audit trail stays."""
-        reason = _require_text(reason, "the reason for erasure")
+        reason = _require_text(reason, "empty_erase_reason")
         with self.store.transaction() as session:
             return self._erase(session, self._child(session, child_id), reason)
 
@@ -520,7 +511,7 @@ class Register:
         with self.store.transaction() as session:
             event_id = event_id.strip() if event_id else _new_id("ev")
             if session.get(Event, event_id) is not None:
-                raise RegisterError(f"an event with id {event_id!r} already exists")
+                raise RegisterError("event.exists", id=repr(event_id))
             row = Event(id=event_id, declared_by=self.actor, declared_at=_now(), closed=False, **fields)
             session.add(row)
             session.flush()
@@ -529,7 +520,7 @@ class Register:
 
     def get_event(self, event_id: str) -> EventInfo:
         with self.store.transaction() as session:
-            row = _get(session, Event, event_id, "event")
+            row = _get(session, Event, event_id, "not_found_event")
             return _event_info(row)
 
     def list_events(self, include_closed: bool = False) -> list[EventInfo]:
@@ -544,11 +535,11 @@ class Register:
         allowed = {"name", "start", "end", "tz", "place", "lat", "lon", "radius_m", "basis", "justification"}
         unknown = set(changes) - allowed
         if unknown:
-            raise RegisterError(f"cannot change event field(s): {', '.join(sorted(unknown))}")
+            raise RegisterError("event.cannot_change", fields=", ".join(sorted(unknown)))
         with self.store.transaction() as session:
-            row = _get(session, Event, event_id, "event")
+            row = _get(session, Event, event_id, "not_found_event")
             if row.closed:
-                raise RegisterError(f"event {event_id} is closed")
+                raise RegisterError("event.is_closed", id=event_id)
             current = {
                 "name": row.name, "start": row.start_utc.replace(tzinfo=UTC), "end": row.end_utc.replace(tzinfo=UTC),
                 "tz": row.tz, "place": row.place, "lat": row.lat, "lon": row.lon, "radius_m": row.radius_m,
@@ -568,17 +559,17 @@ class Register:
 
     def close_event(self, event_id: str) -> EventInfo:
         with self.store.transaction() as session:
-            row = _get(session, Event, event_id, "event")
+            row = _get(session, Event, event_id, "not_found_event")
             row.closed = True
             audit.append(session, self.actor, "event_closed", event_id)
             return _event_info(row)
 
     # -- known adults -------------------------------------------------------
     def add_known_adult(self, name: str, embeddings: np.ndarray, role: str = "", expires: date | None = None, embedder: str = "") -> KnownAdultInfo:
-        name = _require_text(name, "name")
+        name = _require_text(name, "empty_name")
         matrix = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
         if matrix.size == 0:
-            raise RegisterError("a known adult needs at least one face embedding")
+            raise RegisterError("adult_no_embedding")
         with self.store.transaction() as session:
             row_id = _new_id("ka")
             blob = np.array(matrix.shape, dtype=np.int32).tobytes() + matrix.tobytes()
@@ -607,7 +598,7 @@ class Register:
 
     def remove_known_adult(self, adult_id: str) -> None:
         with self.store.transaction() as session:
-            row = _get(session, KnownAdult, adult_id, "known adult")
+            row = _get(session, KnownAdult, adult_id, "not_found_adult")
             session.delete(row)
             audit.append(session, self.actor, "known_adult_removed", adult_id)
 
@@ -647,10 +638,11 @@ class Register:
             ][::-1]
 
 
-def _get(session: Session, model: type, key: str, what: str) -> Any:
+def _get(session: Session, model: type, key: str, missing: str) -> Any:
+    """The row ``key`` of ``model``; NotFound with code ``missing`` when there is none."""
     row = session.get(model, key)
     if row is None:
-        raise NotFound(f"no {what} with id {key!r}", "not_found_" + what.split()[-1], id=key)
+        raise NotFound(missing, id=key)
     return row
 
 
@@ -663,7 +655,7 @@ def _default_actor() -> str:
 
 def _read_document(document: bytes | os.PathLike | str | None) -> bytes:
     if document is None:
-        raise RegisterError("a consent needs the signed document (--document FILE)", "no_document")
+        raise RegisterError("no_document")
     if isinstance(document, (bytes, bytearray, memoryview)):
         data = bytes(document)
     else:
@@ -671,13 +663,13 @@ def _read_document(document: bytes | os.PathLike | str | None) -> bytes:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise RegisterError(f"document not found: {path}", "document_missing", path=str(path)) from None
+            raise RegisterError("document_missing", path=str(path)) from None
         except IsADirectoryError:
-            raise RegisterError(f"document is a folder, not a file: {path}") from None
+            raise RegisterError("document_folder", path=str(path)) from None
         except OSError as error:
-            raise RegisterError(f"cannot read document {path}: {error.strerror}") from None
+            raise RegisterError("document_unreadable", path=str(path), error=error.strerror) from None
     if not data:
-        raise RegisterError("the consent document is empty")
+        raise RegisterError("document_empty")
     return data
 
 
@@ -714,26 +706,26 @@ def _to_utc(value: datetime, tz: str) -> datetime:
 def _event_fields(*, name, start, end, tz, place, lat, lon, radius_m, basis, justification) -> dict[str, Any]:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    name = _require_text(name, "event name")
+    name = _require_text(name, "empty_event_name")
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise RegisterError(f"unknown time zone {tz!r} (for example Europe/Tirane)") from None
+        raise RegisterError("event.reg_unknown_tz", tz=repr(tz)) from None
     if not isinstance(start, datetime) or not isinstance(end, datetime):
-        raise RegisterError("event start and end must be date and time")
+        raise RegisterError("event.reg_not_datetime")
     start_utc, end_utc = _to_utc(start, tz), _to_utc(end, tz)
     if end_utc < start_utc:
-        raise RegisterError(f"event end {end} is before its start {start}")
+        raise RegisterError("event.reg_end_before_start", end=str(end), start=str(start))
     if basis not in BASES:
-        raise RegisterError(f"unknown event basis {basis!r}; use one of: {', '.join(BASES)}")
+        raise RegisterError("event.unknown_basis", basis=repr(basis), allowed=", ".join(BASES))
     if basis != "none" and not str(justification or "").strip():
-        raise RegisterError("declaring an event public or outdoor needs a justification")
+        raise RegisterError("event.needs_justification")
     if (lat is None) != (lon is None):
-        raise RegisterError("give both latitude and longitude, or neither")
+        raise RegisterError("event.lat_lon_pair")
     if lat is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise RegisterError(f"latitude/longitude out of range: {lat}, {lon}")
+        raise RegisterError("event.lat_lon_range", lat=lat, lon=lon)
     if radius_m is not None and radius_m <= 0:
-        raise RegisterError("radius must be positive (metres)")
+        raise RegisterError("event.radius_positive")
     return {"name": name, "start_utc": start_utc, "end_utc": end_utc, "tz": tz, "place": (place or "").strip(),
             "lat": lat, "lon": lon, "radius_m": radius_m, "basis": basis, "justification": (justification or "").strip()}
 

@@ -156,9 +156,9 @@ class Reviews:
         """
         faces = list(faces)
         if not faces:
-            raise RegisterError("a group decision needs at least one face")
+            raise RegisterError("review_group_empty")
         if len(faces) > MAX_GROUP_FACES:
-            raise RegisterError(f"a group decision covers at most {MAX_GROUP_FACES} faces")
+            raise RegisterError("review_group_too_big", n=MAX_GROUP_FACES)
         reviewer, reason = self._check(kind, reviewer, reason, consent_id, faces)
         with self.store.transaction() as session:
             child_id = self._consent_child(session, kind, consent_id)
@@ -185,21 +185,21 @@ class Reviews:
         reviewer = " ".join(str(reviewer or "").split())
         reason = str(reason or "").strip()
         if not reviewer:
-            raise RegisterError("the reviewer's name is required")
+            raise RegisterError("review_no_reviewer")
         if len(reviewer) > 200 or len(reason) > 2000:
-            raise RegisterError("reviewer name (200) or reason (2000 characters) too long")
+            raise RegisterError("review_too_long")
         if kind not in KINDS:
-            raise RegisterError(f"unknown review decision {kind!r}; use one of: {', '.join(KINDS)}")
+            raise RegisterError("review_unknown_kind", kind=repr(kind), allowed=", ".join(KINDS))
         if kind == "consent" and not consent_id:
-            raise RegisterError("linking a face to a consent needs the consent record id")
+            raise RegisterError("review_no_consent_id")
         for face in faces:
             if not _SHA.fullmatch(face.photo_sha256 or ""):
-                raise RegisterError("photo sha256 must be 64 lower-case hex digits")
+                raise RegisterError("review_bad_sha")
             x, y, w, h = (float(v) for v in face.box)
             if w <= 0 or h <= 0 or x < 0 or y < 0:
-                raise RegisterError("face box must have a positive size inside the photo")
+                raise RegisterError("review_bad_box")
             if kind == "confirm" and face.confirms is None:
-                raise RegisterError("a confirmation must name the decision it confirms")
+                raise RegisterError("review_confirms_nothing")
         return reviewer, reason
 
     @staticmethod
@@ -208,7 +208,7 @@ class Reviews:
             return None
         consent = session.get(Consent, consent_id)
         if consent is None:
-            raise NotFound(f"no consent record with id {consent_id!r}")
+            raise NotFound("not_found_record", id=consent_id)
         return consent.child_id
 
     @staticmethod
@@ -217,11 +217,11 @@ class Reviews:
         if kind == "confirm":
             first = session.get(ReviewRow, confirms)
             if first is None or first.photo_sha256 != face.photo_sha256:
-                raise NotFound(f"no review decision {confirms} for this photo")
+                raise NotFound("review_no_decision", id=confirms)
             if first.kind not in LETS_THROUGH:
-                raise RegisterError(f"only {' and '.join(LETS_THROUGH)} decisions need a second reviewer")
+                raise RegisterError("review_no_second_needed", kinds=" and ".join(LETS_THROUGH))
             if same_person(first.reviewer, reviewer):
-                raise RegisterError("the second reviewer must be someone other than the first")
+                raise RegisterError("review_same_reviewer")
             consent_id, child_id = first.consent_id, first.child_id
         x, y, w, h = (float(v) for v in face.box)
         row = ReviewRow(

@@ -54,13 +54,13 @@ def make_engine(url: str, busy_timeout_s: float) -> Engine:
                 except FileExistsError:
                     pass
                 except OSError as error:
-                    raise RegisterError(f"cannot create the register file {path}: {error.strerror}") from None
+                    raise RegisterError("cannot_create", path=path, error=error.strerror) from None
             engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
             _sqlite_hooks(engine)
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError) as error:
-        raise RegisterError(f"cannot use database URL {_safe(url)}: {error}") from None
+        raise RegisterError("bad_url", url=_safe(url), error=error) from None
     return engine
 
 
@@ -121,11 +121,11 @@ class Store:
                 yield session
         except OperationalError as error:
             if _is_busy(error):
-                raise RegisterBusy(f"register is busy (another process is writing), retry: {self.label}", "busy", register=self.label) from None
-            raise RegisterError(f"register database error ({self.label}): {str(error.orig).strip().splitlines()[0]}") from None
+                raise RegisterBusy("busy", register=self.label) from None
+            raise RegisterError("db_error", register=self.label, error=str(error.orig).strip().splitlines()[0]) from None
         except DBAPIError as error:
             if _is_busy(error):
-                raise RegisterBusy(f"register is busy (another process is writing), retry: {self.label}", "busy", register=self.label) from None
+                raise RegisterBusy("busy", register=self.label) from None
             raise
 
     def migrate(self) -> None:

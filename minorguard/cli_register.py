@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli_events import open_register
-from .cli_lang import Lang, LangOpt, current_lang, say, say_text
+from .cli_lang import Lang, LangOpt, current_lang, say
 from .locale import t
 
 __all__ = ["IMPORT_COLUMNS", "audit_consent_decisions", "consent_matcher", "register_commands"]
@@ -75,11 +75,6 @@ def _fail(message: str) -> None:
     raise UsageProblem(message)
 
 
-def _say(error, lang: str) -> str:
-    """A RegisterError in the reader's language (the English message when no translation exists)."""
-    return say(error, lang)
-
-
 class _Open:
     """``with _Open(db, by, lang) as reg:`` — the register, with every RegisterError as a usage error."""
 
@@ -96,7 +91,7 @@ class _Open:
         if self.reg is not None:
             self.reg.close()
         if isinstance(error, RegisterError):
-            _fail(_say(error, self.lang))
+            _fail(say(error, self.lang))
         return False
 
 
@@ -401,7 +396,7 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
                 _date(row.get("valid_from"), f"{where}: valid_from", lang), _date(row.get("valid_until"), f"{where}: valid_until", lang),
             )
         except RegisterError as error:
-            _fail(f"{where}: {_say(error, lang.value)}")
+            _fail(f"{where}: {say(error, lang.value)}")
         guardian = None
         if row.get("guardian_name"):
             guardian = {"name": row["guardian_name"], "relation": row.get("guardian_relation", ""), "contact": row.get("guardian_contact", "")}
@@ -436,8 +431,8 @@ def audit_verify(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang
     if report.ok:
         console.print(t("register.audit_ok", lang.value, n=report.entries, head=report.head[:16]))
         return
-    for problem in report.problems:
-        err.print(f"[red]{t('register.audit_label', lang.value)}:[/] {escape(say_text(problem, lang.value))}")
+    for problem in report.lines(lang.value):
+        err.print(f"[red]{t('register.audit_label', lang.value)}:[/] {escape(problem)}")
     raise typer.Exit(1)
 
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .locale.coded_error import CodedError
 from .types import EventEvidence, PhotoMetadata
 
 __all__ = [
@@ -51,15 +52,19 @@ _FUTURE_SLACK_NAIVE = timedelta(hours=14, minutes=5)
 _FUTURE_SLACK_AWARE = timedelta(minutes=5)
 
 
-class EventInputError(ValueError):
-    """An event that cannot be stored as given; the message is one clear line."""
+class EventInputError(CodedError, ValueError):
+    """An event that cannot be stored as given; the message is one clear line (keys ``event.<code>``)."""
+
+    catalogue = "event"
 
 
-class UnknownEventError(LookupError):
+class UnknownEventError(CodedError, LookupError):
     """An explicit event id that the register does not hold."""
 
+    catalogue = "event"
+
     def __init__(self, event_id: str):
-        super().__init__(f"unknown event id {event_id!r} (see `minorguard event list`)")
+        super().__init__("unknown_id", id=event_id)
         self.event_id = event_id
 
 
@@ -134,7 +139,7 @@ def _as_aware(value: Any, zinfo: tzinfo) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     if not isinstance(value, datetime):
-        raise EventInputError(f"event time {value!r} is not a date and time")
+        raise EventInputError("bad_time_value", value=repr(value))
     return value if value.tzinfo is not None else value.replace(tzinfo=zinfo)
 
 
@@ -144,7 +149,7 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(str(name))
     except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise EventInputError(f"unknown time zone {name!r} (use an IANA name such as Europe/Tirane)") from None
+        raise EventInputError("unknown_tz", name=repr(name)) from None
 
 
 def parse_event_time(text: str, tz: str) -> datetime:
@@ -153,7 +158,7 @@ def parse_event_time(text: str, tz: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise EventInputError(f"time {text!r} is not ISO 8601 (YYYY-MM-DDTHH:MM, optionally +HH:MM)") from None
+        raise EventInputError("bad_time", text=repr(text)) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zinfo)
 
 
@@ -171,24 +176,24 @@ def check_event_fields(
     """Raise EventInputError on the first field a register must refuse."""
     zone(tz)
     if name is not None and not str(name).strip():
-        raise EventInputError("an event needs a name")
+        raise EventInputError("no_name")
     if start.tzinfo is None or end.tzinfo is None:
-        raise EventInputError("event start and end need a time zone")
+        raise EventInputError("no_tz")
     if end.astimezone(UTC) <= start.astimezone(UTC):
-        raise EventInputError(f"event ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+        raise EventInputError("end_before_start", end=end.isoformat(), start=start.isoformat())
     if basis not in (None, *BASES):
-        raise EventInputError(f"basis must be one of {', '.join(BASES)} or none, got {basis!r}")
+        raise EventInputError("bad_basis", allowed=", ".join(BASES), basis=repr(basis))
     if (lat is None) != (lon is None):
-        raise EventInputError("give both latitude and longitude, or neither")
+        raise EventInputError("lat_lon_pair")
     if lat is not None and not (math.isfinite(lat) and -90 <= lat <= 90):
-        raise EventInputError(f"latitude {lat} is out of range (-90..90)")
+        raise EventInputError("lat_range", lat=lat)
     if lon is not None and not (math.isfinite(lon) and -180 <= lon <= 180):
-        raise EventInputError(f"longitude {lon} is out of range (-180..180)")
+        raise EventInputError("lon_range", lon=lon)
     if radius_m is not None:
         if not math.isfinite(radius_m) or radius_m < 0:
-            raise EventInputError(f"radius must be zero or more metres, got {radius_m}")
+            raise EventInputError("bad_radius", radius=radius_m)
         if lat is None:
-            raise EventInputError("a radius needs a latitude and longitude")
+            raise EventInputError("radius_needs_place")
 
 
 # -- geometry ----------------------------------------------------------------

@@ -123,6 +123,8 @@ def _validate(policy: Policy) -> Policy:
         problems.append(Problem("interval_percentile"))
     if policy.max_pixels < 1:
         problems.append(Problem("max_pixels"))
+    if not 0 < policy.consent_review_threshold <= policy.consent_match_threshold <= 1:
+        problems.append(Problem("consent_thresholds"))
     unknown = set(policy.exempt_bases) - {"public", "outdoor"}
     if unknown:
         problems.append(Problem("exempt_bases", {"bases": sorted(unknown)}))

@@ -129,7 +129,7 @@ class ReviewApp:
     # -- reading ------------------------------------------------------------
     def _photo(self, photo_id: int) -> PhotoResult:
         if not 0 <= photo_id < len(self.results):
-            raise ReviewProblem(404, f"no photo {photo_id}")
+            raise ReviewProblem(404, t("review.no_photo", self.lang, id=photo_id))
         return self.results[photo_id]
 
     def _current_sha(self, photo_id: int) -> str | None:
@@ -273,7 +273,7 @@ class ReviewApp:
         def make() -> bytes:
             preview = preview_or_none(self.paths[photo_id])
             if preview is None:
-                raise ReviewProblem(404, "the photo cannot be read now")
+                raise ReviewProblem(404, t("review.unreadable_now", self.lang))
             return preview.jpeg
 
         return self._cached((photo_id, f"preview:{self._current_sha(photo_id)}"), make)
@@ -281,7 +281,7 @@ class ReviewApp:
     def face_crop(self, photo_id: int, face: int) -> bytes:
         r = self._photo(photo_id)
         if not 0 <= face < len(r.faces):
-            raise ReviewProblem(404, f"no face {face} in photo {photo_id}")
+            raise ReviewProblem(404, t("review.no_face", self.lang, face=face, id=photo_id))
 
         def make() -> bytes:
             try:
@@ -333,12 +333,12 @@ class ReviewApp:
             person = self.people.get(int(payload["group"]))
             kind = str(payload["kind"])
         except (KeyError, TypeError, ValueError):
-            raise ReviewProblem(400, "a group decision needs group and kind") from None
+            raise ReviewProblem(400, t("review.group_needs", self.lang)) from None
         if person is None:
-            raise ReviewProblem(404, "no such person in this batch")
+            raise ReviewProblem(404, t("review.no_person", self.lang))
         remember = payload.get("remember")
         if remember is not None and (kind != "adult" or not isinstance(remember, dict)):
-            raise ReviewProblem(400, "only a person marked adult can be remembered, with a name")
+            raise ReviewProblem(400, t("review.remember_adult_only", self.lang))
         reviewer = " ".join(str(payload.get("reviewer") or "").split())
         if not reviewer:
             raise ReviewProblem(400, t("review.reviewer_needed", self.lang))
@@ -356,7 +356,7 @@ class ReviewApp:
             except RegisterError as error:
                 if known is not None:  # the decision failed: do not leave half of the step behind
                     self.reviews.register.remove_known_adult(known.id)
-                raise ReviewProblem(400, str(error)) from None
+                raise ReviewProblem(400, error.text(self.lang)) from None
         photos = sorted({photo for photo, _ in faces})
         return {
             "photos": [self.photo_state(p) for p in photos], "faces": len(faces),
@@ -418,7 +418,7 @@ class ReviewApp:
             try:
                 expires = Date.fromisoformat(str(remember["expires"]))
             except ValueError:
-                raise ReviewProblem(400, "expiry must be YYYY-MM-DD") from None
+                raise ReviewProblem(400, t("review.bad_expiry", self.lang)) from None
         faces = [(self.paths[photo], self.results[photo].faces[index].box) for photo, index in person.faces]
         try:
             return remember_adult(
@@ -436,13 +436,13 @@ class ReviewApp:
             photo_id, face = int(payload["photo"]), int(payload["face"])
             kind = str(payload["kind"])
         except (KeyError, TypeError, ValueError):
-            raise ReviewProblem(400, "a decision needs photo, face and kind") from None
+            raise ReviewProblem(400, t("review.decision_needs", self.lang)) from None
         r = self._photo(photo_id)
         if not 0 <= face < len(r.faces):
-            raise ReviewProblem(404, f"no face {face} in photo {photo_id}")
+            raise ReviewProblem(404, t("review.no_face", self.lang, face=face, id=photo_id))
         decision = r.faces[face]
         if not _decidable(decision):
-            raise ReviewProblem(409, "this face is not the reviewer's to decide (not identifiable, or never publish)")
+            raise ReviewProblem(409, t("review.not_decidable", self.lang))
         with self._lock:
             sha_now = _sha256_file(self.paths[photo_id])  # fresh: the cache trusts mtime, a decision must not
             if sha_now is None:
@@ -454,7 +454,7 @@ class ReviewApp:
                 standing_now = self._standings(r, self.reviews.for_photo(r.sha256))[face]
                 current = standing_now.current
                 if current is None or confirms is None or int(confirms) != current.seq:
-                    raise ReviewProblem(409, "that decision is no longer the current one; reload the page")
+                    raise ReviewProblem(409, t("review.stale", self.lang))
             try:
                 self.reviews.record(
                     r.sha256, face, (decision.box.x, decision.box.y, decision.box.width, decision.box.height), kind,
@@ -463,5 +463,5 @@ class ReviewApp:
                     confirms=int(confirms) if confirms is not None else None, source=r.source,
                 )
             except RegisterError as error:
-                raise ReviewProblem(400, str(error)) from None
+                raise ReviewProblem(400, error.text(self.lang)) from None
         return self.photo_state(photo_id)

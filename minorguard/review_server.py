@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .locale import t
 from .review_app import ReviewApp, ReviewProblem
 from .review_page import render_page
 
@@ -167,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ConnectionError:
             raise
         except Exception as error:
-            self._send_error(500, f"not saved: {type(error).__name__}: {error}")
+            self._send_error(500, t("review.not_saved", self.server.app.lang, error=f"{type(error).__name__}: {error}"))
 
     def log_message(self, format: str, *args: Any) -> None:
         # the query string holds the token: never log request lines

@@ -182,10 +182,10 @@ def test_gate_zero_disables_known_adults():
 
 
 def test_policy_rejects_gate_above_block_probability():
-    from minorguard.policy import PolicyError, policy_from_mapping
+    from minorguard.policy import PolicyError, load_policy, policy_from_mapping
 
-    with pytest.raises(PolicyError):
-        policy_from_mapping({"known_adults": {"max_p_minor": 0.9}})
+    with pytest.raises(PolicyError, match="^known_adults.max_p_minor must be between"):
+        policy_from_mapping({"known_adults": {"max_p_minor": 0.9}}, load_policy())
 
 
 def test_matcher_lists_expired():

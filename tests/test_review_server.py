@@ -247,3 +247,15 @@ def test_bad_sources_are_one_line_errors(env, photos, capsys):
                           (broken, "not a minorguard scan result"), (truncated, "not a readable JSON")):
         assert main(["review", str(source), "--no-open", "--lang", "en"]) == 64
         assert words in capsys.readouterr().err
+
+
+def test_refusals_reach_the_page_in_the_reviewers_language(served):
+    server, app, _ = served
+    app.lang = "sq"
+    state = json.loads(_request(server, "GET", "/api/state")[1])
+    photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
+    decision = {"photo": photo["id"], "face": faces[0]["index"], "reviewer": "Ana"}
+    status, body = _request(server, "POST", "/api/decide", {**decision, "kind": "fshehur"})  # the register refuses it
+    assert status == 400 and json.loads(body)["error"].startswith("vendim shqyrtimi i panjohur 'fshehur'; përdorni një nga:")
+    status, body = _request(server, "POST", "/api/decide", {**decision, "face": 99, "kind": "hide"})  # the page refuses it
+    assert status == 404 and json.loads(body)["error"] == f"nuk ka fytyrë 99 në foton {photo['id']}"

@@ -49,4 +49,8 @@ class CodedError(Exception):
         return self.problems[0].code
 
     def text(self, lang: str) -> str:
-        return "; ".join(t(f"{self.catalogue}.{p.code}", lang, **p.params) for p in self.problems)
+        return "; ".join(t(self.key(p.code), lang, **p.params) for p in self.problems)
+
+    def key(self, code: str) -> str:
+        """The catalogue key of ``code``; a code with a dot is a key of another catalogue (``event.exists``)."""
+        return code if "." in code else f"{self.catalogue}.{code}"

@@ -71,6 +71,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "review.title": "minorguard review",
         "review.reviewer": "Your name (reviewer)",
         "review.reviewer_needed": "Write your name first: every decision records who made it.",
+        "review.not_saved": "not saved: {error}",
+        "review.no_photo": "no photo {id}",
+        "review.unreadable_now": "the photo cannot be read now",
+        "review.no_face": "no face {face} in photo {id}",
+        "review.group_needs": "a group decision needs group and kind",
+        "review.no_person": "no such person in this batch",
+        "review.remember_adult_only": "only a person marked adult can be remembered, with a name",
+        "review.bad_expiry": "expiry must be YYYY-MM-DD",
+        "review.decision_needs": "a decision needs photo, face and kind",
+        "review.not_decidable": "this face is not the reviewer's to decide (not identifiable, or never publish)",
+        "review.stale": "that decision is no longer the current one; reload the page",
         "review.reason": "Reason (optional), R",
         "review.adult": "Adult",
         "review.consent": "Link to consent",
@@ -240,6 +251,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "review.title": "shqyrtimi minorguard",
         "review.reviewer": "Emri juaj (shqyrtuesi)",
         "review.reviewer_needed": "Shkruani fillimisht emrin: çdo vendim regjistron kush e mori.",
+        "review.not_saved": "nuk u ruajt: {error}",
+        "review.no_photo": "nuk ka foto {id}",
+        "review.unreadable_now": "fotoja nuk mund të lexohet tani",
+        "review.no_face": "nuk ka fytyrë {face} në foton {id}",
+        "review.group_needs": "vendimi për grupin kërkon grupin dhe llojin",
+        "review.no_person": "nuk ka person të tillë në këto foto",
+        "review.remember_adult_only": "mund të mbahet mend vetëm një person i shënuar si i rritur, me emër",
+        "review.bad_expiry": "data e skadimit duhet të jetë VVVV-MM-DD",
+        "review.decision_needs": "vendimi kërkon foton, fytyrën dhe llojin",
+        "review.not_decidable": "kjo fytyrë nuk i takon shqyrtuesit (nuk identifikohet, ose mos publiko kurrë)",
+        "review.stale": "ai vendim nuk është më vendimi i fundit; ringarkoni faqen",
         "review.reason": "Arsyeja (opsionale), R",
         "review.adult": "I rritur",
         "review.consent": "Lidh me lejen",
@@ -354,8 +376,8 @@ MESSAGES["sq"].update({
 })
 
 
-# Command-line errors and warnings that were English only (dates, events, CSV import, register,
-# audit, review). Keys listed in minorguard.cli_lang.KNOWN: the English text is the exception's text.
+# Command-line errors and warnings (dates, events, CSV import, register, audit, review). Keys
+# event.<code> are EventInputError's codes (and those the register raises with the full key).
 MESSAGES["en"].update({
     "cli.warning": "warning",
     "event.register_unavailable": "the event register is not available: {error}",
@@ -403,7 +425,6 @@ MESSAGES["en"].update({
     "register.key_env_empty": "{env} is set but gives no key",
     "register.data_unknown_format": "encrypted data for {context} has an unknown format",
     "register.key_not_opening": "the key does not open the data of {context} (wrong key or altered data)",
-    "register.bad_thresholds": "consent thresholds: need 0 < review_threshold <= match_threshold",
     "register.csv_unreadable": "cannot read {path}: {error}",
     "register.csv_not_utf8": "{path} is not UTF-8 text (save the spreadsheet as 'CSV UTF-8')",
     "register.csv_missing_columns": "{path}: missing column(s) {columns}; expected {expected}",
@@ -469,7 +490,6 @@ MESSAGES["sq"].update({
     "register.key_env_empty": "{env} është vendosur, por nuk jep asnjë çelës",
     "register.data_unknown_format": "të dhënat e enkriptuara të {context} kanë format të panjohur",
     "register.key_not_opening": "çelësi nuk i hap të dhënat e {context} (çelës i gabuar ose të dhëna të ndryshuara)",
-    "register.bad_thresholds": "pragjet e lejeve: duhet 0 < review_threshold <= match_threshold",
     "register.csv_unreadable": "{path} nuk lexohet dot: {error}",
     "register.csv_not_utf8": "{path} nuk është tekst UTF-8 (ruajeni tabelën si 'CSV UTF-8')",
     "register.csv_missing_columns": "{path}: mungojnë kolonat {columns}; priten {expected}",
