@@ -28,10 +28,13 @@ def _scan_folder(
 
     from .cli import _guard, err
     from .cli_adults import finish_scan, prepare_scan
+    from .cli_register import consent_matcher
     from .discover import discover_photos
 
     sources = list(discover_photos([folder], recursive))
     guard = _guard(policy, models, events=linker)  # no review lookup: the page shows the models' own decisions
+    # consents apply as in `scan`: a child whose parents agreed is not the reviewer's to decide again
+    guard.consent = consent_matcher(register, guard, context.event_id, context.channel, lang, purpose=context.purpose)
     # known adults and grouping by person, as `scan --json` does, so the page can offer one decision per person
     store = prepare_scan(guard, register, len(sources), context.when, lang)
     results = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -198,6 +199,15 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     faces = json.loads(report.read_text(encoding="utf-8"))["photos"][0]["faces"]
     allowed = {f["consent"]["record_id"] for f in faces if f["reason"] == "consent"}
     assert allowed == set(records.values())
+    # `minorguard review FOLDER` scans with the same consents: the page does not ask about these children again
+    from consent_db import Register
+    from minorguard.cli_review import _scan_folder
+    from minorguard.pipeline import CheckContext
+
+    with Register(register_env["url"]) as reg:
+        context = CheckContext(channel="facebook", when=date(2026, 12, 1))
+        reviewed, *_ = _scan_folder(photos, False, None, None, None, context, 1, reg, "en")
+    assert {f.consent.record_id for f in reviewed[0].faces if f.consent and f.reason.value == "consent"} == set(records.values())
     # another channel is not covered
     assert main(["scan", str(photos), "--channel", "instagram", "--date", "2026-12-01", "--db", register_env["url"]]) == EXIT_BLOCK
     capsys.readouterr()
