@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from minorguard.locale import t
 from minorguard.locale.coded_error import CodedError
 
@@ -21,10 +19,6 @@ class RegisterError(CodedError):
 
     catalogue = "register"
     line: int | str | None = None
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return dict(self.problems[0].params)
 
     @property
     def message(self) -> str:
