@@ -16,13 +16,11 @@ sets). Measured 2026-11-27: worse on every held-out set (MODEL_CARD.md).
 
 from __future__ import annotations
 
-import argparse
-
-import cv2
 import numpy as np
 
+from training.ablation import data_after_extract, photo_at_box, report
 from training.extract_features import CACHE, DATASETS, cache_path, read_labels
-from training.train_minor import Config, cross_dataset, load_data, summary
+from training.train_minor import Config, cross_dataset
 
 
 def _lm_path(dataset: str):
@@ -44,7 +42,6 @@ def extract(dataset: str) -> None:
 
     import dlib
 
-    from minorguard.photo import load_photo
     from minorguard.policy import load_policy
 
     policy = load_policy(None)
@@ -55,15 +52,8 @@ def extract(dataset: str) -> None:
     for i, row in enumerate(rows):
         if not cached["detected"][i]:
             continue
-        photo = load_photo(row["path"], max_pixels=policy.max_pixels, target_long_side=policy.publish_long_side)
-        rgb, offset = photo.pixels, 0
-        if dataset == "utkface":  # padded as extract_features pads the chips before detection
-            h, w = rgb.shape[:2]
-            rgb = cv2.copyMakeBorder(rgb, h // 2, h // 2, w // 2, w // 2, cv2.BORDER_CONSTANT, value=0)
-            offset = h // 2
-        x, y, bw, bh = cached["box"][i] * photo.scale
-        rect = dlib.rectangle(int(x + offset), int(y + offset), int(x + offset + bw), int(y + offset + bh))
-        shape = predictor(rgb, rect)
+        rgb, (x, y, w, h) = photo_at_box(dataset, row, cached["box"][i], policy)
+        shape = predictor(rgb, dlib.rectangle(int(x), int(y), int(x + w), int(y + h)))
         landmarks[i] = eye_frame(np.array([[p.x, p.y] for p in shape.parts()], np.float64))
     np.savez_compressed(_lm_path(dataset), landmarks=landmarks)
     print(f"wrote {_lm_path(dataset)}", flush=True)
@@ -85,31 +75,12 @@ def ratios(landmarks: np.ndarray) -> np.ndarray:
     ], axis=1)
 
 
-def _test_set_trade_off(run: dict) -> str:
-    """25+ flagged at 97% and 99.5% minor recall, thresholds picked on the held-out set itself (the best possible)."""
-    d, p = run["data"], np.where(run["data"].usable, run["p"], -1.0)
-    cells = []
-    for recall in (0.97, 0.995):
-        threshold = np.sort(p[d.minor])[int(np.floor((1 - recall) * d.minor.sum()))]
-        cells.append(f"{recall:.1%}: {(p[d.age >= 25] >= threshold).mean():.1%}")
-    return ", ".join(cells)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--extract", action="store_true", help="run dlib's 68-point predictor first")
-    args = parser.parse_args(argv)
-    if args.extract:
-        for dataset in DATASETS:
-            extract(dataset)
-    data = load_data()
+    data = data_after_extract(argv, __doc__, "run dlib's 68-point predictor first", extract)
     landmarks = np.concatenate([np.load(_lm_path(d))["landmarks"] for d in DATASETS]).astype(np.float64)
     for name, extra in (("age features only", None), ("+ 11 ratios", ratios(landmarks)), ("+ 136 coordinates", landmarks.reshape(len(landmarks), -1))):
         data.extra = extra
-        runs = cross_dataset(Config(), data)
-        print(name)
-        for line, (_held, run) in zip(summary(runs), runs.items()):
-            print(f"  {line}\n  {'':14s} 25+ flagged at the test set's own threshold: {_test_set_trade_off(run)}")
+        report(name, cross_dataset(Config(), data))
     return 0
 
 

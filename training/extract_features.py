@@ -65,6 +65,12 @@ def read_labels(dataset: str) -> list[dict]:
     return rows
 
 
+def pad_chip(rgb: np.ndarray) -> tuple[np.ndarray, int]:
+    """An aligned face chip (UTKFace) padded by half its size, so the detectors see a whole head; and the offset."""
+    h, w = rgb.shape[:2]
+    return cv2.copyMakeBorder(rgb, h // 2, h // 2, w // 2, w // 2, cv2.BORDER_CONSTANT, value=0), h // 2
+
+
 class Extractor:
     def __init__(self, embedding: bool = False) -> None:
         from minorguard.models.pack import load_pack
@@ -84,10 +90,8 @@ class Extractor:
         photo = load_photo(row["path"], max_pixels=policy.max_pixels, target_long_side=policy.publish_long_side)
         rgb, scale = photo.pixels, photo.scale
         offset = 0.0
-        if utk:  # aligned chips: pad by half their size so the detectors see a whole head
-            h, w = rgb.shape[:2]
-            rgb = cv2.copyMakeBorder(rgb, h // 2, h // 2, w // 2, w // 2, cv2.BORDER_CONSTANT, value=0)
-            offset = h // 2
+        if utk:
+            rgb, offset = pad_chip(rgb)
         faces = self.pack.detector.detect(rgb)
         out = {"n_faces": len(faces), "detected": bool(faces)}
         if not faces:
