@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .cli_help import localise_help
 from .cli_lang import Lang, LangOpt, current_lang, lang_in_argv, say
 from .locale import t
 
@@ -251,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     lang = lang_in_argv(list(sys.argv[1:] if argv is None else argv))
     error_label = t("cli.error", lang)
     try:
-        code = app(args=argv, standalone_mode=False)
+        command = typer.main.get_command(app)
+        localise_help(command, lang)
+        code = command(args=argv, standalone_mode=False)
     except UsageProblem as problem:
         err.print(f"[red]{error_label}:[/] {escape(str(problem))}", soft_wrap=True)
         return EXIT_USAGE

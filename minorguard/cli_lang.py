@@ -8,6 +8,7 @@ keeps its own text: English is better than hiding what went wrong.
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 
 import typer
@@ -15,23 +16,31 @@ import typer
 from .locale import LANGUAGES
 from .locale.coded_error import CodedError
 
-__all__ = ["Lang", "LangOpt", "current_lang", "lang_in_argv", "say"]
+__all__ = ["LANG_ENV", "Lang", "LangOpt", "current_lang", "default_lang", "lang_in_argv", "say"]
 
 # The --lang choices of every command, from the message catalogue's languages.
 Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)
-LangOpt = typer.Option(Lang("sq"), "--lang", help="Language of messages (sq or en).")
+# Without --lang, messages (and --help) follow $MINORGUARD_LANG, else Albanian.
+LANG_ENV = "MINORGUARD_LANG"
+LangOpt = typer.Option(Lang("sq"), "--lang", envvar=LANG_ENV, help="Language of messages (sq or en).")
 
 
-def lang_in_argv(argv: list[str], default: str = "sq") -> str:
+def default_lang() -> str:
+    """$MINORGUARD_LANG when it names a language of the catalogue, else Albanian."""
+    value = os.environ.get(LANG_ENV, "")
+    return value if value in LANGUAGES else "sq"
+
+
+def lang_in_argv(argv: list[str], default: str | None = None) -> str:
     """The --lang given on the command line: for messages after the command's context is gone (it failed)."""
     for i, arg in enumerate(argv):
         value = arg[len("--lang="):] if arg.startswith("--lang=") else (argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
         if value in LANGUAGES:
             return value
-    return default
+    return default or default_lang()
 
 
-def current_lang(default: str = "sq") -> str:
+def current_lang(default: str | None = None) -> str:
     """The --lang of the command now running (``default`` outside a command or without the option).
 
     Helpers that several commands share (dates, opening the register) read it here, so
@@ -43,14 +52,14 @@ def current_lang(default: str = "sq") -> str:
         try:
             from click import get_current_context
         except ImportError:
-            return default
+            return default or default_lang()
     ctx = get_current_context(silent=True)
     while ctx is not None:
         value = getattr(ctx.params.get("lang"), "value", ctx.params.get("lang"))
         if value in LANGUAGES:
             return str(value)
         ctx = ctx.parent
-    return default
+    return default or default_lang()
 
 
 def say(error: BaseException, lang: str) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from .cli_lang import Lang, say
+from .cli_lang import LANG_ENV, Lang, say
 from .locale import t
 
 __all__ = ["review_cmd"]
@@ -52,7 +52,7 @@ def review_cmd(
     db: Annotated[str | None, typer.Option("--db", help="Register: file path or database URL (default: your data folder).")] = None,
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy TOML overriding the defaults.")] = None,
     models: Annotated[str | None, typer.Option("--models", help="'default' or a folder of insightface ONNX models.")] = None,
-    lang: Annotated[Lang, typer.Option("--lang", help="Language of the page (sq or en).")] = _SQ,
+    lang: Annotated[Lang, typer.Option("--lang", envvar=LANG_ENV, help="Language of the page (sq or en).")] = _SQ,
     channel: Annotated[str | None, typer.Option("--channel", help="Where the photos will be published.")] = None,
     when: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD (default today).")] = None,
     event: Annotated[str | None, typer.Option("--event", help="Event id the photos belong to.")] = None,

@@ -12,6 +12,12 @@ SHARED = Path(os.environ.get("MINORGUARD_SHARED", ROOT.parent / "shared"))
 SAMPLE_IMAGES = ROOT / "sample_images"
 
 
+@pytest.fixture(autouse=True)
+def _albanian_by_default(monkeypatch):
+    """The tests expect the CLI's default language: a developer's own $MINORGUARD_LANG must not change it."""
+    monkeypatch.delenv("MINORGUARD_LANG", raising=False)
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """../shared, or skip: it holds licensed data that cannot ship with the project."""
