@@ -18,6 +18,8 @@ from datetime import date as Date
 
 import numpy as np
 
+from minorguard.locale import t
+
 from .records import ChildInfo, ConsentInfo
 from .register import Register
 
@@ -34,6 +36,7 @@ class RegisterMatcher:
         embedder: str | None = None,
         event_id: str | None = None,
         purpose: str | None = None,
+        lang: str = "en",
     ) -> None:
         if not 0 < review_threshold <= match_threshold:
             raise ValueError("consent thresholds: need 0 < review_threshold <= match_threshold")
@@ -41,6 +44,7 @@ class RegisterMatcher:
         self.match_threshold, self.review_threshold, self.margin = match_threshold, review_threshold, margin
         self.event_id = event_id
         self.purpose = purpose
+        self.lang = lang  # of the evidence's notes, which the reasons a communicator reads quote
         vectors, self.children = register.match_view(embedder)
         self._ids = list(vectors)
         self._refs = [vectors[i] for i in self._ids]
@@ -49,11 +53,12 @@ class RegisterMatcher:
 
     @classmethod
     def from_policy(
-        cls, register: Register, policy, embedder: str | None = None, event_id: str | None = None, purpose: str | None = None
+        cls, register: Register, policy, embedder: str | None = None, event_id: str | None = None, purpose: str | None = None,
+        lang: str = "en",
     ) -> RegisterMatcher:
         return cls(
             register, policy.consent_match_threshold, policy.consent_review_threshold, policy.consent_margin, embedder,
-            event_id, purpose,
+            event_id, purpose, lang,
         )
 
     @property
@@ -89,11 +94,11 @@ class RegisterMatcher:
         if ambiguous:
             note = f"{child.id} {best:.3f} vs {runner.id} {float(scores[order[1]]):.3f}"
         elif not confident:
-            note = f"{child.id}: similarity {best:.3f} below the match threshold {self.match_threshold:.3f}"
+            note = t("note.consent_below", self.lang, child=child.id, similarity=f"{best:.3f}", threshold=f"{self.match_threshold:.3f}")
         elif record is None:
-            note = f"{child.id}: no active consent for {channel or 'an unnamed channel'} on {when.isoformat()}"
-            if self.purpose is not None:
-                note += f" for the purpose {self.purpose!r}"
+            where = channel or t("note.unnamed_channel", self.lang)
+            note = (t("note.consent_none", self.lang, child=child.id, channel=where, date=when.isoformat()) if self.purpose is None
+                    else t("note.consent_none_purpose", self.lang, child=child.id, channel=where, date=when.isoformat(), purpose=repr(self.purpose)))
         else:
             note = f"{child.id}: {record.id}"
         return ConsentEvidence(

@@ -149,7 +149,7 @@ def prepare_scan(guard, register, photos: int, when: Date | None, lang: str, gro
             embedder = guard.pack.embedder.name
         except ModelError as error:  # known adults cannot be matched: say so, do not scan without them
             _fail(t("adult.cannot_match", lang, error=say(error, lang)))
-        matcher = KnownAdultMatcher.from_register(register, guard.policy, embedder)
+        matcher = KnownAdultMatcher.from_register(register, guard.policy, embedder, lang)
         guard.known_adults = matcher
         expired = matcher.expired(when or Date.today())
         if expired:
@@ -176,7 +176,7 @@ def finish_scan(results: list, store, policy, lang: str, register=None):
         return results, None
     from .grouping import group_results
 
-    batch = group_results(results, store.as_mapping(), policy)
+    batch = group_results(results, store.as_mapping(), policy, lang)
     store.clear()  # biometric data: not kept past the batch
     to_decide = [g for g in batch.groups if any(
         f.group == g.id and f.action.value != "allow" for r in batch.results for f in r.faces)]

@@ -293,7 +293,7 @@ def scan_events(db: str | None, explicit_event: str | None, lang: str | None = N
     else:
         reg = open_register(db, lang=lang)
     try:
-        linker = RegisterEventLinker.from_register(reg)
+        linker = RegisterEventLinker.from_register(reg, lang)
         if explicit_event is not None:
             linker.get(explicit_event)
         else:

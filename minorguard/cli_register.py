@@ -462,7 +462,7 @@ def consent_matcher(
         if not any(c.enrolment_photos for c in reg.list_children()):
             return None
         embedder = getattr(guard.pack.embedder, "name", None)
-        matcher = RegisterMatcher.from_policy(reg, guard.policy, embedder=embedder, event_id=event_id, purpose=purpose)
+        matcher = RegisterMatcher.from_policy(reg, guard.policy, embedder=embedder, event_id=event_id, purpose=purpose, lang=lang)
         if matcher.skipped:
             err.print(f"[yellow]{t('cli.warning', lang)}:[/] "
                       + escape(t("register.other_embedder", lang, n=matcher.skipped, embedder=embedder)))

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .locale import t
 from .locale.coded_error import CodedError
 from .types import EventEvidence, PhotoMetadata
 
@@ -206,21 +207,21 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 # -- linking -----------------------------------------------------------------
-def photo_time_problem(meta: PhotoMetadata | None, now: datetime | None = None) -> str | None:
-    """Why the photo's capture time cannot be trusted for linking, or None when it can."""
+def photo_time_problem(meta: PhotoMetadata | None, now: datetime | None = None, lang: str = "en") -> str | None:
+    """Why the photo's capture time cannot be trusted for linking (in ``lang``), or None when it can."""
     if meta is None or meta.datetime_original is None:
         if meta is not None and meta.datetime_raw:
-            return f"EXIF capture time {meta.datetime_raw!r} is malformed"
-        return "photo has no EXIF capture time"
+            return t("note.time_malformed", lang, raw=repr(meta.datetime_raw))
+        return t("note.time_missing", lang)
     moment = meta.datetime_original
     if moment.replace(tzinfo=None) < EARLIEST_PLAUSIBLE:
-        return f"EXIF capture time {moment.isoformat()} is before 2000: the camera clock looks unset"
+        return t("note.time_before_2000", lang, time=moment.isoformat())
     now = now or datetime.now(UTC)
     if moment.tzinfo is None:
         if moment > now.astimezone(UTC).replace(tzinfo=None) + _FUTURE_SLACK_NAIVE:
-            return f"EXIF capture time {moment.isoformat()} is in the future: the camera clock looks wrong"
+            return t("note.time_future", lang, time=moment.isoformat())
     elif moment > now + _FUTURE_SLACK_AWARE:
-        return f"EXIF capture time {moment.isoformat()} is in the future: the camera clock looks wrong"
+        return t("note.time_future", lang, time=moment.isoformat())
     return None
 
 
@@ -275,12 +276,12 @@ def _joined_basis(events: Iterable[Event]) -> str | None:
     return "/".join(bases) or None
 
 
-def _uncertain(event_id: str | None, basis: str | None, how: str, note: str) -> EventEvidence:
+def _uncertain(event_id: str | None, basis: str | None, how: str, note: str, lang: str) -> EventEvidence:
     """A doubtful link. It matters only if a candidate declares a basis: with none, no exemption
     is at stake, so the photo stays unlinked and its block stands (the decision reads an
     ambiguous link without a basis as "unknown" and sends it to a person)."""
     if basis is None:
-        return EventEvidence(None, None, how, note=f"{note} (no candidate event declares a basis: not linked)")
+        return EventEvidence(None, None, how, note=t("note.event_no_basis", lang, note=note))
     return EventEvidence(event_id, basis, how, ambiguous=True, note=note)
 
 
@@ -289,16 +290,18 @@ def link_photo(
     meta: PhotoMetadata | None,
     explicit_event: str | None = None,
     now: datetime | None = None,
+    lang: str = "en",
 ) -> EventEvidence | None:
     """The event a photo belongs to, or None when nothing links it.
 
     An explicit id wins over automatic linking (UnknownEventError when the
     register lacks it), but when the photo's own trustworthy time or GPS
     contradicts the declared event, the link is marked ambiguous: a photo of
-    a classroom visit must not ride on a street festival's id unseen.
+    a classroom visit must not ride on a street festival's id unseen. The
+    evidence's note says why, in ``lang``.
     """
     by_id = {e.id: e for e in events}
-    problem = photo_time_problem(meta, now)
+    problem = photo_time_problem(meta, now, lang)
     if explicit_event is not None:
         event = by_id.get(explicit_event)
         if event is None:
@@ -309,53 +312,56 @@ def link_photo(
             if fit.partly:
                 return _uncertain(
                     event.id, event.basis, "explicit",
-                    f"photo time {meta.datetime_original.isoformat()} falls in the repeated or skipped hour "  # type: ignore[union-attr]
-                    f"of a daylight-saving change in {event.tz} and fits event {event.id} only one way",
+                    t("note.event_dst", lang, time=meta.datetime_original.isoformat(), tz=event.tz, id=event.id),  # type: ignore[union-attr]
+                    lang,
                 )
             if not fit.in_window:
                 return _uncertain(
                     event.id, event.basis, "explicit",
-                    f"photo taken {meta.datetime_original.isoformat()}, "  # type: ignore[union-attr]
-                    f"outside event {event.id} ({_fmt(event.start)} to {_fmt(event.end)})",
+                    t("note.event_outside_window", lang, time=meta.datetime_original.isoformat(), id=event.id,  # type: ignore[union-attr]
+                      start=_fmt(event.start), end=_fmt(event.end)),
+                    lang,
                 )
             if fit.outside_place:
                 return _uncertain(
                     event.id, event.basis, "explicit",
-                    f"photo GPS is {fit.distance_m:.0f} m from event {event.id}, radius {fit.radius_m:.0f} m",
+                    t("note.event_outside_place", lang, distance=f"{fit.distance_m:.0f}", id=event.id, radius=f"{fit.radius_m:.0f}"),
+                    lang,
                 )
-        return EventEvidence(event.id, event.basis, "explicit", note=f"declared for this scan: {event.name}")
+        return EventEvidence(event.id, event.basis, "explicit", note=t("note.event_declared", lang, name=event.name))
 
     if not events:
         return None
     if problem is not None:
-        return EventEvidence(None, None, "none", note=f"{problem}; not linked to an event automatically (use --event ID)")
+        return EventEvidence(None, None, "none", note=t("note.event_no_auto", lang, problem=problem))
     assert meta is not None
     fits = [_fit(e, meta) for e in events]
     clean = [f for f in fits if f.in_window and not f.outside_place]
     if len(clean) == 1:
         f = clean[0]
-        where = f" and GPS {f.distance_m:.0f} m from the place" if f.distance_m is not None else ""
-        return EventEvidence(f.event.id, f.event.basis, "exif", note=f"EXIF time inside the event window{where}")
+        note = (t("note.event_exif_gps", lang, distance=f"{f.distance_m:.0f}") if f.distance_m is not None
+                else t("note.event_exif", lang))
+        return EventEvidence(f.event.id, f.event.basis, "exif", note=note)
     if len(clean) > 1:
         ids = ", ".join(f.event.id for f in clean)
         return _uncertain(None, _joined_basis(f.event for f in clean), "exif",
-                          f"photo matches {len(clean)} events ({ids}): a person must pick one")
+                          t("note.event_many", lang, n=len(clean), ids=ids), lang)
     doubtful = [f for f in fits if (f.in_window and f.outside_place) or f.partly]
     if not doubtful:
         return None
     notes = []
     for f in doubtful:
         if f.partly:
-            notes.append(f"time {meta.datetime_original.isoformat()} falls in the repeated or skipped hour of a "  # type: ignore[union-attr]
-                         f"daylight-saving change in {f.event.tz} and fits event {f.event.id} only one way")
+            notes.append(t("note.event_dst", lang, time=meta.datetime_original.isoformat(), tz=f.event.tz, id=f.event.id))  # type: ignore[union-attr]
         else:
-            notes.append(f"time fits event {f.event.id} but GPS is {f.distance_m:.0f} m away (radius {f.radius_m:.0f} m)")
+            notes.append(t("note.event_gps_away", lang, id=f.event.id, distance=f"{f.distance_m:.0f}", radius=f"{f.radius_m:.0f}"))
     single = doubtful[0].event if len(doubtful) == 1 else None
     return _uncertain(
         single.id if single else None,
         single.basis if single else _joined_basis(f.event for f in doubtful),
         "exif",
         "; ".join(notes),
+        lang,
     )
 
 
@@ -367,8 +373,11 @@ class RegisterEventLinker:
     and threads do not hit the database per photo.
     """
 
-    def __init__(self, source: Callable[[], Iterable[Any]] | Iterable[Any], now: Callable[[], datetime] | None = None):
+    def __init__(
+        self, source: Callable[[], Iterable[Any]] | Iterable[Any], now: Callable[[], datetime] | None = None, lang: str = "en"
+    ):
         self._source = source
+        self.lang = lang  # of the links' notes, which the reasons a communicator reads quote
         self._events: tuple[Event, ...] | None = None
         self._lock = threading.Lock()
         self._now = now
@@ -382,9 +391,9 @@ class RegisterEventLinker:
             return self._events
 
     @classmethod
-    def from_register(cls, register: Any) -> RegisterEventLinker:
+    def from_register(cls, register: Any, lang: str = "en") -> RegisterEventLinker:
         """Events of a ``consent_db.Register``, closed ones included: a closed event's photos still belong to it."""
-        return cls(lambda: register.list_events(include_closed=True))
+        return cls(lambda: register.list_events(include_closed=True), lang=lang)
 
     def get(self, event_id: str) -> Event:
         for event in self.events:
@@ -394,4 +403,4 @@ class RegisterEventLinker:
 
     def link(self, photo: Any, explicit_event: str | None) -> EventEvidence | None:
         meta = photo.metadata if hasattr(photo, "metadata") else photo
-        return link_photo(self.events, meta, explicit_event, self._now() if self._now else None)
+        return link_photo(self.events, meta, explicit_event, self._now() if self._now else None, self.lang)

@@ -26,6 +26,7 @@ from typing import TypeVar
 import numpy as np
 
 from .decide import categorize
+from .locale import t
 from .policy import Policy
 from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult
 
@@ -167,6 +168,7 @@ def group_results(
     results: Sequence[PhotoResult],
     embeddings: Mapping[FaceKey, np.ndarray],
     policy: Policy,
+    lang: str = "en",
 ) -> GroupedBatch:
     """Every face that takes part (:func:`wants_grouping`) gets a group; one with no embedding gets its own.
 
@@ -185,7 +187,7 @@ def group_results(
     with_vector = [k for k in keys if embeddings.get(k) is not None]
     note = ""
     if len(with_vector) > MAX_FACES:
-        note = f"{len(with_vector)} faces exceed the grouping limit of {MAX_FACES}: every face is its own group"
+        note = t("group.over_limit", lang, n=len(with_vector), limit=MAX_FACES)
         with_vector = []
     labels = cluster_embeddings(np.stack([embeddings[k] for k in with_vector]), threshold, linkage) if with_vector else np.zeros(0, np.int64)
     clusters: dict[int, list[FaceKey]] = {}

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .locale import t
 from .policy import Policy
 from .types import AgeEstimate
 
@@ -88,6 +89,7 @@ def match_known_adult(
     when: Date,
     threshold: float,
     margin: float,
+    lang: str = "en",
 ) -> KnownAdultMatch | None:
     """The known adult this face matches at ``threshold``, or None when none does.
 
@@ -101,11 +103,11 @@ def match_known_adult(
     best_sim, best = scored[0]
     if best.expired_on(when):
         return KnownAdultMatch(best.id, best.name, best.role, best_sim, False, expired=True, expires=best.expires,
-                               note=f"known adult {best.name} expired on {best.expires}: not used")
+                               note=t("note.adult_expired", lang, name=best.name, date=best.expires))
     rivals = [a for s, a in scored[1:] if best_sim - s < margin and a.id != best.id]
     if rivals:
         return KnownAdultMatch(best.id, best.name, best.role, best_sim, False, ambiguous=True, expires=best.expires,
-                               note=f"matches known adults {best.name} and {rivals[0].name} equally: not used")
+                               note=t("note.adult_equal", lang, name=best.name, other=rivals[0].name))
     return KnownAdultMatch(best.id, best.name, best.role, best_sim, True, expires=best.expires)
 
 
@@ -132,8 +134,9 @@ def wants_known_adult(age: AgeEstimate | None, policy: Policy) -> bool:
 class KnownAdultMatcher:
     """The known adults of a register, held in memory for one scan."""
 
-    def __init__(self, adults: Iterable[KnownAdultRef], policy: Policy, embedder: str | None = None) -> None:
+    def __init__(self, adults: Iterable[KnownAdultRef], policy: Policy, embedder: str | None = None, lang: str = "en") -> None:
         self.adults = tuple(adults)
+        self.lang = lang  # of the match notes, which the reasons a communicator reads quote
         self.threshold = policy.known_adult_match_threshold
         self.margin = policy.known_adult_margin
         self.embedder = embedder
@@ -145,10 +148,10 @@ class KnownAdultMatcher:
         return [a for a in self.adults if a.expired_on(when)]
 
     def match(self, embedding: np.ndarray, when: Date) -> KnownAdultMatch | None:
-        return match_known_adult(embedding, self.adults, when, self.threshold, self.margin)
+        return match_known_adult(embedding, self.adults, when, self.threshold, self.margin, self.lang)
 
     @classmethod
-    def from_register(cls, register: Any, policy: Policy, embedder: str | None = None) -> KnownAdultMatcher:
+    def from_register(cls, register: Any, policy: Policy, embedder: str | None = None, lang: str = "en") -> KnownAdultMatcher:
         """Every known adult of a ``consent_db.Register``, embeddings decrypted into memory.
 
         Expired adults are loaded too, so that a face matching one is reported
@@ -161,4 +164,4 @@ class KnownAdultMatcher:
             if embedder and info.embedder and info.embedder != embedder:
                 continue
             refs.append(KnownAdultRef(info.id, info.name, np.asarray(matrix, np.float32), info.role, info.expires))
-        return cls(refs, policy, embedder)
+        return cls(refs, policy, embedder, lang)

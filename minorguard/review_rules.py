@@ -152,7 +152,7 @@ def to_override(
     covers, why, never = consent_check(current.consent_id or "")
     evidence = ConsentEvidence(
         child_ref=current.child_id or "", similarity=1.0, record_id=current.consent_id if covers else None,
-        confident=True, ambiguous=False, never_publish=never, note=f"linked by reviewer {current.reviewer}",
+        confident=True, ambiguous=False, never_publish=never, note=t("note.linked_by_reviewer", lang, name=current.reviewer),
     )
     if never:
         return ReviewerOverride(FaceAction.BLOCK, decision.category, note + " · " + t("review.note_never", lang), evidence)

@@ -237,6 +237,10 @@ def test_explicit_event_contradicted_by_the_photo_is_ambiguous():
     assert ev.ambiguous and "outside event E1" in ev.note
     ev = link_photo([event()], meta(datetime(2026, 6, 1, 11, 0), DURRES), "E1", now=NOW)
     assert ev.ambiguous and "radius 300 m" in ev.note
+    # the note is quoted in the reason a communicator reads: in the run's language
+    ev = link_photo([event()], meta(datetime(2026, 6, 8, 9, 0)), "E1", now=NOW, lang="sq")
+    assert ev.ambiguous and ev.note.startswith("fotoja u bë më 2026-06-08T09:00") and "jashtë ngjarjes E1" in ev.note
+    assert link_photo([event()], meta(None), now=NOW, lang="sq").note.startswith("fotoja nuk ka orë fotografimi EXIF; nuk u lidh")
 
 
 def test_unknown_explicit_event_in_the_pipeline_is_an_error_not_a_pass(tmp_path, guard_with):

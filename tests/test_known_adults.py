@@ -98,6 +98,8 @@ def test_expired_adult_is_reported_not_used():
     match = match_known_adult(near(a, 1), [ref("A", a, expires=date(2026, 11, 26))], TODAY, 0.9, 0.02)
     assert match is not None and match.expired and not match.confident
     assert "expired" in match.note and "2026-11-26" in match.note
+    in_albanian = match_known_adult(near(a, 1), [ref("A", a, expires=date(2026, 11, 26))], TODAY, 0.9, 0.02, lang="sq")
+    assert in_albanian.note == "i rrituri i njohur A skadoi më 2026-11-26: nuk përdoret"
     # the last day of validity still counts
     match = match_known_adult(near(a, 1), [ref("A", a, expires=TODAY)], TODAY, 0.9, 0.02)
     assert match is not None and match.confident

@@ -60,13 +60,15 @@ def test_confident_match_names_the_record(register):
 def test_scope_channel_date_and_event(register):
     a, _b = _basis(2)
     event = register.create_event("Festa", datetime(2026, 6, 1, 9), datetime(2026, 6, 1, 12))
-    _child, record = _enrolled(register, "Ana", a, channels=("website",), valid_until=TODAY + timedelta(days=5), event_ids=[event.id])
+    child, record = _enrolled(register, "Ana", a, channels=("website",), valid_until=TODAY + timedelta(days=5), event_ids=[event.id])
     plain = RegisterMatcher.from_policy(register, POLICY)
     at_event = RegisterMatcher.from_policy(register, POLICY, event_id=event.id)
     assert plain.match(a, "website", TODAY).record_id is None  # consent limited to an event
     assert at_event.match(a, "website", TODAY).record_id == record
     missing = at_event.match(a, "facebook", TODAY)
     assert missing.confident and missing.record_id is None and "facebook" in missing.note
+    in_albanian = RegisterMatcher.from_policy(register, POLICY, event_id=event.id, lang="sq").match(a, "facebook", TODAY)
+    assert in_albanian.note == f"{child}: asnjë leje aktive për facebook më {TODAY.isoformat()}"
     assert at_event.match(a, "website", TODAY + timedelta(days=6)).record_id is None
     assert at_event.match(a, None, TODAY).record_id is None
 

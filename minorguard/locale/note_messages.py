@@ -1,0 +1,56 @@
+"""Notes that explain a link or a match (events, consents, known adults, grouping), quoted in the reasons.
+
+Written in the run's language by the component that finds them (its ``lang``);
+merged into ``MESSAGES`` by ``messages.py``.
+"""
+
+NOTE_MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "note.time_malformed": "EXIF capture time {raw} is malformed",
+        "note.time_missing": "photo has no EXIF capture time",
+        "note.time_before_2000": "EXIF capture time {time} is before 2000: the camera clock looks unset",
+        "note.time_future": "EXIF capture time {time} is in the future: the camera clock looks wrong",
+        "note.event_no_basis": "{note} (no candidate event declares a basis: not linked)",
+        "note.event_dst": "photo time {time} falls in the repeated or skipped hour of a daylight-saving change in {tz} and fits event {id} only one way",
+        "note.event_outside_window": "photo taken {time}, outside event {id} ({start} to {end})",
+        "note.event_outside_place": "photo GPS is {distance} m from event {id}, radius {radius} m",
+        "note.event_declared": "declared for this scan: {name}",
+        "note.event_no_auto": "{problem}; not linked to an event automatically (use --event ID)",
+        "note.event_exif": "EXIF time inside the event window",
+        "note.event_exif_gps": "EXIF time inside the event window and GPS {distance} m from the place",
+        "note.event_many": "photo matches {n} events ({ids}): a person must pick one",
+        "note.event_gps_away": "time fits event {id} but GPS is {distance} m away (radius {radius} m)",
+        "note.consent_below": "{child}: similarity {similarity} below the match threshold {threshold}",
+        "note.consent_none": "{child}: no active consent for {channel} on {date}",
+        "note.consent_none_purpose": "{child}: no active consent for {channel} on {date} for the purpose {purpose}",
+        "note.unnamed_channel": "an unnamed channel",
+        "note.linked_by_reviewer": "linked by reviewer {name}",
+        "note.adult_expired": "known adult {name} expired on {date}: not used",
+        "note.adult_equal": "matches known adults {name} and {other} equally: not used",
+        "group.over_limit": "{n} faces exceed the grouping limit of {limit}: every face is its own group",
+    },
+    "sq": {
+        "note.time_malformed": "ora e fotografimit EXIF {raw} është e pavlefshme",
+        "note.time_missing": "fotoja nuk ka orë fotografimi EXIF",
+        "note.time_before_2000": "ora e fotografimit EXIF {time} është para vitit 2000: ora e kamerës duket e pavendosur",
+        "note.time_future": "ora e fotografimit EXIF {time} është në të ardhmen: ora e kamerës duket e gabuar",
+        "note.event_no_basis": "{note} (asnjë ngjarje kandidate nuk deklaron bazë: nuk u lidh)",
+        "note.event_dst": "ora e fotos {time} bie në orën e përsëritur ose të kapërcyer të ndryshimit të orës verore në {tz} dhe përputhet me ngjarjen {id} vetëm në një mënyrë",
+        "note.event_outside_window": "fotoja u bë më {time}, jashtë ngjarjes {id} ({start} deri {end})",
+        "note.event_outside_place": "GPS i fotos është {distance} m nga ngjarja {id}, rrezja {radius} m",
+        "note.event_declared": "deklaruar për këtë skanim: {name}",
+        "note.event_no_auto": "{problem}; nuk u lidh automatikisht me një ngjarje (përdorni --event ID)",
+        "note.event_exif": "ora EXIF brenda kohës së ngjarjes",
+        "note.event_exif_gps": "ora EXIF brenda kohës së ngjarjes dhe GPS {distance} m nga vendi",
+        "note.event_many": "fotoja përputhet me {n} ngjarje ({ids}): një person duhet të zgjedhë njërën",
+        "note.event_gps_away": "ora përputhet me ngjarjen {id}, por GPS është {distance} m larg (rrezja {radius} m)",
+        "note.consent_below": "{child}: ngjashmëria {similarity} nën pragun e përputhjes {threshold}",
+        "note.consent_none": "{child}: asnjë leje aktive për {channel} më {date}",
+        "note.consent_none_purpose": "{child}: asnjë leje aktive për {channel} më {date} për qëllimin {purpose}",
+        "note.unnamed_channel": "një kanal pa emër",
+        "note.linked_by_reviewer": "lidhur nga shqyrtuesi {name}",
+        "note.adult_expired": "i rrituri i njohur {name} skadoi më {date}: nuk përdoret",
+        "note.adult_equal": "përputhet njësoj me të rriturit e njohur {name} dhe {other}: nuk përdoret",
+        "group.over_limit": "{n} fytyra kalojnë kufirin e grupimit prej {limit}: çdo fytyrë është grup më vete",
+    },
+}
