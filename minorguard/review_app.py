@@ -25,7 +25,7 @@ from .html_report import face_kind
 from .locale import t
 from .photo import PhotoError, load_photo
 from .policy import Policy
-from .report import explain_face
+from .report import explain_face, explain_photo_error
 from .review_people import Person, people_of
 from .review_rules import FaceReview, apply_override, assign_to_faces, standing, to_override
 from .thumbs import face_thumbnail, preview_or_none
@@ -287,7 +287,7 @@ class ReviewApp:
             try:
                 photo = load_photo(self.paths[photo_id], max_pixels=self.policy.max_pixels)
             except PhotoError as error:
-                raise ReviewProblem(404, error.message) from None
+                raise ReviewProblem(404, explain_photo_error(r.source, error.code, error.message, self.lang)) from None
             box = r.faces[face].box.expanded(1.8, photo.width, photo.height)
             return face_thumbnail(Image.fromarray(photo.pixels), box, 1.0, 240, quality=85)
 

@@ -259,3 +259,6 @@ def test_refusals_reach_the_page_in_the_reviewers_language(served):
     assert status == 400 and json.loads(body)["error"].startswith("vendim shqyrtimi i panjohur 'fshehur'; përdorni një nga:")
     status, body = _request(server, "POST", "/api/decide", {**decision, "face": 99, "kind": "hide"})  # the page refuses it
     assert status == 404 and json.loads(body)["error"] == f"nuk ka fytyrë 99 në foton {photo['id']}"
+    Path(app.paths[photo["id"]]).unlink()  # gone since the scan: its face thumbnail says why, in Albanian too
+    status, body = _request(server, "GET", f"/face/{photo['id']}/{faces[0]['index']}.jpg")
+    assert status == 404 and body.decode("utf-8").strip().endswith(": skedari nuk u gjet")
