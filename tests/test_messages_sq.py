@@ -392,3 +392,19 @@ def test_models_folder_without_onnx_in_albanian(mg, tmp_path):
     code, err = mg("models", "--models", str(folder), "--lang", "sq")
     assert code == EXIT_USAGE
     assert f"nuk ka skedarë .onnx në {folder}" in err
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [("sq", "deklaruar për këtë skanim: Dita e sportit, Tiranë"), ("en", "declared for this scan: Dita e sportit, Tiranë")],
+)
+def test_scan_quotes_the_event_link_in_lang(mg, tmp_path, lang, expected):
+    """The event link's note is quoted in each face's reason: it follows --lang like the reason around it."""
+    import json
+
+    assert mg(*EVENT)[0] == 0
+    report = tmp_path / "raporti.json"
+    code, _ = mg("scan", str(OBAMA), "--event", "sport", "--json", str(report), "--lang", lang)
+    assert code in (0, 1, 2)
+    photo = json.loads(report.read_text(encoding="utf-8"))["photos"][0]
+    assert photo["event"]["note"] == expected
