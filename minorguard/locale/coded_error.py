@@ -19,7 +19,11 @@ __all__ = ["CodedError", "Problem"]
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong: catalogue key ``<catalogue>.<code>`` and the values its text takes."""
+    """One thing wrong: catalogue key ``<catalogue>.<code>`` and the values its text takes.
+
+    A value may itself be a Problem, or a tuple of them: a phrase of the catalogue
+    said in the reader's language inside the line.
+    """
 
     code: str
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -49,7 +53,16 @@ class CodedError(Exception):
         return self.problems[0].code
 
     def text(self, lang: str) -> str:
-        return "; ".join(t(self.key(p.code), lang, **p.params) for p in self.problems)
+        return "; ".join(self._say(p, lang) for p in self.problems)
+
+    def _say(self, problem: Problem, lang: str) -> str:
+        # a value that is itself a Problem (or several) is said in the same language
+        values = {
+            name: "; ".join(self._say(v, lang) for v in value) if isinstance(value, tuple) and value and isinstance(value[0], Problem)
+            else self._say(value, lang) if isinstance(value, Problem) else value
+            for name, value in problem.params.items()
+        }
+        return t(self.key(problem.code), lang, **values)
 
     def key(self, code: str) -> str:
         """The catalogue key of ``code``; a code with a dot is a key of another catalogue (``event.exists``)."""

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..locale.coded_error import Problem
 from ..types import Box, DetectedFace
 from .base import ModelError, ModelFile, sha256_of_file
 from .detectors import nms_faces
@@ -57,11 +58,8 @@ GENDERAGE_AGES = np.arange(0, 101, dtype=np.float32)  # the model's output is sc
 DEFAULT_DETECTOR_SIZES: tuple[tuple[int, int], ...] = ((640, 640), (1280, 1280))
 
 ROLE_DETECTOR, ROLE_GENDERAGE, ROLE_RECOGNITION = "detector", "genderage", "recognition"
-REQUIRED_ROLES = {
-    ROLE_DETECTOR: "an SCRFD face detector with 5 landmarks, e.g. det_10g.onnx (9 or 15 outputs)",
-    ROLE_GENDERAGE: "the genderage attribute model, genderage.onnx (input 1x3x96x96, output 1x3)",
-    ROLE_RECOGNITION: "an ArcFace recognition model, e.g. w600k_r50.onnx (input Nx3x112x112)",
-}
+# each role's description is the message catalogue's model.role_<role>
+REQUIRED_ROLES = (ROLE_DETECTOR, ROLE_GENDERAGE, ROLE_RECOGNITION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +315,7 @@ def _find_roles(folder: Path) -> dict[str, OnnxSignature]:
     missing = [role for role in REQUIRED_ROLES if role not in found]
     if missing:
         seen = ", ".join(f"{p.name}" for p in files)
-        wanted = "; ".join(f"{role}: {REQUIRED_ROLES[role]}" for role in missing)
+        wanted = tuple(Problem(f"role_{role}") for role in missing)
         raise ModelError("folder_lacks", folder=folder, missing=", ".join(missing), wanted=wanted, seen=seen)
     for role, sigs in found.items():
         if len(sigs) > 1:
