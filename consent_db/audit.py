@@ -19,8 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from minorguard.locale import t
-from minorguard.locale.coded_error import Problem
+from minorguard.locale.coded_error import Problem, say_problem
 
 from .schema import AuditEntry, Meta
 
@@ -100,7 +99,7 @@ class AuditReport:
 
     def lines(self, lang: str) -> tuple[str, ...]:
         """Each problem as one line in ``lang``."""
-        return tuple(t(f"register.{p.code}", lang, **p.params) for p in self.findings)
+        return tuple(say_problem(p, "register", lang) for p in self.findings)
 
 
 def verify(session: Session) -> AuditReport:

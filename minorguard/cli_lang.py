@@ -46,20 +46,21 @@ def current_lang(default: str | None = None) -> str:
     Helpers that several commands share (dates, opening the register) read it here, so
     their callers need not pass it along.
     """
+    fallback = default or default_lang()
     try:
         from typer._click.globals import get_current_context  # typer vendors click
     except ImportError:  # pragma: no cover - older typer: click itself
         try:
             from click import get_current_context
         except ImportError:
-            return default or default_lang()
+            return fallback
     ctx = get_current_context(silent=True)
     while ctx is not None:
         value = getattr(ctx.params.get("lang"), "value", ctx.params.get("lang"))
         if value in LANGUAGES:
             return str(value)
         ctx = ctx.parent
-    return default or default_lang()
+    return fallback
 
 
 def say(error: BaseException, lang: str) -> str:

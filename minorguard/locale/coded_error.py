@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from . import t
 
-__all__ = ["CodedError", "Problem"]
+__all__ = ["CodedError", "Problem", "say_problem"]
 
 
 @dataclass(frozen=True)
@@ -53,17 +53,21 @@ class CodedError(Exception):
         return self.problems[0].code
 
     def text(self, lang: str) -> str:
-        return "; ".join(self._say(p, lang) for p in self.problems)
+        return "; ".join(say_problem(p, self.catalogue, lang) for p in self.problems)
 
-    def _say(self, problem: Problem, lang: str) -> str:
-        # a value that is itself a Problem (or several) is said in the same language
-        values = {
-            name: "; ".join(self._say(v, lang) for v in value) if isinstance(value, tuple) and value and isinstance(value[0], Problem)
-            else self._say(value, lang) if isinstance(value, Problem) else value
-            for name, value in problem.params.items()
-        }
-        return t(self.key(problem.code), lang, **values)
 
-    def key(self, code: str) -> str:
-        """The catalogue key of ``code``; a code with a dot is a key of another catalogue (``event.exists``)."""
-        return code if "." in code else f"{self.catalogue}.{code}"
+def say_problem(problem: Problem, catalogue: str, lang: str) -> str:
+    """``problem`` in ``lang``: key ``<catalogue>.<code>`` (a code with a dot is a full key, ``event.exists``).
+
+    A value that is itself a Problem, or a tuple of them, is said in the same language.
+    """
+
+    def said(value: Any) -> Any:
+        if isinstance(value, Problem):
+            return say_problem(value, catalogue, lang)
+        if isinstance(value, tuple) and value and all(isinstance(v, Problem) for v in value):
+            return "; ".join(said(v) for v in value)
+        return value
+
+    key = problem.code if "." in problem.code else f"{catalogue}.{problem.code}"
+    return t(key, lang, **{name: said(value) for name, value in problem.params.items()})
