@@ -37,9 +37,15 @@ def discover_photos(paths: Iterable[str | os.PathLike], recursive: bool = False)
 
 
 def _walk(folder: Path, recursive: bool, seen: set[str]) -> Iterator[Path]:
+    """Photos in ``folder``; a folder that cannot be listed is yielded itself.
+
+    Its photos were never seen, so skipping it would pass them silently: the
+    loader turns the folder into an ERROR that says so (``folder_unreadable``).
+    """
     try:
         real = os.path.realpath(folder)
     except OSError:
+        yield folder
         return
     if real in seen:
         return
@@ -47,6 +53,7 @@ def _walk(folder: Path, recursive: bool, seen: set[str]) -> Iterator[Path]:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
+        yield folder
         return
     for entry in entries:
         path = Path(entry.path)

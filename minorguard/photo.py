@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,22 +69,58 @@ class Photo:
     data: bytes | None = None
 
 
-def _read_bytes(path: Path) -> bytes:
+def max_file_bytes(max_pixels: int) -> int:
+    """The largest photo file read into memory: the pixel limit uncompressed at 16 bits x 4 channels, plus headroom.
+
+    No photo within the pixel limit needs more; a larger file (or an endless one,
+    such as a link to a device) is refused before it can fill the memory.
+    """
+    return max_pixels * 8 + (64 << 20)
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
     if path.is_symlink() and not path.exists():
         raise PhotoError("broken_link", f"broken symbolic link: {path}")
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        # O_NONBLOCK: opening a named pipe must not wait for a writer that never comes
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise _folder_error(path)
+            if not stat.S_ISREG(info.st_mode):
+                raise PhotoError("not_regular", f"{path} is not a regular file (a device, pipe or socket)")
+            if info.st_size > max_bytes:
+                raise _too_large(path, max_bytes)
+            data = handle.read(max_bytes + 1)
     except PermissionError:
+        if path.is_dir():
+            raise _folder_error(path) from None
         raise PhotoError("unreadable", f"no permission to read {path}") from None
     except IsADirectoryError:
-        raise PhotoError("not_a_file", f"{path} is a folder, not a photo") from None
+        raise _folder_error(path) from None
     except FileNotFoundError:
         raise PhotoError("not_found", f"file not found: {path}") from None
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise PhotoError("link_loop", f"symbolic link loop: {path}") from None
         raise PhotoError("unreadable", f"cannot read {path}: {error.strerror}") from None
+    if len(data) > max_bytes:  # it grew after fstat
+        raise _too_large(path, max_bytes)
+    return data
+
+
+def _too_large(path: Path, max_bytes: int) -> PhotoError:
+    return PhotoError("too_large", f"{path}: larger than {max_bytes:,} bytes, more than any photo within the pixel limit")
+
+
+def _folder_error(path: Path) -> PhotoError:
+    """A folder where a photo was expected; discovery hands over the folders it could not list."""
+    try:
+        os.listdir(path)
+    except OSError as error:
+        return PhotoError("folder_unreadable", f"{path}: folder cannot be read ({error.strerror}); the photos in it were not checked")
+    return PhotoError("not_a_file", f"{path} is a folder, not a photo")
 
 
 def _open_image(data: bytes, label: str) -> Image.Image:
@@ -191,7 +228,7 @@ def load_photo(
     else:
         path = Path(os.fsdecode(source))
         name = label or str(path)
-        data = _read_bytes(path)
+        data = _read_bytes(path, max_file_bytes(max_pixels))
     image = _open_image(data, name)
     digest = hashlib.sha256(data).hexdigest()
     meta = read_metadata(data, image)

@@ -22,7 +22,10 @@ CSV_COLUMNS = [
 
 
 # error codes whose translated reason says everything the English text does
-_SAYS_IT_ALL = frozenset({"broken_link", "not_a_file", "not_found", "link_loop", "empty_file", "truncated"})
+_SAYS_IT_ALL = frozenset({
+    "broken_link", "not_a_file", "not_found", "link_loop", "empty_file", "truncated", "not_regular", "too_large",
+    "folder_unreadable",
+})
 
 
 def explain_error(result: PhotoResult, lang: str = "en") -> str:

@@ -36,3 +36,34 @@ def guard():
 @pytest.fixture(scope="session")
 def sample_images() -> Path:
     return SAMPLE_IMAGES
+
+
+@pytest.fixture
+def unlistable(monkeypatch):
+    """Make folders behave as one without read permission does for a normal user (tests run as root in CI)."""
+    closed: set[Path] = set()
+    real_scandir, real_listdir = os.scandir, os.listdir
+
+    def refusing(real):
+        def call(path="."):
+            if Path(path) in closed:
+                raise PermissionError(13, "Permission denied", str(path))
+            return real(path)
+        return call
+
+    monkeypatch.setattr(os, "scandir", refusing(real_scandir))
+    monkeypatch.setattr(os, "listdir", refusing(real_listdir))
+    return closed.add
+
+
+@pytest.fixture
+def tree_with_closed_subfolder(tmp_path, unlistable) -> tuple[Path, Path]:
+    """``(folder, closed)``: the folder holds the family portrait and ``closed``, a sub-folder that cannot be listed."""
+    import shutil
+
+    folder = tmp_path / "ngjarja"
+    closed = folder / "mbyllur"
+    closed.mkdir(parents=True)
+    shutil.copy(SAMPLE_IMAGES / "faceaisharp_obama_family.jpg", folder / "portret.jpg")
+    unlistable(closed)
+    return folder, closed

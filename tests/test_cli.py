@@ -57,6 +57,17 @@ def test_folder_scan_with_bad_files_and_loops(guard, tmp_path, capsys):
     assert verdicts == {"bosh.jpg": "ERROR", "fëmijë.jpg": "BLOCK"}
 
 
+def test_folder_that_cannot_be_listed_is_an_error_not_a_silent_skip(guard, tmp_path, capsys, tree_with_closed_subfolder):
+    """A subfolder the scan cannot open hides photos nobody checked: it is an ERROR, explained, never skipped."""
+    folder, _ = tree_with_closed_subfolder
+    out = tmp_path / "r.json"
+    assert main(["scan", str(folder), "--recursive", "--json", str(out), "--lang", "sq"]) == EXIT_BLOCK
+    photos = {Path(p["source"]).name: p for p in json.loads(out.read_text(encoding="utf-8"))["photos"]}
+    assert {name: p["verdict"] for name, p in photos.items()} == {"mbyllur": "ERROR", "portret.jpg": "BLOCK"}
+    assert photos["mbyllur"]["error_code"] == "folder_unreadable"
+    assert "fotot në të nuk u kontrolluan" in " ".join(capsys.readouterr().out.split())
+
+
 def test_bad_photos_are_explained_in_the_communicators_language(tmp_path, capsys):
     """One ERROR line per bad photo, in Albanian by default and in English on request; never a traceback."""
     folder = tmp_path / "dosja_ë"

@@ -397,6 +397,16 @@ def test_folder_tree_is_mirrored_with_albanian_names(guard, tmp_path):
     assert json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"][0]["output"] == "klasa ç/festë.jpg"
 
 
+def test_subfolder_that_cannot_be_listed_is_an_error_in_the_manifest(guard, tmp_path, tree_with_closed_subfolder):
+    tree, closed = tree_with_closed_subfolder
+    out = tmp_path / "dalje"
+    summary = export_photos(guard, [tree], out, recursive=True)
+    assert summary.counts == {"exported": 1, "error": 1}
+    entries = {e["source"]: e for e in json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"]}
+    assert entries[str(closed)]["status"] == "error" and "not checked" in entries[str(closed)]["message"]
+    assert not (out / "mbyllur").exists()
+
+
 # -- faults ----------------------------------------------------------------------
 def _consistent(out: Path) -> dict:
     """Every exported entry's file exists with its hash; every photo in the folder is listed as exported."""

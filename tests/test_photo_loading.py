@@ -66,6 +66,47 @@ def test_broken_symlink(tmp_path):
     assert caught.value.code == "broken_link"
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path):
+    pipe = tmp_path / "tub.jpg"
+    os.mkfifo(pipe)
+    with pytest.raises(PhotoError) as caught:
+        load_photo(pipe)  # before the fix this blocked for ever in open()
+    assert caught.value.code == "not_regular"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_link_to_an_endless_device_is_refused_before_reading(tmp_path):
+    link = tmp_path / "pafund.jpg"
+    link.symlink_to("/dev/zero")
+    with pytest.raises(PhotoError) as caught:
+        load_photo(link)  # before the fix this read until memory ran out
+    assert caught.value.code == "not_regular"
+
+
+def test_file_larger_than_any_photo_within_the_pixel_limit_is_refused_unread(tmp_path):
+    from minorguard.photo import max_file_bytes
+
+    path = tmp_path / "madh.jpg"
+    path.write_bytes(_jpeg_bytes())
+    with path.open("r+b") as handle:  # sparse: no disk used
+        handle.truncate(max_file_bytes(1_000) + 1)
+    with pytest.raises(PhotoError) as caught:
+        load_photo(path, max_pixels=1_000)
+    assert caught.value.code == "too_large"
+    assert load_photo(path, max_pixels=100_000).pixels.shape == (48, 64, 3)  # JPEG ignores what follows its end
+
+
+def test_folder_that_cannot_be_listed_says_its_photos_were_not_checked(tmp_path, unlistable):
+    folder = tmp_path / "mbyllur"
+    folder.mkdir()
+    unlistable(folder)
+    with pytest.raises(PhotoError) as caught:
+        load_photo(folder)
+    assert caught.value.code == "folder_unreadable"
+    assert "not checked" in caught.value.message
+
+
 def test_albanian_unicode_name(tmp_path):
     path = tmp_path / "fëmijët në çerdhe – Shkodër.jpg"
     path.write_bytes(_jpeg_bytes())
