@@ -149,6 +149,33 @@ def _open_image(data: bytes, label: str) -> Image.Image:
     return image
 
 
+_HIGH_DEPTH_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    """8-bit RGB as a viewer shows the photo.
+
+    Pillow's ``convert("RGB")`` clips 16-bit, 32-bit and float grey images at 255:
+    a 16-bit greyscale scan came out white, no face was found, and it PASSed.
+    Those are scaled instead: 16-bit by their full range, 32-bit integer and float
+    by the range their values show (0-1, 0-255, 0-65535, else their own min-max).
+    """
+    if image.mode not in _HIGH_DEPTH_MODES:
+        return image.convert("RGB")
+    values = np.asarray(image, dtype=np.float64)
+    low, high = float(values.min()), float(values.max())
+    if image.mode.startswith("I;16"):
+        low, high = 0.0, 65535.0
+    elif low >= 0 and high <= (1.0 if image.mode == "F" else 0.0):
+        high = 1.0
+    elif low >= 0 and high <= 255:
+        low, high = 0.0, 255.0
+    elif low >= 0 and high <= 65535:
+        low, high = 0.0, 65535.0
+    scaled = (values - low) * (255.0 / max(high - low, 1e-9))
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L").convert("RGB")
+
+
 def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: int | None) -> tuple[np.ndarray, int, int, float]:
     pixel_count = image.width * image.height
     if pixel_count > max_pixels:
@@ -174,7 +201,7 @@ def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: i
             warnings.simplefilter("ignore")
             image.load()
             oriented = ImageOps.exif_transpose(image) or image
-            rgb = oriented.convert("RGB")
+            rgb = _to_rgb(oriented)
     except (OSError, SyntaxError, ValueError) as error:
         text = str(error)
         if "truncated" in text.lower() or "broken data stream" in text.lower():
@@ -217,7 +244,7 @@ def load_photo(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             oriented = ImageOps.exif_transpose(source) or source
-            array = np.asarray(oriented.convert("RGB"), dtype=np.uint8)
+            array = np.asarray(_to_rgb(oriented), dtype=np.uint8)
         meta = read_metadata(None, source)
         digest = hashlib.sha256(array.tobytes()).hexdigest()
         h, w = array.shape[:2]

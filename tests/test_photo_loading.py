@@ -107,6 +107,26 @@ def test_folder_that_cannot_be_listed_says_its_photos_were_not_checked(tmp_path,
     assert "not checked" in caught.value.message
 
 
+@pytest.mark.parametrize(
+    ("values", "suffix", "expected"),
+    [
+        (np.array([[0, 32896, 65535]], np.uint16), ".png", [0, 128, 255]),  # I;16: its full range
+        (np.array([[0, 128, 255]], np.int32), ".tif", [0, 128, 255]),  # 32-bit holding 8-bit values
+        (np.array([[0, 32896, 65535]], np.int32), ".tif", [0, 128, 255]),  # 32-bit holding 16-bit values
+        (np.array([[-100, 0, 155]], np.int32), ".tif", [0, 100, 255]),  # no known range: its own min-max
+        (np.array([[0.0, 0.5, 1.0]], np.float32), ".tif", [0, 128, 255]),  # float 0-1
+        (np.array([[0.0, 128.0, 255.0]], np.float32), ".tif", [0, 128, 255]),  # float 0-255
+    ],
+    ids=["uint16", "int32-8bit", "int32-16bit", "int32-signed", "float-unit", "float-255"],
+)
+def test_high_bit_depth_grey_is_scaled_not_clipped(tmp_path, values, suffix, expected):
+    path = tmp_path / f"thellë{suffix}"
+    Image.fromarray(np.repeat(values, 2, axis=0)).save(path)
+    pixels = load_photo(path).pixels
+    assert pixels[0, :, 0].tolist() == expected
+    assert (pixels[..., 0] == pixels[..., 2]).all()
+
+
 def test_albanian_unicode_name(tmp_path):
     path = tmp_path / "fëmijët në çerdhe – Shkodër.jpg"
     path.write_bytes(_jpeg_bytes())

@@ -50,6 +50,23 @@ def test_rotated_copy_gives_the_same_faces(guard, tmp_path):
     assert turned.verdict is upright.verdict
 
 
+@pytest.mark.parametrize(
+    ("name", "scale", "dtype"),
+    [("grey16.png", 257, np.uint16), ("grey32.tif", 257, np.int32), ("grey01.tif", 1 / 255, np.float32)],
+    ids=["16-bit-png", "32-bit-int-tiff", "float-tiff"],
+)
+def test_high_bit_depth_greyscale_copy_still_blocks(guard, tmp_path, name, scale, dtype):
+    """Pillow's own conversion clipped these to a white page: no face found, and the family portrait PASSed."""
+    grey = np.asarray(Image.open(OBAMA).convert("L").reduce(2), np.float64)
+    path = tmp_path / name
+    Image.fromarray((grey * scale).astype(dtype)).save(path)
+    result = guard.check(path)
+    assert result.verdict is Verdict.BLOCK, (result.verdict, result.error)
+    assert len(result.faces) == 4
+    with Image.open(path) as image:  # a publishing tool's own PIL image takes the same path
+        assert guard.check(image).verdict is Verdict.BLOCK
+
+
 def test_library_accepts_bytes_arrays_and_pil(guard):
     by_bytes = guard.check(OBAMA.read_bytes())
     by_array = guard.check(np.asarray(Image.open(OBAMA).convert("RGB")))
