@@ -11,7 +11,6 @@ elsewhere to anchor it).
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from minorguard.fsnames import json_text, shown
 from minorguard.locale.coded_error import Problem, say_problem
 
 from .schema import AuditEntry, Meta
@@ -30,7 +30,8 @@ _HEAD = "audit_head"
 
 
 def _canonical(details: Any) -> str:
-    return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    # json_text: a photo's file name that is not UTF-8 must hash (and store) like any other
+    return json_text(details, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def _entry_hash(entry: AuditEntry) -> str:
@@ -65,7 +66,7 @@ def append(
         at=datetime.now(UTC).isoformat(timespec="microseconds"),
         actor=actor,
         action=action,
-        subject=subject,
+        subject=shown(subject),  # a file name that is not UTF-8 cannot be stored as it is
         details=_canonical(details or {}),
         photo_sha256=photo_sha256,
         document_sha256=document_sha256,

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from minorguard.fsnames import shown
 from minorguard.review_rules import same_person  # the rule the page reads confirmations by
 
 from . import audit
@@ -227,7 +228,7 @@ class Reviews:
         row = ReviewRow(
             photo_sha256=face.photo_sha256, face_index=int(face.face_index), box_x=x, box_y=y, box_w=w, box_h=h,
             kind=kind, consent_id=consent_id, child_id=child_id, confirms=confirms, reviewer=reviewer,
-            reason=reason, decided_at=datetime.now(UTC).replace(tzinfo=None), source=str(face.source)[:1000],
+            reason=reason, decided_at=datetime.now(UTC).replace(tzinfo=None), source=shown(str(face.source))[:1000],
         )
         session.add(row)
         session.flush()

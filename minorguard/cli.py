@@ -13,6 +13,7 @@ from rich.table import Table
 
 from .cli_help import localise_help
 from .cli_lang import Lang, LangOpt, current_lang, lang_in_argv, say
+from .fsnames import show_on
 from .locale import t
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="minorguard: keep identifiable minors out of published photos (rule 5).")
@@ -251,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: maps usage errors to exit code 64 and never shows a traceback."""
     lang = lang_in_argv(list(sys.argv[1:] if argv is None else argv))
     error_label = t("cli.error", lang)
+    for stream in (sys.stdout, sys.stderr):
+        show_on(stream)  # a photo's file name that is not UTF-8 must not stop the command
     try:
         command = typer.main.get_command(app)
         localise_help(command, lang)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from dataclasses import asdict
 from datetime import date
@@ -24,6 +23,7 @@ from rich.table import Table
 
 from .cli_events import open_register
 from .cli_lang import Lang, LangOpt, current_lang, say
+from .fsnames import json_text
 from .locale import t
 
 __all__ = ["IMPORT_COLUMNS", "audit_consent_decisions", "consent_matcher", "register_commands"]
@@ -337,7 +337,7 @@ def register_export(
         data = reg.export()
     if fmt is Format.json:
         payload = {**data, "children": [asdict(c) for c in data["children"]]}
-        text = json.dumps(_jsonable(payload), indent=2, ensure_ascii=False) + "\n"
+        text = json_text(_jsonable(payload), indent=2) + "\n"
     else:
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, lineterminator="\n")

@@ -61,6 +61,7 @@ from PIL import Image, ImageOps
 
 from .discover import discover_photos
 from .encode import EncodeError, encode_like
+from .fsnames import json_text
 from .pipeline import CheckContext, Guard
 from .redact import HEAD_ABOVE, HEAD_BELOW, HEAD_WIDTH_FACTOR, MOSAIC_BLOCKS, Style, head_region, redact_image
 from .report import atomic_write_text
@@ -274,7 +275,7 @@ class _Manifest:
             "updated": _now(),
             "photos": [self.entries[k] for k in sorted(self.entries)],
         }
-        atomic_write_text(self.path, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        atomic_write_text(self.path, json_text(payload, indent=2) + "\n")
         os.chmod(self.path, _file_mode())
 
 

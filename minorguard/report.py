@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .fsnames import json_text, shown
 from .locale import t
 from .types import FaceDecision, PhotoResult, to_jsonable
 
@@ -68,7 +68,12 @@ def explain_face(decision: FaceDecision, lang: str = "en") -> str:
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write via a temporary file in the same folder and rename: never a half file."""
+    """Write via a temporary file in the same folder and rename: never a half file.
+
+    A file name that is not UTF-8 is written as ``fsnames.shown`` gives it (JSON
+    callers escape it exactly first, with ``fsnames.json_text``).
+    """
+    text = shown(text)
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
@@ -84,7 +89,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 
 def write_json(results: Sequence[PhotoResult], path: str | Path, extra: dict | None = None) -> None:
     payload = {"minorguard_report": 1, **(extra or {}), "photos": [to_jsonable(r) for r in results]}
-    atomic_write_text(path, json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(path, json_text(payload, indent=2) + "\n")
 
 
 def _rows(results: Iterable[PhotoResult], lang: str):

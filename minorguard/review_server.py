@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from .fsnames import json_text, shown
 from .locale import t
 from .review_app import ReviewApp, ReviewProblem
 from .review_page import render_page
@@ -85,13 +86,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _send_json(self, status: int, payload: Any) -> None:
-        self._send(status, json.dumps(payload, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8")
+        self._send(status, json_text(payload).encode("utf-8"), "application/json; charset=utf-8")
 
     def _send_error(self, status: int, message: str) -> None:
         if self.path.startswith("/api/") or self.command == "POST":
             self._send_json(status, {"error": message})
         else:
-            self._send(status, (message + "\n").encode("utf-8"), "text/plain; charset=utf-8")
+            self._send(status, shown(message + "\n").encode("utf-8"), "text/plain; charset=utf-8")
 
     def do_GET(self) -> None:
         gate = self._gate()
