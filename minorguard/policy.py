@@ -177,7 +177,8 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Windows Notepad saves UTF-8 with a byte-order mark, which TOML does not allow
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise PolicyError("file_not_found", path=path) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:

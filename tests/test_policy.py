@@ -19,6 +19,12 @@ def test_override_file(tmp_path):
     assert policy.version != load_policy().version
 
 
+def test_policy_saved_by_notepad_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "rregullat.toml"
+    path.write_bytes("\ufeff# rregullat e zyrës\r\n[events]\r\nexemption_enabled = false\r\n".encode("utf-8"))
+    assert load_policy(path).exemption_enabled is False
+
+
 @pytest.mark.parametrize(
     "text, fragment",
     [
