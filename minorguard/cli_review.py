@@ -121,6 +121,10 @@ def review_cmd(
     console.print(t("review.open", lang_s, url=server.url), soft_wrap=True, highlight=False)
     if open_browser:
         webbrowser.open(server.url)
+    # "Stop with Ctrl-C" must hold however the command was started: a shell's
+    # background job (`minorguard review ... &`) inherits SIGINT ignored, and
+    # Python then leaves it ignored, so `kill -INT` did nothing.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -181,13 +181,18 @@ def test_consent_search_shows_scope(served):
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_decisions(env, photos):
-    """`review FOLDER` scans the folder itself (the e2e test starts from a scan's JSON instead)."""
+    """`review FOLDER` scans the folder itself (the e2e test starts from a scan's JSON instead).
+
+    Started as a shell's background job starts it, with SIGINT ignored: Python keeps an inherited
+    ignore, and before the fix `kill -INT` left the page running.
+    """
     folder, results = photos
     db = env / "data" / "register.sqlite3"
     process = subprocess.Popen(
         [sys.executable, "-m", "minorguard", "review", str(folder), "--no-open", "--lang", "en", "--db", str(db), "--workers", "1"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
     try:
         line = process.stdout.readline()
