@@ -176,6 +176,16 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L").convert("RGB")
 
 
+def _upright(image: Image.Image) -> Image.Image:
+    """The image as a viewer shows it: EXIF orientation applied."""
+    try:
+        return ImageOps.exif_transpose(image) or image
+    except (OSError, SyntaxError, ValueError):
+        raise
+    except Exception:  # an orientation tag that cannot be read: viewers show the pixels as stored
+        return image
+
+
 def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: int | None) -> tuple[np.ndarray, int, int, float]:
     pixel_count = image.width * image.height
     if pixel_count > max_pixels:
@@ -184,13 +194,7 @@ def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: i
             f"{label}: {image.width}x{image.height} exceeds the pixel limit of {max_pixels:,}"
             " (possible decompression bomb)",
         )
-    orientation = 1
-    try:
-        orientation = int(image.getexif().get(0x0112, 1) or 1)
-    except Exception:
-        orientation = 1
-    swap = orientation in (5, 6, 7, 8)
-    full_w, full_h = (image.height, image.width) if swap else (image.width, image.height)
+    stored_w, stored_h = image.width, image.height  # before draft shrinks them
     if target_long_side and image.format == "JPEG":
         # draft picks the smallest DCT scale still >= the requested size: far faster decode.
         wanted = target_long_side / max(image.width, image.height)
@@ -200,13 +204,19 @@ def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: i
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image.load()
-            oriented = ImageOps.exif_transpose(image) or image
+            loaded = image.size
+            oriented = _upright(image)
             rgb = _to_rgb(oriented)
     except (OSError, SyntaxError, ValueError) as error:
         text = str(error)
         if "truncated" in text.lower() or "broken data stream" in text.lower():
             raise PhotoError("truncated", f"{label}: file is truncated or damaged") from None
         raise PhotoError("decode_failed", f"{label}: cannot decode image ({text})") from None
+    # Whether the pixels were turned a quarter is read off the result, not the tag:
+    # Pillow already turns some formats itself (TIFF), and the tag said so again,
+    # which swapped the full size and scaled every face by the photo's aspect ratio.
+    quarter_turn = oriented.size != loaded
+    full_w, full_h = (stored_h, stored_w) if quarter_turn else (stored_w, stored_h)
     pixels = np.asarray(rgb, dtype=np.uint8)
     if pixels.ndim != 3 or pixels.shape[0] < 2 or pixels.shape[1] < 2:
         raise PhotoError("decode_failed", f"{label}: image has no usable pixels")

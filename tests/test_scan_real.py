@@ -34,13 +34,15 @@ def test_adult_portrait_passes(guard):
     assert len(result.faces) == 1 and result.faces[0].category is FaceCategory.ADULT
 
 
-def test_rotated_copy_gives_the_same_faces(guard, tmp_path):
+@pytest.mark.parametrize("suffix", [".jpg", ".tif", ".png", ".webp", ".heic"])
+def test_rotated_copy_gives_the_same_faces(guard, tmp_path, suffix):
+    """Pillow turns a TIFF itself and keeps the tag: the size was swapped again and every box scaled by 1.5."""
     image = Image.open(OBAMA)
     rotated = image.rotate(90, expand=True)  # pixels stored sideways ...
     exif = Image.Exif()
     exif[0x0112] = 6  # ... and the tag says: turn 90° clockwise for display
-    path = tmp_path / "rotated.jpg"
-    rotated.save(path, "JPEG", quality=95, exif=exif.tobytes())
+    path = tmp_path / f"rotated{suffix}"
+    rotated.save(path, quality=95, exif=exif.tobytes())
     upright = guard.check(OBAMA)
     turned = guard.check(path)
     assert (turned.width, turned.height) == (upright.width, upright.height)
