@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .photo import SUPPORTED_SUFFIXES
+from .photo import SUPPORTED_SUFFIXES, UNCHECKABLE_SUFFIXES
 
 __all__ = ["MissingPath", "discover_photos"]
 
@@ -18,13 +18,16 @@ class MissingPath(Exception):
 
 
 def _is_photo_name(name: str) -> bool:
-    return Path(name).suffix.lower() in SUPPORTED_SUFFIXES
+    """A photo to check, or a picture that cannot be checked (it becomes an ERROR, not a silent gap)."""
+    suffix = Path(name).suffix.lower()
+    return suffix in SUPPORTED_SUFFIXES or suffix in UNCHECKABLE_SUFFIXES
 
 
 def discover_photos(paths: Iterable[str | os.PathLike], recursive: bool = False) -> Iterator[Path]:
     """Files given directly are always yielded (a bad one becomes an ERROR verdict);
-    inside folders only names with a photo suffix are taken. Each real folder is
-    visited once, so symlink loops end."""
+    inside folders only names with a photo suffix are taken, and those of pictures
+    that cannot be checked (GIF, camera raw, ...), which become ERROR verdicts.
+    Each real folder is visited once, so symlink loops end."""
     seen_dirs: set[str] = set()
     for raw in paths:
         path = Path(os.fsdecode(raw))

@@ -28,12 +28,19 @@ try:  # HEIC/HEIF support is optional at import time but installed by default
 except ImportError:  # pragma: no cover - only without pillow-heif
     HEIF_AVAILABLE = False
 
-__all__ = ["SUPPORTED_SUFFIXES", "Photo", "PhotoError", "PhotoSource", "load_photo"]
+__all__ = ["SUPPORTED_SUFFIXES", "UNCHECKABLE_SUFFIXES", "Photo", "PhotoError", "PhotoSource", "load_photo"]
 
 SUPPORTED_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".hif"}
 )
 _SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "TIFF", "HEIF"}
+# Pictures a folder may hold that are not checked: animations, other formats, camera raw files
+# (a raw file opens as TIFF, and its first image is a small preview, not the photo). A folder scan
+# lists them as ERROR, so none is left out of the summary without a word.
+UNCHECKABLE_SUFFIXES = frozenset(
+    {".gif", ".bmp", ".dib", ".avif", ".jxl", ".jp2", ".j2k", ".svg", ".ico", ".psd",
+     ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".srw", ".pef"}
+)
 
 PhotoSource = str | os.PathLike | bytes | np.ndarray | Image.Image
 
@@ -265,6 +272,11 @@ def load_photo(
     else:
         path = Path(os.fsdecode(source))
         name = label or str(path)
+        if path.suffix.lower() in UNCHECKABLE_SUFFIXES:
+            raise PhotoError(
+                "uncheckable_type",
+                f"{name}: {path.suffix} files cannot be checked; save the photo as JPEG, PNG, WebP, TIFF or HEIC",
+            )
         data = _read_bytes(path, max_file_bytes(max_pixels))
     image = _open_image(data, name)
     digest = hashlib.sha256(data).hexdigest()
