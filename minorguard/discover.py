@@ -58,6 +58,7 @@ def _walk(folder: Path, recursive: bool, seen: set[str]) -> Iterator[Path]:
     except OSError:
         yield folder
         return
+    names = {entry.name for entry in entries}
     for entry in entries:
         path = Path(entry.path)
         try:
@@ -67,5 +68,14 @@ def _walk(folder: Path, recursive: bool, seen: set[str]) -> Iterator[Path]:
         if is_dir:
             if recursive:
                 yield from _walk(path, recursive, seen)
-        elif _is_photo_name(entry.name):
+        elif _is_photo_name(entry.name) and not _mac_metadata_twin(entry.name, names):
             yield path
+
+
+def _mac_metadata_twin(name: str, names: set[str]) -> bool:
+    """``._foto.jpg`` beside ``foto.jpg``: the file macOS writes for a photo's metadata on a USB stick.
+
+    It is not a picture; reported as an unreadable photo, each would add an ERROR
+    to every folder copied from a Mac, and ERRORs that are always there get ignored.
+    """
+    return name.startswith("._") and name[2:] in names

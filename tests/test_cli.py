@@ -51,13 +51,16 @@ def test_folder_scan_with_bad_files_and_loops(guard, tmp_path, capsys):
     (folder / "shënime.txt").write_text("not a photo", encoding="utf-8")
     shutil.copy(OBAMA, folder / "nën" / "lëvizje.gif")  # a picture it cannot check: listed, not left out
     (folder / "nën" / "kamera.DNG").write_bytes(b"II*\0")
+    (folder / "nën" / "._fëmijë.jpg").write_bytes(b"\x00\x05\x16\x07" + bytes(80))  # macOS metadata twin: not a photo
+    (folder / "._vetëm.jpg").write_bytes(b"\x00\x05\x16\x07")  # no twin: checked, and an ERROR
     out = tmp_path / "r.json"
     code = main(["scan", str(folder), "--recursive", "--json", str(out), "--lang", "en"])
     assert code == EXIT_BLOCK
     photos = json.loads(out.read_text(encoding="utf-8"))["photos"]
     verdicts = {Path(p["source"]).name: (p["verdict"], p["error_code"]) for p in photos}
     assert verdicts == {"bosh.jpg": ("ERROR", "empty_file"), "fëmijë.jpg": ("BLOCK", None),
-                        "lëvizje.gif": ("ERROR", "uncheckable_type"), "kamera.DNG": ("ERROR", "uncheckable_type")}
+                        "lëvizje.gif": ("ERROR", "uncheckable_type"), "kamera.DNG": ("ERROR", "uncheckable_type"),
+                        "._vetëm.jpg": ("ERROR", "not_an_image")}
 
 
 def test_folder_that_cannot_be_listed_is_an_error_not_a_silent_skip(guard, tmp_path, capsys, tree_with_closed_subfolder):
