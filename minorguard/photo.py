@@ -173,12 +173,9 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     low, high = float(values.min()), float(values.max())
     if image.mode.startswith("I;16"):
         low, high = 0.0, 65535.0
-    elif low >= 0 and high <= (1.0 if image.mode == "F" else 0.0):
-        high = 1.0
-    elif low >= 0 and high <= 255:
-        low, high = 0.0, 255.0
-    elif low >= 0 and high <= 65535:
-        low, high = 0.0, 65535.0
+    else:  # the smallest usual range that holds the values, else their own
+        usual = (((0.0, 1.0),) if image.mode == "F" else ()) + ((0.0, 255.0), (0.0, 65535.0))
+        low, high = next(((a, b) for a, b in usual if a <= low and high <= b), (low, high))
     scaled = (values - low) * (255.0 / max(high - low, 1e-9))
     return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L").convert("RGB")
 
@@ -260,8 +257,7 @@ def load_photo(
     if isinstance(source, Image.Image):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            oriented = ImageOps.exif_transpose(source) or source
-            array = np.asarray(_to_rgb(oriented), dtype=np.uint8)
+            array = np.asarray(_to_rgb(_upright(source)), dtype=np.uint8)
         meta = read_metadata(None, source)
         digest = hashlib.sha256(array.tobytes()).hexdigest()
         h, w = array.shape[:2]
