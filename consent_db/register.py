@@ -22,6 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from minorguard.locale.os_errors import os_reason
+
 from . import audit
 from .crypto import Cipher, create_key, load_key
 from .errors import KeyProblem, NotFound, RegisterError
@@ -667,7 +669,7 @@ def _read_document(document: bytes | os.PathLike | str | None) -> bytes:
         except IsADirectoryError:
             raise RegisterError("document_folder", path=str(path)) from None
         except OSError as error:
-            raise RegisterError("document_unreadable", path=str(path), error=error.strerror) from None
+            raise RegisterError("document_unreadable", path=str(path), error=os_reason(error)) from None
     if not data:
         raise RegisterError("document_empty")
     return data

@@ -19,6 +19,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from minorguard.locale.os_errors import os_reason
+
 from .errors import RegisterBusy, RegisterError
 from .paths import DATA_DIR_ENV, DB_ENV, data_dir
 
@@ -54,7 +56,7 @@ def make_engine(url: str, busy_timeout_s: float) -> Engine:
                 except FileExistsError:
                     pass
                 except OSError as error:
-                    raise RegisterError("cannot_create", path=path, error=error.strerror) from None
+                    raise RegisterError("cannot_create", path=path, error=os_reason(error)) from None
             engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
             _sqlite_hooks(engine)
         else:

@@ -25,6 +25,7 @@ from .cli_events import open_register
 from .cli_lang import Lang, LangOpt, current_lang, say
 from .fsnames import json_text
 from .locale import t
+from .locale.os_errors import say_os_error
 
 __all__ = ["IMPORT_COLUMNS", "audit_consent_decisions", "consent_matcher", "register_commands"]
 
@@ -357,7 +358,7 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
     try:
         raw = path.read_bytes()
     except OSError as error:
-        _fail(t("register.csv_unreadable", lang.value, path=path, error=error.strerror or error))
+        _fail(t("register.csv_unreadable", lang.value, path=path, error=say_os_error(error, lang.value)))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

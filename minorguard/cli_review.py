@@ -13,6 +13,7 @@ import typer
 
 from .cli_lang import LANG_ENV, Lang, say
 from .locale import t
+from .locale.os_errors import say_os_error
 
 __all__ = ["review_cmd"]
 
@@ -117,7 +118,7 @@ def review_cmd(
         server = ReviewServer(app, port=port)
     except OSError as error:
         register.close()
-        _fail(t("review.cannot_listen", lang_s, port=port, error=error.strerror or error))
+        _fail(t("review.cannot_listen", lang_s, port=port, error=say_os_error(error, lang_s)))
     console.print(t("review.open", lang_s, url=server.url), soft_wrap=True, highlight=False)
     if open_browser:
         webbrowser.open(server.url)

@@ -211,7 +211,8 @@ def test_export_written_and_audit_problems(mg, tmp_path):
 
 @pytest.mark.parametrize(
     ("lang", "expected"),
-    [("sq", "faqja e shqyrtimit nuk mund të hapet në 127.0.0.1:{port}:"), ("en", "cannot listen on 127.0.0.1:{port}:")],
+    [("sq", "faqja e shqyrtimit nuk mund të hapet në 127.0.0.1:{port}: porta është tashmë në përdorim"),
+     ("en", "cannot listen on 127.0.0.1:{port}: the port is already in use")],
 )
 def test_review_port_taken(mg, tmp_path, lang, expected):
     import socket
@@ -408,3 +409,18 @@ def test_scan_quotes_the_event_link_in_lang(mg, tmp_path, lang, expected):
     assert code in (0, 1, 2)
     photo = json.loads(report.read_text(encoding="utf-8"))["photos"][0]
     assert photo["event"]["note"] == expected
+
+
+def test_the_systems_reasons_are_said_in_the_readers_language():
+    import errno
+
+    from consent_db.errors import RegisterError
+    from minorguard.locale.os_errors import os_reason, say_os_error
+
+    denied = PermissionError(errno.EACCES, "Permission denied")
+    error = RegisterError("document_unreadable", path="leja.pdf", error=os_reason(denied))
+    assert error.text("sq") == "dokumenti leja.pdf nuk lexohet dot: nuk ka leje"
+    assert str(error) == "cannot read document leja.pdf: permission denied"
+    assert say_os_error(OSError(errno.ENOSPC, "No space left on device"), "sq") == "nuk ka më hapësirë në disk"
+    # a reason without a phrase keeps the system's words rather than none
+    assert say_os_error(OSError(errno.ETIMEDOUT, "Connection timed out"), "sq") == "Connection timed out"
