@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -13,8 +14,13 @@ BASES = ("public", "outdoor", "none")
 
 
 def same_text(a: str, b: str) -> bool:
-    """Free text people typed, compared as a person would: case and extra spaces ignored."""
-    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+    """Free text people typed, compared as a person would: case and extra spaces ignored, and
+    "ë" typed as one character or as "e" plus a combining diaeresis (text pasted from some editors) alike."""
+    return _typed(a) == _typed(b)
+
+
+def _typed(text: str) -> str:
+    return unicodedata.normalize("NFC", " ".join(text.split())).casefold()
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from consent_db.enrol import MIN_FACE_PX, MIN_SHARPNESS
+from consent_db.records import same_text
 
 from .decide import categorize
 from .known_adults import KnownAdultRef, match_known_adult
@@ -163,7 +164,7 @@ def _precheck(register: Any, name: str, expires: Date | None, today: Date) -> tu
         raise EnrolProblem("expired", f"expiry date {expires} is already past", expires=str(expires))
     existing = register.known_adult_embeddings(include_expired=True)
     for info, _ in existing:
-        if info.name.casefold() == name.casefold():
+        if same_text(info.name, name):
             raise EnrolProblem("already_enrolled", f"{name} is already a known adult ({info.id})", name=info.name, id=info.id)
     return name, existing
 

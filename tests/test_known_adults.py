@@ -284,6 +284,10 @@ def test_cli_add_list_remove_and_bad_input(mg, capsys, tmp_path, sample_images):
     # the same name again, or the same face under another name: refused, nothing written
     assert mg("adult", "add", "arben çela", "--photo", str(portrait), "--lang", "en") == 64
     assert "already a known adult" in capsys.readouterr().err
+    # the name as pasted ("Ç" as C + combining cedilla, a double space) with another person's face
+    decomposed = "Arben  C\u0327ela"
+    assert mg("adult", "add", decomposed, "--photo", str(sample_images / "skimage_astronaut.png"), "--lang", "en") == 64
+    assert "already a known adult: Arben Çela" in capsys.readouterr().err
     assert mg("adult", "add", "Someone Else", "--photo", str(portrait), "--lang", "en") == 64
     assert "Arben Çela" in capsys.readouterr().err
 
