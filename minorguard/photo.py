@@ -190,6 +190,13 @@ def _upright(image: Image.Image) -> Image.Image:
         return image
 
 
+def _decode_error(error: Exception, label: str) -> PhotoError:
+    text = str(error)
+    if "truncated" in text.lower() or "broken data stream" in text.lower():
+        return PhotoError("truncated", f"{label}: file is truncated or damaged")
+    return PhotoError("decode_failed", f"{label}: cannot decode image ({text})")
+
+
 def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: int | None) -> tuple[np.ndarray, int, int, float]:
     pixel_count = image.width * image.height
     if pixel_count > max_pixels:
@@ -212,10 +219,7 @@ def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: i
             oriented = _upright(image)
             rgb = _to_rgb(oriented)
     except (OSError, SyntaxError, ValueError) as error:
-        text = str(error)
-        if "truncated" in text.lower() or "broken data stream" in text.lower():
-            raise PhotoError("truncated", f"{label}: file is truncated or damaged") from None
-        raise PhotoError("decode_failed", f"{label}: cannot decode image ({text})") from None
+        raise _decode_error(error, label) from None
     # Whether the pixels were turned a quarter is read off the result, not the tag:
     # Pillow already turns some formats itself (TIFF), and the tag said so again,
     # which swapped the full size and scaled every face by the photo's aspect ratio.
@@ -255,9 +259,12 @@ def load_photo(
         h, w = array.shape[:2]
         return Photo(label or "<array>", array, w, h, 1.0, digest, PhotoMetadata(width=w, height=h))
     if isinstance(source, Image.Image):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            array = np.asarray(_to_rgb(_upright(source)), dtype=np.uint8)
+        try:  # a caller's image may be opened lazily: its pixels are decoded here
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                array = np.asarray(_to_rgb(_upright(source)), dtype=np.uint8)
+        except (OSError, SyntaxError, ValueError) as error:
+            raise _decode_error(error, label or "<image>") from None
         meta = read_metadata(None, source)
         digest = hashlib.sha256(array.tobytes()).hexdigest()
         h, w = array.shape[:2]

@@ -223,3 +223,10 @@ def test_multi_page_tiff_is_refused_not_half_checked(tmp_path):
     with pytest.raises(PhotoError) as caught:
         load_photo(path)
     assert caught.value.code == "multi_frame"
+
+
+def test_a_callers_lazily_opened_truncated_image_is_truncated_not_an_internal_error():
+    truncated = Image.open(io.BytesIO(OBAMA.read_bytes()[:20000]))
+    with pytest.raises(PhotoError) as caught:
+        load_photo(truncated)
+    assert caught.value.code == "truncated"
