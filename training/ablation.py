@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from training.extract_features import DATASETS, pad_chip
+from training.extract_features import DATASETS, cache_path, pad_chip
 
-__all__ = ["data_after_extract", "photo_at_box", "report"]
+__all__ = ["data_after_extract", "extract_per_face", "photo_at_box", "report"]
 
 
 def data_after_extract(argv: list[str] | None, doc: str, extract_help: str, extract: Callable[[str], None]) -> Any:
@@ -28,6 +30,21 @@ def data_after_extract(argv: list[str] | None, doc: str, extract_help: str, extr
         for dataset in DATASETS:
             extract(dataset)
     return load_data()
+
+
+def extract_per_face(dataset: str, one: Callable[[int], Any], shape: tuple[int, ...], path: Path, key: str, **also: Any) -> None:
+    """``one(i)`` for each labelled face the extractor detected (two threads), saved as ``key`` in ``path``.
+
+    Rows of faces it did not detect stay NaN; ``also`` is saved beside (names of the columns, say).
+    """
+    detected = np.load(cache_path(dataset))["detected"]
+    values = np.full((len(detected), *shape), np.nan, np.float32)
+    found = np.flatnonzero(detected)
+    with ThreadPoolExecutor(2) as pool:
+        for i, value in zip(found, pool.map(one, found)):
+            values[i] = value
+    np.savez_compressed(path, **{key: values}, **also)
+    print(f"wrote {path}", flush=True)
 
 
 def photo_at_box(dataset: str, row: dict, box: np.ndarray, policy: Any) -> tuple[np.ndarray, tuple[float, float, float, float]]:

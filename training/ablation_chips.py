@@ -16,12 +16,10 @@ cores for all three sets). Measured 2026-11-27: none pays (MODEL_CARD.md).
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import cv2
 import numpy as np
 
-from training.ablation import data_after_extract, photo_at_box, report
+from training.ablation import data_after_extract, extract_per_face, photo_at_box, report
 from training.extract_features import CACHE, DATASETS, cache_path, read_labels
 from training.train_minor import Config, cross_dataset
 
@@ -76,13 +74,7 @@ def extract(dataset: str) -> None:
         chips += [chip(rgb, box, *shift) for shift in SHIFTS.values()]
         return age.distributions_from_chips([np.ascontiguousarray(c) for c in chips])
 
-    probs = np.full((len(rows), len(NAMES), len(age.ages)), np.nan, np.float32)
-    found = np.flatnonzero(cached["detected"])
-    with ThreadPoolExecutor(2) as pool:
-        for i, p in zip(found, pool.map(one, found)):
-            probs[i] = p
-    np.savez_compressed(_path(dataset), probs=probs, names=np.array(NAMES))
-    print(f"wrote {_path(dataset)}", flush=True)
+    extract_per_face(dataset, one, (len(NAMES), len(age.ages)), _path(dataset), "probs", names=np.array(NAMES))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,11 +16,9 @@ cores for all three sets). Measured 2026-11-27: worse on every held-out set (MOD
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from training.ablation import data_after_extract, photo_at_box, report
+from training.ablation import data_after_extract, extract_per_face, photo_at_box, report
 from training.extract_features import CACHE, DATASETS, cache_path, read_labels
 from training.train_minor import Config, cross_dataset
 
@@ -59,13 +57,7 @@ def extract(dataset: str) -> None:
         pooled = session.run([POOLED], {age._input: np.ascontiguousarray(batch.transpose(0, 3, 1, 2))})[0]
         return pooled.mean(axis=0)
 
-    pooled = np.full((len(rows), 256), np.nan, np.float32)
-    found = np.flatnonzero(cached["detected"])
-    with ThreadPoolExecutor(2) as pool:
-        for i, p in zip(found, pool.map(one, found)):
-            pooled[i] = p
-    np.savez_compressed(_path(dataset), pooled=pooled)
-    print(f"wrote {_path(dataset)}", flush=True)
+    extract_per_face(dataset, one, (256,), _path(dataset), "pooled")
 
 
 def main(argv: list[str] | None = None) -> int:
