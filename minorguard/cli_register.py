@@ -26,6 +26,7 @@ from .cli_lang import Lang, LangOpt, current_lang, say
 from .fsnames import json_text
 from .locale import t
 from .locale.os_errors import say_os_error
+from .report import EXCEL_UTF8
 
 __all__ = ["IMPORT_COLUMNS", "audit_consent_decisions", "consent_matcher", "register_commands"]
 
@@ -349,7 +350,7 @@ def register_export(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        output.write_text((EXCEL_UTF8 + text) if fmt is Format.csv else text, encoding="utf-8")
         err.print(t("cli.written", lang.value, path=output))
 
 

@@ -12,7 +12,7 @@ from .fsnames import json_text, shown
 from .locale import t
 from .types import FaceDecision, PhotoResult, to_jsonable
 
-__all__ = ["CSV_COLUMNS", "atomic_write_text", "explain_error", "explain_face", "write_csv", "write_json"]
+__all__ = ["CSV_COLUMNS", "EXCEL_UTF8", "atomic_write_text", "explain_error", "explain_face", "write_csv", "write_json"]
 
 CSV_COLUMNS = [
     "source", "sha256", "verdict", "error", "face", "x", "y", "width", "height", "category", "action",
@@ -65,6 +65,11 @@ def explain_face(decision: FaceDecision, lang: str = "en") -> str:
         "detail": decision.detail,
     }
     return t(f"reason.{decision.reason.value}", lang, **values)
+
+
+# A CSV file starts with this byte-order mark: Excel reads a file as UTF-8 only with it
+# (without, "ë" showed as "Ã«"); Python's csv with utf-8-sig, pandas and LibreOffice read both.
+EXCEL_UTF8 = "\ufeff"
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -123,4 +128,4 @@ def write_csv(results: Sequence[PhotoResult], path: str | Path, lang: str = "en"
     writer.writeheader()
     for row in _rows(results, lang):
         writer.writerow(row)
-    atomic_write_text(path, buffer.getvalue())
+    atomic_write_text(path, EXCEL_UTF8 + buffer.getvalue())

@@ -32,7 +32,8 @@ def test_block_exit_code_and_reports(guard, tmp_path, capsys):
     report = json.loads(out_json.read_text(encoding="utf-8"))
     assert [p["verdict"] for p in report["photos"]] == ["BLOCK", "PASS"]
     assert report["model_pack"] and report["policy_version"]
-    rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
+    assert out_csv.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 (ë, ç) only with the mark
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8-sig")))
     assert len(rows) == 5 and {r["verdict"] for r in rows} == {"BLOCK", "PASS"}
 
 

@@ -87,7 +87,7 @@ def test_photo_inside_window_and_radius_is_exempt(tmp_path, guard, guard_with):
     write_csv([result], tmp_path / "r.csv")
     data = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
     assert data["photos"][0]["event"]["event_id"] == "E1"
-    rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8")))
+    rows = list(csv.DictReader((tmp_path / "r.csv").open(encoding="utf-8-sig")))
     assert {r["event_id"] for r in rows} == {"E1"}
     assert any("E1 (public)" in r["explanation"] for r in rows)
 

@@ -72,6 +72,9 @@ def test_add_consent_list_show_and_export_without_biometrics(register_env, child
     assert main(["register", "export", "--format", "csv", "--db", register_env["url"]]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert rows[0]["consent_id"] == record and rows[0]["channels"] == "facebook;website" and rows[0]["status"] == "active"
+    as_file = tmp_path / "regjistri.csv"  # a file is for Excel: UTF-8 with the byte-order mark; stdout stays plain
+    assert main(["register", "export", "--format", "csv", "--output", str(as_file), "--db", register_env["url"]]) == 0
+    assert as_file.read_bytes().startswith(b"\xef\xbb\xbf") and list(csv.DictReader(as_file.open(encoding="utf-8-sig"))) == rows
     assert run(register_env, "audit", "verify") == 0 and "intact" in out(capsys)
 
 

@@ -61,7 +61,7 @@ def test_scan_reports_and_audit_keep_the_name(guard, odd_folder, tmp_path, capsy
     assert code == EXIT_BLOCK, capsys.readouterr().err
     results, _ = read_report(f"{out}.json")
     assert [r.source for r in results] == [str(photo)] and Path(results[0].source).is_file()
-    rows = list(csv.DictReader(open(f"{out}.csv", encoding="utf-8")))
+    rows = list(csv.DictReader(open(f"{out}.csv", encoding="utf-8-sig")))
     assert rows[0]["source"].endswith("f\\xebmij\\xeb.jpg")
     assert "f\\xebmij\\xeb.jpg" in Path(f"{out}.html").read_text(encoding="utf-8")
 
