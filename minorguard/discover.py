@@ -26,7 +26,7 @@ def _is_photo_name(name: str) -> bool:
 def discover_photos(paths: Iterable[str | os.PathLike], recursive: bool = False) -> Iterator[Path]:
     """Files given directly are always yielded (a bad one becomes an ERROR verdict);
     inside folders only names with a photo suffix are taken, and those of pictures
-    that cannot be checked (GIF, camera raw, ...), which become ERROR verdicts.
+    that cannot be checked (GIF, camera raw, video, ...), which become ERROR verdicts.
     Each real folder is visited once, so symlink loops end."""
     seen_dirs: set[str] = set()
     for raw in paths:

@@ -35,12 +35,15 @@ SUPPORTED_SUFFIXES = frozenset(
 )
 _SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "TIFF", "HEIF"}
 # Pictures a folder may hold that are not checked: animations, other formats, camera raw files
-# (a raw file opens as TIFF, and its first image is a small preview, not the photo). A folder scan
-# lists them as ERROR, so none is left out of the summary without a word.
-UNCHECKABLE_SUFFIXES = frozenset(
+# (a raw file opens as TIFF, and its first image is a small preview, not the photo), and videos,
+# which an office publishes too. A folder scan lists them as ERROR, so none is left out of the
+# summary without a word.
+_UNCHECKABLE_PICTURES = frozenset(
     {".gif", ".bmp", ".dib", ".avif", ".jxl", ".jp2", ".j2k", ".svg", ".ico", ".psd",
      ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".srw", ".pef"}
 )
+_VIDEOS = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".3gp", ".wmv", ".mts", ".m2ts", ".mpg", ".mpeg"})
+UNCHECKABLE_SUFFIXES = _UNCHECKABLE_PICTURES | _VIDEOS
 
 PhotoSource = str | os.PathLike | bytes | np.ndarray | Image.Image
 
@@ -275,7 +278,10 @@ def load_photo(
     else:
         path = Path(os.fsdecode(source))
         name = label or str(path)
-        if path.suffix.lower() in UNCHECKABLE_SUFFIXES:
+        suffix = path.suffix.lower()
+        if suffix in _VIDEOS:
+            raise PhotoError("video", f"{name}: a video; minorguard checks photos only, so a person must check it")
+        if suffix in UNCHECKABLE_SUFFIXES:
             raise PhotoError(
                 "uncheckable_type",
                 f"{name}: {path.suffix} files cannot be checked; save the photo as JPEG, PNG, WebP, TIFF or HEIC",

@@ -52,6 +52,7 @@ def test_folder_scan_with_bad_files_and_loops(guard, tmp_path, capsys):
     (folder / "shënime.txt").write_text("not a photo", encoding="utf-8")
     shutil.copy(OBAMA, folder / "nën" / "lëvizje.gif")  # a picture it cannot check: listed, not left out
     (folder / "nën" / "kamera.DNG").write_bytes(b"II*\0")
+    (folder / "nën" / "festa.MP4").write_bytes(b"\0\0\0\x18ftypmp42")  # videos are published too: never a silent gap
     (folder / "nën" / "._fëmijë.jpg").write_bytes(b"\x00\x05\x16\x07" + bytes(80))  # macOS metadata twin: not a photo
     (folder / "._vetëm.jpg").write_bytes(b"\x00\x05\x16\x07")  # no twin: checked, and an ERROR
     out = tmp_path / "r.json"
@@ -61,7 +62,7 @@ def test_folder_scan_with_bad_files_and_loops(guard, tmp_path, capsys):
     verdicts = {Path(p["source"]).name: (p["verdict"], p["error_code"]) for p in photos}
     assert verdicts == {"bosh.jpg": ("ERROR", "empty_file"), "fëmijë.jpg": ("BLOCK", None),
                         "lëvizje.gif": ("ERROR", "uncheckable_type"), "kamera.DNG": ("ERROR", "uncheckable_type"),
-                        "._vetëm.jpg": ("ERROR", "not_an_image")}
+                        "._vetëm.jpg": ("ERROR", "not_an_image"), "festa.MP4": ("ERROR", "video")}
 
 
 def test_folder_that_cannot_be_listed_is_an_error_not_a_silent_skip(guard, tmp_path, capsys, tree_with_closed_subfolder):
