@@ -624,6 +624,17 @@ class Register:
                 )
         return len(decisions)
 
+    def audit_checks(self, checks: Sequence[tuple[str | None, dict]]) -> int:
+        """One ``photo_checked`` entry per photo a scan judged, all in one transaction.
+
+        The subject is the verdict, not the file name: a name can carry a child's
+        name, and this log is never erased.
+        """
+        with self.store.transaction() as session:
+            for photo_sha256, details in checks:
+                audit.append(session, self.actor, "photo_checked", str(details.get("verdict", "")), details, photo_sha256=photo_sha256)
+        return len(checks)
+
     def audit_verify(self) -> audit.AuditReport:
         with self.store.transaction() as session:
             return audit.verify(session)

@@ -128,7 +128,7 @@ def scan(
         _fail(t("cli.no_photos", lang_s))
     from .cli_adults import finish_scan, groups_json
     from .cli_events import audit_event_decisions
-    from .cli_register import audit_consent_decisions
+    from .cli_register import audit_checked_photos, audit_consent_decisions
 
     # Grouping needs a face embedding per face to decide (~75 ms each on a laptop
     # CPU, a third of a folder scan's time); it serves the reports a reviewer
@@ -150,6 +150,7 @@ def scan(
     if register is not None:
         audit_event_decisions(register, results)
         audit_consent_decisions(register, results, guard.consent, channel, publish_date)
+        audit_checked_photos(register, results, guard.pack_label, channel, publish_date, lang_s)
         register.close()
     _print_summary(results, lang_s)
     if json_out:

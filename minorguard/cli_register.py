@@ -28,7 +28,7 @@ from .locale import t
 from .locale.os_errors import say_os_error
 from .report import EXCEL_UTF8
 
-__all__ = ["IMPORT_COLUMNS", "audit_consent_decisions", "consent_matcher", "register_commands"]
+__all__ = ["IMPORT_COLUMNS", "audit_checked_photos", "audit_consent_decisions", "consent_matcher", "register_commands"]
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -478,8 +478,6 @@ def audit_consent_decisions(reg: Any, results: Any, matcher: Any, channel: str |
     """One audit entry per face whose decision used a register match (names never logged: child refs only)."""
     if reg is None or matcher is None:
         return 0
-    from consent_db import RegisterError
-
     batch = []
     for result in results:
         for d in result.faces:
@@ -491,8 +489,24 @@ def audit_consent_decisions(reg: Any, results: Any, matcher: Any, channel: str |
                 "action": d.action.value, "reason": d.reason.value, "channel": channel, "date": (when or date.today()).isoformat(),
                 "policy_version": result.policy_version, "document_sha256": matcher.document_sha256(d.consent.record_id),
             }))
+    return _recorded(lambda: reg.audit_decisions(batch) if batch else 0, lang)
+
+
+def audit_checked_photos(reg: Any, results: Any, model_pack: str, channel: str | None, when: date | None, lang: str | None = None) -> int:
+    """One audit entry per photo scanned with a register: its verdict and each face's action and reason."""
+    checks = [(r.sha256, {
+        "verdict": r.verdict.value, "error_code": r.error_code,
+        "faces": [[d.index, d.action.value, d.reason.value] for d in r.faces],
+        "channel": channel, "date": (when or date.today()).isoformat(), "policy_version": r.policy_version, "model_pack": model_pack,
+    }) for r in results]
+    return _recorded(lambda: reg.audit_checks(checks) if checks else 0, lang)
+
+
+def _recorded(write: Any, lang: str | None) -> int:
+    from consent_db import RegisterError
+
     try:
-        return reg.audit_decisions(batch) if batch else 0
+        return write()
     except RegisterError as error:
         # fail closed: decisions that cannot be audited are not to be relied on
         lang = lang or current_lang()

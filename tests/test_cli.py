@@ -129,3 +129,39 @@ def test_models_lists_files_with_hashes_and_licences(capsys):
     text = capsys.readouterr().out
     assert "CC0-1.0" in text and "MIT" in text
     assert "age-v1.onnx" in text.replace("\n", "") or "Cydral" in text
+
+
+def test_scan_with_a_register_leaves_one_audit_entry_per_photo(guard, tmp_path, monkeypatch):
+    """Every verdict is in the hash-chained log, without the file's name (it may name a child)."""
+    from consent_db import Register
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    monkeypatch.delenv("MINORGUARD_KEY", raising=False)
+    bad = tmp_path / "Ana Hoxha në klasë.jpg"
+    bad.write_bytes(b"")
+    db = tmp_path / "data" / "register.sqlite3"
+    assert main(["scan", str(OBAMA), str(BIDEN), str(bad), "--db", str(db), "--channel", "facebook", "--date", "2026-12-01"]) == EXIT_BLOCK
+    with Register(db) as register:
+        checked = [e for e in register.audit_entries() if e["action"] == "photo_checked"]
+        assert sorted(e["subject"] for e in checked) == ["BLOCK", "ERROR", "PASS"]
+        block = next(json.loads(e["details"]) for e in checked if e["subject"] == "BLOCK")
+        assert [f[1:] for f in block["faces"]].count(["block", "possible_minor"]) == 2
+        assert block["channel"] == "facebook" and block["date"] == "2026-12-01" and block["model_pack"]
+        assert not any("Hoxha" in e["details"] or "Hoxha" in e["subject"] for e in checked)
+        assert register.audit_verify().ok
+
+
+def test_scan_whose_audit_entries_cannot_be_written_fails(guard, tmp_path, monkeypatch, capsys):
+    from consent_db import Register, RegisterError
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    monkeypatch.delenv("MINORGUARD_KEY", raising=False)
+
+    def refuse(self, checks):
+        raise RegisterError("busy")
+
+    monkeypatch.setattr(Register, "audit_checks", refuse)
+    assert main(["scan", str(BIDEN), "--db", str(tmp_path / "data" / "register.sqlite3"), "--lang", "en"]) == EXIT_USAGE
+    assert "could not be written to the audit log" in " ".join(capsys.readouterr().err.split())
