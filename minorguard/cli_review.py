@@ -29,7 +29,7 @@ def _scan_folder(
 
     from .cli import _guard, err
     from .cli_adults import finish_scan, prepare_scan
-    from .cli_register import consent_matcher
+    from .cli_register import audit_checked_photos, consent_matcher
     from .discover import discover_photos
 
     sources = list(discover_photos([folder], recursive))
@@ -45,6 +45,7 @@ def _scan_folder(
             results.append(result)
             bar.advance(task)
     results, batch = finish_scan(results, store, guard.policy, lang, register)
+    audit_checked_photos(register, results, guard.pack_label, context.channel, context.when, lang)  # as `scan` does
     return results, guard.policy, (batch.groups if batch is not None else None), guard
 
 

@@ -214,6 +214,8 @@ def test_ctrl_c_stops_cleanly_and_keeps_decisions(env, photos):
     with Register(db) as register:
         rows = Reviews(register).for_photo(family.sha256)
         assert [(r.kind, r.reviewer) for r in rows] == [("adult", "Ana")]
+        # the page's own scan is in the log as `scan`'s is
+        assert sorted(e["subject"] for e in register.audit_entries() if e["action"] == "photo_checked") == ["BLOCK", "PASS"]
         assert register.audit_verify().ok
 
 
