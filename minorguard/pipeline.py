@@ -129,9 +129,11 @@ class Guard:
     def detect(self, photo: Photo) -> list[DetectedFace]:
         return self.pack.detector.detect(photo.pixels)
 
-    def assess(self, photo: Photo, faces: Sequence[DetectedFace]) -> list[FaceAssessment]:
+    def assess(self, photo: Photo, faces: Sequence[DetectedFace], channel: str | None = None) -> list[FaceAssessment]:
+        """Identifiability at the size ``channel`` publishes at (policy), and an age estimate for each identifiable face."""
         policy = self.policy
-        to_publish = publish_scale(photo.width, photo.height, policy.publish_long_side)
+        side = policy.publication_side(channel)
+        to_publish = publish_scale(photo.width, photo.height, side) if side else 1.0
         full_box = [f.box.scaled(1 / photo.scale) for f in faces]
         idents = [
             assess_identifiability(
@@ -222,7 +224,7 @@ class Guard:
             faces = self.detect(photo)
             timings["detect"] = _ms(start)
             start = time.perf_counter()
-            assessments = self.assess(photo, faces)
+            assessments = self.assess(photo, faces, context.channel)
             timings["assess"] = _ms(start)
             start = time.perf_counter()
             vectors: dict[int, np.ndarray] = {}  # each face embedded at most once per photo

@@ -18,6 +18,7 @@ from .locale.coded_error import CodedError, Problem
 __all__ = ["DEFAULT_POLICY_PATH", "Policy", "PolicyError", "load_policy"]
 
 DEFAULT_POLICY_PATH = Path(__file__).with_name("default_policy.toml")
+CHANNEL_LONG_SIDE = {"facebook": 2048, "instagram": 1080, "x": 4096, "tiktok": 1080, "youtube": 0, "website": 0, "print": 0, "all": 0}
 
 
 class PolicyError(CodedError, ValueError):
@@ -31,7 +32,10 @@ class Policy:
     # detection
     detector_threshold: float = 0.5
     # identifiability, judged at publication size
-    publish_long_side: int = 2048
+    publish_long_side: int = 2048  # without a channel; detection searches at this size
+    # per channel the long side it publishes photos at; 0: the photo's own size (print, a website);
+    # a channel not listed is judged at its own size too: an unknown size must not shrink a face
+    channel_long_side: dict[str, int] = field(default_factory=lambda: dict(CHANNEL_LONG_SIDE))
     min_face_px: float = 20.0
     min_sharpness: float = 8.0
     # who is a minor
@@ -67,6 +71,12 @@ class Policy:
         values = {k: v for k, v in asdict(self).items() if k != "notes"}
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=list).encode()).hexdigest()[:12]
 
+    def publication_side(self, channel: str | None) -> int | None:
+        """The long side a photo is published at on ``channel`` (None: its own size)."""
+        if channel is None:
+            return self.publish_long_side
+        return self.channel_long_side.get(channel.strip().casefold()) or None
+
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if k != "notes"}
 
@@ -75,6 +85,7 @@ _SECTIONS = {
     "detection": {"threshold": "detector_threshold"},
     "identifiability": {
         "publish_long_side": "publish_long_side",
+        "channel_long_side": "channel_long_side",
         "min_face_px": "min_face_px",
         "min_sharpness": "min_sharpness",
     },
@@ -113,6 +124,8 @@ def _validate(policy: Policy) -> Policy:
         problems.append(Problem("detector_threshold"))
     if policy.min_face_px < 0 or policy.publish_long_side < 64:
         problems.append(Problem("identifiability_sizes"))
+    if any(not isinstance(side, int) or isinstance(side, bool) or not (side == 0 or side >= 64) for side in policy.channel_long_side.values()):
+        problems.append(Problem("channel_sizes"))
     if policy.minor_rule not in ("calibrated", "challenge_age"):
         problems.append(Problem("minor_rule"))
     if not 0 <= policy.minor_review_probability <= policy.minor_block_probability <= 1:
@@ -154,7 +167,11 @@ def policy_from_mapping(data: dict[str, Any], base: Policy | None = None) -> Pol
                 raise PolicyError("unknown_key", setting=f"{section}.{key}")
             name = _SECTIONS[section][key]
             current = getattr(base, name)
-            if isinstance(current, tuple):
+            if isinstance(current, dict):
+                if not isinstance(value, dict):
+                    raise PolicyError("not_table", section=f"{section}.{key}")
+                value = {**current, **{str(k).casefold(): v for k, v in value.items()}}  # an office overrides the channels it names
+            elif isinstance(current, tuple):
                 value = tuple(value)
             elif isinstance(current, bool):
                 if not isinstance(value, bool):

@@ -40,3 +40,25 @@ def test_bad_policy_files_explain_themselves(tmp_path, text, fragment):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PolicyError, match=fragment):
         load_policy(path)
+
+
+def test_each_channel_is_judged_at_its_own_publication_size(tmp_path):
+    policy = load_policy()
+    assert policy.publication_side(None) == 2048  # no channel: the publication size
+    assert policy.publication_side("facebook") == 2048 and policy.publication_side("Instagram") == 1080
+    assert policy.publication_side("x") == 4096
+    # print, a website, and a channel nobody sized: the photo's own size, so a face is never judged smaller than it shows
+    assert policy.publication_side("print") is None and policy.publication_side("gazeta-lokale") is None
+    path = tmp_path / "kanalet.toml"
+    path.write_text("[identifiability]\nchannel_long_side = { website = 1600, gazeta-lokale = 3000 }\n", encoding="utf-8")
+    office = load_policy(path)
+    assert office.publication_side("website") == 1600 and office.publication_side("gazeta-lokale") == 3000
+    assert office.publication_side("instagram") == 1080  # channels the file does not name keep their sizes
+
+
+@pytest.mark.parametrize("table", ["{ x = 10 }", "{ x = -1 }", "{ x = 'big' }", "2048"])
+def test_bad_channel_sizes_are_refused(tmp_path, table):
+    path = tmp_path / "p.toml"
+    path.write_text(f"[identifiability]\nchannel_long_side = {table}\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match="channel_long_side|must be a table"):
+        load_policy(path)

@@ -144,3 +144,24 @@ def test_a_face_that_fills_a_large_frame_is_found_whole(guard, margin):
         assert len(result.faces) == 1, (path.name, [(f.box, f.score) for f in result.faces])
         assert result.faces[0].box.iou(expected) > 0.5, (path.name, result.faces[0].box, expected)
         assert (result.verdict is Verdict.PASS) is (path == BIDEN)
+
+
+def test_faces_are_judged_at_the_size_the_channel_publishes(guard, tmp_path):
+    """A photo printed at full size shows its faces twice as large as Facebook's 2048 px copy does."""
+    from minorguard import CheckContext, Guard
+    from minorguard.policy import load_policy
+
+    small = Image.open(OBAMA).convert("RGB").resize((397, 265), Image.LANCZOS)
+    canvas = Image.new("RGB", (4096, 2730), (120, 128, 120))
+    canvas.paste(small, (1800, 1200))  # faces about 50 px in the file, 25 px at 2048
+    path = tmp_path / "e_madhe.png"
+    canvas.save(path)
+    strict = tmp_path / "p.toml"
+    strict.write_text("[identifiability]\nmin_face_px = 32\n", encoding="utf-8")
+    office = Guard(policy=load_policy(strict))
+    online = office.check(path, CheckContext(channel="facebook"))
+    assert online.verdict is Verdict.PASS, [(f.identifiability.published_height_px, f.category) for f in online.faces]
+    assert len(online.faces) == 4 and all(f.category is FaceCategory.NOT_IDENTIFIABLE for f in online.faces)
+    printed = office.check(path, CheckContext(channel="print"))
+    assert printed.verdict is Verdict.BLOCK
+    assert all(f.identifiability.published_height_px > 40 for f in printed.faces)
