@@ -100,7 +100,7 @@ def scan(
     models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
     workers: int = typer.Option(0, "--workers", min=0, help="Photos checked at once (0: all cores)."),
     lang: Lang = LangOpt,
-    channel: str | None = typer.Option(None, "--channel", help="Where it will be published (facebook, instagram, ...)."),
+    channel: str | None = typer.Option(None, "--channel", help="Where it will be published (facebook, instagram, ...); faces are judged at that channel's size."),
     when: str | None = typer.Option(None, "--date", help="Publication date YYYY-MM-DD (default today)."),
     event: str | None = typer.Option(None, "--event", help="Event id the photos belong to."),
     purpose: str | None = typer.Option(

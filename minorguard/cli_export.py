@@ -75,7 +75,7 @@ def export_cmd(
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy TOML overriding the defaults.")] = None,
     models: Annotated[str | None, typer.Option("--models", help="'default' or a folder of insightface ONNX models.")] = None,
     lang: Annotated[Lang, typer.Option("--lang", help="Language of messages (sq or en).")] = Lang.sq,
-    channel: Annotated[str | None, typer.Option("--channel", help="Where it will be published.")] = None,
+    channel: Annotated[str | None, typer.Option("--channel", help="Where it will be published; faces are judged at that channel's size.")] = None,
     when: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD (default today).")] = None,
     event: Annotated[str | None, typer.Option("--event", help="Event id the photos belong to.")] = None,
     purpose: Annotated[str | None, typer.Option("--purpose", help="What the photos are published for; consents limited to purposes must list it.")] = None,

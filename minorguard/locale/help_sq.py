@@ -23,9 +23,9 @@ HELP_SQ: dict[str, str] = {
     "Photos prepared at once (0: all cores).": "Fotot që përgatiten njëkohësisht (0: të gjitha bërthamat).",
     "Language of messages (sq or en).": "Gjuha e mesazheve (sq ose en).",
     "Language of the page (sq or en).": "Gjuha e faqes (sq ose en).",
-    "Where it will be published (facebook, instagram, ...).": "Ku do të publikohet (facebook, instagram, ...).",
-    "Where it will be published.": "Ku do të publikohet.",
-    "Where the photos will be published.": "Ku do të publikohen fotot.",
+    "Where it will be published (facebook, instagram, ...); faces are judged at that channel's size.": "Ku do të publikohet (facebook, instagram, ...); fytyrat gjykohen në madhësinë e atij kanali.",
+    "Where it will be published; faces are judged at that channel's size.": "Ku do të publikohet; fytyrat gjykohen në madhësinë e atij kanali.",
+    "Where the photos will be published; faces are judged at that channel's size.": "Ku do të publikohen fotot; fytyrat gjykohen në madhësinë e atij kanali.",
     "Publication date YYYY-MM-DD (default today).": "Data e publikimit VVVV-MM-DD (e paracaktuar: sot).",
     "Event id the photos belong to.": "Id e ngjarjes ku bëjnë pjesë fotot.",
     "What the photos are published for; consents limited to purposes must list it.":
