@@ -52,9 +52,7 @@ def extract(dataset: str) -> None:
     def one(i: int) -> np.ndarray:
         rgb, (x, y, w, h) = photo_at_box(dataset, rows[i], cached["box"][i], policy)
         chip = age.chips(rgb, [DetectedFace(Box(x, y, w, h), 1.0)])[0]
-        batch = np.stack([chip, chip[:, ::-1]]).astype(np.float32)
-        batch = (batch - age._means) / np.float32(256.0)
-        pooled = session.run([POOLED], {age._input: np.ascontiguousarray(batch.transpose(0, 3, 1, 2))})[0]
+        pooled = session.run([POOLED], age.model_input([chip, chip[:, ::-1]]))[0]
         return pooled.mean(axis=0)
 
     extract_per_face(dataset, one, (256,), _path(dataset), "pooled")

@@ -101,14 +101,17 @@ class CydralAgeModel:
     def chips(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> list[np.ndarray]:
         return [self.aligner.chip(rgb, self.aligner.shape(rgb, f), AGE_CHIP_SIZE, AGE_CHIP_PADDING) for f in faces]
 
-    def distributions_from_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
-        if not chips:
-            return np.zeros((0, len(self.ages)), np.float32)
+    def model_input(self, chips: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+        """The network's input for a batch of 64 px chips: normalised as the model was trained, channels first."""
         batch = np.stack(chips).astype(np.float32)
         batch -= self._means
         batch /= np.float32(256.0)
-        tensor = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
-        probs = self._session.run([self._output], {self._input: tensor})[0]
+        return {self._input: np.ascontiguousarray(batch.transpose(0, 3, 1, 2))}
+
+    def distributions_from_chips(self, chips: Sequence[np.ndarray]) -> np.ndarray:
+        if not chips:
+            return np.zeros((0, len(self.ages)), np.float32)
+        probs = self._session.run([self._output], self.model_input(chips))[0]
         return probs / probs.sum(axis=1, keepdims=True)
 
     def age_distributions(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
