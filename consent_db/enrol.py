@@ -1,7 +1,7 @@
 """Enrolment: a reference photo of a child -> one face embedding in the register.
 
-The photo must show exactly one face (or the caller names which, 1-based, left
-to right), at least 80 px high and sharp enough that the embedding describes
+The photo must show exactly one face (or the caller names which, by the number
+a scan shows: 1-based, left to right), at least 80 px high and sharp enough that the embedding describes
 the child rather than the blur; every refusal is one clear line.
 """
 
@@ -32,63 +32,73 @@ class Enrolled:
     faces_found: int
     face_height_px: float
     sharpness: float
-
-
-def _distinct(faces: list) -> list:
-    """One box per face: the fused detector may report the same face twice (different box sizes)."""
-    kept: list = []
-    for face in sorted(faces, key=lambda f: -f.score):
-        b = face.box
-        duplicate = False
-        for other in kept:
-            o = other.box
-            smaller = min(b.width * b.height, o.width * o.height)
-            if smaller > 0 and b.intersection(o) / smaller >= 0.6:
-                duplicate = True
-                break
-        if not duplicate:
-            kept.append(face)
-    return sorted(kept, key=lambda f: f.box.x)
+    box: str = ""  # where the face is in the photo (full-size pixels)
 
 
 def enrol_photo(
-    register: Register, child_id: str, source: str | os.PathLike | bytes, face: int | None = None, pack: Any = None
+    register: Register,
+    child_id: str,
+    source: str | os.PathLike | bytes,
+    face: int | None = None,
+    pack: Any = None,
+    *,
+    guard: Any = None,
+    confirm_child: bool = False,
 ) -> Enrolled:
-    from minorguard.models.pack import load_pack
-    from minorguard.photo import PhotoError, load_photo
+    """Enrol face ``face`` of ``source`` (numbered as a scan numbers it: 1 = leftmost) for ``child_id``.
+
+    The photo is loaded and searched exactly as a scan does (``guard``: the same
+    policy, publication size and face order), so ``--face N`` is the face a scan
+    called face N. A face the age estimate calls an adult is refused unless
+    ``confirm_child``: enrolling a parent by mistake would let the parent's face
+    carry the child's consent while the child still blocks.
+    """
+    from minorguard.decide import categorize
+    from minorguard.photo import PhotoError
+    from minorguard.pipeline import Guard
     from minorguard.quality import face_sharpness
+    from minorguard.types import FaceCategory
 
     register.get_child(child_id)  # unknown child: fail before any model runs
     label = os.fsdecode(source) if not isinstance(source, bytes) else "<photo>"
+    guard = guard or Guard(pack=pack)
     try:
-        photo = load_photo(source, label=label)
+        photo = guard._load(source, label)
     except PhotoError as error:
         raise RegisterError("photo_unusable", message=error.message) from None
     assert photo.data is not None and photo.sha256 is not None
     owner = register.is_enrolled(photo.sha256)
     if owner is not None:
         raise RegisterError("already_enrolled_photo", label=label, child=owner)
-    pack = pack or load_pack()
-    faces = _distinct(pack.detector.detect(photo.pixels))
+    faces = guard.detect(photo)
     if not faces:
         raise RegisterError("no_face", label=label)
     if face is None:
         if len(faces) > 1:
-            where = ", ".join(f"{i + 1} at x={f.box.x / photo.scale:.0f}" for i, f in enumerate(faces))
+            where = ", ".join(f"{i + 1}: {_box_text(f.box.scaled(1 / photo.scale))}" for i, f in enumerate(faces))
             raise RegisterError("many_faces", label=label, n=len(faces), where=where)
         face = 1
     if not 1 <= face <= len(faces):
         raise RegisterError("bad_face", label=label, face=face, n=len(faces))
     chosen = faces[face - 1]
-    height = chosen.box.height / photo.scale
+    box = chosen.box.scaled(1 / photo.scale)
+    height = box.height
     if height < MIN_FACE_PX:
         raise RegisterError("too_small", label=label, face=face, px=f"{height:.0f}", min=f"{MIN_FACE_PX:.0f}")
     sharpness = face_sharpness(photo.pixels, chosen)
     if sharpness < MIN_SHARPNESS:
         raise RegisterError("too_blurred", label=label, face=face, sharpness=f"{sharpness:.0f}", min=f"{MIN_SHARPNESS:.0f}")
-    embedder = pack.embedder
+    age = guard.assess(photo, [chosen])[0].age
+    if age is not None and categorize(age, guard.policy) is FaceCategory.ADULT and not confirm_child:
+        raise RegisterError("looks_adult", label=label, face=face, age=f"{age.expected:.0f}", box=_box_text(box))
+    embedder = guard.pack.embedder
     vector = embedder.embed(photo.pixels, [chosen])[0]
     enrolment_id = register.add_enrolment(
         child_id, photo.data, vector, face_index=face, face_height_px=height, embedder=getattr(embedder, "name", type(embedder).__name__)
     )
-    return Enrolled(enrolment_id, child_id, photo.sha256, face, len(faces), height, sharpness)
+    return Enrolled(enrolment_id, child_id, photo.sha256, face, len(faces), height, sharpness, _box_text(box))
+
+
+def _box_text(box: Any) -> str:
+    """Where a face is, in the full-size photo's pixels, so a person can check whom they enrolled."""
+    return f"x={box.x:.0f} y={box.y:.0f} {box.width:.0f}x{box.height:.0f} px"

@@ -80,15 +80,19 @@ def add(
         if not photo.is_file():
             _fail(t("cli.path_missing", lang.value, path=photo))
     guard = _guard(policy, None)
+    chosen: list = []
     with open_register(db, by) as reg:
         try:
             info = enrol_known_adult(reg, guard, name, photos, role=role, expires=until, face=face,
-                                     confirm_adult=confirm_adult)
+                                     confirm_adult=confirm_adult, chosen=chosen)
         except EnrolProblem as problem:
             _fail(_problem(problem, lang.value))
         except _register_error() as error:
             _fail(say(error, lang.value))
     err.print(t("adult.added", lang.value, id=info.id, name=info.name, n=info.count))
+    for ref in chosen:  # which face of each photo, so the person can see whom they enrolled
+        err.print(t("adult.face_used", lang.value, path=ref.path, face=ref.face_number, n=ref.faces_in_photo, box=ref.box),
+                  highlight=False, soft_wrap=True)
 
 
 @adult_app.command("list")

@@ -268,30 +268,31 @@ def _default_register_exists() -> bool:
 
 
 def scan_events(db: str | None, explicit_event: str | None, lang: str | None = None) -> tuple[Any, Any]:
-    """(register, event linker) for `scan`, or (None, None) when there is no register to read.
+    """(register, event linker) for `scan`, `export` and `review`, or (None, None) when there is no register.
 
-    The register is opened when --db or --event is given or one already exists,
-    never created by a plain scan. Events are read once, before any photo, so an
-    unknown --event id is a usage error (exit 64) and not one ERROR per photo.
+    The register is opened when --db or --event is given, $MINORGUARD_DB names one
+    or one exists in the data folder; a plain scan never creates one. A register
+    that exists or is named but cannot be opened (its key missing or wrong, the
+    database down) stops the command with a usage error (exit 64): judging
+    without it would drop consents' limits, events, known adults and reviewers'
+    *hide* decisions, and leave no audit record, so a photo a reviewer hid
+    could pass. Events are read once, before any photo, so an unknown --event
+    id is a usage error and not one ERROR per photo.
     """
     from .events import RegisterEventLinker, UnknownEventError
 
     lang = lang or current_lang()
-    if db is None and explicit_event is None:
-        # nobody asked for the register: without it no photo is exempted, which is the safe side
-        try:
-            if not _default_register_exists():
-                return None, None
-            from consent_db import Register
-
-            reg = Register(None)
-        except ImportError:
-            return None, None
-        except _register_errors() as error:
-            err.print(f"[yellow]{t('cli.warning', lang)}:[/] {escape(t('event.not_linked', lang, error=say(error, lang)))}")
-            return None, None
-    else:
-        reg = open_register(db, lang=lang)
+    if db is None and explicit_event is None and not _default_register_exists():
+        # no register anywhere: no consent, event or reviewer can allow anything, which is the safe side
+        return None, None
+    try:
+        from consent_db import Register, RegisterError
+    except ImportError as error:
+        _fail(t("event.not_linked", lang, error=error))
+    try:
+        reg = Register(db)
+    except RegisterError as error:
+        _fail(t("event.not_linked", lang, error=say(error, lang)))
     try:
         linker = RegisterEventLinker.from_register(reg, lang)
         if explicit_event is not None:

@@ -179,7 +179,8 @@ def child_show(child_id: str = typer.Argument(...), db: str | None = typer.Optio
 def child_enrol(
     child_id: str = typer.Argument(...),
     photos: list[Path] = PhotosArg,
-    face: int | None = typer.Option(None, "--face", min=1, help="Which face to take (1 = leftmost) when a photo shows several."),
+    face: int | None = typer.Option(None, "--face", min=1, help="Which face to take when a photo shows several: the number a scan shows (1 = leftmost)."),
+    confirm_child: bool = typer.Option(False, "--confirm-child", help="Enrol although the age estimate calls the face an adult: you vouch that it is the child."),
     models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
@@ -188,18 +189,15 @@ def child_enrol(
     """Turn reference photos into face embeddings (stored encrypted). Stops at the first refused photo."""
     from consent_db.enrol import enrol_photo
 
-    from .models.base import ModelError
-    from .models.pack import load_pack
+    from .cli import _guard
 
     with _Open(db, by, lang) as reg:
         reg.get_child(child_id)
-        try:
-            pack = load_pack(models)
-        except ModelError as error:
-            _fail(say(error, lang.value))
+        guard = _guard(None, models)
         for path in photos:
-            done = enrol_photo(reg, child_id, path, face, pack)
-            console.print(t("register.enrolled", lang.value, path=path, face=done.face, n=done.faces_found, px=f"{done.face_height_px:.0f}", id=done.enrolment_id))
+            done = enrol_photo(reg, child_id, path, face, guard=guard, confirm_child=confirm_child)
+            console.print(t("register.enrolled", lang.value, path=path, face=done.face, n=done.faces_found,
+                            px=f"{done.face_height_px:.0f}", box=done.box, id=done.enrolment_id))
 
 
 @child_app.command("never-publish")

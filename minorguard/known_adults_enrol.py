@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from consent_db.enrol import MIN_FACE_PX, MIN_SHARPNESS
+from consent_db.enrol import MIN_FACE_PX, MIN_SHARPNESS, _box_text
 from consent_db.records import same_text
 
 from .decide import categorize
@@ -74,6 +74,7 @@ class ReferenceFace:
     height_px: float
     p_under_18: float | None
     embedding: np.ndarray
+    box: str = ""  # where the face is (full-size pixels), so the person sees whom they enrolled
 
 
 def reference_face(
@@ -90,9 +91,7 @@ def reference_face(
         photo = load_photo(path, max_pixels=policy.max_pixels, target_long_side=policy.publish_long_side, label=name)
     except PhotoError as error:
         raise EnrolProblem("unreadable", f"{name}: {error.message}", path=name, detail=error.message) from None
-    from consent_db.enrol import _distinct  # one rule for "same face reported twice"
-
-    detected = _distinct(guard.detect(photo))  # left to right
+    detected = guard.detect(photo)  # numbered as a scan numbers them (face_numbers)
     if not detected:
         raise EnrolProblem("no_face", f"{name}: no face found", path=name)
     if box is not None:
@@ -102,7 +101,7 @@ def reference_face(
             raise EnrolProblem("face_moved", f"{name}: the reviewed face is not found again in the photo", path=name)
         face = best + 1
     if face is None and len(detected) > 1:
-        listing = ", ".join(f"{n}: x={f.box.x / photo.scale:.0f} px" for n, f in enumerate(detected, 1))
+        listing = ", ".join(f"{n}: {_box_text(f.box.scaled(1 / photo.scale))}" for n, f in enumerate(detected, 1))
         raise EnrolProblem("several_faces", f"{name}: {len(detected)} faces ({listing}); choose one with --face N",
                            path=name, n=len(detected), listing=listing)
     number = face or 1
@@ -129,7 +128,8 @@ def reference_face(
                            f"(estimated {assessment.age.expected:.0f}); if this person is an adult, confirm with --confirm-adult",
                            path=name, age=assessment.age.expected)
     vector = guard.pack.embedder.embed(photo.pixels, [chosen])[0]
-    return ReferenceFace(name, number, len(detected), height, assessment.age.p_under_18, vector)
+    return ReferenceFace(name, number, len(detected), height, assessment.age.p_under_18, vector,
+                         _box_text(chosen.box.scaled(1 / photo.scale)))
 
 
 def enrol_known_adult(
@@ -143,8 +143,13 @@ def enrol_known_adult(
     face: int | None = None,
     today: Date | None = None,
     confirm_adult: bool = False,
+    chosen: list[ReferenceFace] | None = None,
 ) -> Any:
-    """Check every photo, then write the adult in one register transaction (``KnownAdultInfo``)."""
+    """Check every photo, then write the adult in one register transaction (``KnownAdultInfo``).
+
+    ``chosen``, when given, receives the reference face taken from each photo, so
+    the caller can show the person which face (number and box) was enrolled.
+    """
     today = today or Date.today()
     if not photos:
         raise EnrolProblem("no_photo", "give at least one reference photo (--photo)")
@@ -152,7 +157,10 @@ def enrol_known_adult(
         raise EnrolProblem("face_needs_one_photo", "--face picks a face in one photo: enrol photos with several faces one at a time")
     name, existing = _precheck(register, name, expires, today)  # before any model runs
     refs = [reference_face(guard, p, face, confirm_adult) for p in photos]
-    return _write(register, guard, name, refs, role, expires, today, existing)
+    info = _write(register, guard, name, refs, role, expires, today, existing)
+    if chosen is not None:
+        chosen.extend(refs)
+    return info
 
 
 def _precheck(register: Any, name: str, expires: Date | None, today: Date) -> tuple[str, list]:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .decide import ReviewerOverride, categorize, decide_faces, photo_verdict
+from .face_numbers import reading_order
 from .grouping import wants_grouping
 from .known_adults import KnownAdultMatch, wants_known_adult
 from .minor import CalibratedMinorEstimator, FaceFeatures, load_minor_estimator
@@ -127,7 +128,8 @@ class Guard:
         )
 
     def detect(self, photo: Photo) -> list[DetectedFace]:
-        return self.pack.detector.detect(photo.pixels)
+        """The photo's faces in reading order: a face's index is its number everywhere (face_numbers)."""
+        return reading_order(self.pack.detector.detect(photo.pixels))
 
     def assess(self, photo: Photo, faces: Sequence[DetectedFace], channel: str | None = None) -> list[FaceAssessment]:
         """Identifiability at the size ``channel`` publishes at (policy), and an age estimate for each identifiable face."""

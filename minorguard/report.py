@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from .face_numbers import face_number
 from .fsnames import json_text, shown
 from .locale import t
 from .types import FaceDecision, PhotoResult, to_jsonable
@@ -108,7 +109,7 @@ def _rows(results: Iterable[PhotoResult], lang: str):
             a = d.age
             yield {
                 **base,
-                "face": d.index, "x": round(d.box.x), "y": round(d.box.y), "width": round(d.box.width), "height": round(d.box.height),
+                "face": face_number(d.index), "x": round(d.box.x), "y": round(d.box.y), "width": round(d.box.width), "height": round(d.box.height),
                 "category": d.category.value, "action": d.action.value, "reason": d.reason.value,
                 "explanation": explain_face(d, lang),
                 "age": round(a.expected, 1) if a else "", "age_low": a.low if a else "", "age_high": a.high if a else "",

@@ -207,6 +207,11 @@ class FaceDecision:
     detail: str = ""
     group: int | None = None
 
+    @property
+    def number(self) -> int:
+        """The face's number as people see it: 1 is the leftmost face (minorguard.face_numbers)."""
+        return self.index + 1
+
 
 @dataclass(frozen=True, slots=True)
 class PhotoMetadata:
@@ -257,6 +262,8 @@ def to_jsonable(value: Any) -> Any:
     """Plain JSON types for any result object (enums by value, datetimes ISO)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, FaceDecision):
+            out["face"] = value.number  # the number every command and page shows; index counts from 0
         return out
     if isinstance(value, enum.Enum):
         return value.value

@@ -425,14 +425,36 @@ def test_cli_scan_links_by_event_and_by_exif(mg, capsys, tmp_path):
     assert audited and all(d["event_id"] == "sport" and d["reason"] == "event_exempt" for d in audited)
 
 
-def test_plain_scan_with_a_broken_default_register_warns_and_exempts_nothing(mg, capsys, tmp_path):
+@pytest.mark.parametrize("damage", ["wrong key", "key moved away"])
+def test_a_register_that_cannot_be_opened_stops_scan_export_and_review(mg, capsys, tmp_path, monkeypatch, damage):
+    """Fail closed: without the register, consents' limits, events, known adults and reviewers' *hide*
+    decisions would be missing and nothing audited, so a photo a reviewer hid could pass and be exported."""
     assert mg(*SPORTS) == 0
-    (tmp_path / "data" / "register.key").write_bytes(b"not the key")  # the register now refuses to open
+    key = tmp_path / "data" / "register.key"
+    if damage == "wrong key":
+        key.write_bytes(b"not the key")
+    else:
+        key.rename(tmp_path / "elsewhere.key")
+    (tmp_path / "fotot").mkdir()
+    photo = write_exif_photo(tmp_path / "fotot" / "p.jpg", "2026:10:25 11:00:00", "+01:00", SKANDERBEG)
+    out = tmp_path / "kopje"
+    for args in (["scan", str(photo)], ["export", str(photo), "--out", str(out)], ["review", str(photo.parent), "--no-open"]):
+        capsys.readouterr()
+        assert mg(*args, "--lang", "en") == 64, args
+        assert "the register cannot be opened, so no photo was checked" in capsys.readouterr().err
+    assert not out.exists()  # nothing exported
+    # the same through $MINORGUARD_DB, with no default register
+    moved = tmp_path / "moved"
+    (tmp_path / "data").rename(moved)
+    monkeypatch.setenv("MINORGUARD_DB", str(moved / "register.sqlite3"))
+    assert mg("scan", str(photo), "--lang", "sq") == 64
+    assert "regjistri nuk hapet dot" in capsys.readouterr().err
+
+
+def test_with_no_register_anywhere_a_scan_checks_without_one(mg, capsys, tmp_path):
     photo = write_exif_photo(tmp_path / "p.jpg", "2026:10:25 11:00:00", "+01:00", SKANDERBEG)
-    capsys.readouterr()
-    assert mg("scan", str(photo), "--lang", "en") == 2  # BLOCK: no event, no exemption
-    assert "events not linked" in capsys.readouterr().err
-    assert mg("scan", str(photo), "--event", "sport") == 64  # asked for the register: a usage error
+    assert mg("scan", str(photo), "--lang", "en") == 2  # BLOCK: no consent, no event, nothing allows the child
+    assert not (tmp_path / "data" / "register.sqlite3").exists()  # a plain scan creates no register
 
 
 # -- properties ---------------------------------------------------------------------------

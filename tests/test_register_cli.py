@@ -249,3 +249,47 @@ def test_audit_verify_command_detects_a_changed_entry(register_env, child, capsy
     engine.dispose()
     assert run(register_env, "audit", "verify") == 1
     assert "entry 2" in capsys.readouterr().err
+
+
+def test_a_face_number_means_the_same_face_in_scan_reports_and_enrolment(register_env, tmp_path, capsys):
+    """Issue: the console counted in detection order, the CSV from 0, enrolment from the left; enrolling the
+    console's number on the portrait enlarged 2x stored the mother's face under the girl's record."""
+    big = _class_photo(tmp_path / "klasa.jpg", "JPEG")
+    table, report = tmp_path / "f.csv", tmp_path / "f.json"
+    scan = ["scan", str(big), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"], "--lang", "en"]
+    assert main([*scan, "--csv", str(table), "--json", str(report)]) == EXIT_BLOCK
+    console = capsys.readouterr().out
+    import re
+
+    said = {int(n) for n in re.findall(r"face (\d+): possible minor", console)}
+    rows = list(csv.DictReader(io.StringIO(table.read_text(encoding="utf-8-sig"))))
+    in_csv = {int(r["face"]) for r in rows if r["action"] == "block"}
+    faces = json.loads(report.read_text(encoding="utf-8"))["photos"][0]["faces"]
+    in_json = {f["face"] for f in faces if f["action"] == "block"}
+    assert len(said) == 2 and said == in_csv == in_json
+    assert [f["face"] for f in faces] == list(range(1, len(faces) + 1))
+    assert [f["box"]["x"] for f in faces] == sorted(f["box"]["x"] for f in faces)  # 1 = leftmost
+    where = {int(r["face"]): f"x={r['x']} y={r['y']}" for r in rows}
+    # a photo is enrolled once, so the second girl comes from a PNG copy of the same enlargement
+    copies = (big, _class_photo(tmp_path / "klasa.png", "PNG"))
+    for k, (number, photo) in enumerate(zip(sorted(said), copies)):
+        assert run(register_env, "child", "add", f"fëmija {k}") == 0
+        child_id = out(capsys)
+        assert run(register_env, "child", "enrol", child_id, str(photo), "--face", str(number)) == 0
+        shown = out(capsys)
+        assert f"face {number} of {len(faces)}" in shown  # the person sees whom they enrolled ...
+        if photo == big:
+            assert where[number] in shown  # ... at the box the scan reported
+        form = tmp_path / f"form_{k}.pdf"
+        form.write_bytes(PDF + str(k).encode())
+        assert run(register_env, "consent", "add", child_id, "--document", str(form), "--signed", "2026-09-01", "--channel", "facebook") == 0
+        out(capsys)
+    # an adult's face named for a child record asks for confirmation
+    adult = next(f["face"] for f in faces if f["category"] == "adult")
+    assert run(register_env, "child", "add", "gabim") == 0
+    wrong_child = out(capsys)
+    third = _class_photo(tmp_path / "klasa.tiff", "TIFF")
+    assert run(register_env, "child", "enrol", wrong_child, str(third), "--face", str(adult)) == EXIT_USAGE
+    assert "looks like an adult" in capsys.readouterr().err
+    # both girls were enrolled by the scan's numbers, so their consents now let the photo pass
+    assert main(scan) == EXIT_PASS

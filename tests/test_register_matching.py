@@ -182,12 +182,14 @@ def test_enrol_one_face(sqlite_register, pack, portrait):
     from consent_db.enrol import enrol_photo
 
     child = sqlite_register.add_child("Ana")
-    done = enrol_photo(sqlite_register, child.id, portrait, pack=pack)
+    with pytest.raises(RegisterError, match="looks like an adult.*--confirm-child"):  # the portrait is an adult's
+        enrol_photo(sqlite_register, child.id, portrait, pack=pack)
+    done = enrol_photo(sqlite_register, child.id, portrait, pack=pack, confirm_child=True)
     assert done.face == 1 and done.faces_found == 1 and done.face_height_px >= 80
     (vector,) = sqlite_register.enrolment_embeddings()[child.id]
     assert vector.shape == (128,) and abs(float(np.linalg.norm(vector)) - 1) < 1e-3
     with pytest.raises(RegisterError, match="already enrolled"):
-        enrol_photo(sqlite_register, child.id, portrait, pack=pack)
+        enrol_photo(sqlite_register, child.id, portrait, pack=pack, confirm_child=True)
 
 
 @pytest.mark.parametrize(

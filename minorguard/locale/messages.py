@@ -338,6 +338,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 # Known adults and grouping (issue 9)
 MESSAGES["en"].update({
     "adult.added": "known adult added: {id} {name} ({n} reference face(s))",
+    "adult.face_used": "  {path}: face {face} of {n}, at {box}",
     "adult.removed": "known adult removed, face data erased: {id}",
     "adult.list_title": "Known adults",
     "adult.expired_mark": "(expired: not used)",
@@ -362,6 +363,7 @@ MESSAGES["en"].update({
 })
 MESSAGES["sq"].update({
     "adult.added": "i rritur i njohur u shtua: {id} {name} ({n} fytyrë/a reference)",
+    "adult.face_used": "  {path}: fytyra {face} nga {n}, në {box}",
     "adult.removed": "i rrituri i njohur u hoq, të dhënat e fytyrës u fshinë: {id}",
     "adult.list_title": "Të rritur të njohur",
     "adult.expired_mark": "(i skaduar: nuk përdoret)",
@@ -391,7 +393,7 @@ MESSAGES["sq"].update({
 MESSAGES["en"].update({
     "cli.warning": "warning",
     "event.register_unavailable": "the event register is not available: {error}",
-    "event.not_linked": "events not linked, the register cannot be opened: {error}",
+    "event.not_linked": "the register cannot be opened, so no photo was checked (without it consents, events, known adults and reviewers' decisions would be missing and nothing would be audited): {error}",
     "event.unknown_id": "unknown event id {id!r} (see `minorguard event list`)",
     "event.bad_time_value": "event time {value} is not a date and time",
     "event.unknown_tz": "unknown time zone {name} (use an IANA name such as Europe/Tirane)",
@@ -456,7 +458,7 @@ MESSAGES["en"].update({
 MESSAGES["sq"].update({
     "cli.warning": "paralajmërim",
     "event.register_unavailable": "regjistri i ngjarjeve nuk është i disponueshëm: {error}",
-    "event.not_linked": "ngjarjet nuk u lidhën, regjistri nuk hapet dot: {error}",
+    "event.not_linked": "regjistri nuk hapet dot, prandaj nuk u kontrollua asnjë foto (pa të do të mungonin pëlqimet, ngjarjet, të rriturit e njohur dhe vendimet e shqyrtuesve, dhe asgjë nuk do të regjistrohej): {error}",
     "event.unknown_id": "nuk ka ngjarje me id {id!r} (shihni `minorguard event list`)",
     "event.bad_time_value": "koha e ngjarjes {value} nuk është datë dhe orë",
     "event.unknown_tz": "zonë kohore e panjohur {name} (përdorni një emër IANA si Europe/Tirane)",
