@@ -6,11 +6,17 @@ identifiable face's :class:`~minorguard.types.FaceDecision` gets a ``group``
 number. The clustering never changes a decision: it only says which faces a
 single review decision may cover.
 
-Safety rule: a cluster holding faces the age model calls *possible minor*
-together with faces it calls *adult* is never one group. It is split by the
-model's side (children and uncertain faces in one part, adults in the other)
-and both parts are marked ``mixed_ages`` so the report warns the reviewer
-that the clustering thought they were one person.
+Safety rules, so no decision on one row lets a child through by proxy:
+
+* faces the estimator reads as children (:func:`may_share_a_group`) are never
+  grouped: children's face embeddings are much less distinct than adults'
+  (two different infants in ../shared/samples cluster as one person);
+* a cluster holding faces the age model calls *possible minor* together with
+  faces it calls *adult* is never one group. It is split by the model's side
+  and both parts are marked ``mixed_ages`` so the report warns the reviewer
+  that the clustering thought they were one person;
+* on a row of possible minors, an allowing decision (adult, consent) covers
+  only the faces a reviewer ticked one by one (``review_app``).
 
 Embeddings never leave memory: the :class:`EmbeddingStore` a Guard fills
 during a scan is discarded with the batch; reports carry only group numbers.
@@ -32,7 +38,7 @@ from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult
 
 __all__ = [
     "MAX_FACES", "EmbeddingStore", "FaceGroup", "GroupedBatch", "cluster_embeddings", "face_side", "group_results",
-    "split_by_side", "wants_grouping",
+    "may_share_a_group", "split_by_side", "wants_grouping",
 ]
 
 # Agglomerative clustering keeps n*(n-1)/2 distances: 8,000 faces is ~256 MB.
@@ -149,6 +155,28 @@ def face_side(face: FaceDecision, policy: Policy) -> str:
     return "adult" if categorize(face.age, policy) is FaceCategory.ADULT else "minor"
 
 
+# Below this estimated age a face is never grouped. Face embeddings do not tell young
+# children apart: on fgnet_dev children every embedder available here puts two different
+# infants among the 0.03-2% most similar pairs of different children, and 0.955 admits
+# 0.45% of different-child pairs; the two different babies of ../shared/samples
+# cluster as one person. A row's decision there would rest on a guess.
+GROUP_MIN_AGE = 13.0
+
+
+def may_share_a_group(face: FaceDecision, policy: Policy) -> bool:
+    """Whether a face may be grouped with others: never a face the estimator reads as a child.
+
+    Faces without an age estimate, with P(under 18) at the blocking level, or
+    estimated under GROUP_MIN_AGE are each a row of their own. Faces the model
+    is merely unsure about (young-looking adults, teenagers) are still grouped,
+    and the review page applies a row's allowing decision only to the faces a
+    person ticked one by one.
+    """
+    if face.age is None:
+        return False
+    return face.age.expected >= GROUP_MIN_AGE and face.age.p_under_18 < policy.minor_block_probability
+
+
 def split_by_side(members: Sequence[K], side_of: Callable[[K], str]) -> list[tuple[tuple[K, ...], str]]:
     """The safety rule: faces the age model calls adult never share a group with faces it does not.
 
@@ -178,12 +206,15 @@ def group_results(
     threshold, linkage = policy.grouping_threshold, policy.grouping_linkage
     keys: list[FaceKey] = []
     sides: dict[FaceKey, str] = {}
+    alone: set[FaceKey] = set()
     for result in results:
         for face in result.faces:
             if wants_grouping(face, policy):
                 key = (result.source, face.index)
                 keys.append(key)
                 sides[key] = face_side(face, policy)
+                if not may_share_a_group(face, policy):
+                    alone.add(key)
     with_vector = [k for k in keys if embeddings.get(k) is not None]
     note = ""
     if len(with_vector) > MAX_FACES:
@@ -205,7 +236,10 @@ def group_results(
         parts = split_by_side(sorted(members, key=position.__getitem__), sides.__getitem__)
         split = len(parts) > 1
         for part, side in parts:
-            groups.append(FaceGroup(0, part, side, mixed_ages=split, paired_with=label if split else None))
+            together = tuple(k for k in part if k not in alone)
+            if together:
+                groups.append(FaceGroup(0, together, side, mixed_ages=split, paired_with=label if split else None))
+            groups.extend(FaceGroup(0, (k,), side) for k in part if k in alone)
     groups.sort(key=lambda g: position[g.members[0]])
     ids = {id(g): i + 1 for i, g in enumerate(groups)}
     halves: dict[int, list[int]] = {}
@@ -213,7 +247,7 @@ def group_results(
         if g.paired_with is not None:
             halves.setdefault(g.paired_with, []).append(ids[id(g)])
     groups = [
-        replace(g, id=ids[id(g)], paired_with=None if g.paired_with is None else next(x for x in halves[g.paired_with] if x != ids[id(g)]))
+        replace(g, id=ids[id(g)], paired_with=next((x for x in halves.get(g.paired_with, ()) if x != ids[id(g)]), None))
         for g in groups
     ]
     of: dict[FaceKey, int] = {k: g.id for g in groups for k in g.members}

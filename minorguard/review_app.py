@@ -31,6 +31,9 @@ from .review_rules import FaceReview, apply_override, assign_to_faces, standing,
 from .thumbs import face_thumbnail, preview_or_none
 from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
+# Decisions that let a face through: on a row of possible minors they cover only ticked faces.
+ALLOWING_KINDS = ("adult", "consent")
+
 if TYPE_CHECKING:
     from consent_db.reviews import Reviews
 
@@ -45,7 +48,7 @@ UI_KEYS = (
     "kind.blocked", "kind.review", "kind.consent", "kind.exemption", "kind.adult", "kind.not_identifiable",
     "verdict.PASS", "verdict.REVIEW", "verdict.BLOCK", "verdict.ERROR",
     "review.people", "review.person", "review.person_todo", "review.person_side_minor", "review.person_side_adult",
-    "review.person_mixed", "review.person_all", "review.remember", "review.remember_name", "review.remember_role",
+    "review.person_mixed", "review.person_all", "review.tick_face", "review.tick_each_face", "review.remember", "review.remember_name", "review.remember_role",
     "review.remember_expires", "review.remember_save", "review.remembered", "review.in_person",
 )
 
@@ -342,8 +345,11 @@ class ReviewApp:
         reviewer = " ".join(str(payload.get("reviewer") or "").split())
         if not reviewer:
             raise ReviewProblem(400, t("review.reviewer_needed", self.lang))
+        ticked = self._ticked(person, kind, payload.get("faces"))
         with self._lock:
             faces = self._group_faces(person, kind)
+            if ticked is not None:
+                faces = [(photo, ref) for photo, ref in faces if (photo, ref.face_index) in ticked]
             if not faces:
                 raise ReviewProblem(409, t("review.group_nothing", self.lang))
             known = self._remember(person, remember, reviewer) if remember is not None else None
@@ -362,6 +368,25 @@ class ReviewApp:
             "photos": [self.photo_state(p) for p in photos], "faces": len(faces),
             "known_adult": None if known is None else {"id": known.id, "name": known.name},
         }
+
+    def _ticked(self, person: Person, kind: str, faces: Any) -> set[tuple[int, int]] | None:
+        """The faces an allowing decision on a row of possible minors may cover: those ticked one by one.
+
+        The clustering may put two children, or a child and a young-looking adult,
+        in one row; "adult" or "consent" for the whole row would let each of them
+        through on a decision a person took about one face. None: no limit
+        (hiding, undoing, confirming, or a row of adults or of one face).
+        """
+        if kind not in ALLOWING_KINDS or person.side == "adult" or len(person.faces) < 2:
+            return None
+        try:
+            ticked = {(int(photo), int(face)) for photo, face in faces}
+        except (TypeError, ValueError):
+            ticked = set()
+        ticked &= set(person.faces)
+        if not ticked:
+            raise ReviewProblem(409, t("review.tick_each_face", self.lang))
+        return ticked
 
     def _group_faces(self, person: Person, kind: str) -> list[tuple[int, Any]]:
         """The (photo, FaceRef) pairs a group decision of ``kind`` is about; 409 if a photo changed."""

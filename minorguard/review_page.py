@@ -181,7 +181,13 @@ function renderPerson(person) {
     const a = el("a"); a.href = "#card-" + f.photo + "-" + f.face; a.style.borderColor = COLOURS[f.kind]; a.title = f.name + " · " + fmt("face", {n: f.face + 1}) + " · " + M["kind." + f.kind];
     a.dataset.kind = f.kind;
     const img = el("img"); img.alt = a.title; img.loading = "lazy"; img.src = url("/face/" + f.photo + "/" + f.face + ".jpg?v=" + f.version);
-    a.append(img); strip.append(a);
+    a.append(img);
+    if (person.side !== "adult" && person.faces.length > 1) {
+      // a row that may hold a child: an adult or consent decision covers only the faces ticked here
+      const tick = el("label", "tick"); const box = el("input"); box.type = "checkbox"; box.className = "tick-face";
+      box.dataset.photo = f.photo; box.dataset.face = f.face; tick.append(box, " " + M["review.tick_face"]);
+      const cell = el("span", "cell"); cell.append(a, tick); strip.append(cell);
+    } else strip.append(a);
   }
   sec.append(strip);
   const decidable = person.faces.filter(f => f.decidable).length;
@@ -212,6 +218,7 @@ async function decideGroup(id, kind, extra) {
   if (!reviewer()) { toast(M["review.reviewer_needed"], true); $("#reviewer").focus(); return; }
   const row = $("#person-" + id);
   const body = Object.assign({group: id, kind, reviewer: reviewer(), reason: row ? $("input.reason", row).value : ""}, extra || {});
+  if (row) body.faces = Array.from(row.querySelectorAll("input.tick-face:checked")).map(b => [+b.dataset.photo, +b.dataset.face]);
   try {
     const res = await api("/api/decide", body);
     lastState = ""; await load();  // every photo of the person changed: draw the page again

@@ -25,6 +25,7 @@ POLICY = Policy(minor_rule="calibrated", grouping_threshold=0.9, grouping_linkag
 ADULT_AGE = AgeEstimate(40, 33, 47, 0.01, "test")
 CHILD_AGE = AgeEstimate(9, 6, 12, 0.95, "test")
 UNSURE_AGE = AgeEstimate(20, 15, 26, 0.2, "test")
+TEEN_AGE = AgeEstimate(16, 12, 21, 0.4, "test")
 
 
 def unit(v) -> np.ndarray:
@@ -117,7 +118,7 @@ def test_mixed_child_and_adult_cluster_is_split_and_flagged():
     a = person(1)
     results = [
         photo("p1.jpg", decision(0, ADULT_AGE)),
-        photo("p2.jpg", decision(0, CHILD_AGE)),
+        photo("p2.jpg", decision(0, TEEN_AGE)),
         photo("p3.jpg", decision(0, UNSURE_AGE)),
         photo("p4.jpg", decision(0, ADULT_AGE)),
     ]
@@ -136,7 +137,7 @@ def test_mixed_child_and_adult_cluster_is_split_and_flagged():
 def test_known_adult_decision_does_not_hide_the_model_call():
     # a face cleared as known adult keeps its child-leaning age: it must not join an adult group
     a = person(1)
-    cleared = replace(decision(0, CHILD_AGE), reason=ReasonCode.KNOWN_ADULT)
+    cleared = replace(decision(0, UNSURE_AGE), reason=ReasonCode.KNOWN_ADULT)
     results = [photo("p1.jpg", decision(0, ADULT_AGE)), photo("p2.jpg", cleared)]
     batch = group_results(results, {("p1.jpg", 0): near(a, 1), ("p2.jpg", 0): near(a, 2)}, POLICY)
     assert len(batch.groups) == 2 and all(g.mixed_ages for g in batch.groups)
@@ -144,7 +145,7 @@ def test_known_adult_decision_does_not_hide_the_model_call():
 
 def test_uniform_groups_are_not_flagged():
     a = person(1)
-    results = [photo(f"p{i}.jpg", decision(0, CHILD_AGE)) for i in range(3)]
+    results = [photo(f"p{i}.jpg", decision(0, UNSURE_AGE)) for i in range(3)]
     batch = group_results(results, {(f"p{i}.jpg", 0): near(a, i) for i in range(3)}, POLICY)
     assert len(batch.groups) == 1 and not batch.groups[0].mixed_ages and batch.groups[0].side == "minor"
 
@@ -203,6 +204,35 @@ def guard_side(face: FaceDecision, policy: Policy) -> str:
     from minorguard.decide import categorize
 
     return "adult" if categorize(face.age, policy) is FaceCategory.ADULT else "minor"
+
+
+@pytest.mark.parametrize(
+    "age", [CHILD_AGE, AgeEstimate(20, 1, 30, 0.6, "test"), AgeEstimate(8, 3, 14, 0.3, "test"), None],
+    ids=["child", "likely minor", "estimated under 13", "no estimate"],
+)
+def test_faces_read_as_children_are_never_grouped(age):
+    """One row's consent or adult decision must not let another child through by proxy."""
+    a = person(1)
+    results = [photo(f"p{i}.jpg", decision(0, age)) for i in range(3)] + [photo("p9.jpg", decision(0, ADULT_AGE))]
+    vectors = {(f"p{i}.jpg", 0): near(a, i, noise=0.0) for i in (0, 1, 2, 9)}  # identical embeddings
+    batch = group_results(results, vectors, POLICY)
+    assert len({r.faces[0].group for r in batch.results}) == 4
+    assert all(g.size == 1 for g in batch.groups)
+    assert all(g.paired_with is None or g.paired_with in {h.id for h in batch.groups} for g in batch.groups)
+
+
+def test_two_different_babies_are_two_rows(shared, guard):
+    """Issue: two different infants were grouped as one person, and one 'link to consent' let both pass."""
+    from minorguard.pipeline import Guard
+
+    store = EmbeddingStore()
+    every_face = replace(guard.policy, grouping_faces="all")
+    scanning = Guard(policy=every_face, pack=guard.pack, embeddings=store)
+    babies = [shared / "samples" / "pexels_1648383_happy_baby.jpeg", shared / "samples" / "pexels_929436_baby_with_camera.jpg"]
+    results = [scanning.check(p) for p in babies]
+    batch = group_results(results, store.as_mapping(), every_face)
+    groups = [f.group for r in batch.results for f in r.faces if f.group is not None]
+    assert len(groups) >= 2 and len(set(groups)) == len(groups)
 
 
 def test_real_fgnet_subjects_group_apart(shared, guard):

@@ -264,13 +264,23 @@ def test_one_decision_per_person_in_the_browser(browser, setup):
         # the girls cannot be remembered as known adults: the page does not offer it (the server refuses it too)
         assert page.locator("#people button[name=remember]").count() == 0
         assert page.locator("#people button[name=adult]").count() == rows.count()
+        # marking a row of possible minors adult covers only the faces ticked one by one
+        second = rows.nth(1)
+        assert second.locator("input.tick-face").count() == 2
+        second.locator("button[name=adult]").click()
+        page.wait_for_selector("#toast", state="visible")
+        assert "tick each face" in page.locator("#toast").inner_text()
+        second.locator("input.tick-face").first.check()
+        second.locator("button[name=adult]").click()
+        _wait_saved(page, 2)
+        assert page.locator(f"#person-{second.get_attribute('data-person')}").get_attribute("data-todo") == "1"
         context.close()
     finally:
         code, errors = served.stop()
     assert code == 0 and "Traceback" not in errors
     with Register(setup["db"]) as register:
         entries = [e for e in register.audit_entries() if e["action"].startswith("review_")]
-        assert [e["action"] for e in entries] == ["review_group_hide"]
+        assert [e["action"] for e in entries] == ["review_group_hide", "review_group_adult"]
         details = entries[0]["details"]
         details = details if isinstance(details, dict) else json.loads(details)
         assert len(details["faces"]) == 2

@@ -172,13 +172,21 @@ def test_a_child_cannot_be_remembered_as_a_known_adult(env, guard, sample_images
         assert not any(p["rememberable"] for p in app.state()["people"] if p["id"] in {m.id for m in minors})
         for person in minors:
             with pytest.raises(ReviewProblem) as problem:
-                app.decide_group({"group": person.id, "kind": "adult", "reviewer": "Ana", "remember": {"name": f"P{person.id}"}})
+                app.decide_group({"group": person.id, "kind": "adult", "reviewer": "Ana", "remember": {"name": f"P{person.id}"},
+                                  "faces": list(person.faces)})
             assert problem.value.status == 409 and "possible minor" in problem.value.message
         assert register.list_known_adults(include_expired=True) == []
         assert all(Reviews(register).for_photo(r.sha256) == [] for r in batch.results)
         assert register.audit_verify().entries == entries
         # marking them adult for these photos stays a person's call (with its own audit entry)
-        app.decide_group({"group": minors[0].id, "kind": "adult", "reviewer": "Ana", "reason": "seen the forms"})
+        everyone = {"group": minors[0].id, "kind": "adult", "reviewer": "Ana", "reason": "seen the forms"}
+        with pytest.raises(ReviewProblem) as problem:  # a row that may hold a child: each face ticked, or nothing
+            app.decide_group(everyone)
+        assert problem.value.status == 409 and "tick each face" in problem.value.message
+        assert register.audit_verify().entries == entries
+        first = minors[0].faces[0]
+        answer = app.decide_group({**everyone, "faces": [list(first)]})
+        assert answer["faces"] == 1  # only the ticked face: the row's other face still waits for a person
         assert register.audit_verify().entries == entries + 1
 
 
@@ -200,10 +208,12 @@ def test_remembered_from_the_page_the_next_event_passes(env, guard, sample_image
         assert person["rememberable"] and person["side"] == "minor"  # uncertain: a person decides, and may remember
         with pytest.raises(ReviewProblem) as problem:  # an expiry already past: nothing written
             app.decide_group({"group": person["id"], "kind": "adult", "reviewer": "Ana",
+                              "faces": [[f["photo"], f["face"]] for f in person["faces"]],
                               "remember": {"name": "Arben Çela", "expires": "2001-01-01"}})
         assert problem.value.status == 409
         assert register.list_known_adults(include_expired=True) == []
         answer = app.decide_group({"group": person["id"], "kind": "adult", "reviewer": "Ana", "reason": "minister",
+                                   "faces": [[f["photo"], f["face"]] for f in person["faces"]],
                                    "remember": {"name": "Arben Çela", "role": "minister", "expires": "2030-12-31"}})
         assert answer["known_adult"]["name"] == "Arben Çela" and answer["faces"] == 2
         (known,) = register.list_known_adults()
@@ -233,7 +243,8 @@ def test_a_second_reviewer_confirms_a_person_once(env, guard, sample_images):
     with Register(env / "data" / "register.sqlite3", actor="zyra") as register:
         app = ReviewApp(batch.results, Reviews(register), policy, lang="en", groups=batch.groups)
         person = app.state()["people"][0]
-        app.decide_group({"group": person["id"], "kind": "adult", "reviewer": "Ana"})
+        app.decide_group({"group": person["id"], "kind": "adult", "reviewer": "Ana",
+                          "faces": [[f["photo"], f["face"]] for f in person["faces"]]})
         waiting = next(p for p in app.state()["people"] if p["id"] == person["id"])
         assert all(f["pending_second"] for f in waiting["faces"]) and waiting["todo"] == 2
         with pytest.raises(ReviewProblem) as problem:
