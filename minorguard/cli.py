@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli_help import localise_help
-from .cli_lang import Lang, LangOpt, current_lang, lang_in_argv, say
+from .cli_lang import Lang, LangOpt, accept_lang, current_lang, lang_in_argv, say
 from .fsnames import show_on
 from .locale import t
 
@@ -247,6 +247,9 @@ app.command("export")(export_cmd)
 from .cli_review import review_cmd
 
 app.command("review")(review_cmd)
+
+for _group in (app, event_app, adult_app, *(sub.typer_instance for sub in app.registered_groups)):
+    accept_lang(_group)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from .cli import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, Lang, _fail, checking_guard, console, err, parse_date
+from .cli_lang import LANG_ENV
 from .locale import t
 
 __all__ = ["export_cmd"]
@@ -74,7 +75,7 @@ def export_cmd(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored).")] = False,
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy TOML overriding the defaults.")] = None,
     models: Annotated[str | None, typer.Option("--models", help="'default' or a folder of insightface ONNX models.")] = None,
-    lang: Annotated[Lang, typer.Option("--lang", help="Language of messages (sq or en).")] = Lang.sq,
+    lang: Annotated[Lang, typer.Option("--lang", envvar=LANG_ENV, help="Language of messages (sq or en).")] = Lang.sq,
     channel: Annotated[str | None, typer.Option("--channel", help="Where it will be published; faces are judged at that channel's size.")] = None,
     when: Annotated[str | None, typer.Option("--date", help="Publication date YYYY-MM-DD (default today).")] = None,
     event: Annotated[str | None, typer.Option("--event", help="Event id the photos belong to.")] = None,

@@ -16,7 +16,7 @@ import typer
 from .locale import LANGUAGES
 from .locale.coded_error import CodedError
 
-__all__ = ["LANG_ENV", "Lang", "LangOpt", "current_lang", "default_lang", "lang_in_argv", "say"]
+__all__ = ["LANG_ENV", "Lang", "LangOpt", "accept_lang", "current_lang", "default_lang", "lang_in_argv", "say"]
 
 # The --lang choices of every command, from the message catalogue's languages.
 Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)
@@ -68,3 +68,19 @@ def say(error: BaseException, lang: str) -> str:
     if isinstance(error, CodedError):
         return error.text(lang)
     return getattr(error, "message", None) or str(error)
+
+
+def accept_lang(group: typer.Typer) -> None:
+    """Let a command group take --lang too (``minorguard --help --lang en``, ``minorguard child --lang en --help``).
+
+    The value reaches every sub-command through :func:`current_lang`, and --help
+    is translated before parsing (``cli.main``), so --lang means the same wherever it is written.
+    """
+
+    @group.callback()
+    def _group_lang(ctx: typer.Context, lang: Lang = LangOpt) -> None:
+        source = ctx.get_parameter_source("lang")
+        if source is not None and source.name in ("COMMANDLINE", "DEFAULT_MAP"):
+            # `minorguard --lang en scan ...`: the sub-commands' own --lang defaults to it
+            value = getattr(lang, "value", lang)
+            ctx.default_map = {**(ctx.default_map or {}), **{name: {"lang": value} for name in getattr(ctx.command, "commands", {})}}

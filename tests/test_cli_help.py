@@ -49,3 +49,25 @@ def test_minorguard_lang_sets_the_default_language(capsys, monkeypatch):
     assert main(["scan", str(SAMPLES), "--date", "01/12/2026"]) == EXIT_USAGE
     assert "--date must be YYYY-MM-DD" in " ".join(capsys.readouterr().err.split())
     assert "Kontrollon fotot" in _help(capsys, "scan", "--lang", "sq")  # --lang still wins
+
+
+def test_lang_is_taken_by_every_group_and_passed_down(capsys, monkeypatch):
+    """`minorguard --help --lang en` and `minorguard child --help --lang en` were refused as unknown options."""
+    from minorguard.cli import main
+
+    monkeypatch.delenv("MINORGUARD_LANG", raising=False)
+    assert main(["--help", "--lang", "en"]) == 0
+    assert "keep identifiable minors out of published photos" in capsys.readouterr().out
+    assert main(["child", "--help", "--lang", "en"]) == 0
+    assert "Children in the consent register" in capsys.readouterr().out
+    assert main(["--lang", "en", "scan", "/nowhere/at/all"]) == 64
+    assert "path does not exist" in capsys.readouterr().err
+
+
+def test_export_follows_minorguard_lang(capsys, monkeypatch, tmp_path):
+    from minorguard.cli import main
+
+    monkeypatch.setenv("MINORGUARD_LANG", "en")
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    assert main(["export", str(tmp_path / "nothing.jpg"), "--out", str(tmp_path / "out")]) == 64
+    assert "path does not exist" in capsys.readouterr().err
