@@ -65,6 +65,7 @@ def _estimates(data: dict, policy) -> list:
             face_height_px=float(data["face_h"][i]),
             sharpness=float(data["sharpness"][i]),
             gray=bool(data["gray"][i]),
+            readings={k[len("reading_"):]: data[k][i] for k in data if k.startswith("reading_")} or None,
         )
         out.append(estimator.estimate(features))
     return out

@@ -37,7 +37,7 @@ def fingerprint() -> str:
 
     root = Path(__file__).resolve().parents[1] / "minorguard"
     digest = hashlib.sha256()
-    for path in sorted((root / "models").glob("*.py")) + [root / "quality.py", root / "photo.py"]:
+    for path in sorted((root / "models").glob("*.py")) + [root / "quality.py", root / "photo.py", root / "weights" / "minor_estimator.json"]:
         digest.update(path.read_bytes())
     policy = load_policy(None)
     digest.update(repr((policy.detector_threshold, policy.publish_long_side, policy.min_face_px, policy.min_sharpness)).encode())
@@ -80,6 +80,10 @@ def extract() -> dict[str, np.ndarray]:
         "gray": np.zeros(n, bool),
         "fingerprint": np.array(current),
     }
+    networks = getattr(pack.age_model, "read", None)  # the fused pack: each network's own reading too
+    if networks is not None:
+        out.update(reading_cydral=np.full((n, 81), np.nan, np.float32), reading_faceres=np.full((n, 100), np.nan, np.float32),
+                   reading_faceapi=np.full((n, 1), np.nan, np.float32))
     start = time.perf_counter()
     for i, row in enumerate(rows):
         try:
@@ -97,6 +101,9 @@ def extract() -> dict[str, np.ndarray]:
             out["found"][i] = True
             out["identifiable"][i] = ident.identifiable
             out["probs"][i] = pack.age_model.age_distributions(photo.pixels, [best])[0]
+            if networks is not None:
+                for name, value in networks(photo.pixels, [best])[0].items():
+                    out[f"reading_{name}"][i] = value
             out["embedding"][i] = pack.embedder.embed(photo.pixels, [best])[0]
             if best.landmarks:
                 out["landmarks"][i] = np.asarray(best.landmarks, np.float32).reshape(5, 2)

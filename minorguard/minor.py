@@ -14,15 +14,17 @@ Two estimators share one interface:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from .minor_model import network_ages
 from .types import AgeEstimate
 
-__all__ = ["WEIGHTS_DIR", "CalibratedMinorEstimator", "FaceFeatures", "MinorEstimator", "RawAgeEstimator", "load_minor_estimator"]
+__all__ = ["WEIGHTS_DIR", "CalibratedMinorEstimator", "FaceFeatures", "MinorEstimator", "RawAgeEstimator", "disagree", "fitted_age_model", "load_minor_estimator"]
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 CALIBRATED_WEIGHTS = WEIGHTS_DIR / "minor_estimator.json"
@@ -39,6 +41,8 @@ class FaceFeatures:
     face_height_px: float = 0.0
     sharpness: float = 0.0
     gray: bool = False
+    # each age network's own output (a distribution, or one age), when the pack runs several
+    readings: Mapping[str, np.ndarray] | None = None
 
 
 class MinorEstimator(Protocol):
@@ -103,18 +107,52 @@ class CalibratedMinorEstimator:
         self.model = replace(MinorModel.from_json(data), percentile=percentile)
         self.name = self.model.name
         self.needs_embedding = self.model.needs_embedding
+        self.age_model = str(data.get("age_model") or type(self).age_model)
+        self.disagreement_age = float(data.get("disagreement_age", 0.0))
+        self.network_variants = data.get("network_variants")
+        self.point_estimate = tuple(data.get("point_estimate") or ())
         self.raw = RawAgeEstimator(percentile)
 
     def estimate(self, features: FaceFeatures) -> AgeEstimate:
         raw = self.raw.estimate(features)
         p, low, high, expected = self.model.predict(features)
+        readings = network_ages(features.readings) if features.readings else {}
+        if expected is None and self.point_estimate and all(n in readings for n in self.point_estimate):
+            # the geometric mean of the named networks' ages: MAE 4.7-4.9 years on the three sets,
+            # against 4.6-5.1 for the fused distribution's mean, with fewer children read as 18+
+            expected = float(np.expm1(np.mean([np.log1p(max(readings[n], 0.0)) for n in self.point_estimate])))
         return AgeEstimate(
             expected=expected if expected is not None else raw.expected,
             low=low if low is not None else raw.low,
             high=high if high is not None else raw.high,
             p_under_18=p,
             method=self.name,
+            networks=tuple((name, round(age, 1)) for name, age in readings.items()),
+            disagreement=disagree(readings, self.disagreement_age),
         )
+
+
+def disagree(readings: dict[str, float], young: float) -> bool:
+    """Whether one network reads a child (under ``young`` years) while another reads an adult (18 or over).
+
+    Where the networks disagree that strongly the estimate must not settle for
+    the adult side on the others' word (fail closed): decide() sends such a face
+    to a person at least. ``young`` comes from the weights file, where it was set
+    from held-out figures (0 turns the rule off).
+    """
+    if young <= 0 or len(readings) < 2:
+        return False
+    ages = list(readings.values())
+    return min(ages) < young and max(ages) >= 18
+
+
+def fitted_age_model() -> str:
+    """The age model (pack) the shipped calibrated estimator was fitted on."""
+    try:
+        data = json.loads(CALIBRATED_WEIGHTS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return CalibratedMinorEstimator.age_model
+    return str(data.get("age_model") or CalibratedMinorEstimator.age_model)
 
 
 def load_minor_estimator(rule: str, percentile: float) -> MinorEstimator:

@@ -20,13 +20,13 @@ scikit-learn and nothing is unpickled:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["FORMAT", "MinorModel", "feature_vector"]
+__all__ = ["FORMAT", "NETWORK_AGES", "MinorModel", "feature_vector", "network_ages"]
 
 FORMAT = "minorguard-minor-estimator/1"
 _EPS = 1e-6
@@ -54,13 +54,53 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
+# The age each output of a network refers to (minorguard.models.age_networks)
+NETWORK_AGES = {"cydral": np.arange(0, 81, dtype=np.float64), "faceres": np.arange(1, 101, dtype=np.float64)}
+
+
+def _network_block(spec: dict[str, Any], name: str, readings: Mapping[str, np.ndarray] | None) -> list[float]:
+    """``net_<kind>:<network>`` blocks: summaries of one network's own reading."""
+    kind, network = name[len("net_"):].split(":", 1)
+    if readings is None or network not in readings:
+        raise ValueError(f"minor estimator needs the {network!r} age network's reading")
+    value = np.asarray(readings[network], np.float64)
+    if kind == "log_age":  # a network that gives one number
+        return [float(np.log1p(max(float(value.reshape(-1)[0]), 0.0)))]
+    s = _summaries(value, NETWORK_AGES[network])
+    if kind == "cdf_logits":
+        return [_logit(_cdf_at(s, a)) for a in spec["cdf_ages"]]
+    if kind == "log_expected":
+        return [float(np.log1p(s["probs"] @ s["ages"]))]
+    if kind == "quantiles":
+        return [float(np.log1p(_quantile(s, q))) for q in spec["quantiles"]]
+    if kind == "entropy":
+        p = s["probs"]
+        return [float(-(p * np.log(p + _EPS)).sum())]
+    raise ValueError(f"unknown feature block {name!r} in minor estimator weights")
+
+
+def network_ages(readings: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Each network's own point estimate: its distribution's mean, or the number it gives."""
+    out = {}
+    for network, value in readings.items():
+        value = np.asarray(value, np.float64).reshape(-1)
+        if network in NETWORK_AGES:
+            probs = np.clip(value, 0.0, None)
+            out[network] = float(probs @ NETWORK_AGES[network] / max(probs.sum(), _EPS))
+        else:
+            out[network] = float(value[0])
+    return out
+
+
 def feature_vector(spec: dict[str, Any], age_probs: np.ndarray, ages: np.ndarray, face_height_px: float = 0.0,
-                   sharpness: float = 0.0, gray: bool = False) -> np.ndarray:
+                   sharpness: float = 0.0, gray: bool = False, readings: Mapping[str, np.ndarray] | None = None) -> np.ndarray:
     """The scorer's input for one face, as ``spec`` (from the weights file) lists it."""
     s = _summaries(age_probs, ages)
     out: list[float] = []
     for name in spec["blocks"]:
-        if name == "expected":
+        if name.startswith("net_"):
+            out.extend(_network_block(spec, name, readings))
+        elif name == "expected":
             out.append(float(s["probs"] @ s["ages"]))
         elif name == "log_expected":
             out.append(float(np.log1p(s["probs"] @ s["ages"])))
@@ -145,7 +185,8 @@ class MinorModel:
         return (1 - self.blend) * iso + self.blend * platt
 
     def features_of(self, features: Any) -> np.ndarray:
-        return feature_vector(self.spec, features.age_probs, features.ages, features.face_height_px, features.sharpness, features.gray)
+        return feature_vector(self.spec, features.age_probs, features.ages, features.face_height_px, features.sharpness, features.gray,
+                              features.readings)
 
     # -- age interval -----------------------------------------------------
     def recalibrated_cdf(self, age_probs: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from .decide import ReviewerOverride, categorize, decide_faces, photo_verdict
 from .face_numbers import reading_order
 from .grouping import wants_grouping
 from .known_adults import KnownAdultMatch, wants_known_adult
-from .minor import CalibratedMinorEstimator, FaceFeatures, load_minor_estimator
+from .minor import FaceFeatures, fitted_age_model, load_minor_estimator
 from .models.base import ModelError
 from .models.pack import ModelPack, load_pack
 from .photo import Photo, PhotoError, PhotoSource, load_photo
@@ -102,12 +102,17 @@ class Guard:
     ) -> None:
         self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
         self.pack = pack if isinstance(pack, ModelPack) else load_pack(pack, self.policy.detector_threshold)
-        if self.policy.minor_rule == "calibrated" and self.pack.age_model.name != CalibratedMinorEstimator.age_model:
+        if self.policy.minor_rule == "calibrated" and self.pack.age_model.name != fitted_age_model():
             # The calibration only holds for the age model it was fitted on; with
             # another pack its probabilities would mean nothing, so the guard
             # falls back to the challenge-age rule (its policy version says so).
             self.policy = dataclasses.replace(self.policy, minor_rule="challenge_age")
         self.estimator = load_minor_estimator(self.policy.minor_rule, self.policy.interval_percentile)
+        fitted = getattr(self.estimator, "network_variants", None)
+        used = getattr(self.pack.age_model, "variants", None)
+        if fitted and used is not None and {k: list(v) for k, v in used.items()} != fitted:
+            # P(under 18) holds only for the crops the estimator was fitted on
+            raise ModelError("estimator_variants", fitted=fitted, used={k: list(v) for k, v in used.items()})
         self.consent = consent
         self.events = events
         self.reviews = reviews
@@ -148,7 +153,14 @@ class Guard:
         errors: dict[int, str] = {}
         if judged:
             try:
-                probs = self.pack.age_model.age_distributions(photo.pixels, [faces[i] for i in judged])
+                age_model = self.pack.age_model
+                readings = age_model.read(photo.pixels, [faces[i] for i in judged]) if hasattr(age_model, "read") else None
+                if readings is not None:
+                    from .models.age_networks import fuse_readings
+
+                    probs = np.stack([fuse_readings(r) for r in readings])
+                else:
+                    probs = age_model.age_distributions(photo.pixels, [faces[i] for i in judged])
                 embeddings = None
                 if self.estimator.needs_embedding:
                     embeddings = self.pack.embedder.embed(photo.pixels, [faces[i] for i in judged])
@@ -162,6 +174,7 @@ class Guard:
                         face_height_px=faces[i].box.height,
                         sharpness=idents[i].sharpness,
                         gray=gray,
+                        readings=None if readings is None else readings[row],
                     )
                     ages[i] = self.estimator.estimate(features)
             except Exception as error:  # fail closed: the face goes to REVIEW

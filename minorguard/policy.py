@@ -43,7 +43,7 @@ class Policy:
     challenge_age: float = 30.0
     interval_percentile: float = 0.10
     minor_block_probability: float = 0.5
-    minor_review_probability: float = 0.0405  # as default_policy.toml: the calibrated estimator's review threshold
+    minor_review_probability: float = 0.0357  # as default_policy.toml: the calibrated estimator's review threshold
     # limits
     max_pixels: int = 100_000_000
     # events (rule 5's exemption)

@@ -65,7 +65,11 @@ def explain_face(decision: FaceDecision, lang: str = "en") -> str:
         "p": age.p_under_18 if age else float("nan"),
         "detail": decision.detail,
     }
-    return t(f"reason.{decision.reason.value}", lang, **values)
+    text = t(f"reason.{decision.reason.value}", lang, **values)
+    if age is not None and age.disagreement:
+        readings = ", ".join(f"{t('network.' + name, lang)} {value:.0f}" for name, value in age.networks)
+        text += "; " + t("age.disagreement", lang, readings=readings)
+    return text
 
 
 # A CSV file starts with this byte-order mark: Excel reads a file as UTF-8 only with it

@@ -153,6 +153,8 @@ class AgeEstimate:
     high: float
     p_under_18: float
     method: str
+    networks: tuple[tuple[str, float], ...] = ()  # each age network's own reading, years
+    disagreement: bool = False  # a network reads a minor where the others do not: lean to the minor side
 
 
 @dataclass(frozen=True, slots=True)

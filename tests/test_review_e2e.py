@@ -268,8 +268,8 @@ def test_one_decision_per_person_in_the_browser(browser, setup):
         second = rows.nth(1)
         assert second.locator("input.tick-face").count() == 2
         second.locator("button[name=adult]").click()
-        page.wait_for_selector("#toast", state="visible")
-        assert "tick each face" in page.locator("#toast").inner_text()
+        page.wait_for_function("() => document.querySelector('#toast').textContent.includes('tick each face')", timeout=10_000)
+        assert page.locator(f"#person-{second.get_attribute('data-person')}").get_attribute("data-todo") == "2"
         second.locator("input.tick-face").first.check()
         second.locator("button[name=adult]").click()
         _wait_saved(page, 2)

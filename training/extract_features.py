@@ -37,6 +37,11 @@ DATASETS = ("utkface", "all_age_faces", "fgnet_dev")
 
 # (name, padding of the 64 px age chip, mirrored). The pipeline averages "p20" and
 # "p20f" (minorguard.models.dlib_models.AGE_VARIANTS); the others serve the ablation.
+# crops for the two npm networks, as the run-time model names them (minorguard.models.age_networks)
+from minorguard.models.age_networks import FACEAPI_CROPS, FACERES_CROPS  # noqa: E402
+
+FACERES_VARIANTS = tuple((name, *spec) for name, spec in FACERES_CROPS.items())
+FACEAPI_VARIANTS = tuple((name, *spec) for name, spec in FACEAPI_CROPS.items())
 VARIANTS = (("p20", 0.2, False), ("p20f", 0.2, True), ("p10", 0.1, False), ("p10f", 0.1, True), ("p35", 0.35, False), ("p35f", 0.35, True))
 
 
@@ -78,8 +83,11 @@ class Extractor:
 
         self.policy = load_policy(None)
         self.pack = load_pack(None, self.policy.detector_threshold)
-        self.age = self.pack.age_model
+        self.age = getattr(self.pack.age_model, "cydral", self.pack.age_model)  # Cydral's own chips and variants
         self.embedder = self.pack.embedder if embedding else None
+        from minorguard.models.age_networks import FaceApiAgeModel, FaceResAgeModel
+
+        self.faceres, self.faceapi = FaceResAgeModel(), FaceApiAgeModel()
 
     def one(self, row: dict, utk: bool) -> dict:
         from minorguard.photo import load_photo
@@ -128,6 +136,12 @@ class Extractor:
         )
         if self.embedder is not None:
             out["embedding"] = self.embedder.embed(rgb, [face])[0]
+        from minorguard.models.age_networks import crop_face
+
+        out["faceres_probs"] = self.faceres.distributions_from_crops(
+            [crop_face(rgb, face.box, s, sq, m) for _, s, sq, m in FACERES_VARIANTS]).astype(np.float32)
+        out["faceapi_age"] = self.faceapi.ages_from_crops(
+            [crop_face(rgb, face.box, s, sq, m) for _, s, sq, m in FACEAPI_VARIANTS]).astype(np.float32)
         return out
 
 
@@ -143,6 +157,8 @@ def extract(dataset: str, extractor: Extractor, workers: int = 1, limit: int | N
         "det_landmarks": np.full((n, 5, 2), np.nan, np.float32), "dlib_points": np.full((n, 5, 2), np.nan, np.float32),
     }
     embeddings = np.full((n, 128), np.nan, np.float32) if extractor.embedder is not None else None
+    arrays["faceres_probs"] = np.full((n, len(FACERES_VARIANTS), 100), np.nan, np.float32)
+    arrays["faceapi_age"] = np.full((n, len(FACEAPI_VARIANTS)), np.nan, np.float32)
     start = time.perf_counter()
 
     def work(i: int) -> tuple[int, dict]:
@@ -169,6 +185,7 @@ def extract(dataset: str, extractor: Extractor, workers: int = 1, limit: int | N
     extra = {"embedding": embeddings} if embeddings is not None else {}
     np.savez_compressed(
         path, probs=probs, ages_grid=extractor.age.ages, variants=np.array([name for name, _, _ in VARIANTS]),
+        faceres_variants=np.array([v[0] for v in FACERES_VARIANTS]), faceapi_variants=np.array([v[0] for v in FACEAPI_VARIANTS]),
         age=np.array([r["age"] for r in rows], np.int16), group=np.array([r["group"] for r in rows]),
         gender=np.array([r["gender"] for r in rows], np.int8), race=np.array([r["race"] for r in rows], np.int8),
         path=np.array([r["rel"] for r in rows]), seconds=time.perf_counter() - start, detector=extractor.pack.detector.name, **arrays, **extra,

@@ -64,11 +64,31 @@ DEFAULT_SPEC: dict[str, Any] = {
 }
 
 
+# The fused estimator: each network's own reading (minorguard.models.age_networks), summarised.
+# Chosen on held-out figures (benchmarks/results/age_networks.json): FaceRes's quantiles and
+# expected age, face-api's age, and Cydral's quantiles as a third voice (without it, 25+
+# flagged held out was 24.0 / 38.7 / 37.1% against 21.2 / 38.5 / 31.5% with it, at the same
+# minor recall); the cumulative log-odds of every network cost all_age_faces recall (98.6%).
+FUSED_SPEC: dict[str, Any] = {
+    "blocks": ["net_quantiles:faceres", "net_log_expected:faceres", "net_log_age:faceapi", "net_quantiles:cydral"],
+    "cdf_ages": [6, 12, 16, 18, 22, 30],
+    "quantiles": [0.05, 0.25, 0.5, 0.75],
+}
+
+
 @dataclass
 class Config:
-    spec: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SPEC))
+    spec: dict[str, Any] = field(default_factory=lambda: dict(FUSED_SPEC))
     # age-chip variants averaged, as the pipeline's age model does (minorguard.models.dlib_models.AGE_VARIANTS)
     variants: tuple[str, ...] = AGE_VARIANTS
+    # crops of the two npm networks averaged, as FusedAgeModel reads them (training.extract_features)
+    faceres_variants: tuple[str, ...] = ("s115",)
+    faceapi_variants: tuple[str, ...] = ("q10",)
+    # the age interval and the distribution-based blocks use the fused distribution (fuse_readings)
+    fused: bool = True
+    # a network reading under this age while another reads 18+ sends the face to a person (0: off)
+    # (held out it changed nothing: every such face was already flagged; it guards faces unlike these sets)
+    disagreement_age: float = 14.0
     c: float = 1.0  # inverse L2 strength of the logistic regression
     # The goal is 99.5% on sets never seen; thresholds picked at exactly 99.5%
     # on the training sets gave 99.3% held out on two sets, so they are
@@ -102,6 +122,10 @@ class Data:
     detected: np.ndarray
     # Candidate features per row for an ablation (training/ablation_landmarks.py); never in the shipped model.
     extra: np.ndarray | None = None
+    faceres: np.ndarray | None = None  # faces x FaceRes crop variants x 100
+    faceapi: np.ndarray | None = None  # faces x face-api crop variants
+    faceres_variants: list[str] = field(default_factory=list)
+    faceapi_variants: list[str] = field(default_factory=list)
 
     @property
     def minor(self) -> np.ndarray:
@@ -115,6 +139,28 @@ class Data:
     def age_probs(self, variants: tuple[str, ...]) -> np.ndarray:
         index = [self.variants.index(v) for v in variants]
         return self.probs[:, index].mean(axis=1)
+
+    def readings(self, config: Config) -> list[dict[str, np.ndarray]]:
+        """Per row, each network's reading as FusedAgeModel.read gives it at run time."""
+        cydral = self.age_probs(config.variants)
+        if self.faceres is None or self.faceapi is None:
+            return [{"cydral": cydral[i]} for i in range(len(self.age))]
+        fr = self.faceres[:, [self.faceres_variants.index(v) for v in config.faceres_variants]].mean(axis=1)
+        fa = np.clip(self.faceapi[:, [self.faceapi_variants.index(v) for v in config.faceapi_variants]].mean(axis=1), 0.0, 100.0)
+        return [{"cydral": cydral[i], "faceres": fr[i], "faceapi": fa[i : i + 1]} for i in range(len(self.age))]
+
+    def distributions(self, config: Config) -> tuple[np.ndarray, np.ndarray]:
+        """(per-row distribution the estimator sees as ``age_probs``, its age grid)."""
+        if not config.fused:
+            return self.age_probs(config.variants), self.ages_grid
+        from minorguard.models.age_networks import AGE_GRID, fuse_readings
+
+        rows = self.readings(config)
+        out = np.full((len(rows), len(AGE_GRID)), np.nan)
+        for i, r in enumerate(rows):
+            if self.usable[i]:
+                out[i] = fuse_readings(r)
+        return out, AGE_GRID.astype(float)
 
 
 def load_data(datasets: tuple[str, ...] = DATASETS) -> Data:
@@ -131,13 +177,18 @@ def load_data(datasets: tuple[str, ...] = DATASETS) -> Data:
         usable=cat("detected") & cat("identifiable"), probs=cat("probs"), variants=[str(v) for v in parts[0][1]["variants"]],
         ages_grid=parts[0][1]["ages_grid"].astype(float), face_h=cat("face_h"), sharpness=cat("sharpness"), gray=cat("gray"),
         detected=cat("detected"),
+        faceres=cat("faceres_probs") if all("faceres_probs" in d for _, d in parts) else None,
+        faceapi=cat("faceapi_age") if all("faceapi_age" in d for _, d in parts) else None,
+        faceres_variants=[str(v) for v in parts[0][1]["faceres_variants"]] if "faceres_variants" in parts[0][1] else [],
+        faceapi_variants=[str(v) for v in parts[0][1]["faceapi_variants"]] if "faceapi_variants" in parts[0][1] else [],
     )
 
 
 def design(data: Data, config: Config) -> np.ndarray:
-    probs = data.age_probs(config.variants)
+    probs, grid = data.distributions(config)
+    readings = data.readings(config)
     rows = [
-        feature_vector(config.spec, probs[i], data.ages_grid, float(data.face_h[i]), float(data.sharpness[i]), bool(data.gray[i]))
+        feature_vector(config.spec, probs[i], grid, float(data.face_h[i]), float(data.sharpness[i]), bool(data.gray[i]), readings[i])
         if data.usable[i] else None
         for i in range(len(data.age))
     ]
@@ -234,10 +285,10 @@ def fit(data: Data, config: Config) -> tuple[dict[str, Any], dict[str, float], n
 
 def pit_table(data: Data, config: Config, points: int = 41) -> dict[str, list[float]]:
     """How often the true age fell at or below the age model's CDF value u, for u on a grid."""
-    probs = data.age_probs(config.variants)[data.usable]
+    probs, grid = data.distributions(config)
+    probs = probs[data.usable]
     ages = data.age[data.usable]
     cdf = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
-    grid = data.ages_grid
     # CDF at the true age (randomised within the true age's bin, as PIT for discrete outcomes is)
     idx = np.clip(np.searchsorted(grid, np.minimum(ages, grid[-1])), 0, len(grid) - 1)
     upper = cdf[np.arange(len(ages)), idx]
@@ -260,10 +311,15 @@ def build_model_json(data: Data, config: Config, name: str = "minor-logit-iso-1"
         "needs_embedding": False,
         "trained_on": sorted(np.unique(data.dataset).tolist()),
         "age_variants": list(config.variants),
+        **({"age_model": "cydral+faceres+faceapi", "network_variants": {"faceres": list(config.faceres_variants),
+                                                                          "faceapi": list(config.faceapi_variants)}}
+           if config.fused else {}),
         "features": config.spec,
         **parts,
         "age_recalibration": pit_table(data, config),
         "interval_percentile": 0.10,
+        "disagreement_age": config.disagreement_age,
+        **({"point_estimate": ["faceres", "faceapi"]} if config.fused else {}),
         "thresholds": {**thresholds, "target_recall": config.target_recall},
     }
 
@@ -326,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     print("cross-dataset (train on the other two, thresholds from training data only):")
     for line in summary(cross_dataset(config, data)):
         print("  " + line)
-    model_json = build_model_json(data, config)
+    model_json = build_model_json(data, config, name="minor-fused-1" if config.fused else "minor-logit-iso-1")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model_json, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out} (review threshold {model_json['thresholds']['review']:.4f})")

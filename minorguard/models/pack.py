@@ -22,8 +22,9 @@ __all__ = ["DEFAULT_FUSION", "DEFAULT_PACK_NAME", "ModelPack", "default_detector
 
 # Every result and audit record names the pack: a new number whenever the same
 # photo could get other faces or ages. 2: searched at publication size, with
-# the coarse pass and without parts of faces (was 1280 px, one pass).
-DEFAULT_PACK_NAME = "default-2"
+# the coarse pass and without parts of faces (was 1280 px, one pass). 3: ages
+# from Cydral, HSE FaceRes and face-api.js AgeGenderNet together.
+DEFAULT_PACK_NAME = "default-3"
 
 
 # Fused scorer fitted on face_mask_kaggle proposals (benchmarks/tune_detection.py fit;
@@ -95,15 +96,16 @@ class ModelPack:
 
 
 def _default_pack(detector_threshold: float) -> ModelPack:
+    from .age_networks import FusedAgeModel
     from .dlib_models import CydralAgeModel, DlibAligner, DlibEmbedder
 
     aligner = DlibAligner()
     return ModelPack(
         name=DEFAULT_PACK_NAME,
         detector=default_detector(detector_threshold),
-        age_model=CydralAgeModel(aligner),
+        age_model=FusedAgeModel.load(CydralAgeModel(aligner)),
         _embedder_factory=lambda: DlibEmbedder(aligner),
-        licence_note="MIT (detectors) and CC0-1.0 (age, landmarks, embedding): fit for government use.",
+        licence_note="MIT (detectors, face-api age), Apache-2.0 (FaceRes age) and CC0-1.0 (Cydral age, landmarks, embedding): fit for government use.",
     )
 
 
