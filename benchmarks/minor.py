@@ -171,16 +171,17 @@ def evaluate(runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 def _coverage(model: MinorModel, d: Data) -> dict[str, float]:
     """Share of faces whose true age lies inside the 80% interval, raw and recalibrated."""
-    probs = d.age_probs(AGE_VARIANTS)[d.usable]
+    probs, grid = d.distributions(Config())  # the distribution the pipeline reads the interval from
+    probs = probs[d.usable]
     ages = d.age[d.usable]
-    grid = d.ages_grid
+    top = len(grid) - 1
     raw_in, new_in = [], []
     for pr, a in zip(probs, ages):
         cdf = np.cumsum(pr / pr.sum())
-        lo, hi = grid[min(int(np.searchsorted(cdf, 0.1)), 80)], grid[min(int(np.searchsorted(cdf, 0.9)), 80)]
-        raw_in.append(lo <= min(a, 80) <= hi)
+        lo, hi = grid[min(int(np.searchsorted(cdf, 0.1)), top)], grid[min(int(np.searchsorted(cdf, 0.9)), top)]
+        raw_in.append(lo <= min(a, grid[-1]) <= hi)
         _, lo2, hi2 = model.age_summary(pr, grid)
-        new_in.append(lo2 <= min(a, 80) <= hi2)
+        new_in.append(lo2 <= min(a, grid[-1]) <= hi2)
     return {"raw_80pct_interval": round(float(np.mean(raw_in)), 4), "recalibrated_80pct_interval": round(float(np.mean(new_in)), 4)}
 
 
