@@ -317,9 +317,13 @@ class Register:
             audit.append(session, self.actor, "consent_withdrawn", consent.child_id, {"record": record_id, "on": str(on), "reason": reason}, document_sha256=consent.document_sha256)
             child = consent.child
             live = [c for c in child.consents if c.status == "active" and (c.valid_until is None or c.valid_until >= date.today())]
+            erased = 0
             if not live and not child.never_publish:
-                self._erase(session, child, f"consent {record_id} withdrawn")
-            return _consent_info(consent)
+                erased = self._erase(session, child, f"consent {record_id} withdrawn")
+            info = _consent_info(consent)
+        if erased:
+            self.store.scrub()
+        return info
 
     def get_consent(self, record_id: str) -> ConsentInfo:
         with self.store.transaction() as session:
@@ -445,7 +449,10 @@ class Register:
         """Delete every enrolment photo and embedding of a child; the audit trail stays."""
         reason = _require_text(reason, "empty_erase_reason")
         with self.store.transaction() as session:
-            return self._erase(session, self._child(session, child_id), reason)
+            erased = self._erase(session, self._child(session, child_id), reason)
+        if erased:
+            self.store.scrub()
+        return erased
 
     def _erase(self, session: Session, child: Child, reason: str) -> int:
         rows = list(child.enrolments)
@@ -491,6 +498,8 @@ class Register:
                     session.flush()
                     audit.append(session, self.actor, "biometrics_erased", child.id, {"reason": f"consent ended {last_end - grace} (+{self.grace_days} days grace)", "photos": len(old), "photo_sha256s": [r.photo_sha256 for r in old]})
                     erased.append(child.id)
+        if erased:
+            self.store.scrub()
         return erased
 
     # -- events (rule 5's exemption) ------------------------------------------

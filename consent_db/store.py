@@ -83,6 +83,9 @@ def _sqlite_hooks(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Erased biometric data must leave the file: deleted rows are overwritten with
+        # zeros whatever this platform's SQLite build does by default.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
@@ -147,6 +150,25 @@ class Store:
                 return
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def scrub(self) -> None:
+        """After an erasure: write the WAL back into the database and empty it.
+
+        secure_delete zeroes the pages in the database file, but the write-ahead
+        log still holds copies of those pages until a checkpoint; TRUNCATE copies
+        them back and cuts the log to zero bytes. PostgreSQL keeps dead rows until
+        VACUUM (README, "Erasure"); nothing to do here for it.
+        """
+        if self.is_postgres:
+            return
+        # the driver's own connection: outside a transaction, which a checkpoint needs
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            cursor.close()
+        finally:
+            raw.close()
 
     def close(self) -> None:
         self.engine.dispose()

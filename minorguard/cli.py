@@ -120,8 +120,9 @@ def scan(
 
     lang_s = lang.value
     publish_date = parse_date(when)
+    left_out: list[Path] = []
     try:
-        sources = list(discover_photos(paths, recursive))
+        sources = list(discover_photos(paths, recursive, left_out))
     except MissingPath as missing:
         _fail(t("cli.path_missing", lang_s, path=missing.path))
     if not sources:
@@ -153,6 +154,8 @@ def scan(
         audit_checked_photos(register, results, guard.pack_label, channel, publish_date, lang_s)
         register.close()
     _print_summary(results, lang_s)
+    if left_out:  # photos there were never seen: say so, never leave them out without a word
+        err.print(f"[yellow]{t('cli.warning', lang_s)}:[/] {escape(t('cli.folders_not_searched', lang_s, n=len(left_out)))}", soft_wrap=True)
     if json_out:
         write_json(results, json_out, {"policy": guard.policy.to_dict(), "policy_version": guard.policy.version, "model_pack": guard.pack_label, "groups": groups_json(batch)})
         err.print(t("cli.written", lang_s, path=json_out))

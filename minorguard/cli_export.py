@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from .cli import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, Lang, _fail, checking_guard, console, err, parse_date
 from .cli_lang import LANG_ENV
@@ -125,6 +126,9 @@ def export_cmd(
             register.close()
     if not summary.photos:
         _fail(t("cli.no_photos", lang_s))
+    if summary.unsearched_folders:
+        err.print(f"[yellow]{t('cli.warning', lang_s)}:[/] " + escape(t("cli.folders_not_searched", lang_s, n=len(summary.unsearched_folders))),
+                  soft_wrap=True)
     counts = ", ".join(f"{t('export.' + k, lang_s)}: {v}" for k, v in sorted(summary.counts.items()))
     console.print(f"{counts}\n{t('cli.written', lang_s, path=summary.manifest)}", highlight=False)
     statuses = {p.status for p in summary.photos}

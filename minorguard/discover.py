@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .photo import SUPPORTED_SUFFIXES, UNCHECKABLE_SUFFIXES
 
-__all__ = ["MissingPath", "discover_photos"]
+__all__ = ["MissingPath", "discover_photos", "looks_like_a_picture"]
 
 
 class MissingPath(Exception):
@@ -23,23 +23,53 @@ def _is_photo_name(name: str) -> bool:
     return suffix in SUPPORTED_SUFFIXES or suffix in UNCHECKABLE_SUFFIXES
 
 
-def discover_photos(paths: Iterable[str | os.PathLike], recursive: bool = False) -> Iterator[Path]:
+# The first bytes of picture formats: a file whose name does not say it is a picture
+# (``foto.jpg.bak``, ``IMG_0001`` with no suffix, ``.jfif`` renamed) is still one.
+_MAGIC = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*", b"qoif", b"8BPS",
+          b"\x00\x00\x00\x0cjP  ", b"\xff\x0a", b"\x00\x00\x00\x0cJXL ")
+_ISO_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+
+
+def looks_like_a_picture(path: str | os.PathLike) -> bool:
+    """Whether a file's first bytes are those of a picture format, whatever its name says."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(32)
+    except OSError:
+        return False
+    if head.startswith(_MAGIC):
+        return True
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    if head[4:8] == b"ftyp" and head[8:12] in _ISO_BRANDS:
+        return True
+    if head[:2] == b"BM" and len(head) >= 14 and int.from_bytes(head[2:6], "little") > 26:  # BMP: its size follows
+        return True
+    # Netpbm (P1-P6) and FLI/FLC animations
+    return (len(head) > 2 and head[0:1] == b"P" and head[1:2] in b"123456" and head[2:3] in b" \t\r\n") or head[4:6] in (b"\x11\xaf", b"\x12\xaf")
+
+
+def discover_photos(
+    paths: Iterable[str | os.PathLike], recursive: bool = False, left_out: list[Path] | None = None
+) -> Iterator[Path]:
     """Files given directly are always yielded (a bad one becomes an ERROR verdict);
-    inside folders only names with a photo suffix are taken, and those of pictures
-    that cannot be checked (GIF, camera raw, video, ...), which become ERROR verdicts.
-    Each real folder is visited once, so symlink loops end."""
+    inside folders, names with a photo suffix, those of pictures that cannot be
+    checked (GIF, camera raw, video, ...), which become ERROR verdicts, and any
+    other file whose first bytes are a picture's. Each real folder is visited
+    once, so symlink loops end. Without ``recursive``, the sub-folders left
+    unsearched are appended to ``left_out``, so the summary can count them."""
     seen_dirs: set[str] = set()
     for raw in paths:
         path = Path(os.fsdecode(raw))
         if path.is_dir():
-            yield from _walk(path, recursive, seen_dirs)
+            yield from _walk(path, recursive, seen_dirs, left_out)
         elif path.exists() or path.is_symlink():
             yield path
         else:
             raise MissingPath(str(path))
 
 
-def _walk(folder: Path, recursive: bool, seen: set[str]) -> Iterator[Path]:
+def _walk(folder: Path, recursive: bool, seen: set[str], left_out: list[Path] | None = None) -> Iterator[Path]:
     """Photos in ``folder``; a folder that cannot be listed is yielded itself.
 
     Its photos were never seen, so skipping it would pass them silently: the
@@ -67,8 +97,12 @@ def _walk(folder: Path, recursive: bool, seen: set[str]) -> Iterator[Path]:
             is_dir = False
         if is_dir:
             if recursive:
-                yield from _walk(path, recursive, seen)
-        elif _is_photo_name(entry.name) and not _mac_metadata_twin(entry.name, names):
+                yield from _walk(path, recursive, seen, left_out)
+            elif left_out is not None:
+                left_out.append(path)
+        elif _mac_metadata_twin(entry.name, names):
+            continue
+        elif _is_photo_name(entry.name) or looks_like_a_picture(path):
             yield path
 
 

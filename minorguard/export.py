@@ -169,6 +169,7 @@ class ExportSummary:
     manifest: str
     photos: tuple[ExportedPhoto, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
+    unsearched_folders: tuple[str, ...] = ()  # sub-folders a run without --recursive did not look into
 
     @property
     def ok(self) -> bool:
@@ -224,14 +225,18 @@ def recheck_problems(
 
 
 # -- planning --------------------------------------------------------------------
-def _plan(sources: Iterable[str | os.PathLike], out_dir: Path, recursive: bool) -> list[tuple[Path, Path]]:
-    """(source, output path relative to out_dir) for every photo; folders are mirrored."""
+def _plan(sources: Iterable[str | os.PathLike], out_dir: Path, recursive: bool,
+          left_out: list[Path] | None = None) -> list[tuple[Path, Path]]:
+    """(source, output path relative to out_dir) for every photo; folders are mirrored.
+
+    Sub-folders a run without ``recursive`` leaves unsearched go to ``left_out``.
+    """
     out_real = os.path.realpath(out_dir)
     plan: list[tuple[Path, Path]] = []
     for raw in sources:
         root = Path(os.fsdecode(raw))
         if root.is_dir():
-            for path in discover_photos([root], recursive):
+            for path in discover_photos([root], recursive, left_out):
                 if _within(path, out_real):
                     continue  # never re-export our own output
                 plan.append((path, path.relative_to(root)))
@@ -586,7 +591,8 @@ def export_photos(
     hide, style = HideMode(hide), Style(style)
     context = context or CheckContext()
     out = Path(os.fsdecode(out_dir))
-    plan = _plan(sources, out, recursive)
+    left_out: list[Path] = []
+    plan = _plan(sources, out, recursive, left_out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
@@ -652,7 +658,8 @@ def export_photos(
     counts: dict[str, int] = {}
     for p in batch.photos:
         counts[p.status.value] = counts.get(p.status.value, 0) + 1
-    return ExportSummary(str(out), str(manifest.path), tuple(batch.photos), counts)
+    unsearched = tuple(str(p) for p in left_out if not _within(p, os.path.realpath(out)))
+    return ExportSummary(str(out), str(manifest.path), tuple(batch.photos), counts, unsearched)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - only without pillow-heif
 __all__ = ["SUPPORTED_SUFFIXES", "UNCHECKABLE_SUFFIXES", "Photo", "PhotoError", "PhotoSource", "load_photo"]
 
 SUPPORTED_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".hif"}
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".hif"}
 )
 _SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "TIFF", "HEIF"}
 # Pictures a folder may hold that are not checked: animations, other formats, camera raw files
@@ -39,7 +39,8 @@ _SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "TIFF", "HEIF"}
 # which an office publishes too. A folder scan lists them as ERROR, so none is left out of the
 # summary without a word.
 _UNCHECKABLE_PICTURES = frozenset(
-    {".gif", ".bmp", ".dib", ".avif", ".jxl", ".jp2", ".j2k", ".svg", ".ico", ".psd",
+    {".gif", ".bmp", ".dib", ".avif", ".avifs", ".apng", ".jxl", ".jp2", ".j2k", ".svg", ".ico", ".psd",
+     ".ppm", ".pgm", ".pbm", ".pnm", ".qoi", ".fli", ".flc", ".tga", ".pcx", ".xcf",
      ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".srw", ".pef"}
 )
 _VIDEOS = frozenset({".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".3gp", ".wmv", ".mts", ".m2ts", ".mpg", ".mpeg"})

@@ -165,3 +165,33 @@ def test_scan_whose_audit_entries_cannot_be_written_fails(guard, tmp_path, monke
     monkeypatch.setattr(Register, "audit_checks", refuse)
     assert main(["scan", str(BIDEN), "--db", str(tmp_path / "data" / "register.sqlite3"), "--lang", "en"]) == EXIT_USAGE
     assert "could not be written to the audit log" in " ".join(capsys.readouterr().err.split())
+
+
+def test_every_picture_in_a_folder_is_checked_or_listed(guard, tmp_path, capsys, monkeypatch):
+    """Issue: .mpo, .ppm, .qoi, .apng, .avifs and pictures whose names do not say so were neither checked nor listed."""
+    from PIL import Image
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    folder = tmp_path / "dosja"
+    (folder / "nën").mkdir(parents=True)
+    family = OBAMA.read_bytes()
+    (folder / "familja.jpg.bak").write_bytes(family)  # a JPEG whose name does not say so: judged
+    (folder / "IMG_0001").write_bytes(family)  # no suffix at all: judged
+    (folder / "kamera.mpo").write_bytes(family)  # a camera's multi-picture JPEG: judged
+    with Image.open(OBAMA) as image:
+        image.save(folder / "foto.ppm")
+    for name in ("lëvizje.apng", "sekuencë.avifs", "foto.qoi"):
+        (folder / name).write_bytes(b"not decoded here")  # listed as pictures that cannot be checked
+    (folder / "shënime.txt").write_text("not a picture", encoding="utf-8")
+    (folder / "nën" / "fëmijë.jpg").write_bytes(family)  # a sub-folder without --recursive
+    report = tmp_path / "r.json"
+    assert main(["scan", str(folder), "--json", str(report), "--lang", "en"]) == EXIT_BLOCK
+    err = capsys.readouterr().err
+    photos = {Path(p["source"]).name: p for p in json.loads(report.read_text(encoding="utf-8"))["photos"]}
+    assert set(photos) == {"familja.jpg.bak", "IMG_0001", "kamera.mpo", "foto.ppm", "lëvizje.apng", "sekuencë.avifs", "foto.qoi"}
+    assert {photos[n]["verdict"] for n in ("familja.jpg.bak", "IMG_0001", "kamera.mpo")} == {"BLOCK"}
+    assert all(photos[n]["verdict"] == "ERROR" for n in ("foto.ppm", "lëvizje.apng", "sekuencë.avifs", "foto.qoi"))
+    assert "1 sub-folder(s) were not searched" in err
+    # export says the same of the sub-folder it left out
+    assert main(["export", str(folder), "--out", str(tmp_path / "kopje"), "--lang", "en"]) in (0, 1, 2)
+    assert "1 sub-folder(s) were not searched" in capsys.readouterr().err

@@ -289,3 +289,28 @@ def test_default_location_and_db_from_environment(tmp_path, monkeypatch):
     with Register() as reg:
         assert reg.list_children() == []
         assert "shared.sqlite3" in reg.label
+
+
+def test_erased_biometric_data_is_gone_from_the_sqlite_file(tmp_path, monkeypatch):
+    """Issue: erasure left the encrypted photos and embeddings in the file unless the platform's SQLite zeroed them."""
+    import sqlite3
+
+    from consent_db import Register
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "regjistri.sqlite3"
+    reg = Register(str(path))
+    try:
+        child = reg.add_child("Ana")
+        record = reg.add_consent(child.id, PDF, TODAY - timedelta(days=5), ["all"])
+        reg.add_enrolment(child.id, b"photo-1" * 500, _vec(1), face_index=0, face_height_px=100, embedder="t")
+        with sqlite3.connect(path) as raw:
+            assert raw.execute("PRAGMA secure_delete").fetchone()[0] in (0, 1)
+            stored = [blob for row in raw.execute("SELECT photo_enc, embedding_enc FROM enrolments") for blob in row]
+        assert stored and all(len(blob) > 64 for blob in stored)
+        reg.withdraw_consent(record.id, "parent asked")
+    finally:
+        reg.close()
+    files = b"".join(p.read_bytes() for p in tmp_path.glob("regjistri.sqlite3*"))
+    for blob in stored:  # neither the encrypted photo nor the embedding survives, in the file or its WAL
+        assert blob[16:48] not in files

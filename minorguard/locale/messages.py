@@ -351,6 +351,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 MESSAGES["en"].update({
     "adult.added": "known adult added: {id} {name} ({n} reference face(s))",
     "adult.face_used": "  {path}: face {face} of {n}, at {box}",
+    "cli.folders_not_searched": "{n} sub-folder(s) were not searched and their photos not checked; add --recursive to check them",
     "adult.removed": "known adult removed, face data erased: {id}",
     "adult.list_title": "Known adults",
     "adult.expired_mark": "(expired: not used)",
@@ -376,6 +377,7 @@ MESSAGES["en"].update({
 MESSAGES["sq"].update({
     "adult.added": "i rritur i njohur u shtua: {id} {name} ({n} fytyrë/a reference)",
     "adult.face_used": "  {path}: fytyra {face} nga {n}, në {box}",
+    "cli.folders_not_searched": "{n} nëndosje nuk u kërkuan dhe fotot e tyre nuk u kontrolluan; shtoni --recursive për t'i kontrolluar",
     "adult.removed": "i rrituri i njohur u hoq, të dhënat e fytyrës u fshinë: {id}",
     "adult.list_title": "Të rritur të njohur",
     "adult.expired_mark": "(i skaduar: nuk përdoret)",
