@@ -2,14 +2,18 @@
 
 Public API::
 
-    from minorguard import Guard
-    guard = Guard()                     # loads models once
-    result = guard.check("photo.jpg")   # path, bytes, numpy array or PIL image
-    result.verdict, result.faces        # frozen, JSON-serialisable
+    from minorguard import CheckContext, open_checks
+    with open_checks(context=CheckContext(channel="facebook"), tool="cms") as checks:
+        result = checks.check("photo.jpg")  # the register's consents, events, reviews, known adults; audited
+    result.verdict, result.faces            # frozen, JSON-serialisable
+
+    from minorguard import Guard            # the models alone: no register, no audit
+    Guard().check("photo.jpg")
 """
 
 from __future__ import annotations
 
+from .application import Checks, KnownAdultsUnavailable, RegisterUnavailable, open_checks
 from .decide import decide_face, photo_verdict
 from .photo import PhotoError
 from .pipeline import CheckContext, Guard
@@ -31,17 +35,21 @@ __all__ = [
     "AgeEstimate",
     "Box",
     "CheckContext",
+    "Checks",
     "FaceAction",
     "FaceCategory",
     "FaceDecision",
     "Guard",
+    "KnownAdultsUnavailable",
     "PhotoError",
     "PhotoResult",
     "Policy",
     "PolicyError",
     "ReasonCode",
+    "RegisterUnavailable",
     "Verdict",
     "decide_face",
     "load_policy",
+    "open_checks",
     "photo_verdict",
 ]

@@ -55,29 +55,52 @@ def parse_date(when: str | None, option: str = "--date", lang: str | None = None
 
 
 def checking_guard(
-    policy, models, db, event, channel, publish_date, lang: str, photos: int = 1, group: bool = False, purpose: str | None = None
+    policy, models, db, event, channel, publish_date, lang: str, photos: int = 1, group: bool = False, purpose: str | None = None,
+    tool: str = "minorguard scan",
 ):
-    """A Guard wired to the register exactly as `scan` and `export` need it.
+    """The application layer's checks (``application.Checks``) for `scan` and `export`, or a usage error (exit 64).
 
     Events, consent matching, reviewers' decisions and known adults all come
-    from the same register, so a photo gets the same decision whichever
-    command checks it. Returns (guard, register or None, context, grouping store).
+    from the same register, wired the same way for every entry point, so a photo
+    gets the same decision whichever command or tool checks it.
     """
-    from .cli_adults import prepare_scan
-    from .cli_events import scan_events
-    from .cli_register import consent_matcher
+    from .application import open_checks
+    from .locale.coded_error import CodedError
     from .pipeline import CheckContext
 
-    register, linker = scan_events(db, event)
-    guard = _guard(policy, models, events=linker)
-    guard.consent = consent_matcher(register, guard, event, channel, purpose=purpose)
     context = CheckContext(channel=channel, when=publish_date, event_id=event, purpose=purpose)
-    if register is not None:  # reviewers' decisions (minorguard review) apply to the same photos
-        from .review_lookup import StoredReviews
+    try:
+        checks = open_checks(policy, models, db, context, tool=tool, lang=lang, photos=photos, group=group)
+    except CodedError as error:  # policy, models, register, events: one line in the reader's language
+        _fail(say(error, lang))
+    except ValueError as error:  # a register record the matcher cannot read
+        _fail(str(error))
+    for notice in checks.notices:
+        err.print(f"[yellow]{t('cli.warning', lang)}:[/] {escape(notice)}", soft_wrap=True)
+    return checks
 
-        guard.reviews = StoredReviews.open(register, guard.policy, context, lang)
-    store = prepare_scan(guard, register, photos, publish_date, lang, group)
-    return guard, register, context, store
+
+def finish_checks(checks, results, lang: str):
+    """Audit the batch and group it (application layer), then say what the grouping found; (results, groups)."""
+    from consent_db import RegisterError
+
+    try:
+        results, batch = checks.finish(results)
+    except RegisterError as error:  # fail closed: decisions that cannot be audited are not to be relied on
+        checks.close()
+        _fail(t("register.audit_unwritten", lang, error=say(error, lang)))
+    if batch is not None:
+        to_decide = [g for g in batch.groups if any(
+            f.group == g.id and f.action.value != "allow" for r in batch.results for f in r.faces)]
+        faces = sum(1 for r in batch.results for f in r.faces if f.group is not None and f.action.value != "allow")
+        if faces:
+            err.print(t("group.summary", lang, faces=faces, groups=len(to_decide)))
+        for g in batch.groups:
+            if g.mixed_ages and g.side == "adult":
+                err.print(t("group.mixed", lang, id=g.id, other=g.paired_with))
+        if batch.note:
+            err.print(batch.note)
+    return results, batch
 
 
 def _exit_code(verdicts) -> int:
@@ -127,32 +150,25 @@ def scan(
         _fail(t("cli.path_missing", lang_s, path=missing.path))
     if not sources:
         _fail(t("cli.no_photos", lang_s))
-    from .cli_adults import finish_scan, groups_json
-    from .cli_events import audit_event_decisions
-    from .cli_register import audit_checked_photos, audit_consent_decisions
+    from .cli_adults import groups_json
 
     # Grouping needs a face embedding per face to decide (~75 ms each on a laptop
     # CPU, a third of a folder scan's time); it serves the reports a reviewer
     # works from, so by default it runs only when one is written.
     if group is None:
         group = json_out is not None or html_out is not None
-    guard, register, context, store = checking_guard(
-        policy, models, db, event, channel, publish_date, lang_s, len(sources), group, purpose
-    )
+    checks = checking_guard(policy, models, db, event, channel, publish_date, lang_s, len(sources), group, purpose)
+    guard = checks.guard
     results = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
         task = progress.add_task("scan", total=len(sources))
-        for result in guard.check_many(sources, context, workers=workers or None):
+        for result in checks.check_many(sources, workers=workers or None):
             results.append(result)
             progress.advance(task)
             if result.verdict.value != "PASS":
                 _print_photo(result, lang_s)
-    results, batch = finish_scan(results, store, guard.policy, lang_s, register)
-    if register is not None:
-        audit_event_decisions(register, results)
-        audit_consent_decisions(register, results, guard.consent, channel, publish_date)
-        audit_checked_photos(register, results, guard.pack_label, channel, publish_date, lang_s)
-        register.close()
+    results, batch = finish_checks(checks, results, lang_s)
+    checks.close()
     _print_summary(results, lang_s)
     if left_out:  # photos there were never seen: say so, never leave them out without a word
         err.print(f"[yellow]{t('cli.warning', lang_s)}:[/] {escape(t('cli.folders_not_searched', lang_s, n=len(left_out)))}", soft_wrap=True)

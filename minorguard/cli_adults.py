@@ -136,65 +136,6 @@ def remove(
 # -- scan integration ------------------------------------------------------------------------------
 
 
-def prepare_scan(guard, register, photos: int, when: Date | None, lang: str, group: bool = True):
-    """Give ``guard`` the register's known adults and, for a batch, an embedding store for grouping.
-
-    Returns the store (None when ``group`` is false, the policy turns grouping
-    off, or there is one photo).
-    Expired known adults are announced once here; matches to them are named
-    in each face's detail and never clear a face.
-    """
-    from .grouping import EmbeddingStore
-    from .known_adults import KnownAdultMatcher
-    from .models.base import ModelError
-
-    if register is not None and register.list_known_adults(include_expired=True):
-        try:
-            embedder = guard.pack.embedder.name
-        except ModelError as error:  # known adults cannot be matched: say so, do not scan without them
-            _fail(t("adult.cannot_match", lang, error=say(error, lang)))
-        matcher = KnownAdultMatcher.from_register(register, guard.policy, embedder, lang)
-        guard.known_adults = matcher
-        expired = matcher.expired(when or Date.today())
-        if expired:
-            err.print(t("adult.expired_in_scan", lang, names=", ".join(f"{a.name} ({a.expires})" for a in expired)))
-    store = EmbeddingStore() if group and guard.policy.grouping_enabled and photos > 1 else None
-    guard.embeddings = store
-    return store
-
-
-def finish_scan(results: list, store, policy, lang: str, register=None):
-    """Results with ``group`` filled in, and the groups (or the results as they were).
-
-    Every face a known adult cleared is recorded in the register's audit log.
-    """
-    if register is not None:
-        for r in results:
-            for f in r.faces:
-                if f.reason.value == "known_adult":
-                    register.audit_decision(r.sha256, f.index, {
-                        "reason": "known_adult", "known_adult": f.detail, "action": f.action.value,
-                        "p_under_18": None if f.age is None else round(f.age.p_under_18, 4), "policy_version": r.policy_version,
-                    })
-    if store is None:
-        return results, None
-    from .grouping import group_results
-
-    batch = group_results(results, store.as_mapping(), policy, lang)
-    store.clear()  # biometric data: not kept past the batch
-    to_decide = [g for g in batch.groups if any(
-        f.group == g.id and f.action.value != "allow" for r in batch.results for f in r.faces)]
-    faces = sum(1 for r in batch.results for f in r.faces if f.group is not None and f.action.value != "allow")
-    if faces:
-        err.print(t("group.summary", lang, faces=faces, groups=len(to_decide)))
-    for g in batch.groups:
-        if g.mixed_ages and g.side == "adult":
-            err.print(t("group.mixed", lang, id=g.id, other=g.paired_with))
-    if batch.note:
-        err.print(batch.note)
-    return list(batch.results), batch
-
-
 def groups_json(batch) -> list[dict]:
     """The groups for the JSON report: members by photo and face, never embeddings."""
     if batch is None:

@@ -20,7 +20,7 @@ from .cli_lang import Lang, LangOpt, current_lang, say
 from .events import EventInputError, check_event_fields, parse_event_time, zone
 from .locale import t
 
-__all__ = ["audit_event_decisions", "event_app", "hint_text", "open_register", "scan_events"]
+__all__ = ["event_app", "hint_text", "open_register"]
 
 event_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Declare public/outdoor events (rule 5's exemption) and list them.")
@@ -257,64 +257,3 @@ def hint_text(hint: str, lang: str) -> str:
     if hint.startswith(OUTDOOR_NO_EVENT):
         return t("hint.outdoor_no_event", lang) + hint[len(OUTDOOR_NO_EVENT):]
     return hint
-
-
-def _default_register_exists() -> bool:
-    import os
-
-    from consent_db.paths import DB_ENV, data_dir
-
-    return bool(os.environ.get(DB_ENV)) or (data_dir() / "register.sqlite3").is_file()
-
-
-def scan_events(db: str | None, explicit_event: str | None, lang: str | None = None) -> tuple[Any, Any]:
-    """(register, event linker) for `scan`, `export` and `review`, or (None, None) when there is no register.
-
-    The register is opened when --db or --event is given, $MINORGUARD_DB names one
-    or one exists in the data folder; a plain scan never creates one. A register
-    that exists or is named but cannot be opened (its key missing or wrong, the
-    database down) stops the command with a usage error (exit 64): judging
-    without it would drop consents' limits, events, known adults and reviewers'
-    *hide* decisions, and leave no audit record, so a photo a reviewer hid
-    could pass. Events are read once, before any photo, so an unknown --event
-    id is a usage error and not one ERROR per photo.
-    """
-    from .events import RegisterEventLinker, UnknownEventError
-
-    lang = lang or current_lang()
-    if db is None and explicit_event is None and not _default_register_exists():
-        # no register anywhere: no consent, event or reviewer can allow anything, which is the safe side
-        return None, None
-    try:
-        from consent_db import Register, RegisterError
-    except ImportError as error:
-        _fail(t("event.not_linked", lang, error=error))
-    try:
-        reg = Register(db)
-    except RegisterError as error:
-        _fail(t("event.not_linked", lang, error=say(error, lang)))
-    try:
-        linker = RegisterEventLinker.from_register(reg, lang)
-        if explicit_event is not None:
-            linker.get(explicit_event)
-        else:
-            linker.events  # noqa: B018 - read the register now, not inside the worker threads
-    except (UnknownEventError, *_register_errors()) as error:
-        reg.close()
-        _refuse(error, lang)
-    return reg, linker
-
-
-def audit_event_decisions(reg: Any, results: Any) -> int:
-    """Record in the register's audit log every face decision an event changed (exempted or sent to review)."""
-    count = 0
-    for result in results:
-        for d in result.faces:
-            if d.event is None or d.reason.value not in ("event_exempt", "event_ambiguous"):
-                continue
-            reg.audit_decision(result.sha256, d.index, {
-                "event_id": d.event.event_id, "basis": d.event.basis, "how": d.event.how, "ambiguous": d.event.ambiguous,
-                "action": d.action.value, "reason": d.reason.value, "policy_version": result.policy_version,
-            })
-            count += 1
-    return count

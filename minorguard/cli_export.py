@@ -91,7 +91,8 @@ def export_cmd(
 
     lang_s = lang.value
     # the same collaborators as `scan`: the register's events, consents, reviewers' decisions, known adults
-    guard, register, context, _ = checking_guard(policy, models, db, event, channel, parse_date(when), lang_s, purpose=purpose)
+    checks = checking_guard(policy, models, db, event, channel, parse_date(when), lang_s, purpose=purpose, tool="minorguard export")
+    guard, register, context = checks.guard, checks.register, checks.context
 
     def show(photo: Any) -> None:
         label = t(f"export.{photo.status.value}", lang_s)

@@ -22,13 +22,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from .cli_events import open_register
-from .cli_lang import Lang, LangOpt, current_lang, say
+from .cli_lang import Lang, LangOpt, say
 from .fsnames import json_text
 from .locale import t
 from .locale.os_errors import say_os_error
 from .report import EXCEL_UTF8
 
-__all__ = ["IMPORT_COLUMNS", "audit_checked_photos", "audit_consent_decisions", "consent_matcher", "register_commands"]
+__all__ = ["IMPORT_COLUMNS", "register_commands"]
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -442,71 +442,3 @@ def register_commands(app: typer.Typer) -> None:
     app.add_typer(consent_app, name="consent")
     app.add_typer(register_app, name="register")
     app.add_typer(audit_app, name="audit")
-
-
-# -- scan helpers -----------------------------------------------------------
-def consent_matcher(
-    reg: Any, guard: Any, event_id: str | None, channel: str | None = None, lang: str | None = None, purpose: str | None = None
-) -> Any:
-    """The register's matcher for ``guard`` (None without a register or enrolled children)."""
-    if reg is None:
-        return None
-    from consent_db import CHANNELS, RegisterError
-
-    lang = lang or current_lang()
-    if channel is not None and channel not in CHANNELS:
-        _fail(t("register.unknown_channel", lang, name=channel, allowed=", ".join(CHANNELS)))
-    from consent_db.matcher import RegisterMatcher
-
-    try:
-        if not any(c.enrolment_photos for c in reg.list_children()):
-            return None
-        embedder = getattr(guard.pack.embedder, "name", None)
-        matcher = RegisterMatcher.from_policy(reg, guard.policy, embedder=embedder, event_id=event_id, purpose=purpose, lang=lang)
-        if matcher.skipped:
-            err.print(f"[yellow]{t('cli.warning', lang)}:[/] "
-                      + escape(t("register.other_embedder", lang, n=matcher.skipped, embedder=embedder)))
-        return matcher
-    except (RegisterError, ValueError) as error:
-        _fail(say(error, lang))
-    return None
-
-
-def audit_consent_decisions(reg: Any, results: Any, matcher: Any, channel: str | None, when: date | None, lang: str | None = None) -> int:
-    """One audit entry per face whose decision used a register match (names never logged: child refs only)."""
-    if reg is None or matcher is None:
-        return 0
-    batch = []
-    for result in results:
-        for d in result.faces:
-            if d.consent is None:
-                continue
-            batch.append((result.sha256, d.index, {
-                "child_ref": d.consent.child_ref, "similarity": round(float(d.consent.similarity), 4), "record": d.consent.record_id,
-                "confident": d.consent.confident, "ambiguous": d.consent.ambiguous, "never_publish": d.consent.never_publish,
-                "action": d.action.value, "reason": d.reason.value, "channel": channel, "date": (when or date.today()).isoformat(),
-                "policy_version": result.policy_version, "document_sha256": matcher.document_sha256(d.consent.record_id),
-            }))
-    return _recorded(lambda: reg.audit_decisions(batch) if batch else 0, lang)
-
-
-def audit_checked_photos(reg: Any, results: Any, model_pack: str, channel: str | None, when: date | None, lang: str | None = None) -> int:
-    """One audit entry per photo scanned with a register: its verdict and each face's action and reason."""
-    checks = [(r.sha256, {
-        "verdict": r.verdict.value, "error_code": r.error_code,
-        "faces": [[d.index, d.action.value, d.reason.value] for d in r.faces],
-        "channel": channel, "date": (when or date.today()).isoformat(), "policy_version": r.policy_version, "model_pack": model_pack,
-    }) for r in results]
-    return _recorded(lambda: reg.audit_checks(checks) if checks else 0, lang)
-
-
-def _recorded(write: Any, lang: str | None) -> int:
-    from consent_db import RegisterError
-
-    try:
-        return write()
-    except RegisterError as error:
-        # fail closed: decisions that cannot be audited are not to be relied on
-        lang = lang or current_lang()
-        _fail(t("register.audit_unwritten", lang, error=say(error, lang)))
-    return 0

@@ -25,28 +25,36 @@ _SQ = Lang("sq")
 def _scan_folder(
     folder: Path, recursive: bool, policy: Path | None, models: str | None, linker, context, workers: int, register, lang: str
 ):
+    """The folder checked through the application layer as `scan --json` checks it, without the reviewers' own decisions.
+
+    ``linker`` is accepted for callers that have one; the register's events are read again here.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .cli import _guard, err
-    from .cli_adults import finish_scan, prepare_scan
-    from .cli_register import audit_checked_photos, consent_matcher
+    from .application import open_checks
+    from .cli import _fail, err, finish_checks
     from .discover import discover_photos
+    from .locale.coded_error import CodedError
 
+    del linker
     sources = list(discover_photos([folder], recursive))
-    guard = _guard(policy, models, events=linker)  # no review lookup: the page shows the models' own decisions
-    # consents apply as in `scan`: a child whose parents agreed is not the reviewer's to decide again
-    guard.consent = consent_matcher(register, guard, context.event_id, context.channel, lang, purpose=context.purpose)
-    # known adults and grouping by person, as `scan --json` does, so the page can offer one decision per person
-    store = prepare_scan(guard, register, len(sources), context.when, lang)
+    try:
+        # consents, events and known adults apply as in `scan`; no review lookup: the page shows the models' own
+        # decisions; grouping by person, so the page can offer one decision per person
+        checks = open_checks(policy, models, context=context, tool="minorguard review", lang=lang, photos=len(sources),
+                             group=True, register=register, apply_reviews=False)
+    except CodedError as error:
+        _fail(say(error, lang))
+    for notice in checks.notices:
+        err.print(notice, soft_wrap=True)
     results = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("scan", total=len(sources))
-        for result in guard.check_many(sources, context, workers=workers or None):
+        for result in checks.check_many(sources, workers=workers or None):
             results.append(result)
             bar.advance(task)
-    results, batch = finish_scan(results, store, guard.policy, lang, register)
-    audit_checked_photos(register, results, guard.pack_label, context.channel, context.when, lang)  # as `scan` does
-    return results, guard.policy, (batch.groups if batch is not None else None), guard
+    results, batch = finish_checks(checks, results, lang)  # audited as `scan` does; the register stays open for the page
+    return results, checks.guard.policy, (batch.groups if batch is not None else None), checks.guard
 
 
 def review_cmd(
@@ -70,7 +78,7 @@ def review_cmd(
     import webbrowser
 
     from .cli import _fail, console, err
-    from .cli_events import open_register, scan_events
+    from .cli_events import open_register
     from .pipeline import CheckContext
     from .policy import PolicyError, load_policy
     from .results_json import ResultsFileError, read_report
@@ -85,9 +93,15 @@ def review_cmd(
     if not source.exists():
         _fail(t("cli.path_missing", lang_s, path=source))
     if source.is_dir():
-        register, linker = scan_events(db, event)
-        if register is None:
+        from .application import RegisterUnavailable, open_register_for_checks
+
+        try:  # a register that exists but cannot be opened stops the review, as it stops `scan`
+            register = open_register_for_checks(db, event, lang=lang_s)
+        except RegisterUnavailable as error:
+            _fail(say(error, lang_s))
+        if register is None:  # the page needs somewhere to keep the decisions
             register = open_register(db)
+        linker = None
         results, active_policy, groups, guard = _scan_folder(
             source, recursive, policy, models, linker, context, workers, register, lang_s
         )

@@ -1,0 +1,263 @@
+"""The application layer: one way to check photos with the register, for every entry point.
+
+The command line, the review page and publishing tools that import minorguard
+all go through :func:`open_checks`. It opens the register by the same rule
+everywhere, wires the guard to the register's consents, events, reviewers'
+decisions and known adults, and writes the same audit records, naming the
+tool that asked. Nothing here prints or exits: problems are raised as the
+coded errors the entry points show in the reader's language, and notices
+(an expired known adult, enrolments made with another embedder) are returned.
+
+    from minorguard import CheckContext, open_checks
+
+    with open_checks(context=CheckContext(channel="facebook"), tool="cms-uebfaqja") as checks:
+        result = checks.check("foto.jpg")        # consents, events, reviews, known adults applied; audited
+        print(result.verdict, [(f.number, f.reason.value) for f in result.faces])
+
+One ``Checks`` is used by one thread at a time (a web server: one per worker):
+its guard checks many photos in parallel itself (``check_many``), and the
+register's audit writes are serialised by the register.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date as Date
+from pathlib import Path
+from typing import Any
+
+from .locale import t
+from .locale.coded_error import CodedError
+from .pipeline import CheckContext, Guard
+from .types import PhotoResult
+
+__all__ = ["Checks", "KnownAdultsUnavailable", "RegisterUnavailable", "open_checks", "open_register_for_checks", "register_is_expected"]
+
+
+class KnownAdultsUnavailable(CodedError, RuntimeError):
+    """The register holds known adults but this model pack cannot match them: no check without them."""
+
+    catalogue = "adult"
+
+    def __init__(self, error: Any) -> None:
+        super().__init__("cannot_match", error=error)
+
+
+class RegisterUnavailable(CodedError, RuntimeError):
+    """A register exists or is named but cannot be used: nothing is judged without it."""
+
+    catalogue = "event"
+
+    def __init__(self, error: Any) -> None:
+        super().__init__("not_linked", error=error)
+
+
+def register_is_expected() -> bool:
+    """Whether a register is named ($MINORGUARD_DB) or exists in the data folder."""
+    from consent_db.paths import DB_ENV, data_dir
+
+    return bool(os.environ.get(DB_ENV)) or (data_dir() / "register.sqlite3").is_file()
+
+
+def open_register_for_checks(db: str | None, event_id: str | None = None, actor: str | None = None, lang: str = "en") -> Any:
+    """The register a check must use, or None when there is none anywhere; never carries on without one that exists."""
+    if db is None and event_id is None and not register_is_expected():
+        return None  # no register anywhere: no consent, event or reviewer can allow anything
+    try:
+        from consent_db import Register, RegisterError
+    except ImportError as error:
+        raise RegisterUnavailable(error) from None
+    try:
+        return Register(db, actor=actor)
+    except RegisterError as error:
+        raise RegisterUnavailable(error.text(lang)) from None
+
+
+@dataclass
+class Checks:
+    """A guard wired to the register for one context; see :func:`open_checks`."""
+
+    guard: Guard
+    register: Any
+    context: CheckContext
+    tool: str
+    lang: str = "en"
+    notices: list[str] = field(default_factory=list)
+    store: Any = None
+
+    # -- checking ------------------------------------------------------------------
+    def check(self, source: Any, *, label: str | None = None) -> PhotoResult:
+        """One photo (path, bytes, numpy array or PIL image), judged and audited."""
+        result = self.guard.check(source, self.context, label=label)
+        self.audit([result])
+        return result
+
+    def check_many(self, sources: Iterable[Any], workers: int | None = None) -> Iterable[PhotoResult]:
+        """Results in input order as they are ready; call :meth:`finish` with all of them afterwards."""
+        return self.guard.check_many(sources, self.context, workers=workers)
+
+    def finish(self, results: Sequence[PhotoResult]) -> tuple[list[PhotoResult], Any]:
+        """Group the batch (when grouping was asked for) and write its audit records; (results, groups or None)."""
+        self.audit(results)
+        if self.store is None:
+            return list(results), None
+        from .grouping import group_results
+
+        batch = group_results(results, self.store.as_mapping(), self.guard.policy, self.lang)
+        self.store.clear()  # biometric data: not kept past the batch
+        return list(batch.results), batch
+
+    # -- the audit trail -------------------------------------------------------------
+    def audit(self, results: Sequence[PhotoResult]) -> int:
+        """Every decision that used the register, and every photo judged with it; nothing without a register.
+
+        Raises the register's error when the entries cannot be written: a
+        decision that cannot be audited is not to be relied on.
+        """
+        reg = self.register
+        if reg is None or not results:
+            return 0
+        when = (self.context.when or Date.today()).isoformat()
+        decisions = []
+        for r in results:
+            for d in r.faces:
+                for entry in self._decision_entries(d, when):
+                    entry.update(action=d.action.value, reason=d.reason.value, policy_version=r.policy_version, tool=self.tool)
+                    decisions.append((r.sha256, d.index, entry))
+        checks = [(r.sha256, {
+            "verdict": r.verdict.value, "error_code": r.error_code,
+            "faces": [[d.index, d.action.value, d.reason.value] for d in r.faces],
+            "channel": self.context.channel, "date": when, "policy_version": r.policy_version,
+            "model_pack": self.guard.pack_label, "tool": self.tool,
+        }) for r in results]
+        written = reg.audit_decisions(decisions) if decisions else 0
+        return written + reg.audit_checks(checks)
+
+    def _decision_entries(self, d: Any, when: str) -> list[dict[str, Any]]:
+        """What the register contributed to one face's decision (names never: children by pseudonymous id)."""
+        entries: list[dict[str, Any]] = []
+        if d.event is not None and d.reason.value in ("event_exempt", "event_ambiguous"):
+            entries.append({"event_id": d.event.event_id, "basis": d.event.basis, "how": d.event.how, "ambiguous": d.event.ambiguous})
+        if d.consent is not None and self.guard.consent is not None:
+            entries.append({
+                "child_ref": d.consent.child_ref, "similarity": round(float(d.consent.similarity), 4),
+                "record": d.consent.record_id, "confident": d.consent.confident, "ambiguous": d.consent.ambiguous,
+                "never_publish": d.consent.never_publish, "channel": self.context.channel, "date": when,
+                "document_sha256": self.guard.consent.document_sha256(d.consent.record_id),
+            })
+        if d.reason.value == "known_adult":
+            entries.append({"reason": "known_adult", "known_adult": d.detail,
+                            "p_under_18": None if d.age is None else round(d.age.p_under_18, 4)})
+        return entries
+
+    # -- lifetime ---------------------------------------------------------------------
+    def close(self) -> None:
+        if self.register is not None:
+            self.register.close()
+            self.register = None
+
+    def __enter__(self) -> Checks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_checks(
+    policy: str | Path | Any = None,
+    models: str | None = None,
+    db: str | None = None,
+    context: CheckContext | None = None,
+    *,
+    tool: str = "library",
+    actor: str | None = None,
+    lang: str = "en",
+    photos: int = 1,
+    group: bool = False,
+    guard: Guard | None = None,
+    register: Any = None,
+    apply_reviews: bool = True,
+) -> Checks:
+    """A guard with everything the register knows, for ``context``; the same for every entry point.
+
+    The register is ``db`` (path or URL), else $MINORGUARD_DB, else the data
+    folder's; it is opened when named, when ``context.event_id`` is given, or
+    when one exists, and one that exists but cannot be opened raises
+    :class:`RegisterUnavailable` (nothing is judged without it). With no register
+    anywhere, photos are checked with none: nothing but an adult age estimate
+    lets a face through, and no audit record is written.
+
+    Raises ``PolicyError``, ``ModelError``, ``RegisterUnavailable``,
+    ``UnknownEventError`` or the register's errors, each with a message in every
+    language (``error.text(lang)``). ``guard``: an already loaded guard to wire
+    (its models are reused; its collaborators are replaced). ``register``: one
+    already open (the review page's); ``apply_reviews=False`` shows the models'
+    own decisions (the review page, where reviewers make them).
+    """
+    from .events import RegisterEventLinker
+
+    context = context or CheckContext()
+    if register is None:
+        register = open_register_for_checks(db, context.event_id, actor, lang)
+    try:
+        linker = None
+        if register is not None:
+            linker = RegisterEventLinker.from_register(register, lang)
+            if context.event_id is not None:
+                linker.get(context.event_id)
+            else:
+                linker.events  # noqa: B018 - read the register now, not inside the worker threads
+        if guard is None:
+            guard = Guard(policy=policy, pack=models, events=linker)
+        else:
+            guard.events = linker
+        checks = Checks(guard, register, context, tool, lang)
+        _wire(checks, photos, group, apply_reviews)
+        return checks
+    except BaseException:
+        if register is not None:
+            register.close()
+        raise
+
+
+def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) -> None:
+    """Consents, reviewers' decisions, known adults and grouping, from the register."""
+    from .grouping import EmbeddingStore
+
+    guard, register, context, lang = checks.guard, checks.register, checks.context, checks.lang
+    guard.consent = guard.reviews = guard.known_adults = None
+    if register is not None:
+        from consent_db import CHANNELS, RegisterError
+        from consent_db.matcher import RegisterMatcher
+
+        if context.channel is not None and context.channel not in CHANNELS:
+            raise RegisterError("unknown_channel", name=context.channel, allowed=", ".join(CHANNELS))
+        if any(c.enrolment_photos for c in register.list_children()):
+            embedder = guard.pack.embedder.name
+            matcher = RegisterMatcher.from_policy(register, guard.policy, embedder=embedder, event_id=context.event_id,
+                                                  purpose=context.purpose, lang=lang)
+            if matcher.skipped:
+                checks.notices.append(t("register.other_embedder", lang, n=matcher.skipped, embedder=embedder))
+            guard.consent = matcher
+        if apply_reviews:
+            from .review_lookup import StoredReviews
+
+            guard.reviews = StoredReviews.open(register, guard.policy, context, lang)
+        if register.list_known_adults(include_expired=True):
+            from .known_adults import KnownAdultMatcher
+            from .models.base import ModelError
+
+            try:
+                embedder = guard.pack.embedder.name
+            except ModelError as error:  # known adults cannot be matched: say so, do not check without them
+                raise KnownAdultsUnavailable(error.text(lang)) from None
+            known = KnownAdultMatcher.from_register(register, guard.policy, embedder, lang)
+            guard.known_adults = known
+            expired = known.expired(context.when or Date.today())
+            if expired:
+                checks.notices.append(t("adult.expired_in_scan", lang, names=", ".join(f"{a.name} ({a.expires})" for a in expired)))
+    store = EmbeddingStore() if group and guard.policy.grouping_enabled and photos > 1 else None
+    guard.embeddings = store
+    checks.store = store

@@ -1,0 +1,79 @@
+"""The application layer as a publishing tool uses it: the same register, decisions and audit trail as the command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from minorguard import CheckContext, Checks, Guard, RegisterUnavailable, Verdict, open_checks
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+FAMILY = SAMPLES / "faceaisharp_obama_family.jpg"
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    return tmp_path / "data"
+
+
+def _fresh(guard: Guard) -> Guard:
+    """A guard of its own on the session's models: open_checks replaces a guard's collaborators."""
+    return Guard(policy=guard.policy, pack=guard.pack)
+
+
+def test_a_reviewers_hide_and_the_audit_reach_a_library_caller(guard, data_dir):
+    """Guard() alone passes the portrait's mother; a reviewer hid her face in the register: a tool must see that."""
+    from consent_db import Register
+    from consent_db.reviews import FaceRef, Reviews
+
+    plain = guard.check(FAMILY)
+    adult = next(f for f in plain.faces if f.action.value == "allow")
+    with Register(None, actor="zyra") as reg:
+        ref = FaceRef(plain.sha256, adult.index, (adult.box.x, adult.box.y, adult.box.width, adult.box.height), "familja.jpg")
+        Reviews(reg).record_group([ref], "hide", "Ana", "asked not to be shown")
+    with open_checks(context=CheckContext(channel="facebook"), tool="cms-uebfaqja", guard=_fresh(guard)) as checks:
+        assert isinstance(checks, Checks) and checks.register is not None
+        result = checks.check(FAMILY)
+    hidden = result.faces[adult.index]
+    assert hidden.action.value == "block" and hidden.reason.value == "reviewer"
+    assert result.verdict is Verdict.BLOCK
+    with Register(None) as reg:
+        checked = [e for e in reg.audit_entries() if e["action"] == "photo_checked"]
+        assert reg.audit_verify().ok
+    assert len(checked) == 1
+    details = checked[0]["details"] if isinstance(checked[0]["details"], dict) else json.loads(checked[0]["details"])
+    assert details["tool"] == "cms-uebfaqja" and details["channel"] == "facebook" and details["verdict"] == "BLOCK"
+    assert "familja" not in json.dumps(details)  # never the file name, which may name a child
+
+
+def test_without_any_register_a_tool_checks_with_none_and_writes_nothing(guard, data_dir):
+    with open_checks(tool="cms", guard=_fresh(guard)) as checks:
+        assert checks.register is None
+        assert checks.check(FAMILY).verdict is Verdict.BLOCK  # the girls: nothing can allow them
+    assert not (data_dir / "register.sqlite3").exists()
+
+
+def test_a_register_that_cannot_be_opened_stops_a_tool_too(guard, data_dir):
+    from consent_db import Register
+
+    Register(None).close()  # a register exists in the data folder ...
+    (data_dir / "register.key").write_bytes(b"not the key")  # ... and its key is wrong
+    with pytest.raises(RegisterUnavailable) as error:
+        open_checks(tool="cms", guard=_fresh(guard))
+    assert "no photo was checked" in str(error.value)
+    assert "asnjë foto" in error.value.text("sq")
+
+
+def test_an_unknown_event_or_channel_is_refused_before_any_photo(guard, data_dir):
+    from consent_db import Register, RegisterError
+    from minorguard.events import UnknownEventError
+
+    Register(None).close()
+    with pytest.raises(UnknownEventError):
+        open_checks(context=CheckContext(event_id="nuk-ekziston"), guard=_fresh(guard))
+    with pytest.raises(RegisterError, match="unknown channel"):
+        open_checks(context=CheckContext(channel="facebok"), guard=_fresh(guard))
