@@ -187,9 +187,8 @@ def child_enrol(
     lang: Lang = LangOpt,
 ) -> None:
     """Turn reference photos into face embeddings (stored encrypted). Stops at the first refused photo."""
-    from consent_db.enrol import enrol_photo
-
     from .cli import _guard
+    from .enrolment import enrol_photo
 
     with _Open(db, by, lang) as reg:
         reg.get_child(child_id)

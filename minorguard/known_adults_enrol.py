@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from consent_db.enrol import MIN_FACE_PX, MIN_SHARPNESS, _box_text
 from consent_db.records import same_text
 
 from .decide import categorize
+from .enrolment import MIN_FACE_PX, MIN_SHARPNESS, _box_text
 from .known_adults import KnownAdultRef, match_known_adult
 from .photo import PhotoError, load_photo
 from .types import Box, FaceCategory

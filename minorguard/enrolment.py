@@ -1,4 +1,8 @@
-"""Enrolment: a reference photo of a child -> one face embedding in the register.
+"""Enrolment: a reference photo of a child -> one face embedding, handed to the register.
+
+The application layer computes the embedding (models, photo loader) and the
+register only stores what it is given: ``consent_db`` imports no model and no
+photo reader.
 
 The photo must show exactly one face (or the caller names which, by the number
 a scan shows: 1-based, left to right), at least 80 px high and sharp enough that the embedding describes
@@ -11,8 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import RegisterError
-from .register import Register
+from consent_db import Register, RegisterError
 
 __all__ = ["MIN_FACE_PX", "MIN_SHARPNESS", "Enrolled", "enrol_photo"]
 
@@ -53,11 +56,11 @@ def enrol_photo(
     ``confirm_child``: enrolling a parent by mistake would let the parent's face
     carry the child's consent while the child still blocks.
     """
-    from minorguard.decide import categorize
-    from minorguard.photo import PhotoError
-    from minorguard.pipeline import Guard
-    from minorguard.quality import face_sharpness
-    from minorguard.types import FaceCategory
+    from .decide import categorize
+    from .photo import PhotoError
+    from .pipeline import Guard
+    from .quality import face_sharpness
+    from .types import FaceCategory
 
     register.get_child(child_id)  # unknown child: fail before any model runs
     label = os.fsdecode(source) if not isinstance(source, bytes) else "<photo>"
