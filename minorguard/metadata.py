@@ -30,6 +30,12 @@ _TAG_EXPOSURE, _TAG_FNUMBER, _TAG_ISO = 0x829A, 0x829D, 0x8827
 _TAG_FLASH, _TAG_BRIGHTNESS = 0x9209, 0x9203
 
 
+def _int(value: Any) -> int | None:
+    """A tag's whole number, or None when the file holds something else there (bytes, text, a broken rational)."""
+    number = _num(value)
+    return None if number is None or number != number or abs(number) > 2**31 else int(number)
+
+
 def _num(value: Any) -> float | None:
     try:
         while isinstance(value, (list, tuple)):
@@ -138,10 +144,10 @@ def _from_pillow(image: Image.Image) -> dict[str, Any] | None:
     if gps.get(2) and gps.get(4):
         lat = _gps_to_degrees(gps[2], gps.get(1, "N"))
         lon = _gps_to_degrees(gps[4], gps.get(3, "E"))
-    flash = sub.get(_TAG_FLASH)
+    flash = _int(sub.get(_TAG_FLASH))
     make, model = exif.get(_TAG_MAKE), exif.get(_TAG_MODEL)
     return {
-        "orientation": int(exif.get(_TAG_ORIENTATION)) if exif.get(_TAG_ORIENTATION) else None,
+        "orientation": _int(exif.get(_TAG_ORIENTATION)) or None,
         "dt_raw": sub.get(_TAG_DTO),
         "offset": sub.get(_TAG_OFFSET_DTO),
         "lat": lat,
@@ -149,7 +155,7 @@ def _from_pillow(image: Image.Image) -> dict[str, Any] | None:
         "exposure": _num(sub.get(_TAG_EXPOSURE)),
         "fnumber": _num(sub.get(_TAG_FNUMBER)),
         "iso": _num(sub.get(_TAG_ISO)),
-        "flash": None if flash is None else bool(int(flash) & 1),
+        "flash": None if flash is None else bool(flash & 1),
         "brightness": _num(sub.get(_TAG_BRIGHTNESS)),
         "camera": " ".join(str(v).strip("\x00 ") for v in (make, model) if v) or None,
     }
@@ -162,11 +168,15 @@ def read_metadata(data: bytes | None, image: Image.Image) -> PhotoMetadata:
     if data is not None and image.format in _EXIFREAD_FORMATS:
         fields = _from_exifread(data)
         source = "exifread" if fields else source
+    problems: list[str] = []
     if fields is None:
-        fields = _from_pillow(image)
+        try:
+            fields = _from_pillow(image)
+        except Exception as error:  # a damaged EXIF block: no time, place or camera from it, which exempts nothing
+            fields = None
+            problems.append(f"unreadable EXIF ({type(error).__name__})")
         source = "pillow" if fields else source
     fields = fields or {}
-    problems: list[str] = []
     raw = fields.get("dt_raw")
     moment = parse_exif_datetime(raw, fields.get("offset"))
     if raw and moment is None:

@@ -149,7 +149,10 @@ def _open_image(data: bytes, label: str) -> Image.Image:
         raise PhotoError("not_an_image", f"{label}: cannot open as an image ({error})") from None
     if image.format not in _SUPPORTED_FORMATS:
         raise PhotoError("unsupported_format", f"{label}: unsupported format {image.format}")
-    frames = getattr(image, "n_frames", 1) or 1
+    try:
+        frames = getattr(image, "n_frames", 1) or 1
+    except Exception as error:  # counting frames walks every page: a damaged one is found here (fuzz finding)
+        raise _decode_error(error, label) from None
     # MPO's second frame is the camera's own preview or stereo twin of the first;
     # any other extra page or frame could show a face the check never saw.
     if frames > 1 and image.format != "MPO":
@@ -222,7 +225,9 @@ def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: i
             loaded = image.size
             oriented = _upright(image)
             rgb = _to_rgb(oriented)
-    except (OSError, SyntaxError, ValueError) as error:
+    except MemoryError:
+        raise
+    except Exception as error:  # any decoder's failure (libheif raises RuntimeError, TIFF TypeError): not decoded, never judged
         raise _decode_error(error, label) from None
     # Whether the pixels were turned a quarter is read off the result, not the tag:
     # Pillow already turns some formats itself (TIFF), and the tag said so again,
