@@ -86,6 +86,31 @@ def check_one(data: bytes) -> None:
     assert photo.sha256 is not None and len(photo.sha256) == 64
 
 
+def _run_workers(args: argparse.Namespace) -> int:
+    """One fuzzing process per worker on the shared corpus; totals and findings to fuzz/findings/summary.json."""
+    import json
+    import re
+    import subprocess
+    import time
+
+    own = [sys.executable, "-m", "fuzz.photo", "--workers", "1", "--timeout", str(args.timeout)]
+    if args.minutes:
+        own += ["--minutes", str(args.minutes)]
+    if args.runs:
+        own += ["--runs", str(args.runs)]
+    start = time.time()
+    logs = [FINDINGS / f"worker-{i}.log" for i in range(args.workers)]
+    procs = [subprocess.Popen(own, cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT) for log in logs]
+    codes = [p.wait() for p in procs]
+    runs = sum(int(m.group(1)) for log in logs for m in re.finditer(r"stat::number_of_executed_units: (\d+)", log.read_text()))
+    found = sorted(p.name for p in FINDINGS.iterdir() if p.name.startswith(("crash-", "timeout-", "oom-", "leak-")))
+    summary = {"executions": runs, "seconds": round(time.time() - start), "workers": args.workers, "findings": found,
+               "exit_codes": codes}
+    (FINDINGS / "summary.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(summary))
+    return 1 if found else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=0, help="stop after this long (libFuzzer -max_total_time)")
@@ -101,14 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     if not any(CORPUS.glob("*")):
         print(f"wrote {write_seeds()} seed files to {CORPUS}", flush=True)
     FINDINGS.mkdir(parents=True, exist_ok=True)
+    if args.workers > 1:
+        return _run_workers(args)
     flags = [sys.argv[0], str(CORPUS), f"-artifact_prefix={FINDINGS}{os.sep}", f"-timeout={args.timeout}",
              "-rss_limit_mb=3072", "-max_len=65536", "-print_final_stats=1"]
     if args.minutes:
         flags.append(f"-max_total_time={int(args.minutes * 60)}")
     if args.runs:
         flags.append(f"-runs={args.runs}")
-    if args.workers > 1:
-        flags += [f"-workers={args.workers}", f"-jobs={args.workers}"]
     # coverage of every parser a photo's bytes reach: the loader, Pillow's decoders and EXIF, exifread, HEIC
     with atheris.instrument_imports(include=["minorguard", "PIL", "exifread", "pillow_heif"]):
         import minorguard.metadata
