@@ -135,6 +135,39 @@ class Checks:
         written = reg.audit_decisions(decisions) if decisions else 0
         return written + reg.audit_checks(checks)
 
+    # -- publishable copies -------------------------------------------------------------
+    def export(self, sources: Iterable[Any], out_dir: str | os.PathLike, **options: Any) -> Any:
+        """Publishable copies of ``sources`` under ``out_dir`` (``export.export_photos``: hide, style, keep_review,
+        overwrite, recursive, progress, workers), each exported photo recorded in the register's audit log."""
+        from .export import export_photos
+
+        return export_photos(self.guard, sources, out_dir, context=self.context, audit=self._exported, **options)
+
+    def export_bytes(self, data: bytes, name: str = "foto.jpg", **options: Any) -> tuple[bytes | None, Any]:
+        """One photo's publishable copy as bytes, and its manifest entry (``ExportedPhoto``: verdict, faces hidden,
+        or why it was refused); the bytes are None when no copy was made. The original is never modified."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="minorguard-") as tmp:
+            source = Path(tmp) / "in" / Path(name).name
+            source.parent.mkdir()
+            source.write_bytes(data)
+            summary = self.export([source], Path(tmp) / "out", **options)
+            (photo,) = summary.photos
+            copy = Path(tmp) / "out" / photo.output if photo.output else None
+            return (copy.read_bytes() if copy is not None and copy.is_file() else None), photo
+
+    def _exported(self, entry: dict[str, Any]) -> None:
+        """One hash-chained ``photo_exported`` entry per exported photo, naming the tool."""
+        if self.register is None:
+            return
+        from consent_db import audit
+
+        with self.register.store.transaction() as session:
+            audit.append(session, self.register.actor, "photo_exported", entry.get("output") or "",
+                         {**{k: v for k, v in entry.items() if k != "source_sha256"}, "tool": self.tool},
+                         photo_sha256=entry.get("source_sha256"))
+
     def _decision_entries(self, d: Any, when: str) -> list[dict[str, Any]]:
         """What the register contributed to one face's decision (names never: children by pseudonymous id)."""
         entries: list[dict[str, Any]] = []

@@ -20,21 +20,6 @@ from .locale import t
 __all__ = ["export_cmd"]
 
 
-def _audit_to(register: Any) -> Any:
-    """One hash-chained audit entry per exported photo, when there is a register."""
-    if register is None:
-        return None
-    from consent_db import audit
-
-    def record(entry: dict[str, Any]) -> None:
-        with register.store.transaction() as session:
-            audit.append(session, register.actor, "photo_exported", entry.get("output") or "",
-                         {k: v for k, v in entry.items() if k not in ("source_sha256",)},
-                         photo_sha256=entry.get("source_sha256"))
-
-    return record
-
-
 class HideOption(str, Enum):
     minors = "minors"
     unconsented = "unconsented-minors-and-unknown"
@@ -87,12 +72,12 @@ def export_cmd(
     """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
     1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
     from .discover import MissingPath
-    from .export import ExportError, ExportInterrupted, ExportStatus, export_photos
+    from .export import ExportError, ExportInterrupted, ExportStatus
 
     lang_s = lang.value
     # the same collaborators as `scan`: the register's events, consents, reviewers' decisions, known adults
     checks = checking_guard(policy, models, db, event, channel, parse_date(when), lang_s, purpose=purpose, tool="minorguard export")
-    guard, register, context = checks.guard, checks.register, checks.context
+    register = checks.register
 
     def show(photo: Any) -> None:
         label = t(f"export.{photo.status.value}", lang_s)
@@ -108,10 +93,9 @@ def export_cmd(
         console.print(line + (f" — {detail}" if detail else ""), soft_wrap=True, highlight=False)
 
     try:
-        summary = export_photos(
-            guard, sources, out, hide=hide.value, style=style.value, keep_review=keep_review, overwrite=overwrite,
-            context=context, recursive=recursive, progress=show, audit=_audit_to(register),
-            workers=workers or None,
+        summary = checks.export(
+            sources, out, hide=hide.value, style=style.value, keep_review=keep_review, overwrite=overwrite,
+            recursive=recursive, progress=show, workers=workers or None,
         )
     except ExportInterrupted as stop:
         # the library left the finished copies and a manifest listing exactly them

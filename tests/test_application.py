@@ -77,3 +77,21 @@ def test_an_unknown_event_or_channel_is_refused_before_any_photo(guard, data_dir
         open_checks(context=CheckContext(event_id="nuk-ekziston"), guard=_fresh(guard))
     with pytest.raises(RegisterError, match="unknown channel"):
         open_checks(context=CheckContext(channel="facebok"), guard=_fresh(guard))
+
+
+def test_a_tool_gets_a_publishable_copy_as_bytes_and_an_audit_entry(guard, data_dir):
+    """The portrait's copy: minorguard's own re-check finds no identifiable girl; the original bytes are untouched."""
+    from consent_db import Register
+
+    Register(None).close()
+    original = FAMILY.read_bytes()
+    with open_checks(context=CheckContext(channel="facebook"), tool="cms-uebfaqja", guard=_fresh(guard)) as checks:
+        copy, photo = checks.export_bytes(original, "familja_ë.jpg")
+        assert copy is not None and photo.status.value == "exported" and len(photo.hidden) >= 2
+        again = checks.guard.check(copy)
+    assert again.verdict is Verdict.PASS, [(f.number, f.reason.value) for f in again.faces]
+    assert FAMILY.read_bytes() == original
+    with Register(None) as reg:
+        exported = [e for e in reg.audit_entries() if e["action"] == "photo_exported"]
+    details = exported[0]["details"] if isinstance(exported[0]["details"], dict) else json.loads(exported[0]["details"])
+    assert len(exported) == 1 and details["tool"] == "cms-uebfaqja"
