@@ -203,7 +203,8 @@ def _print_photo(result, lang: str) -> None:
         console.print(f"[{colour}]{label:10}[/] {escape(explain_error(result, lang))}", soft_wrap=True)
         return
     reasons = [f"{t('face', lang, n=d.index + 1)}: {explain_face(d, lang)}" for d in result.faces if d.action.value != "allow"]
-    console.print(f"[{colour}]{label:10}[/] {escape(result.source)} — " + escape("; ".join(reasons)), soft_wrap=True)
+    where = f" ({t('cli.frame', lang, k=result.frame + 1, n=result.frames)})" if result.frames > 1 and result.frame is not None else ""
+    console.print(f"[{colour}]{label:10}[/] {escape(result.source)}{where} — " + escape("; ".join(reasons)), soft_wrap=True)
 
     from .cli_events import hint_text
 

@@ -182,6 +182,14 @@ def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) ->
                 removed.append("XMP")
             image.save(buffer, "HEIF", **params)
             data = buffer.getvalue()
+        elif fmt in ("BMP", "DIB"):  # no metadata to carry
+            image.convert("RGB").save(buffer, "BMP")
+            data, fmt, kept = buffer.getvalue(), "BMP", []
+        elif fmt == "GIF":  # one frame (animations are refused before this); a comment may name someone: dropped
+            if source.info.get("comment"):
+                removed.append("GIF comment")
+            image.convert("RGB").quantize(256, dither=Image.Dither.NONE).save(buffer, "GIF")
+            data, kept = buffer.getvalue(), []
         else:
             raise EncodeError(f"cannot write {fmt} files")
     except EncodeError:

@@ -404,6 +404,9 @@ def _prepare(
     name = str(source)
     out_rel = rel.as_posix()
     result: PhotoResult = guard.check(source, context)
+    if result.frames > 1:  # a copy would keep one frame or need every frame painted: refused, with the reason
+        return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: {result.frames} frames; export its frames as photos",
+                             result.sha256, verdict=result.verdict, code="multi_frame", detail=str(result.frames))
     if result.verdict is Verdict.ERROR:
         return ExportedPhoto(name, out_rel, ExportStatus.ERROR, result.error or "cannot be checked", result.sha256, verdict=result.verdict,
                              code="not_checked", detail=result.error or "", source_error_code=result.error_code)

@@ -11,6 +11,7 @@ import hashlib
 import os
 import stat
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,18 +29,21 @@ try:  # HEIC/HEIF support is optional at import time but installed by default
 except ImportError:  # pragma: no cover - only without pillow-heif
     HEIF_AVAILABLE = False
 
-__all__ = ["SUPPORTED_SUFFIXES", "UNCHECKABLE_SUFFIXES", "Photo", "PhotoError", "PhotoSource", "load_photo"]
+__all__ = ["MAX_FRAMES", "SUPPORTED_SUFFIXES", "UNCHECKABLE_SUFFIXES", "Photo", "PhotoError", "PhotoSource", "load_frames", "load_photo"]
 
 SUPPORTED_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".hif"}
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".hif", ".gif", ".bmp", ".dib"}
 )
-_SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "TIFF", "HEIF"}
+_SUPPORTED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP", "TIFF", "HEIF", "GIF", "BMP", "DIB"}
+# A file with several frames or pages (animated GIF, WebP or PNG, multi-page TIFF, HEIC
+# bursts) is judged frame by frame up to this many (load_frames); past it, an ERROR.
+MAX_FRAMES = 300
 # Pictures a folder may hold that are not checked: animations, other formats, camera raw files
 # (a raw file opens as TIFF, and its first image is a small preview, not the photo), and videos,
 # which an office publishes too. A folder scan lists them as ERROR, so none is left out of the
 # summary without a word.
 _UNCHECKABLE_PICTURES = frozenset(
-    {".gif", ".bmp", ".dib", ".avif", ".avifs", ".apng", ".jxl", ".jp2", ".j2k", ".svg", ".ico", ".psd",
+    {".avif", ".avifs", ".apng", ".jxl", ".jp2", ".j2k", ".svg", ".ico", ".psd",
      ".ppm", ".pgm", ".pbm", ".pnm", ".qoi", ".fli", ".flc", ".tga", ".pcx", ".xcf",
      ".dng", ".cr2", ".cr3", ".nef", ".arw", ".orf", ".rw2", ".raf", ".srw", ".pef"}
 )
@@ -185,6 +189,50 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         low, high = next(((a, b) for a, b in usual if a <= low and high <= b), (low, high))
     scaled = (values - low) * (255.0 / max(high - low, 1e-9))
     return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L").convert("RGB")
+
+
+def load_frames(
+    source: str | os.PathLike | bytes, max_pixels: int = 100_000_000, target_long_side: int | None = None,
+    label: str | None = None, max_frames: int = MAX_FRAMES,
+) -> tuple[int, Iterator[Photo]]:
+    """(number of frames, each frame as a Photo) of a picture with several frames or pages.
+
+    Every frame is decoded like a photo of its own (the same pixel limit,
+    orientation and colour handling) and carries the whole file's sha256, so a
+    reviewer's decision and the audit record refer to the file.
+    """
+    import io
+
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, name = bytes(source), label or "<bytes>"
+    else:
+        path = Path(os.fsdecode(source))
+        data, name = _read_bytes(path, max_file_bytes(max_pixels)), label or str(path)
+    digest = hashlib.sha256(data).hexdigest()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            image = Image.open(io.BytesIO(data))
+            count = int(getattr(image, "n_frames", 1) or 1)
+        except Exception as error:
+            raise _decode_error(error, name) from None
+    if image.format not in _SUPPORTED_FORMATS:
+        raise PhotoError("unsupported_format", f"{name}: unsupported format {image.format}")
+    if count > max_frames:
+        raise PhotoError("too_many_frames", f"{name}: {count} frames; at most {max_frames} can be checked (split it first)")
+    meta = read_metadata(data, image)
+
+    def frames() -> Iterator[Photo]:
+        for k in range(count):
+            try:
+                image.seek(k)
+                frame = image.copy()
+            except Exception as error:
+                raise _decode_error(error, f"{name} [frame {k + 1}]") from None
+            pixels, full_w, full_h, scale = _decode(frame, f"{name} [frame {k + 1}]", max_pixels, target_long_side)
+            yield Photo(name, pixels, full_w, full_h, scale, digest, meta, data)
+
+    return count, frames()
 
 
 def _upright(image: Image.Image) -> Image.Image:

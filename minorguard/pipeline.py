@@ -25,7 +25,7 @@ from .known_adults import KnownAdultMatch, wants_known_adult
 from .minor import FaceFeatures, fitted_age_model, load_minor_estimator
 from .models.base import ModelError
 from .models.pack import ModelPack, load_pack
-from .photo import Photo, PhotoError, PhotoSource, load_photo
+from .photo import Photo, PhotoError, PhotoSource, load_frames, load_photo
 from .policy import Policy, load_policy
 from .quality import assess_identifiability, face_sharpness, publish_scale
 from .types import (
@@ -225,56 +225,27 @@ class Guard:
 
     # -- public -------------------------------------------------------------
     def check(self, source: PhotoSource, context: CheckContext | None = None, *, label: str | None = None) -> PhotoResult:
-        """The verdict on one photo; never raises for a bad photo (ERROR verdict instead)."""
+        """The verdict on one photo; never raises for a bad photo (ERROR verdict instead).
+
+        A picture with several frames or pages (an animated GIF, a multi-page
+        TIFF, a HEIC burst) is judged frame by frame: the worst frame's result is
+        the file's, and ``frame`` / ``frames`` say which one it was.
+        """
         context = context or CheckContext()
         name = label or (os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None) or f"<{type(source).__name__}>"
         timings: dict[str, float] = {}
         sha = None
         try:
             start = time.perf_counter()
-            photo = self._load(source, name)
+            try:
+                photo = self._load(source, name)
+            except PhotoError as error:
+                if error.code != "multi_frame" or not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
+                    raise
+                return self._check_frames(source, context, name)
             sha = photo.sha256
             timings["load"] = _ms(start)
-            start = time.perf_counter()
-            faces = self.detect(photo)
-            timings["detect"] = _ms(start)
-            start = time.perf_counter()
-            assessments = self.assess(photo, faces, context.channel)
-            timings["assess"] = _ms(start)
-            start = time.perf_counter()
-            vectors: dict[int, np.ndarray] = {}  # each face embedded at most once per photo
-            consents = self._consents(photo, faces, assessments, context, vectors)
-            known = self._known_adults(photo, faces, assessments, context, vectors)
-            event = self.events.link(photo, context.event_id) if self.events is not None else (
-                EventEvidence(context.event_id, None, "explicit", note="event register not available") if context.event_id else None
-            )
-            timings["match"] = _ms(start)
-            decisions = decide_faces(assessments, self.policy, consents, event, known_adults=known)
-            if self.reviews is not None and sha is not None:
-                overrides = self.reviews.overrides(sha, decisions)
-                if any(o is not None for o in overrides):
-                    decisions = decide_faces(assessments, self.policy, consents, event, overrides, known)
-            if self.embeddings is not None:  # for grouping faces across the batch
-                grouped = [d.index for d in decisions if wants_grouping(d, self.policy)]
-                for i, vector in self._vectors(photo, faces, grouped, vectors).items():
-                    self.embeddings.put(name, i, vector)
-            verdict = photo_verdict(decisions)
-            from .hints import photo_hints
-
-            return PhotoResult(
-                source=name,
-                verdict=verdict,
-                sha256=sha,
-                faces=decisions,
-                metadata=photo.metadata,
-                width=photo.width,
-                height=photo.height,
-                model_pack=self.pack_label,
-                policy_version=self.policy.version,
-                timings_ms=timings,
-                event=event,
-                hints=photo_hints(photo.metadata, decisions, event),
-            )
+            return self._judge(photo, context, name, timings)
         except PhotoError as error:
             return self._error(name, sha, error.code, error.message, timings)
         except ModelError as error:
@@ -283,6 +254,63 @@ class Guard:
             return self._error(name, sha, "out_of_memory", f"{name}: out of memory while checking", timings)
         except Exception as error:  # fail closed on anything unforeseen
             return self._error(name, sha, "internal_error", f"{name}: {type(error).__name__}: {error}", timings)
+
+    def _check_frames(self, source: PhotoSource, context: CheckContext, name: str) -> PhotoResult:
+        """Every frame judged; the worst frame (BLOCK over REVIEW over PASS; the first of equals) stands for the file."""
+        start = time.perf_counter()
+        count, frames = load_frames(source, self.policy.max_pixels, self.policy.publish_long_side, name)
+        worst: PhotoResult | None = None
+        for k, photo in enumerate(frames):
+            # grouping's embeddings are per face of one image: frames would overwrite each other's
+            result = dataclasses.replace(self._judge(photo, context, name, {}, group=False), frame=k, frames=count)
+            if worst is None or result.verdict.severity > worst.verdict.severity:
+                worst = result
+        assert worst is not None
+        return dataclasses.replace(worst, timings_ms={"frames": _ms(start)})
+
+    def _judge(self, photo: Photo, context: CheckContext, name: str, timings: dict[str, float], group: bool = True) -> PhotoResult:
+        """Detect, assess, match and decide one loaded photo (or one frame)."""
+        sha = photo.sha256
+        start = time.perf_counter()
+        faces = self.detect(photo)
+        timings["detect"] = _ms(start)
+        start = time.perf_counter()
+        assessments = self.assess(photo, faces, context.channel)
+        timings["assess"] = _ms(start)
+        start = time.perf_counter()
+        vectors: dict[int, np.ndarray] = {}  # each face embedded at most once per photo
+        consents = self._consents(photo, faces, assessments, context, vectors)
+        known = self._known_adults(photo, faces, assessments, context, vectors)
+        event = self.events.link(photo, context.event_id) if self.events is not None else (
+            EventEvidence(context.event_id, None, "explicit", note="event register not available") if context.event_id else None
+        )
+        timings["match"] = _ms(start)
+        decisions = decide_faces(assessments, self.policy, consents, event, known_adults=known)
+        if self.reviews is not None and sha is not None:
+            overrides = self.reviews.overrides(sha, decisions)
+            if any(o is not None for o in overrides):
+                decisions = decide_faces(assessments, self.policy, consents, event, overrides, known)
+        if group and self.embeddings is not None:  # for grouping faces across the batch
+            grouped = [d.index for d in decisions if wants_grouping(d, self.policy)]
+            for i, vector in self._vectors(photo, faces, grouped, vectors).items():
+                self.embeddings.put(name, i, vector)
+        verdict = photo_verdict(decisions)
+        from .hints import photo_hints
+
+        return PhotoResult(
+            source=name,
+            verdict=verdict,
+            sha256=sha,
+            faces=decisions,
+            metadata=photo.metadata,
+            width=photo.width,
+            height=photo.height,
+            model_pack=self.pack_label,
+            policy_version=self.policy.version,
+            timings_ms=timings,
+            event=event,
+            hints=photo_hints(photo.metadata, decisions, event),
+        )
 
     def _error(self, name: str, sha: str | None, code: str, message: str, timings: dict[str, float]) -> PhotoResult:
         return PhotoResult(

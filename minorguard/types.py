@@ -255,6 +255,8 @@ class PhotoResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     event: EventEvidence | None = None
     hints: tuple[str, ...] = ()
+    frame: int | None = None  # a file of several frames: the (0-based) frame whose result this is, the worst one
+    frames: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(self)

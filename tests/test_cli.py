@@ -50,7 +50,7 @@ def test_folder_scan_with_bad_files_and_loops(guard, tmp_path, capsys):
     (folder / "bosh.jpg").write_bytes(b"")
     (folder / "nën" / "lak").symlink_to(folder, target_is_directory=True)  # loop
     (folder / "shënime.txt").write_text("not a photo", encoding="utf-8")
-    shutil.copy(OBAMA, folder / "nën" / "lëvizje.gif")  # a picture it cannot check: listed, not left out
+    shutil.copy(OBAMA, folder / "nën" / "lëvizje.gif")  # judged by its content, whatever its name says
     (folder / "nën" / "kamera.DNG").write_bytes(b"II*\0")
     (folder / "nën" / "festa.MP4").write_bytes(b"\0\0\0\x18ftypmp42")  # videos are published too: never a silent gap
     (folder / "nën" / "._fëmijë.jpg").write_bytes(b"\x00\x05\x16\x07" + bytes(80))  # macOS metadata twin: not a photo
@@ -61,7 +61,7 @@ def test_folder_scan_with_bad_files_and_loops(guard, tmp_path, capsys):
     photos = json.loads(out.read_text(encoding="utf-8"))["photos"]
     verdicts = {Path(p["source"]).name: (p["verdict"], p["error_code"]) for p in photos}
     assert verdicts == {"bosh.jpg": ("ERROR", "empty_file"), "fëmijë.jpg": ("BLOCK", None),
-                        "lëvizje.gif": ("ERROR", "uncheckable_type"), "kamera.DNG": ("ERROR", "uncheckable_type"),
+                        "lëvizje.gif": ("BLOCK", None), "kamera.DNG": ("ERROR", "uncheckable_type"),
                         "._vetëm.jpg": ("ERROR", "not_an_image"), "festa.MP4": ("ERROR", "video")}
 
 
@@ -195,3 +195,28 @@ def test_every_picture_in_a_folder_is_checked_or_listed(guard, tmp_path, capsys,
     # export says the same of the sub-folder it left out
     assert main(["export", str(folder), "--out", str(tmp_path / "kopje"), "--lang", "en"]) in (0, 1, 2)
     assert "1 sub-folder(s) were not searched" in capsys.readouterr().err
+
+
+def test_animated_and_bmp_pictures_are_judged_and_the_worst_frame_is_named(guard, tmp_path, capsys, monkeypatch):
+    """Issue: GIF and BMP were refused, animations too, although a post's GIF can show a child."""
+    from PIL import Image
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    with Image.open(BIDEN) as adult, Image.open(OBAMA) as family:
+        first, second = adult.convert("RGB").resize((600, 800)), family.convert("RGB").resize((600, 400))
+    first.save(tmp_path / "urim.gif", save_all=True, append_images=[second], duration=200)  # the girls in frame 2
+    first.save(tmp_path / "zyrtar.bmp")
+    second.save(tmp_path / "familja.gif")  # one frame: judged, and copied with the girls hidden
+    report = tmp_path / "r.json"
+    assert main(["scan", str(tmp_path / "urim.gif"), str(tmp_path / "zyrtar.bmp"), "--json", str(report), "--lang", "en"]) == EXIT_BLOCK
+    assert "(frame 2 of 2)" in capsys.readouterr().out
+    photos = {Path(p["source"]).name: p for p in json.loads(report.read_text(encoding="utf-8"))["photos"]}
+    assert (photos["urim.gif"]["verdict"], photos["urim.gif"]["frame"], photos["urim.gif"]["frames"]) == ("BLOCK", 1, 2)
+    assert photos["zyrtar.bmp"]["verdict"] == "PASS"
+    # export refuses the animation with its reason (a copy would keep one frame), and copies the BMP
+    assert main(["export", str(tmp_path / "urim.gif"), str(tmp_path / "zyrtar.bmp"), "--out", str(tmp_path / "kopje"), "--lang", "en"]) == 2
+    manifest = json.loads((tmp_path / "kopje" / "minorguard-manifest.json").read_text(encoding="utf-8"))
+    codes = {Path(p["source"]).name: (p["status"], p.get("code")) for p in manifest["photos"]}
+    assert codes["urim.gif"] == ("error", "multi_frame") and codes["zyrtar.bmp"][0] == "exported"
+    assert main(["export", str(tmp_path / "familja.gif"), "--out", str(tmp_path / "kopje2"), "--lang", "en"]) == 0
+    assert main(["scan", str(tmp_path / "kopje2" / "familja.gif"), "--lang", "en"]) == EXIT_PASS  # re-checked: no girl left
