@@ -74,12 +74,23 @@ def write_seeds(folder: Path = CORPUS) -> int:
 
 def check_one(data: bytes) -> None:
     """The property: a file is loaded, or refused with PhotoError; a loaded photo is whole."""
-    from minorguard.photo import PhotoError, load_photo
+    from minorguard.photo import PhotoError, load_frames, load_photo
 
     try:
         photo = load_photo(data, max_pixels=MAX_PIXELS, target_long_side=TARGET_SIDE, label="fuzz")
-    except PhotoError:
+    except PhotoError as error:
+        if error.code != "multi_frame":
+            return
+        try:  # what Guard.check does then: every frame, each decoded whole or refused
+            for photo in load_frames(data, MAX_PIXELS, TARGET_SIDE, "fuzz", max_frames=8)[1]:
+                _whole(photo)
+        except PhotoError:
+            pass
         return
+    _whole(photo)
+
+
+def _whole(photo) -> None:
     # a photo that loaded must be fully decoded pixels, never a partial image judged as a whole
     assert photo.pixels.ndim == 3 and photo.pixels.shape[2] == 3 and photo.pixels.dtype.name == "uint8", photo.pixels.shape
     assert photo.width > 0 and photo.height > 0 and photo.width * photo.height <= MAX_PIXELS

@@ -39,3 +39,15 @@ def test_a_damaged_orientation_tag_is_a_metadata_problem_not_a_crash():
     exif[0x010F] = "Kamera"
     meta = read_metadata(None, image)
     assert meta.orientation is None and meta.camera == "Kamera"
+
+
+def test_a_frame_that_claims_a_huge_size_is_refused_before_it_is_decoded():
+    """A 1.5 KB GIF whose second frame claimed 815 million pixels took 8 GB and 20 s before the per-frame guard."""
+    from minorguard.photo import PhotoError, load_frames
+
+    data = (Path(__file__).parent / "fuzz_findings" / "gif_frame_claims_815_megapixels.gif").read_bytes()
+    count, frames = load_frames(data, max_pixels=100_000_000)
+    assert count == 2
+    with pytest.raises(PhotoError) as refused:
+        list(frames)
+    assert refused.value.code == "too_many_pixels"
