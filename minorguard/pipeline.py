@@ -156,9 +156,7 @@ class Guard:
                 age_model = self.pack.age_model
                 readings = age_model.read(photo.pixels, [faces[i] for i in judged]) if hasattr(age_model, "read") else None
                 if readings is not None:
-                    from .models.age_networks import fuse_readings
-
-                    probs = np.stack([fuse_readings(r) for r in readings])
+                    probs = age_model.distributions_of(readings)
                 else:
                     probs = age_model.age_distributions(photo.pixels, [faces[i] for i in judged])
                 embeddings = None

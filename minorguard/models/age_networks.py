@@ -210,8 +210,12 @@ class FusedAgeModel:
         faceapi = self.faceapi.predict_ages(rgb, boxes, self.variants["faceapi"])
         return [{"cydral": cydral[i], "faceres": faceres[i], "faceapi": faceapi[i : i + 1]} for i in range(len(faces))]
 
-    def age_distributions(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
-        readings = self.read(rgb, faces)
+    @staticmethod
+    def distributions_of(readings: Sequence[Mapping[str, np.ndarray]]) -> np.ndarray:
+        """One fused distribution per face's readings (``read``), rows on AGE_GRID."""
         if not readings:
-            return np.zeros((0, len(AGE_GRID)), np.float32)
-        return np.stack([fuse_readings(r) for r in readings]).astype(np.float32)
+            return np.zeros((0, len(AGE_GRID)))
+        return np.stack([fuse_readings(r) for r in readings])
+
+    def age_distributions(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
+        return self.distributions_of(self.read(rgb, faces)).astype(np.float32)
