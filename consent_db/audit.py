@@ -18,10 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consent_db.schema import AuditEntry, Meta
 from minorguard.fsnames import json_text, shown
 from minorguard.locale.coded_error import Problem, say_problem
-
-from .schema import AuditEntry, Meta
 
 __all__ = ["GENESIS", "AuditReport", "append", "verify"]
 

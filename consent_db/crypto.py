@@ -18,7 +18,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import KeyProblem
+from consent_db.errors import KeyProblem
 
 __all__ = ["KEY_ENV", "Cipher", "create_key", "load_key"]
 

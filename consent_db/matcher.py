@@ -18,10 +18,9 @@ from datetime import date as Date
 
 import numpy as np
 
+from consent_db.records import ChildInfo, ConsentInfo
+from consent_db.register import Register
 from minorguard.locale import t
-
-from .records import ChildInfo, ConsentInfo
-from .register import Register
 
 __all__ = ["RegisterMatcher"]
 

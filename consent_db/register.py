@@ -22,14 +22,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from consent_db import audit
+from consent_db.crypto import Cipher, create_key, load_key
+from consent_db.errors import KeyProblem, NotFound, RegisterError
+from consent_db.records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInfo, GuardianInfo, KnownAdultInfo
+from consent_db.schema import AuditEntry, Child, Consent, Enrolment, Event, Guardian, KnownAdult, Meta
+from consent_db.store import Store, data_dir
 from minorguard.locale.os_errors import os_reason
-
-from . import audit
-from .crypto import Cipher, create_key, load_key
-from .errors import KeyProblem, NotFound, RegisterError
-from .records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInfo, GuardianInfo, KnownAdultInfo
-from .schema import AuditEntry, Child, Consent, Enrolment, Event, Guardian, KnownAdult, Meta
-from .store import Store, data_dir
 
 __all__ = ["KEY_FILE_NAME", "Register", "document_type", "parse_channels"]
 

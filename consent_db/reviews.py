@@ -21,13 +21,12 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from consent_db import audit
+from consent_db.errors import NotFound, RegisterError
+from consent_db.register import Register
+from consent_db.schema import Base, Child, Consent
 from minorguard.fsnames import shown
 from minorguard.review_rules import same_person  # the rule the page reads confirmations by
-
-from . import audit
-from .errors import NotFound, RegisterError
-from .register import Register
-from .schema import Base, Child, Consent
 
 __all__ = ["KINDS", "LETS_THROUGH", "MAX_GROUP_FACES", "FaceRef", "ReviewRecord", "Reviews"]
 

@@ -19,10 +19,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from consent_db.errors import RegisterBusy, RegisterError
+from consent_db.paths import DATA_DIR_ENV, DB_ENV, data_dir
 from minorguard.locale.os_errors import os_reason
-
-from .errors import RegisterBusy, RegisterError
-from .paths import DATA_DIR_ENV, DB_ENV, data_dir
 
 __all__ = ["DATA_DIR_ENV", "DB_ENV", "Store", "data_dir", "default_url", "make_engine", "resolve_url"]
 

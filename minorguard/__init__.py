@@ -13,12 +13,12 @@ Public API::
 
 from __future__ import annotations
 
-from .application import Checks, KnownAdultsUnavailable, RegisterUnavailable, open_checks
-from .decide import decide_face, photo_verdict
-from .photo import PhotoError
-from .pipeline import CheckContext, Guard
-from .policy import Policy, PolicyError, load_policy
-from .types import (
+from minorguard.application import Checks, KnownAdultsUnavailable, RegisterUnavailable, open_checks
+from minorguard.decide import decide_face, photo_verdict
+from minorguard.photo import PhotoError
+from minorguard.pipeline import CheckContext, Guard
+from minorguard.policy import Policy, PolicyError, load_policy
+from minorguard.types import (
     AgeEstimate,
     Box,
     FaceAction,

@@ -1,3 +1,3 @@
-from .cli import run
+from minorguard.cli import run
 
 run()

@@ -28,10 +28,10 @@ from datetime import date as Date
 from pathlib import Path
 from typing import Any
 
-from .locale import t
-from .locale.coded_error import CodedError
-from .pipeline import CheckContext, Guard
-from .types import PhotoResult
+from minorguard.locale import t
+from minorguard.locale.coded_error import CodedError
+from minorguard.pipeline import CheckContext, Guard
+from minorguard.types import PhotoResult
 
 __all__ = ["Checks", "KnownAdultsUnavailable", "RegisterUnavailable", "open_checks", "open_register_for_checks", "register_is_expected"]
 
@@ -103,7 +103,7 @@ class Checks:
         self.audit(results)
         if self.store is None:
             return list(results), None
-        from .grouping import group_results
+        from minorguard.grouping import group_results
 
         batch = group_results(results, self.store.as_mapping(), self.guard.policy, self.lang)
         self.store.clear()  # biometric data: not kept past the batch
@@ -139,7 +139,7 @@ class Checks:
     def export(self, sources: Iterable[Any], out_dir: str | os.PathLike, **options: Any) -> Any:
         """Publishable copies of ``sources`` under ``out_dir`` (``export.export_photos``: hide, style, keep_review,
         overwrite, recursive, progress, workers), each exported photo recorded in the register's audit log."""
-        from .export import export_photos
+        from minorguard.export import export_photos
 
         return export_photos(self.guard, sources, out_dir, context=self.context, audit=self._exported, **options)
 
@@ -229,7 +229,7 @@ def open_checks(
     already open (the review page's); ``apply_reviews=False`` shows the models'
     own decisions (the review page, where reviewers make them).
     """
-    from .events import RegisterEventLinker
+    from minorguard.events import RegisterEventLinker
 
     context = context or CheckContext()
     if register is None:
@@ -257,7 +257,7 @@ def open_checks(
 
 def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) -> None:
     """Consents, reviewers' decisions, known adults and grouping, from the register."""
-    from .grouping import EmbeddingStore
+    from minorguard.grouping import EmbeddingStore
 
     guard, register, context, lang = checks.guard, checks.register, checks.context, checks.lang
     guard.consent = guard.reviews = guard.known_adults = None
@@ -275,12 +275,12 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
                 checks.notices.append(t("register.other_embedder", lang, n=matcher.skipped, embedder=embedder))
             guard.consent = matcher
         if apply_reviews:
-            from .review_lookup import StoredReviews
+            from minorguard.review_lookup import StoredReviews
 
             guard.reviews = StoredReviews.open(register, guard.policy, context, lang)
         if register.list_known_adults(include_expired=True):
-            from .known_adults import KnownAdultMatcher
-            from .models.base import ModelError
+            from minorguard.known_adults import KnownAdultMatcher
+            from minorguard.models.base import ModelError
 
             try:
                 embedder = guard.pack.embedder.name

@@ -11,10 +11,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_help import localise_help
-from .cli_lang import Lang, LangOpt, accept_lang, current_lang, lang_in_argv, say
-from .fsnames import show_on
-from .locale import t
+from minorguard.cli_help import localise_help
+from minorguard.cli_lang import Lang, LangOpt, accept_lang, current_lang, lang_in_argv, say
+from minorguard.fsnames import show_on
+from minorguard.locale import t
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="minorguard: keep identifiable minors out of published photos (rule 5).")
 console = Console(stderr=False, highlight=False)
@@ -33,9 +33,9 @@ def _fail(message: str) -> None:
 
 
 def _guard(policy: Path | None, models: str | None, **collaborators):
-    from .models.base import ModelError
-    from .pipeline import Guard
-    from .policy import PolicyError
+    from minorguard.models.base import ModelError
+    from minorguard.pipeline import Guard
+    from minorguard.policy import PolicyError
 
     try:
         return Guard(policy=policy, pack=models, **collaborators)
@@ -64,9 +64,9 @@ def checking_guard(
     from the same register, wired the same way for every entry point, so a photo
     gets the same decision whichever command or tool checks it.
     """
-    from .application import open_checks
-    from .locale.coded_error import CodedError
-    from .pipeline import CheckContext
+    from minorguard.application import open_checks
+    from minorguard.locale.coded_error import CodedError
+    from minorguard.pipeline import CheckContext
 
     context = CheckContext(channel=channel, when=publish_date, event_id=event, purpose=purpose)
     try:
@@ -104,7 +104,7 @@ def finish_checks(checks, results, lang: str):
 
 
 def _exit_code(verdicts) -> int:
-    from .types import Verdict
+    from minorguard.types import Verdict
 
     worst = max((v.severity for v in verdicts), default=0)
     if worst >= Verdict.BLOCK.severity:
@@ -138,8 +138,8 @@ def scan(
     """Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from .discover import MissingPath, discover_photos
-    from .report import write_csv, write_json
+    from minorguard.discover import MissingPath, discover_photos
+    from minorguard.report import write_csv, write_json
 
     lang_s = lang.value
     publish_date = parse_date(when)
@@ -150,7 +150,7 @@ def scan(
         _fail(t("cli.path_missing", lang_s, path=missing.path))
     if not sources:
         _fail(t("cli.no_photos", lang_s))
-    from .cli_adults import groups_json
+    from minorguard.cli_adults import groups_json
 
     # Grouping needs a face embedding per face to decide (~75 ms each on a laptop
     # CPU, a third of a folder scan's time); it serves the reports a reviewer
@@ -179,7 +179,7 @@ def scan(
         write_csv(results, csv_out, lang_s)
         err.print(t("cli.written", lang_s, path=csv_out))
     if html_out:
-        from .html_report import write_html
+        from minorguard.html_report import write_html
 
         write_html(
             results, html_out, lang_s, info={"policy": guard.policy.version, "models": guard.pack_label},
@@ -193,12 +193,12 @@ _COLOURS = {"PASS": "green", "REVIEW": "yellow", "BLOCK": "red", "ERROR": "magen
 
 
 def _print_photo(result, lang: str) -> None:
-    from .report import explain_face
+    from minorguard.report import explain_face
 
     label = t(f"verdict.{result.verdict.value}", lang)
     colour = _COLOURS[result.verdict.value]
     if result.error:
-        from .report import explain_error
+        from minorguard.report import explain_error
 
         console.print(f"[{colour}]{label:10}[/] {escape(explain_error(result, lang))}", soft_wrap=True)
         return
@@ -206,7 +206,7 @@ def _print_photo(result, lang: str) -> None:
     where = f" ({t('cli.frame', lang, k=result.frame + 1, n=result.frames)})" if result.frames > 1 and result.frame is not None else ""
     console.print(f"[{colour}]{label:10}[/] {escape(result.source)}{where} — " + escape("; ".join(reasons)), soft_wrap=True)
 
-    from .cli_events import hint_text
+    from minorguard.cli_events import hint_text
 
     for hint in result.hints:  # hints never change a verdict: a possible event, a metadata problem
         console.print(f"{'':10} [dim]{escape(hint_text(hint, lang))}[/]", soft_wrap=True)
@@ -229,8 +229,8 @@ def models_cmd(
     lang: Lang = LangOpt,
 ) -> None:
     """List the model pack in use: every file, its sha256 and licence."""
-    from .models.base import ModelError
-    from .models.pack import load_pack
+    from minorguard.models.base import ModelError
+    from minorguard.models.pack import load_pack
 
     try:
         pack = load_pack(models)
@@ -247,24 +247,24 @@ def models_cmd(
         console.print(pack.licence_note)
 
 
-from .cli_events import event_app
+from minorguard.cli_events import event_app
 
 app.add_typer(event_app, name="event")
 
-from .cli_register import register_commands
+from minorguard.cli_register import register_commands
 
 register_commands(app)
 
-from .cli_adults import adult_app
+from minorguard.cli_adults import adult_app
 
 app.add_typer(adult_app, name="adult")
 
 
-from .cli_export import export_cmd
+from minorguard.cli_export import export_cmd
 
 app.command("export")(export_cmd)
 
-from .cli_review import review_cmd
+from minorguard.cli_review import review_cmd
 
 app.command("review")(review_cmd)
 

@@ -14,9 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .cli_events import open_register
-from .cli_lang import Lang, LangOpt, say
-from .locale import t
+from minorguard.cli_events import open_register
+from minorguard.cli_lang import Lang, LangOpt, say
+from minorguard.locale import t
 
 __all__ = ["adult_app"]
 
@@ -34,14 +34,14 @@ PolicyOpt = typer.Option(None, "--policy", help="Policy TOML overriding the defa
 
 
 def _fail(message: str) -> None:
-    from .cli import UsageProblem  # lazy: cli imports this module
+    from minorguard.cli import UsageProblem  # lazy: cli imports this module
 
     raise UsageProblem(message)
 
 
 def _problem(problem, lang: str) -> str:
     """The enrolment problem in the communicator's language (English text if no key)."""
-    from .known_adults_enrol import enrol_problem_text
+    from minorguard.known_adults_enrol import enrol_problem_text
 
     return enrol_problem_text(problem, lang)
 
@@ -53,7 +53,7 @@ def _register_error() -> type[Exception]:
 
 
 def _date(value: str | None, option: str) -> Date | None:
-    from .cli import parse_date
+    from minorguard.cli import parse_date
 
     return parse_date(value, option)
 
@@ -72,8 +72,8 @@ def add(
     lang: Lang = LangOpt,
 ) -> None:
     """Enrol an adult from reference photos (only face embeddings are kept, encrypted)."""
-    from .cli import _guard
-    from .known_adults_enrol import EnrolProblem, enrol_known_adult
+    from minorguard.cli import _guard
+    from minorguard.known_adults_enrol import EnrolProblem, enrol_known_adult
 
     until = _date(expires, "--expires")
     for photo in photos:

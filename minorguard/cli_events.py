@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_lang import Lang, LangOpt, current_lang, say
-from .events import EventInputError, check_event_fields, parse_event_time, zone
-from .locale import t
+from minorguard.cli_lang import Lang, LangOpt, current_lang, say
+from minorguard.events import EventInputError, check_event_fields, parse_event_time, zone
+from minorguard.locale import t
 
 __all__ = ["event_app", "hint_text", "open_register"]
 
@@ -38,7 +38,7 @@ class Basis(str, Enum):
 
 
 def _fail(message: str) -> None:
-    from .cli import UsageProblem  # lazy: cli imports this module
+    from minorguard.cli import UsageProblem  # lazy: cli imports this module
 
     raise UsageProblem(message)
 
@@ -252,7 +252,7 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
 
 def hint_text(hint: str, lang: str) -> str:
     """A photo hint in the communicator's language (the outdoor hint; others stay as written)."""
-    from .hints import OUTDOOR_NO_EVENT
+    from minorguard.hints import OUTDOOR_NO_EVENT
 
     if hint.startswith(OUTDOOR_NO_EVENT):
         return t("hint.outdoor_no_event", lang) + hint[len(OUTDOOR_NO_EVENT):]

@@ -13,9 +13,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from .cli import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, Lang, _fail, checking_guard, console, err, parse_date
-from .cli_lang import LANG_ENV
-from .locale import t
+from minorguard.cli import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, Lang, _fail, checking_guard, console, err, parse_date
+from minorguard.cli_lang import LANG_ENV
+from minorguard.locale import t
 
 __all__ = ["export_cmd"]
 
@@ -41,8 +41,8 @@ def _why(photo: Any, lang: str) -> str:
     The manifest keeps the English message; the specifics (file names, face
     positions, the system's own words) need no translation.
     """
-    from .export import MAX_ATTEMPTS
-    from .report import explain_photo_error
+    from minorguard.export import MAX_ATTEMPTS
+    from minorguard.report import explain_photo_error
 
     reason = t(f"export.why.{photo.code}", lang, n=MAX_ATTEMPTS)
     if photo.code == "not_checked" and photo.detail:
@@ -71,8 +71,8 @@ def export_cmd(
 ) -> None:
     """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
     1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
-    from .discover import MissingPath
-    from .export import ExportError, ExportInterrupted, ExportStatus
+    from minorguard.discover import MissingPath
+    from minorguard.export import ExportError, ExportInterrupted, ExportStatus
 
     lang_s = lang.value
     # the same collaborators as `scan`: the register's events, consents, reviewers' decisions, known adults

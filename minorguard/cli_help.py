@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .locale.help_sq import HELP_SQ
+from minorguard.locale.help_sq import HELP_SQ
 
 __all__ = ["HELP", "localise_help", "same_help"]
 

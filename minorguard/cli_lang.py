@@ -13,8 +13,8 @@ from enum import Enum
 
 import typer
 
-from .locale import LANGUAGES
-from .locale.coded_error import CodedError
+from minorguard.locale import LANGUAGES
+from minorguard.locale.coded_error import CodedError
 
 __all__ = ["LANG_ENV", "Lang", "LangOpt", "accept_lang", "current_lang", "default_lang", "lang_in_argv", "say"]
 

@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_events import open_register
-from .cli_lang import Lang, LangOpt, say
-from .fsnames import json_text
-from .locale import t
-from .locale.os_errors import say_os_error
-from .report import EXCEL_UTF8
+from minorguard.cli_events import open_register
+from minorguard.cli_lang import Lang, LangOpt, say
+from minorguard.fsnames import json_text
+from minorguard.locale import t
+from minorguard.locale.os_errors import say_os_error
+from minorguard.report import EXCEL_UTF8
 
 __all__ = ["IMPORT_COLUMNS", "register_commands"]
 
@@ -72,7 +72,7 @@ CsvArg = typer.Argument(..., help="CSV file, one row per signed form (columns in
 
 
 def _fail(message: str) -> None:
-    from .cli import UsageProblem  # lazy: cli imports this module
+    from minorguard.cli import UsageProblem  # lazy: cli imports this module
 
     raise UsageProblem(message)
 
@@ -187,8 +187,8 @@ def child_enrol(
     lang: Lang = LangOpt,
 ) -> None:
     """Turn reference photos into face embeddings (stored encrypted). Stops at the first refused photo."""
-    from .cli import _guard
-    from .enrolment import enrol_photo
+    from minorguard.cli import _guard
+    from minorguard.enrolment import enrol_photo
 
     with _Open(db, by, lang) as reg:
         reg.get_child(child_id)

@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from .cli_lang import LANG_ENV, Lang, say
-from .locale import t
-from .locale.os_errors import say_os_error
+from minorguard.cli_lang import LANG_ENV, Lang, say
+from minorguard.locale import t
+from minorguard.locale.os_errors import say_os_error
 
 __all__ = ["review_cmd"]
 
@@ -31,10 +31,10 @@ def _scan_folder(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .application import open_checks
-    from .cli import _fail, err, finish_checks
-    from .discover import discover_photos
-    from .locale.coded_error import CodedError
+    from minorguard.application import open_checks
+    from minorguard.cli import _fail, err, finish_checks
+    from minorguard.discover import discover_photos
+    from minorguard.locale.coded_error import CodedError
 
     del linker
     sources = list(discover_photos([folder], recursive))
@@ -77,23 +77,23 @@ def review_cmd(
     import signal
     import webbrowser
 
-    from .cli import _fail, console, err
-    from .cli_events import open_register
-    from .pipeline import CheckContext
-    from .policy import PolicyError, load_policy
-    from .results_json import ResultsFileError, read_report
-    from .review_app import ReviewApp
-    from .review_server import ReviewServer
+    from minorguard.cli import _fail, console, err
+    from minorguard.cli_events import open_register
+    from minorguard.pipeline import CheckContext
+    from minorguard.policy import PolicyError, load_policy
+    from minorguard.results_json import ResultsFileError, read_report
+    from minorguard.review_app import ReviewApp
+    from minorguard.review_server import ReviewServer
 
     lang_s = lang.value
-    from .cli import parse_date
+    from minorguard.cli import parse_date
 
     publish_date = parse_date(when)
     context = CheckContext(channel=channel, when=publish_date, event_id=event, purpose=purpose)
     if not source.exists():
         _fail(t("cli.path_missing", lang_s, path=source))
     if source.is_dir():
-        from .application import RegisterUnavailable, open_register_for_checks
+        from minorguard.application import RegisterUnavailable, open_register_for_checks
 
         try:  # a register that exists but cannot be opened stops the review, as it stops `scan`
             register = open_register_for_checks(db, event, lang=lang_s)
@@ -117,7 +117,7 @@ def review_cmd(
             _fail(say(error, lang_s))
         register = open_register(db)
         base_dir = source.resolve().parent
-        from .cli import _guard
+        from minorguard.cli import _guard
 
         def guard():  # the models load only if the reviewer remembers someone
             return _guard(policy, models)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from .known_adults import KnownAdultMatch, known_adult_clears
-from .policy import Policy
-from .types import (
+from minorguard.known_adults import KnownAdultMatch, known_adult_clears
+from minorguard.policy import Policy
+from minorguard.types import (
     AgeEstimate,
     ConsentEvidence,
     EventEvidence,

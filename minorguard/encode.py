@@ -18,7 +18,16 @@ from dataclasses import dataclass
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin
 
-from .scrub import EXIF_KEEP, IPTC_KEEP, clean_exif, clean_iptc, clean_xmp, insert_jpeg_segment, iptc_app13, png_text
+from minorguard.scrub import (
+    EXIF_KEEP,
+    IPTC_KEEP,
+    clean_exif,
+    clean_iptc,
+    clean_xmp,
+    insert_jpeg_segment,
+    iptc_app13,
+    png_text,
+)
 
 __all__ = ["EncodeError", "Encoded", "encode_like", "estimate_jpeg_quality"]
 
@@ -206,7 +215,7 @@ def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) ->
 
 
 def _exif_names(exif: Image.Exif) -> list[str]:
-    from .scrub import EXIF_KEEP, EXIF_SUB_KEEP
+    from minorguard.scrub import EXIF_KEEP, EXIF_SUB_KEEP
 
     names = [EXIF_KEEP[tag] for tag in exif if tag in EXIF_KEEP]
     # a freshly built Exif: its sub-IFD is the plain dict clean_exif filled

@@ -56,11 +56,11 @@ def enrol_photo(
     ``confirm_child``: enrolling a parent by mistake would let the parent's face
     carry the child's consent while the child still blocks.
     """
-    from .decide import categorize
-    from .photo import PhotoError
-    from .pipeline import Guard
-    from .quality import face_sharpness
-    from .types import FaceCategory
+    from minorguard.decide import categorize
+    from minorguard.photo import PhotoError
+    from minorguard.pipeline import Guard
+    from minorguard.quality import face_sharpness
+    from minorguard.types import FaceCategory
 
     register.get_child(child_id)  # unknown child: fail before any model runs
     label = os.fsdecode(source) if not isinstance(source, bytes) else "<photo>"

@@ -23,9 +23,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .locale import t
-from .locale.coded_error import CodedError
-from .types import EventEvidence, PhotoMetadata
+from minorguard.locale import t
+from minorguard.locale.coded_error import CodedError
+from minorguard.types import EventEvidence, PhotoMetadata
 
 __all__ = [
     "BASES",

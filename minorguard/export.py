@@ -59,13 +59,13 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from .discover import discover_photos
-from .encode import EncodeError, encode_like
-from .fsnames import json_text
-from .pipeline import CheckContext, Guard
-from .redact import HEAD_ABOVE, HEAD_BELOW, HEAD_WIDTH_FACTOR, MOSAIC_BLOCKS, Style, head_region, redact_image
-from .report import atomic_write_text
-from .types import Box, FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
+from minorguard.discover import discover_photos
+from minorguard.encode import EncodeError, encode_like
+from minorguard.fsnames import json_text
+from minorguard.pipeline import CheckContext, Guard
+from minorguard.redact import HEAD_ABOVE, HEAD_BELOW, HEAD_WIDTH_FACTOR, MOSAIC_BLOCKS, Style, head_region, redact_image
+from minorguard.report import atomic_write_text
+from minorguard.types import Box, FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
 __all__ = [
     "MANIFEST_NAME",
@@ -500,8 +500,8 @@ def _with_source_reviews(guard: Guard, source_sha: str, after: PhotoResult) -> P
     """The copy is a new file (new sha256), yet reviewers' decisions about the source's faces still hold for it."""
     if guard.reviews is None or after.verdict is Verdict.ERROR or not after.faces:
         return after
-    from .decide import photo_verdict
-    from .review_rules import apply_override
+    from minorguard.decide import photo_verdict
+    from minorguard.review_rules import apply_override
 
     overrides = guard.reviews.overrides(source_sha, after.faces)
     faces = tuple(apply_override(face, o) for face, o in zip(after.faces, overrides))
@@ -781,6 +781,6 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _version() -> str:
-    from . import __version__
+    from minorguard import __version__
 
     return __version__

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from .types import DetectedFace
+from minorguard.types import DetectedFace
 
 __all__ = ["face_number", "reading_order"]
 

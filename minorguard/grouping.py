@@ -31,10 +31,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from .decide import categorize
-from .locale import t
-from .policy import Policy
-from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult
+from minorguard.decide import categorize
+from minorguard.locale import t
+from minorguard.policy import Policy
+from minorguard.types import FaceAction, FaceCategory, FaceDecision, PhotoResult
 
 __all__ = [
     "MAX_FACES", "EmbeddingStore", "FaceGroup", "GroupedBatch", "cluster_embeddings", "face_side", "group_results",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .outdoor import guess_outdoor
-from .types import EventEvidence, FaceDecision, PhotoMetadata
+from minorguard.outdoor import guess_outdoor
+from minorguard.types import EventEvidence, FaceDecision, PhotoMetadata
 
 __all__ = ["OUTDOOR_NO_EVENT", "photo_hints"]
 

@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .locale import t
-from .policy import Policy, load_policy
-from .report import atomic_write_text, explain_error, explain_face
-from .review_people import Person, people_of
-from .thumbs import DEFAULT_LONG_SIDE, Preview, face_thumbnail, preview_or_none
-from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
+from minorguard.locale import t
+from minorguard.policy import Policy, load_policy
+from minorguard.report import atomic_write_text, explain_error, explain_face
+from minorguard.review_people import Person, people_of
+from minorguard.thumbs import DEFAULT_LONG_SIDE, Preview, face_thumbnail, preview_or_none
+from minorguard.types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
 __all__ = [
     "FACE_KINDS",

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from .locale import t
-from .policy import Policy
-from .types import AgeEstimate
+from minorguard.locale import t
+from minorguard.policy import Policy
+from minorguard.types import AgeEstimate
 
 __all__ = ["KnownAdultMatch", "KnownAdultMatcher", "KnownAdultRef", "known_adult_clears", "match_known_adult"]
 

@@ -30,12 +30,11 @@ from typing import Any
 import numpy as np
 
 from consent_db.records import same_text
-
-from .decide import categorize
-from .enrolment import MIN_FACE_PX, MIN_SHARPNESS, _box_text
-from .known_adults import KnownAdultRef, match_known_adult
-from .photo import PhotoError, load_photo
-from .types import Box, FaceCategory
+from minorguard.decide import categorize
+from minorguard.enrolment import MIN_FACE_PX, MIN_SHARPNESS, _box_text
+from minorguard.known_adults import KnownAdultRef, match_known_adult
+from minorguard.photo import PhotoError, load_photo
+from minorguard.types import Box, FaceCategory
 
 __all__ = ["ENROL_MIN_FACE_PX", "EnrolProblem", "ReferenceFace", "enrol_known_adult", "enrol_problem_text", "reference_face", "remember_adult"]
 
@@ -48,8 +47,8 @@ ENROL_MIN_SHARPNESS = MIN_SHARPNESS
 
 def enrol_problem_text(problem: EnrolProblem, lang: str) -> str:
     """The problem in the communicator's language (its English text where no message exists)."""
-    from .locale import t
-    from .locale.messages import MESSAGES
+    from minorguard.locale import t
+    from minorguard.locale.messages import MESSAGES
 
     key = f"adult.{problem.code}"
     return t(key, lang, **problem.values) if key in MESSAGES["en"] else str(problem)

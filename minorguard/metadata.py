@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image
 
-from .types import PhotoMetadata
+from minorguard.types import PhotoMetadata
 
 __all__ = ["parse_exif_datetime", "read_metadata"]
 

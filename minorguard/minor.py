@@ -21,8 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .minor_model import network_ages
-from .types import AgeEstimate
+from minorguard.minor_model import network_ages
+from minorguard.types import AgeEstimate
 
 __all__ = ["WEIGHTS_DIR", "CalibratedMinorEstimator", "FaceFeatures", "MinorEstimator", "RawAgeEstimator", "disagree", "fitted_age_model", "load_minor_estimator"]
 
@@ -91,16 +91,16 @@ class CalibratedMinorEstimator:
     def __init__(self, path: Path = CALIBRATED_WEIGHTS, percentile: float = 0.10) -> None:
         from dataclasses import replace
 
-        from .minor_model import MinorModel
+        from minorguard.minor_model import MinorModel
 
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         # fitted on the age model's distributions averaged over these chip variants: the
         # pipeline must average the same ones, or P(under 18) no longer means what it says
-        from .models.dlib_models import AGE_VARIANTS
+        from minorguard.models.dlib_models import AGE_VARIANTS
 
         variants = tuple(data.get("age_variants") or ("p20",))
         if variants != AGE_VARIANTS:
-            from .models.base import ModelError
+            from minorguard.models.base import ModelError
 
             raise ModelError("estimator_variants", fitted=list(variants), used=list(AGE_VARIANTS))
         # the policy's interval percentile, not the one the weights were written with
@@ -159,7 +159,7 @@ def load_minor_estimator(rule: str, percentile: float) -> MinorEstimator:
     """The estimator a policy asks for; the calibrated one when its weights ship."""
     if rule == "calibrated":
         if not CALIBRATED_WEIGHTS.is_file():
-            from .models.base import ModelError
+            from minorguard.models.base import ModelError
 
             raise ModelError("weights_missing", what="calibrated minor estimator", path=CALIBRATED_WEIGHTS)
         return CalibratedMinorEstimator(CALIBRATED_WEIGHTS, percentile)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .types import PhotoMetadata
+from minorguard.types import PhotoMetadata
 
 __all__ = ["INDOOR_EV", "OUTDOOR_EV", "OutdoorGuess", "exposure_value", "guess_outdoor"]
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from .metadata import read_metadata
-from .types import PhotoMetadata
+from minorguard.metadata import read_metadata
+from minorguard.types import PhotoMetadata
 
 try:  # HEIC/HEIF support is optional at import time but installed by default
     import pillow_heif

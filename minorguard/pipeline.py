@@ -18,17 +18,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .decide import ReviewerOverride, categorize, decide_faces, photo_verdict
-from .face_numbers import reading_order
-from .grouping import wants_grouping
-from .known_adults import KnownAdultMatch, wants_known_adult
-from .minor import FaceFeatures, fitted_age_model, load_minor_estimator
-from .models.base import ModelError
-from .models.pack import ModelPack, load_pack
-from .photo import Photo, PhotoError, PhotoSource, load_frames, load_photo
-from .policy import Policy, load_policy
-from .quality import assess_identifiability, face_sharpness, publish_scale
-from .types import (
+from minorguard.decide import ReviewerOverride, categorize, decide_faces, photo_verdict
+from minorguard.face_numbers import reading_order
+from minorguard.grouping import wants_grouping
+from minorguard.known_adults import KnownAdultMatch, wants_known_adult
+from minorguard.minor import FaceFeatures, fitted_age_model, load_minor_estimator
+from minorguard.models.base import ModelError
+from minorguard.models.pack import ModelPack, load_pack
+from minorguard.photo import Photo, PhotoError, PhotoSource, load_frames, load_photo
+from minorguard.policy import Policy, load_policy
+from minorguard.quality import assess_identifiability, face_sharpness, publish_scale
+from minorguard.types import (
     ConsentEvidence,
     DetectedFace,
     EventEvidence,
@@ -293,7 +293,7 @@ class Guard:
             for i, vector in self._vectors(photo, faces, grouped, vectors).items():
                 self.embeddings.put(name, i, vector)
         verdict = photo_verdict(decisions)
-        from .hints import photo_hints
+        from minorguard.hints import photo_hints
 
         return PhotoResult(
             source=name,

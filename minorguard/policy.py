@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .locale.coded_error import CodedError, Problem
+from minorguard.locale.coded_error import CodedError, Problem
 
 __all__ = ["DEFAULT_POLICY_PATH", "Policy", "PolicyError", "load_policy"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .types import DetectedFace, Identifiability, ReasonCode
+from minorguard.types import DetectedFace, Identifiability, ReasonCode
 
 __all__ = ["assess_identifiability", "face_sharpness", "publish_scale"]
 

@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from .types import Box
+from minorguard.types import Box
 
 __all__ = [
     "HEAD_ABOVE",

@@ -8,10 +8,10 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from .face_numbers import face_number
-from .fsnames import json_text, shown
-from .locale import t
-from .types import FaceDecision, PhotoResult, to_jsonable
+from minorguard.face_numbers import face_number
+from minorguard.fsnames import json_text, shown
+from minorguard.locale import t
+from minorguard.types import FaceDecision, PhotoResult, to_jsonable
 
 __all__ = ["CSV_COLUMNS", "EXCEL_UTF8", "atomic_write_text", "explain_error", "explain_face", "write_csv", "write_json"]
 
@@ -39,7 +39,7 @@ def explain_error(result: PhotoResult, lang: str = "en") -> str:
 
 def explain_photo_error(source: str, code: str | None, error: str | None, lang: str = "en") -> str:
     """explain_error from the parts a PhotoResult or an export's manifest entry keeps."""
-    from .locale.messages import MESSAGES
+    from minorguard.locale.messages import MESSAGES
 
     key = f"photo_error.{code}"
     if lang == "en" or key not in MESSAGES.get(lang, {}):

@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .locale.coded_error import CodedError
-from .types import (
+from minorguard.locale.coded_error import CodedError
+from minorguard.types import (
     AgeEstimate,
     Box,
     ConsentEvidence,

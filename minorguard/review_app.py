@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from .decide import categorize, photo_verdict
-from .html_report import face_kind
-from .locale import t
-from .photo import PhotoError, load_photo
-from .policy import Policy
-from .report import explain_face, explain_photo_error
-from .review_people import Person, people_of
-from .review_rules import FaceReview, apply_override, assign_to_faces, standing, to_override
-from .thumbs import face_thumbnail, preview_or_none
-from .types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
+from minorguard.decide import categorize, photo_verdict
+from minorguard.html_report import face_kind
+from minorguard.locale import t
+from minorguard.photo import PhotoError, load_photo
+from minorguard.policy import Policy
+from minorguard.report import explain_face, explain_photo_error
+from minorguard.review_people import Person, people_of
+from minorguard.review_rules import FaceReview, apply_override, assign_to_faces, standing, to_override
+from minorguard.thumbs import face_thumbnail, preview_or_none
+from minorguard.types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
 # Decisions that let a face through: on a row of possible minors they cover only ticked faces.
 ALLOWING_KINDS = ("adult", "consent")
@@ -107,7 +107,7 @@ class ReviewApp:
         """``groups``: the scan's groups by person (FaceGroups or the JSON report's list); without
         them the faces' own group numbers are used. ``guard`` (a Guard, or a function that
         makes one) lets the page remember a person as a known adult; without it, it cannot."""
-        from .review_lookup import register_consent_check
+        from minorguard.review_lookup import register_consent_check
 
         self.reviews = reviews
         self.policy = policy
@@ -430,7 +430,7 @@ class ReviewApp:
         return all(age is not None and categorize(age, self.policy) is not FaceCategory.POSSIBLE_MINOR for age in ages)
 
     def _remember(self, person: Person, remember: dict[str, Any], reviewer: str) -> Any:
-        from .known_adults_enrol import EnrolProblem, enrol_problem_text, remember_adult
+        from minorguard.known_adults_enrol import EnrolProblem, enrol_problem_text, remember_adult
 
         if self._guard is None:
             raise ReviewProblem(409, t("review.remember_unavailable", self.lang))

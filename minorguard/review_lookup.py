@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from datetime import date as Date
 from typing import TYPE_CHECKING
 
-from .decide import ReviewerOverride
-from .policy import Policy
-from .review_rules import FaceReview, assign_to_faces, standing, to_override
-from .types import FaceDecision
+from minorguard.decide import ReviewerOverride
+from minorguard.policy import Policy
+from minorguard.review_rules import FaceReview, assign_to_faces, standing, to_override
+from minorguard.types import FaceDecision
 
 if TYPE_CHECKING:  # the register is optional at import time
     from consent_db import Register

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import html
 
-from .html_report import KIND_COLOURS
-from .locale import t
+from minorguard.html_report import KIND_COLOURS
+from minorguard.locale import t
 
 __all__ = ["render_page"]
 

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .grouping import face_side, split_by_side
-from .policy import Policy
-from .types import PhotoResult
+from minorguard.grouping import face_side, split_by_side
+from minorguard.policy import Policy
+from minorguard.types import PhotoResult
 
 __all__ = ["Person", "people_of"]
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from consent_db.records import same_text
-
-from .decide import ReviewerOverride
-from .locale import t
-from .types import Box, ConsentEvidence, FaceAction, FaceCategory, FaceDecision, ReasonCode
+from minorguard.decide import ReviewerOverride
+from minorguard.locale import t
+from minorguard.types import Box, ConsentEvidence, FaceAction, FaceCategory, FaceDecision, ReasonCode
 
 __all__ = [
     "MIN_IOU",

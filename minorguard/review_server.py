@@ -19,10 +19,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .fsnames import json_text, shown
-from .locale import t
-from .review_app import ReviewApp, ReviewProblem
-from .review_page import render_page
+from minorguard.fsnames import json_text, shown
+from minorguard.locale import t
+from minorguard.review_app import ReviewApp, ReviewProblem
+from minorguard.review_page import render_page
 
 __all__ = ["ReviewServer"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .messages import MESSAGES
+from minorguard.locale.messages import MESSAGES
 
 __all__ = ["LANGUAGES", "t"]
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from . import t
+from minorguard.locale import t
 
 __all__ = ["CodedError", "Problem", "say_problem"]
 

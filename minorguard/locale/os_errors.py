@@ -12,7 +12,7 @@ import errno
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .coded_error import Problem
+    from minorguard.locale.coded_error import Problem
 
 __all__ = ["OS_MESSAGES", "os_reason", "say_os_error"]
 
@@ -50,7 +50,7 @@ if hasattr(errno, "EDQUOT"):
 
 def os_reason(error: OSError) -> Problem | str:
     """A value for a CodedError: the catalogue phrase for ``error``, or the system's words."""
-    from .coded_error import Problem  # here: messages.py imports this module's catalogue
+    from minorguard.locale.coded_error import Problem  # here: messages.py imports this module's catalogue
 
     key = _PHRASE.get(error.errno or 0)
     return Problem(key) if key else (error.strerror or str(error))
@@ -58,7 +58,7 @@ def os_reason(error: OSError) -> Problem | str:
 
 def say_os_error(error: OSError, lang: str) -> str:
     """``error``'s reason in ``lang``."""
-    from .coded_error import Problem, say_problem
+    from minorguard.locale.coded_error import Problem, say_problem
 
     reason = os_reason(error)
     return say_problem(reason, "os", lang) if isinstance(reason, Problem) else reason

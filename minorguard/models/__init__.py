@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import AgeModel, Detector, Embedder, ModelError, ModelFile
-from .detectors import CenterFaceDetector, FusedDetector, RetinaFaceDetector
+from minorguard.models.base import AgeModel, Detector, Embedder, ModelError, ModelFile
+from minorguard.models.detectors import CenterFaceDetector, FusedDetector, RetinaFaceDetector
 
 __all__ = [
     "AgeModel",
@@ -33,7 +33,7 @@ def build_detector(spec: str = "pack", **overrides):
     if name == "centerface":
         return CenterFaceDetector(**kwargs)
     if name in ("fused", "pack"):
-        from .pack import default_detector
+        from minorguard.models.pack import default_detector
 
         return default_detector(**kwargs)
     raise ModelError("unknown_detector", name=repr(name))

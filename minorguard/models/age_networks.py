@@ -27,9 +27,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..types import Box, DetectedFace
-from .base import ModelError, ModelFile, sha256_of_file
-from .onnx_session import make_session
+from minorguard.models.base import ModelError, ModelFile, sha256_of_file
+from minorguard.models.onnx_session import make_session
+from minorguard.types import Box, DetectedFace
 
 __all__ = [
     "AGE_GRID", "DEFAULT_VARIANTS", "FACEAPI_CROPS", "FACERES_CROPS", "FaceApiAgeModel", "FaceResAgeModel", "FusedAgeModel",

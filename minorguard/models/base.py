@@ -10,8 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ..locale.coded_error import CodedError
-from ..types import DetectedFace
+from minorguard.locale.coded_error import CodedError
+from minorguard.types import DetectedFace
 
 __all__ = [
     "AgeModel",

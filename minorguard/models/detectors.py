@@ -13,10 +13,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..types import Box, DetectedFace
-from .base import ModelError, ModelFile, sha256_of_bytes, sha256_of_file
-from .onnx_session import make_session
-from .pins import require_pinned
+from minorguard.models.base import ModelError, ModelFile, sha256_of_bytes, sha256_of_file
+from minorguard.models.onnx_session import make_session
+from minorguard.models.pins import require_pinned
+from minorguard.types import Box, DetectedFace
 
 __all__ = [
     "SOURCES",

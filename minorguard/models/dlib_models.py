@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..types import DetectedFace
-from .base import ModelError, ModelFile, sha256_of_file
-from .onnx_session import make_session
-from .pins import require_pinned
+from minorguard.models.base import ModelError, ModelFile, sha256_of_file
+from minorguard.models.onnx_session import make_session
+from minorguard.models.pins import require_pinned
+from minorguard.types import DetectedFace
 
 __all__ = ["AGE_VARIANTS", "CydralAgeModel", "DlibAligner", "DlibEmbedder"]
 

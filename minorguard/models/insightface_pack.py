@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from ..locale.coded_error import Problem
-from ..types import Box, DetectedFace
-from .base import ModelError, ModelFile, sha256_of_file
-from .detectors import nms_faces
-from .pack import ModelPack, gaussian_age_distribution
+from minorguard.locale.coded_error import Problem
+from minorguard.models.base import ModelError, ModelFile, sha256_of_file
+from minorguard.models.detectors import nms_faces
+from minorguard.models.pack import ModelPack, gaussian_age_distribution
+from minorguard.types import Box, DetectedFace
 
 __all__ = [
     "GENDERAGE_AGE_SD",

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import ModelError, ModelFile
-from .detectors import CenterFaceDetector, FusedDetector, FusionWeights, RetinaFaceDetector
+from minorguard.models.base import ModelError, ModelFile
+from minorguard.models.detectors import CenterFaceDetector, FusedDetector, FusionWeights, RetinaFaceDetector
 
 __all__ = ["DEFAULT_FUSION", "DEFAULT_PACK_NAME", "ModelPack", "default_detector", "load_pack"]
 
@@ -96,8 +96,8 @@ class ModelPack:
 
 
 def _default_pack(detector_threshold: float) -> ModelPack:
-    from .age_networks import FusedAgeModel
-    from .dlib_models import CydralAgeModel, DlibAligner, DlibEmbedder
+    from minorguard.models.age_networks import FusedAgeModel
+    from minorguard.models.dlib_models import CydralAgeModel, DlibAligner, DlibEmbedder
 
     aligner = DlibAligner()
     return ModelPack(
@@ -116,7 +116,7 @@ def load_pack(spec: str | Path | None = None, detector_threshold: float = 0.5) -
     path = Path(spec)
     if not path.is_dir():
         raise ModelError("bad_pack", spec=repr(spec))
-    from .insightface_pack import load_insightface_pack
+    from minorguard.models.insightface_pack import load_insightface_pack
 
     return load_insightface_pack(path, detector_threshold)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import ModelError
+from minorguard.models.base import ModelError
 
 __all__ = ["PINNED_SHA256", "require_pinned"]
 
