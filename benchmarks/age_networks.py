@@ -106,7 +106,7 @@ def time_per_face(repeats: int = 30) -> dict[str, float]:
     from minorguard.models.age_networks import FaceApiAgeModel, FaceResAgeModel
     from minorguard.models.dlib_models import CydralAgeModel
     from minorguard.models.pack import default_detector
-    from minorguard.photo import load_photo
+    from minorguard.photos.decode import load_photo
 
     photo = load_photo(Path(__file__).resolve().parents[1] / "sample_images" / "faceaisharp_obama_family.jpg")
     faces = default_detector().detect(photo.pixels)

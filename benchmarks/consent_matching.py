@@ -43,7 +43,7 @@ REVIEW_FMR = 0.01
 def extract(limit: int | None) -> dict:
     """Embeddings of fgnet_dev (cached): {paths, ages, subjects, embeddings, missed}."""
     from minorguard.models.pack import load_pack
-    from minorguard.photo import load_photo
+    from minorguard.photos.decode import load_photo
     from minorguard.types import Box, DetectedFace
 
     root = EVAL / "age" / "fgnet_dev"

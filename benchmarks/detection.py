@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from benchmarks.common import EVAL, print_table, require_shared, write_json
-from minorguard.photo import load_photo
+from minorguard.photos.decode import load_photo
 from minorguard.types import Box
 
 BANDS = [("<16", 0, 16), ("16-31", 16, 32), ("32-63", 32, 64), (">=64", 64, 10**9)]

@@ -32,7 +32,7 @@ import numpy as np
 
 from benchmarks.common import print_table, require_shared, write_json
 from benchmarks.detection import dataset_root, ground_truth, match, tally
-from minorguard.photo import load_photo
+from minorguard.photos.decode import load_photo
 from minorguard.types import Box
 
 GRID = (4, 4)  # columns, rows

@@ -53,7 +53,7 @@ def extract() -> dict[str, np.ndarray]:
             return {k: data[k] for k in data.files}
         print("models or policy changed since the cache was made: extracting again", flush=True)
     from minorguard.models.pack import load_pack
-    from minorguard.photo import load_photo
+    from minorguard.photos.decode import load_photo
     from minorguard.pipeline import _is_gray
     from minorguard.policy import load_policy
     from minorguard.quality import assess_identifiability, face_sharpness, publish_scale

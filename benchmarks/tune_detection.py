@@ -30,7 +30,7 @@ import numpy as np
 
 from benchmarks.common import require_shared
 from benchmarks.detection import BANDS, dataset_root, ground_truth, match, tally
-from minorguard.photo import load_photo
+from minorguard.photos.decode import load_photo
 from minorguard.types import Box
 
 CACHE = Path(os.environ.get("MINORGUARD_CACHE", "/work/cache")) / "detect_raw"

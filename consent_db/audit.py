@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consent_db.schema import AuditEntry, Meta
-from minorguard.fsnames import json_text, shown
 from minorguard.locale.coded_error import Problem, say_problem
+from minorguard.photos.file_names import json_text, shown
 
 __all__ = ["GENESIS", "AuditReport", "append", "verify"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from minorguard.application import Checks, KnownAdultsUnavailable, RegisterUnavailable, open_checks
 from minorguard.decide import decide_face, photo_verdict
-from minorguard.photo import PhotoError
+from minorguard.photos.decode import PhotoError
 from minorguard.pipeline import CheckContext, Guard
 from minorguard.policy import Policy, PolicyError, load_policy
 from minorguard.types import (

@@ -13,8 +13,8 @@ from rich.table import Table
 
 from minorguard.cli_help import localise_help
 from minorguard.cli_lang import Lang, LangOpt, accept_lang, current_lang, lang_in_argv, say
-from minorguard.fsnames import show_on
 from minorguard.locale import t
+from minorguard.photos.file_names import show_on
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="minorguard: keep identifiable minors out of published photos (rule 5).")
 console = Console(stderr=False, highlight=False)
@@ -138,7 +138,7 @@ def scan(
     """Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from minorguard.discover import MissingPath, discover_photos
+    from minorguard.photos.discover import MissingPath, discover_photos
     from minorguard.report import write_csv, write_json
 
     lang_s = lang.value

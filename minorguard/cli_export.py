@@ -71,8 +71,8 @@ def export_cmd(
 ) -> None:
     """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
     1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
-    from minorguard.discover import MissingPath
     from minorguard.export import ExportError, ExportInterrupted, ExportStatus
+    from minorguard.photos.discover import MissingPath
 
     lang_s = lang.value
     # the same collaborators as `scan`: the register's events, consents, reviewers' decisions, known adults

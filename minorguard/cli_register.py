@@ -23,9 +23,9 @@ from rich.table import Table
 
 from minorguard.cli_events import open_register
 from minorguard.cli_lang import Lang, LangOpt, say
-from minorguard.fsnames import json_text
 from minorguard.locale import t
 from minorguard.locale.os_errors import say_os_error
+from minorguard.photos.file_names import json_text
 from minorguard.report import EXCEL_UTF8
 
 __all__ = ["IMPORT_COLUMNS", "register_commands"]

@@ -33,8 +33,8 @@ def _scan_folder(
 
     from minorguard.application import open_checks
     from minorguard.cli import _fail, err, finish_checks
-    from minorguard.discover import discover_photos
     from minorguard.locale.coded_error import CodedError
+    from minorguard.photos.discover import discover_photos
 
     del linker
     sources = list(discover_photos([folder], recursive))

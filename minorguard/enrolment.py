@@ -57,7 +57,7 @@ def enrol_photo(
     carry the child's consent while the child still blocks.
     """
     from minorguard.decide import categorize
-    from minorguard.photo import PhotoError
+    from minorguard.photos.decode import PhotoError
     from minorguard.pipeline import Guard
     from minorguard.quality import face_sharpness
     from minorguard.types import FaceCategory

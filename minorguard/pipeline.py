@@ -25,7 +25,7 @@ from minorguard.known_adults import KnownAdultMatch, wants_known_adult
 from minorguard.minor import FaceFeatures, fitted_age_model, load_minor_estimator
 from minorguard.models.base import ModelError
 from minorguard.models.pack import ModelPack, load_pack
-from minorguard.photo import Photo, PhotoError, PhotoSource, load_frames, load_photo
+from minorguard.photos.decode import Photo, PhotoError, PhotoSource, load_frames, load_photo
 from minorguard.policy import Policy, load_policy
 from minorguard.quality import assess_identifiability, face_sharpness, publish_scale
 from minorguard.types import (

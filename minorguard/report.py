@@ -9,8 +9,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from minorguard.face_numbers import face_number
-from minorguard.fsnames import json_text, shown
 from minorguard.locale import t
+from minorguard.photos.file_names import json_text, shown
 from minorguard.types import FaceDecision, PhotoResult, to_jsonable
 
 __all__ = ["CSV_COLUMNS", "EXCEL_UTF8", "atomic_write_text", "explain_error", "explain_face", "write_csv", "write_json"]

@@ -23,7 +23,7 @@ from PIL import Image
 from minorguard.decide import categorize, photo_verdict
 from minorguard.html_report import face_kind
 from minorguard.locale import t
-from minorguard.photo import PhotoError, load_photo
+from minorguard.photos.decode import PhotoError, load_photo
 from minorguard.policy import Policy
 from minorguard.report import explain_face, explain_photo_error
 from minorguard.review_people import Person, people_of

@@ -19,8 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from minorguard.fsnames import json_text, shown
 from minorguard.locale import t
+from minorguard.photos.file_names import json_text, shown
 from minorguard.review_app import ReviewApp, ReviewProblem
 from minorguard.review_page import render_page
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from minorguard.photo import PhotoError, load_photo
+from minorguard.photos.decode import PhotoError, load_photo
 from minorguard.types import Box
 
 __all__ = ["DEFAULT_LONG_SIDE", "Preview", "face_thumbnail", "make_preview", "preview_or_none"]

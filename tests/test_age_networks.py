@@ -12,7 +12,7 @@ import pytest
 from minorguard.models import age_networks
 from minorguard.models.age_networks import FaceApiAgeModel, FaceResAgeModel, crop_face, fuse_readings
 from minorguard.models.base import ModelError, sha256_of_file
-from minorguard.photo import load_photo
+from minorguard.photos.decode import load_photo
 from minorguard.types import Box
 
 

@@ -28,8 +28,8 @@ def test_a_damaged_orientation_tag_is_a_metadata_problem_not_a_crash():
     """The first finding: EXIF orientation stored as bytes raised ValueError in the metadata reader."""
     from PIL import Image
 
-    from minorguard.metadata import read_metadata
-    from minorguard.photo import PhotoError, load_photo
+    from minorguard.photos.decode import PhotoError, load_photo
+    from minorguard.photos.metadata import read_metadata
 
     with pytest.raises(PhotoError, match="truncated or damaged"):  # the file itself: refused with a reason
         load_photo((Path(__file__).parent / "fuzz_findings" / "exif_orientation_bytes.jpg").read_bytes())
@@ -43,7 +43,7 @@ def test_a_damaged_orientation_tag_is_a_metadata_problem_not_a_crash():
 
 def test_a_frame_that_claims_a_huge_size_is_refused_before_it_is_decoded():
     """A 1.5 KB GIF whose second frame claimed 815 million pixels took 8 GB and 20 s before the per-frame guard."""
-    from minorguard.photo import PhotoError, load_frames
+    from minorguard.photos.decode import PhotoError, load_frames
 
     data = (Path(__file__).parent / "fuzz_findings" / "gif_frame_claims_815_megapixels.gif").read_bytes()
     count, frames = load_frames(data, max_pixels=100_000_000)

@@ -203,7 +203,7 @@ PORTRAIT = "faceaisharp_biden_7mpx.jpg"
 
 
 def _faces(guard, path):
-    from minorguard.photo import load_photo
+    from minorguard.photos.decode import load_photo
 
     photo = load_photo(path, max_pixels=guard.policy.max_pixels, target_long_side=guard.policy.publish_long_side)
     faces = guard.detect(photo)

@@ -77,7 +77,7 @@ def test_weights_fitted_on_other_chip_variants_are_refused(shipped, tmp_path):
 
 
 def test_age_model_averages_each_chip_with_its_mirror_image(guard, sample_images):
-    from minorguard.photo import load_photo
+    from minorguard.photos.decode import load_photo
 
     age = guard.pack.age_model.cydral  # the fused pack's Cydral voice
     photo = load_photo(sample_images / "faceaisharp_obama_family.jpg")

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
-from minorguard.photo import PhotoError, load_photo
+from minorguard.photos.decode import PhotoError, load_photo
 
 OBAMA = Path(__file__).resolve().parents[1] / "sample_images" / "faceaisharp_obama_family.jpg"
 
@@ -85,7 +85,7 @@ def test_link_to_an_endless_device_is_refused_before_reading(tmp_path):
 
 
 def test_file_larger_than_any_photo_within_the_pixel_limit_is_refused_unread(tmp_path):
-    from minorguard.photo import max_file_bytes
+    from minorguard.photos.decode import max_file_bytes
 
     path = tmp_path / "madh.jpg"
     path.write_bytes(_jpeg_bytes())

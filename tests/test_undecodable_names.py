@@ -19,7 +19,7 @@ from consent_db import Register
 from consent_db.reviews import Reviews
 from minorguard.cli import EXIT_BLOCK, EXIT_PASS, main
 from minorguard.export import MANIFEST_NAME
-from minorguard.fsnames import json_text, shown
+from minorguard.photos.file_names import json_text, shown
 from minorguard.results_json import read_report
 from minorguard.review_app import ReviewApp
 

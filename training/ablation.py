@@ -49,7 +49,7 @@ def extract_per_face(dataset: str, one: Callable[[int], Any], shape: tuple[int, 
 
 def photo_at_box(dataset: str, row: dict, box: np.ndarray, policy: Any) -> tuple[np.ndarray, tuple[float, float, float, float]]:
     """RGB pixels as the extractor saw them (UTKFace chips padded) and the cached box (x, y, w, h) in them."""
-    from minorguard.photo import load_photo
+    from minorguard.photos.decode import load_photo
 
     photo = load_photo(row["path"], max_pixels=policy.max_pixels, target_long_side=policy.publish_long_side)
     rgb, offset = pad_chip(photo.pixels) if dataset == "utkface" else (photo.pixels, 0)

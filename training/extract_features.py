@@ -90,7 +90,7 @@ class Extractor:
         self.faceres, self.faceapi = FaceResAgeModel(), FaceApiAgeModel()
 
     def one(self, row: dict, utk: bool) -> dict:
-        from minorguard.photo import load_photo
+        from minorguard.photos.decode import load_photo
         from minorguard.pipeline import _is_gray
         from minorguard.quality import assess_identifiability, face_sharpness, publish_scale
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from minorguard.photo import SUPPORTED_SUFFIXES, UNCHECKABLE_SUFFIXES
+from minorguard.photos.decode import SUPPORTED_SUFFIXES, UNCHECKABLE_SUFFIXES
 
 __all__ = ["MissingPath", "discover_photos", "looks_like_a_picture"]
 

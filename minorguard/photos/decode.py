@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from minorguard.metadata import read_metadata
+from minorguard.photos.metadata import read_metadata
 from minorguard.types import PhotoMetadata
 
 try:  # HEIC/HEIF support is optional at import time but installed by default

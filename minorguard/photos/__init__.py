@@ -1,0 +1,1 @@
+"""Photos: decoding within limits, metadata, finding pictures in folders, file names shown safely."""
