@@ -88,7 +88,7 @@ def young_children_read_as_adults(data: Data, config: Config) -> list[dict[str, 
 
     The estimate is the one the pipeline reports: the geometric mean of FaceRes's and face-api's ages.
     """
-    from minorguard.minor_model import network_ages
+    from minorguard.faces.minor_model import network_ages
 
     readings = data.readings(config)
     expected = np.full(len(data.age), np.nan)

@@ -6,7 +6,7 @@ Features come from :mod:`benchmarks.known_adults_features` (the scan path's
 own detector, age model and dlib embedder; cached). Decisions are made by the
 project's own code: the default policy's minor estimator, ``decide_face`` with
 a :class:`~minorguard.known_adults.KnownAdultMatcher`, and
-:func:`~minorguard.grouping.group_results`.
+:func:`~minorguard.faces.grouping.group_results`.
 
 What it measures:
 
@@ -48,7 +48,7 @@ FMR_TARGET = 1e-4
 
 def _estimates(data: dict, policy) -> list:
     """The default policy's AgeEstimate for every face (None where the face was missed)."""
-    from minorguard.minor import FaceFeatures, load_minor_estimator
+    from minorguard.faces.minor import FaceFeatures, load_minor_estimator
 
     estimator = load_minor_estimator(policy.minor_rule, policy.interval_percentile)
     out = []
@@ -210,7 +210,7 @@ def _results(data: dict, members: list[int], ages: list, policy, matcher=None):
 
 
 def folder_stats(data: dict, members: list[int], ages: list, policy, matcher=None) -> dict:
-    from minorguard.grouping import group_results
+    from minorguard.faces.grouping import group_results
     from minorguard.types import FaceAction, ReasonCode
 
     results = _results(data, members, ages, policy, matcher)
@@ -331,7 +331,7 @@ def _other_estimator_policy(policy):
     """The policy with the calibrated estimator (its own thresholds) when the default is the raw one and weights ship."""
     import json
 
-    from minorguard.minor import CALIBRATED_WEIGHTS
+    from minorguard.faces.minor import CALIBRATED_WEIGHTS
 
     if policy.minor_rule == "calibrated" or not CALIBRATED_WEIGHTS.is_file():
         return None

@@ -52,11 +52,11 @@ def extract() -> dict[str, np.ndarray]:
         if "fingerprint" in data.files and str(data["fingerprint"]) == current:
             return {k: data[k] for k in data.files}
         print("models or policy changed since the cache was made: extracting again", flush=True)
+    from minorguard.faces.quality import assess_identifiability, face_sharpness, publish_scale
     from minorguard.models.pack import load_pack
     from minorguard.photos.decode import load_photo
     from minorguard.pipeline import _is_gray
     from minorguard.policy import load_policy
-    from minorguard.quality import assess_identifiability, face_sharpness, publish_scale
     from minorguard.types import Box
 
     policy = load_policy(None)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import print_table, require_shared, write_json
-from minorguard.minor_model import MinorModel
+from minorguard.faces.minor_model import MinorModel
 from minorguard.models.dlib_models import AGE_VARIANTS
 from training.extract_features import DATASETS, cache_path
 from training.train_minor import Config, Data, cross_dataset, load_data

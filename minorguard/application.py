@@ -103,7 +103,7 @@ class Checks:
         self.audit(results)
         if self.store is None:
             return list(results), None
-        from minorguard.grouping import group_results
+        from minorguard.faces.grouping import group_results
 
         batch = group_results(results, self.store.as_mapping(), self.guard.policy, self.lang)
         self.store.clear()  # biometric data: not kept past the batch
@@ -257,7 +257,7 @@ def open_checks(
 
 def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) -> None:
     """Consents, reviewers' decisions, known adults and grouping, from the register."""
-    from minorguard.grouping import EmbeddingStore
+    from minorguard.faces.grouping import EmbeddingStore
 
     guard, register, context, lang = checks.guard, checks.register, checks.context, checks.lang
     guard.consent = guard.reviews = guard.known_adults = None

@@ -20,7 +20,7 @@ from consent_db import Register, RegisterError
 __all__ = ["MIN_FACE_PX", "MIN_SHARPNESS", "Enrolled", "enrol_photo"]
 
 MIN_FACE_PX = 80.0
-# Variance of the Laplacian at 64 px (minorguard.quality.face_sharpness). Sharp faces in
+# Variance of the Laplacian at 64 px (minorguard.faces.quality.face_sharpness). Sharp faces in
 # the sample portraits and fgnet_dev measure 100-2,800; a Gaussian blur of sigma 4 on an
 # 80 px face brings them to 13-30. Publication only needs 8; enrolment asks for more.
 MIN_SHARPNESS = 40.0
@@ -57,9 +57,9 @@ def enrol_photo(
     carry the child's consent while the child still blocks.
     """
     from minorguard.decide import categorize
+    from minorguard.faces.quality import face_sharpness
     from minorguard.photos.decode import PhotoError
     from minorguard.pipeline import Guard
-    from minorguard.quality import face_sharpness
     from minorguard.types import FaceCategory
 
     register.get_child(child_id)  # unknown child: fail before any model runs

@@ -19,15 +19,15 @@ from typing import Any, Protocol
 import numpy as np
 
 from minorguard.decide import ReviewerOverride, categorize, decide_faces, photo_verdict
-from minorguard.face_numbers import reading_order
-from minorguard.grouping import wants_grouping
+from minorguard.faces.grouping import wants_grouping
+from minorguard.faces.minor import FaceFeatures, fitted_age_model, load_minor_estimator
+from minorguard.faces.numbers import reading_order
+from minorguard.faces.quality import assess_identifiability, face_sharpness, publish_scale
 from minorguard.known_adults import KnownAdultMatch, wants_known_adult
-from minorguard.minor import FaceFeatures, fitted_age_model, load_minor_estimator
 from minorguard.models.base import ModelError
 from minorguard.models.pack import ModelPack, load_pack
 from minorguard.photos.decode import Photo, PhotoError, PhotoSource, load_frames, load_photo
 from minorguard.policy import Policy, load_policy
-from minorguard.quality import assess_identifiability, face_sharpness, publish_scale
 from minorguard.types import (
     ConsentEvidence,
     DetectedFace,

@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from minorguard.face_numbers import face_number
+from minorguard.faces.numbers import face_number
 from minorguard.locale import t
 from minorguard.photos.file_names import json_text, shown
 from minorguard.types import FaceDecision, PhotoResult, to_jsonable

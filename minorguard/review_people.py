@@ -2,7 +2,7 @@
 
 A scan with grouping (``scan --json``, ``review FOLDER``) numbers each face
 to decide with its group, one group per person as the clustering sees it
-(:mod:`minorguard.grouping`). Here those groups become :class:`Person` rows
+(:mod:`minorguard.faces.grouping`). Here those groups become :class:`Person` rows
 that point at (photo position, face index) pairs, so one decision can be
 applied to every face of the person in the batch.
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from minorguard.grouping import face_side, split_by_side
+from minorguard.faces.grouping import face_side, split_by_side
 from minorguard.policy import Policy
 from minorguard.types import PhotoResult
 

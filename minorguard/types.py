@@ -211,7 +211,7 @@ class FaceDecision:
 
     @property
     def number(self) -> int:
-        """The face's number as people see it: 1 is the leftmost face (minorguard.face_numbers)."""
+        """The face's number as people see it: 1 is the leftmost face (minorguard.faces.numbers)."""
         return self.index + 1
 
 

@@ -69,7 +69,7 @@ def test_age_networks_that_disagree_send_an_otherwise_adult_face_to_a_person():
 
 
 def test_disagreement_means_one_network_reads_a_child_and_another_an_adult():
-    from minorguard.minor import disagree
+    from minorguard.faces.minor import disagree
 
     assert disagree({"cydral": 30.0, "faceres": 13.0, "faceapi": 29.0}, young=15)
     assert not disagree({"cydral": 30.0, "faceres": 16.0, "faceapi": 29.0}, young=15)

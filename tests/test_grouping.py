@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from minorguard.grouping import EmbeddingStore, cluster_embeddings, group_results
+from minorguard.faces.grouping import EmbeddingStore, cluster_embeddings, group_results
 from minorguard.policy import Policy
 from minorguard.types import (
     AgeEstimate,

@@ -9,8 +9,8 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from minorguard.minor import CALIBRATED_WEIGHTS, CalibratedMinorEstimator, FaceFeatures
-from minorguard.minor_model import FORMAT, MinorModel, feature_vector
+from minorguard.faces.minor import CALIBRATED_WEIGHTS, CalibratedMinorEstimator, FaceFeatures
+from minorguard.faces.minor_model import FORMAT, MinorModel, feature_vector
 
 AGES = np.arange(81, dtype=np.float32)  # Cydral's grid
 FACERES_AGES = np.arange(1, 101, dtype=np.float32)
@@ -111,7 +111,7 @@ def test_probability_falls_as_the_age_distribution_moves_up(estimator):
 
 
 def test_interval_is_ordered_and_wider_than_the_over_confident_raw_one(estimator):
-    from minorguard.minor import RawAgeEstimator
+    from minorguard.faces.minor import RawAgeEstimator
 
     f = faces(20, sd=1.5)
     new, raw = estimator.estimate(f), RawAgeEstimator(0.10).estimate(f)

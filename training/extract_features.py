@@ -90,9 +90,9 @@ class Extractor:
         self.faceres, self.faceapi = FaceResAgeModel(), FaceApiAgeModel()
 
     def one(self, row: dict, utk: bool) -> dict:
+        from minorguard.faces.quality import assess_identifiability, face_sharpness, publish_scale
         from minorguard.photos.decode import load_photo
         from minorguard.pipeline import _is_gray
-        from minorguard.quality import assess_identifiability, face_sharpness, publish_scale
 
         policy = self.policy
         photo = load_photo(row["path"], max_pixels=policy.max_pixels, target_long_side=policy.publish_long_side)

@@ -21,7 +21,7 @@ Method (figures in ``minorguard/weights/MODEL_CARD.md`` and
 
 1. Features per face are summaries of the Cydral age distribution (log-odds of
    its cumulative mass below ages 3-40, log expected age, log quantiles,
-   entropy), computed by :func:`minorguard.minor_model.feature_vector`, the
+   entropy), computed by :func:`minorguard.faces.minor_model.feature_vector`, the
    function run time uses.
 2. A logistic regression gives a score; an isotonic table (with 5% of a Platt
    sigmoid, to keep it strictly increasing) fitted on subject-disjoint
@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from minorguard.minor_model import FORMAT, MinorModel, feature_vector
+from minorguard.faces.minor_model import FORMAT, MinorModel, feature_vector
 from minorguard.models.dlib_models import AGE_VARIANTS
 from training.extract_features import DATASETS, cache_path
 

@@ -21,12 +21,12 @@ from typing import Protocol
 
 import numpy as np
 
-from minorguard.minor_model import network_ages
+from minorguard.faces.minor_model import network_ages
 from minorguard.types import AgeEstimate
 
 __all__ = ["WEIGHTS_DIR", "CalibratedMinorEstimator", "FaceFeatures", "MinorEstimator", "RawAgeEstimator", "disagree", "fitted_age_model", "load_minor_estimator"]
 
-WEIGHTS_DIR = Path(__file__).with_name("weights")
+WEIGHTS_DIR = Path(__file__).parents[1] / "weights"
 CALIBRATED_WEIGHTS = WEIGHTS_DIR / "minor_estimator.json"
 
 
@@ -91,7 +91,7 @@ class CalibratedMinorEstimator:
     def __init__(self, path: Path = CALIBRATED_WEIGHTS, percentile: float = 0.10) -> None:
         from dataclasses import replace
 
-        from minorguard.minor_model import MinorModel
+        from minorguard.faces.minor_model import MinorModel
 
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         # fitted on the age model's distributions averaged over these chip variants: the

@@ -212,7 +212,7 @@ class MinorModel:
 
     # -- the estimator's entry point --------------------------------------
     def predict(self, features: Any) -> tuple[float, float | None, float | None, float | None]:
-        """(P(under 18), low, high, expected) for one face's :class:`~minorguard.minor.FaceFeatures`.
+        """(P(under 18), low, high, expected) for one face's :class:`~minorguard.faces.minor.FaceFeatures`.
 
         ``low``/``high`` bound the recalibrated interval; ``expected`` is None
         (the caller keeps the age model's own expected age).

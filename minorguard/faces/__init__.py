@@ -1,0 +1,1 @@
+"""Faces: identifiability, the minor estimate, grouping and the one face numbering."""
