@@ -114,7 +114,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="face_mask_kaggle,dlib_faces,fgnet_dev")
     args = parser.parse_args()
     from minorguard.models import build_detector
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
 
     policy = load_policy()
     overrides = {"score_threshold": policy.detector_threshold} if args.detector == "pack" else {}

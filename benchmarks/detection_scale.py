@@ -139,7 +139,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="at most this many canvases (and 10x as many close-ups)")
     parser.add_argument("--close-up-every", type=int, default=4, help="every Nth fgnet_dev face (3 close-ups each)")
     args = parser.parse_args()
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
 
     policy = load_policy()
     canvases = mosaics(args.limit)

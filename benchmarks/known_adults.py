@@ -5,7 +5,7 @@
 Features come from :mod:`benchmarks.known_adults_features` (the scan path's
 own detector, age model and dlib embedder; cached). Decisions are made by the
 project's own code: the default policy's minor estimator, ``decide_face`` with
-a :class:`~minorguard.known_adults.KnownAdultMatcher`, and
+a :class:`~minorguard.rules.known_adults.KnownAdultMatcher`, and
 :func:`~minorguard.faces.grouping.group_results`.
 
 What it measures:
@@ -83,7 +83,7 @@ def _assessment(i: int, age):
 
 
 def _decide(i: int, ages: list, policy, matcher=None, embedding=None):
-    from minorguard.decide import decide_face
+    from minorguard.rules.decide import decide_face
 
     match = matcher.match(embedding, TODAY) if matcher is not None else None
     return decide_face(_assessment(i, ages[i]), policy, known_adult=match)
@@ -95,7 +95,7 @@ def _gallery(data: dict, faces: np.ndarray, subject: int, exclude: set[int]) -> 
 
 
 def _matcher(data: dict, faces: np.ndarray, policy, exclude: set[int] = frozenset(), subjects=None):
-    from minorguard.known_adults import KnownAdultMatcher, KnownAdultRef
+    from minorguard.rules.known_adults import KnownAdultMatcher, KnownAdultRef
 
     refs = []
     for s in sorted(set(data["subject"][faces].tolist()) if subjects is None else subjects):
@@ -139,7 +139,7 @@ def false_match(data: dict, faces: np.ndarray, threshold: float) -> dict:
 
 def childhood(data: dict, faces: np.ndarray, ages: list, policy) -> dict:
     """Every subject's adult photos enrolled; their childhood photos scanned: how many are cleared."""
-    from minorguard.decide import categorize
+    from minorguard.rules.decide import categorize
     from minorguard.types import FaceCategory, ReasonCode
 
     matcher = _matcher(data, faces, policy)
@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-grid", dest="grid", action="store_false", help="skip the sweeps of thresholds that justify the defaults")
     args = parser.parse_args(argv)
     require_shared()
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
 
     policy = load_policy(None)
     data = extract()

@@ -33,7 +33,7 @@ def fingerprint() -> str:
     """Changes whenever the models' code or the detection/identifiability policy does: the cache is then rebuilt."""
     import hashlib
 
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
 
     root = Path(__file__).resolve().parents[1] / "minorguard"
     digest = hashlib.sha256()
@@ -56,7 +56,7 @@ def extract() -> dict[str, np.ndarray]:
     from minorguard.models.pack import load_pack
     from minorguard.photos.decode import load_photo
     from minorguard.pipeline import _is_gray
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
     from minorguard.types import Box
 
     policy = load_policy(None)

@@ -19,8 +19,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import SHARED, print_table, write_json
-from minorguard.outdoor import INDOOR_EV, OUTDOOR_EV, guess_outdoor
 from minorguard.photos.metadata import read_metadata
+from minorguard.rules.outdoor import INDOOR_EV, OUTDOOR_EV, guess_outdoor
 
 SAMPLES = SHARED / "samples"
 # Settings LICENSES.txt does not state, judged by eye (and why).

@@ -41,7 +41,7 @@ import numpy as np
 from benchmarks.common import EVAL, print_table, require_shared, write_json
 from minorguard.models.pack import ModelPack, load_pack
 from minorguard.pipeline import Guard
-from minorguard.policy import Policy, load_policy
+from minorguard.rules.policy import Policy, load_policy
 from minorguard.types import Box, DetectedFace, FaceAction, FaceCategory
 
 CACHE = Path(os.environ.get("MINORGUARD_CACHE", "/work/cache")) / "scan_accuracy"

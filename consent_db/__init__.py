@@ -24,7 +24,7 @@ a ``minorguard.pipeline.ConsentMatcher``)::
     result = guard.check("photo.jpg", CheckContext(channel="facebook"))
     reg.audit_decisions([(result.sha256, d.index, {...}) for d in result.faces if d.consent])
 
-Events (for ``minorguard/events.py``): all times are stored as naive UTC; a naive
+Events (for ``minorguard/rules/events.py``): all times are stored as naive UTC; a naive
 datetime given to ``create_event``/``update_event`` is read in ``tz``.
 
 - ``reg.create_event(name, start, end, *, tz="UTC", place="", lat=None, lon=None,

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+
+from minorguard.locale.typed_text import same_text
 
 __all__ = ["BASES", "CHANNELS", "ChildInfo", "ConsentInfo", "EventInfo", "GuardianInfo", "KnownAdultInfo", "same_text"]
 
 # Where a photo may be published; "all" in a consent covers every channel.
 CHANNELS = ("facebook", "instagram", "x", "youtube", "tiktok", "website", "print", "all")
 BASES = ("public", "outdoor", "none")
-
-
-def same_text(a: str, b: str) -> bool:
-    """Free text people typed, compared as a person would: case and extra spaces ignored, and
-    "ë" typed as one character or as "e" plus a combining diaeresis (text pasted from some editors) alike."""
-    return _typed(a) == _typed(b)
-
-
-def _typed(text: str) -> str:
-    return unicodedata.normalize("NFC", " ".join(text.split())).casefold()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from consent_db.errors import NotFound, RegisterError
 from consent_db.register import Register
 from consent_db.schema import Base, Child, Consent
 from minorguard.photos.file_names import shown
-from minorguard.review_rules import same_person  # the rule the page reads confirmations by
+from minorguard.rules.reviews import same_person  # the rule the page reads confirmations by
 
 __all__ = ["KINDS", "LETS_THROUGH", "MAX_GROUP_FACES", "FaceRef", "ReviewRecord", "Reviews"]
 

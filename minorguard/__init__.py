@@ -14,10 +14,10 @@ Public API::
 from __future__ import annotations
 
 from minorguard.application import Checks, KnownAdultsUnavailable, RegisterUnavailable, open_checks
-from minorguard.decide import decide_face, photo_verdict
 from minorguard.photos.decode import PhotoError
 from minorguard.pipeline import CheckContext, Guard
-from minorguard.policy import Policy, PolicyError, load_policy
+from minorguard.rules.decide import decide_face, photo_verdict
+from minorguard.rules.policy import Policy, PolicyError, load_policy
 from minorguard.types import (
     AgeEstimate,
     Box,

@@ -229,7 +229,7 @@ def open_checks(
     already open (the review page's); ``apply_reviews=False`` shows the models'
     own decisions (the review page, where reviewers make them).
     """
-    from minorguard.events import RegisterEventLinker
+    from minorguard.rules.events import RegisterEventLinker
 
     context = context or CheckContext()
     if register is None:
@@ -279,8 +279,8 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
 
             guard.reviews = StoredReviews.open(register, guard.policy, context, lang)
         if register.list_known_adults(include_expired=True):
-            from minorguard.known_adults import KnownAdultMatcher
             from minorguard.models.base import ModelError
+            from minorguard.rules.known_adults import KnownAdultMatcher
 
             try:
                 embedder = guard.pack.embedder.name

@@ -35,7 +35,7 @@ def _fail(message: str) -> None:
 def _guard(policy: Path | None, models: str | None, **collaborators):
     from minorguard.models.base import ModelError
     from minorguard.pipeline import Guard
-    from minorguard.policy import PolicyError
+    from minorguard.rules.policy import PolicyError
 
     try:
         return Guard(policy=policy, pack=models, **collaborators)

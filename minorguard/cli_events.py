@@ -1,7 +1,7 @@
 """`minorguard event add/list/show/update/close`: declare the public and outdoor events of rule 5.
 
 Parsing and rendering only: validation and storage belong to ``consent_db``
-(every change audited there), linking to :mod:`minorguard.events`. Bad input
+(every change audited there), linking to :mod:`minorguard.rules.events`. Bad input
 is one line and exit code 64, with nothing written.
 """
 
@@ -17,8 +17,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from minorguard.cli_lang import Lang, LangOpt, current_lang, say
-from minorguard.events import EventInputError, check_event_fields, parse_event_time, zone
 from minorguard.locale import t
+from minorguard.rules.events import EventInputError, check_event_fields, parse_event_time, zone
 
 __all__ = ["event_app", "hint_text", "open_register"]
 
@@ -252,7 +252,7 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
 
 def hint_text(hint: str, lang: str) -> str:
     """A photo hint in the communicator's language (the outdoor hint; others stay as written)."""
-    from minorguard.hints import OUTDOOR_NO_EVENT
+    from minorguard.rules.hints import OUTDOOR_NO_EVENT
 
     if hint.startswith(OUTDOOR_NO_EVENT):
         return t("hint.outdoor_no_event", lang) + hint[len(OUTDOOR_NO_EVENT):]

@@ -80,10 +80,10 @@ def review_cmd(
     from minorguard.cli import _fail, console, err
     from minorguard.cli_events import open_register
     from minorguard.pipeline import CheckContext
-    from minorguard.policy import PolicyError, load_policy
     from minorguard.results_json import ResultsFileError, read_report
     from minorguard.review_app import ReviewApp
     from minorguard.review_server import ReviewServer
+    from minorguard.rules.policy import PolicyError, load_policy
 
     lang_s = lang.value
     from minorguard.cli import parse_date

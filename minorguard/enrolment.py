@@ -56,10 +56,10 @@ def enrol_photo(
     ``confirm_child``: enrolling a parent by mistake would let the parent's face
     carry the child's consent while the child still blocks.
     """
-    from minorguard.decide import categorize
     from minorguard.faces.quality import face_sharpness
     from minorguard.photos.decode import PhotoError
     from minorguard.pipeline import Guard
+    from minorguard.rules.decide import categorize
     from minorguard.types import FaceCategory
 
     register.get_child(child_id)  # unknown child: fail before any model runs

@@ -500,8 +500,8 @@ def _with_source_reviews(guard: Guard, source_sha: str, after: PhotoResult) -> P
     """The copy is a new file (new sha256), yet reviewers' decisions about the source's faces still hold for it."""
     if guard.reviews is None or after.verdict is Verdict.ERROR or not after.faces:
         return after
-    from minorguard.decide import photo_verdict
-    from minorguard.review_rules import apply_override
+    from minorguard.rules.decide import photo_verdict
+    from minorguard.rules.reviews import apply_override
 
     overrides = guard.reviews.overrides(source_sha, after.faces)
     faces = tuple(apply_override(face, o) for face, o in zip(after.faces, overrides))

@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from minorguard.locale import t
-from minorguard.policy import Policy, load_policy
 from minorguard.report import atomic_write_text, explain_error, explain_face
 from minorguard.review_people import Person, people_of
+from minorguard.rules.policy import Policy, load_policy
 from minorguard.thumbs import DEFAULT_LONG_SIDE, Preview, face_thumbnail, preview_or_none
 from minorguard.types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 

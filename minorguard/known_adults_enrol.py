@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from consent_db.records import same_text
-from minorguard.decide import categorize
 from minorguard.enrolment import MIN_FACE_PX, MIN_SHARPNESS, _box_text
-from minorguard.known_adults import KnownAdultRef, match_known_adult
+from minorguard.locale.typed_text import same_text
 from minorguard.photos.decode import PhotoError, load_photo
+from minorguard.rules.decide import categorize
+from minorguard.rules.known_adults import KnownAdultRef, match_known_adult
 from minorguard.types import Box, FaceCategory
 
 __all__ = ["ENROL_MIN_FACE_PX", "EnrolProblem", "ReferenceFace", "enrol_known_adult", "enrol_problem_text", "reference_face", "remember_adult"]

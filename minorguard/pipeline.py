@@ -18,16 +18,16 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from minorguard.decide import ReviewerOverride, categorize, decide_faces, photo_verdict
 from minorguard.faces.grouping import wants_grouping
 from minorguard.faces.minor import FaceFeatures, fitted_age_model, load_minor_estimator
 from minorguard.faces.numbers import reading_order
 from minorguard.faces.quality import assess_identifiability, face_sharpness, publish_scale
-from minorguard.known_adults import KnownAdultMatch, wants_known_adult
 from minorguard.models.base import ModelError
 from minorguard.models.pack import ModelPack, load_pack
 from minorguard.photos.decode import Photo, PhotoError, PhotoSource, load_frames, load_photo
-from minorguard.policy import Policy, load_policy
+from minorguard.rules.decide import ReviewerOverride, categorize, decide_faces, photo_verdict
+from minorguard.rules.known_adults import KnownAdultMatch, wants_known_adult
+from minorguard.rules.policy import Policy, load_policy
 from minorguard.types import (
     ConsentEvidence,
     DetectedFace,
@@ -293,7 +293,7 @@ class Guard:
             for i, vector in self._vectors(photo, faces, grouped, vectors).items():
                 self.embeddings.put(name, i, vector)
         verdict = photo_verdict(decisions)
-        from minorguard.hints import photo_hints
+        from minorguard.rules.hints import photo_hints
 
         return PhotoResult(
             source=name,

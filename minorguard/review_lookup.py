@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from datetime import date as Date
 from typing import TYPE_CHECKING
 
-from minorguard.decide import ReviewerOverride
-from minorguard.policy import Policy
-from minorguard.review_rules import FaceReview, assign_to_faces, standing, to_override
+from minorguard.rules.decide import ReviewerOverride
+from minorguard.rules.policy import Policy
+from minorguard.rules.reviews import FaceReview, assign_to_faces, standing, to_override
 from minorguard.types import FaceDecision
 
 if TYPE_CHECKING:  # the register is optional at import time

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minorguard.faces.grouping import face_side, split_by_side
-from minorguard.policy import Policy
+from minorguard.rules.policy import Policy
 from minorguard.types import PhotoResult
 
 __all__ = ["Person", "people_of"]

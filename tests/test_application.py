@@ -70,7 +70,7 @@ def test_a_register_that_cannot_be_opened_stops_a_tool_too(guard, data_dir):
 
 def test_an_unknown_event_or_channel_is_refused_before_any_photo(guard, data_dir):
     from consent_db import Register, RegisterError
-    from minorguard.events import UnknownEventError
+    from minorguard.rules.events import UnknownEventError
 
     Register(None).close()
     with pytest.raises(UnknownEventError):

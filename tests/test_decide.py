@@ -7,8 +7,8 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minorguard.decide import ReviewerOverride, categorize, decide_face, photo_verdict
-from minorguard.policy import Policy
+from minorguard.rules.decide import ReviewerOverride, categorize, decide_face, photo_verdict
+from minorguard.rules.policy import Policy
 from minorguard.types import (
     AgeEstimate,
     Box,

@@ -15,8 +15,10 @@ from exif_photo import write_exif_photo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minorguard.decide import decide_face
-from minorguard.events import (
+from minorguard.pipeline import CheckContext, Guard
+from minorguard.report import write_csv, write_json
+from minorguard.rules.decide import decide_face
+from minorguard.rules.events import (
     Event,
     EventInputError,
     RegisterEventLinker,
@@ -26,9 +28,7 @@ from minorguard.events import (
     link_photo,
     parse_event_time,
 )
-from minorguard.pipeline import CheckContext, Guard
-from minorguard.policy import Policy
-from minorguard.report import write_csv, write_json
+from minorguard.rules.policy import Policy
 from minorguard.types import (
     AgeEstimate,
     Box,
@@ -128,7 +128,7 @@ def test_two_overlapping_events_give_review(tmp_path, guard_with):
 def test_exemption_disabled_by_policy_file(tmp_path, guard, guard_with):
     strict = tmp_path / "strict.toml"
     strict.write_text("[events]\nexemption_enabled = false\n", encoding="utf-8")
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
 
     photo = write_exif_photo(tmp_path / "p.jpg", "2026:06:01 11:00:00", "+02:00", SKANDERBEG)
     result = guard_with([event()], load_policy(strict)).check(photo)

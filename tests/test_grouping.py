@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from minorguard.faces.grouping import EmbeddingStore, cluster_embeddings, group_results
-from minorguard.policy import Policy
+from minorguard.rules.policy import Policy
 from minorguard.types import (
     AgeEstimate,
     Box,
@@ -201,7 +201,7 @@ def test_real_folder_groups_same_photo_twice_and_splits_children(tmp_path, guard
 
 
 def guard_side(face: FaceDecision, policy: Policy) -> str:
-    from minorguard.decide import categorize
+    from minorguard.rules.decide import categorize
 
     return "adult" if categorize(face.age, policy) is FaceCategory.ADULT else "minor"
 

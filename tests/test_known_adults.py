@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minorguard.decide import decide_face
-from minorguard.known_adults import (
+from minorguard.rules.decide import decide_face
+from minorguard.rules.known_adults import (
     KnownAdultMatch,
     KnownAdultMatcher,
     KnownAdultRef,
     known_adult_clears,
     match_known_adult,
 )
-from minorguard.policy import Policy
+from minorguard.rules.policy import Policy
 from minorguard.types import (
     AgeEstimate,
     Box,
@@ -184,7 +184,7 @@ def test_gate_zero_disables_known_adults():
 
 
 def test_policy_rejects_gate_above_block_probability():
-    from minorguard.policy import PolicyError, load_policy, policy_from_mapping
+    from minorguard.rules.policy import PolicyError, load_policy, policy_from_mapping
 
     with pytest.raises(PolicyError, match="^known_adults.max_p_minor must be between"):
         policy_from_mapping({"known_adults": {"max_p_minor": 0.9}}, load_policy())

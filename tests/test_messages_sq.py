@@ -314,7 +314,7 @@ def test_every_coded_error_raised_in_the_code_has_its_message():
     import re
 
     from minorguard.models.base import ModelError
-    from minorguard.policy import PolicyError
+    from minorguard.rules.policy import PolicyError
 
     catalogue = {"PolicyError": PolicyError.catalogue, "Problem": None, "ModelError": ModelError.catalogue,
                  "ResultsFileError": "results", "RegisterError": "register", "NotFound": "register",
@@ -335,7 +335,7 @@ def test_every_coded_error_raised_in_the_code_has_its_message():
 
 def test_coded_errors_are_english_in_str_and_albanian_in_text():
     from consent_db import RegisterError
-    from minorguard.events import EventInputError
+    from minorguard.rules.events import EventInputError
 
     error = RegisterError("no_face", label="foto_ë.jpg")
     assert str(error) == error.message == "foto_ë.jpg: no face found; use a clear, front-facing photo of the child alone"

@@ -157,7 +157,7 @@ def test_forward_pass_matches_scikit_learn_on_synthetic_data():
 # -- real models on real photos -----------------------------------------------------
 def _calibrated_guard():
     from minorguard import Guard
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
 
     shipped = json.loads(CALIBRATED_WEIGHTS.read_text(encoding="utf-8"))
     policy = replace(load_policy(None), minor_rule="calibrated", minor_block_probability=shipped["thresholds"]["block"],

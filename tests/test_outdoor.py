@@ -8,9 +8,9 @@ import pytest
 from exif_photo import write_exif_photo
 from PIL import Image
 
-from minorguard.hints import OUTDOOR_NO_EVENT, photo_hints
-from minorguard.outdoor import exposure_value, guess_outdoor
 from minorguard.photos.metadata import read_metadata
+from minorguard.rules.hints import OUTDOOR_NO_EVENT, photo_hints
+from minorguard.rules.outdoor import exposure_value, guess_outdoor
 from minorguard.types import EventEvidence, PhotoMetadata, ReasonCode, Verdict
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from minorguard.policy import PolicyError, load_policy
+from minorguard.rules.policy import PolicyError, load_policy
 
 
 def test_default_policy_loads_and_has_a_version():

@@ -14,7 +14,7 @@ from register_fixtures import PDF, register, register_env  # noqa: F401
 
 from consent_db import NotFound, RegisterError
 from consent_db.matcher import RegisterMatcher
-from minorguard.policy import load_policy
+from minorguard.rules.policy import load_policy
 
 TODAY = date.today()
 POLICY = load_policy()
@@ -124,7 +124,7 @@ def test_never_publish_and_withdrawal(register):
 
 def test_decisions_from_evidence():
     """The matcher's evidence drives the pure decision: consent -> allow, weak -> review, out of scope -> block."""
-    from minorguard.decide import decide_face
+    from minorguard.rules.decide import decide_face
     from minorguard.types import AgeEstimate, Box, ConsentEvidence, DetectedFace, FaceAssessment, Identifiability
 
     face = FaceAssessment(0, DetectedFace(Box(0, 0, 100, 100), 0.99), Identifiability(True, 100, 100), AgeEstimate(9, 6, 12, 0.99, "t"))

@@ -159,7 +159,7 @@ def test_a_child_cannot_be_remembered_as_a_known_adult(env, guard, sample_images
     The age model reads one of them as a 27-year-old with P(under 18) 0.07: under
     the known-adult gate. Remembering her would clear her in every later photo.
     """
-    from minorguard.decide import categorize
+    from minorguard.rules.decide import categorize
     from minorguard.types import FaceCategory
 
     batch = _scan(guard, _event_folder(env, sample_images, FAMILY))
@@ -222,7 +222,7 @@ def test_remembered_from_the_page_the_next_event_passes(env, guard, sample_image
         assert known.id in json.dumps(register.audit_entries(limit=1)[0]["details"], ensure_ascii=False)
 
     # the next event: a new photo of the same person passes as a known adult
-    from minorguard.known_adults import KnownAdultMatcher
+    from minorguard.rules.known_adults import KnownAdultMatcher
 
     with Register(env / "data" / "register.sqlite3") as register:
         strict.known_adults = KnownAdultMatcher.from_register(register, strict.policy, strict.pack.embedder.name)

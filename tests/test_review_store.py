@@ -16,7 +16,7 @@ from consent_db.reviews import Reviews
 from minorguard import Guard
 from minorguard.pipeline import CheckContext
 from minorguard.review_lookup import StoredReviews
-from minorguard.review_rules import apply_override, assign_to_faces, standing, to_override
+from minorguard.rules.reviews import apply_override, assign_to_faces, standing, to_override
 from minorguard.types import Box, FaceAction, FaceCategory, ReasonCode, Verdict
 
 SHA = "ab" * 32

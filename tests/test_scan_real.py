@@ -149,7 +149,7 @@ def test_a_face_that_fills_a_large_frame_is_found_whole(guard, margin):
 def test_faces_are_judged_at_the_size_the_channel_publishes(guard, tmp_path):
     """A photo printed at full size shows its faces twice as large as Facebook's 2048 px copy does."""
     from minorguard import CheckContext, Guard
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
 
     small = Image.open(OBAMA).convert("RGB").resize((397, 265), Image.LANCZOS)
     canvas = Image.new("RGB", (4096, 2730), (120, 128, 120))

@@ -55,7 +55,7 @@ def _path(dataset: str):
 
 def extract(dataset: str) -> None:
     from minorguard.models.dlib_models import AGE_CHIP_PADDING, AGE_CHIP_SIZE, CydralAgeModel
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
     from minorguard.types import Box, DetectedFace
 
     policy, age = load_policy(None), CydralAgeModel()

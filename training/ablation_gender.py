@@ -34,7 +34,7 @@ def _path(dataset: str):
 def extract(dataset: str) -> None:
     from minorguard.models.dlib_models import DlibAligner
     from minorguard.models.onnx_session import make_session
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
     from minorguard.types import Box, DetectedFace
 
     aligner, policy = DlibAligner(), load_policy(None)

@@ -42,7 +42,7 @@ def extract(dataset: str) -> None:
 
     import dlib
 
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
 
     policy = load_policy(None)
     models = Path(importlib.util.find_spec("face_recognition_models").origin).parent / "models"

@@ -42,7 +42,7 @@ def _pooled_session(path: str):
 
 def extract(dataset: str) -> None:
     from minorguard.models.dlib_models import CydralAgeModel
-    from minorguard.policy import load_policy
+    from minorguard.rules.policy import load_policy
     from minorguard.types import Box, DetectedFace
 
     policy, age = load_policy(None), CydralAgeModel()

@@ -79,7 +79,7 @@ def pad_chip(rgb: np.ndarray) -> tuple[np.ndarray, int]:
 class Extractor:
     def __init__(self, embedding: bool = False) -> None:
         from minorguard.models.pack import load_pack
-        from minorguard.policy import load_policy
+        from minorguard.rules.policy import load_policy
 
         self.policy = load_policy(None)
         self.pack = load_pack(None, self.policy.detector_threshold)

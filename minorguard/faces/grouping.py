@@ -31,9 +31,9 @@ from typing import TypeVar
 
 import numpy as np
 
-from minorguard.decide import categorize
 from minorguard.locale import t
-from minorguard.policy import Policy
+from minorguard.rules.decide import categorize
+from minorguard.rules.policy import Policy
 from minorguard.types import FaceAction, FaceCategory, FaceDecision, PhotoResult
 
 __all__ = [

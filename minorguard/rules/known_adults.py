@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from minorguard.locale import t
-from minorguard.policy import Policy
+from minorguard.rules.policy import Policy
 from minorguard.types import AgeEstimate
 
 __all__ = ["KnownAdultMatch", "KnownAdultMatcher", "KnownAdultRef", "known_adult_clears", "match_known_adult"]

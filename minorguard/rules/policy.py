@@ -1,6 +1,6 @@
 """The policy: every threshold rule 5 depends on, with documented defaults.
 
-A policy is a frozen dataclass loaded from TOML (see ``minorguard/default_policy.toml``);
+A policy is a frozen dataclass loaded from TOML (see ``minorguard/rules/default_policy.toml``);
 its ``version`` is a hash of the effective values, written into every result.
 """
 

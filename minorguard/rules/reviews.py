@@ -2,7 +2,7 @@
 
 Stored decisions (``consent_db.reviews.ReviewRecord`` or anything with the same
 fields) are matched to the faces of a fresh scan by position, the latest one
-stands, and it becomes a :class:`~minorguard.decide.ReviewerOverride`. Under a
+stands, and it becomes a :class:`~minorguard.rules.decide.ReviewerOverride`. Under a
 second-reviewer policy, a decision that lets a possible minor through (adult,
 linked to a consent) only takes effect once someone else confirms it; until
 then the face stays REVIEW.
@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from consent_db.records import same_text
-from minorguard.decide import ReviewerOverride
 from minorguard.locale import t
+from minorguard.locale.typed_text import same_text
+from minorguard.rules.decide import ReviewerOverride
 from minorguard.types import Box, ConsentEvidence, FaceAction, FaceCategory, FaceDecision, ReasonCode
 
 __all__ = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
-from minorguard.known_adults import KnownAdultMatch, known_adult_clears
-from minorguard.policy import Policy
+from minorguard.rules.known_adults import KnownAdultMatch, known_adult_clears
+from minorguard.rules.policy import Policy
 from minorguard.types import (
     AgeEstimate,
     ConsentEvidence,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from minorguard.outdoor import guess_outdoor
+from minorguard.rules.outdoor import guess_outdoor
 from minorguard.types import EventEvidence, FaceDecision, PhotoMetadata
 
 __all__ = ["OUTDOOR_NO_EVENT", "photo_hints"]
