@@ -34,8 +34,8 @@ import numpy as np
 
 from benchmarks.common import EVAL, SHARED, print_table, require_shared, write_json
 from minorguard import Guard
-from minorguard.export import MAX_ATTEMPTS, HideMode, export_photos
-from minorguard.redact import HEAD_ABOVE, HEAD_BELOW, HEAD_WIDTH_FACTOR, MOSAIC_BLOCKS
+from minorguard.publish.export import MAX_ATTEMPTS, HideMode, export_photos
+from minorguard.publish.redact import HEAD_ABOVE, HEAD_BELOW, HEAD_WIDTH_FACTOR, MOSAIC_BLOCKS
 from minorguard.types import FaceCategory
 
 CACHE = Path(os.environ.get("MINORGUARD_CACHE", "/work/cache")) / "export"

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from minorguard import Guard
-from minorguard.export import export_photos
+from minorguard.publish.export import export_photos
 
 SOURCE = ROOT / "sample_images" / "faceaisharp_obama_family.jpg"
 WIDTH = 480

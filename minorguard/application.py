@@ -139,7 +139,7 @@ class Checks:
     def export(self, sources: Iterable[Any], out_dir: str | os.PathLike, **options: Any) -> Any:
         """Publishable copies of ``sources`` under ``out_dir`` (``export.export_photos``: hide, style, keep_review,
         overwrite, recursive, progress, workers), each exported photo recorded in the register's audit log."""
-        from minorguard.export import export_photos
+        from minorguard.publish.export import export_photos
 
         return export_photos(self.guard, sources, out_dir, context=self.context, audit=self._exported, **options)
 

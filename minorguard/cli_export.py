@@ -1,7 +1,7 @@
 """`minorguard export`: publishable copies with the faces rule 5 forbids hidden (parse, call, render).
 
 Registered on the main app by :mod:`minorguard.cli`; the work is
-:func:`minorguard.export.export_photos`.
+:func:`minorguard.publish.export.export_photos`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _why(photo: Any, lang: str) -> str:
     The manifest keeps the English message; the specifics (file names, face
     positions, the system's own words) need no translation.
     """
-    from minorguard.export import MAX_ATTEMPTS
+    from minorguard.publish.export import MAX_ATTEMPTS
     from minorguard.report import explain_photo_error
 
     reason = t(f"export.why.{photo.code}", lang, n=MAX_ATTEMPTS)
@@ -71,8 +71,8 @@ def export_cmd(
 ) -> None:
     """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
     1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
-    from minorguard.export import ExportError, ExportInterrupted, ExportStatus
     from minorguard.photos.discover import MissingPath
+    from minorguard.publish.export import ExportError, ExportInterrupted, ExportStatus
 
     lang_s = lang.value
     # the same collaborators as `scan`: the register's events, consents, reviewers' decisions, known adults

@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageOps, IptcImagePlugin
 
-from minorguard.encode import estimate_jpeg_quality
-from minorguard.export import (
+from minorguard.publish.encode import estimate_jpeg_quality
+from minorguard.publish.export import (
     MANIFEST_NAME,
     ExportError,
     ExportStatus,
@@ -34,7 +34,15 @@ from minorguard.export import (
     faces_to_hide,
     recheck_problems,
 )
-from minorguard.redact import HEAD_ABOVE, HEAD_WIDTH_FACTOR, Style, block_size, head_region, redact_array, redact_image
+from minorguard.publish.redact import (
+    HEAD_ABOVE,
+    HEAD_WIDTH_FACTOR,
+    Style,
+    block_size,
+    head_region,
+    redact_array,
+    redact_image,
+)
 from minorguard.types import (
     AgeEstimate,
     Box,
@@ -427,7 +435,7 @@ def _three_copies(folder: Path) -> None:
 
 
 def test_interrupt_mid_batch_leaves_finished_photos_and_consistent_manifest(guard, tmp_path, monkeypatch):
-    import minorguard.export as export_module
+    import minorguard.publish.export as export_module
 
     _three_copies(tmp_path / "src")
     real_check = guard.check
@@ -447,7 +455,7 @@ def test_interrupt_mid_batch_leaves_finished_photos_and_consistent_manifest(guar
 
 
 def test_disk_full_stops_with_clear_error_and_no_half_file(guard, tmp_path, monkeypatch):
-    import minorguard.export as export_module
+    import minorguard.publish.export as export_module
 
     _three_copies(tmp_path / "src")
     real_write = export_module._write
@@ -664,7 +672,7 @@ def test_paint_covers_every_annotated_face_in_the_dlib_group_photos(guard, share
 
 
 def test_permission_denied_output_folder_is_an_export_error_before_any_check(guard, tmp_path, monkeypatch):
-    import minorguard.export as export_module
+    import minorguard.publish.export as export_module
 
     def denied(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")

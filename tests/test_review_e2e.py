@@ -119,8 +119,8 @@ def _tab_decides(context, url: str, who: str, key: str):
 def test_review_in_the_browser_then_export(browser, setup, guard):
     from consent_db import Register
     from minorguard.cli import main
-    from minorguard.export import export_photos
     from minorguard.pipeline import CheckContext
+    from minorguard.publish.export import export_photos
 
     served = _Served(setup)
     try:

@@ -232,7 +232,7 @@ def test_consent_link_checked_on_every_scan(register, guard, family_result):
 
 
 def test_export_applies_decisions(register, guard, family_result, sample_images, tmp_path):
-    from minorguard.export import ExportStatus, export_photos
+    from minorguard.publish.export import ExportStatus, export_photos
 
     source = tmp_path / "familja.jpg"
     shutil.copy(sample_images / "faceaisharp_obama_family.jpg", source)

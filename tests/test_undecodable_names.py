@@ -18,8 +18,8 @@ import pytest
 from consent_db import Register
 from consent_db.reviews import Reviews
 from minorguard.cli import EXIT_BLOCK, EXIT_PASS, main
-from minorguard.export import MANIFEST_NAME
 from minorguard.photos.file_names import json_text, shown
+from minorguard.publish.export import MANIFEST_NAME
 from minorguard.results_json import read_report
 from minorguard.review_app import ReviewApp
 

@@ -59,11 +59,19 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from minorguard.encode import EncodeError, encode_like
 from minorguard.photos.discover import discover_photos
 from minorguard.photos.file_names import json_text
 from minorguard.pipeline import CheckContext, Guard
-from minorguard.redact import HEAD_ABOVE, HEAD_BELOW, HEAD_WIDTH_FACTOR, MOSAIC_BLOCKS, Style, head_region, redact_image
+from minorguard.publish.encode import EncodeError, encode_like
+from minorguard.publish.redact import (
+    HEAD_ABOVE,
+    HEAD_BELOW,
+    HEAD_WIDTH_FACTOR,
+    MOSAIC_BLOCKS,
+    Style,
+    head_region,
+    redact_image,
+)
 from minorguard.report import atomic_write_text
 from minorguard.types import Box, FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 

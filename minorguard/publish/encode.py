@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from PIL import Image, JpegImagePlugin, PngImagePlugin
 
-from minorguard.scrub import (
+from minorguard.publish.scrub import (
     EXIF_KEEP,
     IPTC_KEEP,
     clean_exif,
@@ -215,7 +215,7 @@ def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) ->
 
 
 def _exif_names(exif: Image.Exif) -> list[str]:
-    from minorguard.scrub import EXIF_KEEP, EXIF_SUB_KEEP
+    from minorguard.publish.scrub import EXIF_KEEP, EXIF_SUB_KEEP
 
     names = [EXIF_KEEP[tag] for tag in exif if tag in EXIF_KEEP]
     # a freshly built Exif: its sub-IFD is the plain dict clean_exif filled
