@@ -139,7 +139,7 @@ def scan(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from minorguard.photos.discover import MissingPath, discover_photos
-    from minorguard.report import write_csv, write_json
+    from minorguard.report.files import write_csv, write_json
 
     lang_s = lang.value
     publish_date = parse_date(when)
@@ -179,7 +179,7 @@ def scan(
         write_csv(results, csv_out, lang_s)
         err.print(t("cli.written", lang_s, path=csv_out))
     if html_out:
-        from minorguard.html_report import write_html
+        from minorguard.report.html import write_html
 
         write_html(
             results, html_out, lang_s, info={"policy": guard.policy.version, "models": guard.pack_label},
@@ -193,12 +193,12 @@ _COLOURS = {"PASS": "green", "REVIEW": "yellow", "BLOCK": "red", "ERROR": "magen
 
 
 def _print_photo(result, lang: str) -> None:
-    from minorguard.report import explain_face
+    from minorguard.report.files import explain_face
 
     label = t(f"verdict.{result.verdict.value}", lang)
     colour = _COLOURS[result.verdict.value]
     if result.error:
-        from minorguard.report import explain_error
+        from minorguard.report.files import explain_error
 
         console.print(f"[{colour}]{label:10}[/] {escape(explain_error(result, lang))}", soft_wrap=True)
         return

@@ -42,7 +42,7 @@ def _why(photo: Any, lang: str) -> str:
     positions, the system's own words) need no translation.
     """
     from minorguard.publish.export import MAX_ATTEMPTS
-    from minorguard.report import explain_photo_error
+    from minorguard.report.files import explain_photo_error
 
     reason = t(f"export.why.{photo.code}", lang, n=MAX_ATTEMPTS)
     if photo.code == "not_checked" and photo.detail:

@@ -26,7 +26,7 @@ from minorguard.cli_lang import Lang, LangOpt, say
 from minorguard.locale import t
 from minorguard.locale.os_errors import say_os_error
 from minorguard.photos.file_names import json_text
-from minorguard.report import EXCEL_UTF8
+from minorguard.report.files import EXCEL_UTF8
 
 __all__ = ["IMPORT_COLUMNS", "register_commands"]
 

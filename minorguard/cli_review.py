@@ -80,7 +80,7 @@ def review_cmd(
     from minorguard.cli import _fail, console, err
     from minorguard.cli_events import open_register
     from minorguard.pipeline import CheckContext
-    from minorguard.results_json import ResultsFileError, read_report
+    from minorguard.report.results_json import ResultsFileError, read_report
     from minorguard.review_app import ReviewApp
     from minorguard.review_server import ReviewServer
     from minorguard.rules.policy import PolicyError, load_policy

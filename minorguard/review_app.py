@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
-from minorguard.html_report import face_kind
 from minorguard.locale import t
 from minorguard.photos.decode import PhotoError, load_photo
-from minorguard.report import explain_face, explain_photo_error
+from minorguard.report.files import explain_face, explain_photo_error
+from minorguard.report.html import face_kind
+from minorguard.report.thumbs import face_thumbnail, preview_or_none
 from minorguard.review_people import Person, people_of
 from minorguard.rules.decide import categorize, photo_verdict
 from minorguard.rules.policy import Policy
 from minorguard.rules.reviews import FaceReview, apply_override, assign_to_faces, standing, to_override
-from minorguard.thumbs import face_thumbnail, preview_or_none
 from minorguard.types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
 # Decisions that let a face through: on a row of possible minors they cover only ticked faces.

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import html
 
-from minorguard.html_report import KIND_COLOURS
 from minorguard.locale import t
+from minorguard.report.html import KIND_COLOURS
 
 __all__ = ["render_page"]
 

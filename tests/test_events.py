@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minorguard.pipeline import CheckContext, Guard
-from minorguard.report import write_csv, write_json
+from minorguard.report.files import write_csv, write_json
 from minorguard.rules.decide import decide_face
 from minorguard.rules.events import (
     Event,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from minorguard.html_report import FACE_KINDS, KIND_COLOURS, face_kind, render_html, write_html
+from minorguard.report.html import FACE_KINDS, KIND_COLOURS, face_kind, render_html, write_html
 from minorguard.types import (
     AgeEstimate,
     Box,

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from minorguard.report import write_json
+from minorguard.report.files import write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "_artifacts"

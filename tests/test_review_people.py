@@ -17,8 +17,8 @@ from test_review_server import env  # noqa: F401  (fixture: a data folder of its
 from consent_db import Register
 from consent_db.reviews import Reviews
 from minorguard.faces.grouping import EmbeddingStore, group_results
-from minorguard.report import write_json
-from minorguard.results_json import read_report
+from minorguard.report.files import write_json
+from minorguard.report.results_json import read_report
 from minorguard.review_app import ReviewApp, ReviewProblem
 from minorguard.review_people import people_of
 

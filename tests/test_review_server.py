@@ -18,7 +18,7 @@ from PIL import Image
 
 from consent_db import Register
 from consent_db.reviews import Reviews
-from minorguard.report import write_json
+from minorguard.report.files import write_json
 from minorguard.review_app import ReviewApp
 from minorguard.review_server import ReviewServer
 

@@ -268,7 +268,7 @@ def test_reviewer_notes_in_albanian():
     assert pending.note == "i rritur · Ana · 2026-11-27 12:00 UTC · mësuese · pret një shqyrtues të dytë"
     confirmed = to_override(standing([face, _Row(6, (0, 0, 1, 1), "confirm", reviewer="Besa", confirms=5)], True), decision, None, "sq")
     assert confirmed.action is FaceAction.ALLOW and confirmed.note.endswith("konfirmuar nga Besa")
-    from minorguard.report import explain_face
+    from minorguard.report.files import explain_face
 
     text = explain_face(apply_override(decision, confirmed), "sq")
     assert text.startswith("vendosur nga shqyrtuesi: i rritur · Ana")

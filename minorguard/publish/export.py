@@ -72,7 +72,7 @@ from minorguard.publish.redact import (
     head_region,
     redact_image,
 )
-from minorguard.report import atomic_write_text
+from minorguard.report.files import atomic_write_text
 from minorguard.types import Box, FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
 __all__ = [

@@ -1,0 +1,1 @@
+"""Reports of results: text explanations, JSON and CSV files, the HTML report and its thumbnails."""
