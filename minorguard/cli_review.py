@@ -1,7 +1,7 @@
 """`minorguard review FOLDER|RESULT.json`: the local review page (parse, call, render).
 
 Registered on the main app by :mod:`minorguard.cli`; the page is
-:mod:`minorguard.review_server` over :class:`minorguard.review_app.ReviewApp`.
+:mod:`minorguard.review.server` over :class:`minorguard.review.app.ReviewApp`.
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ def review_cmd(
     from minorguard.cli_events import open_register
     from minorguard.pipeline import CheckContext
     from minorguard.report.results_json import ResultsFileError, read_report
-    from minorguard.review_app import ReviewApp
-    from minorguard.review_server import ReviewServer
+    from minorguard.review.app import ReviewApp
+    from minorguard.review.server import ReviewServer
     from minorguard.rules.policy import PolicyError, load_policy
 
     lang_s = lang.value

@@ -19,8 +19,8 @@ from PIL import Image
 from consent_db import Register
 from consent_db.reviews import Reviews
 from minorguard.report.files import write_json
-from minorguard.review_app import ReviewApp
-from minorguard.review_server import ReviewServer
+from minorguard.review.app import ReviewApp
+from minorguard.review.server import ReviewServer
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from consent_db import NotFound, RegisterError
 from consent_db.reviews import Reviews
 from minorguard import Guard
 from minorguard.pipeline import CheckContext
-from minorguard.review_lookup import StoredReviews
+from minorguard.review.lookup import StoredReviews
 from minorguard.rules.reviews import apply_override, assign_to_faces, standing, to_override
 from minorguard.types import Box, FaceAction, FaceCategory, ReasonCode, Verdict
 

@@ -21,7 +21,7 @@ from minorguard.cli import EXIT_BLOCK, EXIT_PASS, main
 from minorguard.photos.file_names import json_text, shown
 from minorguard.publish.export import MANIFEST_NAME
 from minorguard.report.results_json import read_report
-from minorguard.review_app import ReviewApp
+from minorguard.review.app import ReviewApp
 
 CP1252_NAME = b"f\xebmij\xeb.jpg"  # "fëmijë.jpg" as Windows-1252 wrote it
 

@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from minorguard.locale import t
 from minorguard.photos.file_names import json_text, shown
-from minorguard.review_app import ReviewApp, ReviewProblem
-from minorguard.review_page import render_page
+from minorguard.review.app import ReviewApp, ReviewProblem
+from minorguard.review.page import render_page
 
 __all__ = ["ReviewServer"]
 

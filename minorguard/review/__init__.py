@@ -1,0 +1,1 @@
+"""The review page: its web application, server, lookups of reviewers' decisions and people rows."""
