@@ -12,11 +12,11 @@ first use (``<data dir>/register.key``, mode 0600, or $MINORGUARD_KEY)::
                               channels=["facebook", "website"], valid_until=date(2027, 6, 30))
         reg.withdraw_consent(rec.id, reason="parent asked")   # erases the child's biometrics
 
-Enrolment computes the embedding in minorguard (``minorguard.enrolment.enrol_photo``,
+Enrolment computes the embedding in minorguard (``minorguard.application.enrolment.enrol_photo``,
 which hands it to ``add_enrolment``); matching is ``consent_db.matcher`` (``RegisterMatcher``,
 a ``minorguard.pipeline.ConsentMatcher``)::
 
-    from minorguard.enrolment import enrol_photo
+    from minorguard.application.enrolment import enrol_photo
     from consent_db.matcher import RegisterMatcher
     enrol_photo(reg, child.id, "portrait.jpg", face=None)          # refuses small, blurred, duplicate
     guard = Guard()

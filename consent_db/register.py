@@ -390,7 +390,7 @@ class Register:
     def add_enrolment(
         self, child_id: str, photo: bytes, embedding: np.ndarray, *, face_index: int, face_height_px: float, embedder: str
     ) -> str:
-        """Store one reference photo and its embedding (both encrypted). The embedding comes from ``minorguard.enrolment``."""
+        """Store one reference photo and its embedding (both encrypted). The embedding comes from ``minorguard.application.enrolment``."""
         sha = hashlib.sha256(photo).hexdigest()
         vector = np.asarray(embedding, dtype=np.float32).ravel()
         with self.store.transaction() as session:

@@ -13,7 +13,7 @@ Public API::
 
 from __future__ import annotations
 
-from minorguard.application import Checks, KnownAdultsUnavailable, RegisterUnavailable, open_checks
+from minorguard.application.checks import Checks, KnownAdultsUnavailable, RegisterUnavailable, open_checks
 from minorguard.photos.decode import PhotoError
 from minorguard.pipeline import CheckContext, Guard
 from minorguard.rules.decide import decide_face, photo_verdict

@@ -64,7 +64,7 @@ def checking_guard(
     from the same register, wired the same way for every entry point, so a photo
     gets the same decision whichever command or tool checks it.
     """
-    from minorguard.application import open_checks
+    from minorguard.application.checks import open_checks
     from minorguard.locale.coded_error import CodedError
     from minorguard.pipeline import CheckContext
 

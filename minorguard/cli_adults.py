@@ -1,6 +1,6 @@
 """`minorguard adult add/list/remove`: the register's known adults.
 
-Parsing and rendering only: checks live in :mod:`minorguard.known_adults_enrol`,
+Parsing and rendering only: checks live in :mod:`minorguard.application.known_adults`,
 storage (encrypted embeddings, audit log) in ``consent_db``. Bad input is one
 line and exit code 64, with nothing written.
 """
@@ -41,7 +41,7 @@ def _fail(message: str) -> None:
 
 def _problem(problem, lang: str) -> str:
     """The enrolment problem in the communicator's language (English text if no key)."""
-    from minorguard.known_adults_enrol import enrol_problem_text
+    from minorguard.application.known_adults import enrol_problem_text
 
     return enrol_problem_text(problem, lang)
 
@@ -72,8 +72,8 @@ def add(
     lang: Lang = LangOpt,
 ) -> None:
     """Enrol an adult from reference photos (only face embeddings are kept, encrypted)."""
+    from minorguard.application.known_adults import EnrolProblem, enrol_known_adult
     from minorguard.cli import _guard
-    from minorguard.known_adults_enrol import EnrolProblem, enrol_known_adult
 
     until = _date(expires, "--expires")
     for photo in photos:

@@ -187,8 +187,8 @@ def child_enrol(
     lang: Lang = LangOpt,
 ) -> None:
     """Turn reference photos into face embeddings (stored encrypted). Stops at the first refused photo."""
+    from minorguard.application.enrolment import enrol_photo
     from minorguard.cli import _guard
-    from minorguard.enrolment import enrol_photo
 
     with _Open(db, by, lang) as reg:
         reg.get_child(child_id)

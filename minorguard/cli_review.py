@@ -31,7 +31,7 @@ def _scan_folder(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from minorguard.application import open_checks
+    from minorguard.application.checks import open_checks
     from minorguard.cli import _fail, err, finish_checks
     from minorguard.locale.coded_error import CodedError
     from minorguard.photos.discover import discover_photos
@@ -93,7 +93,7 @@ def review_cmd(
     if not source.exists():
         _fail(t("cli.path_missing", lang_s, path=source))
     if source.is_dir():
-        from minorguard.application import RegisterUnavailable, open_register_for_checks
+        from minorguard.application.checks import RegisterUnavailable, open_register_for_checks
 
         try:  # a register that exists but cannot be opened stops the review, as it stops `scan`
             register = open_register_for_checks(db, event, lang=lang_s)

@@ -384,7 +384,7 @@ def test_remembered_decision_makes_the_next_scan_pass(mg, capsys, tmp_path, samp
     import json
 
     from consent_db import Register
-    from minorguard.known_adults_enrol import EnrolProblem, remember_adult
+    from minorguard.application.known_adults import EnrolProblem, remember_adult
     from minorguard.pipeline import Guard
 
     unsure = tmp_path / "unsure.toml"  # a policy under which the model is unsure about this adult

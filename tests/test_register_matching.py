@@ -179,7 +179,7 @@ def _variant(portrait: Path, tmp_path: Path, name: str, change) -> Path:
 
 
 def test_enrol_one_face(sqlite_register, pack, portrait):
-    from minorguard.enrolment import enrol_photo
+    from minorguard.application.enrolment import enrol_photo
 
     child = sqlite_register.add_child("Ana")
     with pytest.raises(RegisterError, match="looks like an adult.*--confirm-child"):  # the portrait is an adult's
@@ -201,7 +201,7 @@ def test_enrol_one_face(sqlite_register, pack, portrait):
     ],
 )
 def test_enrol_refuses_unusable_photos(sqlite_register, pack, portrait, tmp_path, name, change, message):
-    from minorguard.enrolment import enrol_photo
+    from minorguard.application.enrolment import enrol_photo
 
     child = sqlite_register.add_child("Ana")
     before = sqlite_register.audit_verify().entries
@@ -212,7 +212,7 @@ def test_enrol_refuses_unusable_photos(sqlite_register, pack, portrait, tmp_path
 
 
 def test_enrol_needs_a_choice_between_faces_and_a_known_child(sqlite_register, pack, tmp_path):
-    from minorguard.enrolment import enrol_photo
+    from minorguard.application.enrolment import enrol_photo
 
     family = SAMPLES / "faceaisharp_obama_family.jpg"
     child = sqlite_register.add_child("Ana")

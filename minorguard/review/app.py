@@ -430,7 +430,7 @@ class ReviewApp:
         return all(age is not None and categorize(age, self.policy) is not FaceCategory.POSSIBLE_MINOR for age in ages)
 
     def _remember(self, person: Person, remember: dict[str, Any], reviewer: str) -> Any:
-        from minorguard.known_adults_enrol import EnrolProblem, enrol_problem_text, remember_adult
+        from minorguard.application.known_adults import EnrolProblem, enrol_problem_text, remember_adult
 
         if self._guard is None:
             raise ReviewProblem(409, t("review.remember_unavailable", self.lang))

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from minorguard.enrolment import MIN_FACE_PX, MIN_SHARPNESS, _box_text
+from minorguard.application.enrolment import MIN_FACE_PX, MIN_SHARPNESS, box_text
 from minorguard.locale.typed_text import same_text
 from minorguard.photos.decode import PhotoError, load_photo
 from minorguard.rules.decide import categorize
@@ -100,7 +100,7 @@ def reference_face(
             raise EnrolProblem("face_moved", f"{name}: the reviewed face is not found again in the photo", path=name)
         face = best + 1
     if face is None and len(detected) > 1:
-        listing = ", ".join(f"{n}: {_box_text(f.box.scaled(1 / photo.scale))}" for n, f in enumerate(detected, 1))
+        listing = ", ".join(f"{n}: {box_text(f.box.scaled(1 / photo.scale))}" for n, f in enumerate(detected, 1))
         raise EnrolProblem("several_faces", f"{name}: {len(detected)} faces ({listing}); choose one with --face N",
                            path=name, n=len(detected), listing=listing)
     number = face or 1
@@ -128,7 +128,7 @@ def reference_face(
                            path=name, age=assessment.age.expected)
     vector = guard.pack.embedder.embed(photo.pixels, [chosen])[0]
     return ReferenceFace(name, number, len(detected), height, assessment.age.p_under_18, vector,
-                         _box_text(chosen.box.scaled(1 / photo.scale)))
+                         box_text(chosen.box.scaled(1 / photo.scale)))
 
 
 def enrol_known_adult(

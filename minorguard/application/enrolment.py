@@ -17,7 +17,7 @@ from typing import Any
 
 from consent_db import Register, RegisterError
 
-__all__ = ["MIN_FACE_PX", "MIN_SHARPNESS", "Enrolled", "enrol_photo"]
+__all__ = ["MIN_FACE_PX", "MIN_SHARPNESS", "Enrolled", "box_text", "enrol_photo"]
 
 MIN_FACE_PX = 80.0
 # Variance of the Laplacian at 64 px (minorguard.faces.quality.face_sharpness). Sharp faces in
@@ -78,7 +78,7 @@ def enrol_photo(
         raise RegisterError("no_face", label=label)
     if face is None:
         if len(faces) > 1:
-            where = ", ".join(f"{i + 1}: {_box_text(f.box.scaled(1 / photo.scale))}" for i, f in enumerate(faces))
+            where = ", ".join(f"{i + 1}: {box_text(f.box.scaled(1 / photo.scale))}" for i, f in enumerate(faces))
             raise RegisterError("many_faces", label=label, n=len(faces), where=where)
         face = 1
     if not 1 <= face <= len(faces):
@@ -93,15 +93,15 @@ def enrol_photo(
         raise RegisterError("too_blurred", label=label, face=face, sharpness=f"{sharpness:.0f}", min=f"{MIN_SHARPNESS:.0f}")
     age = guard.assess(photo, [chosen])[0].age
     if age is not None and categorize(age, guard.policy) is FaceCategory.ADULT and not confirm_child:
-        raise RegisterError("looks_adult", label=label, face=face, age=f"{age.expected:.0f}", box=_box_text(box))
+        raise RegisterError("looks_adult", label=label, face=face, age=f"{age.expected:.0f}", box=box_text(box))
     embedder = guard.pack.embedder
     vector = embedder.embed(photo.pixels, [chosen])[0]
     enrolment_id = register.add_enrolment(
         child_id, photo.data, vector, face_index=face, face_height_px=height, embedder=getattr(embedder, "name", type(embedder).__name__)
     )
-    return Enrolled(enrolment_id, child_id, photo.sha256, face, len(faces), height, sharpness, _box_text(box))
+    return Enrolled(enrolment_id, child_id, photo.sha256, face, len(faces), height, sharpness, box_text(box))
 
 
-def _box_text(box: Any) -> str:
+def box_text(box: Any) -> str:
     """Where a face is, in the full-size photo's pixels, so a person can check whom they enrolled."""
     return f"x={box.x:.0f} y={box.y:.0f} {box.width:.0f}x{box.height:.0f} px"
