@@ -28,7 +28,7 @@ from consent_db.errors import KeyProblem, NotFound, RegisterError
 from consent_db.records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInfo, GuardianInfo, KnownAdultInfo
 from consent_db.schema import AuditEntry, Child, Consent, Enrolment, Event, Guardian, KnownAdult, Meta
 from consent_db.store import Store, data_dir
-from minorguard.locale.os_errors import os_reason
+from minorguard.locale.os_reasons import os_reason
 
 __all__ = ["KEY_FILE_NAME", "Register", "document_type", "parse_channels"]
 

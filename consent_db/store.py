@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from consent_db.errors import RegisterBusy, RegisterError
 from consent_db.paths import DATA_DIR_ENV, DB_ENV, data_dir
-from minorguard.locale.os_errors import os_reason
+from minorguard.locale.os_reasons import os_reason
 
 __all__ = ["DATA_DIR_ENV", "DB_ENV", "Store", "data_dir", "default_url", "make_engine", "resolve_url"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer.main
 
 from minorguard.cli import EXIT_USAGE, app, main
-from minorguard.cli_help import HELP, same_help
+from minorguard.cli.help import HELP, same_help
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
 

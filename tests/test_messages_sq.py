@@ -144,7 +144,7 @@ def test_register_refusals_without_a_code(mg):
 @pytest.fixture
 def register_csv(tmp_path):
     def write(rows: list[dict], header=None, name: str = "leje.csv") -> Path:
-        from minorguard.cli_register import IMPORT_COLUMNS
+        from minorguard.cli.register import IMPORT_COLUMNS
 
         (tmp_path / "a.pdf").write_bytes(PDF)
         path = tmp_path / name
@@ -415,7 +415,7 @@ def test_the_systems_reasons_are_said_in_the_readers_language():
     import errno
 
     from consent_db.errors import RegisterError
-    from minorguard.locale.os_errors import os_reason, say_os_error
+    from minorguard.locale.os_reasons import os_reason, say_os_error
 
     denied = PermissionError(errno.EACCES, "Permission denied")
     error = RegisterError("document_unreadable", path="leja.pdf", error=os_reason(denied))

@@ -123,7 +123,7 @@ def test_missing_key_is_a_usage_error(register_env, child, capsys):
 
 
 def _write_import(tmp_path: Path, rows: list[dict]) -> Path:
-    from minorguard.cli_register import IMPORT_COLUMNS
+    from minorguard.cli.register import IMPORT_COLUMNS
 
     (tmp_path / "forms").mkdir(exist_ok=True)
     (tmp_path / "forms" / "a.pdf").write_bytes(PDF)
@@ -204,7 +204,7 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     assert allowed == set(records.values())
     # `minorguard review FOLDER` scans with the same consents: the page does not ask about these children again
     from consent_db import Register
-    from minorguard.cli_review import _scan_folder
+    from minorguard.cli.review import _scan_folder
     from minorguard.pipeline import CheckContext
 
     with Register(register_env["url"]) as reg:

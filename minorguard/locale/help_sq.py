@@ -1,6 +1,6 @@
 """The command line's --help in Albanian, keyed by the English help text (as gettext keys by msgid).
 
-The English texts stay beside the options they describe; ``minorguard.cli_help`` swaps
+The English texts stay beside the options they describe; ``minorguard.cli.help`` swaps
 them for these when the command runs with ``--lang sq`` (the default).
 ``tests/test_cli_help.py`` fails when an option's English text has no entry here.
 """

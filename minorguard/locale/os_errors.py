@@ -3,18 +3,15 @@
 ``OSError.strerror`` comes from the C library in English: an Albanian line read
 "... nuk lexohet dot: Permission denied". The reasons a communicator meets
 (no permission, a full or read-only disk, a port in use) have catalogue phrases;
-any other keeps the system's own words. Merged into ``MESSAGES`` by ``messages.py``.
+any other keeps the system's own words. Merged into ``MESSAGES`` by ``messages.py``;
+``os_reasons.py`` turns an ``OSError`` into one of them.
 """
 
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from minorguard.locale.coded_error import Problem
-
-__all__ = ["OS_MESSAGES", "os_reason", "say_os_error"]
+__all__ = ["OS_MESSAGES", "OS_PHRASE"]
 
 OS_MESSAGES: dict[str, dict[str, str]] = {
     "en": {
@@ -39,26 +36,10 @@ OS_MESSAGES: dict[str, dict[str, str]] = {
     },
 }
 
-_PHRASE = {
+OS_PHRASE = {
     errno.EACCES: "os.no_permission", errno.EPERM: "os.no_permission", errno.ENOSPC: "os.disk_full",
     errno.EROFS: "os.read_only", errno.ENOENT: "os.not_found", errno.EIO: "os.io_error",
     errno.EADDRINUSE: "os.address_in_use", errno.ENAMETOOLONG: "os.name_too_long", errno.ENOTDIR: "os.not_a_folder",
 }
 if hasattr(errno, "EDQUOT"):
-    _PHRASE[errno.EDQUOT] = "os.disk_full"
-
-
-def os_reason(error: OSError) -> Problem | str:
-    """A value for a CodedError: the catalogue phrase for ``error``, or the system's words."""
-    from minorguard.locale.coded_error import Problem  # here: messages.py imports this module's catalogue
-
-    key = _PHRASE.get(error.errno or 0)
-    return Problem(key) if key else (error.strerror or str(error))
-
-
-def say_os_error(error: OSError, lang: str) -> str:
-    """``error``'s reason in ``lang``."""
-    from minorguard.locale.coded_error import Problem, say_problem
-
-    reason = os_reason(error)
-    return say_problem(reason, "os", lang) if isinstance(reason, Problem) else reason
+    OS_PHRASE[errno.EDQUOT] = "os.disk_full"

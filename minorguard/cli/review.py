@@ -11,9 +11,10 @@ from typing import Annotated
 
 import typer
 
-from minorguard.cli_lang import LANG_ENV, Lang, say
+from minorguard.cli.common import build_guard, console, err, fail, finish_checks, parse_date
+from minorguard.cli.lang import LANG_ENV, Lang, say
 from minorguard.locale import t
-from minorguard.locale.os_errors import say_os_error
+from minorguard.locale.os_reasons import say_os_error
 
 __all__ = ["review_cmd"]
 
@@ -32,7 +33,6 @@ def _scan_folder(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from minorguard.application.checks import open_checks
-    from minorguard.cli import _fail, err, finish_checks
     from minorguard.locale.coded_error import CodedError
     from minorguard.photos.discover import discover_photos
 
@@ -44,7 +44,7 @@ def _scan_folder(
         checks = open_checks(policy, models, context=context, tool="minorguard review", lang=lang, photos=len(sources),
                              group=True, register=register, apply_reviews=False)
     except CodedError as error:
-        _fail(say(error, lang))
+        fail(say(error, lang))
     for notice in checks.notices:
         err.print(notice, soft_wrap=True)
     results = []
@@ -77,8 +77,7 @@ def review_cmd(
     import signal
     import webbrowser
 
-    from minorguard.cli import _fail, console, err
-    from minorguard.cli_events import open_register
+    from minorguard.cli.events import open_register
     from minorguard.pipeline import CheckContext
     from minorguard.report.results_json import ResultsFileError, read_report
     from minorguard.review.app import ReviewApp
@@ -86,19 +85,18 @@ def review_cmd(
     from minorguard.rules.policy import PolicyError, load_policy
 
     lang_s = lang.value
-    from minorguard.cli import parse_date
 
     publish_date = parse_date(when)
     context = CheckContext(channel=channel, when=publish_date, event_id=event, purpose=purpose)
     if not source.exists():
-        _fail(t("cli.path_missing", lang_s, path=source))
+        fail(t("cli.path_missing", lang_s, path=source))
     if source.is_dir():
         from minorguard.application.checks import RegisterUnavailable, open_register_for_checks
 
         try:  # a register that exists but cannot be opened stops the review, as it stops `scan`
             register = open_register_for_checks(db, event, lang=lang_s)
         except RegisterUnavailable as error:
-            _fail(say(error, lang_s))
+            fail(say(error, lang_s))
         if register is None:  # the page needs somewhere to keep the decisions
             register = open_register(db)
         linker = None
@@ -107,22 +105,21 @@ def review_cmd(
         )
         if not results:
             register.close()
-            _fail(t("cli.no_photos", lang_s))
+            fail(t("cli.no_photos", lang_s))
         base_dir = None
     elif source.suffix.lower() == ".json":
         try:
             results, groups = read_report(source)
             active_policy = load_policy(policy)
         except (ResultsFileError, PolicyError) as error:
-            _fail(say(error, lang_s))
+            fail(say(error, lang_s))
         register = open_register(db)
         base_dir = source.resolve().parent
-        from minorguard.cli import _guard
 
         def guard():  # the models load only if the reviewer remembers someone
-            return _guard(policy, models)
+            return build_guard(policy, models)
     else:
-        _fail(t("review.bad_source", lang_s))
+        fail(t("review.bad_source", lang_s))
     from consent_db.reviews import Reviews
 
     app = ReviewApp(
@@ -133,7 +130,7 @@ def review_cmd(
         server = ReviewServer(app, port=port)
     except OSError as error:
         register.close()
-        _fail(t("review.cannot_listen", lang_s, port=port, error=say_os_error(error, lang_s)))
+        fail(t("review.cannot_listen", lang_s, port=port, error=say_os_error(error, lang_s)))
     console.print(t("review.open", lang_s, url=server.url), soft_wrap=True, highlight=False)
     if open_browser:
         webbrowser.open(server.url)

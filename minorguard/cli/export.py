@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from minorguard.cli import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, Lang, _fail, checking_guard, console, err, parse_date
-from minorguard.cli_lang import LANG_ENV
+from minorguard.cli.common import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, checking_guard, console, err, fail, parse_date
+from minorguard.cli.lang import LANG_ENV, Lang
 from minorguard.locale import t
 
 __all__ = ["export_cmd"]
@@ -103,14 +103,14 @@ def export_cmd(
         err.print(t("export.interrupted", lang_s, n=done, path=stop.manifest))
         raise typer.Exit(130) from None
     except MissingPath as missing:
-        _fail(t("cli.path_missing", lang_s, path=missing.path))
+        fail(t("cli.path_missing", lang_s, path=missing.path))
     except ExportError as error:
-        _fail(t(f"export.{error.code}", lang_s, detail=error.message))
+        fail(t(f"export.{error.code}", lang_s, detail=error.message))
     finally:
         if register is not None:
             register.close()
     if not summary.photos:
-        _fail(t("cli.no_photos", lang_s))
+        fail(t("cli.no_photos", lang_s))
     if summary.unsearched_folders:
         err.print(f"[yellow]{t('cli.warning', lang_s)}:[/] " + escape(t("cli.folders_not_searched", lang_s, n=len(summary.unsearched_folders))),
                   soft_wrap=True)

@@ -21,10 +21,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from minorguard.cli_events import open_register
-from minorguard.cli_lang import Lang, LangOpt, say
+from minorguard.cli.common import UsageProblem, build_guard
+from minorguard.cli.events import open_register
+from minorguard.cli.lang import Lang, LangOpt, say
 from minorguard.locale import t
-from minorguard.locale.os_errors import say_os_error
+from minorguard.locale.os_reasons import say_os_error
 from minorguard.photos.file_names import json_text
 from minorguard.report.files import EXCEL_UTF8
 
@@ -71,8 +72,7 @@ OutputOpt = typer.Option(None, "--output", "-o", help="File to write (default: s
 CsvArg = typer.Argument(..., help="CSV file, one row per signed form (columns in the README).")
 
 
-def _fail(message: str) -> None:
-    from minorguard.cli import UsageProblem  # lazy: cli imports this module
+def fail(message: str) -> None:
 
     raise UsageProblem(message)
 
@@ -93,7 +93,7 @@ class _Open:
         if self.reg is not None:
             self.reg.close()
         if isinstance(error, RegisterError):
-            _fail(say(error, self.lang))
+            fail(say(error, self.lang))
         return False
 
 
@@ -112,7 +112,7 @@ def _date(value: str | None, what: str, lang: Lang = Lang.en) -> date | None:
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        _fail(t("register.bad_date", lang.value, what=what, value=value))
+        fail(t("register.bad_date", lang.value, what=what, value=value))
     return None
 
 
@@ -188,11 +188,10 @@ def child_enrol(
 ) -> None:
     """Turn reference photos into face embeddings (stored encrypted). Stops at the first refused photo."""
     from minorguard.application.enrolment import enrol_photo
-    from minorguard.cli import _guard
 
     with _Open(db, by, lang) as reg:
         reg.get_child(child_id)
-        guard = _guard(None, models)
+        guard = build_guard(None, models)
         for path in photos:
             done = enrol_photo(reg, child_id, path, face, guard=guard, confirm_child=confirm_child)
             console.print(t("register.enrolled", lang.value, path=path, face=done.face, n=done.faces_found,
@@ -249,7 +248,7 @@ def consent_add(
 ) -> None:
     """Record a signed consent form; prints the record id that scan decisions will cite."""
     if document is None:
-        _fail(t("register.no_document", lang.value))
+        fail(t("register.no_document", lang.value))
     when_signed = _date(signed, "--signed", lang) or date.today()
     start, end = _date(valid_from, "--from", lang), _date(valid_until, "--until", lang)
     with _Open(db, by, lang) as reg:
@@ -356,11 +355,11 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
     try:
         raw = path.read_bytes()
     except OSError as error:
-        _fail(t("register.csv_unreadable", lang.value, path=path, error=say_os_error(error, lang.value)))
+        fail(t("register.csv_unreadable", lang.value, path=path, error=say_os_error(error, lang.value)))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        _fail(t("register.csv_not_utf8", lang.value, path=path))
+        fail(t("register.csv_not_utf8", lang.value, path=path))
     sample = text[:4096]
     delimiter = ";" if sample.count(";") > sample.count(",") and "channels" in sample.split("\n", 1)[0] and ";" in sample.split("\n", 1)[0] else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
@@ -369,10 +368,10 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
     if missing or not ({"child_ref", "child_name"} & set(header)):
         if not ({"child_ref", "child_name"} & set(header)):
             missing = missing | {"child_name"}
-        _fail(t("register.csv_missing_columns", lang.value, path=path, columns=", ".join(sorted(missing)), expected=", ".join(IMPORT_COLUMNS)))
+        fail(t("register.csv_missing_columns", lang.value, path=path, columns=", ".join(sorted(missing)), expected=", ".join(IMPORT_COLUMNS)))
     unknown = set(header) - set(IMPORT_COLUMNS)
     if unknown:
-        _fail(t("register.csv_unknown_columns", lang.value, path=path, columns=", ".join(sorted(unknown)), expected=", ".join(IMPORT_COLUMNS)))
+        fail(t("register.csv_unknown_columns", lang.value, path=path, columns=", ".join(sorted(unknown)), expected=", ".join(IMPORT_COLUMNS)))
     from consent_db import RegisterError
 
     rows = []
@@ -382,10 +381,10 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
             continue
         where = t("register.csv_line", lang.value, name=path.name, n=number)
         if not row.get("child_ref") and not row.get("child_name"):
-            _fail(t("register.csv_no_child", lang.value, where=where))
+            fail(t("register.csv_no_child", lang.value, where=where))
         doc = row.get("document", "")
         if not doc:
-            _fail(t("register.csv_no_document", lang.value, where=where))
+            fail(t("register.csv_no_document", lang.value, where=where))
         doc_path = (path.parent / doc) if not Path(doc).is_absolute() else Path(doc)
         split = lambda s: [p for p in s.replace(",", ";").split(";") if p.strip()]
         try:
@@ -395,7 +394,7 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
                 _date(row.get("valid_from"), f"{where}: valid_from", lang), _date(row.get("valid_until"), f"{where}: valid_until", lang),
             )
         except RegisterError as error:
-            _fail(f"{where}: {say(error, lang.value)}")
+            fail(f"{where}: {say(error, lang.value)}")
         guardian = None
         if row.get("guardian_name"):
             guardian = {"name": row["guardian_name"], "relation": row.get("guardian_relation", ""), "contact": row.get("guardian_contact", "")}
@@ -403,7 +402,7 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
                      "dob": _date(row.get("date_of_birth"), f"{where}: date_of_birth", lang), "guardian": guardian,
                      "never_publish_reason": row.get("never_publish_reason") or None, "consent": checked})
     if not rows:
-        _fail(t("register.csv_empty", lang.value, path=path))
+        fail(t("register.csv_empty", lang.value, path=path))
     return rows
 
 

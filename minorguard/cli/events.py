@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from minorguard.cli_lang import Lang, LangOpt, current_lang, say
+from minorguard.cli.common import UsageProblem
+from minorguard.cli.lang import Lang, LangOpt, current_lang, say
 from minorguard.locale import t
 from minorguard.rules.events import EventInputError, check_event_fields, parse_event_time, zone
 
@@ -37,15 +38,14 @@ class Basis(str, Enum):
 
 
 
-def _fail(message: str) -> None:
-    from minorguard.cli import UsageProblem  # lazy: cli imports this module
+def fail(message: str) -> None:
 
     raise UsageProblem(message)
 
 
 def _refuse(error: BaseException, lang: str | None = None) -> None:
     """A register or event error as the usage error's one line, in the command's language."""
-    _fail(say(error, lang or current_lang()))
+    fail(say(error, lang or current_lang()))
 
 
 def open_register(db: str | None, actor: str | None = None, lang: str | None = None) -> Any:
@@ -53,7 +53,7 @@ def open_register(db: str | None, actor: str | None = None, lang: str | None = N
     try:
         from consent_db import Register, RegisterError
     except ImportError as error:  # the store is a separate package directory that may be missing
-        _fail(t("event.register_unavailable", lang or current_lang(), error=error))
+        fail(t("event.register_unavailable", lang or current_lang(), error=error))
     try:
         return Register(db, actor=actor)
     except RegisterError as error:
@@ -224,7 +224,7 @@ def update(
             if basis is not None:
                 changes["basis"] = basis.value
             if not changes:
-                _fail(t("event.nothing_to_change", lang.value))
+                fail(t("event.nothing_to_change", lang.value))
             merged = {
                 "name": current.name, "tz": new_tz, "basis": current.basis, "lat": current.lat, "lon": current.lon,
                 "radius_m": current.radius_m, "start": current.start_utc.replace(tzinfo=UTC),

@@ -14,8 +14,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from minorguard.cli_events import open_register
-from minorguard.cli_lang import Lang, LangOpt, say
+from minorguard.cli.common import UsageProblem, build_guard, parse_date
+from minorguard.cli.events import open_register
+from minorguard.cli.lang import Lang, LangOpt, say
 from minorguard.locale import t
 
 __all__ = ["adult_app"]
@@ -33,8 +34,7 @@ PhotoOpt = typer.Option(..., "--photo", help="Reference photo (repeat for severa
 PolicyOpt = typer.Option(None, "--policy", help="Policy TOML overriding the defaults.")
 
 
-def _fail(message: str) -> None:
-    from minorguard.cli import UsageProblem  # lazy: cli imports this module
+def fail(message: str) -> None:
 
     raise UsageProblem(message)
 
@@ -53,7 +53,6 @@ def _register_error() -> type[Exception]:
 
 
 def _date(value: str | None, option: str) -> Date | None:
-    from minorguard.cli import parse_date
 
     return parse_date(value, option)
 
@@ -73,22 +72,21 @@ def add(
 ) -> None:
     """Enrol an adult from reference photos (only face embeddings are kept, encrypted)."""
     from minorguard.application.known_adults import EnrolProblem, enrol_known_adult
-    from minorguard.cli import _guard
 
     until = _date(expires, "--expires")
     for photo in photos:
         if not photo.is_file():
-            _fail(t("cli.path_missing", lang.value, path=photo))
-    guard = _guard(policy, None)
+            fail(t("cli.path_missing", lang.value, path=photo))
+    guard = build_guard(policy, None)
     chosen: list = []
     with open_register(db, by) as reg:
         try:
             info = enrol_known_adult(reg, guard, name, photos, role=role, expires=until, face=face,
                                      confirm_adult=confirm_adult, chosen=chosen)
         except EnrolProblem as problem:
-            _fail(_problem(problem, lang.value))
+            fail(_problem(problem, lang.value))
         except _register_error() as error:
-            _fail(say(error, lang.value))
+            fail(say(error, lang.value))
     err.print(t("adult.added", lang.value, id=info.id, name=info.name, n=info.count))
     for ref in chosen:  # which face of each photo, so the person can see whom they enrolled
         err.print(t("adult.face_used", lang.value, path=ref.path, face=ref.face_number, n=ref.faces_in_photo, box=ref.box),
@@ -129,7 +127,7 @@ def remove(
         try:
             reg.remove_known_adult(adult_id)
         except _register_error() as error:  # NotFound: one line, exit 64
-            _fail(say(error, lang.value))
+            fail(say(error, lang.value))
     err.print(t("adult.removed", lang.value, id=adult_id))
 
 

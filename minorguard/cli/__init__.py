@@ -1,0 +1,86 @@
+"""Command line: parse, call the application layer, render. No policy lives here.
+
+The commands live in this package's modules; this one assembles them into one
+``minorguard`` command and maps every failure to an exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.markup import escape
+
+from minorguard.cli.adults import adult_app
+from minorguard.cli.common import (
+    EXIT_BLOCK,
+    EXIT_INTERNAL,
+    EXIT_PASS,
+    EXIT_REVIEW,
+    EXIT_USAGE,
+    UsageProblem,
+    console,
+    err,
+)
+from minorguard.cli.events import event_app
+from minorguard.cli.export import export_cmd
+from minorguard.cli.help import localise_help
+from minorguard.cli.lang import accept_lang, lang_in_argv
+from minorguard.cli.register import register_commands
+from minorguard.cli.review import review_cmd
+from minorguard.cli.scan import models_cmd, scan
+from minorguard.locale import t
+from minorguard.photos.file_names import show_on
+
+__all__ = ["EXIT_BLOCK", "EXIT_INTERNAL", "EXIT_PASS", "EXIT_REVIEW", "EXIT_USAGE", "app", "console", "main", "run"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="minorguard: keep identifiable minors out of published photos (rule 5).")
+app.command()(scan)
+app.command("models")(models_cmd)
+app.add_typer(event_app, name="event")
+register_commands(app)
+app.add_typer(adult_app, name="adult")
+app.command("export")(export_cmd)
+app.command("review")(review_cmd)
+
+for _group in (app, event_app, adult_app, *(sub.typer_instance for sub in app.registered_groups)):
+    accept_lang(_group)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: maps usage errors to exit code 64 and never shows a traceback."""
+    lang = lang_in_argv(list(sys.argv[1:] if argv is None else argv))
+    error_label = t("cli.error", lang)
+    for stream in (sys.stdout, sys.stderr):
+        show_on(stream)  # a photo's file name that is not UTF-8 must not stop the command
+    try:
+        command = typer.main.get_command(app)
+        localise_help(command, lang)
+        code = command(args=argv, standalone_mode=False)
+    except UsageProblem as problem:
+        err.print(f"[red]{error_label}:[/] {escape(str(problem))}", soft_wrap=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print(t("cli.interrupted", lang))
+        return 130
+    except Exception as error:
+        # typer vendors click; match its exceptions by shape, not by private import path
+        name = type(error).__name__
+        if name == "NoArgsIsHelpError":
+            return EXIT_USAGE
+        if hasattr(error, "format_message"):
+            err.print(f"[red]{error_label}:[/] {escape(error.format_message())}", soft_wrap=True)
+            return EXIT_USAGE
+        if hasattr(error, "exit_code"):
+            return int(error.exit_code)
+        if name == "Abort":
+            err.print(t("cli.aborted", lang))
+            return 130
+        # Last resort: one line, and an exit code that blocks any publishing script.
+        err.print(f"[red]{error_label}:[/] {escape(type(error).__name__)}: {escape(str(error))}", soft_wrap=True)
+        return EXIT_INTERNAL
+    return code if isinstance(code, int) else 0
+
+
+def run() -> None:
+    sys.exit(main())
