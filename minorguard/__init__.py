@@ -28,8 +28,7 @@ from minorguard.types import (
     ReasonCode,
     Verdict,
 )
-
-__version__ = "0.1.0"
+from minorguard.version import __version__ as __version__
 
 __all__ = [
     "AgeEstimate",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,6 +19,8 @@ __all__ = [
     "Embedder",
     "ModelError",
     "ModelFile",
+    "ModelPack",
+    "gaussian_age_distribution",
     "sha256_of_bytes",
     "sha256_of_file",
 ]
@@ -78,3 +80,40 @@ class Embedder(Protocol):
     def embed(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
         """One L2-normalised embedding per face."""
         ...
+
+
+@dataclass
+class ModelPack:
+    """The models one Guard uses; the embedder loads on first use."""
+
+    name: str
+    detector: Any
+    age_model: Any
+    _embedder_factory: Any = None
+    _embedder: Any = field(default=None, repr=False)
+    licence_note: str = ""
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            if self._embedder_factory is None:
+                raise ModelError("no_embedder", pack=self.name)
+            self._embedder = self._embedder_factory()
+        return self._embedder
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.detector.name}; {self.age_model.name})"
+
+    def files(self) -> list[ModelFile]:
+        out = list(self.detector.files()) + list(self.age_model.files())
+        seen = {f.location for f in out}
+        if self._embedder_factory is not None:
+            out += [f for f in self.embedder.files() if f.location not in seen]
+        return out
+
+
+def gaussian_age_distribution(age: float, ages: np.ndarray, sd: float) -> np.ndarray:
+    """A point estimate as a distribution, for models that give only a number."""
+    probs = np.exp(-0.5 * ((ages - age) / sd) ** 2)
+    return (probs / probs.sum()).astype(np.float32)

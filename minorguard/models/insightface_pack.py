@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 
 from minorguard.locale.coded_error import Problem
-from minorguard.models.base import ModelError, ModelFile, sha256_of_file
+from minorguard.models.base import ModelError, ModelFile, ModelPack, gaussian_age_distribution, sha256_of_file
 from minorguard.models.detectors import nms_faces
-from minorguard.models.pack import ModelPack, gaussian_age_distribution
 from minorguard.types import Box, DetectedFace
 
 __all__ = [

@@ -9,13 +9,10 @@ research only, and minorguard never downloads them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from minorguard.models.base import ModelError, ModelFile
+from minorguard.models.base import ModelError, ModelPack
 from minorguard.models.detectors import CenterFaceDetector, FusedDetector, FusionWeights, RetinaFaceDetector
 
 __all__ = ["DEFAULT_FUSION", "DEFAULT_PACK_NAME", "ModelPack", "default_detector", "load_pack"]
@@ -64,37 +61,6 @@ def default_detector(score_threshold: float = 0.5, **kwargs: Any) -> FusedDetect
     )
 
 
-@dataclass
-class ModelPack:
-    """The models one Guard uses; the embedder loads on first use."""
-
-    name: str
-    detector: Any
-    age_model: Any
-    _embedder_factory: Any = None
-    _embedder: Any = field(default=None, repr=False)
-    licence_note: str = ""
-
-    @property
-    def embedder(self) -> Any:
-        if self._embedder is None:
-            if self._embedder_factory is None:
-                raise ModelError("no_embedder", pack=self.name)
-            self._embedder = self._embedder_factory()
-        return self._embedder
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.detector.name}; {self.age_model.name})"
-
-    def files(self) -> list[ModelFile]:
-        out = list(self.detector.files()) + list(self.age_model.files())
-        seen = {f.location for f in out}
-        if self._embedder_factory is not None:
-            out += [f for f in self.embedder.files() if f.location not in seen]
-        return out
-
-
 def _default_pack(detector_threshold: float) -> ModelPack:
     from minorguard.models.age_networks import FusedAgeModel
     from minorguard.models.dlib_models import CydralAgeModel, DlibAligner, DlibEmbedder
@@ -119,9 +85,3 @@ def load_pack(spec: str | Path | None = None, detector_threshold: float = 0.5) -
     from minorguard.models.insightface_pack import load_insightface_pack
 
     return load_insightface_pack(path, detector_threshold)
-
-
-def gaussian_age_distribution(age: float, ages: np.ndarray, sd: float) -> np.ndarray:
-    """A point estimate as a distribution, for models that give only a number."""
-    probs = np.exp(-0.5 * ((ages - age) / sd) ** 2)
-    return (probs / probs.sum()).astype(np.float32)

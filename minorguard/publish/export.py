@@ -789,6 +789,6 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _version() -> str:
-    from minorguard import __version__
+    from minorguard.version import __version__
 
     return __version__
