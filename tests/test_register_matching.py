@@ -87,7 +87,7 @@ def test_scope_purpose_when_the_publication_states_one(register):
     again = RegisterMatcher.from_policy(register, POLICY, purpose="campaign")  # a matcher reads the register once
     assert again.match(_basis(4)[0], "facebook", TODAY).record_id == open_record
     # a reviewer's link to the consent is checked the same way
-    from minorguard.review.lookup import register_consent_check
+    from minorguard.application.reviews import register_consent_check
 
     assert register_consent_check(register, "facebook", TODAY, None, "yearbook")(record)[0]
     covers, why, _ = register_consent_check(register, "facebook", TODAY, None, "campaign")(record)

@@ -18,9 +18,9 @@ from consent_db import Register
 from consent_db.reviews import Reviews
 from minorguard.faces.grouping import EmbeddingStore, group_results
 from minorguard.report.files import write_json
+from minorguard.report.people import people_of
 from minorguard.report.results_json import read_report
 from minorguard.review.app import ReviewApp, ReviewProblem
-from minorguard.review.people import people_of
 
 FAMILY = "faceaisharp_obama_family.jpg"
 PORTRAIT = "faceaisharp_biden_7mpx.jpg"

@@ -14,8 +14,8 @@ from register_fixtures import PDF, register, register_env  # noqa: F401  (fixtur
 from consent_db import NotFound, RegisterError
 from consent_db.reviews import Reviews
 from minorguard import Guard
+from minorguard.application.reviews import StoredReviews
 from minorguard.pipeline import CheckContext
-from minorguard.review.lookup import StoredReviews
 from minorguard.rules.reviews import apply_override, assign_to_faces, standing, to_override
 from minorguard.types import Box, FaceAction, FaceCategory, ReasonCode, Verdict
 

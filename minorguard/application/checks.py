@@ -275,7 +275,7 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
                 checks.notices.append(t("register.other_embedder", lang, n=matcher.skipped, embedder=embedder))
             guard.consent = matcher
         if apply_reviews:
-            from minorguard.review.lookup import StoredReviews
+            from minorguard.application.reviews import StoredReviews
 
             guard.reviews = StoredReviews.open(register, guard.policy, context, lang)
         if register.list_known_adults(include_expired=True):

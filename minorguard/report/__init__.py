@@ -1,1 +1,1 @@
-"""Reports of results: text explanations, JSON and CSV files, the HTML report and its thumbnails."""
+"""Reports of results: text explanations, JSON and CSV files, the HTML report, its thumbnails and people rows."""

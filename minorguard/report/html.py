@@ -20,8 +20,8 @@ from typing import Any
 
 from minorguard.locale import t
 from minorguard.report.files import atomic_write_text, explain_error, explain_face
+from minorguard.report.people import Person, people_of
 from minorguard.report.thumbs import DEFAULT_LONG_SIDE, Preview, face_thumbnail, preview_or_none
-from minorguard.review.people import Person, people_of
 from minorguard.rules.policy import Policy, load_policy
 from minorguard.types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 

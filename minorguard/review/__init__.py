@@ -1,1 +1,1 @@
-"""The review page: its web application, server, lookups of reviewers' decisions and people rows."""
+"""The review page: its web application and server, where reviewers decide what the models could not."""

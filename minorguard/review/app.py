@@ -24,8 +24,8 @@ from minorguard.locale import t
 from minorguard.photos.decode import PhotoError, load_photo
 from minorguard.report.files import explain_face, explain_photo_error
 from minorguard.report.html import face_kind
+from minorguard.report.people import Person, people_of
 from minorguard.report.thumbs import face_thumbnail, preview_or_none
-from minorguard.review.people import Person, people_of
 from minorguard.rules.decide import categorize, photo_verdict
 from minorguard.rules.policy import Policy
 from minorguard.rules.reviews import FaceReview, apply_override, assign_to_faces, standing, to_override
@@ -107,7 +107,7 @@ class ReviewApp:
         """``groups``: the scan's groups by person (FaceGroups or the JSON report's list); without
         them the faces' own group numbers are used. ``guard`` (a Guard, or a function that
         makes one) lets the page remember a person as a known adult; without it, it cannot."""
-        from minorguard.review.lookup import register_consent_check
+        from minorguard.application.reviews import register_consent_check
 
         self.reviews = reviews
         self.policy = policy
