@@ -22,10 +22,16 @@ from consent_db.schema import AuditEntry, Meta
 from minorguard.locale.coded_error import Problem, say_problem
 from minorguard.photos.file_names import json_text, shown
 
-__all__ = ["GENESIS", "AuditReport", "append", "verify"]
+__all__ = ["GENESIS", "RECORD_ACTIONS", "STATE", "AuditReport", "append", "verify"]
 
 GENESIS = "0" * 64
 _HEAD = "audit_head"
+# The register's state: the last entry that changed what a check may decide (a consent,
+# an enrolment, an event, a reviewer's decision, a known adult). Entries that only record
+# what was decided leave it alone, so a running service re-reads the register exactly
+# when a decision could differ (a withdrawal takes effect on the next photo).
+STATE = "register_state"
+RECORD_ACTIONS = frozenset({"scan_decision", "photo_checked", "photo_exported", "register_exported"})
 
 
 def _canonical(details: Any) -> str:
@@ -80,6 +86,12 @@ def append(
         session.add(Meta(key=_HEAD, value=value))
     else:
         head.value = value
+    if action not in RECORD_ACTIONS:
+        state = session.get(Meta, STATE)
+        if state is None:
+            session.add(Meta(key=STATE, value=value))
+        else:
+            state.value = value
     session.flush()
     return entry
 

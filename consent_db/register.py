@@ -643,6 +643,10 @@ class Register:
                 audit.append(session, self.actor, "photo_checked", str(details.get("verdict", "")), details, photo_sha256=photo_sha256)
         return len(checks)
 
+    def state(self) -> str:
+        """Changes whenever the register changes what a check may decide (``audit.STATE``); checking and exporting leave it."""
+        return self.store.state()
+
     def audit_verify(self) -> audit.AuditReport:
         with self.store.transaction() as session:
             return audit.verify(session)

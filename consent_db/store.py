@@ -169,5 +169,25 @@ class Store:
         finally:
             raw.close()
 
+    def state(self) -> str:
+        """The register's state (``audit.STATE``), read without the write lock: checks ask before every photo."""
+        from consent_db.audit import STATE
+
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute(f"SELECT value FROM meta WHERE key = '{STATE}'")  # a constant, not user input
+            row = cursor.fetchone()
+            cursor.close()
+            if self.is_postgres:
+                raw.rollback()  # end the read's implicit transaction
+        except DBAPIError as error:
+            raise RegisterError("db_error", register=self.label, error=str(error.orig).strip().splitlines()[0]) from None
+        except Exception as error:  # the driver's own error classes (the raw connection bypasses SQLAlchemy)
+            raise RegisterError("db_error", register=self.label, error=str(error).strip().splitlines()[0]) from None
+        finally:
+            raw.close()
+        return row[0] if row else ""
+
     def close(self) -> None:
         self.engine.dispose()

@@ -95,3 +95,64 @@ def test_a_tool_gets_a_publishable_copy_as_bytes_and_an_audit_entry(guard, data_
         exported = [e for e in reg.audit_entries() if e["action"] == "photo_exported"]
     details = exported[0]["details"] if isinstance(exported[0]["details"], dict) else json.loads(exported[0]["details"])
     assert len(exported) == 1 and details["tool"] == "cms-uebfaqja"
+
+
+def test_a_publishing_tool_enrols_consents_checks_withdraws_and_finds_both_in_the_audit(guard, data_dir, tmp_path):
+    """Issue 18's path with the public API only: what the CLI test does, done by a tool that imports minorguard."""
+    from datetime import date
+
+    from PIL import Image
+
+    context = CheckContext(channel="facebook", when=date(2026, 12, 1), purpose="lajme")
+    with open_checks(db=str(tmp_path / "regjistri.sqlite3"), context=context, tool="cms-uebfaqja", guard=_fresh(guard)) as checks:
+        first = checks.check(FAMILY)
+        girls = [f.number for f in first.faces if f.action.value == "block"]
+        assert first.verdict is Verdict.BLOCK and len(girls) == 2
+        records = []
+        for k, number in enumerate(girls):
+            enlarged = tmp_path / f"klasa_{k}.{('jpg', 'png')[k]}"  # a class photo: the portrait twice as large, one file per child
+            with Image.open(FAMILY) as image:
+                image.resize((image.width * 2, image.height * 2), Image.LANCZOS).save(enlarged)
+            child = checks.register.add_child(f"Vajza {k} Çelë")
+            enrolled = checks.enrol(child.id, enlarged, number)
+            assert enrolled.face == number
+            form = b"%PDF-1.4\n% leje me shkrim " + child.id.encode()
+            records.append(checks.register.add_consent(child.id, form, date(2026, 9, 1), ["facebook"], ["lajme"]).id)
+        allowed = checks.check(FAMILY)  # the register changed: the same open checks see the new consents
+        assert allowed.verdict is Verdict.PASS, [(f.number, f.reason.value, f.detail) for f in allowed.faces]
+        assert {f.consent.record_id for f in allowed.faces if f.reason.value == "consent"} == set(records)
+        checks.register.withdraw_consent(records[0], "prindi e tërhoqi me telefon", on=date(2026, 11, 1))
+        withdrawn = checks.check(FAMILY)
+        assert withdrawn.verdict is Verdict.BLOCK
+        assert {f.consent.record_id for f in withdrawn.faces if f.reason.value == "consent"} == {records[1]}
+        entries = checks.register.audit_entries()
+        assert checks.register.audit_verify().ok
+    checked = [json.loads(e["details"]) if isinstance(e["details"], str) else e["details"]
+               for e in reversed(entries) if e["action"] == "photo_checked"]
+    assert [c["verdict"] for c in checked] == ["BLOCK", "PASS", "BLOCK"] and {c["tool"] for c in checked} == {"cms-uebfaqja"}
+    relied = [json.loads(e["details"]) if isinstance(e["details"], str) else e["details"]
+              for e in entries if e["action"] == "scan_decision"]
+    assert {d["record"] for d in relied if "record" in d} == set(records)
+    assert not any("Vajza" in json.dumps(d, ensure_ascii=False) for d in relied)  # names never in decisions
+
+
+def test_one_checks_shared_by_threads_gives_each_photo_the_answer_one_thread_gives(guard, data_dir):
+    """A web server's threads share one Checks: same results as one by one, every check audited, the chain intact."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from consent_db import Register
+
+    Register(None).close()
+    photos = sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    assert len(photos) >= 3
+    with open_checks(context=CheckContext(channel="facebook"), tool="web", guard=_fresh(guard)) as checks:
+        alone = {p: checks.check(p) for p in photos}
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            shared = list(pool.map(lambda p: (p, checks.check(p)), photos * 3))
+        entries = checks.register.audit_entries()
+        assert checks.register.audit_verify().ok
+    for photo, result in shared:
+        expected = alone[photo]
+        assert result.verdict is expected.verdict and result.sha256 == expected.sha256
+        assert [(f.number, f.action, f.reason) for f in result.faces] == [(f.number, f.action, f.reason) for f in expected.faces]
+    assert sum(e["action"] == "photo_checked" for e in entries) == 4 * len(photos)

@@ -314,3 +314,19 @@ def test_erased_biometric_data_is_gone_from_the_sqlite_file(tmp_path, monkeypatc
     files = b"".join(p.read_bytes() for p in tmp_path.glob("regjistri.sqlite3*"))
     for blob in stored:  # neither the encrypted photo nor the embedding survives, in the file or its WAL
         assert blob[16:48] not in files
+
+
+def test_the_state_changes_with_what_a_check_may_decide_and_not_with_the_record_of_checks(register):
+    """A long-running service re-reads the register when its state changes: a withdrawal must change it, a check must not."""
+    before = register.state()
+    register.audit_checks([("a" * 64, {"verdict": "BLOCK"})])
+    register.audit_decisions([("a" * 64, 0, {"record": "cr-x"})])
+    assert register.state() == before
+    child = register.add_child("Çlirim Kola")
+    added = register.state()
+    assert added != before
+    consent = register.add_consent(child.id, PDF, date(2026, 9, 1), ["facebook"])
+    with_consent = register.state()
+    assert with_consent != added
+    register.withdraw_consent(consent.id, "prindi e tërhoqi")
+    assert register.state() != with_consent

@@ -14,14 +14,18 @@ coded errors the entry points show in the reader's language, and notices
         result = checks.check("foto.jpg")        # consents, events, reviews, known adults applied; audited
         print(result.verdict, [(f.number, f.reason.value) for f in result.faces])
 
-One ``Checks`` is used by one thread at a time (a web server: one per worker):
-its guard checks many photos in parallel itself (``check_many``), and the
-register's audit writes are serialised by the register.
+One ``Checks`` may be shared by a web server's threads: the guard's models are
+run from several threads at once (``check_many`` does the same), the register
+serialises its audit writes, and a change to the register (a consent withdrawn,
+a reviewer's decision, an event) is read before the next photo is judged, so a
+long-running service never decides on a register it no longer has. ``finish``
+with grouping belongs to one batch and one thread.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date as Date
@@ -86,17 +90,55 @@ class Checks:
     lang: str = "en"
     notices: list[str] = field(default_factory=list)
     store: Any = None
+    wiring: tuple[int, bool, bool] = (1, False, True)  # photos, group, apply_reviews: as open_checks was asked
+    register_state: str | None = None  # the register's state the guard was wired from
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- checking ------------------------------------------------------------------
     def check(self, source: Any, *, label: str | None = None) -> PhotoResult:
         """One photo (path, bytes, numpy array or PIL image), judged and audited."""
+        self.refresh()
         result = self.guard.check(source, self.context, label=label)
         self.audit([result])
         return result
 
     def check_many(self, sources: Iterable[Any], workers: int | None = None) -> Iterable[PhotoResult]:
         """Results in input order as they are ready; call :meth:`finish` with all of them afterwards."""
+        self.refresh()
         return self.guard.check_many(sources, self.context, workers=workers)
+
+    def refresh(self) -> bool:
+        """Re-read the register's consents, events, reviews and known adults if it changed since; True if it did.
+
+        Raises the register's error when it cannot be read: nothing is judged on
+        a register that may have changed.
+        """
+        if self.register is None:
+            return False
+        if self.register.state() == self.register_state:
+            return False
+        with self._lock:
+            state = self.register.state()
+            if state == self.register_state:
+                return False
+            self.notices.clear()
+            _wire(self, *self.wiring)
+            self.register_state = state
+            return True
+
+    # -- the register --------------------------------------------------------------------
+    def enrol(self, child_id: str, source: Any, face: int | None = None, *, confirm_child: bool = False) -> Any:
+        """Enrol face ``face`` of a photo (1 = leftmost, as a check numbers it) for ``child_id``; ``Enrolled``.
+
+        The photo is searched exactly as :meth:`check` searches it; the register
+        stores the embedding, never the photo. A face the estimate calls an adult
+        needs ``confirm_child``. The next check sees the enrolment.
+        """
+        from minorguard.application.enrolment import enrol_photo
+
+        if self.register is None:
+            raise RegisterUnavailable("no register")
+        return enrol_photo(self.register, child_id, source, face, guard=self.guard, confirm_child=confirm_child)
 
     def finish(self, results: Sequence[PhotoResult]) -> tuple[list[PhotoResult], Any]:
         """Group the batch (when grouping was asked for) and write its audit records; (results, groups or None)."""
@@ -141,6 +183,7 @@ class Checks:
         overwrite, recursive, progress, workers), each exported photo recorded in the register's audit log."""
         from minorguard.publish.export import export_photos
 
+        self.refresh()
         return export_photos(self.guard, sources, out_dir, context=self.context, audit=self._exported, **options)
 
     def export_bytes(self, data: bytes, name: str = "foto.jpg", **options: Any) -> tuple[bytes | None, Any]:
@@ -229,24 +272,15 @@ def open_checks(
     already open (the review page's); ``apply_reviews=False`` shows the models'
     own decisions (the review page, where reviewers make them).
     """
-    from minorguard.rules.events import RegisterEventLinker
-
     context = context or CheckContext()
     if register is None:
         register = open_register_for_checks(db, context.event_id, actor, lang)
     try:
-        linker = None
-        if register is not None:
-            linker = RegisterEventLinker.from_register(register, lang)
-            if context.event_id is not None:
-                linker.get(context.event_id)
-            else:
-                linker.events  # noqa: B018 - read the register now, not inside the worker threads
         if guard is None:
-            guard = Guard(policy=policy, pack=models, events=linker)
-        else:
-            guard.events = linker
-        checks = Checks(guard, register, context, tool, lang)
+            guard = Guard(policy=policy, pack=models)
+        checks = Checks(guard, register, context, tool, lang, wiring=(photos, group, apply_reviews))
+        # the state first: a change made while wiring is read again before the first photo
+        checks.register_state = register.state() if register is not None else None
         _wire(checks, photos, group, apply_reviews)
         return checks
     except BaseException:
@@ -256,28 +290,38 @@ def open_checks(
 
 
 def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) -> None:
-    """Consents, reviewers' decisions, known adults and grouping, from the register."""
+    """Events, consents, reviewers' decisions, known adults and grouping, from the register.
+
+    Everything is read first and handed to the guard at the end, so a photo being
+    checked on another thread meanwhile sees the register as it was or as it is,
+    never a guard with its reviewers' decisions or consents taken away.
+    """
     from minorguard.faces.grouping import EmbeddingStore
+    from minorguard.rules.events import RegisterEventLinker
 
     guard, register, context, lang = checks.guard, checks.register, checks.context, checks.lang
-    guard.consent = guard.reviews = guard.known_adults = None
+    linker = consent = reviews = known = None
     if register is not None:
         from consent_db import CHANNELS, RegisterError
         from consent_db.matcher import RegisterMatcher
 
         if context.channel is not None and context.channel not in CHANNELS:
             raise RegisterError("unknown_channel", name=context.channel, allowed=", ".join(CHANNELS))
+        linker = RegisterEventLinker.from_register(register, lang)
+        if context.event_id is not None:
+            linker.get(context.event_id)
+        else:
+            linker.events  # noqa: B018 - read the register now, not inside the worker threads
         if any(c.enrolment_photos for c in register.list_children()):
             embedder = guard.pack.embedder.name
-            matcher = RegisterMatcher.from_policy(register, guard.policy, embedder=embedder, event_id=context.event_id,
+            consent = RegisterMatcher.from_policy(register, guard.policy, embedder=embedder, event_id=context.event_id,
                                                   purpose=context.purpose, lang=lang)
-            if matcher.skipped:
-                checks.notices.append(t("register.other_embedder", lang, n=matcher.skipped, embedder=embedder))
-            guard.consent = matcher
+            if consent.skipped:
+                checks.notices.append(t("register.other_embedder", lang, n=consent.skipped, embedder=embedder))
         if apply_reviews:
             from minorguard.application.reviews import StoredReviews
 
-            guard.reviews = StoredReviews.open(register, guard.policy, context, lang)
+            reviews = StoredReviews.open(register, guard.policy, context, lang)
         if register.list_known_adults(include_expired=True):
             from minorguard.models.base import ModelError
             from minorguard.rules.known_adults import KnownAdultMatcher
@@ -287,10 +331,10 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
             except ModelError as error:  # known adults cannot be matched: say so, do not check without them
                 raise KnownAdultsUnavailable(error.text(lang)) from None
             known = KnownAdultMatcher.from_register(register, guard.policy, embedder, lang)
-            guard.known_adults = known
             expired = known.expired(context.when or Date.today())
             if expired:
                 checks.notices.append(t("adult.expired_in_scan", lang, names=", ".join(f"{a.name} ({a.expires})" for a in expired)))
-    store = EmbeddingStore() if group and guard.policy.grouping_enabled and photos > 1 else None
-    guard.embeddings = store
-    checks.store = store
+    guard.events, guard.consent, guard.reviews, guard.known_adults = linker, consent, reviews, known
+    if checks.store is None:  # a refresh keeps the batch's embeddings
+        checks.store = EmbeddingStore() if group and guard.policy.grouping_enabled and photos > 1 else None
+    guard.embeddings = checks.store

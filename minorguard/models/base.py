@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,9 @@ class Embedder(Protocol):
         ...
 
 
+_EMBEDDER_LOCK = threading.Lock()
+
+
 @dataclass
 class ModelPack:
     """The models one Guard uses; the embedder loads on first use."""
@@ -96,9 +100,11 @@ class ModelPack:
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            if self._embedder_factory is None:
-                raise ModelError("no_embedder", pack=self.name)
-            self._embedder = self._embedder_factory()
+            with _EMBEDDER_LOCK:  # threads of one server asking at once load it once
+                if self._embedder is None:
+                    if self._embedder_factory is None:
+                        raise ModelError("no_embedder", pack=self.name)
+                    self._embedder = self._embedder_factory()
         return self._embedder
 
     @property
