@@ -12,17 +12,13 @@ first use (``<data dir>/register.key``, mode 0600, or $MINORGUARD_KEY)::
                               channels=["facebook", "website"], valid_until=date(2027, 6, 30))
         reg.withdraw_consent(rec.id, reason="parent asked")   # erases the child's biometrics
 
-Enrolment computes the embedding in minorguard (``minorguard.application.enrolment.enrol_photo``,
-which hands it to ``add_enrolment``); matching is ``consent_db.matcher`` (``RegisterMatcher``,
-a ``minorguard.pipeline.ConsentMatcher``)::
+The register stores embeddings it is handed and never computes one: enrolment and
+checks live in minorguard's application layer, which opens the register, computes
+the embedding as a check would and hands it to ``add_enrolment``::
 
-    from minorguard.application.enrolment import enrol_photo
-    from consent_db.matcher import RegisterMatcher
-    enrol_photo(reg, child.id, "portrait.jpg", face=None)          # refuses small, blurred, duplicate
-    guard = Guard()
-    guard.consent = RegisterMatcher.from_policy(reg, guard.policy, embedder=guard.pack.embedder.name)
-    result = guard.check("photo.jpg", CheckContext(channel="facebook"))
-    reg.audit_decisions([(result.sha256, d.index, {...}) for d in result.faces if d.consent])
+    with open_checks(context=CheckContext(channel="facebook")) as checks:   # from minorguard
+        checks.enrol(child.id, "portrait.jpg", face=2)    # refuses small, blurred, duplicate, adult
+        result = checks.check("photo.jpg")                # consents matched, decisions audited
 
 Events (for ``minorguard/rules/events.py``): all times are stored as naive UTC; a naive
 datetime given to ``create_event``/``update_event`` is read in ``tz``.
