@@ -31,7 +31,7 @@ _HEAD = "audit_head"
 # what was decided leave it alone, so a running service re-reads the register exactly
 # when a decision could differ (a withdrawal takes effect on the next photo).
 STATE = "register_state"
-RECORD_ACTIONS = frozenset({"scan_decision", "photo_checked", "photo_exported", "register_exported"})
+RECORD_ACTIONS = frozenset({"scan_decision", "photo_checked", "photo_exported", "register_exported", "api_key_created", "api_key_revoked"})
 
 
 def _canonical(details: Any) -> str:

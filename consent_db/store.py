@@ -91,7 +91,9 @@ def _sqlite_hooks(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # writers take the file's write lock at once (they queue instead of failing half-way); readers need none
+        reading = connection.get_execution_options().get("minorguard_read", False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 def _is_busy(error: DBAPIError) -> bool:
@@ -109,6 +111,7 @@ class Store:
         self.engine = make_engine(self.url, busy_timeout_s)
         self.is_postgres = self.engine.dialect.name == "postgresql"
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(self.engine.execution_options(minorguard_read=True), expire_on_commit=False)
 
     @property
     def label(self) -> str:
@@ -131,6 +134,18 @@ class Store:
             if _is_busy(error):
                 raise RegisterBusy("busy", register=self.label) from None
             raise
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads and does not queue behind writers (SQLite: a deferred BEGIN, which WAL
+        readers never wait on; PostgreSQL: no advisory lock). Used where every request reads: API keys, the state."""
+        try:
+            with self._readers() as session, session.begin():
+                yield session
+        except OperationalError as error:
+            if _is_busy(error):
+                raise RegisterBusy("busy", register=self.label) from None
+            raise RegisterError("db_error", register=self.label, error=str(error.orig).strip().splitlines()[0]) from None
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision, inside one serialised transaction."""
@@ -172,22 +187,11 @@ class Store:
     def state(self) -> str:
         """The register's state (``audit.STATE``), read without the write lock: checks ask before every photo."""
         from consent_db.audit import STATE
+        from consent_db.schema import Meta
 
-        raw = self.engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute(f"SELECT value FROM meta WHERE key = '{STATE}'")  # a constant, not user input
-            row = cursor.fetchone()
-            cursor.close()
-            if self.is_postgres:
-                raw.rollback()  # end the read's implicit transaction
-        except DBAPIError as error:
-            raise RegisterError("db_error", register=self.label, error=str(error.orig).strip().splitlines()[0]) from None
-        except Exception as error:  # the driver's own error classes (the raw connection bypasses SQLAlchemy)
-            raise RegisterError("db_error", register=self.label, error=str(error).strip().splitlines()[0]) from None
-        finally:
-            raw.close()
-        return row[0] if row else ""
+        with self.read() as session:
+            row = session.get(Meta, STATE)
+            return row.value if row is not None else ""
 
     def close(self) -> None:
         self.engine.dispose()

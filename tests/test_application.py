@@ -86,8 +86,9 @@ def test_a_tool_gets_a_publishable_copy_as_bytes_and_an_audit_entry(guard, data_
     Register(None).close()
     original = FAMILY.read_bytes()
     with open_checks(context=CheckContext(channel="facebook"), tool="cms-uebfaqja", guard=_fresh(guard)) as checks:
-        copy, photo = checks.export_bytes(original, "familja_ë.jpg")
+        copy, photo, entry = checks.export_bytes(original, "familja_ë.jpg")
         assert copy is not None and photo.status.value == "exported" and len(photo.hidden) >= 2
+        assert entry["output_sha256"] == photo.output_sha256 and sum(f["hidden"] for f in entry["faces"]) >= 2
         again = checks.guard.check(copy)
     assert again.verdict is Verdict.PASS, [(f.number, f.reason.value) for f in again.faces]
     assert FAMILY.read_bytes() == original

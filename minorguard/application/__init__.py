@@ -6,6 +6,7 @@ face number, a register and its key mean the same whichever way minorguard is us
 
 from minorguard.application.checks import (
     Checks,
+    ExportedCopy,
     KnownAdultsUnavailable,
     RegisterUnavailable,
     open_checks,
@@ -13,4 +14,4 @@ from minorguard.application.checks import (
     register_is_expected,
 )
 
-__all__ = ["Checks", "KnownAdultsUnavailable", "RegisterUnavailable", "open_checks", "open_register_for_checks", "register_is_expected"]
+__all__ = ["Checks", "ExportedCopy", "KnownAdultsUnavailable", "RegisterUnavailable", "open_checks", "open_register_for_checks", "register_is_expected"]

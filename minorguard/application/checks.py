@@ -30,14 +30,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date as Date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from minorguard.locale import t
 from minorguard.locale.coded_error import CodedError
 from minorguard.pipeline import CheckContext, Guard
 from minorguard.types import PhotoResult
 
-__all__ = ["Checks", "KnownAdultsUnavailable", "RegisterUnavailable", "open_checks", "open_register_for_checks", "register_is_expected"]
+__all__ = ["Checks", "ExportedCopy", "KnownAdultsUnavailable", "RegisterUnavailable", "open_checks", "open_register_for_checks", "register_is_expected"]
 
 
 class KnownAdultsUnavailable(CodedError, RuntimeError):
@@ -77,6 +77,14 @@ def open_register_for_checks(db: str | None, event_id: str | None = None, actor:
         return Register(db, actor=actor)
     except RegisterError as error:
         raise RegisterUnavailable(error.text(lang)) from None
+
+
+class ExportedCopy(NamedTuple):
+    """One photo exported to bytes (:meth:`Checks.export_bytes`)."""
+
+    data: bytes | None  # the publishable copy, or None when none was made
+    photo: Any  # publish.export.ExportedPhoto: status, verdicts, faces hidden, or why it was refused
+    entry: dict[str, Any]  # the photo's manifest entry
 
 
 @dataclass
@@ -186,19 +194,26 @@ class Checks:
         self.refresh()
         return export_photos(self.guard, sources, out_dir, context=self.context, audit=self._exported, **options)
 
-    def export_bytes(self, data: bytes, name: str = "foto.jpg", **options: Any) -> tuple[bytes | None, Any]:
-        """One photo's publishable copy as bytes, and its manifest entry (``ExportedPhoto``: verdict, faces hidden,
-        or why it was refused); the bytes are None when no copy was made. The original is never modified."""
+    def export_bytes(self, data: bytes, name: str = "foto.jpg", **options: Any) -> ExportedCopy:
+        """One photo's publishable copy: ``ExportedCopy(data, photo, entry)``: the copy's bytes (None when no copy
+        was made), what happened (``ExportedPhoto``: verdict, faces hidden, or why it was refused) and the photo's
+        manifest entry as the export's manifest writes it. The original is never modified."""
+        import json
         import tempfile
 
+        from minorguard.publish.export import MANIFEST_NAME
+
         with tempfile.TemporaryDirectory(prefix="minorguard-") as tmp:
-            source = Path(tmp) / "in" / Path(name).name
+            source = Path(tmp) / "in" / (Path(name).name or "foto")
             source.parent.mkdir()
             source.write_bytes(data)
-            summary = self.export([source], Path(tmp) / "out", **options)
+            out = Path(tmp) / "out"
+            summary = self.export([source], out, **options)
             (photo,) = summary.photos
-            copy = Path(tmp) / "out" / photo.output if photo.output else None
-            return (copy.read_bytes() if copy is not None and copy.is_file() else None), photo
+            copy = out / photo.output if photo.output else None
+            entries = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"]
+            entry = entries[0] if entries else {}
+            return ExportedCopy(copy.read_bytes() if copy is not None and copy.is_file() else None, photo, entry)
 
     def _exported(self, entry: dict[str, Any]) -> None:
         """One hash-chained ``photo_exported`` entry per exported photo, naming the tool."""
@@ -273,6 +288,7 @@ def open_checks(
     own decisions (the review page, where reviewers make them).
     """
     context = context or CheckContext()
+    opened_here = register is None
     if register is None:
         register = open_register_for_checks(db, context.event_id, actor, lang)
     try:
@@ -284,7 +300,7 @@ def open_checks(
         _wire(checks, photos, group, apply_reviews)
         return checks
     except BaseException:
-        if register is not None:
+        if register is not None and opened_here:  # a register handed in is the caller's to close
             register.close()
         raise
 

@@ -29,6 +29,7 @@ from minorguard.cli.lang import accept_lang, lang_in_argv
 from minorguard.cli.register import register_commands
 from minorguard.cli.review import review_cmd
 from minorguard.cli.scan import models_cmd, scan
+from minorguard.cli.serve import key_app, serve_cmd
 from minorguard.locale import t
 from minorguard.photos.file_names import show_on
 
@@ -42,8 +43,10 @@ register_commands(app)
 app.add_typer(adult_app, name="adult")
 app.command("export")(export_cmd)
 app.command("review")(review_cmd)
+app.command("serve")(serve_cmd)
+app.add_typer(key_app, name="key")
 
-for _group in (app, event_app, adult_app, *(sub.typer_instance for sub in app.registered_groups)):
+for _group in (app, event_app, adult_app, key_app, *(sub.typer_instance for sub in app.registered_groups)):
     accept_lang(_group)
 
 

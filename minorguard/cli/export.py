@@ -35,22 +35,6 @@ class StyleOption(str, Enum):
 _COLOURS = {"exported": "green", "exists": "yellow", "refused": "red", "error": "magenta"}
 
 
-def _why(photo: Any, lang: str) -> str:
-    """Why a photo was not exported, in ``lang``: the reason by its code, then the specifics.
-
-    The manifest keeps the English message; the specifics (file names, face
-    positions, the system's own words) need no translation.
-    """
-    from minorguard.publish.export import MAX_ATTEMPTS
-    from minorguard.report.files import explain_photo_error
-
-    reason = t(f"export.why.{photo.code}", lang, n=MAX_ATTEMPTS)
-    if photo.code == "not_checked" and photo.detail:
-        # the photo error's own translation (it keeps the English text where it has none)
-        return f"{reason}: {explain_photo_error(photo.source, photo.source_error_code, photo.detail, lang)}"
-    return f"{reason}: {photo.detail}" if photo.detail else reason
-
-
 def export_cmd(
     sources: Annotated[list[Path], typer.Argument(help="Photos or folders to export.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the copies and minorguard-manifest.json.")],
@@ -72,7 +56,7 @@ def export_cmd(
     """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
     1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
     from minorguard.photos.discover import MissingPath
-    from minorguard.publish.export import ExportError, ExportInterrupted, ExportStatus
+    from minorguard.publish.export import ExportError, ExportInterrupted, ExportStatus, explain_export
 
     lang_s = lang.value
     # the same collaborators as `scan`: the register's events, consents, reviewers' decisions, known adults
@@ -84,7 +68,7 @@ def export_cmd(
         if photo.status is ExportStatus.EXISTS:
             detail = t("export.exists_detail", lang_s)
         elif lang_s != "en" and photo.code:
-            detail = _why(photo, lang_s)
+            detail = explain_export(photo, lang_s)
         elif photo.status is ExportStatus.REFUSED:
             detail = t("export.refused_detail", lang_s, detail=photo.message)
         else:

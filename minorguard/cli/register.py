@@ -77,8 +77,8 @@ def fail(message: str) -> None:
     raise UsageProblem(message)
 
 
-class _Open:
-    """``with _Open(db, by, lang) as reg:`` — the register, with every RegisterError as a usage error."""
+class OpenRegister:
+    """``with OpenRegister(db, by, lang) as reg:`` — the register, with every RegisterError as a usage error."""
 
     def __init__(self, db: str | None, by: str | None = None, lang: Lang = Lang.sq) -> None:
         self.db, self.by, self.lang, self.reg = db, by, lang.value, None
@@ -127,7 +127,7 @@ def child_add(
 ) -> None:
     """Add a child; prints the child's id (the pseudonymous reference used in reports)."""
     birth = _date(dob, "--dob", lang)
-    with _Open(db, by, lang) as reg:
+    with OpenRegister(db, by, lang) as reg:
         child = reg.add_child(name, birth)
     console.print(child.id)
 
@@ -135,7 +135,7 @@ def child_add(
 @child_app.command("list")
 def child_list(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: Lang = LangOpt) -> None:
     """Every child with consent status and enrolment count."""
-    with _Open(db, lang=lang) as reg:
+    with OpenRegister(db, lang=lang) as reg:
         children = reg.list_children()
     today = date.today()
     table = Table(title=t("register.children_title", lang.value))
@@ -151,7 +151,7 @@ def child_list(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: 
 @child_app.command("show")
 def child_show(child_id: str = typer.Argument(...), db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: Lang = LangOpt) -> None:
     """One child: guardians, consents (scope, validity, status) and enrolment count; never biometric data."""
-    with _Open(db, lang=lang) as reg:
+    with OpenRegister(db, lang=lang) as reg:
         c = reg.get_child(child_id)
     lg = lang.value
     console.print(f"[bold]{c.id}[/]  {escape(c.name)}  " + t("register.show_child", lg, born=c.dob or "?", n=c.enrolment_photos))
@@ -189,7 +189,7 @@ def child_enrol(
     """Turn reference photos into face embeddings (stored encrypted). Stops at the first refused photo."""
     from minorguard.application.enrolment import enrol_photo
 
-    with _Open(db, by, lang) as reg:
+    with OpenRegister(db, by, lang) as reg:
         reg.get_child(child_id)
         guard = build_guard(None, models)
         for path in photos:
@@ -208,7 +208,7 @@ def child_never_publish(
     lang: Lang = LangOpt,
 ) -> None:
     """Mark a child never to be published, whatever consent exists (or --off to clear)."""
-    with _Open(db, by, lang) as reg:
+    with OpenRegister(db, by, lang) as reg:
         child = reg.set_never_publish(child_id, not off, reason)
     console.print(t("register.never_publish_on" if child.never_publish else "register.never_publish_off", lang.value, id=child.id))
 
@@ -225,7 +225,7 @@ def guardian_add(
     lang: Lang = LangOpt,
 ) -> None:
     """Add a parent or guardian of a child; prints the guardian's id."""
-    with _Open(db, by, lang) as reg:
+    with OpenRegister(db, by, lang) as reg:
         guardian = reg.add_guardian(child_id, name, relation, contact)
     console.print(guardian.id)
 
@@ -251,7 +251,7 @@ def consent_add(
         fail(t("register.no_document", lang.value))
     when_signed = _date(signed, "--signed", lang) or date.today()
     start, end = _date(valid_from, "--from", lang), _date(valid_until, "--until", lang)
-    with _Open(db, by, lang) as reg:
+    with OpenRegister(db, by, lang) as reg:
         record = reg.add_consent(child_id, document, when_signed, channel, purpose, event, start, end, guardian)
     console.print(record.id)
 
@@ -268,7 +268,7 @@ def consent_withdraw(
     """Withdraw a consent. Photos of the child block from now on; its biometric data is erased
     unless another consent is still in force or the child is on the never-publish list."""
     when = _date(on, "--date", lang)
-    with _Open(db, by, lang) as reg:
+    with OpenRegister(db, by, lang) as reg:
         record = reg.withdraw_consent(record_id, reason, when)
         child = reg.get_child(record.child_id)
     console.print(t("register.withdrawn", lang.value, id=record.id, on=record.withdrawn_on, kept=child.enrolment_photos))
@@ -281,7 +281,7 @@ def consent_list(
     lang: Lang = LangOpt,
 ) -> None:
     """Every consent record with its scope, validity and status."""
-    with _Open(db, lang=lang) as reg:
+    with OpenRegister(db, lang=lang) as reg:
         records = reg.list_consents(child_id)
     table = Table(title=t("register.consents_title", lang.value))
     for column in ("id", "child", "channels", "from", "until", "signed", "status", "document sha256"):
@@ -331,7 +331,7 @@ def register_export(
     lang: Lang = LangOpt,
 ) -> None:
     """Export children, guardians and consents: no photos, embeddings or documents (their sha256 only)."""
-    with _Open(db, by, lang) as reg:
+    with OpenRegister(db, by, lang) as reg:
         data = reg.export()
     if fmt is Format.json:
         payload = {**data, "children": [asdict(c) for c in data["children"]]}
@@ -414,7 +414,7 @@ def register_import(
     lang: Lang = LangOpt,
 ) -> None:
     """Import consent records from an office's CSV: all rows or none."""
-    with _Open(db, by, lang) as reg:
+    with OpenRegister(db, by, lang) as reg:
         rows = read_import_csv(path, reg, lang)
         added = reg.import_rows(rows, source=path.name)
     console.print(t("register.imported", lang.value, n=len(added), children=len({a.child_id for a in added})))
@@ -424,7 +424,7 @@ def register_import(
 @audit_app.command("verify")
 def audit_verify(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: Lang = LangOpt) -> None:
     """Check the hash chain: exit 0 if intact, 1 if an entry was changed or removed."""
-    with _Open(db, lang=lang) as reg:
+    with OpenRegister(db, lang=lang) as reg:
         report = reg.audit_verify()
     if report.ok:
         console.print(t("register.audit_ok", lang.value, n=report.entries, head=report.head[:16]))

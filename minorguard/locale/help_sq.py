@@ -165,4 +165,23 @@ HELP_SQ: dict[str, str] = {
     "Remove a known adult; their face embeddings are erased, the audit log keeps the removal.":
         "Heq një të rritur të njohur; gjurmët e fytyrës fshihen, ditari i auditimit ruan heqjen.",
     "Id of the known adult (see `minorguard adult list --all`).": "Id e të rriturit të njohur (shihni `minorguard adult list --all`).",
+    # serve, key
+    "API keys of the tools that call `minorguard serve`.": "Çelësat API të mjeteve që thërrasin `minorguard serve`.",
+    "Address to listen on (default: this machine only).": "Adresa ku dëgjon (e paracaktuar: vetëm ky kompjuter).",
+    "Also list revoked keys.": "Liston edhe çelësat e revokuar.",
+    "Create a key (creates the register if there is none); the key is printed once and stored only as its sha256.":
+        "Krijon një çelës (krijon regjistrin nëse nuk ka); çelësi shfaqet një herë dhe ruhet vetëm si sha256.",
+    "Largest upload; larger: 413 before it is read.": "Ngarkimi më i madh; më i madh: 413 para se të lexohet.",
+    "Photos checked at once per process (0: the cores).": "Fotot që kontrollohen njëkohësisht për proces (0: bërthamat).",
+    "Port to listen on.": "Porta ku dëgjon.",
+    "Processes; each loads the models once.": "Proceset; secili ngarkon modelet një herë.",
+    "Revoke a key: its next request is refused (401). The row stays, so the audit log's tool names stay explained.":
+        "Revokon një çelës: kërkesa e tij e radhës refuzohet (401). Rreshti mbetet, që emrat e mjeteve në ditarin e auditimit të mbeten të shpjeguar.",
+    "Seconds a check may take; past it: 503, nothing decided.": "Sekondat që mund të zgjasë një kontroll; më shumë: 503, nuk vendoset asgjë.",
+    "Serve check and export to publishing tools over HTTP (OpenAPI at /v1/openapi.json); Ctrl-C stops it.":
+        "U shërben mjeteve të publikimit kontrollin dhe eksportin me HTTP (OpenAPI te /v1/openapi.json); Ctrl-C e ndal.",
+    "The calling tool's name; every audit entry of its requests carries it.": "Emri i mjetit që thërret; çdo shënim auditimi i kërkesave të tij e mban.",
+    "The key's id (minorguard key list).": "Id e çelësit (minorguard key list).",
+    "The keys: id, tool, when and by whom created, when revoked. Never the keys themselves.":
+        "Çelësat: id, mjeti, kur dhe nga kush u krijua, kur u revokua. Kurrë vetë çelësat.",
 }

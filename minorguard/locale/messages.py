@@ -634,8 +634,9 @@ MESSAGES["sq"].update({
 from minorguard.locale.note_messages import NOTE_MESSAGES  # noqa: E402 - notes quoted in the reasons
 from minorguard.locale.os_errors import OS_MESSAGES  # noqa: E402 - the operating system's reasons
 from minorguard.locale.register_messages import REGISTER_MESSAGES  # noqa: E402 - the consent register's messages
+from minorguard.locale.service_messages import SERVICE_MESSAGES  # noqa: E402 - the web service's
 from minorguard.locale.setup_messages import SETUP_MESSAGES  # noqa: E402 - a policy file's or a model pack's
 
-for _extra in (REGISTER_MESSAGES, SETUP_MESSAGES, NOTE_MESSAGES, OS_MESSAGES):
+for _extra in (REGISTER_MESSAGES, SETUP_MESSAGES, NOTE_MESSAGES, OS_MESSAGES, SERVICE_MESSAGES):
     for _lang, _table in _extra.items():
         MESSAGES[_lang].update(_table)

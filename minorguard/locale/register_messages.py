@@ -55,6 +55,8 @@ REGISTER_MESSAGES: dict[str, dict[str, str]] = {
         "register.review_no_decision": "no review decision {id} for this photo",
         "register.review_no_second_needed": "only {kinds} decisions need a second reviewer",
         "register.review_same_reviewer": "the second reviewer must be someone other than the first",
+        "register.bad_tool_name": "a tool's name is needed: printable text, at most {max} characters",
+        "register.unknown_api_key": "no API key {id!r} in the register (minorguard key list)",
     },
     "sq": {
         "register.unknown_channel": "kanal i panjohur {name!r}; përdorni një nga: {allowed}",
@@ -106,5 +108,7 @@ REGISTER_MESSAGES: dict[str, dict[str, str]] = {
         "register.review_no_decision": "nuk ka vendim shqyrtimi {id} për këtë foto",
         "register.review_no_second_needed": "vetëm vendimet {kinds} kërkojnë shqyrtues të dytë",
         "register.review_same_reviewer": "shqyrtuesi i dytë duhet të jetë tjetër person nga i pari",
+        "register.bad_tool_name": "duhet emri i mjetit: tekst i lexueshëm, jo më shumë se {max} shenja",
+        "register.unknown_api_key": "nuk ka çelës API {id!r} në regjistër (minorguard key list)",
     },
 }

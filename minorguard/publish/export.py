@@ -83,6 +83,7 @@ __all__ = [
     "ExportSummary",
     "ExportedPhoto",
     "HideMode",
+    "explain_export",
     "export_photos",
     "faces_to_hide",
     "recheck_problems",
@@ -341,6 +342,7 @@ def _load_full(data: bytes) -> tuple[Image.Image, Image.Image]:
 def _face_json(face: FaceDecision) -> dict[str, Any]:
     # the manifest holds decisions and boxes, never an embedding
     return {
+        "face": face.number,  # as every command and page numbers it (1 = leftmost)
         "index": face.index,
         "box": [round(face.box.x, 1), round(face.box.y, 1), round(face.box.width, 1), round(face.box.height, 1)],
         "category": face.category.value,
@@ -792,3 +794,16 @@ def _version() -> str:
     from minorguard.version import __version__
 
     return __version__
+
+
+def explain_export(photo: ExportedPhoto, lang: str = "en") -> str:
+    """Why a photo was not exported, in ``lang``: the reason by its code, then the specifics. The manifest keeps
+    the English message; the specifics (file names, face positions, the system's own words) need no translation."""
+    from minorguard.locale import t
+    from minorguard.report.files import explain_photo_error
+
+    reason = t(f"export.why.{photo.code}", lang, n=MAX_ATTEMPTS)
+    if photo.code == "not_checked" and photo.detail:
+        # the photo error's own translation (it keeps the English text where it has none)
+        return f"{reason}: {explain_photo_error(photo.source, photo.source_error_code, photo.detail, lang)}"
+    return f"{reason}: {photo.detail}" if photo.detail else reason

@@ -1,0 +1,332 @@
+"""The web service: publishing tools in any language ask minorguard before they publish.
+
+Built on Starlette and served by uvicorn: four endpoints do not need a larger
+framework, every error must come out as the catalogue's coded line in the
+caller's language (a framework's own validation answers would have to be
+replaced anyway), and the upload limit must hold before a body is read whole,
+which needs the raw stream. The OpenAPI description is generated from the
+library's result types (``openapi.py``).
+
+Everything behind the endpoints is the application layer: the same register,
+consents, events, reviewers' decisions, known adults and audit records as the
+command line, with the calling tool's name (from its API key) in every entry.
+A request is either answered with a decision the register has recorded, or
+with an error and nothing decided: a register that cannot be read or written,
+or a check past the time limit, is 503, never a PASS.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import date as Date
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from minorguard.locale import LANGUAGES, t
+from minorguard.service.openapi import CHECK_FIELDS, EXPORT_FIELDS, openapi
+from minorguard.service.responses import CheckRefused, ExportAnswer, Health, ModelsAnswer, ServiceError
+from minorguard.service.upload import TooLarge, read_upload
+from minorguard.types import to_jsonable
+from minorguard.version import __version__
+
+__all__ = ["ServiceSettings", "create_app"]
+
+log = logging.getLogger("minorguard.service")
+
+# query parameters a key must never travel in (they end up in proxies' and servers' logs)
+KEY_PARAMS = frozenset({"key", "api_key", "apikey", "api-key", "token", "access_token", "auth"})
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_MEDIA = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".tif": "image/tiff",
+          ".tiff": "image/tiff", ".gif": "image/gif", ".bmp": "image/bmp", ".heic": "image/heic", ".heif": "image/heif",
+          ".avif": "image/avif", ".jfif": "image/jpeg", ".mpo": "image/jpeg"}
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSettings:
+    """How one service process runs; ``from_env`` for worker processes that uvicorn starts."""
+
+    policy: str | None = None
+    models: str | None = None
+    db: str | None = None
+    lang: str = "sq"  # answers without Accept-Language
+    max_upload_mb: float = 50.0
+    timeout_s: float = 60.0
+    threads: int = 0  # photos checked at once per process (0: the cores)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    ENV = "MINORGUARD_SERVE_"
+
+    def to_env(self) -> dict[str, str]:
+        return {f"{self.ENV}{k.upper()}": str(v) for k, v in (
+            ("policy", self.policy), ("models", self.models), ("db", self.db), ("lang", self.lang),
+            ("max_upload_mb", self.max_upload_mb), ("timeout_s", self.timeout_s), ("threads", self.threads)) if v is not None}
+
+    @classmethod
+    def from_env(cls) -> ServiceSettings:
+        get = lambda k: os.environ.get(f"{cls.ENV}{k.upper()}")
+        base = cls()
+        return cls(policy=get("policy"), models=get("models"), db=get("db"), lang=get("lang") or base.lang,
+                   max_upload_mb=float(get("max_upload_mb") or base.max_upload_mb),
+                   timeout_s=float(get("timeout_s") or base.timeout_s), threads=int(get("threads") or 0))
+
+
+class Refusal(Exception):
+    """An answer that is not a result: status, catalogue key, its values, and the field at fault."""
+
+    def __init__(self, status: int, key: str, field: str | None = None, **values: Any) -> None:
+        super().__init__(key)
+        self.status, self.key, self.field, self.values = status, key, field, values
+
+    def answer(self, lang: str) -> JSONResponse:
+        body = ServiceError(self.key, t(self.key, lang, **self.values), self.field, self.status)
+        return _json(to_jsonable(body), self.status, lang)
+
+
+def _json(body: Any, status: int, lang: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(body, status_code=status, headers={"Content-Language": lang, **(headers or {})})
+
+
+def answer_language(request: Request, default: str) -> str:
+    """The first language of Accept-Language (by q) that the catalogue has, else ``default``."""
+    ranked = []
+    for n, part in enumerate(request.headers.get("accept-language", "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        ranked.append((-q, n, tag.strip().lower().split("-", 1)[0]))
+    for _q, _n, tag in sorted(ranked):
+        if tag in LANGUAGES:
+            return tag
+    return default
+
+
+class Service:
+    """The endpoints over one ``ChecksPool`` (models and register opened once per process)."""
+
+    def __init__(self, settings: ServiceSettings, pool: Any) -> None:
+        from consent_db.api_keys import ApiKeys
+
+        self.settings = settings
+        self.pool = pool
+        self.keys = ApiKeys(pool.register)
+        self.limiter = anyio.CapacityLimiter(settings.threads or max(2, os.cpu_count() or 2))
+
+    # -- plumbing --------------------------------------------------------------------
+    async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn`` on a worker thread within the time limit; past it, 503 and nothing decided."""
+        try:
+            with anyio.fail_after(self.settings.timeout_s):
+                return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), abandon_on_cancel=True,
+                                                      limiter=self.limiter)
+        except TimeoutError:
+            raise Refusal(503, "service.timeout", seconds=f"{self.settings.timeout_s:g}") from None
+        except Refusal:
+            raise
+        except Exception as error:
+            raise _refusal(error) from None
+
+    async def _tool(self, request: Request) -> str:
+        """The calling tool's name from its API key; 400 for a key in the URL, 401 without a valid one."""
+        if any(name.lower() in KEY_PARAMS for name in request.query_params):
+            raise Refusal(400, "service.key_in_url", field="query")
+        header = request.headers.get("authorization", "")
+        secret = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "").strip()
+        if not secret:
+            raise Refusal(401, "service.no_key")
+        info = await self._run(self.keys.find, secret)
+        if info is None:
+            raise Refusal(401, "service.bad_key")
+        return info.tool
+
+    def _context(self, request: Request, allowed: dict[str, str]) -> Any:
+        from consent_db import CHANNELS
+        from minorguard.pipeline import CheckContext
+
+        query = request.query_params
+        for name in query:
+            if name not in allowed:
+                raise Refusal(400, "service.unknown_field", field=name, allowed=", ".join(allowed))
+        channel = query.get("channel") or None
+        if channel is not None and channel not in CHANNELS:
+            raise Refusal(400, "service.unknown_channel", field="channel", value=channel, allowed=", ".join(CHANNELS))
+        when = None
+        if query.get("date"):
+            text = query["date"]
+            try:
+                when = Date.fromisoformat(text) if _DATE.fullmatch(text) else None
+            except ValueError:
+                when = None
+            if when is None:
+                raise Refusal(400, "service.bad_date", field="date", value=text)
+        for name, limit in (("purpose", 200), ("event", 64)):
+            if len(query.get(name, "")) > limit:
+                raise Refusal(400, "service.too_long", field=name, max=limit)
+        return CheckContext(channel=channel, when=when, event_id=query.get("event") or None, purpose=query.get("purpose") or None)
+
+    async def _checks(self, request: Request, fields: dict[str, str]) -> tuple[Any, Any]:
+        """(checks for the request's context and tool, the upload); every refusal before the photo is read whole."""
+        tool = await self._tool(request)
+        context = self._context(request, fields)
+        try:
+            upload = await read_upload(request, self.settings.max_upload_bytes)
+        except TooLarge:
+            raise Refusal(413, "service.too_large", limit=f"{self.settings.max_upload_mb:g}") from None
+        if upload is None:
+            raise Refusal(400, "service.no_photo", field="photo")
+        checks = await self._run(self.pool.checks, context, tool)
+        return checks, upload
+
+    # -- endpoints -----------------------------------------------------------------------
+    async def check(self, request: Request) -> Response:
+        lang = answer_language(request, self.settings.lang)
+        checks, upload = await self._checks(request, CHECK_FIELDS)
+        result = await self._run(checks.check, upload.data, label=upload.name)
+        body = to_jsonable(result)
+        if result.verdict.value == "ERROR":
+            from minorguard.report.files import explain_error
+
+            refused = CheckRefused("service.photo_error", t("service.photo_error", lang, reason=explain_error(result, lang)), body)
+            return _json(to_jsonable(refused), 422, lang)
+        return _json(body, 200, lang)
+
+    async def export(self, request: Request) -> Response:
+        from minorguard.publish.export import explain_export
+
+        lang = answer_language(request, self.settings.lang)
+        options = self._export_options(request)
+        checks, upload = await self._checks(request, EXPORT_FIELDS)
+        made = await self._run(checks.export_bytes, upload.data, upload.name, **options)
+        photo, entry = made.photo, made.entry
+        verdict = photo.verdict.value if photo.verdict else None
+        wants_json = "application/json" in request.headers.get("accept", "")
+        if made.data is None:
+            status = 422 if photo.code in ("not_checked", "unreadable", "undecodable") else 409
+            why = t("service.refused", lang, why=explain_export(photo, lang))
+            return _json(to_jsonable(ExportAnswer(verdict, None, None, entry, "service.refused", why)), status, lang)
+        media = _MEDIA.get(os.path.splitext(photo.output or "")[1].lower(), "application/octet-stream")
+        if wants_json:
+            encoded = base64.b64encode(made.data).decode("ascii")
+            return _json(to_jsonable(ExportAnswer(verdict, media, encoded, entry)), 200, lang)
+        headers = {"Minorguard-Verdict": verdict or "", "Minorguard-Manifest": json.dumps(entry, ensure_ascii=True, separators=(",", ":")),
+                   "Content-Language": lang}
+        return Response(made.data, 200, headers=headers, media_type=media)
+
+    def _export_options(self, request: Request) -> dict[str, Any]:
+        from minorguard.publish.export import HideMode
+        from minorguard.publish.redact import Style
+
+        query = request.query_params
+        hides = {"minors": HideMode.MINORS, "all": HideMode.ALL_FACES}
+        options: dict[str, Any] = {}
+        for name, allowed, key in (("hide", hides, "hide"), ("style", {s.value: s for s in Style}, "style"),
+                                   ("keep_review", {"true": True, "false": False}, "keep_review")):
+            value = query.get(name)
+            if value is None:
+                continue
+            if value.lower() not in allowed:
+                raise Refusal(400, "service.bad_option", field=name, value=value, allowed=", ".join(allowed))
+            options[key] = allowed[value.lower()]
+        return options
+
+    async def health(self, request: Request) -> Response:
+        lang = answer_language(request, self.settings.lang)
+        guard = self.pool.guard
+        health = Health("ok", True, "reachable", guard.pack_label, guard.policy.version, __version__)
+        try:
+            await self._run(self.pool.register.state)
+        except Refusal as refusal:
+            health = replace(health, status="unavailable", register="unreachable", detail=t(refusal.key, lang, **refusal.values))
+            return _json(to_jsonable(health), 503, lang)
+        return _json(to_jsonable(health), 200, lang)
+
+    async def models(self, request: Request) -> Response:
+        lang = answer_language(request, self.settings.lang)
+        pack = self.pool.guard.pack
+        return _json(to_jsonable(ModelsAnswer(pack.label, pack.licence_note, list(pack.files()))), 200, lang)
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi())
+
+
+def _refusal(error: Exception) -> Refusal:
+    """What an error of the layers below means to a caller: the field at fault, or 503 and nothing decided."""
+    from consent_db import RegisterError
+    from minorguard.application.checks import KnownAdultsUnavailable, RegisterUnavailable
+    from minorguard.rules.events import UnknownEventError
+
+    if isinstance(error, UnknownEventError):
+        return Refusal(400, "service.unknown_event", field="event", error=error.text("en"))
+    if isinstance(error, (RegisterError, RegisterUnavailable, KnownAdultsUnavailable)):
+        return Refusal(503, "service.register_down", error=error.text("en"))
+    log.exception("unexpected error; nothing was decided")
+    return Refusal(500, "service.internal", kind=type(error).__name__)
+
+
+def create_app(settings: ServiceSettings | None = None, pool: Any = None) -> Starlette:
+    """The ASGI application; the models and the register are opened here, before any request is accepted.
+
+    Without ``pool``, one is opened from ``settings`` (default: ``ServiceSettings.from_env()``, as uvicorn's
+    worker processes call it). Raises ``SystemExit``-free coded errors when the register or models cannot be used.
+    """
+    from minorguard.application.checks import RegisterUnavailable
+    from minorguard.application.pool import ChecksPool
+
+    settings = settings or ServiceSettings.from_env()
+    if pool is None:
+        pool = ChecksPool(settings.policy, settings.models, settings.db, actor="minorguard serve", lang=settings.lang)
+    if pool.register is None:
+        raise RegisterUnavailable(t("service.no_register", settings.lang))
+    service = Service(settings, pool)
+
+    async def refused(request: Request, error: Exception) -> Response:
+        lang = answer_language(request, settings.lang)
+        if isinstance(error, Refusal):
+            return error.answer(lang)
+        if isinstance(error, HTTPException):
+            if error.status_code == 404:
+                return Refusal(404, "service.not_found", path=request.url.path).answer(lang)
+            if error.status_code == 405:
+                return Refusal(405, "service.method", method=request.method).answer(lang)
+            return Refusal(error.status_code, "service.internal", kind=str(error.status_code)).answer(lang)
+        log.exception("unexpected error; nothing was decided", exc_info=error)
+        return Refusal(500, "service.internal", kind=type(error).__name__).answer(lang)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        try:
+            yield
+        finally:
+            pool.close()
+
+    routes = [
+        Route("/v1/check", service.check, methods=["POST"]),
+        Route("/v1/export", service.export, methods=["POST"]),
+        Route("/v1/health", service.health, methods=["GET"]),
+        Route("/v1/models", service.models, methods=["GET"]),
+        Route("/v1/openapi.json", service.openapi, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={Refusal: refused, HTTPException: refused, Exception: refused})
+    app.state.service = service
+    return app

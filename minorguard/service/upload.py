@@ -1,0 +1,84 @@
+"""A photo out of a request: the body or one form field, never read past the limit."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.requests import Request
+
+__all__ = ["TooLarge", "Upload", "read_upload"]
+
+CHUNK_LIMIT_SLACK = 64 * 1024  # a form's boundaries and headers around the photo
+
+
+class TooLarge(Exception):
+    """The request's body is over the limit: refused before it is read whole."""
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    data: bytes
+    name: str  # the form field's file name, else "upload"
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge  # said so in its headers: not a byte is read
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:  # chunked, or a Content-Length that lied: stop at the limit
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+_SUFFIX = {"JPEG": ".jpg", "MPO": ".jpg", "PNG": ".png", "WEBP": ".webp", "GIF": ".gif", "BMP": ".bmp", "TIFF": ".tif",
+           "HEIF": ".heic", "AVIF": ".avif"}
+
+
+def _named(data: bytes, name: str) -> str:
+    """A name with the suffix of what the bytes are, when the caller gave none: a copy keeps its format and suffix."""
+    if Path(name).suffix:
+        return Path(name).name
+    try:
+        from PIL import Image
+
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            return name + _SUFFIX.get(image.format or "", "")
+    except Exception:  # not a picture: the check says so, in its own words
+        return name
+
+
+async def read_upload(request: Request, max_bytes: int) -> Upload | None:
+    """The photo: a multipart form's field ``photo`` (or its only file), else the raw body; None when empty."""
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind != "multipart/form-data":
+        data = await _body(request, max_bytes)
+        return Upload(data, _named(data, "upload")) if data else None
+    body = await _body(request, max_bytes + CHUNK_LIMIT_SLACK)
+    replayed = False
+
+    async def replay() -> dict:
+        nonlocal replayed
+        if replayed:
+            return {"type": "http.disconnect"}
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form = await Request(request.scope, replay).form(max_files=4, max_fields=20)
+    try:
+        files = [v for v in form.values() if hasattr(v, "read")]
+        chosen = form.get("photo") if hasattr(form.get("photo"), "read") else (files[0] if len(files) == 1 else None)
+        if chosen is None:
+            return None
+        data = await chosen.read()
+        if len(data) > max_bytes:
+            raise TooLarge
+        return Upload(data, _named(data, chosen.filename or "upload")) if data else None
+    finally:
+        await form.close()
