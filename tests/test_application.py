@@ -129,7 +129,7 @@ def test_a_publishing_tool_enrols_consents_checks_withdraws_and_finds_both_in_th
         entries = checks.register.audit_entries()
         assert checks.register.audit_verify().ok
     checked = [json.loads(e["details"]) if isinstance(e["details"], str) else e["details"]
-               for e in reversed(entries) if e["action"] == "photo_checked"]
+               for e in entries if e["action"] == "photo_checked"]  # oldest first
     assert [c["verdict"] for c in checked] == ["BLOCK", "PASS", "BLOCK"] and {c["tool"] for c in checked} == {"cms-uebfaqja"}
     relied = [json.loads(e["details"]) if isinstance(e["details"], str) else e["details"]
               for e in entries if e["action"] == "scan_decision"]

@@ -25,9 +25,9 @@ class ChecksPool:
 
     def __init__(
         self, policy: str | Path | Any = None, models: str | None = None, db: str | None = None, *,
-        actor: str | None = None, lang: str = "en", max_contexts: int = 32, register: Any = None,
+        actor: str | None = None, lang: str = "en", max_contexts: int = 32, register: Any = None, guard: Guard | None = None,
     ) -> None:
-        self.guard = Guard(policy=policy, pack=models)  # the models, loaded once, before any request
+        self.guard = guard or Guard(policy=policy, pack=models)  # the models, loaded once, before any request
         self.register = register if register is not None else open_register_for_checks(db, None, actor, lang)
         self.lang = lang
         self.max_contexts = max_contexts

@@ -37,6 +37,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from minorguard.locale import LANGUAGES, t
+from minorguard.locale.coded_error import CodedError
 from minorguard.service.openapi import CHECK_FIELDS, EXPORT_FIELDS, openapi
 from minorguard.service.responses import CheckRefused, ExportAnswer, Health, ModelsAnswer, ServiceError
 from minorguard.service.upload import TooLarge, read_upload
@@ -94,8 +95,13 @@ class Refusal(Exception):
         super().__init__(key)
         self.status, self.key, self.field, self.values = status, key, field, values
 
+    def message(self, lang: str) -> str:
+        """The line in ``lang``; a coded error among the values is said in ``lang`` too."""
+        said = {k: v.text(lang) if isinstance(v, CodedError) else v for k, v in self.values.items()}
+        return t(self.key, lang, **said)
+
     def answer(self, lang: str) -> JSONResponse:
-        body = ServiceError(self.key, t(self.key, lang, **self.values), self.field, self.status)
+        body = ServiceError(self.key, self.message(lang), self.field, self.status)
         return _json(to_jsonable(body), self.status, lang)
 
 
@@ -256,7 +262,7 @@ class Service:
         try:
             await self._run(self.pool.register.state)
         except Refusal as refusal:
-            health = replace(health, status="unavailable", register="unreachable", detail=t(refusal.key, lang, **refusal.values))
+            health = replace(health, status="unavailable", register="unreachable", detail=refusal.message(lang))
             return _json(to_jsonable(health), 503, lang)
         return _json(to_jsonable(health), 200, lang)
 
@@ -276,9 +282,9 @@ def _refusal(error: Exception) -> Refusal:
     from minorguard.rules.events import UnknownEventError
 
     if isinstance(error, UnknownEventError):
-        return Refusal(400, "service.unknown_event", field="event", error=error.text("en"))
+        return Refusal(400, "service.unknown_event", field="event", error=error)
     if isinstance(error, (RegisterError, RegisterUnavailable, KnownAdultsUnavailable)):
-        return Refusal(503, "service.register_down", error=error.text("en"))
+        return Refusal(503, "service.register_down", error=error)
     log.exception("unexpected error; nothing was decided")
     return Refusal(500, "service.internal", kind=type(error).__name__)
 
