@@ -39,7 +39,7 @@ def test_help_is_albanian_by_default_and_english_on_request(capsys):
     assert "Përfshin edhe nëndosjet." in _help(capsys, "scan")
     english = _help(capsys, "scan", "--lang", "en")
     assert "Check photos for identifiable minors" in english and "Descend into sub-folders." in english
-    assert "Tërheq një leje." in _help(capsys, "consent", "withdraw", "--lang", "sq")
+    assert "Tërheq një leje dhe liston fotot" in _help(capsys, "consent", "withdraw", "--lang", "sq")
     assert "Fëmijët në regjistrin e lejeve" in _help(capsys)  # the command list, in Albanian
 
 

@@ -134,6 +134,17 @@ def test_the_family_portrait_blocks_and_the_audit_names_the_calling_tool(server,
     assert checked and checked[0]["tool"] == "cms-uebfaqja" and checked[0]["verdict"] == "BLOCK"
 
 
+def test_a_form_upload_keeps_its_albanian_file_name(server):
+    boundary = "minorguard-kufi"
+    name = "familja_ë_çelë.jpg"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{name}\"\r\n"
+            "Content-Type: image/jpeg\r\n\r\n").encode() + FAMILY.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+    answer = call(f"{server.url}/v1/check?channel=facebook", "POST", body,
+                  {"X-API-Key": server.key, "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert answer.status == 200, answer.body[:300]
+    assert answer.json["source"] == name and answer.json["verdict"] == "BLOCK"
+
+
 def test_the_answer_is_the_library_result_type_the_openapi_names(server):
     """The schema is generated from PhotoResult: the answer reads back into one and writes out the same."""
     from pydantic import TypeAdapter

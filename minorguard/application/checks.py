@@ -174,11 +174,13 @@ class Checks:
         for r in results:
             for d in r.faces:
                 for entry in self._decision_entries(d, when):
-                    entry.update(action=d.action.value, reason=d.reason.value, policy_version=r.policy_version, tool=self.tool)
+                    entry.update(action=d.action.value, reason=d.reason.value, policy_version=r.policy_version, tool=self.tool,
+                                 face=d.number, channel=self.context.channel, date=when)
                     decisions.append((r.sha256, d.index, entry))
         checks = [(r.sha256, {
             "verdict": r.verdict.value, "error_code": r.error_code,
             "faces": [[d.index, d.action.value, d.reason.value] for d in r.faces],
+            "face_numbers": [d.number for d in r.faces],
             "channel": self.context.channel, "date": when, "policy_version": r.policy_version,
             "model_pack": self.guard.pack_label, "tool": self.tool,
         }) for r in results]
@@ -192,7 +194,9 @@ class Checks:
         from minorguard.publish.export import export_photos
 
         self.refresh()
-        return export_photos(self.guard, sources, out_dir, context=self.context, audit=self._exported, **options)
+        folder = str(Path(out_dir).resolve())
+        return export_photos(self.guard, sources, out_dir, context=self.context,
+                             audit=lambda entry: self._exported(entry, folder), **options)
 
     def export_bytes(self, data: bytes, name: str = "foto.jpg", **options: Any) -> ExportedCopy:
         """One photo's publishable copy: ``ExportedCopy(data, photo, entry)``: the copy's bytes (None when no copy
@@ -201,29 +205,34 @@ class Checks:
         import json
         import tempfile
 
-        from minorguard.publish.export import MANIFEST_NAME
+        from minorguard.publish.export import MANIFEST_NAME, export_photos
 
+        self.refresh()
         with tempfile.TemporaryDirectory(prefix="minorguard-") as tmp:
             source = Path(tmp) / "in" / (Path(name).name or "foto")
             source.parent.mkdir()
             source.write_bytes(data)
             out = Path(tmp) / "out"
-            summary = self.export([source], out, **options)
+            # the copy goes back to the caller, not into a folder: the audit names the caller's file, not a temporary path
+            summary = export_photos(self.guard, [source], out, context=self.context,
+                                    audit=lambda entry: self._exported({**entry, "source": source.name}, None), **options)
             (photo,) = summary.photos
             copy = out / photo.output if photo.output else None
             entries = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"]
             entry = entries[0] if entries else {}
             return ExportedCopy(copy.read_bytes() if copy is not None and copy.is_file() else None, photo, entry)
 
-    def _exported(self, entry: dict[str, Any]) -> None:
-        """One hash-chained ``photo_exported`` entry per exported photo, naming the tool."""
+    def _exported(self, entry: dict[str, Any], out_dir: str | None) -> None:
+        """One hash-chained ``photo_exported`` entry per exported photo, naming the tool, the channel and date it was
+        exported for and the folder of the copy (None: the copy was returned to the caller)."""
         if self.register is None:
             return
         from consent_db import audit
 
         with self.register.store.transaction() as session:
             audit.append(session, self.register.actor, "photo_exported", entry.get("output") or "",
-                         {**{k: v for k, v in entry.items() if k != "source_sha256"}, "tool": self.tool},
+                         {**{k: v for k, v in entry.items() if k != "source_sha256"}, "tool": self.tool, "out_dir": out_dir,
+                          "channel": self.context.channel, "date": (self.context.when or Date.today()).isoformat()},
                          photo_sha256=entry.get("source_sha256"))
 
     def _decision_entries(self, d: Any, when: str) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from minorguard.cli.common import UsageProblem, build_guard, parse_date
+from minorguard.cli.common import build_guard, fail, parse_date
 from minorguard.cli.events import open_register
 from minorguard.cli.lang import Lang, LangOpt, say
 from minorguard.locale import t
@@ -33,10 +33,6 @@ ByOpt = typer.Option(None, "--by", help="Who adds or removes (default $MINORGUAR
 PhotoOpt = typer.Option(..., "--photo", help="Reference photo (repeat for several); one face each.")
 PolicyOpt = typer.Option(None, "--policy", help="Policy TOML overriding the defaults.")
 
-
-def fail(message: str) -> None:
-
-    raise UsageProblem(message)
 
 
 def _problem(problem, lang: str) -> str:

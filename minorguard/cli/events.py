@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from minorguard.cli.common import UsageProblem
+from minorguard.cli.common import fail
 from minorguard.cli.lang import Lang, LangOpt, current_lang, say
 from minorguard.locale import t
 from minorguard.rules.events import EventInputError, check_event_fields, parse_event_time, zone
@@ -37,10 +37,6 @@ class Basis(str, Enum):
     none = "none"
 
 
-
-def fail(message: str) -> None:
-
-    raise UsageProblem(message)
 
 
 def _refuse(error: BaseException, lang: str | None = None) -> None:
@@ -241,13 +237,20 @@ def update(
 @event_app.command("close")
 def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None = DbOpt, by: str | None = ByOpt,
           lang: Lang = LangOpt) -> None:
-    """Close an event: no more changes; its photos still link to it."""
+    """Close an event: no more changes; its photos still link to it. Lists the photos checked or exported under its
+    exemption (`minorguard audit relied --event ID` gives the list again, as CSV or JSON too)."""
+    from consent_db.reliance import relying_on
+    from minorguard.cli.relied import print_relied
+
     with open_register(db, by) as reg:
         try:
             event = reg.close_event(event_id)
+            relied = relying_on(reg, event=event_id)
         except _register_errors() as error:
             _refuse(error, lang.value)
     err.print(t("event.closed", lang.value, id=event.id))
+    console.print(t("relied.closed_list", lang.value))
+    print_relied(relied, {}, lang.value, what=event.id)
 
 
 def hint_text(hint: str, lang: str) -> str:

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from minorguard.cli.common import UsageProblem, build_guard
+from minorguard.cli.common import build_guard, fail
 from minorguard.cli.events import open_register
 from minorguard.cli.lang import Lang, LangOpt, say
 from minorguard.locale import t
@@ -71,10 +71,6 @@ FormatOpt = typer.Option(Format.json, "--format", help="json (nested) or csv (on
 OutputOpt = typer.Option(None, "--output", "-o", help="File to write (default: standard output).")
 CsvArg = typer.Argument(..., help="CSV file, one row per signed form (columns in the README).")
 
-
-def fail(message: str) -> None:
-
-    raise UsageProblem(message)
 
 
 class OpenRegister:
@@ -261,17 +257,33 @@ def consent_withdraw(
     record_id: str = typer.Argument(...),
     reason: str = typer.Option("", "--reason", help="Why (for example: parent asked by phone)."),
     on: str | None = typer.Option(None, "--date", help="Date of withdrawal (default today)."),
+    report: list[Path] = typer.Option([], "--report", help="A `scan --json` report that names the photos (repeatable)."),
+    manifest: list[Path] = typer.Option([], "--manifest", help="An export manifest that names the photos and copies (repeatable)."),
+    csv_out: Path | None = typer.Option(None, "--csv", help="Write the list as CSV."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the list as JSON."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
     lang: Lang = LangOpt,
 ) -> None:
-    """Withdraw a consent. Photos of the child block from now on; its biometric data is erased
-    unless another consent is still in force or the child is on the never-publish list."""
+    """Withdraw a consent and list the photos checked or exported under it (to take down what was published).
+    Photos of the child block from now on; its biometric data is erased unless another consent is still in
+    force or the child is on the never-publish list."""
+    from consent_db import RegisterError
+    from consent_db.reliance import names_from, relying_on
+    from minorguard.cli.relied import print_relied
+
     when = _date(on, "--date", lang)
+    try:
+        names = names_from(report, manifest)  # a file that cannot be read: said before anything is withdrawn
+    except RegisterError as error:
+        fail(say(error, lang.value))
     with OpenRegister(db, by, lang) as reg:
         record = reg.withdraw_consent(record_id, reason, when)
         child = reg.get_child(record.child_id)
+        relied = relying_on(reg, consent=record_id)
     console.print(t("register.withdrawn", lang.value, id=record.id, on=record.withdrawn_on, kept=child.enrolment_photos))
+    console.print(t("relied.withdrawn_list", lang.value))
+    print_relied(relied, names, lang.value, csv_out, json_out, record.id)
 
 
 @consent_app.command("list")
@@ -432,6 +444,37 @@ def audit_verify(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang
     for problem in report.lines(lang.value):
         err.print(f"[red]{t('register.audit_label', lang.value)}:[/] {escape(problem)}")
     raise typer.Exit(1)
+
+
+@audit_app.command("relied")
+def audit_relied(
+    consent: str | None = typer.Option(None, "--consent", help="A consent record's id (cr-...)."),
+    event: str | None = typer.Option(None, "--event", help="An event's id."),
+    review: int | None = typer.Option(None, "--review", help="A reviewer's decision number."),
+    report: list[Path] = typer.Option([], "--report", help="A `scan --json` report that names the photos (repeatable)."),
+    manifest: list[Path] = typer.Option([], "--manifest", help="An export manifest that names the photos and copies (repeatable)."),
+    csv_out: Path | None = typer.Option(None, "--csv", help="Write the list as CSV."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the list as JSON."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    lang: Lang = LangOpt,
+) -> None:
+    """Every photo checked, exported or reviewed while relying on one consent, event or reviewer's decision."""
+    from consent_db.reliance import names_from, relying_on
+    from minorguard.cli.relied import print_relied
+
+    lang_s = lang.value
+    if sum(x is not None for x in (consent, event, review)) != 1:
+        fail(t("relied.name_one", lang_s))
+    from consent_db import RegisterError
+
+    with OpenRegister(db, lang=lang) as reg:
+        relied = relying_on(reg, consent=consent, event=event, review=review)
+    try:
+        names = names_from(report, manifest)
+    except RegisterError as error:
+        fail(say(error, lang_s))
+    what = consent or event or f"#{review}"
+    print_relied(relied, names, lang_s, csv_out, json_out, what)
 
 
 def register_commands(app: typer.Typer) -> None:

@@ -105,10 +105,6 @@ HELP_SQ: dict[str, str] = {
     "Guardian id who signed.": "Id e prindit/kujdestarit që nënshkroi.",
     "Every consent record with its scope, validity and status.": "Çdo leje me shtrirjen, vlefshmërinë dhe gjendjen e saj.",
     "Only this child's records.": "Vetëm lejet e këtij fëmije.",
-    "Withdraw a consent. Photos of the child block from now on; its biometric data is erased "
-    "unless another consent is still in force or the child is on the never-publish list.":
-        "Tërheq një leje. Fotot e fëmijës bllokohen që tani; të dhënat e tij biometrike fshihen, "
-        "përveç kur një leje tjetër është ende në fuqi ose fëmija është në listën mos publiko kurrë.",
     "Why (for example: parent asked by phone).": "Pse (për shembull: prindi e kërkoi me telefon).",
     "Date of withdrawal (default today).": "Data e tërheqjes (e paracaktuar: sot).",
     # events
@@ -127,7 +123,6 @@ HELP_SQ: dict[str, str] = {
     "Basis of the exemption: public, outdoor or none.": "Baza e përjashtimit: public, outdoor ose none.",
     "Why the event is public or outdoor (required with a basis).": "Pse ngjarja është publike ose në ambient të hapur (e detyrueshme me një bazë).",
     "Id to give the event (default: generated).": "Id që i jepet ngjarjes (e paracaktuar: e krijuar automatikisht).",
-    "Close an event: no more changes; its photos still link to it.": "Mbyll një ngjarje: pa ndryshime të tjera; fotot e saj mbeten të lidhura me të.",
     "Event id.": "Id e ngjarjes.",
     "Events in the register, earliest first.": "Ngjarjet në regjistër, më e hershmja e para.",
     "Include closed events.": "Përfshin edhe ngjarjet e mbyllura.",
@@ -184,4 +179,18 @@ HELP_SQ: dict[str, str] = {
     "The key's id (minorguard key list).": "Id e çelësit (minorguard key list).",
     "The keys: id, tool, when and by whom created, when revoked. Never the keys themselves.":
         "Çelësat: id, mjeti, kur dhe nga kush u krijua, kur u revokua. Kurrë vetë çelësat.",
+    # audit relied, consent withdraw
+    "A consent record's id (cr-...).": "Id e një regjistrimi leje (cr-...).",
+    "An event's id.": "Id e një ngjarjeje.",
+    "A reviewer's decision number.": "Numri i një vendimi të shqyrtuesit.",
+    "A `scan --json` report that names the photos (repeatable).": "Një raport `scan --json` që emërton fotot (mund të përsëritet).",
+    "An export manifest that names the photos and copies (repeatable).": "Një manifest eksporti që emërton fotot dhe kopjet (mund të përsëritet).",
+    "Write the list as CSV.": "Shkruan listën si CSV.",
+    "Write the list as JSON.": "Shkruan listën si JSON.",
+    "Every photo checked, exported or reviewed while relying on one consent, event or reviewer's decision.":
+        "Çdo foto e kontrolluar, e eksportuar ose e shqyrtuar duke u mbështetur te një leje, ngjarje ose vendim shqyrtuesi.",
+    "Withdraw a consent and list the photos checked or exported under it (to take down what was published). Photos of the child block from now on; its biometric data is erased unless another consent is still in force or the child is on the never-publish list.":
+        "Tërheq një leje dhe liston fotot e kontrolluara ose të eksportuara me të (për të hequr ato që janë publikuar). Fotot e fëmijës bllokohen që tani; të dhënat biometrike fshihen, përveç kur një leje tjetër është ende në fuqi ose fëmija është në listën mos-publiko-kurrë.",
+    "Close an event: no more changes; its photos still link to it. Lists the photos checked or exported under its exemption (`minorguard audit relied --event ID` gives the list again, as CSV or JSON too).":
+        "Mbyll një ngjarje: pa ndryshime të tjera; fotot e saj mbeten të lidhura. Liston fotot e kontrolluara ose të eksportuara me përjashtimin e saj (`minorguard audit relied --event ID` e jep listën sërish, edhe si CSV ose JSON).",
 }

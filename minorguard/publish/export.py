@@ -756,10 +756,11 @@ class _Batch:
                 dest.unlink()
                 photo = _with_message(photo, photo.message + "; the earlier copy was removed")
         previous = self.manifest.entries.get(photo.output or "")
+        entry = _entry(photo, self.guard, self.hide, self.style, self.keep_review)
         if photo.status is ExportStatus.EXISTS and previous and previous.get("status") == ExportStatus.EXPORTED.value:
             pass  # the file is the one the manifest already describes: keep that entry
         else:
-            self.manifest.record(_entry(photo, self.guard, self.hide, self.style, self.keep_review))
+            self.manifest.record(entry)
         self.manifest.save(complete=False)
         self.photos.append(photo)
         if self.audit is not None and photo.status is ExportStatus.EXPORTED:
@@ -769,9 +770,12 @@ class _Batch:
                     "source_sha256": photo.source_sha256,
                     "output_sha256": photo.output_sha256,
                     "output": photo.output,
+                    "source": os.path.basename(photo.source),
                     "hidden_faces": len(photo.hidden),
                     "hide": self.hide.value,
                     "policy_version": self.guard.policy.version,
+                    # each face's decision and the consent or event it rested on: what a withdrawal must find
+                    "faces": entry["faces"],
                 }
             )
         return photo
