@@ -61,3 +61,24 @@ def register(register_env):
     reg = Register(register_env["url"])
     yield reg
     reg.close()
+
+
+def consent_for_the_portraits_girls(checks, folder: Path, channels: list[str]) -> list[str]:
+    """Enrol both girls of the sample portrait (faces 2 and 4) from class photos (the portrait twice as large, one
+    file per child) and record a consent for each on ``channels``; the consent records' ids, left girl first."""
+    from datetime import date
+
+    from PIL import Image
+
+    portrait = Path(__file__).resolve().parents[1] / "sample_images" / "faceaisharp_obama_family.jpg"
+    records = []
+    for k, number in enumerate((2, 4)):
+        enlarged = folder / f"klasa_{k}.{('jpg', 'png')[k]}"
+        with Image.open(portrait) as image:
+            image.resize((image.width * 2, image.height * 2), Image.LANCZOS).save(enlarged)
+        child = checks.register.add_child(f"Vajza {k} Çelë")
+        enrolled = checks.enrol(child.id, enlarged, number)
+        assert enrolled.face == number
+        form = b"%PDF-1.4\n% leje me shkrim " + child.id.encode()
+        records.append(checks.register.add_consent(child.id, form, date(2026, 9, 1), channels).id)
+    return records

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from register_fixtures import consent_for_the_portraits_girls
 
 from minorguard import CheckContext, Checks, Guard, RegisterUnavailable, Verdict, open_checks
 
@@ -102,23 +103,14 @@ def test_a_publishing_tool_enrols_consents_checks_withdraws_and_finds_both_in_th
     """Issue 18's path with the public API only: what the CLI test does, done by a tool that imports minorguard."""
     from datetime import date
 
-    from PIL import Image
 
     context = CheckContext(channel="facebook", when=date(2026, 12, 1), purpose="lajme")
     with open_checks(db=str(tmp_path / "regjistri.sqlite3"), context=context, tool="cms-uebfaqja", guard=_fresh(guard)) as checks:
         first = checks.check(FAMILY)
         girls = [f.number for f in first.faces if f.action.value == "block"]
         assert first.verdict is Verdict.BLOCK and len(girls) == 2
-        records = []
-        for k, number in enumerate(girls):
-            enlarged = tmp_path / f"klasa_{k}.{('jpg', 'png')[k]}"  # a class photo: the portrait twice as large, one file per child
-            with Image.open(FAMILY) as image:
-                image.resize((image.width * 2, image.height * 2), Image.LANCZOS).save(enlarged)
-            child = checks.register.add_child(f"Vajza {k} Çelë")
-            enrolled = checks.enrol(child.id, enlarged, number)
-            assert enrolled.face == number
-            form = b"%PDF-1.4\n% leje me shkrim " + child.id.encode()
-            records.append(checks.register.add_consent(child.id, form, date(2026, 9, 1), ["facebook"], ["lajme"]).id)
+        assert girls == [2, 4]
+        records = consent_for_the_portraits_girls(checks, tmp_path, ["facebook"])
         allowed = checks.check(FAMILY)  # the register changed: the same open checks see the new consents
         assert allowed.verdict is Verdict.PASS, [(f.number, f.reason.value, f.detail) for f in allowed.faces]
         assert {f.consent.record_id for f in allowed.faces if f.reason.value == "consent"} == set(records)

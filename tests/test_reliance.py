@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from register_fixtures import consent_for_the_portraits_girls
 
 from minorguard.cli import EXIT_USAGE, main
 
@@ -28,15 +28,8 @@ def world(guard, tmp_path, monkeypatch):
     monkeypatch.delenv("MINORGUARD_DB", raising=False)
     db = str(tmp_path / "data" / "regjistri.sqlite3")
     context = CheckContext(channel="facebook", when=date(2026, 12, 1))
-    records = []
     with open_checks(db=db, context=context, tool="cms", guard=Guard(policy=guard.policy, pack=guard.pack)) as checks:
-        for k, number in enumerate((2, 4)):
-            enlarged = tmp_path / f"klasa_{k}.{('jpg', 'png')[k]}"
-            with Image.open(FAMILY) as image:
-                image.resize((image.width * 2, image.height * 2), Image.LANCZOS).save(enlarged)
-            child = checks.register.add_child(f"Vajza {k}")
-            checks.enrol(child.id, enlarged, number)
-            records.append(checks.register.add_consent(child.id, b"%PDF-1.4 leje " + child.id.encode(), date(2026, 9, 1), ["facebook"]).id)
+        records = consent_for_the_portraits_girls(checks, tmp_path, ["facebook"])
         family = checks.check(FAMILY)  # relies on both consents
         biden = checks.check(BIDEN)  # relies on none
         assert family.verdict.value == "PASS" and biden.verdict.value == "PASS"

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from register_fixtures import consent_for_the_portraits_girls
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILY = ROOT / "sample_images" / "faceaisharp_obama_family.jpg"
@@ -164,15 +165,8 @@ def test_with_a_consent_the_girls_pass_and_the_answer_names_the_records(server, 
 
     monkeypatch.setenv("MINORGUARD_DATA_DIR", server.env["MINORGUARD_DATA_DIR"])
     context = CheckContext(channel="website", when=date(2026, 12, 1))
-    records = []
     with open_checks(db=str(server.db), context=context, tool="test", guard=Guard(policy=guard.policy, pack=guard.pack)) as checks:
-        for k, number in enumerate((2, 4)):
-            enlarged = tmp_path / f"klasa_{k}.{('jpg', 'png')[k]}"
-            with Image.open(FAMILY) as image:
-                image.resize((image.width * 2, image.height * 2), Image.LANCZOS).save(enlarged)
-            child = checks.register.add_child(f"Vajza {k}")
-            checks.enrol(child.id, enlarged, number)
-            records.append(checks.register.add_consent(child.id, b"%PDF-1.4 leje " + child.id.encode(), date(2026, 9, 1), ["website"]).id)
+        records = consent_for_the_portraits_girls(checks, tmp_path, ["website"])
     answer = server.check(FAMILY.read_bytes(), "channel=website&date=2026-12-01")  # the running service reads the change
     assert answer.status == 200
     result = answer.json
