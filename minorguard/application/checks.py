@@ -148,9 +148,11 @@ class Checks:
             raise RegisterUnavailable("no register")
         return enrol_photo(self.register, child_id, source, face, guard=self.guard, confirm_child=confirm_child)
 
-    def finish(self, results: Sequence[PhotoResult]) -> tuple[list[PhotoResult], Any]:
-        """Group the batch (when grouping was asked for) and write its audit records; (results, groups or None)."""
-        self.audit(results)
+    def finish(self, results: Sequence[PhotoResult], audit: bool = True) -> tuple[list[PhotoResult], Any]:
+        """Group the batch (when grouping was asked for) and write its audit records; (results, groups or None).
+        ``audit=False`` where the results were audited one by one already (an incremental run)."""
+        if audit:
+            self.audit(results)
         if self.store is None:
             return list(results), None
         from minorguard.faces.grouping import group_results

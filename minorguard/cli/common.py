@@ -79,12 +79,12 @@ def checking_guard(
     return checks
 
 
-def finish_checks(checks, results, lang: str):
+def finish_checks(checks, results, lang: str, audit: bool = True):
     """Audit the batch and group it (application layer), then say what the grouping found; (results, groups)."""
     from consent_db import RegisterError
 
     try:
-        results, batch = checks.finish(results)
+        results, batch = checks.finish(results, audit=audit)
     except RegisterError as error:  # fail closed: decisions that cannot be audited are not to be relied on
         checks.close()
         fail(t("register.audit_unwritten", lang, error=say(error, lang)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import typer
@@ -36,6 +37,10 @@ def scan(
         None, "--group/--no-group",
         help="Group the faces to decide by person (default: when --json or --html is written).",
     ),
+    incremental: Path | None = typer.Option(
+        None, "--incremental",
+        help="A results file: judge again only photos whose decision could have changed since (kept as each is judged; an interrupted run resumes).",
+    ),
 ) -> None:
     """Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -62,15 +67,32 @@ def scan(
     checks = checking_guard(policy, models, db, event, channel, publish_date, lang_s, len(sources), group, purpose)
     guard = checks.guard
     results = []
+    store = summary = None
+    if incremental is not None:
+        from minorguard.application.archive import ResultStore, RunSummary, check_incrementally
+
+        try:
+            store = ResultStore(incremental)
+        except (OSError, sqlite3.Error) as error:
+            checks.close()
+            fail(t("scan.incremental_unusable", lang_s, path=incremental, error=error))
+        summary = RunSummary()
+        stream = check_incrementally(checks, sources, store, summary, workers=workers or None)
+    else:
+        stream = checks.check_many(sources, workers=workers or None)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
         task = progress.add_task("scan", total=len(sources))
-        for result in checks.check_many(sources, workers=workers or None):
+        for result in stream:
             results.append(result)
             progress.advance(task)
             if result.verdict.value != "PASS":
                 _print_photo(result, lang_s)
-    results, batch = finish_checks(checks, results, lang_s)
+    results, batch = finish_checks(checks, results, lang_s, audit=store is None)  # incremental: audited one by one
     checks.close()
+    if store is not None:
+        store.close()
+        why = ", ".join(f"{t('scan.why.' + k, lang_s)} {n}" for k, n in summary.why_judged.most_common())
+        err.print(t("scan.incremental", lang_s, judged=summary.judged, why=why or "-", reused=summary.reused, path=incremental))
     _print_summary(results, lang_s)
     if left_out:  # photos there were never seen: say so, never leave them out without a word
         err.print(f"[yellow]{t('cli.warning', lang_s)}:[/] {escape(t('cli.folders_not_searched', lang_s, n=len(left_out)))}", soft_wrap=True)

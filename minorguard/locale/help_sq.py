@@ -193,4 +193,6 @@ HELP_SQ: dict[str, str] = {
         "Tërheq një leje dhe liston fotot e kontrolluara ose të eksportuara me të (për të hequr ato që janë publikuar). Fotot e fëmijës bllokohen që tani; të dhënat biometrike fshihen, përveç kur një leje tjetër është ende në fuqi ose fëmija është në listën mos-publiko-kurrë.",
     "Close an event: no more changes; its photos still link to it. Lists the photos checked or exported under its exemption (`minorguard audit relied --event ID` gives the list again, as CSV or JSON too).":
         "Mbyll një ngjarje: pa ndryshime të tjera; fotot e saj mbeten të lidhura. Liston fotot e kontrolluara ose të eksportuara me përjashtimin e saj (`minorguard audit relied --event ID` e jep listën sërish, edhe si CSV ose JSON).",
+    "A results file: judge again only photos whose decision could have changed since (kept as each is judged; an interrupted run resumes).":
+        "Një skedar rezultatesh: gjykon sërish vetëm fotot vendimi i të cilave mund të ketë ndryshuar (ruhen sapo gjykohen; një ekzekutim i ndërprerë vazhdon).",
 }

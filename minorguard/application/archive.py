@@ -1,0 +1,236 @@
+"""Incremental re-checks of an archive: judge again only the photos whose decision could have changed.
+
+A result is kept with what it was judged under: the photo's sha256, the policy
+version, the model pack and the channel (these change every face's judgement),
+and, only where the register could change it, the marks of the register parts it
+depended on. A photo whose faces are all adults or too small to identify depends
+only on reviewers' decisions about that photo; a photo with a possible minor also
+depends on the enrolments, events, known adults, the publication date, purpose and
+event, and on the consent records of the children its faces matched. So after one
+consent changes, only the photos that matched that child are judged again.
+
+The store is a SQLite file of its own (results hold boxes, ages and pseudonymous
+child references, never embeddings or names). Every result is committed as soon as
+it is judged, so a run that is killed loses nothing: the next one resumes. File
+identity (path, size, modification time) is kept beside the sha256, so an unchanged
+file is not read again to be recognised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from minorguard.types import PhotoResult, to_jsonable
+
+__all__ = ["RegisterMarks", "ResultStore", "RunSummary", "check_incrementally", "dependencies", "register_marks"]
+
+# decisions a register can never change for that face (apart from a reviewer's decision about the photo)
+SETTLED_REASONS = frozenset({"adult", "too_small", "too_blurred"})
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    sha256 TEXT NOT NULL, fixed TEXT NOT NULL, deps TEXT NOT NULL, result TEXT NOT NULL, judged_at TEXT NOT NULL,
+    PRIMARY KEY (sha256, fixed));
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterMarks:
+    """For each part of the register a decision can depend on, the audit sequence number of its last change."""
+
+    enrolments: int = 0  # an enrolment added: any face could now match a child
+    events: int = 0
+    known_adults: int = 0
+    children: dict[str, int] = field(default_factory=dict)  # a child's consents, never-publish flag, erasure
+    reviews: dict[str, int] = field(default_factory=dict)  # reviewers' decisions, by photo sha256
+
+    @property
+    def any_child(self) -> int:
+        return max(self.children.values(), default=0)
+
+
+def register_marks(register: Any) -> RegisterMarks:
+    """One pass over the audit log (the register's own record of every change, kept through erasures)."""
+    if register is None:
+        return RegisterMarks()
+    enrolments = events = known = 0
+    children: dict[str, int] = {}
+    reviews: dict[str, int] = {}
+    for e in register.audit_entries():
+        action, seq = e["action"], e["seq"]
+        if action == "photo_enrolled":
+            enrolments = seq
+        if action.startswith("event_"):
+            events = seq
+        elif action.startswith("known_adult_"):
+            known = seq
+        elif action.startswith(("consent_", "never_publish_", "biometrics_erased", "photo_enrolled", "child_")):
+            if e["subject"]:
+                children[e["subject"]] = seq
+        elif action.startswith("review_"):
+            details = e["details"] if isinstance(e["details"], dict) else json.loads(e["details"] or "{}")
+            for face in details.get("faces") or [{"photo_sha256": e["photo_sha256"]}]:
+                if face.get("photo_sha256"):
+                    reviews[face["photo_sha256"]] = seq
+        elif action == "register_imported":  # consents of many children at once: every open face may change
+            enrolments = max(enrolments, seq)
+    return RegisterMarks(enrolments, events, known, children, reviews)
+
+
+def dependencies(result: PhotoResult, marks: RegisterMarks, context: Any) -> dict[str, Any]:
+    """What ``result`` depended on, with the marks it was judged under."""
+    deps: dict[str, Any] = {"reviews": marks.reviews.get(result.sha256 or "", 0)}
+    open_faces = [f for f in result.faces if f.reason.value not in SETTLED_REASONS]
+    if not open_faces:
+        return deps
+    deps.update(enrolments=marks.enrolments, events=marks.events, known_adults=marks.known_adults,
+                date=context.when.isoformat() if context.when else None, purpose=context.purpose, event=context.event_id)
+    matched = {f.consent.child_ref for f in open_faces if f.consent is not None}
+    if any(f.consent is not None and (f.consent.ambiguous or not f.consent.confident) for f in open_faces):
+        deps["any_child"] = marks.any_child  # an unsure match may turn out to be another child
+    deps["children"] = {c: marks.children.get(c, 0) for c in sorted(matched)}
+    return deps
+
+
+def _why_changed(deps: dict[str, Any], marks: RegisterMarks, context: Any, sha256: str) -> str | None:
+    """None when nothing ``deps`` names has changed; else the first reason, as a catalogue word."""
+    if deps.get("reviews", 0) != marks.reviews.get(sha256, 0):
+        return "reviews"
+    if "enrolments" not in deps:
+        return None
+    for part in ("enrolments", "events", "known_adults"):
+        if deps[part] != getattr(marks, part):
+            return part
+    if deps.get("date") != (context.when.isoformat() if context.when else None) or deps.get("purpose") != context.purpose \
+            or deps.get("event") != context.event_id:
+        return "context"
+    if "any_child" in deps and deps["any_child"] != marks.any_child:
+        return "consents"
+    if any(marks.children.get(c, 0) != mark for c, mark in deps.get("children", {}).items()):
+        return "consents"
+    return None
+
+
+class ResultStore:
+    """Results by (sha256, policy, pack, channel), with the dependencies each was judged under; thread-safe."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a result reported as kept survives a crash
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def sha256_of(self, path: Path) -> str | None:
+        """The sha256 recorded for this file when its size and modification time are unchanged."""
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT size, mtime_ns, sha256 FROM files WHERE path = ?", (os.fsdecode(path),)).fetchone()
+        return row[2] if row and row[0] == st.st_size and row[1] == st.st_mtime_ns else None
+
+    def get(self, sha256: str, fixed: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        with self._lock:
+            row = self._db.execute("SELECT deps, result FROM results WHERE sha256 = ? AND fixed = ?", (sha256, fixed)).fetchone()
+        return (json.loads(row[0]), json.loads(row[1])) if row else None
+
+    def put(self, path: Path | None, result: PhotoResult, fixed: str, deps: dict[str, Any]) -> None:
+        """Keep ``result`` (committed before this returns); ERROR results are never kept: they are tried again."""
+        if result.sha256 is None or result.verdict.value == "ERROR":
+            return
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
+                                 (result.sha256, fixed, json.dumps(deps, sort_keys=True), json.dumps(to_jsonable(result)), now))
+                if path is not None:
+                    st = path.stat()
+                    self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
+                                     (os.fsdecode(path), st.st_size, st.st_mtime_ns, result.sha256))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+@dataclass
+class RunSummary:
+    """What an incremental run did: how many photos it judged, how many it reused, and why it judged each again."""
+
+    judged: int = 0
+    reused: int = 0
+    why_judged: Counter = field(default_factory=Counter)  # new, policy, reviews, enrolments, events, known_adults, context, consents
+
+
+def _fixed(checks: Any) -> str:
+    guard = checks.guard
+    return json.dumps([guard.policy.version, guard.pack_label, checks.context.channel])
+
+
+def check_incrementally(checks: Any, sources: Iterable[Path], store: ResultStore, summary: RunSummary,
+                        workers: int | None = None) -> Iterator[PhotoResult]:
+    """Results for ``sources`` in order: reused from ``store`` where nothing they depended on changed, judged
+    otherwise. A judged result is audited and then kept before the next is yielded, so an interrupted run loses
+    nothing; a reused one was audited when it was judged. ``checks.finish(results, audit=False)`` groups them."""
+    from pydantic import TypeAdapter
+
+    checks.refresh()
+    marks = register_marks(checks.register)
+    fixed = _fixed(checks)
+    as_result = TypeAdapter(PhotoResult)
+    items = list(sources)
+    to_judge: list[Path] = []
+    reused: dict[int, PhotoResult] = {}
+    for n, path in enumerate(items):
+        sha = store.sha256_of(path)
+        if sha is None:
+            summary.why_judged["new"] += 1
+            to_judge.append(path)
+            continue
+        kept = store.get(sha, fixed)
+        if kept is None:
+            summary.why_judged["policy"] += 1  # known photo, judged under another policy, pack or channel
+            to_judge.append(path)
+            continue
+        deps, data = kept
+        why = _why_changed(deps, marks, checks.context, sha)
+        if why is not None:
+            summary.why_judged[why] += 1
+            to_judge.append(path)
+            continue
+        reused[n] = as_result.validate_python({**data, "source": os.fsdecode(path)})
+    summary.reused += len(reused)
+    judged = checks.guard.check_many(to_judge, checks.context, workers=workers)
+    pending = iter(zip(to_judge, judged))
+    for n in range(len(items)):
+        if n in reused:
+            yield reused[n]
+            continue
+        source, result = next(pending)
+        checks.audit([result])  # the register's record first: a kept result was always audited
+        store.put(source, result, fixed, dependencies(result, marks, checks.context))
+        summary.judged += 1
+        yield result

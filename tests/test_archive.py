@@ -1,0 +1,145 @@
+"""Incremental re-checks (issue 20): only what could have changed is judged again, and a killed run loses nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from register_fixtures import consent_for_the_portraits_girls
+
+from minorguard.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+FAMILY_NAME = "faceaisharp_obama_family.jpg"
+
+
+@pytest.fixture
+def archive(guard, tmp_path, monkeypatch):
+    from minorguard import CheckContext, Guard, open_checks
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    db = str(tmp_path / "data" / "regjistri.sqlite3")
+    folder = tmp_path / "arkivi"
+    shutil.copytree(SAMPLES, folder, ignore=shutil.ignore_patterns("*.txt", "*.md"))
+    with open_checks(db=db, context=CheckContext(channel="facebook"), tool="test", guard=Guard(policy=guard.policy, pack=guard.pack)) as checks:
+        records = consent_for_the_portraits_girls(checks, tmp_path, ["facebook"])
+    return {"db": db, "folder": folder, "records": records, "store": tmp_path / "rezultatet.sqlite3", "tmp": tmp_path}
+
+
+def _scan(archive, capsys, *extra: str) -> tuple[int, dict, str]:
+    report = archive["tmp"] / "raporti.json"
+    capsys.readouterr()
+    code = main(["scan", str(archive["folder"]), "--channel", "facebook", "--date", "2026-12-01", "--db", archive["db"],
+                 "--incremental", str(archive["store"]), "--json", str(report), "--no-group", "--lang", "en", *extra])
+    err = capsys.readouterr().err
+    return code, json.loads(report.read_text(encoding="utf-8")), " ".join(err.split())
+
+
+def _verdicts(report: dict) -> dict[str, str]:
+    return {Path(p["source"]).name: p["verdict"] for p in report["photos"]}
+
+
+def test_a_re_run_judges_only_what_a_change_could_alter(archive, capsys):
+    from consent_db import Register
+    from consent_db.reviews import Reviews
+
+    photos = len([p for p in archive["folder"].iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")])
+    code, first, err = _scan(archive, capsys)
+    assert f"{photos} photo(s) judged (new {photos}); 0 reused" in err
+    assert _verdicts(first)[FAMILY_NAME] == "PASS"  # the girls' consents
+    code, again, err = _scan(archive, capsys)
+    assert f"0 photo(s) judged (-); {photos} reused unchanged" in err
+    same = lambda r: [{k: v for k, v in p.items() if k != "timings_ms"} for p in r["photos"]]
+    assert same(again) == same(first)  # a full report, the same results
+    # one consent withdrawn: only the portrait that relied on it is judged again
+    with Register(archive["db"]) as reg:
+        reg.withdraw_consent(archive["records"][0], "prindi e tërhoqi")
+    code, after, err = _scan(archive, capsys)
+    assert f"1 photo(s) judged (a child's consents 1); {photos - 1} reused" in err
+    assert _verdicts(after)[FAMILY_NAME] == "BLOCK" and code == 2
+    # a reviewer's decision about one photo: that photo alone
+    astronaut = next(p for p in after["photos"] if "astronaut" in p["source"])
+    face = astronaut["faces"][0]
+    with Register(archive["db"]) as reg:
+        box = face["box"]
+        Reviews(reg).record(astronaut["sha256"], face["index"], (box["x"], box["y"], box["width"], box["height"]), "adult",
+                            "Ana", "the astronaut is an adult")
+    code, reviewed, err = _scan(archive, capsys)
+    assert f"1 photo(s) judged (a reviewer's decision 1); {photos - 1} reused" in err
+    assert next(p for p in reviewed["photos"] if "astronaut" in p["source"])["faces"][0]["reason"] == "reviewer"
+    # another date: only the photos with a face the register could decide
+    _, _, err = _scan(archive, capsys, "--date", "2026-12-02")
+    open_photos = sum(any(f["reason"] not in ("adult", "too_small", "too_blurred") for f in p["faces"]) for p in reviewed["photos"])
+    assert f"{open_photos} photo(s) judged (another date, purpose or event {open_photos})" in err
+    # another channel: every photo (faces are judged at the channel's size)
+    code, _, err = _scan(archive, capsys, "--channel", "website")
+    assert f"{photos} photo(s) judged (another policy, model pack or channel {photos})" in err
+
+
+def test_a_killed_run_resumes_and_loses_nothing(archive, tmp_path):
+    """kill -9 in the middle of an archive: the re-run reuses every result kept before the kill and finishes."""
+    folder = archive["folder"]
+    for photo in list(folder.iterdir()):
+        if photo.suffix.lower() in (".jpg", ".jpeg"):
+            for k in range(1, 4):  # the same picture, other bytes after the end of the image: other photos to the archive
+                (folder / f"{photo.stem}_{k}{photo.suffix}").write_bytes(photo.read_bytes() + b"\0" * k)
+    total = len([p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")])
+    env = {**os.environ, "MINORGUARD_LANG": "en"}
+    command = [sys.executable, "-m", "minorguard", "scan", str(folder), "--channel", "facebook", "--date", "2026-12-01",
+               "--db", archive["db"], "--incremental", str(archive["store"]), "--workers", "1", "--no-group"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kept = 0
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        if archive["store"].exists():
+            try:
+                with sqlite3.connect(archive["store"]) as db:
+                    kept = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+            except sqlite3.Error:
+                continue
+            if kept >= 3:
+                process.send_signal(signal.SIGKILL)
+                break
+    process.wait(30)
+    assert process.returncode == -signal.SIGKILL, "the scan ended before it could be killed"
+    assert 3 <= kept < total
+    report = tmp_path / "pas.json"
+    done = subprocess.run([*command, "--json", str(report)], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode in (0, 1, 2), done.stderr
+    line = " ".join(done.stderr.split())
+    reused = int(line.split(" reused unchanged")[0].rsplit("; ", 1)[1])
+    assert reused >= kept  # nothing kept before the kill is judged again
+    photos = json.loads(report.read_text(encoding="utf-8"))["photos"]
+    assert len(photos) == total and all(p["verdict"] != "ERROR" for p in photos)
+    with sqlite3.connect(archive["store"]) as db:
+        assert db.execute("SELECT COUNT(DISTINCT sha256) FROM results").fetchone()[0] == total
+    from consent_db import Register
+
+    with Register(archive["db"]) as reg:
+        checked = {e["photo_sha256"] for e in reg.audit_entries() if e["action"] == "photo_checked"}
+        assert reg.audit_verify().ok
+    assert {p["sha256"] for p in photos} <= checked  # every kept result was audited when it was judged
+
+
+def test_a_results_file_that_is_not_one_stops_the_scan(archive, capsys):
+    archive["store"].write_bytes(b"not a database at all" * 100)
+    code = main(["scan", str(archive["folder"]), "--db", archive["db"], "--incremental", str(archive["store"]), "--lang", "en"])
+    assert code == 64 and "cannot be used" in capsys.readouterr().err
+
+
+def test_the_dates_of_consents_count(archive, capsys):
+    """A consent signed for a date range: a re-run for a date outside it judges the portrait again and blocks it."""
+    _, before, _ = _scan(archive, capsys)  # the fixture's consents start 2026-09-01 and have no end
+    assert _verdicts(before)[FAMILY_NAME] == "PASS"
+    _, earlier, _ = _scan(archive, capsys, "--date", "2026-08-01")
+    assert _verdicts(earlier)[FAMILY_NAME] == "BLOCK"
