@@ -191,10 +191,11 @@ def _fixed(checks: Any) -> str:
 
 
 def check_incrementally(checks: Any, sources: Iterable[Path], store: ResultStore, summary: RunSummary,
-                        workers: int | None = None) -> Iterator[PhotoResult]:
+                        workers: int | None = None, judge: Any = None) -> Iterator[PhotoResult]:
     """Results for ``sources`` in order: reused from ``store`` where nothing they depended on changed, judged
     otherwise. A judged result is audited and then kept before the next is yielded, so an interrupted run loses
-    nothing; a reused one was audited when it was judged. ``checks.finish(results, audit=False)`` groups them."""
+    nothing; a reused one was audited when it was judged. ``checks.finish(results, audit=False)`` groups them.
+    ``judge``: how the photos to judge are judged, in order, unaudited (default: this machine's threads; Ray)."""
     from pydantic import TypeAdapter
 
     checks.refresh()
@@ -223,7 +224,7 @@ def check_incrementally(checks: Any, sources: Iterable[Path], store: ResultStore
             continue
         reused[n] = as_result.validate_python({**data, "source": os.fsdecode(path)})
     summary.reused += len(reused)
-    judged = checks.guard.check_many(to_judge, checks.context, workers=workers)
+    judged = judge(to_judge) if judge is not None else checks.guard.check_many(to_judge, checks.context, workers=workers)
     pending = iter(zip(to_judge, judged))
     for n in range(len(items)):
         if n in reused:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
+import time
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -12,8 +15,25 @@ from rich.table import Table
 from minorguard.cli.common import checking_guard, console, err, exit_code, fail, finish_checks, parse_date
 from minorguard.cli.lang import Lang, LangOpt, say
 from minorguard.locale import t
+from minorguard.locale.coded_error import CodedError
+from minorguard.locale.os_reasons import say_os_error
+from minorguard.photos.file_names import json_text
+from minorguard.types import to_jsonable
 
 __all__ = ["models_cmd", "scan"]
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+def _open_jsonl(path: Path, lang: str, checks: Any) -> Any:
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as error:
+        checks.close()
+        fail(t("scan.jsonl_unwritable", lang, path=path, error=say_os_error(error, lang)))
 
 
 def scan(
@@ -41,6 +61,9 @@ def scan(
         None, "--incremental",
         help="A results file: judge again only photos whose decision could have changed since (kept as each is judged; an interrupted run resumes).",
     ),
+    engine: Engine = typer.Option(Engine.local, "--engine", help="local: this machine's cores; ray: a Ray cluster (pip install 'minorguard[ray]')."),
+    address: str | None = typer.Option(None, "--address", help="The Ray cluster (HOST:PORT or auto); default: start one on this machine."),
+    jsonl_out: Path | None = typer.Option(None, "--jsonl", help="Write each result as a JSON line as soon as it is judged."),
 ) -> None:
     """Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -67,7 +90,11 @@ def scan(
     checks = checking_guard(policy, models, db, event, channel, publish_date, lang_s, len(sources), group, purpose)
     guard = checks.guard
     results = []
-    store = summary = None
+    store = summary = judge = None
+    if engine is Engine.ray:
+        from minorguard.application.ray_engine import check_on_ray
+
+        judge = lambda paths: check_on_ray(checks, paths, address=address, workers=workers or None, models=models, audit=False)
     if incremental is not None:
         from minorguard.application.archive import ResultStore, RunSummary, check_incrementally
 
@@ -77,17 +104,33 @@ def scan(
             checks.close()
             fail(t("scan.incremental_unusable", lang_s, path=incremental, error=error))
         summary = RunSummary()
-        stream = check_incrementally(checks, sources, store, summary, workers=workers or None)
+        stream = check_incrementally(checks, sources, store, summary, workers=workers or None, judge=judge)
+    elif judge is not None:
+        stream = check_on_ray(checks, sources, address=address, workers=workers or None, models=models)
     else:
         stream = checks.check_many(sources, workers=workers or None)
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
-        task = progress.add_task("scan", total=len(sources))
-        for result in stream:
-            results.append(result)
-            progress.advance(task)
-            if result.verdict.value != "PASS":
-                _print_photo(result, lang_s)
-    results, batch = finish_checks(checks, results, lang_s, audit=store is None)  # incremental: audited one by one
+    lines = _open_jsonl(jsonl_out, lang_s, checks) if jsonl_out is not None else None
+    try:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+                      TimeRemainingColumn(), console=err, transient=True) as progress:
+            task = progress.add_task("scan", total=len(sources), rate="")
+            began = time.monotonic()
+            for result in stream:
+                results.append(result)
+                if lines is not None:
+                    lines.write(json_text(to_jsonable(result)) + "\n")
+                    lines.flush()
+                progress.update(task, advance=1, rate=f"{len(results) / max(time.monotonic() - began, 1e-6):.2f}/s")
+                if result.verdict.value != "PASS":
+                    _print_photo(result, lang_s)
+    except CodedError as error:  # the engine or the register failed: nothing after this photo was judged
+        checks.close()
+        fail(say(error, lang_s))
+    finally:
+        if lines is not None:
+            lines.close()
+    # incremental and Ray runs audited each result as it came; the local engine audits the batch here
+    results, batch = finish_checks(checks, results, lang_s, audit=store is None and judge is None)
     checks.close()
     if store is not None:
         store.close()

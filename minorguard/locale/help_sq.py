@@ -195,4 +195,8 @@ HELP_SQ: dict[str, str] = {
         "Mbyll një ngjarje: pa ndryshime të tjera; fotot e saj mbeten të lidhura. Liston fotot e kontrolluara ose të eksportuara me përjashtimin e saj (`minorguard audit relied --event ID` e jep listën sërish, edhe si CSV ose JSON).",
     "A results file: judge again only photos whose decision could have changed since (kept as each is judged; an interrupted run resumes).":
         "Një skedar rezultatesh: gjykon sërish vetëm fotot vendimi i të cilave mund të ketë ndryshuar (ruhen sapo gjykohen; një ekzekutim i ndërprerë vazhdon).",
+    "local: this machine's cores; ray: a Ray cluster (pip install 'minorguard[ray]').":
+        "local: bërthamat e këtij kompjuteri; ray: një grup Ray (pip install 'minorguard[ray]').",
+    "The Ray cluster (HOST:PORT or auto); default: start one on this machine.": "Grupi Ray (HOST:PORTA ose auto); i paracaktuar: nis një në këtë kompjuter.",
+    "Write each result as a JSON line as soon as it is judged.": "Shkruan çdo rezultat si një rresht JSON sapo gjykohet.",
 }

@@ -1,4 +1,4 @@
-"""Messages of the web service (``minorguard serve``, ``minorguard key``). Merged into ``MESSAGES`` by ``messages.py``."""
+"""Messages of the web service (``minorguard serve``, ``minorguard key``) and the Ray engine. Merged into ``MESSAGES`` by ``messages.py``."""
 
 SERVICE_MESSAGES: dict[str, dict[str, str]] = {
     "en": {
@@ -23,6 +23,10 @@ SERVICE_MESSAGES: dict[str, dict[str, str]] = {
         "service.no_register": "the service needs a register: its API keys and audit log live there. Create the first key with: minorguard key create --tool NAME",
         "service.listening": "minorguard serves on http://{host}:{port} (models {pack}; policy {policy}; register {register})",
         "service.not_loopback": "listening on {host}: put the office's reverse proxy with TLS in front (README, \"Web service\")",
+        "engine.not_installed": "Ray is not installed: pip install 'minorguard[ray]' (or use the local engine)",
+        "engine.unreachable": "the Ray cluster at {address} cannot be reached: {error}",
+        "engine.workers_failed": "minorguard's workers could not start on Ray: {error}",
+        "engine.other_models": "the Ray workers loaded other models ({workers}) than this machine ({driver}); install the same minorguard everywhere",
         "key.created": "key {id} for {tool}; give it to the tool now, it is not shown again:",
         "key.revoked": "key {id} ({tool}) revoked",
         "key.none": "no API keys",
@@ -50,6 +54,10 @@ SERVICE_MESSAGES: dict[str, dict[str, str]] = {
         "service.no_register": "shërbimi ka nevojë për regjistër: aty ruhen çelësat API dhe regjistri i auditimit. Krijoni çelësin e parë me: minorguard key create --tool EMRI",
         "service.listening": "minorguard shërben në http://{host}:{port} (modelet {pack}; politika {policy}; regjistri {register})",
         "service.not_loopback": "dëgjon në {host}: vendoseni pas proxy-t të zyrës me TLS (README, \"Web service\")",
+        "engine.not_installed": "Ray nuk është i instaluar: pip install 'minorguard[ray]' (ose përdorni motorin lokal)",
+        "engine.unreachable": "grupi Ray te {address} nuk arrihet: {error}",
+        "engine.workers_failed": "punëtorët e minorguard nuk mund të nisnin në Ray: {error}",
+        "engine.other_models": "punëtorët Ray ngarkuan modele të tjera ({workers}) nga ky kompjuter ({driver}); instaloni të njëjtin minorguard kudo",
         "key.created": "çelësi {id} për {tool}; jepjani mjetit tani, nuk shfaqet më:",
         "key.revoked": "çelësi {id} ({tool}) u revokua",
         "key.none": "nuk ka çelësa API",
