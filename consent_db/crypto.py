@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -77,6 +79,12 @@ class Cipher:
 
     def __init__(self, key: bytes) -> None:
         self._aead = AESGCM(key)
+        # a separate key for lookup indexes, derived so that an index never reveals the encryption key
+        self._index_key = hmac.new(key, b"minorguard/name-index/v1", hashlib.sha256).digest()
+
+    def index(self, text: str) -> str:
+        """A keyed digest of ``text`` to look it up by equality: without the key, a name cannot be tested against it."""
+        return hmac.new(self._index_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def encrypt(self, data: bytes, context: str) -> bytes:
         nonce = secrets.token_bytes(_NONCE)

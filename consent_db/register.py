@@ -7,6 +7,7 @@ is written, and every refusal is a :class:`RegisterError` with one clear line.
 
 from __future__ import annotations
 
+import base64
 import getpass
 import hashlib
 import os
@@ -29,10 +30,12 @@ from consent_db.records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInf
 from consent_db.schema import AuditEntry, Child, Consent, Enrolment, Event, Guardian, KnownAdult, Meta
 from consent_db.store import Store, data_dir
 from minorguard.locale.os_reasons import os_reason
+from minorguard.locale.typed_text import typed_form
 
 __all__ = ["KEY_FILE_NAME", "Register", "document_type", "parse_channels"]
 
 KEY_FILE_NAME = "register.key"
+_SEALED = "enc1:"  # a sealed name or contact: this prefix, then base64 of its AES-GCM blob
 _KEY_CHECK = "key_check"
 _KEY_CHECK_PLAIN = b"minorguard consent register"
 GRACE_ENV = "MINORGUARD_GRACE_DAYS"
@@ -129,6 +132,7 @@ class Register:
         try:
             self.store.migrate()
             self._cipher = self._open_key()
+            self._seal_legacy()
             self.purge_expired()
         except BaseException:
             self.store.close()
@@ -153,6 +157,70 @@ class Register:
             audit.append(session, self.actor, "register_created", details={"database": self.store.label})
             return cipher
 
+    # -- names and contacts, sealed at rest ------------------------------------------
+    def _seal(self, text: str, context: str) -> str:
+        """``text`` encrypted for the row and column ``context`` names (a copied value does not open elsewhere)."""
+        if not text:
+            return text
+        return _SEALED + base64.urlsafe_b64encode(self._cipher.encrypt(text.encode("utf-8"), context)).decode("ascii")
+
+    def _unseal(self, value: str | None, context: str) -> str:
+        if not value or not value.startswith(_SEALED):
+            return value or ""
+        return self._cipher.decrypt(base64.urlsafe_b64decode(value[len(_SEALED):]), context).decode("utf-8")
+
+    def name_index(self, name: str) -> str:
+        """The keyed digest a name is found by (case, spaces and how "ë" was typed do not matter)."""
+        return self._cipher.index(typed_form(name))
+
+    def _seal_legacy(self) -> None:
+        """Names and contacts a register stored before they were sealed: sealed now, in one transaction."""
+        with self.store.transaction() as session:
+            plain = [row for model in (Child, Guardian, KnownAdult)
+                     for row in session.execute(select(model).where(~model.name.startswith(_SEALED))).scalars()]
+            plain += [g for g in session.execute(select(Guardian).where(Guardian.contact != "", ~Guardian.contact.startswith(_SEALED))).scalars()
+                      if g not in plain]
+            for row in plain:
+                table = row.__tablename__
+                if not row.name.startswith(_SEALED):
+                    if table != "guardians":
+                        row.name_index = self.name_index(row.name)
+                    row.name = self._seal(row.name, f"{table}.name:{row.id}")
+                if table == "guardians" and row.contact and not row.contact.startswith(_SEALED):
+                    row.contact = self._seal(row.contact, f"guardians.contact:{row.id}")
+            if plain:
+                audit.append(session, self.actor, "names_sealed", "", {"rows": len(plain)})
+        if plain:
+            self.store.scrub()  # the clear text's old pages leave the write-ahead log too
+
+    def find_children(self, name: str) -> list[ChildInfo]:
+        """Children whose name is ``name`` as a person would read it, found by the keyed index (names stay sealed)."""
+        with self.store.transaction() as session:
+            rows = session.execute(select(Child).where(Child.name_index == self.name_index(name)).order_by(Child.created_at)).scalars()
+            return [self._child_info(c, full=True) for c in rows]
+
+    def child_names(self) -> list[tuple[str, str, bool]]:
+        """(id, name, never publish) of every child, names opened: a search by part of a name reads them all."""
+        with self.store.transaction() as session:
+            rows = session.execute(select(Child.id, Child.name, Child.never_publish)).all()
+        return [(cid, self._unseal(name, f"children.name:{cid}"), bool(never)) for cid, name, never in rows]
+
+    def _guardian_info(self, g: Guardian) -> GuardianInfo:
+        return GuardianInfo(g.id, g.child_id, self._unseal(g.name, f"guardians.name:{g.id}"), g.relation,
+                            self._unseal(g.contact, f"guardians.contact:{g.id}"))
+
+    def _child_info(self, c: Child, full: bool = False) -> ChildInfo:
+        return ChildInfo(
+            id=c.id, name=self._unseal(c.name, f"children.name:{c.id}"), dob=c.dob, never_publish=bool(c.never_publish),
+            never_publish_reason=c.never_publish_reason, enrolment_photos=len(c.enrolments), biometrics_erased_at=c.biometrics_erased_at,
+            guardians=tuple(self._guardian_info(g) for g in c.guardians) if full else (),
+            consents=tuple(_consent_info(x) for x in c.consents) if full else (),
+        )
+
+    def _known_adult_info(self, row: KnownAdult, count: int) -> KnownAdultInfo:
+        return KnownAdultInfo(row.id, self._unseal(row.name, f"known_adults.name:{row.id}"), row.role, row.added_by, row.added_at,
+                              row.expires, row.embedder, count)
+
     def close(self) -> None:
         self.store.close()
 
@@ -175,10 +243,12 @@ class Register:
         if dob is not None and dob > date.today():
             raise RegisterError("dob_future", date=str(dob))
         with self.store.transaction() as session:
-            return _child_info(self._add_child(session, name, dob))
+            return self._child_info(self._add_child(session, name, dob))
 
     def _add_child(self, session: Session, name: str, dob: date | None) -> Child:
-        child = Child(id=_new_id("ch"), name=name, dob=dob, never_publish=False, created_at=_now(), created_by=self.actor)
+        child_id = _new_id("ch")
+        child = Child(id=child_id, name=self._seal(name, f"children.name:{child_id}"), name_index=self.name_index(name), dob=dob,
+                      never_publish=False, created_at=_now(), created_by=self.actor)
         session.add(child)
         session.flush()
         audit.append(session, self.actor, "child_added", child.id, {"dob_given": dob is not None})
@@ -186,17 +256,17 @@ class Register:
 
     def get_child(self, child_id: str) -> ChildInfo:
         with self.store.transaction() as session:
-            return _child_info(self._child(session, child_id), full=True)
+            return self._child_info(self._child(session, child_id), full=True)
 
     def list_children(self) -> list[ChildInfo]:
         with self.store.transaction() as session:
-            return [_child_info(c, full=True) for c in session.execute(select(Child).order_by(Child.created_at)).scalars()]
+            return [self._child_info(c, full=True) for c in session.execute(select(Child).order_by(Child.created_at)).scalars()]
 
     def set_never_publish(self, child_id: str, flag: bool = True, reason: str = "") -> ChildInfo:
         if flag and not reason.strip():
             raise RegisterError("never_publish_reason")
         with self.store.transaction() as session:
-            return _child_info(self._set_never_publish(session, self._child(session, child_id), flag, reason), full=True)
+            return self._child_info(self._set_never_publish(session, self._child(session, child_id), flag, reason), full=True)
 
     def _set_never_publish(self, session: Session, child: Child, flag: bool, reason: str) -> Child:
         child.never_publish = flag
@@ -208,10 +278,12 @@ class Register:
         name = _require_text(name, "empty_guardian_name")
         with self.store.transaction() as session:
             self._child(session, child_id)
-            return _guardian_info(self._add_guardian(session, child_id, name, relation, contact))
+            return self._guardian_info(self._add_guardian(session, child_id, name, relation, contact))
 
     def _add_guardian(self, session: Session, child_id: str, name: str, relation: str, contact: str) -> Guardian:
-        guardian = Guardian(id=_new_id("g"), child_id=child_id, name=name, relation=relation.strip(), contact=contact.strip(), created_at=_now())
+        guardian_id = _new_id("g")
+        guardian = Guardian(id=guardian_id, child_id=child_id, name=self._seal(name, f"guardians.name:{guardian_id}"), relation=relation.strip(),
+                            contact=self._seal(contact.strip(), f"guardians.contact:{guardian_id}"), created_at=_now())
         session.add(guardian)
         session.flush()
         audit.append(session, self.actor, "guardian_added", child_id, {"guardian": guardian.id, "relation": guardian.relation})
@@ -366,9 +438,8 @@ class Register:
                     guardian_id = None
                     if row.get("guardian"):
                         g = row["guardian"]
-                        existing = session.execute(
-                            select(Guardian).where(Guardian.child_id == child.id, Guardian.name == g["name"])
-                        ).scalars().first()
+                        existing = next((x for x in session.execute(select(Guardian).where(Guardian.child_id == child.id)).scalars()
+                                         if self._unseal(x.name, f"guardians.name:{x.id}") == g["name"]), None)
                         guardian_id = (existing or self._add_guardian(session, child.id, g["name"], g.get("relation", ""), g.get("contact", ""))).id
                     if row.get("never_publish_reason") and not child.never_publish:
                         self._set_never_publish(session, child, True, row["never_publish_reason"])
@@ -583,12 +654,12 @@ class Register:
         with self.store.transaction() as session:
             row_id = _new_id("ka")
             blob = np.array(matrix.shape, dtype=np.int32).tobytes() + matrix.tobytes()
-            row = KnownAdult(id=row_id, name=name, role=role.strip(), added_by=self.actor, added_at=_now(), expires=expires,
+            row = KnownAdult(id=row_id, name=self._seal(name, f"known_adults.name:{row_id}"), name_index=self.name_index(name), role=role.strip(), added_by=self.actor, added_at=_now(), expires=expires,
                              embeddings_enc=self._cipher.encrypt(blob, f"known_adults.embeddings:{row_id}"), embedder=embedder)
             session.add(row)
             session.flush()
             audit.append(session, self.actor, "known_adult_added", row_id, {"role": row.role, "expires": str(expires) if expires else None, "count": int(matrix.shape[0])})
-            return _known_adult_info(row, int(matrix.shape[0]))
+            return self._known_adult_info(row, int(matrix.shape[0]))
 
     def list_known_adults(self, include_expired: bool = False, today: date | None = None) -> list[KnownAdultInfo]:
         return [info for info, _ in self.known_adult_embeddings(include_expired, today)]
@@ -603,7 +674,7 @@ class Register:
                 blob = self._cipher.decrypt(row.embeddings_enc, f"known_adults.embeddings:{row.id}")
                 rows, cols = np.frombuffer(blob[:8], dtype=np.int32)
                 matrix = np.frombuffer(blob[8:], dtype=np.float32).reshape(int(rows), int(cols))
-                out.append((_known_adult_info(row, int(rows)), matrix))
+                out.append((self._known_adult_info(row, int(rows)), matrix))
         return out
 
     def remove_known_adult(self, adult_id: str) -> None:
@@ -698,9 +769,6 @@ def _read_document(document: bytes | os.PathLike | str | None) -> bytes:
     return data
 
 
-def _guardian_info(g: Guardian) -> GuardianInfo:
-    return GuardianInfo(g.id, g.child_id, g.name, g.relation, g.contact)
-
 
 def _consent_info(c: Consent) -> ConsentInfo:
     return ConsentInfo(
@@ -711,13 +779,6 @@ def _consent_info(c: Consent) -> ConsentInfo:
     )
 
 
-def _child_info(c: Child, full: bool = False) -> ChildInfo:
-    return ChildInfo(
-        id=c.id, name=c.name, dob=c.dob, never_publish=bool(c.never_publish), never_publish_reason=c.never_publish_reason,
-        enrolment_photos=len(c.enrolments), biometrics_erased_at=c.biometrics_erased_at,
-        guardians=tuple(_guardian_info(g) for g in c.guardians) if full else (),
-        consents=tuple(_consent_info(x) for x in c.consents) if full else (),
-    )
 
 
 def _to_utc(value: datetime, tz: str) -> datetime:
@@ -765,5 +826,3 @@ def _event_info(row: Event) -> EventInfo:
                      row.basis, row.declared_by, row.declared_at, row.justification, bool(row.closed))
 
 
-def _known_adult_info(row: KnownAdult, count: int) -> KnownAdultInfo:
-    return KnownAdultInfo(row.id, row.name, row.role, row.added_by, row.added_at, row.expires, row.embedder, count)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from consent_db import audit
 from consent_db.errors import NotFound, RegisterError
 from consent_db.register import Register
-from consent_db.schema import Base, Child, Consent
+from consent_db.schema import Base, Consent
 from minorguard.photos.file_names import shown
 from minorguard.rules.reviews import same_person  # the rule the page reads confirmations by
 
@@ -252,8 +252,7 @@ class Reviews:
         needle = _fold(text)
         if not needle:
             return []
-        with self.store.transaction() as session:
-            rows = session.execute(select(Child.id, Child.name, Child.never_publish).order_by(Child.name)).all()
+        rows = sorted(self.register.child_names(), key=lambda r: _fold(r[1]))  # sealed at rest: opened, then searched
         return [(cid, name, bool(never)) for cid, name, never in rows if needle in _fold(name)][:limit]
 
 

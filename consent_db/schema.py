@@ -4,7 +4,9 @@ migrations in ``consent_db/migrations``; these classes must match them.
 Conventions: ids are short random strings with a prefix (``ch-``, ``g-``, ``cr-``,
 ``en-``, ``ev-``, ``ka-``) so that nothing in an id reveals a person; the child's
 id is the pseudonymous reference used in reports. Every datetime is naive UTC.
-Columns holding biometric data or documents end in ``_enc`` and hold AES-GCM blobs.
+Columns holding biometric data or documents end in ``_enc`` and hold AES-GCM blobs; names and contacts
+of children, guardians and known adults are sealed text ("enc1:" + base64 of an AES-GCM blob) beside a
+keyed lookup digest (``name_index``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class Meta(Base):
 class Child(Base):
     __tablename__ = "children"
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text)  # sealed (AES-GCM, "enc1:..."); see Register._seal
+    name_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # keyed digest of the name
     dob: Mapped[date | None] = mapped_column(Date, nullable=True)
     never_publish: Mapped[bool] = mapped_column(Boolean, default=False)
     never_publish_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -48,9 +51,9 @@ class Guardian(Base):
     __tablename__ = "guardians"
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text)  # sealed
     relation: Mapped[str] = mapped_column(String(100), default="")
-    contact: Mapped[str] = mapped_column(String(300), default="")
+    contact: Mapped[str] = mapped_column(Text, default="")  # sealed
     created_at: Mapped[datetime] = mapped_column(DateTime)
     child: Mapped[Child] = relationship(back_populates="guardians")
 
@@ -119,7 +122,8 @@ class KnownAdult(Base):
 
     __tablename__ = "known_adults"
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(Text)  # sealed
+    name_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     role: Mapped[str] = mapped_column(String(200), default="")
     added_by: Mapped[str] = mapped_column(String(200))
     added_at: Mapped[datetime] = mapped_column(DateTime)

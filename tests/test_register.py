@@ -330,3 +330,52 @@ def test_the_state_changes_with_what_a_check_may_decide_and_not_with_the_record_
     assert with_consent != added
     register.withdraw_consent(consent.id, "prindi e tërhoqi")
     assert register.state() != with_consent
+
+
+NAMES = ("Arbër Çelë", "Drita Hoxha", "+355 69 123 4567", "Zyrtarja Vjosë")
+
+
+def test_names_and_contacts_are_sealed_at_rest_and_still_found_by_name(tmp_path, monkeypatch):
+    """Issue 17: children's and guardians' names and contacts were stored in clear."""
+    from consent_db import Register
+    from consent_db.reviews import Reviews
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "regjistri.sqlite3"
+    with Register(str(path)) as reg:
+        child = reg.add_child(NAMES[0])
+        reg.add_guardian(child.id, NAMES[1], relation="mother", contact=NAMES[2])
+        reg.add_known_adult(NAMES[3], np.ones((1, 4), np.float32), embedder="t")
+        assert [c.id for c in reg.find_children("  arbër  ÇELË ")] == [child.id]  # the keyed index, as a person types it
+        assert reg.find_children("Arbër Çela") == []
+        shown = reg.get_child(child.id)
+        assert shown.name == NAMES[0] and shown.guardians[0].name == NAMES[1] and shown.guardians[0].contact == NAMES[2]
+        assert reg.list_known_adults()[0].name == NAMES[3]
+        assert Reviews(reg).search_children("cele")[0][:2] == (child.id, NAMES[0])  # search by part of a name still works
+        reg.store.scrub()
+    files = b"".join(p.read_bytes() for p in tmp_path.glob("regjistri.sqlite3*"))
+    for text in NAMES:
+        assert text.encode("utf-8") not in files, text
+
+
+def test_a_register_written_before_names_were_sealed_is_sealed_when_opened(tmp_path, monkeypatch):
+    import sqlite3
+
+    from consent_db import Register
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "regjistri.sqlite3"
+    with Register(str(path)) as reg:
+        child = reg.add_child("placeholder")
+        reg.add_guardian(child.id, "placeholder", contact="placeholder")
+    with sqlite3.connect(path) as raw:  # as an older minorguard wrote them
+        raw.execute("UPDATE children SET name = ?, name_index = NULL", (NAMES[0],))
+        raw.execute("UPDATE guardians SET name = ?, contact = ?", (NAMES[1], NAMES[2]))
+    with Register(str(path)) as reg:
+        opened = reg.get_child(child.id)
+        assert (opened.name, opened.guardians[0].name, opened.guardians[0].contact) == NAMES[:3]
+        assert [c.id for c in reg.find_children(NAMES[0])] == [child.id]
+        assert reg.audit_verify().ok
+    files = b"".join(p.read_bytes() for p in tmp_path.glob("regjistri.sqlite3*"))
+    for text in NAMES[:3]:
+        assert text.encode("utf-8") not in files, text

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["same_text"]
+__all__ = ["same_text", "typed_form"]
 
 
 def same_text(a: str, b: str) -> bool:
     """Case and extra spaces ignored, and "ë" typed as one character or as "e" plus a combining
     diaeresis (text pasted from some editors) alike."""
-    return _typed(a) == _typed(b)
+    return typed_form(a) == typed_form(b)
 
 
-def _typed(text: str) -> str:
+def typed_form(text: str) -> str:
+    """The one form of ``text`` that ``same_text`` compares (a name's lookup index is taken of it)."""
     return unicodedata.normalize("NFC", " ".join(text.split())).casefold()
