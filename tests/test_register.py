@@ -354,8 +354,8 @@ def test_names_and_contacts_are_sealed_at_rest_and_still_found_by_name(tmp_path,
         assert Reviews(reg).search_children("cele")[0][:2] == (child.id, NAMES[0])  # search by part of a name still works
         reg.store.scrub()
     files = b"".join(p.read_bytes() for p in tmp_path.glob("regjistri.sqlite3*"))
-    for text in NAMES:
-        assert text.encode("utf-8") not in files, text
+    for name in NAMES:
+        assert name.encode("utf-8") not in files, name
 
 
 def test_a_register_written_before_names_were_sealed_is_sealed_when_opened(tmp_path, monkeypatch):
@@ -377,5 +377,18 @@ def test_a_register_written_before_names_were_sealed_is_sealed_when_opened(tmp_p
         assert [c.id for c in reg.find_children(NAMES[0])] == [child.id]
         assert reg.audit_verify().ok
     files = b"".join(p.read_bytes() for p in tmp_path.glob("regjistri.sqlite3*"))
-    for text in NAMES[:3]:
-        assert text.encode("utf-8") not in files, text
+    for name in NAMES[:3]:
+        assert name.encode("utf-8") not in files, name
+
+
+def test_child_list_finds_a_name_however_it_was_typed(register_env, capsys):
+    from consent_db import Register
+    from minorguard.cli import main
+
+    with Register(register_env["url"]) as reg:
+        wanted = reg.add_child(NAMES[0])
+        reg.add_child("Besa Kola")
+    capsys.readouterr()
+    assert main(["child", "list", "--name", "arbër   çelë", "--db", register_env["url"], "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert wanted.id in out and "Besa" not in out

@@ -129,10 +129,14 @@ def child_add(
 
 
 @child_app.command("list")
-def child_list(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: Lang = LangOpt) -> None:
+def child_list(
+    name: str | None = typer.Option(None, "--name", help="Only children of this name (case, spaces and accents typed either way)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    lang: Lang = LangOpt,
+) -> None:
     """Every child with consent status and enrolment count."""
     with OpenRegister(db, lang=lang) as reg:
-        children = reg.list_children()
+        children = reg.find_children(name) if name else reg.list_children()
     today = date.today()
     table = Table(title=t("register.children_title", lang.value))
     for column in ("id", "name", "born", "photos", "active consents", "never publish"):

@@ -199,4 +199,5 @@ HELP_SQ: dict[str, str] = {
         "local: bërthamat e këtij kompjuteri; ray: një grup Ray (pip install 'minorguard[ray]').",
     "The Ray cluster (HOST:PORT or auto); default: start one on this machine.": "Grupi Ray (HOST:PORTA ose auto); i paracaktuar: nis një në këtë kompjuter.",
     "Write each result as a JSON line as soon as it is judged.": "Shkruan çdo rezultat si një rresht JSON sapo gjykohet.",
+    "Only children of this name (case, spaces and accents typed either way).": "Vetëm fëmijët me këtë emër (shkronja të mëdha ose të vogla, hapësira dhe shenja si të shtypen).",
 }
