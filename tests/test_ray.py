@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
@@ -11,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from photo_variants import write_variants
 from register_fixtures import consent_for_the_portraits_girls
 
 from minorguard.cli import main
@@ -58,14 +57,7 @@ def archive(guard, tmp_path, monkeypatch):
         consent_for_the_portraits_girls(checks, tmp_path, ["facebook"])
     folder = tmp_path / "arkivi"
     folder.mkdir()
-    for photo in sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".jpg", ".png")):
-        with Image.open(photo) as image:
-            image = image.convert("RGB")
-            image.thumbnail((640, 640))
-            out = io.BytesIO()
-            image.save(out, "JPEG", quality=92)
-        for k in range(VARIANTS):  # other bytes after the image's end: other photos, the same picture
-            (folder / f"{photo.stem}_{k:02d}.jpg").write_bytes(out.getvalue() + b"\0" * k)
+    write_variants(folder, VARIANTS)
     return {"db": db, "folder": folder, "tmp": tmp_path}
 
 

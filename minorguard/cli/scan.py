@@ -110,12 +110,15 @@ def scan(
     else:
         stream = checks.check_many(sources, workers=workers or None)
     lines = _open_jsonl(jsonl_out, lang_s, checks) if jsonl_out is not None else None
+    audit_each = lines is not None and store is None and judge is None
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                       TimeRemainingColumn(), console=err, transient=True) as progress:
             task = progress.add_task("scan", total=len(sources), rate="")
             began = time.monotonic()
             for result in stream:
+                if audit_each:  # a streamed line is a decision someone may act on: recorded before it is written
+                    checks.audit([result])
                 results.append(result)
                 if lines is not None:
                     lines.write(json_text(to_jsonable(result)) + "\n")
@@ -130,7 +133,7 @@ def scan(
         if lines is not None:
             lines.close()
     # incremental and Ray runs audited each result as it came; the local engine audits the batch here
-    results, batch = finish_checks(checks, results, lang_s, audit=store is None and judge is None)
+    results, batch = finish_checks(checks, results, lang_s, audit=store is None and judge is None and not audit_each)
     checks.close()
     if store is not None:
         store.close()
