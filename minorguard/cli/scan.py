@@ -25,7 +25,14 @@ __all__ = ["models_cmd", "scan"]
 
 class Engine(str, Enum):
     local = "local"
+    isolated = "isolated"
     ray = "ray"
+
+
+def _audited(checks: Any, results: Any) -> Any:
+    for result in results:
+        checks.audit([result])  # the driver is the register's only writer
+        yield result
 
 
 def _open_jsonl(path: Path, lang: str, checks: Any) -> Any:
@@ -61,7 +68,12 @@ def scan(
         None, "--incremental",
         help="A results file: judge again only photos whose decision could have changed since (kept as each is judged; an interrupted run resumes).",
     ),
-    engine: Engine = typer.Option(Engine.local, "--engine", help="local: this machine's cores; ray: a Ray cluster (pip install 'minorguard[ray]')."),
+    engine: Engine = typer.Option(
+        Engine.local, "--engine",
+        help="local: this machine's cores; isolated: each photo in a worker process within --photo-seconds and --photo-memory-mb; ray: a Ray cluster (pip install 'minorguard[ray]').",
+    ),
+    photo_seconds: float = typer.Option(120.0, "--photo-seconds", min=0.1, help="isolated: a photo taking longer becomes ERROR and the scan goes on."),
+    photo_memory_mb: int = typer.Option(4096, "--photo-memory-mb", min=16, help="isolated: memory a photo may take beyond the loaded models; more becomes ERROR."),
     address: str | None = typer.Option(None, "--address", help="The Ray cluster (HOST:PORT or auto); default: start one on this machine."),
     jsonl_out: Path | None = typer.Option(None, "--jsonl", help="Write each result as a JSON line as soon as it is judged."),
 ) -> None:
@@ -95,6 +107,11 @@ def scan(
         from minorguard.application.ray_engine import check_on_ray
 
         judge = lambda paths: check_on_ray(checks, paths, address=address, workers=workers or None, models=models, audit=False)
+    elif engine is Engine.isolated:
+        from minorguard.application.isolated import Limits, check_isolated
+
+        limits = Limits(photo_seconds, photo_memory_mb)
+        judge = lambda paths: check_isolated(checks, paths, workers=workers or None, limits=limits, models=models, audit=False)
     if incremental is not None:
         from minorguard.application.archive import ResultStore, RunSummary, check_incrementally
 
@@ -106,7 +123,7 @@ def scan(
         summary = RunSummary()
         stream = check_incrementally(checks, sources, store, summary, workers=workers or None, judge=judge)
     elif judge is not None:
-        stream = check_on_ray(checks, sources, address=address, workers=workers or None, models=models)
+        stream = _audited(checks, judge(sources))
     else:
         stream = checks.check_many(sources, workers=workers or None)
     lines = _open_jsonl(jsonl_out, lang_s, checks) if jsonl_out is not None else None

@@ -1,0 +1,164 @@
+"""Bounded work per photo: each photo judged in a worker process with a time and a memory limit.
+
+Threads share the models but cannot be stopped: a pathological file would hold its
+thread (and the scan) for as long as it takes. Here each worker is a process that
+loads the models and opens the register once (like a Ray actor), caps its own memory
+(``RLIMIT_AS``: its size after loading plus the photo budget) and judges one photo at
+a time. A photo past the time limit has its worker killed and becomes ERROR
+(``too_slow``); one that runs out of memory becomes ERROR (``out_of_memory``); a
+worker that dies makes its photo ERROR (``internal_error``). The worker is replaced
+and the batch goes on. The driver audits every result, as with the other engines.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from minorguard.types import PhotoResult, Verdict
+
+__all__ = ["Limits", "check_isolated"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    seconds: float = 120.0  # per photo
+    memory_mb: int = 4096  # per photo, above what the worker holds once its models are loaded
+
+
+def _serve(conn: Connection, policy: Any, models: str | None, db: str | None, context: dict[str, Any], lang: str,
+           memory_mb: int) -> None:
+    """A worker: load once, cap memory, then judge each path it is sent until told to stop."""
+    import resource
+
+    from minorguard.application.checks import open_checks
+    from minorguard.pipeline import CheckContext
+
+    checks = open_checks(policy, models, db, CheckContext(**context), tool="isolated worker", lang=lang)
+    checks.guard.check(_warm_photo(), checks.context)  # lazily built parts exist before the cap is set
+    with open("/proc/self/status") as status:
+        size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
+    cap = (size_kb + memory_mb * 1024) * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    conn.send("ready")
+    while True:
+        path = conn.recv()
+        if path is None:
+            return
+        checks.refresh()
+        conn.send(checks.guard.check(path, checks.context))
+
+
+def _warm_photo() -> Any:
+    import numpy as np
+
+    return np.full((64, 64, 3), 128, np.uint8)
+
+
+class _Worker:
+    def __init__(self, ctx: Any, args: tuple) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child, *args), daemon=True)
+        self.process.start()
+        child.close()
+        self.busy: tuple[int, str, float] | None = None  # (index, path, started)
+
+    def ready(self, timeout: float) -> bool:
+        return self.conn.poll(timeout) and self.conn.recv() == "ready"
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+def check_isolated(checks: Any, sources: Iterable[Path], *, workers: int | None = None, limits: Limits = Limits(),
+                   models: str | None = None, audit: bool = True) -> Iterator[PhotoResult]:
+    """Results for ``sources`` in their order, each judged in a worker process within ``limits``."""
+    items = [os.fsdecode(Path(p)) for p in sources]
+    if not items:
+        return
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no thread of this one is copied half-way
+    context = {"channel": checks.context.channel, "when": checks.context.when, "event_id": checks.context.event_id,
+               "purpose": checks.context.purpose}
+    db = checks.register.store.url if checks.register is not None else None
+    args = (checks.guard.policy, models, db, context, checks.lang, limits.memory_mb)
+    count = max(1, min(workers or os.cpu_count() or 1, len(items)))
+    pool = [_Worker(ctx, args) for _ in range(count)]
+    try:
+        for w in pool:
+            if not w.ready(300):
+                raise RuntimeError("an isolated worker could not load the models")
+        yield from _run(ctx, args, pool, items, checks, limits, audit)
+    finally:
+        for w in pool:
+            try:
+                w.conn.send(None)
+            except OSError:
+                pass
+            w.stop()
+
+
+def _error(checks: Any, path: str, code: str, message: str) -> PhotoResult:
+    return PhotoResult(source=path, verdict=Verdict.ERROR, sha256=None, error=message, error_code=code,
+                       model_pack=checks.guard.pack_label, policy_version=checks.guard.policy.version)
+
+
+def _run(ctx: Any, args: tuple, pool: list[_Worker], items: list[str], checks: Any, limits: Limits, audit: bool) -> Iterator[PhotoResult]:
+    queue = deque(enumerate(items))
+    done: dict[int, PhotoResult] = {}
+    next_out = 0
+    while next_out < len(items):
+        for w in pool:
+            if w.busy is None and queue:
+                index, path = queue.popleft()
+                w.conn.send(path)
+                w.busy = (index, path, time.monotonic())
+        busy = [w for w in pool if w.busy is not None]
+        soonest = min(w.busy[2] for w in busy) + limits.seconds
+        for conn in wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=max(0.0, soonest - time.monotonic())):
+            w = next(x for x in busy if conn in (x.conn, x.process.sentinel))
+            if w.busy is None:
+                continue
+            index, path, _ = w.busy
+            try:
+                result = w.conn.recv() if w.conn.poll() else None
+            except (EOFError, OSError):
+                result = None
+            if result is None:  # the worker died on this photo (a crash, or memory the cap refused in native code)
+                result = _error(checks, path, "internal_error", f"{path}: the worker checking it stopped (exit {w.process.exitcode})")
+                pool[pool.index(w)] = _replace(ctx, args, w)
+            elif result.verdict is Verdict.ERROR and result.error_code == "out_of_memory":
+                pool[pool.index(w)] = _replace(ctx, args, w)  # a worker that hit its cap starts clean
+            else:
+                w.busy = None
+            done[index] = result
+        now = time.monotonic()
+        for w in list(pool):
+            if w.busy is not None and now - w.busy[2] > limits.seconds:
+                index, path, _ = w.busy
+                done[index] = _error(checks, path, "too_slow", f"{path}: checking took longer than {limits.seconds:g} s; stopped")
+                pool[pool.index(w)] = _replace(ctx, args, w)
+        while next_out in done:
+            result = done.pop(next_out)
+            if audit:
+                checks.audit([result])  # the driver is the register's only writer
+            yield result
+            next_out += 1
+
+
+def _replace(ctx: Any, args: tuple, old: _Worker) -> _Worker:
+    old.busy = None
+    old.stop()
+    fresh = _Worker(ctx, args)
+    if not fresh.ready(300):
+        raise RuntimeError("an isolated worker could not load the models again")
+    return fresh

@@ -1,0 +1,55 @@
+"""Bounded work per photo (issue 17): scan --engine isolated judges each photo in a worker process within a time
+and a memory limit; a photo past either becomes ERROR with the reason, its worker is replaced, the batch goes on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from minorguard.cli import EXIT_BLOCK, main
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    photos = tmp_path / "foto"
+    shutil.copytree(SAMPLES, photos, ignore=shutil.ignore_patterns("LICENSES"))
+    return photos
+
+
+def _photos(report: Path) -> list[dict]:
+    photos = json.loads(report.read_text(encoding="utf-8"))["photos"]
+    for p in photos:
+        p.pop("timings_ms")
+    return photos
+
+
+def test_within_the_limits_a_worker_process_gives_the_local_engines_results(folder, tmp_path):
+    local, isolated = tmp_path / "local.json", tmp_path / "isolated.json"
+    common = ["scan", str(folder), "--channel", "facebook", "--no-group", "--lang", "en"]
+    assert main([*common, "--json", str(local)]) == EXIT_BLOCK
+    assert main([*common, "--json", str(isolated), "--engine", "isolated", "--workers", "2"]) == EXIT_BLOCK
+    assert _photos(isolated) == _photos(local)
+
+
+@pytest.mark.parametrize(("option", "value", "codes", "said"), [
+    ("--photo-seconds", "0.2", {"too_slow"}, "took longer than 0.2 s"),
+    # numpy and Pillow raise MemoryError at the cap; native code may instead end the worker: ERROR either way
+    ("--photo-memory-mb", "32", {"out_of_memory", "internal_error"}, "while checking"),
+])
+def test_a_photo_past_a_limit_is_an_error_with_its_reason_and_the_batch_goes_on(folder, tmp_path, capsys, option, value, codes, said):
+    report = tmp_path / "raporti.json"
+    exit_code = main(["scan", str(folder), "--no-group", "--lang", "en", "--json", str(report), "--engine", "isolated",
+                      "--workers", "1", option, value])
+    assert exit_code == EXIT_BLOCK  # ERROR blocks publication, as every ERROR does
+    photos = json.loads(report.read_text(encoding="utf-8"))["photos"]
+    assert len(photos) == 5  # every photo has its answer: no photo stopped the others
+    assert {p["verdict"] for p in photos} == {"ERROR"} and {p["error_code"] for p in photos} <= codes
+    out = capsys.readouterr().out
+    assert said in out or "worker checking it stopped" in out
