@@ -329,7 +329,7 @@ class Guard:
         each session runs single-threaded, so threads keep both cores busy
         without loading the models twice.
         """
-        workers = workers or min(4, os.cpu_count() or 1)
+        workers = workers or os.cpu_count() or 1  # every core, as `scan --workers 0` promises
         items = list(sources)
         if workers <= 1 or len(items) <= 1:
             for item in items:
