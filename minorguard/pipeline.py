@@ -245,13 +245,13 @@ class Guard:
             timings["load"] = _ms(start)
             return self._judge(photo, context, name, timings)
         except PhotoError as error:
-            return self._error(name, sha, error.code, error.message, timings)
+            return self.error_result(name, sha, error.code, error.message, timings)
         except ModelError as error:
-            return self._error(name, sha, "model_failed", f"{name}: model failed: {error}", timings)
+            return self.error_result(name, sha, "model_failed", f"{name}: model failed: {error}", timings)
         except MemoryError:
-            return self._error(name, sha, "out_of_memory", f"{name}: out of memory while checking", timings)
+            return self.error_result(name, sha, "out_of_memory", f"{name}: out of memory while checking", timings)
         except Exception as error:  # fail closed on anything unforeseen
-            return self._error(name, sha, "internal_error", f"{name}: {type(error).__name__}: {error}", timings)
+            return self.error_result(name, sha, "internal_error", f"{name}: {type(error).__name__}: {error}", timings)
 
     def _check_frames(self, source: PhotoSource, context: CheckContext, name: str) -> PhotoResult:
         """Every frame judged; the worst frame (BLOCK over REVIEW over PASS; the first of equals) stands for the file."""
@@ -310,7 +310,8 @@ class Guard:
             hints=photo_hints(photo.metadata, decisions, event),
         )
 
-    def _error(self, name: str, sha: str | None, code: str, message: str, timings: dict[str, float]) -> PhotoResult:
+    def error_result(self, name: str, sha: str | None, code: str, message: str, timings: dict[str, float] | None = None) -> PhotoResult:
+        """The ERROR verdict for a photo that could not be judged (here, or by a worker that lost it)."""
         return PhotoResult(
             source=name,
             verdict=Verdict.ERROR,
@@ -319,7 +320,7 @@ class Guard:
             error_code=code,
             model_pack=self.pack_label,
             policy_version=self.policy.version,
-            timings_ms=timings,
+            timings_ms=timings or {},
         )
 
     def check_many(self, sources: Iterable[PhotoSource], context: CheckContext | None = None, workers: int | None = None) -> Iterator[PhotoResult]:

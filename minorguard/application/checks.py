@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date as Date
 from pathlib import Path
@@ -114,6 +114,20 @@ class Checks:
         """Results in input order as they are ready; call :meth:`finish` with all of them afterwards."""
         self.refresh()
         return self.guard.check_many(sources, self.context, workers=workers)
+
+    def audited(self, results: Iterable[PhotoResult]) -> Iterator[PhotoResult]:
+        """``results`` passed on one by one, each audited first: for results judged elsewhere (worker processes,
+        Ray) or read as they come (a JSON Lines stream), where a result may be acted on before the batch ends."""
+        for result in results:
+            self.audit([result])
+            yield result
+
+    def worker_spec(self) -> dict[str, Any]:
+        """What a worker process needs to open the same checks (``open_worker_checks``): plain, picklable values."""
+        c = self.context
+        return {"policy": self.guard.policy, "db": self.register.store.url if self.register is not None else None,
+                "context": {"channel": c.channel, "when": c.when, "event_id": c.event_id, "purpose": c.purpose},
+                "lang": self.lang}
 
     def refresh(self) -> bool:
         """Re-read the register's consents, events, reviews and known adults if it changed since; True if it did.
@@ -265,6 +279,12 @@ class Checks:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def open_worker_checks(spec: dict[str, Any], models: str | None, tool: str) -> Checks:
+    """In a worker: the driver's checks (``Checks.worker_spec``), models loaded here. Workers only judge; the driver
+    audits (the register keeps one writer)."""
+    return open_checks(spec["policy"], models, spec["db"], CheckContext(**spec["context"]), tool=tool, lang=spec["lang"])
 
 
 def open_checks(

@@ -7,7 +7,8 @@ loads the models and opens the register once (like a Ray actor), caps its own me
 a time. A photo past the time limit has its worker killed and becomes ERROR
 (``too_slow``); one that runs out of memory becomes ERROR (``out_of_memory``); a
 worker that dies makes its photo ERROR (``internal_error``). The worker is replaced
-and the batch goes on. The driver audits every result, as with the other engines.
+and the batch goes on. Workers never write to the register: the driver audits every
+result (``Checks.audited``).
 """
 
 from __future__ import annotations
@@ -33,15 +34,13 @@ class Limits:
     memory_mb: int = 4096  # per photo, above what the worker holds once its models are loaded
 
 
-def _serve(conn: Connection, policy: Any, models: str | None, db: str | None, context: dict[str, Any], lang: str,
-           memory_mb: int) -> None:
+def _serve(conn: Connection, spec: dict[str, Any], models: str | None, memory_mb: int) -> None:
     """A worker: load once, cap memory, then judge each path it is sent until told to stop."""
     import resource
 
-    from minorguard.application.checks import open_checks
-    from minorguard.pipeline import CheckContext
+    from minorguard.application.checks import open_worker_checks
 
-    checks = open_checks(policy, models, db, CheckContext(**context), tool="isolated worker", lang=lang)
+    checks = open_worker_checks(spec, models, "isolated worker")
     checks.guard.check(_warm_photo(), checks.context)  # lazily built parts exist before the cap is set
     with open("/proc/self/status") as status:
         size_kb = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
@@ -81,23 +80,21 @@ class _Worker:
 
 
 def check_isolated(checks: Any, sources: Iterable[Path], *, workers: int | None = None, limits: Limits = Limits(),
-                   models: str | None = None, audit: bool = True) -> Iterator[PhotoResult]:
-    """Results for ``sources`` in their order, each judged in a worker process within ``limits``."""
+                   models: str | None = None) -> Iterator[PhotoResult]:
+    """Results for ``sources`` in their order, each judged in a worker process within ``limits``, not yet audited:
+    the driver audits them (``checks.audited``)."""
     items = [os.fsdecode(Path(p)) for p in sources]
     if not items:
         return
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no thread of this one is copied half-way
-    context = {"channel": checks.context.channel, "when": checks.context.when, "event_id": checks.context.event_id,
-               "purpose": checks.context.purpose}
-    db = checks.register.store.url if checks.register is not None else None
-    args = (checks.guard.policy, models, db, context, checks.lang, limits.memory_mb)
+    args = (checks.worker_spec(), models, limits.memory_mb)
     count = max(1, min(workers or os.cpu_count() or 1, len(items)))
     pool = [_Worker(ctx, args) for _ in range(count)]
     try:
         for w in pool:
             if not w.ready(300):
                 raise RuntimeError("an isolated worker could not load the models")
-        yield from _run(ctx, args, pool, items, checks, limits, audit)
+        yield from _run(ctx, args, pool, items, checks, limits)
     finally:
         for w in pool:
             try:
@@ -107,12 +104,7 @@ def check_isolated(checks: Any, sources: Iterable[Path], *, workers: int | None 
             w.stop()
 
 
-def _error(checks: Any, path: str, code: str, message: str) -> PhotoResult:
-    return PhotoResult(source=path, verdict=Verdict.ERROR, sha256=None, error=message, error_code=code,
-                       model_pack=checks.guard.pack_label, policy_version=checks.guard.policy.version)
-
-
-def _run(ctx: Any, args: tuple, pool: list[_Worker], items: list[str], checks: Any, limits: Limits, audit: bool) -> Iterator[PhotoResult]:
+def _run(ctx: Any, args: tuple, pool: list[_Worker], items: list[str], checks: Any, limits: Limits) -> Iterator[PhotoResult]:
     queue = deque(enumerate(items))
     done: dict[int, PhotoResult] = {}
     next_out = 0
@@ -134,7 +126,8 @@ def _run(ctx: Any, args: tuple, pool: list[_Worker], items: list[str], checks: A
             except (EOFError, OSError):
                 result = None
             if result is None:  # the worker died on this photo (a crash, or memory the cap refused in native code)
-                result = _error(checks, path, "internal_error", f"{path}: the worker checking it stopped (exit {w.process.exitcode})")
+                result = checks.guard.error_result(path, None, "internal_error",
+                                                   f"{path}: the worker checking it stopped (exit {w.process.exitcode})")
                 pool[pool.index(w)] = _replace(ctx, args, w)
             elif result.verdict is Verdict.ERROR and result.error_code == "out_of_memory":
                 pool[pool.index(w)] = _replace(ctx, args, w)  # a worker that hit its cap starts clean
@@ -145,13 +138,10 @@ def _run(ctx: Any, args: tuple, pool: list[_Worker], items: list[str], checks: A
         for w in list(pool):
             if w.busy is not None and now - w.busy[2] > limits.seconds:
                 index, path, _ = w.busy
-                done[index] = _error(checks, path, "too_slow", f"{path}: checking took longer than {limits.seconds:g} s; stopped")
+                done[index] = checks.guard.error_result(path, None, "too_slow", f"{path}: checking took longer than {limits.seconds:g} s; stopped")
                 pool[pool.index(w)] = _replace(ctx, args, w)
         while next_out in done:
-            result = done.pop(next_out)
-            if audit:
-                checks.audit([result])  # the driver is the register's only writer
-            yield result
+            yield done.pop(next_out)
             next_out += 1
 
 

@@ -5,7 +5,7 @@ actor opens the same register read-only (consents, events, reviewers' decisions,
 known adults, wired by ``open_checks``) and loads the models once, then judges the
 photos it is given by path. The register stays the single writer of its audit log:
 actors never write to it; the driver collects each result and audits it before
-the next, exactly as the local engine's checks are audited. Results come back in
+it is used (``Checks.audited``). Results come back in
 the input's order (the driver keeps a window of photos in flight, so the actors
 stay busy), so a report from Ray is the local engine's report.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from minorguard.locale.coded_error import CodedError
-from minorguard.types import PhotoResult, Verdict
+from minorguard.types import PhotoResult
 
 __all__ = ["EngineUnavailable", "check_on_ray"]
 
@@ -40,12 +40,11 @@ class EngineUnavailable(CodedError, RuntimeError):
 def _remote_checker(ray: Any) -> Any:
     @ray.remote(num_cpus=1)
     class Checker:
-        def __init__(self, policy: Any, models: str | None, db: str | None, context: dict[str, Any], lang: str) -> None:
-            from minorguard.application.checks import open_checks
-            from minorguard.pipeline import CheckContext
+        def __init__(self, spec: dict[str, Any], models: str | None) -> None:
+            from minorguard.application.checks import open_worker_checks
 
             # opened once per worker: the models, and the register's decisions (read, never written here)
-            self.checks = open_checks(policy, models, db, CheckContext(**context), tool="ray worker", lang=lang)
+            self.checks = open_worker_checks(spec, models, "ray worker")
 
         def ready(self) -> str:
             return self.checks.guard.pack_label
@@ -58,11 +57,10 @@ def _remote_checker(ray: Any) -> Any:
 
 
 def check_on_ray(checks: Any, sources: Iterable[Path], *, address: str | None = None, workers: int | None = None,
-                 models: str | None = None, audit: bool = True) -> Iterator[PhotoResult]:
-    """Results for ``sources`` in their order, judged by Ray actors with ``checks``' policy, register and context;
-    each is audited by ``checks`` (the driver) before it is yielded, unless ``audit=False`` (a caller that audits
-    itself). ``address``: a running cluster ("auto", "HOST:PORT"); None starts one on this machine. ``models``:
-    the pack the driver's guard was loaded with (None: the default)."""
+                 models: str | None = None) -> Iterator[PhotoResult]:
+    """Results for ``sources`` in their order, judged by Ray actors with ``checks``' policy, register and context,
+    not yet audited: the driver audits them (``checks.audited``). ``address``: a running cluster ("auto",
+    "HOST:PORT"); None starts one on this machine. ``models``: the pack the driver's guard was loaded with."""
     try:
         import ray
     except ImportError:
@@ -82,18 +80,16 @@ def check_on_ray(checks: Any, sources: Iterable[Path], *, address: str | None = 
     try:
         count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
         count = max(1, min(count, len(items)))
-        context = {"channel": checks.context.channel, "when": checks.context.when, "event_id": checks.context.event_id,
-                   "purpose": checks.context.purpose}
-        db = checks.register.store.url if checks.register is not None else None
+        spec = checks.worker_spec()
         Checker = _remote_checker(ray)
-        actors = [Checker.remote(checks.guard.policy, models, db, context, checks.lang) for _ in range(count)]
+        actors = [Checker.remote(spec, models) for _ in range(count)]
         try:
             labels = set(ray.get([a.ready.remote() for a in actors]))
         except Exception as error:
             raise EngineUnavailable("workers_failed", error=str(error).strip().splitlines()[-1]) from None
         if labels != {checks.guard.pack_label}:  # every photo must be judged by the same models as the driver says
             raise EngineUnavailable("other_models", workers=", ".join(sorted(labels)), driver=checks.guard.pack_label)
-        yield from _in_order(ray, actors, items, checks, audit)
+        yield from _in_order(ray, actors, items, checks)
     finally:
         if started_here:
             ray.shutdown()
@@ -113,7 +109,7 @@ def _reachable(address: str | None) -> None:
         raise EngineUnavailable("unreachable", address=address, error=str(error)) from None
 
 
-def _in_order(ray: Any, actors: list[Any], items: list[str], checks: Any, audit: bool) -> Iterator[PhotoResult]:
+def _in_order(ray: Any, actors: list[Any], items: list[str], checks: Any) -> Iterator[PhotoResult]:
     window = 2 * len(actors)
     in_flight: deque = deque()
     next_item = 0
@@ -126,9 +122,5 @@ def _in_order(ray: Any, actors: list[Any], items: list[str], checks: Any, audit:
         try:
             result = ray.get(ref)
         except Exception as error:  # a worker lost mid-photo: that photo is not passed
-            result = PhotoResult(source=path, verdict=Verdict.ERROR, sha256=None, error=f"{path}: worker lost: {error}",
-                                 error_code="internal_error", model_pack=checks.guard.pack_label,
-                                 policy_version=checks.guard.policy.version)
-        if audit:
-            checks.audit([result])  # the driver is the register's only writer
+            result = checks.guard.error_result(path, None, "internal_error", f"{path}: worker lost: {error}")
         yield result

@@ -29,12 +29,6 @@ class Engine(str, Enum):
     ray = "ray"
 
 
-def _audited(checks: Any, results: Any) -> Any:
-    for result in results:
-        checks.audit([result])  # the driver is the register's only writer
-        yield result
-
-
 def _open_jsonl(path: Path, lang: str, checks: Any) -> Any:
     try:
         return open(path, "w", encoding="utf-8")
@@ -106,12 +100,12 @@ def scan(
     if engine is Engine.ray:
         from minorguard.application.ray_engine import check_on_ray
 
-        judge = lambda paths: check_on_ray(checks, paths, address=address, workers=workers or None, models=models, audit=False)
+        judge = lambda paths: check_on_ray(checks, paths, address=address, workers=workers or None, models=models)
     elif engine is Engine.isolated:
         from minorguard.application.isolated import Limits, check_isolated
 
         limits = Limits(photo_seconds, photo_memory_mb)
-        judge = lambda paths: check_isolated(checks, paths, workers=workers or None, limits=limits, models=models, audit=False)
+        judge = lambda paths: check_isolated(checks, paths, workers=workers or None, limits=limits, models=models)
     if incremental is not None:
         from minorguard.application.archive import ResultStore, RunSummary, check_incrementally
 
@@ -122,20 +116,19 @@ def scan(
             fail(t("scan.incremental_unusable", lang_s, path=incremental, error=error))
         summary = RunSummary()
         stream = check_incrementally(checks, sources, store, summary, workers=workers or None, judge=judge)
-    elif judge is not None:
-        stream = _audited(checks, judge(sources))
+    elif judge is not None:  # the driver records what its workers judged
+        stream = checks.audited(judge(sources))
+    elif jsonl_out is not None:  # a streamed line is a decision someone may act on: recorded before it is written
+        stream = checks.audited(checks.check_many(sources, workers=workers or None))
     else:
         stream = checks.check_many(sources, workers=workers or None)
     lines = _open_jsonl(jsonl_out, lang_s, checks) if jsonl_out is not None else None
-    audit_each = lines is not None and store is None and judge is None
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                       TimeRemainingColumn(), console=err, transient=True) as progress:
             task = progress.add_task("scan", total=len(sources), rate="")
             began = time.monotonic()
             for result in stream:
-                if audit_each:  # a streamed line is a decision someone may act on: recorded before it is written
-                    checks.audit([result])
                 results.append(result)
                 if lines is not None:
                     lines.write(json_text(to_jsonable(result)) + "\n")
@@ -149,8 +142,8 @@ def scan(
     finally:
         if lines is not None:
             lines.close()
-    # incremental and Ray runs audited each result as it came; the local engine audits the batch here
-    results, batch = finish_checks(checks, results, lang_s, audit=store is None and judge is None and not audit_each)
+    # only a plain local run is audited here, as a batch: every other stream audited each result as it came
+    results, batch = finish_checks(checks, results, lang_s, audit=store is None and judge is None and jsonl_out is None)
     checks.close()
     if store is not None:
         store.close()
