@@ -11,6 +11,7 @@ elsewhere to anchor it).
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +23,7 @@ from consent_db.schema import AuditEntry, Meta
 from minorguard.locale.coded_error import Problem, say_problem
 from minorguard.photos.file_names import json_text, shown
 
-__all__ = ["GENESIS", "RECORD_ACTIONS", "STATE", "AuditReport", "append", "verify"]
+__all__ = ["GENESIS", "RECORD_ACTIONS", "STATE", "AuditReport", "append", "details_of", "verify"]
 
 GENESIS = "0" * 64
 _HEAD = "audit_head"
@@ -32,6 +33,17 @@ _HEAD = "audit_head"
 # when a decision could differ (a withdrawal takes effect on the next photo).
 STATE = "register_state"
 RECORD_ACTIONS = frozenset({"scan_decision", "photo_checked", "photo_exported", "register_exported", "api_key_created", "api_key_revoked"})
+
+
+def details_of(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry's details (``Register.audit_entries`` gives the stored JSON text) as a dict; {} if unreadable."""
+    value = entry["details"]
+    if isinstance(value, dict):
+        return value
+    try:
+        return json.loads(value or "{}")
+    except ValueError:
+        return {}
 
 
 def _canonical(details: Any) -> str:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from consent_db.audit import details_of
 from consent_db.errors import RegisterError
 from consent_db.register import Register
 
@@ -48,15 +49,6 @@ class Reliance:
         return {f: getattr(self, f) if f != "faces" else list(self.faces) for f in self.__slots__}
 
 
-def _details(entry: dict[str, Any]) -> dict[str, Any]:
-    value = entry["details"]
-    if isinstance(value, dict):
-        return value
-    try:
-        return json.loads(value or "{}")
-    except ValueError:
-        return {}
-
 
 def relying_on(register: Register, *, consent: str | None = None, event: str | None = None,
                review: int | None = None) -> list[Reliance]:
@@ -77,7 +69,7 @@ def relying_on(register: Register, *, consent: str | None = None, event: str | N
 def _rows(entries: list[dict[str, Any]], decided, exported_face, reviewed) -> list[Reliance]:
     out: dict[tuple, Reliance] = {}
     for e in entries:
-        action, details = e["action"], _details(e)
+        action, details = e["action"], details_of(e)
         if action == "scan_decision" and decided(details):
             key = ("checked", e["photo_sha256"], details.get("channel"), details.get("date"), details.get("tool"), e["at"][:19])
             previous = out.get(key)
@@ -107,7 +99,7 @@ def _review_rows(entries: list[dict[str, Any]], decision: int) -> list[Reliance]
     found = False
     out: list[Reliance] = []
     for e in entries:
-        action, details = e["action"], _details(e)
+        action, details = e["action"], details_of(e)
         if action.startswith("review_"):
             for face in details.get("faces") or [{**details, "photo_sha256": e["photo_sha256"]}]:
                 if face.get("decision") == decision:

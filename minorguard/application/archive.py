@@ -61,6 +61,8 @@ class RegisterMarks:
 
 def register_marks(register: Any) -> RegisterMarks:
     """One pass over the audit log (the register's own record of every change, kept through erasures)."""
+    from consent_db.audit import details_of
+
     if register is None:
         return RegisterMarks()
     enrolments = events = known = 0
@@ -78,7 +80,7 @@ def register_marks(register: Any) -> RegisterMarks:
             if e["subject"]:
                 children[e["subject"]] = seq
         elif action.startswith("review_"):
-            details = e["details"] if isinstance(e["details"], dict) else json.loads(e["details"] or "{}")
+            details = details_of(e)
             for face in details.get("faces") or [{"photo_sha256": e["photo_sha256"]}]:
                 if face.get("photo_sha256"):
                     reviews[face["photo_sha256"]] = seq
