@@ -139,12 +139,13 @@ class Service:
         self.limiter = anyio.CapacityLimiter(settings.threads or max(2, os.cpu_count() or 2))
 
     # -- plumbing --------------------------------------------------------------------
-    async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """``fn`` on a worker thread within the time limit; past it, 503 and nothing decided."""
+    async def _run(self, fn: Callable[..., Any], *args: Any, photo: bool = False, **kwargs: Any) -> Any:
+        """``fn`` on a worker thread within the time limit; past it, 503 and nothing decided. Only photos (``photo``)
+        wait for one of the ``--threads`` slots: a key lookup or a health check must not queue behind them."""
         try:
             with anyio.fail_after(self.settings.timeout_s):
                 return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), abandon_on_cancel=True,
-                                                      limiter=self.limiter)
+                                                      limiter=self.limiter if photo else None)
         except TimeoutError:
             raise Refusal(503, "service.timeout", seconds=f"{self.settings.timeout_s:g}") from None
         except Refusal:
@@ -207,7 +208,7 @@ class Service:
     async def check(self, request: Request) -> Response:
         lang = answer_language(request, self.settings.lang)
         checks, upload = await self._checks(request, CHECK_FIELDS)
-        result = await self._run(checks.check, upload.data, label=upload.name)
+        result = await self._run(checks.check, upload.data, label=upload.name, photo=True)
         body = to_jsonable(result)
         if result.verdict.value == "ERROR":
             from minorguard.report.files import explain_error
@@ -222,7 +223,7 @@ class Service:
         lang = answer_language(request, self.settings.lang)
         options = self._export_options(request)
         checks, upload = await self._checks(request, EXPORT_FIELDS)
-        made = await self._run(checks.export_bytes, upload.data, upload.name, **options)
+        made = await self._run(checks.export_bytes, upload.data, upload.name, photo=True, **options)
         photo, entry = made.photo, made.entry
         verdict = photo.verdict.value if photo.verdict else None
         wants_json = "application/json" in request.headers.get("accept", "")
