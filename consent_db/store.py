@@ -120,12 +120,24 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One serialised transaction: commits on success, rolls back on any error."""
+        with self._errors_said(), self._sessions() as session, session.begin():
+            if self.is_postgres:
+                session.execute(text(f"SET LOCAL lock_timeout = '{int(self.busy_timeout_s * 1000)}ms'"))
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads and does not queue behind writers (SQLite: a deferred BEGIN, which WAL
+        readers never wait on; PostgreSQL: no advisory lock). Used where every request reads: API keys, the state."""
+        with self._errors_said(), self._readers() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _errors_said(self) -> Iterator[None]:
+        """The database's errors as the register's: busy (retry) or one line naming the register."""
         try:
-            with self._sessions() as session, session.begin():
-                if self.is_postgres:
-                    session.execute(text(f"SET LOCAL lock_timeout = '{int(self.busy_timeout_s * 1000)}ms'"))
-                    session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_KEY})
-                yield session
+            yield
         except OperationalError as error:
             if _is_busy(error):
                 raise RegisterBusy("busy", register=self.label) from None
@@ -134,18 +146,6 @@ class Store:
             if _is_busy(error):
                 raise RegisterBusy("busy", register=self.label) from None
             raise
-
-    @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A transaction that only reads and does not queue behind writers (SQLite: a deferred BEGIN, which WAL
-        readers never wait on; PostgreSQL: no advisory lock). Used where every request reads: API keys, the state."""
-        try:
-            with self._readers() as session, session.begin():
-                yield session
-        except OperationalError as error:
-            if _is_busy(error):
-                raise RegisterBusy("busy", register=self.label) from None
-            raise RegisterError("db_error", register=self.label, error=str(error.orig).strip().splitlines()[0]) from None
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision, inside one serialised transaction."""
