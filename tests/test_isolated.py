@@ -1,9 +1,10 @@
-"""Bounded work per photo (issue 17): scan --engine isolated judges each photo in a worker process within a time
+"""Bounded work per photo (issue 17): scan (its default engine, isolated) judges each photo in a worker process within a time
 and a memory limit; a photo past either becomes ERROR with the reason, its worker is replaced, the batch goes on."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -33,8 +34,8 @@ def _photos(report: Path) -> list[dict]:
 def test_within_the_limits_a_worker_process_gives_the_local_engines_results(folder, tmp_path):
     local, isolated = tmp_path / "local.json", tmp_path / "isolated.json"
     common = ["scan", str(folder), "--channel", "facebook", "--no-group", "--lang", "en"]
-    assert main([*common, "--json", str(local)]) == EXIT_BLOCK
-    assert main([*common, "--json", str(isolated), "--engine", "isolated", "--workers", "2"]) == EXIT_BLOCK
+    assert main([*common, "--json", str(local), "--engine", "local"]) == EXIT_BLOCK
+    assert main([*common, "--json", str(isolated), "--workers", "2"]) == EXIT_BLOCK  # the default engine
     assert _photos(isolated) == _photos(local)
 
 
@@ -45,11 +46,27 @@ def test_within_the_limits_a_worker_process_gives_the_local_engines_results(fold
 ])
 def test_a_photo_past_a_limit_is_an_error_with_its_reason_and_the_batch_goes_on(folder, tmp_path, capsys, option, value, codes, said):
     report = tmp_path / "raporti.json"
-    exit_code = main(["scan", str(folder), "--no-group", "--lang", "en", "--json", str(report), "--engine", "isolated",
-                      "--workers", "1", option, value])
+    # no --engine: the default bounds every photo
+    exit_code = main(["scan", str(folder), "--no-group", "--lang", "en", "--json", str(report), "--workers", "1", option, value])
     assert exit_code == EXIT_BLOCK  # ERROR blocks publication, as every ERROR does
     photos = json.loads(report.read_text(encoding="utf-8"))["photos"]
     assert len(photos) == 5  # every photo has its answer: no photo stopped the others
     assert {p["verdict"] for p in photos} == {"ERROR"} and {p["error_code"] for p in photos} <= codes
     out = capsys.readouterr().out
     assert said in out or "worker checking it stopped" in out
+
+
+def test_default_workers_never_exceed_the_photos_or_the_cores():
+    from minorguard.application.isolated import default_workers
+
+    assert default_workers(1) == 1
+    assert 1 <= default_workers(1000) <= (os.cpu_count() or 1)
+
+
+def test_default_workers_fit_the_free_memory(monkeypatch):
+    from minorguard.application import isolated
+
+    monkeypatch.setattr(isolated, "_available_mb", lambda: isolated.WORKER_MB - 1)
+    assert isolated.default_workers(100) == 1  # not enough for two copies of the models: one worker, not swapping
+    monkeypatch.setattr(isolated, "_available_mb", lambda: None)
+    assert isolated.default_workers(100) == min(100, os.cpu_count() or 1)

@@ -118,16 +118,38 @@ class Checks:
     def audited(self, results: Iterable[PhotoResult]) -> Iterator[PhotoResult]:
         """``results`` passed on one by one, each audited first: for results judged elsewhere (worker processes,
         Ray) or read as they come (a JSON Lines stream), where a result may be acted on before the batch ends."""
+        from consent_db import RegisterError
+
         for result in results:
-            self.audit([result])
+            try:
+                self.audit([result])
+            except RegisterError as error:  # as the batch's audit says it: the scan stops, nothing after is relied on
+                raise RegisterError("audit_unwritten", error=error.problems[0]) from error
             yield result
+
+    def check_in_worker(self, path: str) -> tuple[PhotoResult, list[tuple[str, int, Any]]]:
+        """In a worker process: the result, and the embeddings grouping needs from it (the driver groups the batch,
+        ``keep_embeddings``), which leave this worker's memory with it."""
+        self.refresh()  # a consent withdrawn meanwhile applies to the next photo here too
+        result = self.guard.check(path, self.context)
+        if self.store is None:
+            return result, []
+        vectors = [(source, index, vector) for (source, index), vector in self.store.as_mapping().items()]
+        self.store.clear()
+        return result, vectors
+
+    def keep_embeddings(self, vectors: Iterable[tuple[str, int, Any]]) -> None:
+        """In the driver: a worker's embeddings of one photo, for grouping the batch in ``finish``."""
+        if self.store is not None:
+            for source, index, vector in vectors:
+                self.store.put(source, index, vector)
 
     def worker_spec(self) -> dict[str, Any]:
         """What a worker process needs to open the same checks (``open_worker_checks``): plain, picklable values."""
         c = self.context
         return {"policy": self.guard.policy, "db": self.register.store.url if self.register is not None else None,
                 "context": {"channel": c.channel, "when": c.when, "event_id": c.event_id, "purpose": c.purpose},
-                "lang": self.lang}
+                "lang": self.lang, "group": self.store is not None}
 
     def refresh(self) -> bool:
         """Re-read the register's consents, events, reviews and known adults if it changed since; True if it did.
@@ -284,7 +306,9 @@ class Checks:
 def open_worker_checks(spec: dict[str, Any], models: str | None, tool: str) -> Checks:
     """In a worker: the driver's checks (``Checks.worker_spec``), models loaded here. Workers only judge; the driver
     audits (the register keeps one writer)."""
-    return open_checks(spec["policy"], models, spec["db"], CheckContext(**spec["context"]), tool=tool, lang=spec["lang"])
+    group = spec.get("group", False)  # the worker keeps each photo's embeddings until it hands them over
+    return open_checks(spec["policy"], models, spec["db"], CheckContext(**spec["context"]), tool=tool, lang=spec["lang"],
+                       group=group, photos=2 if group else 1)
 
 
 def open_checks(

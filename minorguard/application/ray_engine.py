@@ -49,9 +49,8 @@ def _remote_checker(ray: Any) -> Any:
         def ready(self) -> str:
             return self.checks.guard.pack_label
 
-        def check(self, path: str) -> PhotoResult:
-            self.checks.refresh()  # a consent withdrawn meanwhile applies to the next photo here too
-            return self.checks.guard.check(path, self.checks.context)
+        def check(self, path: str) -> tuple[PhotoResult, list]:
+            return self.checks.check_in_worker(path)
 
     return Checker
 
@@ -120,7 +119,8 @@ def _in_order(ray: Any, actors: list[Any], items: list[str], checks: Any) -> Ite
             next_item += 1
         path, ref = in_flight.popleft()
         try:
-            result = ray.get(ref)
+            result, vectors = ray.get(ref)
+            checks.keep_embeddings(vectors)
         except Exception as error:  # a worker lost mid-photo: that photo is not passed
             result = checks.guard.error_result(path, None, "internal_error", f"{path}: worker lost: {error}")
         yield result

@@ -63,11 +63,11 @@ def scan(
         help="A results file: judge again only photos whose decision could have changed since (kept as each is judged; an interrupted run resumes).",
     ),
     engine: Engine = typer.Option(
-        Engine.local, "--engine",
-        help="local: this machine's cores; isolated: each photo in a worker process within --photo-seconds and --photo-memory-mb; ray: a Ray cluster (pip install 'minorguard[ray]').",
+        Engine.isolated, "--engine",
+        help="isolated: each photo in a worker process within --photo-seconds and --photo-memory-mb (a worker per core, as memory allows); local: threads in this process sharing one copy of the models, no limits; ray: a Ray cluster (pip install 'minorguard[ray]').",
     ),
-    photo_seconds: float = typer.Option(120.0, "--photo-seconds", min=0.1, help="isolated: a photo taking longer becomes ERROR and the scan goes on."),
-    photo_memory_mb: int = typer.Option(4096, "--photo-memory-mb", min=16, help="isolated: memory a photo may take beyond the loaded models; more becomes ERROR."),
+    photo_seconds: float = typer.Option(120.0, "--photo-seconds", min=0.1, help="A photo taking longer becomes ERROR and the scan goes on (isolated engine)."),
+    photo_memory_mb: int = typer.Option(4096, "--photo-memory-mb", min=16, help="Memory a photo may take beyond the loaded models; more becomes ERROR (isolated engine, on Linux)."),
     address: str | None = typer.Option(None, "--address", help="The Ray cluster (HOST:PORT or auto); default: start one on this machine."),
     jsonl_out: Path | None = typer.Option(None, "--jsonl", help="Write each result as a JSON line as soon as it is judged."),
 ) -> None:

@@ -195,10 +195,11 @@ HELP_SQ: dict[str, str] = {
         "Mbyll një ngjarje: pa ndryshime të tjera; fotot e saj mbeten të lidhura. Liston fotot e kontrolluara ose të eksportuara me përjashtimin e saj (`minorguard audit relied --event ID` e jep listën sërish, edhe si CSV ose JSON).",
     "A results file: judge again only photos whose decision could have changed since (kept as each is judged; an interrupted run resumes).":
         "Një skedar rezultatesh: gjykon sërish vetëm fotot vendimi i të cilave mund të ketë ndryshuar (ruhen sapo gjykohen; një ekzekutim i ndërprerë vazhdon).",
-    "local: this machine's cores; isolated: each photo in a worker process within --photo-seconds and --photo-memory-mb; ray: a Ray cluster (pip install 'minorguard[ray]').":
-        "local: bërthamat e këtij kompjuteri; isolated: çdo foto në një proces punëtor brenda --photo-seconds dhe --photo-memory-mb; ray: një grup Ray (pip install 'minorguard[ray]').",
-    "isolated: a photo taking longer becomes ERROR and the scan goes on.": "isolated: një foto që zgjat më shumë bëhet ERROR dhe kontrolli vazhdon.",
-    "isolated: memory a photo may take beyond the loaded models; more becomes ERROR.": "isolated: memoria që mund të marrë një foto përtej modeleve të ngarkuara; më shumë bëhet ERROR.",
+    "isolated: each photo in a worker process within --photo-seconds and --photo-memory-mb (a worker per core, as memory allows); local: threads in this process sharing one copy of the models, no limits; ray: a Ray cluster (pip install 'minorguard[ray]').":
+        "isolated: çdo foto në një proces punëtor brenda --photo-seconds dhe --photo-memory-mb (një punëtor për bërthamë, sa lejon memoria); local: fije në këtë proces që ndajnë një kopje të modeleve, pa kufij; ray: një grup Ray (pip install 'minorguard[ray]').",
+    "A photo taking longer becomes ERROR and the scan goes on (isolated engine).": "Një foto që zgjat më shumë bëhet ERROR dhe kontrolli vazhdon (motori isolated).",
+    "Memory a photo may take beyond the loaded models; more becomes ERROR (isolated engine, on Linux).":
+        "Memoria që mund të marrë një foto përtej modeleve të ngarkuara; më shumë bëhet ERROR (motori isolated, në Linux).",
     "The Ray cluster (HOST:PORT or auto); default: start one on this machine.": "Grupi Ray (HOST:PORTA ose auto); i paracaktuar: nis një në këtë kompjuter.",
     "Write each result as a JSON line as soon as it is judged.": "Shkruan çdo rezultat si një rresht JSON sapo gjykohet.",
     "Only children of this name (case, spaces and accents typed either way).": "Vetëm fëmijët me këtë emër (shkronja të mëdha ose të vogla, hapësira dhe shenja si të shtypen).",
