@@ -44,7 +44,6 @@ def extract(limit: int | None) -> dict:
     """Embeddings of fgnet_dev (cached): {paths, ages, subjects, embeddings, missed}."""
     from minorguard.models.pack import load_pack
     from minorguard.photos.decode import load_photo
-    from minorguard.types import Box, DetectedFace
 
     root = EVAL / "age" / "fgnet_dev"
     with open(root / "labels.csv", encoding="utf-8") as handle:
@@ -60,15 +59,7 @@ def extract(limit: int | None) -> dict:
     start = time.perf_counter()
     for n, row in enumerate(rows):
         photo = load_photo(root / row["path"])
-        truth = Box(*(float(row[k]) for k in ("lm_box_x", "lm_box_y", "lm_box_w", "lm_box_h")))
-        faces = pack.detector.detect(photo.pixels)
-        best = max(faces, key=lambda f: f.box.scaled(1 / photo.scale).iou(truth), default=None)
-        if best is not None and best.box.scaled(1 / photo.scale).iou(truth) >= 0.3:
-            face, source = best, "detector"
-        else:
-            # the detector missed the subject: use the annotated box so the pair still counts,
-            # and report how many did so
-            face, source = DetectedFace(truth.scaled(photo.scale), 1.0), "landmark_box"
+        face, source = subject_face(pack, photo, row)
         vectors.append(pack.embedder.embed(photo.pixels, [face])[0])
         paths.append(row["path"])
         ages.append(int(row["age"]))
@@ -86,6 +77,18 @@ def extract(limit: int | None) -> dict:
     CACHE.mkdir(parents=True, exist_ok=True)
     np.savez(cache, **out)
     return out
+
+
+def subject_face(pack, photo, row: dict) -> tuple:
+    """The labelled subject's face as the scan path finds it: ``(face, "detector")``, or the annotated landmark box
+    where the detector missed it, so the pair still counts (``"landmark_box"``, reported)."""
+    from minorguard.types import Box, DetectedFace
+
+    truth = Box(*(float(row[k]) for k in ("lm_box_x", "lm_box_y", "lm_box_w", "lm_box_h")))
+    best = max(pack.detector.detect(photo.pixels), key=lambda f: f.box.scaled(1 / photo.scale).iou(truth), default=None)
+    if best is not None and best.box.scaled(1 / photo.scale).iou(truth) >= 0.3:
+        return best, "detector"
+    return DetectedFace(truth.scaled(photo.scale), 1.0), "landmark_box"
 
 
 def detector_name() -> str:

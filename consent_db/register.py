@@ -509,6 +509,31 @@ class Register:
                 out.setdefault(row.child_id, []).append(np.frombuffer(raw, dtype=np.float32))
         return {k: np.stack(v) for k, v in out.items()}
 
+    def enrolments_described_otherwise(self, embedder: str) -> list[tuple[str, str, bytes, int, str, np.ndarray]]:
+        """``(enrolment id, child id, photo, face number, embedder, vector)`` of each enrolment made with another
+        embedder than ``embedder``, decrypted in memory only: what ``redescribe_enrolment`` needs."""
+        out = []
+        with self.store.transaction() as session:
+            for row in session.execute(select(Enrolment).where(Enrolment.embedder != embedder).order_by(Enrolment.created_at)).scalars():
+                photo = self._cipher.decrypt(row.photo_enc, f"enrolments.photo:{row.id}")
+                raw = self._cipher.decrypt(row.embedding_enc, f"enrolments.embedding:{row.id}")
+                out.append((row.id, row.child_id, photo, row.face_index, row.embedder, np.frombuffer(raw, dtype=np.float32)))
+        return out
+
+    def redescribe_enrolment(self, enrolment_id: str, embedding: np.ndarray, embedder: str) -> None:
+        """Replace an enrolment's embedding with one of ``embedder`` computed from its own stored photo."""
+        vector = np.asarray(embedding, dtype=np.float32).ravel()
+        with self.store.transaction() as session:
+            row = session.get(Enrolment, enrolment_id)
+            if row is None:
+                raise NotFound("not_found_enrolment", id=enrolment_id)
+            old = row.embedder
+            row.embedding_enc = self._cipher.encrypt(vector.tobytes(), f"enrolments.embedding:{row.id}")
+            row.embedder = embedder
+            session.flush()
+            audit.append(session, self.actor, "photo_redescribed", row.child_id, {"enrolment": row.id, "from": old, "embedder": embedder},
+                         photo_sha256=row.photo_sha256)
+
     def match_view(self, embedder: str | None = None) -> tuple[dict[str, np.ndarray], dict[str, ChildInfo]]:
         """Embeddings plus the children (with consents) in one read, for the scan-time matcher."""
         vectors = self.enrolment_embeddings(embedder)

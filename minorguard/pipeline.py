@@ -217,8 +217,9 @@ class Guard:
         result: list[ConsentEvidence | None] = [None] * len(assessments)
         if wanted:
             vectors = self._vectors(photo, faces, wanted, {} if cache is None else cache)
-            for i in wanted:
-                result[i] = self.consent.match(vectors[i], context.channel, context.when)
+            described = self.pack.consent_vectors(photo.pixels, [faces[i] for i in wanted], np.stack([vectors[i] for i in wanted]))
+            for row, i in enumerate(wanted):
+                result[i] = self.consent.match(described[row], context.channel, context.when)
         return result
 
     # -- public -------------------------------------------------------------

@@ -70,13 +70,13 @@ def register_marks(register: Any) -> RegisterMarks:
     reviews: dict[str, int] = {}
     for e in register.audit_entries():
         action, seq = e["action"], e["seq"]
-        if action == "photo_enrolled":
+        if action in ("photo_enrolled", "photo_redescribed"):  # a new description may match any open face
             enrolments = seq
         if action.startswith("event_"):
             events = seq
         elif action.startswith("known_adult_"):
             known = seq
-        elif action.startswith(("consent_", "never_publish_", "biometrics_erased", "photo_enrolled", "child_")):
+        elif action.startswith(("consent_", "never_publish_", "biometrics_erased", "photo_enrolled", "photo_redescribed", "child_")):
             if e["subject"]:
                 children[e["subject"]] = seq
         elif action.startswith("review_"):

@@ -384,7 +384,7 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
         else:
             linker.events  # noqa: B018 - read the register now, not inside the worker threads
         if any(c.enrolment_photos for c in register.list_children()):
-            embedder = guard.pack.embedder.name
+            embedder = guard.pack.consent_embedder.name
             consent = RegisterMatcher.from_policy(register, guard.policy, embedder=embedder, event_id=context.event_id,
                                                   purpose=context.purpose, lang=lang)
             if consent.skipped:

@@ -15,9 +15,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from consent_db import Register, RegisterError
 
-__all__ = ["MIN_FACE_PX", "MIN_SHARPNESS", "Enrolled", "box_text", "enrol_photo"]
+__all__ = ["MIN_FACE_PX", "MIN_SHARPNESS", "Enrolled", "Redescribed", "box_text", "enrol_photo", "redescribe_enrolments"]
 
 MIN_FACE_PX = 80.0
 # Variance of the Laplacian at 64 px (minorguard.faces.quality.face_sharpness). Sharp faces in
@@ -94,12 +96,56 @@ def enrol_photo(
     age = guard.assess(photo, [chosen])[0].age
     if age is not None and categorize(age, guard.policy) is FaceCategory.ADULT and not confirm_child:
         raise RegisterError("looks_adult", label=label, face=face, age=f"{age.expected:.0f}", box=box_text(box))
-    embedder = guard.pack.embedder
+    embedder = guard.pack.consent_embedder
     vector = embedder.embed(photo.pixels, [chosen])[0]
     enrolment_id = register.add_enrolment(
         child_id, photo.data, vector, face_index=face, face_height_px=height, embedder=getattr(embedder, "name", type(embedder).__name__)
     )
     return Enrolled(enrolment_id, child_id, photo.sha256, face, len(faces), height, sharpness, box_text(box))
+
+
+@dataclass(frozen=True, slots=True)
+class Redescribed:
+    enrolment_id: str
+    child_id: str
+    done: bool
+    why: str = ""  # when not done: what stopped it (the enrolment keeps its old description)
+
+
+# A stored description recomputed from its own photo with the same model agrees this well or better
+# (the detector's box may move a pixel); less means the face numbering found another face.
+SAME_FACE = 0.98
+
+
+def redescribe_enrolments(register: Register, guard: Any) -> list[Redescribed]:
+    """Describe every enrolment made with another embedder again, from its own stored photo, as this pack's consent
+    matching compares faces (an upgrade, or a change of pack). The face is the one enrolled (its number, 1 =
+    leftmost); where the old description came from this pack's plain embedder, the face found must agree with it,
+    so a changed numbering cannot move a child's consent onto another face."""
+    from minorguard.photos.decode import PhotoError
+
+    consent = guard.pack.consent_embedder
+    out = []
+    for enrolment_id, child_id, data, number, old, vector in register.enrolments_described_otherwise(consent.name):
+        try:
+            photo = guard._load(data, "<enrolment>")
+        except PhotoError as error:
+            out.append(Redescribed(enrolment_id, child_id, False, error.message))
+            continue
+        faces = guard.detect(photo)
+        if not 1 <= number <= len(faces):
+            out.append(Redescribed(enrolment_id, child_id, False, f"face {number} not found ({len(faces)} faces)"))
+            continue
+        chosen = faces[number - 1]
+        plain = guard.pack.embedder.embed(photo.pixels, [chosen])
+        if old == guard.pack.embedder.name:
+            agreement = float(plain[0] @ vector / max(1e-9, float(np.linalg.norm(plain[0]) * np.linalg.norm(vector))))
+            if agreement < SAME_FACE:
+                out.append(Redescribed(enrolment_id, child_id, False, f"face {number} is not the face enrolled (similarity {agreement:.3f})"))
+                continue
+        register.redescribe_enrolment(enrolment_id, guard.pack.consent_vectors(photo.pixels, [chosen], plain)[0], consent.name)
+        out.append(Redescribed(enrolment_id, child_id, True))
+    return out
 
 
 def box_text(box: Any) -> str:

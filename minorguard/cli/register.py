@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from minorguard.cli.common import build_guard, fail
+from minorguard.cli.common import EXIT_BLOCK, build_guard, fail
 from minorguard.cli.events import open_register
 from minorguard.cli.lang import Lang, LangOpt, say
 from minorguard.locale import t
@@ -196,6 +196,27 @@ def child_enrol(
             done = enrol_photo(reg, child_id, path, face, guard=guard, confirm_child=confirm_child)
             console.print(t("register.enrolled", lang.value, path=path, face=done.face, n=done.faces_found,
                             px=f"{done.face_height_px:.0f}", box=done.box, id=done.enrolment_id))
+
+
+@child_app.command("redescribe")
+def child_redescribe(
+    models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
+) -> None:
+    """Describe enrolments made with another model pack again, from their stored photos, so that scans recognise those children."""
+    from minorguard.application.enrolment import redescribe_enrolments
+
+    with OpenRegister(db, by, lang) as reg:
+        guard = build_guard(None, models)
+        done = redescribe_enrolments(reg, guard)
+    for item in done:
+        if not item.done:
+            err.print(t("register.redescribe_failed", lang.value, id=item.enrolment_id, child=item.child_id, why=item.why))
+    console.print(t("register.redescribed", lang.value, n=sum(d.done for d in done), embedder=guard.pack.consent_embedder.name))
+    if not all(d.done for d in done):
+        raise typer.Exit(EXIT_BLOCK)
 
 
 @child_app.command("never-publish")

@@ -203,4 +203,6 @@ HELP_SQ: dict[str, str] = {
     "The Ray cluster (HOST:PORT or auto); default: start one on this machine.": "Grupi Ray (HOST:PORTA ose auto); i paracaktuar: nis një në këtë kompjuter.",
     "Write each result as a JSON line as soon as it is judged.": "Shkruan çdo rezultat si një rresht JSON sapo gjykohet.",
     "Only children of this name (case, spaces and accents typed either way).": "Vetëm fëmijët me këtë emër (shkronja të mëdha ose të vogla, hapësira dhe shenja si të shtypen).",
+    "Describe enrolments made with another model pack again, from their stored photos, so that scans recognise those children.":
+        "Përshkruan përsëri regjistrimet e bëra me një paketë tjetër modelesh, nga fotot e tyre të ruajtura, që kontrollet t'i njohin ata fëmijë.",
 }

@@ -104,10 +104,19 @@ class FaceResAgeModel:
     def distributions_from_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         if not crops:
             return np.zeros((0, len(self.ages)), np.float32)
+        probs = self._run("age_probs", crops).astype(np.float64)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def features_from_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """The pooled 1024-D feature (trained for identity on VGGFace2 before the age head)."""
+        if not crops:
+            return np.zeros((0, 1024), np.float32)
+        return self._run("features", crops)
+
+    def _run(self, output: str, crops: Sequence[np.ndarray]) -> np.ndarray:
         batch = np.stack([cv2.resize(c, (224, 224), interpolation=cv2.INTER_LINEAR) for c in crops]).astype(np.float32)
         batch = batch[..., ::-1] - CAFFE_BGR_MEAN
-        probs = self._session.run(["age_probs"], {"input": np.ascontiguousarray(batch)})[0].astype(np.float64)
-        return probs / probs.sum(axis=1, keepdims=True)
+        return self._session.run([output], {"input": np.ascontiguousarray(batch)})[0]
 
     def distributions(self, rgb: np.ndarray, boxes: Sequence[Box], variants: Sequence[str] = DEFAULT_VARIANTS["faceres"]) -> np.ndarray:
         """Per box, the mean distribution over the named crops (FACERES_CROPS)."""

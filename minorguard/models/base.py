@@ -96,6 +96,9 @@ class ModelPack:
     _embedder_factory: Any = None
     _embedder: Any = field(default=None, repr=False)
     licence_note: str = ""
+    # builds the description consent matching compares from this pack (default: the embedder itself)
+    _consent_factory: Any = None
+    _consent_embedder: Any = field(default=None, repr=False)
 
     @property
     def embedder(self) -> Any:
@@ -106,6 +109,25 @@ class ModelPack:
                         raise ModelError("no_embedder", pack=self.name)
                     self._embedder = self._embedder_factory()
         return self._embedder
+
+    @property
+    def consent_embedder(self) -> Any:
+        """What enrolments store and scans compare with the register; ``embed(rgb, faces, dlib=None)``."""
+        if self._consent_factory is None:
+            return self.embedder
+        if self._consent_embedder is None:
+            embedder = self.embedder
+            with _EMBEDDER_LOCK:
+                if self._consent_embedder is None:
+                    self._consent_embedder = self._consent_factory(self, embedder)
+        return self._consent_embedder
+
+    def consent_vectors(self, rgb: np.ndarray, faces: Any, embeddings: np.ndarray) -> np.ndarray:
+        """The consent descriptions of ``faces`` whose ``embedder`` vectors are ``embeddings`` (computed once)."""
+        consent = self.consent_embedder
+        if consent is self.embedder:
+            return embeddings
+        return consent.embed(rgb, faces, dlib=embeddings)
 
     @property
     def label(self) -> str:

@@ -64,6 +64,7 @@ def default_detector(score_threshold: float = 0.5, **kwargs: Any) -> FusedDetect
 def _default_pack(detector_threshold: float) -> ModelPack:
     from minorguard.models.age_networks import FusedAgeModel
     from minorguard.models.dlib_models import CydralAgeModel, DlibAligner, DlibEmbedder
+    from minorguard.models.identity import FusedIdentity
 
     aligner = DlibAligner()
     return ModelPack(
@@ -71,6 +72,8 @@ def _default_pack(detector_threshold: float) -> ModelPack:
         detector=default_detector(detector_threshold),
         age_model=FusedAgeModel.load(CydralAgeModel(aligner)),
         _embedder_factory=lambda: DlibEmbedder(aligner),
+        # consent matching adds FaceRes's identity feature to dlib's (minorguard/models/identity.py)
+        _consent_factory=lambda pack, dlib: FusedIdentity(dlib, pack.age_model.faceres),
         licence_note="MIT (detectors, face-api age), Apache-2.0 (FaceRes age) and CC0-1.0 (Cydral age, landmarks, embedding): fit for government use.",
     )
 

@@ -1,0 +1,109 @@
+"""Consent matching compares dlib's descriptor and FaceRes's identity feature together (issue 16, item 4); registers
+whose enrolments were described by dlib alone are described again from their stored photos."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minorguard import CheckContext, Guard, Verdict, open_checks
+from minorguard.models.identity import IDENTITY_SPREAD, fuse_identity
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+FAMILY = SAMPLES / "faceaisharp_obama_family.jpg"
+BIDEN = SAMPLES / "faceaisharp_biden_7mpx.jpg"
+
+
+def test_the_fused_description_ranks_pairs_as_the_sum_of_the_two_z_scored_cosines():
+    rng = np.random.default_rng(7)
+    dlib, faceres = rng.normal(size=(40, 128)), rng.normal(size=(40, 1024))
+    fused = fuse_identity(dlib, faceres)
+    assert fused.shape == (40, 1152) and np.allclose(np.linalg.norm(fused, axis=1), 1, atol=1e-5)
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)
+    iu = np.triu_indices(40, k=1)
+    z_sum = (unit(dlib) @ unit(dlib).T)[iu] / IDENTITY_SPREAD["dlib"] + (unit(faceres) @ unit(faceres).T)[iu] / IDENTITY_SPREAD["faceres"]
+    cosine = (fused @ fused.T)[iu]
+    slope, offset = np.polyfit(z_sum, cosine, 1)  # an increasing affine map of the z-score sum, nothing else
+    assert slope > 0 and np.abs(cosine - (slope * z_sum + offset)).max() < 1e-5
+
+
+def _faces(guard: Guard, source) -> tuple:
+    photo = guard._load(source, "test")
+    return photo, guard.detect(photo)
+
+
+def test_a_girl_matches_herself_in_another_copy_and_not_a_stranger(guard):
+    """Real models on the sample portrait: the consent description of the left girl (face 2) from the portrait and
+    from a smaller, re-compressed copy agree above the match threshold; the Biden portrait's face stays below review."""
+    consent = guard.pack.consent_embedder
+    assert consent.name == "dlib-resnet-v1+hse-faceres-s115"
+    photo, faces = _faces(guard, FAMILY)
+    girl = consent.embed(photo.pixels, [faces[1]])[0]
+    with Image.open(FAMILY) as image:
+        buffer = io.BytesIO()
+        image.resize((image.width * 3 // 4, image.height * 3 // 4), Image.BILINEAR).save(buffer, "JPEG", quality=80)
+    copy, copy_faces = _faces(guard, buffer.getvalue())
+    again = consent.embed(copy.pixels, [copy_faces[1]])[0]
+    biden_photo, biden_faces = _faces(guard, BIDEN)
+    stranger = consent.embed(biden_photo.pixels, biden_faces[:1])[0]
+    assert float(girl @ again) >= guard.policy.consent_match_threshold
+    assert float(girl @ stranger) < guard.policy.consent_review_threshold
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    return tmp_path / "data"
+
+
+def test_an_old_registers_enrolments_are_described_again_and_their_children_recognised(guard, data_dir, tmp_path):
+    """A register written before the fused description holds dlib vectors: the scan cannot compare them (the girl
+    blocks and a notice says what to run); ``redescribe_enrolments`` describes them again from the stored photo, after
+    checking that the face found is the one enrolled; then the girl passes under her consent. An enrolment whose
+    number now finds another face is left as it was and said."""
+    from minorguard.application.enrolment import redescribe_enrolments
+
+    context = CheckContext(channel="facebook", when=date(2026, 12, 1))
+    fresh = Guard(policy=guard.policy, pack=guard.pack)
+    photo, faces = _faces(guard, FAMILY)
+    plain = guard.pack.embedder.embed(photo.pixels, faces)
+    with open_checks(db=str(tmp_path / "r.sqlite3"), context=context, guard=fresh) as checks:
+        reg = checks.register
+        girl = reg.add_child("Vajza Çelë")
+        reg.add_enrolment(girl.id, photo.data, plain[1], face_index=2, face_height_px=faces[1].box.height, embedder="dlib-resnet-v1")
+        reg.add_consent(girl.id, b"%PDF-1.4\n% leje", date(2026, 9, 1), ["facebook"])
+        other = reg.add_child("Motra")
+        moved = FAMILY.read_bytes() + b"\0"  # another file (sha256) of the same picture, enrolled under a number that finds another face
+        reg.add_enrolment(other.id, moved, plain[3], face_index=3, face_height_px=faces[3].box.height, embedder="dlib-resnet-v1")
+        before = checks.check(FAMILY)
+        assert before.verdict is Verdict.BLOCK
+        assert any("child redescribe" in n for n in checks.notices)
+        assert not any(f.consent is not None and f.consent.record_id for f in before.faces)
+        done = {d.child_id: d for d in redescribe_enrolments(reg, fresh)}
+        assert done[girl.id].done and not done[other.id].done and "not the face enrolled" in done[other.id].why
+        after = checks.check(FAMILY)
+    left_girl = next(f for f in after.faces if f.number == 2)
+    assert left_girl.reason.value == "consent" and left_girl.consent.child_ref == girl.id
+
+
+def test_the_redescribe_command_describes_an_old_enrolment_and_says_how_many(guard, data_dir, tmp_path, capsys):
+    from consent_db import Register
+    from minorguard.cli import main
+
+    db = str(tmp_path / "r.sqlite3")
+    photo, faces = _faces(guard, FAMILY)
+    with Register(db) as reg:
+        girl = reg.add_child("Vajza Çelë")
+        reg.add_enrolment(girl.id, photo.data, guard.pack.embedder.embed(photo.pixels, faces[1:2])[0], face_index=2,
+                          face_height_px=faces[1].box.height, embedder="dlib-resnet-v1")
+    assert main(["child", "redescribe", "--db", db, "--lang", "en"]) == 0
+    assert "1 enrolment photo(s) described again for dlib-resnet-v1+hse-faceres-s115" in capsys.readouterr().out
+    with Register(db) as reg:
+        assert list(reg.enrolment_embeddings("dlib-resnet-v1+hse-faceres-s115")) == [girl.id]
+        assert [a["action"] for a in reg.audit_entries()][-1] == "photo_redescribed"
