@@ -168,16 +168,36 @@ class _MemoPerFace:
 
 
 class MemoAgeModel(_MemoPerFace):
+    """The pack's age model behind the memo: each network's readings per face (``read``), which the fused
+    estimator needs for P(under 18), or the distributions of a model that has no readings."""
+
     slot = "probs"
 
     def __init__(self, memo: ModelMemo) -> None:
         super().__init__(memo, memo.pack.age_model, len(memo.pack.age_model.ages))
         self.ages = memo.pack.age_model.ages
+        self.variants = getattr(self.model, "variants", None)  # the Guard checks them against the estimator's
+        if hasattr(self.model, "read"):
+            self.read = self._read
 
     def _compute(self, rgb, faces):
         return self.model.age_distributions(rgb, faces)
 
+    def _read(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> list:
+        cached = self.memo.entry().setdefault("readings", {})
+        missing = [f for f in faces if _face_key(f) not in cached]
+        if missing:
+            self.memo.misses += 1
+            for face, reading in zip(missing, self.model.read(rgb, missing)):
+                cached[_face_key(face)] = reading
+        return [cached[_face_key(f)] for f in faces]
+
+    def distributions_of(self, readings: Sequence) -> np.ndarray:
+        return self.model.distributions_of(readings)
+
     def age_distributions(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> np.ndarray:
+        if hasattr(self.model, "read"):
+            return self.distributions_of(self._read(rgb, faces)).astype(np.float32)
         return self._lookup(rgb, faces)
 
 
