@@ -214,7 +214,7 @@ def folder_stats(data: dict, members: list[int], ages: list, policy, matcher=Non
     from minorguard.types import FaceAction, ReasonCode
 
     results = _results(data, members, ages, policy, matcher)
-    vectors = {(str(data["path"][i]), 0): data["embedding"][i] for i in members}
+    vectors = {(str(data["path"][i]), 0): data["described"][i] for i in members}  # as the scan groups
     batch = group_results(results, vectors, policy)
     subject_of = {str(data["path"][i]): int(data["subject"][i]) for i in members}
     index_of = {str(data["path"][i]): i for i in members}
@@ -375,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         payload["grid_known_adults"] = childhood_grid(
             data, faces, ages, policy, [0.9575, 0.9655, 0.97, 0.9725, 0.975], [0.0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05])
         payload["grid_grouping"] = grouping_grid(
-            data, faces, ages, policy, [0.93, 0.94, 0.95, 0.955, 0.96, 0.965], ["average", "complete"], args.folders)
+            data, faces, ages, policy, [0.83, 0.84, 0.85, 0.86, 0.87, 0.88], ["average", "complete"], args.folders)
         other = _other_estimator_policy(policy)
         if other is not None:
             # the gate means something else under another estimator: measure where it would have to be

@@ -37,11 +37,17 @@ def fingerprint() -> str:
 
     root = Path(__file__).resolve().parents[1] / "minorguard"
     digest = hashlib.sha256()
-    for path in sorted((root / "models").glob("*.py")) + [root / "quality.py", root / "photo.py", root / "weights" / "minor_estimator.json"]:
+    for path in sorted((root / "models").glob("*.py")) + [root / "faces" / "quality.py", root / "photos" / "decode.py", root / "weights" / "minor_estimator.json"]:
         digest.update(path.read_bytes())
     policy = load_policy(None)
     digest.update(repr((policy.detector_threshold, policy.publish_long_side, policy.min_face_px, policy.min_sharpness)).encode())
     return digest.hexdigest()[:16]
+
+
+def _description_width(pack) -> int:
+    if pack.consent_embedder is pack.embedder:
+        return 128
+    return pack.consent_embedder.embed(np.zeros((8, 8, 3), np.uint8), []).shape[1]
 
 
 def extract() -> dict[str, np.ndarray]:
@@ -74,6 +80,8 @@ def extract() -> dict[str, np.ndarray]:
         "probs": np.full((n, len(pack.age_model.ages)), np.nan, np.float32),
         "ages_grid": np.asarray(pack.age_model.ages, np.float32),
         "embedding": np.full((n, 128), np.nan, np.float32),
+        # what grouping clusters and consent matching compares (pack.consent_vectors)
+        "described": np.full((n, _description_width(pack)), np.nan, np.float32),
         "landmarks": np.full((n, 5, 2), np.nan, np.float32),
         "face_h": np.zeros(n, np.float32),
         "sharpness": np.zeros(n, np.float32),
@@ -105,6 +113,7 @@ def extract() -> dict[str, np.ndarray]:
                 for name, value in networks(photo.pixels, [best])[0].items():
                     out[f"reading_{name}"][i] = value
             out["embedding"][i] = pack.embedder.embed(photo.pixels, [best])[0]
+            out["described"][i] = pack.consent_vectors(photo.pixels, [best], out["embedding"][i : i + 1])[0]
             if best.landmarks:
                 out["landmarks"][i] = np.asarray(best.landmarks, np.float32).reshape(5, 2)
             out["face_h"][i] = best.box.height

@@ -192,6 +192,17 @@ class Guard:
                 cache[i] = vector
         return {i: cache[i] for i in wanted}
 
+    def _described(self, photo: Photo, faces: Sequence[DetectedFace], wanted: Sequence[int], cache: dict) -> dict[int, np.ndarray]:
+        """The consent descriptions (``pack.consent_vectors``) of the faces ``wanted``, each computed once per photo;
+        ``cache`` holds the embedder's vectors under the face's index and the descriptions under ("described", index)."""
+        todo = [i for i in wanted if ("described", i) not in cache]
+        if todo:
+            plain = self._vectors(photo, faces, todo, cache)
+            described = self.pack.consent_vectors(photo.pixels, [faces[i] for i in todo], np.stack([plain[i] for i in todo]))
+            for row, i in enumerate(todo):
+                cache["described", i] = described[row]
+        return {i: cache["described", i] for i in wanted}
+
     def _not_adult(self, assessments: Sequence[FaceAssessment]) -> list[int]:
         """Identifiable faces the models do not call adult: where a register match can matter."""
         return [
@@ -216,10 +227,9 @@ class Guard:
         wanted = self._not_adult(assessments)
         result: list[ConsentEvidence | None] = [None] * len(assessments)
         if wanted:
-            vectors = self._vectors(photo, faces, wanted, {} if cache is None else cache)
-            described = self.pack.consent_vectors(photo.pixels, [faces[i] for i in wanted], np.stack([vectors[i] for i in wanted]))
-            for row, i in enumerate(wanted):
-                result[i] = self.consent.match(described[row], context.channel, context.when)
+            described = self._described(photo, faces, wanted, {} if cache is None else cache)
+            for i in wanted:
+                result[i] = self.consent.match(described[i], context.channel, context.when)
         return result
 
     # -- public -------------------------------------------------------------
@@ -277,7 +287,7 @@ class Guard:
         assessments = self.assess(photo, faces, context.channel)
         timings["assess"] = _ms(start)
         start = time.perf_counter()
-        vectors: dict[int, np.ndarray] = {}  # each face embedded at most once per photo
+        vectors: dict = {}  # each face embedded (and described) at most once per photo
         consents = self._consents(photo, faces, assessments, context, vectors)
         known = self._known_adults(photo, faces, assessments, context, vectors)
         event = self.events.link(photo, context.event_id) if self.events is not None else (
@@ -291,7 +301,8 @@ class Guard:
                 decisions = decide_faces(assessments, self.policy, consents, event, overrides, known)
         if group and self.embeddings is not None:  # for grouping faces across the batch
             grouped = [d.index for d in decisions if wants_grouping(d, self.policy)]
-            for i, vector in self._vectors(photo, faces, grouped, vectors).items():
+            # grouped by the description consent matching uses: it tells people apart better (policy [grouping])
+            for i, vector in self._described(photo, faces, grouped, vectors).items():
                 self.embeddings.put(name, i, vector)
         verdict = photo_verdict(decisions)
         from minorguard.rules.hints import photo_hints

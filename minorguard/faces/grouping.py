@@ -157,8 +157,9 @@ def face_side(face: FaceDecision, policy: Policy) -> str:
 
 # Below this estimated age a face is never grouped. Face embeddings do not tell young
 # children apart: on fgnet_dev children every embedder available here puts two different
-# infants among the 0.03-2% most similar pairs of different children, and 0.955 admits
-# 0.45% of different-child pairs; the two different babies of ../shared/samples
+# infants among the 0.03-2% most similar pairs of different children, and the grouping
+# threshold admits 0.6-0.8% of different-child pairs (dlib + FaceRes at 0.85: 0.63%; dlib
+# alone at 0.955: 0.77%), against 0.007% of different-adult pairs; the two different babies of ../shared/samples
 # cluster as one person. A row's decision there would rest on a guess.
 GROUP_MIN_AGE = 13.0
 
