@@ -209,12 +209,12 @@ def _results(data: dict, members: list[int], ages: list, policy, matcher=None):
     return results
 
 
-def folder_stats(data: dict, members: list[int], ages: list, policy, matcher=None) -> dict:
+def folder_stats(data: dict, members: list[int], ages: list, policy, matcher=None, vectors_of: str = "described") -> dict:
     from minorguard.faces.grouping import group_results
     from minorguard.types import FaceAction, ReasonCode
 
     results = _results(data, members, ages, policy, matcher)
-    vectors = {(str(data["path"][i]), 0): data["described"][i] for i in members}  # as the scan groups
+    vectors = {(str(data["path"][i]), 0): data[vectors_of][i] for i in members}  # "described": as the scan groups
     batch = group_results(results, vectors, policy)
     subject_of = {str(data["path"][i]): int(data["subject"][i]) for i in members}
     index_of = {str(data["path"][i]): i for i in members}
@@ -308,16 +308,16 @@ def folder_summary(data, faces, ages, policy, seeds: int) -> dict:
     return out
 
 
-def grouping_grid(data, faces, ages, policy, thresholds, linkages, seeds: int) -> list[dict]:
+def grouping_grid(data, faces, ages, policy, thresholds, linkages, seeds: int, vectors_of: str = "described") -> list[dict]:
     rows = []
     for linkage in linkages:
         for thr in thresholds:
             p = replace(policy, grouping_threshold=thr, grouping_linkage=linkage)
             events, lives = folders(data, faces, seeds)
             for name, sets in (("event", events), ("life", lives)):
-                stats = [folder_stats(data, m, ages, p) for m, _ in sets]
+                stats = [folder_stats(data, m, ages, p, vectors_of=vectors_of) for m, _ in sets]
                 rows.append({
-                    "linkage": linkage, "threshold": thr, "folders": name,
+                    "linkage": linkage, "threshold": thr, "folders": name, "vectors": vectors_of,
                     "faces_to_decide": round(float(np.mean([s["faces_to_decide"] for s in stats])), 2),
                     "groups_to_decide": round(float(np.mean([s["groups_to_decide"] for s in stats])), 2),
                     "pair_precision": round(float(np.mean([s["pair_precision"] for s in stats])), 3),
@@ -376,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
             data, faces, ages, policy, [0.9575, 0.9655, 0.97, 0.9725, 0.975], [0.0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05])
         payload["grid_grouping"] = grouping_grid(
             data, faces, ages, policy, [0.83, 0.84, 0.85, 0.86, 0.87, 0.88], ["average", "complete"], args.folders)
+        # what grouping did before it clustered the consent description: dlib's descriptor alone
+        payload["grid_grouping"] += grouping_grid(data, faces, ages, policy, [0.95, 0.955, 0.96], ["average"], args.folders, "embedding")
         other = _other_estimator_policy(policy)
         if other is not None:
             # the gate means something else under another estimator: measure where it would have to be
