@@ -42,7 +42,7 @@ CACHE = Path(os.environ.get("MINORGUARD_CACHE", "/work/cache")) / "export"
 
 
 def _code_version() -> str:
-    root = Path(__file__).resolve().parents[1] / "minorguard"
+    root = Path(__file__).resolve().parents[1] / "minorguard" / "publish"
     digest = hashlib.sha256()
     for name in ("export.py", "redact.py", "encode.py", "scrub.py"):
         digest.update((root / name).read_bytes())
