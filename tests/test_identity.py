@@ -107,3 +107,19 @@ def test_the_redescribe_command_describes_an_old_enrolment_and_says_how_many(gua
     with Register(db) as reg:
         assert list(reg.enrolment_embeddings("dlib-resnet-v1+hse-faceres-s115")) == [girl.id]
         assert [a["action"] for a in reg.audit_entries()][-1] == "photo_redescribed"
+
+
+def test_an_enrolment_described_by_another_pack_is_redescribed_only_where_its_face_is_unambiguous(guard, data_dir, tmp_path):
+    """Another pack's vector cannot confirm which face was enrolled, and face numbers changed meaning once: a photo of
+    one face is described again, a photo of four is refused (the child stays unrecognised, so blocks)."""
+    from consent_db import Register
+    from minorguard.application.enrolment import redescribe_enrolments
+
+    astronaut = SAMPLES / "skimage_astronaut.png"
+    with Register(str(tmp_path / "r.sqlite3")) as reg:
+        one, four = reg.add_child("Një"), reg.add_child("Katër")
+        reg.add_enrolment(one.id, astronaut.read_bytes(), np.ones(512, np.float32), face_index=1, face_height_px=200, embedder="arcface")
+        reg.add_enrolment(four.id, FAMILY.read_bytes(), np.ones(512, np.float32), face_index=2, face_height_px=90, embedder="arcface")
+        done = {d.child_id: d for d in redescribe_enrolments(reg, Guard(policy=guard.policy, pack=guard.pack))}
+    assert done[one.id].done
+    assert not done[four.id].done and "no way to check" in done[four.id].why

@@ -121,7 +121,8 @@ def redescribe_enrolments(register: Register, guard: Any) -> list[Redescribed]:
     """Describe every enrolment made with another embedder again, from its own stored photo, as this pack's consent
     matching compares faces (an upgrade, or a change of pack). The face is the one enrolled (its number, 1 =
     leftmost); where the old description came from this pack's plain embedder, the face found must agree with it,
-    so a changed numbering cannot move a child's consent onto another face."""
+    so a changed numbering cannot move a child's consent onto another face; where it came from another pack, only a
+    photo with one face is described again."""
     from minorguard.photos.decode import PhotoError
 
     consent = guard.pack.consent_embedder
@@ -143,6 +144,9 @@ def redescribe_enrolments(register: Register, guard: Any) -> list[Redescribed]:
             if agreement < SAME_FACE:
                 out.append(Redescribed(enrolment_id, child_id, False, f"face {number} is not the face enrolled (similarity {agreement:.3f})"))
                 continue
+        elif len(faces) > 1:  # described by another pack: nothing to check the number against, and numbering has changed
+            out.append(Redescribed(enrolment_id, child_id, False, f"{len(faces)} faces, and no way to check that face {number} is the face enrolled"))
+            continue
         register.redescribe_enrolment(enrolment_id, guard.pack.consent_vectors(photo.pixels, [chosen], plain)[0], consent.name)
         out.append(Redescribed(enrolment_id, child_id, True))
     return out
