@@ -70,3 +70,23 @@ def test_default_workers_fit_the_free_memory(monkeypatch):
     assert isolated.default_workers(100) == 1  # not enough for two copies of the models: one worker, not swapping
     monkeypatch.setattr(isolated, "_available_mb", lambda: None)
     assert isolated.default_workers(100) == min(100, os.cpu_count() or 1)
+
+
+def test_ctrl_c_stops_a_scan_and_its_workers_without_a_traceback(folder):
+    """Ctrl-C reaches the driver and every worker (one process group): exit 130, and no worker prints the traceback
+    of the photo it was judging."""
+    import signal
+    import subprocess
+    import sys
+
+    for k in range(3):  # enough photos that the scan is still running when the key is pressed
+        for photo in list(folder.iterdir())[:5]:
+            shutil.copy(photo, folder / f"{k}_{photo.name}")
+    scan = subprocess.Popen([sys.executable, "-m", "minorguard", "scan", str(folder), "--lang", "en", "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    assert scan.stdout.readline()  # the first verdict: the workers are judging
+    os.killpg(scan.pid, signal.SIGINT)
+    out, err = scan.communicate(timeout=120)
+    assert scan.returncode == 130, err
+    assert "Traceback" not in out + err

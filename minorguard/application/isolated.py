@@ -57,17 +57,26 @@ def _available_mb() -> int | None:
 
 def _serve(conn: Connection, spec: dict[str, Any], models: str | None, memory_mb: int) -> None:
     """A worker: load once, cap memory, then judge each path it is sent until told to stop."""
+    import signal
+
     from minorguard.application.checks import open_worker_checks
+
+    # Ctrl-C reaches the whole process group: the driver stops the scan and ends its workers, which must not each
+    # print a traceback of the photo they were judging
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     checks = open_worker_checks(spec, models, "isolated worker")
     checks.guard.check(_warm_photo(), checks.context)  # lazily built parts exist before the cap is set
     _cap_memory(memory_mb)
     conn.send("ready")
     while True:
-        path = conn.recv()
-        if path is None:
+        try:
+            path = conn.recv()
+            if path is None:
+                return
+            conn.send(checks.check_in_worker(path))
+        except (EOFError, OSError):  # the driver is gone: nobody is waiting for this photo
             return
-        conn.send(checks.check_in_worker(path))
 
 
 def _cap_memory(memory_mb: int) -> None:
