@@ -118,13 +118,8 @@ class Checks:
     def audited(self, results: Iterable[PhotoResult]) -> Iterator[PhotoResult]:
         """``results`` passed on one by one, each audited first: for results judged elsewhere (worker processes,
         Ray) or read as they come (a JSON Lines stream), where a result may be acted on before the batch ends."""
-        from consent_db import RegisterError
-
         for result in results:
-            try:
-                self.audit([result])
-            except RegisterError as error:  # as the batch's audit says it: the scan stops, nothing after is relied on
-                raise RegisterError("audit_unwritten", error=error.problems[0]) from error
+            self.audit([result])
             yield result
 
     def check_in_worker(self, path: str) -> tuple[PhotoResult, list[tuple[str, int, Any]]]:
@@ -201,9 +196,11 @@ class Checks:
     def audit(self, results: Sequence[PhotoResult]) -> int:
         """Every decision that used the register, and every photo judged with it; nothing without a register.
 
-        Raises the register's error when the entries cannot be written: a
-        decision that cannot be audited is not to be relied on.
+        Raises RegisterError ``audit_unwritten`` (naming the register's own error) when the entries cannot be
+        written: a decision that cannot be audited is not to be relied on.
         """
+        from consent_db import RegisterError
+
         reg = self.register
         if reg is None or not results:
             return 0
@@ -222,8 +219,11 @@ class Checks:
             "channel": self.context.channel, "date": when, "policy_version": r.policy_version,
             "model_pack": self.guard.pack_label, "tool": self.tool,
         }) for r in results]
-        written = reg.audit_decisions(decisions) if decisions else 0
-        return written + reg.audit_checks(checks)
+        try:
+            written = reg.audit_decisions(decisions) if decisions else 0
+            return written + reg.audit_checks(checks)
+        except RegisterError as error:
+            raise RegisterError("audit_unwritten", error=error.problems[0]) from error
 
     # -- publishable copies -------------------------------------------------------------
     def export(self, sources: Iterable[Any], out_dir: str | os.PathLike, **options: Any) -> Any:

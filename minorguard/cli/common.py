@@ -87,7 +87,7 @@ def finish_checks(checks, results, lang: str, audit: bool = True):
         results, batch = checks.finish(results, audit=audit)
     except RegisterError as error:  # fail closed: decisions that cannot be audited are not to be relied on
         checks.close()
-        fail(t("register.audit_unwritten", lang, error=say(error, lang)))
+        fail(say(error, lang))  # audit_unwritten, naming the register's error
     if batch is not None:
         to_decide = [g for g in batch.groups if any(
             f.group == g.id and f.action.value != "allow" for r in batch.results for f in r.faces)]
