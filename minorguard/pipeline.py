@@ -192,16 +192,16 @@ class Guard:
                 cache[i] = vector
         return {i: cache[i] for i in wanted}
 
-    def _described(self, photo: Photo, faces: Sequence[DetectedFace], wanted: Sequence[int], cache: dict) -> dict[int, np.ndarray]:
-        """The consent descriptions (``pack.consent_vectors``) of the faces ``wanted``, each computed once per photo;
-        ``cache`` holds the embedder's vectors under the face's index and the descriptions under ("described", index)."""
-        todo = [i for i in wanted if ("described", i) not in cache]
+    def _described(self, photo: Photo, faces: Sequence[DetectedFace], wanted: Sequence[int], cache: dict[int, np.ndarray],
+                   described: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+        """The consent descriptions (``pack.consent_vectors``) of the faces ``wanted``, each computed once per photo
+        (``described``) from the embeddings ``_vectors`` keeps in ``cache``."""
+        todo = [i for i in wanted if i not in described]
         if todo:
             plain = self._vectors(photo, faces, todo, cache)
-            described = self.pack.consent_vectors(photo.pixels, [faces[i] for i in todo], np.stack([plain[i] for i in todo]))
-            for row, i in enumerate(todo):
-                cache["described", i] = described[row]
-        return {i: cache["described", i] for i in wanted}
+            for i, vector in zip(todo, self.pack.consent_vectors(photo.pixels, [faces[i] for i in todo], np.stack([plain[i] for i in todo]))):
+                described[i] = vector
+        return {i: described[i] for i in wanted}
 
     def _not_adult(self, assessments: Sequence[FaceAssessment]) -> list[int]:
         """Identifiable faces the models do not call adult: where a register match can matter."""
@@ -221,15 +221,15 @@ class Guard:
             result[i] = self.known_adults.match(vector, context.when)
         return result
 
-    def _consents(self, photo: Photo, faces: Sequence[DetectedFace], assessments: Sequence[FaceAssessment], context: CheckContext, cache: dict[int, np.ndarray] | None = None) -> list[ConsentEvidence | None]:
+    def _consents(self, photo: Photo, faces: Sequence[DetectedFace], assessments: Sequence[FaceAssessment], context: CheckContext,
+                  cache: dict[int, np.ndarray], described: dict[int, np.ndarray]) -> list[ConsentEvidence | None]:
         if self.consent is None:
             return [None] * len(assessments)
         wanted = self._not_adult(assessments)
         result: list[ConsentEvidence | None] = [None] * len(assessments)
         if wanted:
-            described = self._described(photo, faces, wanted, {} if cache is None else cache)
-            for i in wanted:
-                result[i] = self.consent.match(described[i], context.channel, context.when)
+            for i, vector in self._described(photo, faces, wanted, cache, described).items():
+                result[i] = self.consent.match(vector, context.channel, context.when)
         return result
 
     # -- public -------------------------------------------------------------
@@ -287,8 +287,9 @@ class Guard:
         assessments = self.assess(photo, faces, context.channel)
         timings["assess"] = _ms(start)
         start = time.perf_counter()
-        vectors: dict = {}  # each face embedded (and described) at most once per photo
-        consents = self._consents(photo, faces, assessments, context, vectors)
+        vectors: dict[int, np.ndarray] = {}  # each face embedded at most once per photo
+        described: dict[int, np.ndarray] = {}  # and described for consent matching and grouping at most once
+        consents = self._consents(photo, faces, assessments, context, vectors, described)
         known = self._known_adults(photo, faces, assessments, context, vectors)
         event = self.events.link(photo, context.event_id) if self.events is not None else (
             EventEvidence(context.event_id, None, "explicit", note="event register not available") if context.event_id else None
@@ -302,7 +303,7 @@ class Guard:
         if group and self.embeddings is not None:  # for grouping faces across the batch
             grouped = [d.index for d in decisions if wants_grouping(d, self.policy)]
             # grouped by the description consent matching uses: it tells people apart better (policy [grouping])
-            for i, vector in self._described(photo, faces, grouped, vectors).items():
+            for i, vector in self._described(photo, faces, grouped, vectors, described).items():
                 self.embeddings.put(name, i, vector)
         verdict = photo_verdict(decisions)
         from minorguard.rules.hints import photo_hints
