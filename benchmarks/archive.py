@@ -20,7 +20,6 @@ figure (target: seconds, not a full scan), with how many photos it judged again 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import re
@@ -36,21 +35,9 @@ from pathlib import Path
 
 from benchmarks.common import print_table, write_json
 
-SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
-
-
-def _pictures(long_side: int) -> dict[str, bytes]:
-    from PIL import Image
-
-    out = {}
-    for photo in sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".jpg", ".png")):
-        with Image.open(photo) as image:
-            image = image.convert("RGB")
-            image.thumbnail((long_side, long_side))
-            buffer = io.BytesIO()
-            image.save(buffer, "JPEG", quality=92)
-        out[photo.stem] = buffer.getvalue()
-    return out
+# the tests' helpers make the archives and consents here too (the same pictures, the same enrolment path)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from photo_variants import sample_pictures
 
 
 def _ray_worker_rss_mb() -> float:
@@ -69,7 +56,7 @@ def _ray_worker_rss_mb() -> float:
 def engines(count: int, home: Path) -> list[dict]:
     folder = home / "photos"
     folder.mkdir()
-    pictures = list(_pictures(640).items())
+    pictures = list(sample_pictures(640).items())
     for n in range(count):
         stem, data = pictures[n % len(pictures)]
         (folder / f"{stem}_{n:05d}.jpg").write_bytes(data + b"\0" * (n // len(pictures)))
@@ -111,7 +98,7 @@ def incremental(count: int, home: Path) -> dict:
     db = str(home / "data" / "register.sqlite3")
     folder = home / "archive"
     folder.mkdir()
-    pictures = _pictures(1024)
+    pictures = sample_pictures(1024)
     family = next(k for k in pictures if "family" in k)
     others = [k for k in pictures if k != family]
     files: list[tuple[Path, str]] = []
@@ -124,7 +111,6 @@ def incremental(count: int, home: Path) -> dict:
     store_path = home / "results.sqlite3"
     seeded = time.monotonic()
     with open_checks(db=db, context=context, tool="benchmark") as checks:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
         from register_fixtures import consent_for_the_portraits_girls
 
         records = consent_for_the_portraits_girls(checks, home, ["facebook"])
