@@ -19,7 +19,8 @@ as a tightly framed portrait from a phone. Found: a box with IoU >= 0.3 (as in
 benchmarks/detection.py); whole: a box with IoU >= 0.5, no other box.
 
 Configurations: a number is the full pass's long side with the coarse pass
-(FusedDetector); ``old`` is the former default's passes, 1280 px without it (parts of faces are dropped in every configuration).
+(FusedDetector); ``old`` is the former default's passes, 1280 px without it (parts of faces are dropped in every configuration);
+``2048-whole`` runs RetinaFace's full-size pass over the whole photo instead of only around CenterFace's faces (pack default-3).
 """
 
 from __future__ import annotations
@@ -129,13 +130,15 @@ def build(config: str, threshold: float):
 
     if config == "old":
         return build_detector("pack", score_threshold=threshold, long_side=1280, coarse_long_side=10**6)
+    if config.endswith("-whole"):  # RetinaFace's full-size pass over the whole photo, not only around CenterFace's faces
+        return build_detector("pack", score_threshold=threshold, long_side=int(config[: -len("-whole")]), retinaface_on_crops=False)
     return build_detector("pack", score_threshold=threshold, long_side=int(config))
 
 
 def main() -> None:
     require_shared()
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--configs", default="old,1280,1600,2048")
+    parser.add_argument("--configs", default="old,1280,1600,2048-whole,2048")
     parser.add_argument("--limit", type=int, help="at most this many canvases (and 10x as many close-ups)")
     parser.add_argument("--close-up-every", type=int, default=4, help="every Nth fgnet_dev face (3 close-ups each)")
     args = parser.parse_args()

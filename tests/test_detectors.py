@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from minorguard.models.detectors import cluster_candidates, drop_parts_of_faces, fusion_features
+from minorguard.models.detectors import _merged, cluster_candidates, drop_parts_of_faces, fusion_features
 from minorguard.models.pack import DEFAULT_FUSION, default_detector
 from minorguard.types import Box, DetectedFace
 
@@ -106,6 +106,39 @@ def test_group_photo_finds_the_crowd(detector, sample_images):
     rgb = np.asarray(Image.open(sample_images / "faceaisharp_group_10mpx.jpg").convert("RGB").reduce(2))
     faces = detector.detect(rgb)
     assert 28 <= len(faces) <= 36
+
+
+def test_overlapping_crops_merge_into_their_bounding_box_and_others_stay():
+    # 1 and 2 overlap; their union then overlaps 3; 4 touches nobody (shared edges do not overlap)
+    rects = [[0, 0, 64, 64], [32, 32, 96, 96], [90, 0, 160, 40], [160, 160, 192, 192], [192, 0, 224, 32]]
+    assert sorted(_merged(rects)) == [[0, 0, 160, 96], [160, 160, 192, 192], [192, 0, 224, 32]]
+    assert _merged([]) == []
+
+
+def test_retinaface_on_crops_finds_what_the_whole_photo_pass_finds(sample_images):
+    """RetinaFace's full-size pass only around CenterFace's faces: the same faces and fused scores as the pass over
+    the whole photo, while RetinaFace sees a fraction of its pixels."""
+    rgb = np.asarray(Image.open(sample_images / "faceaisharp_group_10mpx.jpg").convert("RGB"))
+    whole = default_detector(0.5, retinaface_on_crops=False).detect(rgb)
+    cropped = default_detector(0.5)
+    seen = []
+    retinaface = cropped.detectors[0]
+    original = retinaface.detect_at
+
+    def counting(image, scale, threshold):
+        seen.append(image.shape[0] * image.shape[1] * scale * scale)
+        return original(image, scale, threshold)
+
+    retinaface.detect_at = counting
+    faces = cropped.detect(rgb)
+    assert len(faces) == len(whole) >= 28
+    for f in whole:
+        match = max(faces, key=lambda g: f.box.iou(g.box))
+        assert f.box.iou(match.box) > 0.9
+        assert match.score == pytest.approx(f.score, abs=0.01)
+    working = (2048 * rgb.shape[0] / rgb.shape[1]) * 2048
+    coarse = 640 * 640 * rgb.shape[0] / rgb.shape[1]
+    assert coarse < sum(seen) < 0.5 * working + coarse  # the coarse pass, and crops of under half the photo
 
 
 def test_centerface_takes_only_the_image_as_input(detector):

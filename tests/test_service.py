@@ -317,7 +317,7 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(server, monkeypat
 def test_health_and_models_say_what_runs(server):
     health = call(f"{server.url}/v1/health").json
     assert health["status"] == "ok" and health["models_loaded"] and health["register"] == "reachable"
-    assert health["policy_version"] and "default-3" in health["model_pack"]
+    assert health["policy_version"] and "default-4" in health["model_pack"]
     models = call(f"{server.url}/v1/models").json
     assert models["files"] and all(len(f["sha256"]) == 64 and f["licence"] for f in models["files"])
 

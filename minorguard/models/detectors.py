@@ -248,6 +248,25 @@ def drop_parts_of_faces(faces: list[DetectedFace], inside: float = 0.8, min_rati
     return [face for face in faces if not any(is_part_of(face, other) for other in faces)]
 
 
+def _merged(rects: list[list[int]]) -> list[list[int]]:
+    """Rectangles (x0, y0, x1, y1) with every overlapping pair replaced by their bounding box, until none overlap."""
+    rects = [list(r) for r in rects]
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(rects)):
+            for j in range(i + 1, len(rects)):
+                a, b = rects[i], rects[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    rects[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del rects[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return rects
+
+
 # Candidate sources of the fused detector, in feature order: each detector at
 # the photo's working size, then each again at ``zoom`` (small photos only).
 SOURCES = ("retinaface", "centerface", "retinaface_zoom", "centerface_zoom")
@@ -361,6 +380,14 @@ class FusedDetector:
     Its proposals count as the same detector's, at a tenth of the full pass's
     cost; drop_parts_of_faces then removes the full pass's boxes on parts of
     such a face.
+
+    On a photo that is not zoomed, RetinaFace's full-size pass runs only on
+    crops around the faces whose verdict or box it can change
+    (``retinaface_on_crops``; see _retinaface_where_it_counts): on
+    face_mask_kaggle searched that way, every detection figure is unchanged
+    (one face of 3,514 differs) and the detector takes 8% less time; on the
+    13 photos of ../shared/samples, the same faces and scores (boxes within a
+    pixel of the working size) in 19% less time.
     """
 
     def __init__(
@@ -376,6 +403,8 @@ class FusedDetector:
         proposal_threshold: float = 0.05,
         coarse_long_side: int = 640,
         coarse_min_face: float = 32.0,
+        retinaface_on_crops: bool = True,
+        crop_margin: float = 0.5,
     ):
         self.detectors = (retinaface, centerface)
         self.weights = weights
@@ -387,6 +416,8 @@ class FusedDetector:
         self.proposal_threshold = proposal_threshold
         self.coarse_long_side = coarse_long_side
         self.coarse_min_face = coarse_min_face
+        self.retinaface_on_crops = retinaface_on_crops
+        self.crop_margin = crop_margin
         self.name = "fused(" + "+".join(d.name for d in self.detectors) + ")"
 
     def settings(self) -> dict[str, float | str]:
@@ -400,6 +431,8 @@ class FusedDetector:
             "proposal_threshold": self.proposal_threshold,
             "coarse_long_side": self.coarse_long_side,
             "coarse_min_face": self.coarse_min_face,
+            "retinaface_on_crops": self.retinaface_on_crops,
+            "crop_margin": self.crop_margin,
             "weights": repr(self.weights),
         }
 
@@ -411,11 +444,17 @@ class FusedDetector:
         long_side = max(rgb.shape[:2])
         scale = min(1.0, self.long_side / long_side)
         image = _resize_for(rgb, scale)
-        found = self._proposals(image, scale)
+        zoomed = long_side <= self.zoom_below
+        coarse = []
         if max(image.shape[:2]) > self.coarse_long_side:
             coarse_scale = self.coarse_long_side / long_side
-            found += self._proposals(_resize_for(rgb, coarse_scale), coarse_scale, self.coarse_min_face)
-        zoomed = long_side <= self.zoom_below
+            coarse = self._proposals(_resize_for(rgb, coarse_scale), coarse_scale, self.coarse_min_face)
+        if zoomed or not self.retinaface_on_crops:
+            found = self._proposals(image, scale) + coarse
+        else:
+            found = [(_rescaled(f, 1.0 / scale), 1) for f in self.detectors[1].detect_at(image, 1.0, self.proposal_threshold)]
+            found += coarse
+            found += self._retinaface_where_it_counts(image, scale, found)
         if zoomed:
             for i, d in enumerate(self.detectors):
                 found += [
@@ -424,6 +463,49 @@ class FusedDetector:
                     if f.box.height < self.zoom_max_face
                 ]
         return found, zoomed
+
+    def _retinaface_where_it_counts(
+        self, image: np.ndarray, scale: float, found: list[tuple[DetectedFace, int]]
+    ) -> list[tuple[DetectedFace, int]]:
+        """RetinaFace's full-size proposals, searched only around the faces whose verdict or box it can change.
+
+        In the native scorer RetinaFace never finds a face alone (no kept face of face_mask_kaggle lacks
+        CenterFace) and its score can only raise a face's probability. So it runs on crops around the groups
+        that pass, or would pass were RetinaFace sure of them, instead of the whole photo: the same scores
+        and boxes there, at a fraction of the full pass's cost on a photo of a few faces. Crops start on
+        the 32 px grid of RetinaFace's anchors and keep ``crop_margin`` face heights of context (at least
+        32 px) on each side; overlapping crops are merged. (Shrinking the crops of large faces would save
+        more, but moved a portrait's box by up to 20% and lost one of two close faces: not done.)
+        """
+        leaders, scores = cluster_candidates(found, 2)
+        if not leaders:
+            return []
+        heights = np.array([f.box.height for f in leaders], np.float64)
+        sure = scores.copy()
+        sure[:, 0] = 1.0
+        could_pass = self.weights.score(fusion_features(sure, heights), False) >= self.threshold
+        h, w = image.shape[:2]
+        rects = []
+        for face in (f for f, keep in zip(leaders, could_pass) if keep):
+            b = face.box.scaled(scale)
+            margin = max(32.0, self.crop_margin * max(b.width, b.height))
+            rects.append([
+                max(0, int((b.x - margin) // 32) * 32),
+                max(0, int((b.y - margin) // 32) * 32),
+                min(w, int(np.ceil((b.x2 + margin) / 32)) * 32),
+                min(h, int(np.ceil((b.y2 + margin) / 32)) * 32),
+            ])
+        out = []
+        for x0, y0, x1, y1 in _merged(rects):
+            for f in self.detectors[0].detect_at(image[y0:y1, x0:x1], 1.0, self.proposal_threshold):
+                moved = DetectedFace(
+                    Box(f.box.x + x0, f.box.y + y0, f.box.width, f.box.height),
+                    f.score,
+                    tuple((x + x0, y + y0) for x, y in f.landmarks),
+                    f.detector,
+                )
+                out.append((_rescaled(moved, 1.0 / scale), 0))
+        return out
 
     def _proposals(self, image: np.ndarray, scale: float, min_face: float = 0.0) -> list[tuple[DetectedFace, int]]:
         """Both detectors' proposals on ``image`` (the photo resized by ``scale``), in the photo's pixels.

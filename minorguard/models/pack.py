@@ -20,8 +20,9 @@ __all__ = ["DEFAULT_FUSION", "DEFAULT_PACK_NAME", "ModelPack", "default_detector
 # Every result and audit record names the pack: a new number whenever the same
 # photo could get other faces or ages. 2: searched at publication size, with
 # the coarse pass and without parts of faces (was 1280 px, one pass). 3: ages
-# from Cydral, HSE FaceRes and face-api.js AgeGenderNet together.
-DEFAULT_PACK_NAME = "default-3"
+# from Cydral, HSE FaceRes and face-api.js AgeGenderNet together. 4: RetinaFace's
+# full-size pass only around CenterFace's faces (boxes can move by a pixel).
+DEFAULT_PACK_NAME = "default-4"
 
 
 # Fused scorer fitted on face_mask_kaggle proposals (benchmarks/tune_detection.py fit;
