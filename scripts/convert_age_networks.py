@@ -1,4 +1,4 @@
-"""Reproducible ONNX conversion of two permissively licensed age networks from the npm registry.
+"""Reproducible ONNX conversion of two permissively licensed age networks and dlib's face descriptor from npm.
 
 Run from the repository root::
 
@@ -37,9 +37,21 @@ Networks
     (AgeGenderNet.predictAgeAndGender reads index 0 as P(male)); ``features`` [N, 512] (7x7 average pool of
     the TinyXception bottleneck, the input of both heads).
 
-Verification: both ONNX graphs are compared with a reference forward pass of the original models in Node.js
+``descriptor_faceapi.onnx``  face-api.js FaceRecognitionNet: dlib's ResNet-29 face descriptor network
+    (dlib_face_recognition_resnet_model_v1, Davis E. King, CC0), as face-api.js ported its weights.
+    Source: npm ``@vladmandic/face-api`` 1.7.15, ``model/face_recognition_model.bin`` + its weights manifest.
+    Package MIT. The architecture is rebuilt from src/faceRecognitionNet. Its uint8 weights stay uint8 in the
+    file and are dequantised by constant nodes of the graph (6.5 MB instead of 22).
+
+    Input ``input``: float32 [N, 150, 150, 3], NHWC, RGB 0..255: dlib's aligned face chip, as dlib's
+    compute_face_descriptor takes it. dlib's own scaling, (x - (122.782, 117.001, 104.298)) / 256, is inside the
+    graph (face-api's fork divides by 255). Output ``descriptor`` [N, 128], not normalised. Besides the
+    reference check below, its descriptors must agree with dlib's own network (the ``face-recognition-models``
+    weights through the dlib package) on the same chips to a cosine of at least DESCRIPTOR_MIN_COSINE_TO_DLIB.
+
+Verification: all three ONNX graphs are compared with a reference forward pass of the original models in Node.js
 (@tensorflow/tfjs, pure-JS CPU backend; FaceRes via tf.loadGraphModel, face-api via the package's own
-dist/face-api.node-wasm.js AgeGenderNet) on real face crops (the family portrait in ../shared/samples
+dist/face-api.node-wasm.js AgeGenderNet and FaceRecognitionNet) on real face crops (the family portrait in ../shared/samples
 and UTKFace chips). The maximum absolute differences go into age_networks_provenance.json.
 
 Needs: node + npm on PATH and network access to the npm registry; nothing is left in the repository except
@@ -98,6 +110,8 @@ FACEAPI = {
     "files": {
         "model/age_gender_model-weights_manifest.json": "74b60bf3ebf981bf4e661e9cca3a185614e10b25d797118b62e2a68d3ff2569f",
         "model/age_gender_model.bin": "49f92bbc0afef2342c4385e4a2b0acb6d7a727c6f0aa539499719a81acf9abaa",
+        "model/face_recognition_model-weights_manifest.json": "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b",
+        "model/face_recognition_model.bin": "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589",
         "LICENSE": "9a3442b79acaf4fbc7c2e07b7e2d8f84af9bb3871bf08a69d80304ab00640e9a",
     },
 }
@@ -119,17 +133,23 @@ UTKFACE_AGES = (3, 8, 12, 15, 30, 60)  # first chip (sorted by path) of each age
 OUTPUTS = {
     "faceres": {"file": "age_faceres.onnx", "licence": "LICENSE.faceres.txt"},
     "faceapi": {"file": "age_faceapi.onnx", "licence": "LICENSE.faceapi.txt"},
+    "descriptor": {"file": "descriptor_faceapi.onnx", "licence": "LICENSE.faceapi.txt"},
 }
 PROVENANCE = "age_networks_provenance.json"
 
 TOLERANCE = {  # max |onnx - reference|
     "faceres": {"age_probs": 1e-3, "gender": 1e-3, "features": 1e-3},
     "faceapi": {"age": 0.05, "gender_probs": 1e-3, "features": 1e-3},
+    "descriptor": {"descriptor": 1e-3},
 }
+# The descriptor must stay dlib's: the cosine between the ONNX descriptor and dlib's own (compute_face_descriptor
+# on the same 150 x 150 chip) on every reference face, at least this.
+DESCRIPTOR_MIN_COSINE_TO_DLIB = 0.999
 # features: tolerance is relative to the largest reference magnitude (max(1, max|ref|) * tol).
 
 CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 FACEAPI_RGB_MEAN = (122.782, 117.001, 104.298)
+DESCRIPTOR_SIZE = 150  # dlib's face chip
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -166,6 +186,15 @@ def faceapi_input(rgb_crops: list[np.ndarray]) -> np.ndarray:
     out = [
         cv2.resize(pad_to_square(c), (112, 112), interpolation=cv2.INTER_LINEAR).astype(np.float32) for c in rgb_crops
     ]
+    return np.ascontiguousarray(np.stack(out), dtype=np.float32)
+
+
+def descriptor_input(rgb_crops: list[np.ndarray]) -> np.ndarray:
+    """Descriptor input from RGB uint8 face crops: [N, 150, 150, 3] float32 RGB 0..255 (at run time: dlib's aligned
+    150 x 150 chip, minorguard.models.dlib_models; here, for the check, the square crop resized)."""
+    import cv2
+
+    out = [cv2.resize(c, (DESCRIPTOR_SIZE, DESCRIPTOR_SIZE), interpolation=cv2.INTER_LINEAR) for c in rgb_crops]
     return np.ascontiguousarray(np.stack(out), dtype=np.float32)
 
 
@@ -232,9 +261,10 @@ def fetch_package(pin: dict, work: Path) -> tuple[Path, str]:
 _DTYPE_SIZE = {"float32": 4, "int32": 4, "float16": 2, "uint8": 1, "uint16": 2, "bool": 1}
 
 
-def decode_weights(manifest: list[dict], base: Path) -> dict[str, np.ndarray]:
+def decode_weights(manifest: list[dict], base: Path, codes: dict | None = None) -> dict[str, np.ndarray]:
     """TFJS weights manifest -> arrays. float16-quantised weights stay float16 (exact); uint8/uint16 are
-    dequantised in double and rounded to float32, as tfjs-core io.decodeWeights does."""
+    dequantised in double and rounded to float32, as tfjs-core io.decodeWeights does. ``codes``, if given,
+    receives each uint8-quantised weight as stored: (codes, scale, min), value = code * scale + min."""
     out: dict[str, np.ndarray] = {}
     for group in manifest:
         buf = b"".join((base / p).read_bytes() for p in group["paths"])
@@ -256,6 +286,8 @@ def decode_weights(manifest: list[dict], base: Path) -> dict[str, np.ndarray]:
                     if dtype != "float32":
                         fail(f"{w['name']}: {qd} quantisation of {dtype} not handled")
                     qa = np.frombuffer(raw, "<u1" if qd == "uint8" else "<u2").astype(np.float64)
+                    if codes is not None and qd == "uint8":
+                        codes[w["name"]] = (np.frombuffer(raw, "<u1").reshape(shape).copy(), float(q["scale"]), float(q["min"]))
                     arr = (qa * float(q["scale"]) + float(q["min"])).astype(np.float32)
                 else:
                     fail(f"{w['name']}: quantisation {qd} not handled")
@@ -738,6 +770,120 @@ def build_faceapi(weights: dict[str, np.ndarray]) -> bytes:
 # ---------------------------------------------------------------------------------------------------------
 # reference check (Node.js, @tensorflow/tfjs CPU backend)
 # ---------------------------------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------------------------
+# face-api FaceRecognitionNet (dlib's ResNet face descriptor) -> ONNX
+# ---------------------------------------------------------------------------------------------------------
+def build_descriptor(weights: dict[str, np.ndarray], codes: dict[str, tuple[np.ndarray, float, float]]) -> bytes:
+    """src/faceRecognitionNet (FaceRecognitionNet.ts, residualLayer.ts, convLayer.ts, scaleLayer.ts) in ONNX.
+
+    uint8 weights stay uint8 in the file (6.4 MB instead of 22), dequantised inside the graph
+    (Cast, Mul scale, Add min); each conv's scale layer is applied to its weights and bias there too. Every
+    such node has only constant inputs, so ONNX Runtime folds them once when it loads the file: the
+    convolutions run on plain float32 weights.
+    """
+    used: set[str] = set()
+    inits: list[onnx.TensorProto] = []
+    nodes: list[onnx.NodeProto] = []
+
+    def const(name: str, arr, dtype=np.float32) -> str:
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr, dtype=dtype), name))
+        return name
+
+    def op(kind: str, inputs: list[str], out: str, **attrs) -> str:
+        nodes.append(helper.make_node(kind, inputs, [out], name=out, **attrs))
+        return out
+
+    def weight(name: str) -> str:
+        """A float32 weight: dequantised in the graph where it is stored as uint8."""
+        if name not in weights:
+            fail(f"face-api weight {name} missing")
+        used.add(name)
+        if name not in codes:
+            return const(name, weights[name])
+        q, scale, low = codes[name]
+        x = op("Cast", [const(name + "/codes", q, np.uint8)], name + "/float", to=TensorProto.FLOAT)
+        x = op("Mul", [x, const(name + "/q_scale", np.float32(scale))], name + "/scaled")
+        return op("Add", [x, const(name + "/q_min", np.float32(low))], name + "/dequantised")
+
+    def conv_layer(x: str, prefix: str, stride: int, relu: bool, same: bool) -> str:
+        # tf.conv2d(x, filters, stride, same ? 'same' : 'valid') + bias, then * scale.weights + scale.biases
+        k = weights[prefix + "/conv/filters"].shape[0]
+        filters = op("Transpose", [weight(prefix + "/conv/filters")], prefix + "/oihw", perm=[3, 2, 0, 1])
+        s = weight(prefix + "/scale/weights")
+        w = op("Mul", [filters, op("Reshape", [s, const(prefix + "/oshape", [-1, 1, 1, 1], np.int64)], prefix + "/s4")], prefix + "/w")
+        b = op("Add", [op("Mul", [weight(prefix + "/conv/bias"), s], prefix + "/bs"), weight(prefix + "/scale/biases")], prefix + "/b")
+        pad = (k - 1) // 2 if same else 0  # odd kernels, stride 1: TF 'SAME' pads equally
+        y = op("Conv", [x, w, b], prefix + "/y", kernel_shape=[k, k], strides=[stride, stride], pads=[pad] * 4)
+        return op("Relu", [y], prefix + "/relu") if relu else y
+
+    def residual(x: str, prefix: str) -> str:
+        y = conv_layer(x, prefix + "/conv1", 1, True, True)
+        y = conv_layer(y, prefix + "/conv2", 1, False, True)
+        return op("Relu", [op("Add", [y, x], prefix + "/add")], prefix + "/out")
+
+    def residual_down(x: str, prefix: str, hw: int, cin: int, cout: int) -> tuple[str, int]:
+        y = conv_layer(x, prefix + "/conv1", 2, True, False)
+        y = conv_layer(y, prefix + "/conv2", 1, False, True)
+        out_hw, pool_hw = (hw - 3) // 2 + 1, hw // 2
+        pooled = op("AveragePool", [x], prefix + "/pool", kernel_shape=[2, 2], strides=[2, 2])
+        if cout != cin:  # tf.concat([pooled, zeros], channels)
+            pooled = op("Pad", [pooled, const(prefix + "/cpads", [0, 0, 0, 0, 0, cout - cin, 0, 0], np.int64)], prefix + "/cpad")
+        if pool_hw != out_hw:  # isAdjustShape: a row of zeros below, then a column to the right, of the conv output
+            d = pool_hw - out_hw
+            y = op("Pad", [y, const(prefix + "/hwpads", [0, 0, 0, 0, 0, 0, d, d], np.int64)], prefix + "/hwpad")
+        return op("Relu", [op("Add", [pooled, y], prefix + "/add")], prefix + "/out"), pool_hw
+
+    # dlib's input layer: (RGB - mean) / 256 (face-api's fork divides by 255; the weights are dlib's)
+    x = op("Sub", ["input", const("mean_rgb", np.asarray(FACEAPI_RGB_MEAN, np.float32))], "centred")
+    x = op("Mul", [x, const("inv_256", np.float32(1 / 256))], "normalised")
+    x = op("Transpose", [x], "nchw", perm=[0, 3, 1, 2])
+    x = conv_layer(x, "conv32_down", 2, True, False)  # 150 -> 72
+    x = op("MaxPool", [x], "pool", kernel_shape=[3, 3], strides=[2, 2])  # 72 -> 35
+    hw = 35
+    for name in ("conv32_1", "conv32_2", "conv32_3"):
+        x = residual(x, name)
+    x, hw = residual_down(x, "conv64_down", hw, 32, 64)
+    for name in ("conv64_1", "conv64_2", "conv64_3"):
+        x = residual(x, name)
+    x, hw = residual_down(x, "conv128_down", hw, 64, 128)
+    for name in ("conv128_1", "conv128_2"):
+        x = residual(x, name)
+    x, hw = residual_down(x, "conv256_down", hw, 128, 256)
+    for name in ("conv256_1", "conv256_2"):
+        x = residual(x, name)
+    x, hw = residual_down(x, "conv256_down_out", hw, 256, 256)
+    gap = op("ReduceMean", [x], "global_average", axes=[2, 3], keepdims=0)
+    op("MatMul", [gap, weight("fc")], "descriptor")
+    left = sorted(set(weights) - used)
+    if left:
+        fail(f"face-api descriptor weights not used: {left[:5]}")
+    graph = helper.make_graph(
+        nodes,
+        "faceapi_face_recognition_net",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", DESCRIPTOR_SIZE, DESCRIPTOR_SIZE, 3])],
+        [helper.make_tensor_value_info("descriptor", TensorProto.FLOAT, ["N", 128])],
+        inits,
+    )
+    doc = ("face-api.js FaceRecognitionNet (dlib's ResNet-29 face descriptor, dlib_face_recognition_resnet_model_v1) "
+           "from npm @vladmandic/face-api 1.7.15; input NHWC RGB 0..255 150x150 (dlib's aligned face chip); "
+           "output the 128-D descriptor (not normalised)")
+    return finish_model(graph, doc, {"source": f"npm {FACEAPI['package']}@{FACEAPI['version']} model/face_recognition_model.bin", "licence": "MIT"})
+
+
+def dlib_cosines(x: np.ndarray, onnx_descriptors: np.ndarray) -> list[float]:
+    """Cosine between dlib's own descriptor (face_recognition_models' weights, through the dlib package) and the
+    ONNX one, per face, on the same chip."""
+    import dlib
+    import face_recognition_models
+
+    net = dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
+    out = []
+    for chip, o in zip(x.astype(np.uint8), onnx_descriptors):
+        d = np.asarray(net.compute_face_descriptor(np.ascontiguousarray(chip)), np.float64)
+        out.append(float(d @ o / (np.linalg.norm(d) * np.linalg.norm(o))))
+    return out
+
+
 REFERENCE_JS = r"""
 const fs = require('fs');
 const path = require('path');
@@ -781,6 +927,11 @@ async function main() {
   const pooled = tf.reshape(tf.avgPool(bott, [7, 7], [2, 2], 'valid'), [bott.shape[0], -1]); // as in runNet
   [['age', tf.reshape(r.age, [-1, 1])], ['gender_probs', r.gender], ['features', pooled]].forEach(([k, t]) => {
     writeF32(path.join(job.outdir, 'faceapi_' + k + '.f32'), t); out.outputs['faceapi_' + k] = t.shape; });
+  // FaceRecognitionNet (dlib's descriptor): the input was rescaled so that its /255 equals dlib's /256
+  const rec = faceapi.nets.faceRecognitionNet;
+  await rec.loadFromDisk(job.faceapi.dir);
+  const d = await rec.forward(tf.unstack(readF32(job.descriptor.input, job.descriptor.shape)));
+  writeF32(path.join(job.outdir, 'descriptor_descriptor.f32'), d); out.outputs['descriptor_descriptor'] = d.shape;
   fs.writeFileSync(path.join(job.outdir, 'result.json'), JSON.stringify(out));
 }
 main().catch((e) => { console.error(e); process.exit(1); });
@@ -815,7 +966,7 @@ def reference_faces(samples: Path, utkface: Path) -> tuple[list[str], list[np.nd
     return labels, crops, hashes
 
 
-def run_reference(work: Path, faceres_pkg: Path, faceapi_pkg: Path, x_fr: np.ndarray, x_fa: np.ndarray) -> dict:
+def run_reference(work: Path, faceres_pkg: Path, faceapi_pkg: Path, x_fr: np.ndarray, x_fa: np.ndarray, x_d: np.ndarray) -> dict:
     js = work / "reference"
     js.mkdir()
     (js / "package.json").write_text(json.dumps({"name": "ref", "private": True, "dependencies": REFERENCE_NPM}))
@@ -828,6 +979,8 @@ def run_reference(work: Path, faceres_pkg: Path, faceapi_pkg: Path, x_fr: np.nda
     (js / "ref.js").write_text(REFERENCE_JS)
     x_fr.astype("<f4").tofile(js / "faceres_in.f32")
     x_fa.astype("<f4").tofile(js / "faceapi_in.f32")
+    mean = np.asarray(FACEAPI_RGB_MEAN, np.float32)
+    (mean + (x_d - mean) * np.float32(255 / 256)).astype("<f4").tofile(js / "descriptor_in.f32")
     job = {
         "outdir": str(js),
         "faceres": {
@@ -842,6 +995,7 @@ def run_reference(work: Path, faceres_pkg: Path, faceapi_pkg: Path, x_fr: np.nda
             "input": str(js / "faceapi_in.f32"),
             "shape": list(x_fa.shape),
         },
+        "descriptor": {"input": str(js / "descriptor_in.f32"), "shape": list(x_d.shape)},
     }
     (js / "job.json").write_text(json.dumps(job))
     env = {**os.environ, "NODE_PATH": str(js / "node_modules")}
@@ -925,11 +1079,13 @@ def licence_texts(faceres_pkg: Path, faceapi_pkg: Path) -> dict[str, bytes]:
         + "\n"
     )
     faceapi = (
-        "Licence for minorguard/weights/age_faceapi.onnx\n\n"
+        "Licence for minorguard/weights/age_faceapi.onnx and minorguard/weights/descriptor_faceapi.onnx\n\n"
         f"The weights come from the npm package {FACEAPI['package']} {FACEAPI['version']} "
-        "(model/age_gender_model.bin), a maintained fork of face-api.js by Vincent Muehler "
-        "(https://github.com/justadudewhohacks/face-api.js); the network was rebuilt in ONNX from the "
-        "package's TypeScript sources by minorguard's scripts/convert_age_networks.py. "
+        "(model/age_gender_model.bin, model/face_recognition_model.bin), a maintained fork of face-api.js by "
+        "Vincent Muehler (https://github.com/justadudewhohacks/face-api.js); the networks were rebuilt in ONNX "
+        "from the package's TypeScript sources by minorguard's scripts/convert_age_networks.py. "
+        "FaceRecognitionNet's weights are face-api.js's port of dlib's face descriptor network "
+        "(dlib_face_recognition_resnet_model_v1 by Davis E. King, released into the public domain, CC0-1.0). "
         "The package's LICENSE file follows, then the notice of the original face-api.js (same MIT terms).\n"
         + sep
         + fa_mit.rstrip()
@@ -963,15 +1119,25 @@ def build(work: Path, samples: Path, utkface: Path, reference: bool) -> tuple[di
     fa_weights = decode_weights(fa_manifest, faceapi_pkg / "model")
     faceapi_onnx = build_faceapi(fa_weights)
 
+    rec_manifest = json.loads((faceapi_pkg / "model/face_recognition_model-weights_manifest.json").read_text())
+    rec_dir = faceapi_pkg / "model"
+    codes: dict = {}
+    descriptor_onnx = build_descriptor(decode_weights(rec_manifest, rec_dir, codes), codes)
+
     check: dict = {}
     if reference:
         labels, crops, img_hashes = reference_faces(samples, utkface)
-        x_fr, x_fa = faceres_input(crops), faceapi_input(crops)
-        ref = run_reference(work, faceres_pkg, faceapi_pkg, x_fr, x_fa)
-        o_fr, o_fa = run_onnx(faceres_onnx, x_fr), run_onnx(faceapi_onnx, x_fa)
+        x_fr, x_fa, x_d = faceres_input(crops), faceapi_input(crops), descriptor_input(crops)
+        ref = run_reference(work, faceres_pkg, faceapi_pkg, x_fr, x_fa, x_d)
+        o_fr, o_fa, o_d = run_onnx(faceres_onnx, x_fr), run_onnx(faceapi_onnx, x_fa), run_onnx(descriptor_onnx, x_d)
+        cosines = dlib_cosines(x_d, o_d["descriptor"])
+        if min(cosines) < DESCRIPTOR_MIN_COSINE_TO_DLIB:
+            fail(f"descriptor: cosine to dlib's own descriptor {min(cosines):.5f} < {DESCRIPTOR_MIN_COSINE_TO_DLIB}")
         check = {
             "faceres": compare("faceres", o_fr, ref["outputs"]),
             "faceapi": compare("faceapi", o_fa, ref["outputs"]),
+            "descriptor": compare("descriptor", o_d, ref["outputs"]),
+            "descriptor_cosine_to_dlib": {"min": round(min(cosines), 6), "mean": round(float(np.mean(cosines)), 6)},
             "labels": labels,
             "images": img_hashes,
             "npm_versions": ref["npm_versions"],
@@ -981,10 +1147,31 @@ def build(work: Path, samples: Path, utkface: Path, reference: bool) -> tuple[di
             "faceapi_age": [round(float(a), 2) for a in o_fa["age"][:, 0]],
         }
 
-    files = {OUTPUTS["faceres"]["file"]: faceres_onnx, OUTPUTS["faceapi"]["file"]: faceapi_onnx}
+    files = {
+        OUTPUTS["faceres"]["file"]: faceres_onnx,
+        OUTPUTS["faceapi"]["file"]: faceapi_onnx,
+        OUTPUTS["descriptor"]["file"]: descriptor_onnx,
+    }
     files.update(licence_texts(faceres_pkg, faceapi_pkg))
     info = {"faceres": {"tarball_sha256": faceres_tsha}, "faceapi": {"tarball_sha256": faceapi_tsha}, "check": check}
     return files, info
+
+
+def _result_and_source(files: dict[str, bytes], net: str, pin: dict, tarball_sha256: str) -> dict:
+    """The provenance fields every converted network has: the result file, and the npm package it came from."""
+    name = OUTPUTS[net]["file"]
+    return {
+        "result_file": "minorguard/weights/" + name,
+        "result_sha256": sha256_bytes(files[name]),
+        "result_bytes": len(files[name]),
+        "package": pin["package"],
+        "version": pin["version"],
+        "package_licence": "MIT",
+        "licence_file": "minorguard/weights/" + OUTPUTS[net]["licence"],
+        "tarball_sha256": tarball_sha256,
+        "npm_dist_shasum": pin["npm_dist_shasum"],
+        "source_files_sha256": pin["files"],
+    }
 
 
 def provenance(files: dict[str, bytes], info: dict, date: str) -> dict:
@@ -1023,17 +1210,8 @@ def provenance(files: dict[str, bytes], info: dict, date: str) -> dict:
         },
         "networks": {
             "faceres": {
-                "result_file": "minorguard/weights/" + OUTPUTS["faceres"]["file"],
-                "result_sha256": sha256_bytes(files[OUTPUTS["faceres"]["file"]]),
-                "result_bytes": len(files[OUTPUTS["faceres"]["file"]]),
-                "package": FACERES["package"],
-                "version": FACERES["version"],
-                "package_licence": "MIT",
+                **_result_and_source(files, "faceres", FACERES, info["faceres"]["tarball_sha256"]),
                 "upstream": "https://github.com/HSE-asavchenko/HSE_FaceRec_tf (Apache-2.0)",
-                "licence_file": "minorguard/weights/" + OUTPUTS["faceres"]["licence"],
-                "tarball_sha256": info["faceres"]["tarball_sha256"],
-                "npm_dist_shasum": FACERES["npm_dist_shasum"],
-                "source_files_sha256": FACERES["files"],
                 "conversion": "TFJS graph model modelTopology interpreted node by node (Conv2D, DepthwiseConv2dNative, "
                 "Add, Mul, Relu, Minimum, Maximum, Mean, _FusedMatMul[BiasAdd(,Relu)], Softmax, Sigmoid); "
                 "Relu->Minimum(6)->Maximum(0) (Keras ReLU6) emitted as Clip(0, 6), same values; TF 'SAME' "
@@ -1051,16 +1229,7 @@ def provenance(files: dict[str, bytes], info: dict, date: str) -> dict:
                 "reference_check": {**common_ref, "max_abs_diff": chk["faceres"], "tolerance": TOLERANCE["faceres"]},
             },
             "faceapi": {
-                "result_file": "minorguard/weights/" + OUTPUTS["faceapi"]["file"],
-                "result_sha256": sha256_bytes(files[OUTPUTS["faceapi"]["file"]]),
-                "result_bytes": len(files[OUTPUTS["faceapi"]["file"]]),
-                "package": FACEAPI["package"],
-                "version": FACEAPI["version"],
-                "package_licence": "MIT",
-                "licence_file": "minorguard/weights/" + OUTPUTS["faceapi"]["licence"],
-                "tarball_sha256": info["faceapi"]["tarball_sha256"],
-                "npm_dist_shasum": FACEAPI["npm_dist_shasum"],
-                "source_files_sha256": FACEAPI["files"],
+                **_result_and_source(files, "faceapi", FACEAPI, info["faceapi"]["tarball_sha256"]),
                 "conversion": "architecture rebuilt from src/xception/TinyXception.ts (TinyXception(2)), "
                 "src/ageGenderNet/AgeGenderNet.ts, src/common/depthwiseSeparableConv.ts, src/ops/normalize.ts; "
                 "uint8 weights dequantised to float32 as tfjs io.decodeWeights does (q*scale+min)",
@@ -1076,6 +1245,24 @@ def provenance(files: dict[str, bytes], info: dict, date: str) -> dict:
                     "features": "[N,512] 7x7 average pool of the TinyXception bottleneck (input of both heads)",
                 },
                 "reference_check": {**common_ref, "max_abs_diff": chk["faceapi"], "tolerance": TOLERANCE["faceapi"]},
+            },
+            "descriptor": {
+                **_result_and_source(files, "descriptor", FACEAPI, info["faceapi"]["tarball_sha256"]),
+                "upstream": "dlib_face_recognition_resnet_model_v1 (Davis E. King, dlib-models, CC0-1.0), ported to "
+                "TensorFlow.js by face-api.js",
+                "conversion": "architecture rebuilt from src/faceRecognitionNet (FaceRecognitionNet.ts, residualLayer.ts, "
+                "convLayer.ts, scaleLayer.ts); uint8 weights kept as uint8 and dequantised in the graph (Cast, Mul "
+                "scale, Add min: constant nodes ONNX Runtime folds at load); dlib's input scaling (RGB - mean) / 256 "
+                "inside the graph (face-api's fork divides by 255)",
+                "input": {"name": "input", "dtype": "float32", "shape": ["N", 150, 150, 3], "layout": "NHWC"},
+                "preprocessing": "dlib's aligned face chip (get_face_chip_details(shape, 150, 0.25) on the 5-point "
+                "landmarks), RGB 0..255, as dlib's compute_face_descriptor takes it; the reference check feeds the "
+                "square crops resized to 150 x 150 (scripts/convert_age_networks.py descriptor_input()), to face-api "
+                "rescaled so that its / 255 equals dlib's / 256",
+                "outputs": {"descriptor": "[N,128] dlib's face descriptor, not normalised"},
+                "reference_check": {**common_ref, "max_abs_diff": chk["descriptor"], "tolerance": TOLERANCE["descriptor"],
+                                    "cosine_to_dlib_compute_face_descriptor": chk["descriptor_cosine_to_dlib"],
+                                    "cosine_to_dlib_minimum_required": DESCRIPTOR_MIN_COSINE_TO_DLIB},
             },
         },
     }
@@ -1115,7 +1302,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             bad.append(PROVENANCE + " missing")
         if info["check"]:
-            print("reference max |diff|:", json.dumps({k: info["check"][k] for k in ("faceres", "faceapi")}))
+            print("reference max |diff|:", json.dumps({k: info["check"][k] for k in ("faceres", "faceapi", "descriptor", "descriptor_cosine_to_dlib")}))
         if bad:
             print("differs:", ", ".join(bad), file=sys.stderr)
             return 1
@@ -1134,7 +1321,7 @@ def main(argv: list[str] | None = None) -> int:
     prov_path.write_text(json.dumps(new, indent=2, ensure_ascii=False) + "\n")
     for name, data in sorted(files.items()):
         print(f"wrote {args.out / name} ({len(data)} bytes, sha256 {sha256_bytes(data)})")
-    print("reference max |diff|:", json.dumps({k: info["check"][k] for k in ("faceres", "faceapi")}))
+    print("reference max |diff|:", json.dumps({k: info["check"][k] for k in ("faceres", "faceapi", "descriptor", "descriptor_cosine_to_dlib")}))
     return 0
 
 

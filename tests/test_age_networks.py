@@ -1,4 +1,5 @@
-"""The two age networks converted from the npm registry: their files, their integrity check, real faces."""
+"""The networks converted from the npm registry (two age networks, dlib's descriptor): their files, their integrity
+check, real faces."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import shutil
 import numpy as np
 import pytest
 
-from minorguard.models import age_networks
+from minorguard.models import converted
 from minorguard.models.age_networks import FaceApiAgeModel, FaceResAgeModel, crop_face, fuse_readings
 from minorguard.models.base import ModelError, sha256_of_file
+from minorguard.models.dlib_models import EMBED_CHIP_PADDING, EMBED_CHIP_SIZE, DlibEmbedder
 from minorguard.photos.decode import load_photo
 from minorguard.types import Box
 
@@ -27,26 +29,30 @@ def faceapi() -> FaceApiAgeModel:
 
 
 def test_committed_files_match_their_provenance_and_carry_licences():
-    provenance = json.loads(age_networks.PROVENANCE.read_text(encoding="utf-8"))["networks"]
-    for key, licence in (("faceres", "Apache License"), ("faceapi", "MIT License")):
+    provenance = json.loads(converted.PROVENANCE.read_text(encoding="utf-8"))["networks"]
+    for key, licence_file, licence in (("faceres", "faceres", "Apache License"), ("faceapi", "faceapi", "MIT License"),
+                                       ("descriptor", "faceapi", "MIT License")):
         info = provenance[key]
-        path = age_networks.WEIGHTS / info["result_file"].rsplit("/", 1)[-1]
+        path = converted.WEIGHTS / info["result_file"].rsplit("/", 1)[-1]
         assert sha256_of_file(path) == info["result_sha256"]
-        assert licence in (age_networks.WEIGHTS / f"LICENSE.{key}.txt").read_text(encoding="utf-8")
+        assert info["licence_file"].endswith(f"LICENSE.{licence_file}.txt")
+        assert licence in (converted.WEIGHTS / f"LICENSE.{licence_file}.txt").read_text(encoding="utf-8")
         assert info["reference_check"]["max_abs_diff"]  # the conversion was checked against the original model
 
 
 def test_a_changed_model_file_refuses_to_load(tmp_path, monkeypatch):
-    for name in ("age_faceres.onnx", "age_faceapi.onnx", "age_networks_provenance.json"):
-        shutil.copy(age_networks.WEIGHTS / name, tmp_path / name)
-    changed = bytearray((tmp_path / "age_faceapi.onnx").read_bytes())
-    changed[-1] ^= 1
-    (tmp_path / "age_faceapi.onnx").write_bytes(bytes(changed))
-    monkeypatch.setattr(age_networks, "WEIGHTS", tmp_path)
-    monkeypatch.setattr(age_networks, "PROVENANCE", tmp_path / "age_networks_provenance.json")
+    for name in ("age_faceres.onnx", "age_faceapi.onnx", "descriptor_faceapi.onnx", "age_networks_provenance.json"):
+        shutil.copy(converted.WEIGHTS / name, tmp_path / name)
+    for name in ("age_faceapi.onnx", "descriptor_faceapi.onnx"):
+        changed = bytearray((tmp_path / name).read_bytes())
+        changed[-1] ^= 1
+        (tmp_path / name).write_bytes(bytes(changed))
+    monkeypatch.setattr(converted, "PROVENANCE", tmp_path / "age_networks_provenance.json")
     FaceResAgeModel()  # untouched: loads
     with pytest.raises(ModelError, match="changed"):
         FaceApiAgeModel()
+    with pytest.raises(ModelError, match="changed"):
+        DlibEmbedder()
     (tmp_path / "age_faceres.onnx").unlink()
     with pytest.raises(ModelError, match="missing"):
         FaceResAgeModel()
@@ -115,3 +121,29 @@ def test_every_default_pack_file_is_checked_against_its_pin(tmp_path, monkeypatc
     monkeypatch.setitem(pins.PINNED_SHA256, "cydral-age", "0" * 64)
     with pytest.raises(ModelError, match="changed"):
         dlib_models.CydralAgeModel()
+
+
+def test_the_onnx_descriptor_is_dlibs_own_on_real_faces(sample_images):
+    """The descriptor the register stores comes from face-api.js's copy of dlib's weights, run as ONNX: on the
+    family portrait's faces it must agree with dlib's own network on the same chip (the 1-px box-shift noise that
+    every threshold already absorbs is larger: benchmarks/descriptor_onnx.py)."""
+    models = pytest.importorskip("face_recognition_models", reason="dlib's own descriptor weights: pip install -e '.[test]'")
+    import dlib
+
+    from minorguard.models.pack import default_detector
+
+    photo = load_photo(sample_images / "faceaisharp_obama_family.jpg")
+    faces = default_detector().detect(photo.pixels)
+    assert len(faces) == 4
+    embedder = DlibEmbedder()
+    ours = embedder.embed(photo.pixels, faces)
+    theirs = dlib.face_recognition_model_v1(models.face_recognition_model_location())
+    aligner = embedder.aligner
+    for face, vector in zip(faces, ours):
+        chip = aligner.chip(photo.pixels, aligner.shape(photo.pixels, face), EMBED_CHIP_SIZE, EMBED_CHIP_PADDING)
+        own = np.asarray(theirs.compute_face_descriptor(chip), np.float64)
+        assert float(vector @ own / np.linalg.norm(own)) > 0.999
+    assert np.linalg.norm(ours, axis=1) == pytest.approx(1.0, abs=1e-5)
+    different = ours @ ours.T
+    assert different[~np.eye(4, dtype=bool)].max() < 0.95  # four people, four descriptors
+    assert embedder.embed(photo.pixels, []).shape == (0, 128)

