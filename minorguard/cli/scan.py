@@ -88,9 +88,9 @@ def scan(
         fail(t("cli.no_photos", lang_s))
     from minorguard.cli.adults import groups_json
 
-    # Grouping needs a face embedding per face to decide (~75 ms each on a laptop
-    # CPU, a third of a folder scan's time); it serves the reports a reviewer
-    # works from, so by default it runs only when one is written.
+    # Grouping needs a face description per face to decide (~20 ms each on a laptop
+    # CPU: dlib's descriptor and FaceRes's identity feature); it serves the reports
+    # a reviewer works from, so by default it runs only when one is written.
     if group is None:
         group = json_out is not None or html_out is not None
     checks = checking_guard(policy, models, db, event, channel, publish_date, lang_s, len(sources), group, purpose)
