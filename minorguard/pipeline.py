@@ -136,8 +136,12 @@ class Guard:
         """The photo's faces in reading order: a face's index is its number everywhere (face_numbers)."""
         return reading_order(self.pack.detector.detect(photo.pixels))
 
-    def assess(self, photo: Photo, faces: Sequence[DetectedFace], channel: str | None = None) -> list[FaceAssessment]:
-        """Identifiability at the size ``channel`` publishes at (policy), and an age estimate for each identifiable face."""
+    def assess(self, photo: Photo, faces: Sequence[DetectedFace], channel: str | None = None,
+               identity: dict[int, np.ndarray] | None = None) -> list[FaceAssessment]:
+        """Identifiability at the size ``channel`` publishes at (policy), and an age estimate for each identifiable face.
+
+        ``identity``, if given, receives the identity features the age reading computed on the way (by face
+        index), so that consent matching and grouping of this photo need not compute them again."""
         policy = self.policy
         side = policy.publication_side(channel)
         to_publish = publish_scale(photo.width, photo.height, side) if side else 1.0
@@ -154,7 +158,13 @@ class Guard:
         if judged:
             try:
                 age_model = self.pack.age_model
-                readings = age_model.read(photo.pixels, [faces[i] for i in judged]) if hasattr(age_model, "read") else None
+                readings = None
+                if identity is not None and hasattr(age_model, "read_with_identity"):
+                    readings, features = age_model.read_with_identity(photo.pixels, [faces[i] for i in judged])
+                    if features is not None:
+                        identity.update(zip(judged, features))
+                elif hasattr(age_model, "read"):
+                    readings = age_model.read(photo.pixels, [faces[i] for i in judged])
                 if readings is not None:
                     probs = age_model.distributions_of(readings)
                 else:
@@ -193,13 +203,16 @@ class Guard:
         return {i: cache[i] for i in wanted}
 
     def _described(self, photo: Photo, faces: Sequence[DetectedFace], wanted: Sequence[int], cache: dict[int, np.ndarray],
-                   described: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+                   described: dict[int, np.ndarray], identity: dict[int, np.ndarray] | None = None) -> dict[int, np.ndarray]:
         """The consent descriptions (``pack.consent_vectors``) of the faces ``wanted``, each computed once per photo
-        (``described``) from the embeddings ``_vectors`` keeps in ``cache``."""
+        (``described``) from the embeddings ``_vectors`` keeps in ``cache`` and the identity features ``assess``
+        left in ``identity``."""
         todo = [i for i in wanted if i not in described]
         if todo:
             plain = self._vectors(photo, faces, todo, cache)
-            for i, vector in zip(todo, self.pack.consent_vectors(photo.pixels, [faces[i] for i in todo], np.stack([plain[i] for i in todo]))):
+            shared = [identity.get(i) for i in todo] if identity else None
+            vectors = self.pack.consent_vectors(photo.pixels, [faces[i] for i in todo], np.stack([plain[i] for i in todo]), shared)
+            for i, vector in zip(todo, vectors):
                 described[i] = vector
         return {i: described[i] for i in wanted}
 
@@ -222,13 +235,14 @@ class Guard:
         return result
 
     def _consents(self, photo: Photo, faces: Sequence[DetectedFace], assessments: Sequence[FaceAssessment], context: CheckContext,
-                  cache: dict[int, np.ndarray], described: dict[int, np.ndarray]) -> list[ConsentEvidence | None]:
+                  cache: dict[int, np.ndarray], described: dict[int, np.ndarray],
+                  identity: dict[int, np.ndarray] | None = None) -> list[ConsentEvidence | None]:
         if self.consent is None:
             return [None] * len(assessments)
         wanted = self._not_adult(assessments)
         result: list[ConsentEvidence | None] = [None] * len(assessments)
         if wanted:
-            for i, vector in self._described(photo, faces, wanted, cache, described).items():
+            for i, vector in self._described(photo, faces, wanted, cache, described, identity).items():
                 result[i] = self.consent.match(vector, context.channel, context.when)
         return result
 
@@ -284,12 +298,13 @@ class Guard:
         faces = self.detect(photo)
         timings["detect"] = _ms(start)
         start = time.perf_counter()
-        assessments = self.assess(photo, faces, context.channel)
+        identity: dict[int, np.ndarray] = {}  # identity features from the age reading's pass; they die with this call
+        assessments = self.assess(photo, faces, context.channel, identity)
         timings["assess"] = _ms(start)
         start = time.perf_counter()
         vectors: dict[int, np.ndarray] = {}  # each face embedded at most once per photo
         described: dict[int, np.ndarray] = {}  # and described for consent matching and grouping at most once
-        consents = self._consents(photo, faces, assessments, context, vectors, described)
+        consents = self._consents(photo, faces, assessments, context, vectors, described, identity)
         known = self._known_adults(photo, faces, assessments, context, vectors)
         event = self.events.link(photo, context.event_id) if self.events is not None else (
             EventEvidence(context.event_id, None, "explicit", note="event register not available") if context.event_id else None
@@ -303,7 +318,7 @@ class Guard:
         if group and self.embeddings is not None:  # for grouping faces across the batch
             grouped = [d.index for d in decisions if wants_grouping(d, self.policy)]
             # grouped by the description consent matching uses: it tells people apart better (policy [grouping])
-            for i, vector in self._described(photo, faces, grouped, vectors, described).items():
+            for i, vector in self._described(photo, faces, grouped, vectors, described, identity).items():
                 self.embeddings.put(name, i, vector)
         verdict = photo_verdict(decisions)
         from minorguard.rules.hints import photo_hints

@@ -123,3 +123,29 @@ def test_an_enrolment_described_by_another_pack_is_redescribed_only_where_its_fa
         done = {d.child_id: d for d in redescribe_enrolments(reg, Guard(policy=guard.policy, pack=guard.pack))}
     assert done[one.id].done
     assert not done[four.id].done and "no way to check" in done[four.id].why
+
+
+def test_grouping_describes_a_face_from_the_age_readings_faceres_pass(guard, monkeypatch):
+    """The identity feature comes from the pass that read the face's age: a check that groups its faces runs FaceRes
+    once per face, and the descriptions equal those computed from scratch."""
+    faceres = guard.pack.age_model.faceres
+    photo, faces = _faces(guard, FAMILY)
+    expected = guard.pack.consent_embedder.embed(photo.pixels, faces)
+
+    class Sink:
+        def __init__(self) -> None:
+            self.vectors: dict[int, np.ndarray] = {}
+
+        def put(self, source: str, index: int, vector: np.ndarray) -> None:
+            self.vectors[index] = vector
+
+    def no_second_pass(crops):
+        raise AssertionError("FaceRes ran again for a face whose age it had read")
+
+    monkeypatch.setattr(faceres, "features_from_crops", no_second_pass)
+    sink = Sink()
+    monkeypatch.setattr(guard, "embeddings", sink)
+    result = guard.check(FAMILY)
+    assert result.verdict is Verdict.BLOCK and sorted(sink.vectors) == [1, 3]  # the girls: the faces to decide
+    for index, vector in sink.vectors.items():
+        assert float(vector @ expected[index]) == pytest.approx(1.0, abs=1e-5)

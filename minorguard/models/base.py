@@ -122,11 +122,14 @@ class ModelPack:
                     self._consent_embedder = self._consent_factory(self, embedder)
         return self._consent_embedder
 
-    def consent_vectors(self, rgb: np.ndarray, faces: Any, embeddings: np.ndarray) -> np.ndarray:
-        """The consent descriptions of ``faces`` whose ``embedder`` vectors are ``embeddings`` (computed once)."""
+    def consent_vectors(self, rgb: np.ndarray, faces: Any, embeddings: np.ndarray, identity: Any = None) -> np.ndarray:
+        """The consent descriptions of ``faces`` whose ``embedder`` vectors are ``embeddings`` (computed once);
+        ``identity``: per face, the identity feature the age reading already computed, or ``None``."""
         consent = self.consent_embedder
         if consent is self.embedder:
             return embeddings
+        if identity is not None:
+            return consent.embed(rgb, faces, dlib=embeddings, faceres=identity)
         return consent.embed(rgb, faces, dlib=embeddings)
 
     @property

@@ -53,13 +53,20 @@ class FusedIdentity:
     def files(self) -> list:
         return list(self.dlib.files()) + list(self.faceres.files())
 
-    def embed(self, rgb: np.ndarray, faces: Sequence[DetectedFace], dlib: np.ndarray | None = None) -> np.ndarray:
-        """``dlib``: the faces' dlib descriptors where the caller has them already (grouping computes the same)."""
+    def embed(self, rgb: np.ndarray, faces: Sequence[DetectedFace], dlib: np.ndarray | None = None,
+              faceres: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
+        """``dlib``: the faces' dlib descriptors where the caller has them already (grouping computes the same);
+        ``faceres``: per face, FaceRes's identity feature from the age reading's pass, or ``None`` to compute it."""
         from minorguard.models.age_networks import FACERES_CROPS, crop_face
 
         if not faces:
             return np.zeros((0, 128 + 1024), np.float32)
         if dlib is None:
             dlib = self.dlib.embed(rgb, faces)
-        crops = [crop_face(rgb, f.box, *FACERES_CROPS[FACERES_CROP]) for f in faces]
-        return fuse_identity(dlib, self.faceres.features_from_crops(crops))
+        known = list(faceres) if faceres is not None else [None] * len(faces)
+        missing = [i for i, feature in enumerate(known) if feature is None]
+        if missing:
+            crops = [crop_face(rgb, faces[i].box, *FACERES_CROPS[FACERES_CROP]) for i in missing]
+            for i, feature in zip(missing, self.faceres.features_from_crops(crops)):
+                known[i] = feature
+        return fuse_identity(dlib, np.stack(known))
