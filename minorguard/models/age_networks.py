@@ -31,7 +31,7 @@ from minorguard.models.converted import checked_session
 from minorguard.types import Box, DetectedFace
 
 __all__ = [
-    "AGE_GRID", "DEFAULT_VARIANTS", "FACEAPI_CROPS", "FACERES_CROPS", "FaceApiAgeModel", "FaceResAgeModel", "FusedAgeModel",
+    "AGE_GRID", "DEFAULT_VARIANTS", "FACEAPI_CROPS", "FACERES_CROPS", "FACERES_IDENTITY_CROP", "FaceApiAgeModel", "FaceResAgeModel", "FusedAgeModel",
     "crop_face", "fuse_readings",
 ]
 
@@ -46,6 +46,8 @@ AGE_GRID = np.arange(0, 101, dtype=np.float32)  # the fused distribution's ages
 FACERES_CROPS = {"s115": (1.15, False, False), "s115f": (1.15, False, True), "s135": (1.35, False, False)}
 FACEAPI_CROPS = {"q10": (1.0, True, False), "q12": (1.2, True, False), "q12f": (1.2, True, True), "q14": (1.4, True, False)}
 DEFAULT_VARIANTS = {"faceres": ("s115",), "faceapi": ("q10",)}
+# The crop whose FaceRes identity feature consent matching and grouping describe (minorguard.models.identity)
+FACERES_IDENTITY_CROP = "s115"
 # face-api gives one number; its published error is 1.5-4.8 years under 18 and grows with age
 FACEAPI_SD_FLOOR, FACEAPI_SD_SLOPE = 1.5, 0.12
 
@@ -203,13 +205,11 @@ class FusedAgeModel:
         the crop consent matching describes (minorguard.models.identity); else ``None``. A face that is then
         matched or grouped does not run FaceRes again. The feature is biometric: it goes back to the caller, never
         into a reading."""
-        from minorguard.models.identity import FACERES_CROP
-
         boxes = [f.box for f in faces]
         cydral = self.cydral.age_distributions(rgb, faces)
         features = None
-        if identity and tuple(self.variants["faceres"]) == (FACERES_CROP,):
-            crops = [crop_face(rgb, b, *FACERES_CROPS[FACERES_CROP]) for b in boxes]
+        if identity and tuple(self.variants["faceres"]) == (FACERES_IDENTITY_CROP,):
+            crops = [crop_face(rgb, b, *FACERES_CROPS[FACERES_IDENTITY_CROP]) for b in boxes]
             faceres, features = self.faceres.distributions_and_features_from_crops(crops)
         else:
             faceres = self.faceres.distributions(rgb, boxes, self.variants["faceres"])

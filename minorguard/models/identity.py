@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from minorguard.models.age_networks import FACERES_CROPS, FACERES_IDENTITY_CROP, crop_face
 from minorguard.types import DetectedFace
 
 __all__ = ["IDENTITY_SPREAD", "FusedIdentity", "fuse_identity"]
@@ -29,7 +30,7 @@ __all__ = ["IDENTITY_SPREAD", "FusedIdentity", "fuse_identity"]
 # Spread (standard deviation) of different-person cosines on fgnet_dev, per part; only the
 # ratio matters (benchmarks/matching_fusion.py, "whole_set").
 IDENTITY_SPREAD = {"dlib": 0.03043, "faceres": 0.07619}
-FACERES_CROP = "s115"  # the crop FaceRes's age reading runs on
+FACERES_CROP = FACERES_IDENTITY_CROP  # the crop FaceRes's age reading runs on
 
 
 def fuse_identity(dlib: np.ndarray, faceres: np.ndarray) -> np.ndarray:
@@ -57,8 +58,6 @@ class FusedIdentity:
               faceres: Sequence[np.ndarray | None] | None = None) -> np.ndarray:
         """``dlib``: the faces' dlib descriptors where the caller has them already (grouping computes the same);
         ``faceres``: per face, FaceRes's identity feature from the age reading's pass, or ``None`` to compute it."""
-        from minorguard.models.age_networks import FACERES_CROPS, crop_face
-
         if not faces:
             return np.zeros((0, 128 + 1024), np.float32)
         if dlib is None:
