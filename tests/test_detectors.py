@@ -141,6 +141,32 @@ def test_retinaface_on_crops_finds_what_the_whole_photo_pass_finds(sample_images
     assert coarse < sum(seen) < 0.5 * working + coarse  # the coarse pass, and crops of under half the photo
 
 
+def test_enlarged_retinaface_on_crops_finds_what_the_whole_enlarged_pass_finds(sample_images):
+    """A small photo (<= 640 px) is also searched enlarged; RetinaFace's enlarged pass runs only around the small
+    faces whose verdict it can change: the group photo shrunk to 640 px (31 faces of 11-14 px) gives the same faces
+    and fused scores, while RetinaFace enlarges under half of the photo."""
+    rgb = np.asarray(Image.open(sample_images / "faceaisharp_group_10mpx.jpg").convert("RGB").resize((640, 267), Image.BILINEAR))
+    whole = default_detector(0.5, retinaface_on_crops=False).detect(rgb)
+    cropped = default_detector(0.5)
+    enlarged = []
+    retinaface = cropped.detectors[0]
+    original = retinaface.detect_at
+
+    def counting(image, scale, threshold):
+        if scale > 1:
+            enlarged.append(image.shape[0] * image.shape[1])
+        return original(image, scale, threshold)
+
+    retinaface.detect_at = counting
+    faces = cropped.detect(rgb)
+    assert len(faces) == len(whole) >= 28
+    for f in whole:
+        match = max(faces, key=lambda g: f.box.iou(g.box))
+        assert f.box.iou(match.box) > 0.9
+        assert match.score == pytest.approx(f.score, abs=0.02)  # a crop's edge moves an 11 px face's score a little
+    assert 0 < sum(enlarged) < 0.5 * rgb.shape[0] * rgb.shape[1]
+
+
 def test_centerface_takes_only_the_image_as_input(detector):
     # Its weights listed as inputs stop ONNX Runtime from folding BatchNorm into
     # Conv, which doubled CenterFace's time (benchmarks/README.md, Speed).

@@ -21,7 +21,7 @@ __all__ = ["DEFAULT_FUSION", "DEFAULT_PACK_NAME", "ModelPack", "default_detector
 # photo could get other faces or ages. 2: searched at publication size, with
 # the coarse pass and without parts of faces (was 1280 px, one pass). 3: ages
 # from Cydral, HSE FaceRes and face-api.js AgeGenderNet together. 4: RetinaFace's
-# full-size pass only around CenterFace's faces (boxes can move by a pixel), and
+# full-size and enlarged passes only around CenterFace's faces (boxes can move by a pixel), and
 # dlib's descriptor run as ONNX (the same descriptor to a cosine of 0.9994).
 DEFAULT_PACK_NAME = "default-4"
 
