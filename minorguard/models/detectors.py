@@ -254,6 +254,18 @@ def _moved(face: DetectedFace, dx: float, dy: float) -> DetectedFace:
     return DetectedFace(Box(face.box.x + dx, face.box.y + dy, face.box.width, face.box.height), face.score, marks, face.detector)
 
 
+def _crop_rect(box: Box, margin: float, grid: int, width: int, height: int) -> list[int]:
+    """(x0, y0, x1, y1) around ``box`` with ``margin`` of its size (at least ``grid`` px) on each side, its edges on
+    the ``grid`` (RetinaFace's largest anchor stride in the pixels it will see), within the image."""
+    pad = max(float(grid), margin * max(box.width, box.height))
+    return [
+        max(0, int((box.x - pad) // grid) * grid),
+        max(0, int((box.y - pad) // grid) * grid),
+        min(width, int(np.ceil((box.x2 + pad) / grid)) * grid),
+        min(height, int(np.ceil((box.y2 + pad) / grid)) * grid),
+    ]
+
+
 def _merged(rects: list[list[int]]) -> list[list[int]]:
     """Rectangles (x0, y0, x1, y1) with every overlapping pair replaced by their bounding box, until none overlap."""
     rects = [list(r) for r in rects]
@@ -494,14 +506,7 @@ class FusedDetector:
         h, w = rgb.shape[:2]
         rects = []
         for face in (f for f, keep in zip(leaders, could_pass) if keep and f.box.height < 1.5 * self.zoom_max_face):
-            b = face.box
-            margin = max(16.0, self.crop_margin * max(b.width, b.height))
-            rects.append([
-                max(0, int((b.x - margin) // 16) * 16),
-                max(0, int((b.y - margin) // 16) * 16),
-                min(w, int(np.ceil((b.x2 + margin) / 16)) * 16),
-                min(h, int(np.ceil((b.y2 + margin) / 16)) * 16),
-            ])
+            rects.append(_crop_rect(face.box, self.crop_margin, 16, w, h))
         out = []
         for x0, y0, x1, y1 in _merged(rects):
             for f in self.detectors[0].detect_at(rgb[y0:y1, x0:x1], self.zoom, self.proposal_threshold):
@@ -531,14 +536,7 @@ class FusedDetector:
         h, w = image.shape[:2]
         rects = []
         for face in (f for f, keep in zip(leaders, could_pass) if keep):
-            b = face.box.scaled(scale)
-            margin = max(32.0, self.crop_margin * max(b.width, b.height))
-            rects.append([
-                max(0, int((b.x - margin) // 32) * 32),
-                max(0, int((b.y - margin) // 32) * 32),
-                min(w, int(np.ceil((b.x2 + margin) / 32)) * 32),
-                min(h, int(np.ceil((b.y2 + margin) / 32)) * 32),
-            ])
+            rects.append(_crop_rect(face.box.scaled(scale), self.crop_margin, 32, w, h))
         out = []
         for x0, y0, x1, y1 in _merged(rects):
             for f in self.detectors[0].detect_at(image[y0:y1, x0:x1], 1.0, self.proposal_threshold):

@@ -30,7 +30,6 @@ __all__ = ["IDENTITY_SPREAD", "FusedIdentity", "fuse_identity"]
 # Spread (standard deviation) of different-person cosines on fgnet_dev, per part; only the
 # ratio matters (benchmarks/matching_fusion.py, "whole_set").
 IDENTITY_SPREAD = {"dlib": 0.03043, "faceres": 0.07619}
-FACERES_CROP = FACERES_IDENTITY_CROP  # the crop FaceRes's age reading runs on
 
 
 def fuse_identity(dlib: np.ndarray, faceres: np.ndarray) -> np.ndarray:
@@ -49,7 +48,7 @@ class FusedIdentity:
 
     def __init__(self, dlib_embedder: Any, faceres: Any) -> None:
         self.dlib, self.faceres = dlib_embedder, faceres
-        self.name = f"{dlib_embedder.name}+{faceres.name}-{FACERES_CROP}"
+        self.name = f"{dlib_embedder.name}+{faceres.name}-{FACERES_IDENTITY_CROP}"
 
     def files(self) -> list:
         return list(self.dlib.files()) + list(self.faceres.files())
@@ -65,7 +64,7 @@ class FusedIdentity:
         known = list(faceres) if faceres is not None else [None] * len(faces)
         missing = [i for i, feature in enumerate(known) if feature is None]
         if missing:
-            crops = [crop_face(rgb, faces[i].box, *FACERES_CROPS[FACERES_CROP]) for i in missing]
+            crops = [crop_face(rgb, faces[i].box, *FACERES_CROPS[FACERES_IDENTITY_CROP]) for i in missing]
             for i, feature in zip(missing, self.faceres.features_from_crops(crops)):
                 known[i] = feature
         return fuse_identity(dlib, np.stack(known))
