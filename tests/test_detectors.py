@@ -165,6 +165,31 @@ def test_centerface_takes_only_the_image_as_input(detector):
     assert [i.name for i in centerface._session.get_inputs()] == ["input.1"]
 
 
+def _config(session, key: str) -> str | None:
+    try:
+        return session.get_session_options().get_session_config_entry(key)
+    except RuntimeError:  # ONNX Runtime's answer for a key never set
+        return None
+
+
+def test_sessions_share_one_arena_and_compute_the_same(detector, sample_images):
+    # Each session growing its own arena held 1.4-1.8 GB per worker; the shared one
+    # must only move where buffers come from, never a number.
+    import onnxruntime as ort
+
+    retinaface = detector.detectors[0]
+    assert _config(retinaface._session, "session.use_env_allocators") == "1"
+    own = ort.SessionOptions()
+    own.intra_op_num_threads = 1
+    own_arena = ort.InferenceSession(retinaface._weights, sess_options=own, providers=["CPUExecutionProvider"])
+    assert _config(own_arena, "session.use_env_allocators") is None
+    rgb = np.asarray(Image.open(sample_images / "faceaisharp_obama_family.jpg").convert("RGB"))
+    bgr = rgb[..., ::-1].astype(np.float32) - np.array([104, 117, 127], np.float32)
+    tensor = {"input": np.ascontiguousarray(bgr.transpose(2, 0, 1)[None])}
+    for shared, alone in zip(retinaface._session.run(None, tensor), own_arena.run(None, tensor)):
+        np.testing.assert_array_equal(shared, alone)
+
+
 @pytest.mark.parametrize("onnx_first", [False, True])
 def test_centerface_loads_without_the_onnx_package_and_beside_it(onnx_first):
     """Importing onnx (its C extension) took 0.6 s of every checking process's start; the graph is edited with its

@@ -27,8 +27,9 @@ from minorguard.types import PhotoResult, Verdict
 
 __all__ = ["Limits", "check_isolated", "default_workers"]
 
-# What one worker holds while it judges a 10-megapixel photo (measured: 1.4-1.7 GB resident).
-WORKER_MB = 1600
+# What one worker holds while it judges a 10-megapixel photo (measured on ../shared/samples: 0.93-0.94 GB at
+# peak since every session draws from one shared arena, 1.1-1.4 GB before; minorguard.models.onnx_session).
+WORKER_MB = 1100
 
 
 @dataclass(frozen=True, slots=True)
