@@ -114,6 +114,8 @@ class Register:
     ``url``: a SQLAlchemy URL or a file path (SQLite); default $MINORGUARD_DB or
     ``<data dir>/register.sqlite3``. ``key_path``: default ``<data dir>/register.key``
     (or $MINORGUARD_KEY). ``actor``: who is acting, written to the audit log.
+    ``create``: False where a register is only read to judge photos: one never created raises
+    ``RegisterError("missing")`` and nothing (file, tables, key) is made.
     """
 
     def __init__(
@@ -124,11 +126,13 @@ class Register:
         actor: str | None = None,
         grace_days: int | None = None,
         busy_timeout_s: float = 30.0,
+        create: bool = True,
     ) -> None:
         self.actor = actor or _default_actor()
         self.grace_days = int(grace_days if grace_days is not None else os.environ.get(GRACE_ENV, "30"))
         self.key_path = Path(key_path) if key_path is not None else data_dir() / KEY_FILE_NAME
-        self.store = Store(url, busy_timeout_s)
+        self.store = Store(url, busy_timeout_s, create=create)
+        self._create = create
         try:
             self.store.migrate()
             self._cipher = self._open_key()
@@ -150,6 +154,8 @@ class Register:
                 if cipher.decrypt(bytes.fromhex(check.value), "meta.key_check") != _KEY_CHECK_PLAIN:
                     raise KeyProblem("key_wrong")
                 return cipher
+            if not self._create:  # tables without a key check: never finished being created
+                raise RegisterError("missing", register=self.store.label)
             if key is None:
                 key = create_key(self.key_path)
             cipher = Cipher(key)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from consent_db.errors import RegisterBusy, RegisterError
@@ -43,11 +43,32 @@ def resolve_url(url: str | os.PathLike | None) -> str:
     return value
 
 
+def _sqlite_path(url: str) -> str | None:
+    """The file of a SQLite URL; None for an in-memory or server database."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[-1]
+    return path if path and path != ":memory:" else None
+
+
+def _sqlite_register_in(path: str) -> bool:
+    """Whether the SQLite file at ``path`` exists and holds the register's tables (opened read-only)."""
+    import sqlite3
+
+    if not Path(path).is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is not None
+    except sqlite3.DatabaseError:  # not a database, or unreadable: the register's own opening says which
+        return True
+
+
 def make_engine(url: str, busy_timeout_s: float) -> Engine:
     try:
         if url.startswith("sqlite"):
-            path = url.split(":///", 1)[-1]
-            if path and path != ":memory:":
+            path = _sqlite_path(url)
+            if path:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 # names and dates of birth are personal data: owner-only like the key
                 try:
@@ -105,17 +126,32 @@ def _is_busy(error: DBAPIError) -> bool:
 class Store:
     """An engine plus the one way to run a transaction on it."""
 
-    def __init__(self, url: str | os.PathLike | None = None, busy_timeout_s: float = 30.0) -> None:
+    def __init__(self, url: str | os.PathLike | None = None, busy_timeout_s: float = 30.0, create: bool = True) -> None:
+        """``create=False``: a register that was never created here raises ``RegisterError("missing")``
+        instead of being created, file and key included (a mistyped ``--db`` must not judge against an empty one)."""
         self.url = resolve_url(url)
         self.busy_timeout_s = busy_timeout_s
+        path = _sqlite_path(self.url)
+        if not create and path and not _sqlite_register_in(path):  # looked at read-only: the file stays as it is
+            raise RegisterError("missing", register=self.label)
         self.engine = make_engine(self.url, busy_timeout_s)
         self.is_postgres = self.engine.dialect.name == "postgresql"
+        if not create and not path and not self._created():
+            self.engine.dispose()
+            raise RegisterError("missing", register=self.label)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._readers = sessionmaker(self.engine.execution_options(minorguard_read=True), expire_on_commit=False)
 
     @property
     def label(self) -> str:
         return _safe(self.url)
+
+    def _created(self) -> bool:
+        """Whether the register's tables exist in this database (an empty file or server database has none)."""
+        from sqlalchemy import inspect
+
+        with self._errors_said():
+            return inspect(self.engine).has_table("meta")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -145,6 +181,9 @@ class Store:
         except DBAPIError as error:
             if _is_busy(error):
                 raise RegisterBusy("busy", register=self.label) from None
+            if isinstance(error, DatabaseError) and not isinstance(error, IntegrityError):
+                # a damaged file ("file is not a database"): one line naming the register, not the driver's trace
+                raise RegisterError("db_error", register=self.label, error=str(error.orig).strip().splitlines()[0]) from None
             raise
 
     def migrate(self) -> None:

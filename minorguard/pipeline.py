@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from PIL import Image
 
 from minorguard.faces.grouping import wants_grouping
-from minorguard.faces.minor import FaceFeatures, fitted_age_model, load_minor_estimator
+from minorguard.faces.minor import DOUBT_RULES, FaceFeatures, fitted_age_model, load_minor_estimator
 from minorguard.faces.numbers import reading_order
-from minorguard.faces.quality import assess_identifiability, face_sharpness, publish_scale
+from minorguard.faces.quality import assess_identifiability, face_sharpness, face_tones, publish_scale
 from minorguard.models.base import ModelError
 from minorguard.models.pack import ModelPack, load_pack
 from minorguard.photos.decode import Photo, PhotoError, PhotoSource, load_frames, load_photo
@@ -121,7 +122,9 @@ class Guard:
 
     @property
     def pack_label(self) -> str:
-        return f"{self.pack.label}; minor estimator {self.estimator.name}"
+        # the doubt rule is part of what a face's estimate says: a result judged before it is judged again
+        # (archive runs key on this label)
+        return f"{self.pack.label}; minor estimator {self.estimator.name}; reading doubts {DOUBT_RULES}"
 
     # -- stages -------------------------------------------------------------
     def _load(self, source: PhotoSource, label: str | None) -> Photo:
@@ -183,6 +186,7 @@ class Guard:
                         sharpness=idents[i].sharpness,
                         gray=gray,
                         readings=None if readings is None else readings[row],
+                        tones=face_tones(photo.pixels, faces[i]),
                     )
                     ages[i] = self.estimator.estimate(features)
             except Exception as error:  # fail closed: the face goes to REVIEW
@@ -263,7 +267,7 @@ class Guard:
             try:
                 photo = self._load(source, name)
             except PhotoError as error:
-                if error.code != "multi_frame" or not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview)):
+                if error.code != "multi_frame" or not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image)):
                     raise
                 return self._check_frames(source, context, name)
             sha = photo.sha256

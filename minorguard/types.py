@@ -155,6 +155,9 @@ class AgeEstimate:
     method: str
     networks: tuple[tuple[str, float], ...] = ()  # each age network's own reading, years
     disagreement: bool = False  # a network reads a minor where the others do not: lean to the minor side
+    # why the networks' reading cannot be relied on for this face, and the measure: ("turned", degrees) or
+    # ("few_tones", tones); such a face is never taken for an adult on their word
+    doubt: tuple[str, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,52 @@ def test_a_register_that_cannot_be_opened_stops_a_tool_too(guard, data_dir):
     assert "asnjë foto" in error.value.text("sq")
 
 
+@pytest.mark.parametrize("named", ["argument", "environment", "event"])
+def test_a_named_register_that_does_not_exist_stops_the_check_and_is_not_created(guard, data_dir, tmp_path, monkeypatch, named):
+    """A mistyped --db used to create an empty register (and a key beside the real one's) and judge against it:
+    a reviewer's hide, known adults and events were silently gone."""
+    from consent_db import Register
+
+    Register(tmp_path / "regjistri.sqlite3").close()  # the office's register, under another name
+    key = (data_dir / "register.key").read_bytes()
+    typo = tmp_path / "regjistr.sqlite3"
+    if named == "environment":
+        monkeypatch.setenv("MINORGUARD_DB", str(typo))
+    with pytest.raises(RegisterUnavailable) as error:
+        open_checks(db=str(typo) if named == "argument" else None, tool="cms", guard=_fresh(guard),
+                    context=CheckContext(event_id="flamuri") if named == "event" else None)
+    assert "no register at" in str(error.value) and "nuk ka regjistër" in error.value.text("sq")
+    assert not typo.exists() and not (data_dir / "register.sqlite3").exists()
+    assert (data_dir / "register.key").read_bytes() == key  # no key of an empty register beside the real one's
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".sqlite3") == ["regjistri.sqlite3"]
+
+
+def test_a_database_file_without_a_register_in_it_is_not_turned_into_one(guard, data_dir, tmp_path):
+    empty = tmp_path / "bosh.sqlite3"
+    empty.touch()
+    with pytest.raises(RegisterUnavailable, match="no register at"):
+        open_checks(db=str(empty), tool="cms", guard=_fresh(guard))
+    assert empty.stat().st_size == 0
+
+
+def test_a_channel_means_the_same_with_a_register_or_without(guard, data_dir, tmp_path):
+    """A misspelt channel was judged at full size without a register and refused with one; the office's own
+    channel (sized in its policy) was refused as soon as a register existed."""
+    from consent_db import Register, RegisterError
+    from minorguard.rules.policy import load_policy
+
+    office = tmp_path / "zyra.toml"
+    office.write_text('[identifiability]\nchannel_long_side = { gazeta-lokale = 3000 }\n', encoding="utf-8")
+    policy = load_policy(office)
+    for with_register in (False, True):
+        if with_register:
+            Register(None).close()
+        with pytest.raises(RegisterError, match="unknown channel"):
+            open_checks(context=CheckContext(channel="facebok"), guard=_fresh(guard))
+        with open_checks(context=CheckContext(channel="gazeta-lokale"), guard=Guard(policy=policy, pack=guard.pack)) as checks:
+            assert (checks.register is not None) is with_register
+
+
 def test_an_unknown_event_or_channel_is_refused_before_any_photo(guard, data_dir):
     from consent_db import Register, RegisterError
     from minorguard.rules.events import UnknownEventError
@@ -103,7 +149,9 @@ def test_a_publishing_tool_enrols_consents_checks_withdraws_and_finds_both_in_th
     """Issue 18's path with the public API only: what the CLI test does, done by a tool that imports minorguard."""
     from datetime import date
 
+    from consent_db import Register
 
+    Register(tmp_path / "regjistri.sqlite3").close()  # made beforehand: a check never makes a register
     context = CheckContext(channel="facebook", when=date(2026, 12, 1), purpose="lajme")
     with open_checks(db=str(tmp_path / "regjistri.sqlite3"), context=context, tool="cms-uebfaqja", guard=_fresh(guard)) as checks:
         first = checks.check(FAMILY)

@@ -23,11 +23,13 @@ FAMILY_NAME = "faceaisharp_obama_family.jpg"
 
 @pytest.fixture
 def archive(guard, tmp_path, monkeypatch):
+    from consent_db import Register
     from minorguard import CheckContext, Guard, open_checks
 
     monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("MINORGUARD_DB", raising=False)
     db = str(tmp_path / "data" / "regjistri.sqlite3")
+    Register(db).close()  # the office's register; a check never makes one
     folder = tmp_path / "arkivi"
     shutil.copytree(SAMPLES, folder, ignore=shutil.ignore_patterns("*.txt", "*.md"))
     with open_checks(db=db, context=CheckContext(channel="facebook"), tool="test", guard=Guard(policy=guard.policy, pack=guard.pack)) as checks:

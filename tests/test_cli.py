@@ -32,6 +32,10 @@ def test_block_exit_code_and_reports(guard, tmp_path, capsys):
     report = json.loads(out_json.read_text(encoding="utf-8"))
     assert [p["verdict"] for p in report["photos"]] == ["BLOCK", "PASS"]
     assert report["model_pack"] and report["policy_version"]
+    # the groups name faces by the same number as the photos' faces (it was their index, one less)
+    numbers = {(p["source"], f["face"]) for p in report["photos"] for f in p["faces"]}
+    members = [m for g in report["groups"] for m in g["faces"]]
+    assert members and all((m["source"], m["face"]) in numbers and m["face_index"] == m["face"] - 1 for m in members)
     assert out_csv.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads UTF-8 (ë, ç) only with the mark
     rows = list(csv.DictReader(out_csv.open(encoding="utf-8-sig")))
     assert len(rows) == 5 and {r["verdict"] for r in rows} == {"BLOCK", "PASS"}
@@ -102,8 +106,9 @@ def test_bad_photos_are_explained_in_the_communicators_language(tmp_path, capsys
 
 @pytest.mark.parametrize(
     "args",
-    [["scan", "/no/such/folder"], ["scan"], ["scan", "--bogus", "x"], ["scan", str(OBAMA), "--date", "27/11/2026"], []],
-    ids=["missing-path", "no-paths", "unknown-option", "bad-date", "no-command"],
+    [["scan", "/no/such/folder"], ["scan"], ["scan", "--bogus", "x"], ["scan", str(OBAMA), "--date", "27/11/2026"],
+     ["scan", str(OBAMA), "--date", "20261127"], ["scan", str(OBAMA), "--date", "2026-W48-5"], []],
+    ids=["missing-path", "no-paths", "unknown-option", "bad-date", "date-without-dashes", "week-date", "no-command"],
 )
 def test_usage_errors_exit_64(args):
     assert main(args) == EXIT_USAGE
@@ -130,6 +135,7 @@ def test_models_lists_files_with_hashes_and_licences(capsys):
     text = capsys.readouterr().out
     assert "CC0-1.0" in text and "MIT" in text
     assert "age-v1.onnx" in text.replace("\n", "") or "Cydral" in text
+    assert "licenca" in text and "licence" not in text  # the headers in the reader's language (Albanian by default)
 
 
 def test_scan_with_a_register_leaves_one_audit_entry_per_photo(guard, tmp_path, monkeypatch):
@@ -142,6 +148,7 @@ def test_scan_with_a_register_leaves_one_audit_entry_per_photo(guard, tmp_path, 
     bad = tmp_path / "Ana Hoxha në klasë.jpg"
     bad.write_bytes(b"")
     db = tmp_path / "data" / "register.sqlite3"
+    Register(db).close()  # made by the register commands; a scan never makes one
     assert main(["scan", str(OBAMA), str(BIDEN), str(bad), "--db", str(db), "--channel", "facebook", "--date", "2026-12-01"]) == EXIT_BLOCK
     with Register(db) as register:
         checked = [e for e in register.audit_entries() if e["action"] == "photo_checked"]
@@ -163,6 +170,7 @@ def test_scan_whose_audit_entries_cannot_be_written_fails(guard, tmp_path, monke
     def refuse(self, checks):
         raise RegisterError("busy")
 
+    Register(tmp_path / "data" / "register.sqlite3").close()
     monkeypatch.setattr(Register, "audit_checks", refuse)
     assert main(["scan", str(BIDEN), "--db", str(tmp_path / "data" / "register.sqlite3"), "--lang", "en"]) == EXIT_USAGE
     assert "could not be written to the audit log" in " ".join(capsys.readouterr().err.split())
@@ -221,3 +229,80 @@ def test_animated_and_bmp_pictures_are_judged_and_the_worst_frame_is_named(guard
     assert codes["urim.gif"] == ("error", "multi_frame") and codes["zyrtar.bmp"][0] == "exported"
     assert main(["export", str(tmp_path / "familja.gif"), "--out", str(tmp_path / "kopje2"), "--lang", "en"]) == 0
     assert main(["scan", str(tmp_path / "kopje2" / "familja.gif"), "--lang", "en"]) == EXIT_PASS  # re-checked: no girl left
+
+
+@pytest.mark.parametrize("option", ["--json", "--csv", "--html", "--jsonl", "--incremental"])
+def test_a_report_named_like_a_photo_being_checked_is_refused_before_anything_is_judged(tmp_path, capsys, option):
+    """`scan a.jpg --json a.jpg` used to write the report over the original photo."""
+    photo = tmp_path / "foto_çelë.jpg"
+    shutil.copy(OBAMA, photo)
+    before = photo.read_bytes()
+    assert main(["scan", str(tmp_path), option, str(tmp_path / "." / photo.name), "--lang", "en"]) == EXIT_USAGE
+    assert "is one of the photos being checked" in " ".join(capsys.readouterr().err.split())
+    assert photo.read_bytes() == before
+
+
+def test_report_paths_that_cannot_be_written_are_refused_before_the_scan(tmp_path, capsys):
+    for args, said in [
+        (["--json", str(tmp_path / "nuk-ka" / "r.json")], "there is no folder"),
+        (["--csv", str(tmp_path)], "it is a folder"),
+        (["--json", str(tmp_path / "r"), "--html", str(tmp_path / "r")], "named for two outputs"),
+    ]:
+        assert main(["scan", str(BIDEN), *args, "--lang", "en"]) == EXIT_USAGE
+        assert said in " ".join(capsys.readouterr().err.split())
+
+
+@pytest.mark.parametrize("engine", ["local", "isolated"])
+def test_a_reader_that_goes_away_leaves_the_verdicts_exit_code_and_every_audit_entry(tmp_path, engine):
+    """`scan ... | head` closed the pipe: rich exited 1 mid-run and a local run had audited nothing."""
+    from consent_db import Register
+
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "MINORGUARD_DATA_DIR": str(tmp_path / "data")}
+    env.pop("MINORGUARD_DB", None)
+    env.pop("MINORGUARD_KEY", None)
+    db = tmp_path / "data" / "register.sqlite3"
+    Register(db, key_path=tmp_path / "data" / "register.key").close()
+    proc = subprocess.Popen([sys.executable, "-m", "minorguard", "scan", str(OBAMA), str(BIDEN), "--engine", engine, "--lang", "en"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # the reader is gone before the first line
+    _, errors = proc.communicate(timeout=300)
+    assert proc.returncode == EXIT_BLOCK, errors.decode("utf-8", "replace")[-800:]
+    assert b"Traceback" not in errors
+    with Register(db, key_path=tmp_path / "data" / "register.key") as reg:
+        assert [e["subject"] for e in reg.audit_entries() if e["action"] == "photo_checked"].count("BLOCK") == 1
+        assert len([e for e in reg.audit_entries() if e["action"] == "photo_checked"]) == 2
+
+
+def test_a_photo_named_like_a_formula_stays_text_in_the_csv(guard, tmp_path):
+    """The CSV is for Excel: a cell starting with = is run as a formula there."""
+    folder = tmp_path / "foto"
+    folder.mkdir()
+    shutil.copy(BIDEN, folder / "=cmd|' calc'!A1.jpg")
+    table = tmp_path / "r.csv"
+    assert main(["scan", str(folder), "--csv", str(table), "--lang", "en"]) == EXIT_PASS
+    rows = list(csv.DictReader(table.open(encoding="utf-8-sig")))
+    assert rows and all(not r["source"].startswith("=") and "=cmd" in r["source"] for r in rows)
+
+
+def test_a_damaged_register_file_is_one_line_and_exit_64(tmp_path, monkeypatch, capsys):
+    from consent_db import Register
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    monkeypatch.delenv("MINORGUARD_KEY", raising=False)
+    db = tmp_path / "data" / "register.sqlite3"
+    Register(db).close()
+    with db.open("r+b") as damaged:
+        damaged.write(b"\x00not a database\x00" * 512)
+    assert main(["scan", str(BIDEN), "--lang", "en", "--engine", "local"]) == EXIT_USAGE
+    said = capsys.readouterr().err
+    assert "register database error" in said and "Traceback" not in said and len(said.strip().splitlines()) <= 3
+
+
+def test_the_parsers_own_usage_errors_are_in_the_readers_language(capsys):
+    assert main(["export", str(OBAMA)]) == EXIT_USAGE  # --out missing; Albanian by default
+    assert "mungon opsioni '--out'" in capsys.readouterr().err
+    assert main(["scan", "--bogus", "x", "--lang", "en"]) == EXIT_USAGE
+    assert "no such option: --bogus" in capsys.readouterr().err
+    assert main(["scan", str(OBAMA), "--workers", "shumë"]) == EXIT_USAGE
+    assert "vlerë e pavlefshme për '--workers'" in capsys.readouterr().err

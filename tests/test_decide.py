@@ -68,6 +68,29 @@ def test_age_networks_that_disagree_send_an_otherwise_adult_face_to_a_person():
     assert decide_face(replace(face(), age=blocked), CALIBRATED).action is FaceAction.BLOCK
 
 
+def test_a_face_the_networks_cannot_read_is_never_taken_for_an_adult():
+    doubtful = replace(face(p_minor=0.005, expected=45, low=38).age, doubt=("turned", 64.0))
+    d = decide_face(replace(face(), age=doubtful), CALIBRATED)
+    assert (d.category, d.action) == (FaceCategory.UNCERTAIN, FaceAction.REVIEW)
+    assert decide_face(replace(face(), age=replace(doubtful, doubt=None)), CALIBRATED).action is FaceAction.ALLOW
+    assert decide_face(replace(face(), age=replace(doubtful, p_under_18=0.9)), CALIBRATED).action is FaceAction.BLOCK
+
+
+def test_reading_doubt_is_a_turned_face_or_one_of_few_tones():
+    import numpy as np
+
+    from minorguard.faces.minor import reading_doubt
+
+    upright = np.array([[100, 100], [140, 104], [120, 125], [105, 145], [135, 147]], np.float32)  # eyes 6° off level
+    assert reading_doubt(upright, 120) is None
+    sideways = np.array([[100, 100], [96, 140], [120, 120], [140, 105], [138, 135]], np.float32)  # eye line at 96°
+    assert reading_doubt(sideways, 120) == ("turned", 96)
+    upside_down = np.array([[140, 147], [100, 143]], np.float32)  # the left eye right of the right one
+    assert reading_doubt(upside_down, 120) == ("turned", 174)
+    assert reading_doubt(upright, 2) == ("few_tones", 2.0)
+    assert reading_doubt(None, None) is None
+
+
 def test_disagreement_means_one_network_reads_a_child_and_another_an_adult():
     from minorguard.faces.minor import disagree
 

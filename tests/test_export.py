@@ -576,9 +576,10 @@ def test_event_exemption_keeps_minors_visible_only_in_minors_mode(guard, tmp_pat
     assert {h.reason for h in from_source} == {ReasonCode.EVENT_EXEMPT}
 
 
-def test_cli_export_with_register_writes_one_audit_entry_per_exported_photo(tmp_path, monkeypatch):
+@pytest.fixture
+def register_url(tmp_path, monkeypatch) -> str:
+    """An existing register in the data folder (a check never makes one), as a URL."""
     from consent_db import Register
-    from minorguard.cli import main
 
     monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("MINORGUARD_KEY", raising=False)
@@ -586,6 +587,14 @@ def test_cli_export_with_register_writes_one_audit_entry_per_exported_photo(tmp_
     url = f"sqlite:///{tmp_path / 'data' / 'register.sqlite3'}"
     (tmp_path / "data").mkdir()
     Register(url).close()
+    return url
+
+
+def test_cli_export_with_register_writes_one_audit_entry_per_exported_photo(tmp_path, register_url):
+    from consent_db import Register
+    from minorguard.cli import main
+
+    url = register_url
     assert main(["export", str(OBAMA), "--out", str(tmp_path / "out"), "--db", url, "--lang", "en"]) == 0
     with Register(url) as reg:
         entries = [e for e in reg.audit_entries() if e["action"] == "photo_exported"]
@@ -593,6 +602,27 @@ def test_cli_export_with_register_writes_one_audit_entry_per_exported_photo(tmp_
     assert len(entries) == 1
     assert entries[0]["photo_sha256"] == sha256(OBAMA) and entries[0]["subject"] == OBAMA.name
     assert json.loads(entries[0]["details"])["hidden_faces"] >= 2  # the girls (+ a neighbour flipped by the paint)
+
+
+def test_a_copy_whose_audit_entry_cannot_be_written_is_removed_and_the_export_stops(tmp_path, register_url, monkeypatch, capsys):
+    """A read-only register used to leave the copy in the upload folder, listed as exported, with no audit entry."""
+    from consent_db import RegisterError
+    from minorguard.application.checks import Checks
+    from minorguard.cli import EXIT_USAGE, main
+
+    url = register_url
+
+    def refuse(self, entry, out_dir):
+        raise RegisterError("db_error", register="regjistri", error="attempt to write a readonly database")
+
+    monkeypatch.setattr(Checks, "_exported", refuse)
+    out = tmp_path / "out"
+    assert main(["export", str(OBAMA), "--out", str(out), "--db", url, "--lang", "en"]) == EXIT_USAGE
+    said = " ".join(capsys.readouterr().err.split())
+    assert "could not be recorded in the register's audit log, so it was removed" in said and "readonly" in said
+    assert not (out / OBAMA.name).exists()
+    manifest = out / "minorguard-manifest.json"
+    assert not manifest.exists() or all(e["status"] != "exported" for e in json.loads(manifest.read_text(encoding="utf-8"))["photos"])
 
 
 def test_other_formats_keep_format_size_mode_and_profile(guard, tmp_path):

@@ -67,12 +67,14 @@ def test_an_old_registers_enrolments_are_described_again_and_their_children_reco
     blocks and a notice says what to run); ``redescribe_enrolments`` describes them again from the stored photo, after
     checking that the face found is the one enrolled; then the girl passes under her consent. An enrolment whose
     number now finds another face is left as it was and said."""
+    from consent_db import Register
     from minorguard.application.enrolment import redescribe_enrolments
 
     context = CheckContext(channel="facebook", when=date(2026, 12, 1))
     fresh = Guard(policy=guard.policy, pack=guard.pack)
     photo, faces = _faces(guard, FAMILY)
     plain = guard.pack.embedder.embed(photo.pixels, faces)
+    Register(tmp_path / "r.sqlite3").close()  # an old office's register (a check never makes one)
     with open_checks(db=str(tmp_path / "r.sqlite3"), context=context, guard=fresh) as checks:
         reg = checks.register
         girl = reg.add_child("Vajza Çelë")

@@ -400,7 +400,8 @@ def test_remembered_decision_makes_the_next_scan_pass(mg, capsys, tmp_path, samp
     faces = []
     for member in group["faces"]:
         photo = next(p for p in data["photos"] if p["source"] == member["source"])
-        box = photo["faces"][member["face"]]["box"]
+        assert photo["faces"][member["face_index"]]["face"] == member["face"]  # the number every page shows
+        box = photo["faces"][member["face_index"]]["box"]
         faces.append((member["source"], Box(box["x"], box["y"], box["width"], box["height"])))
     scanning = Guard(policy=unsure, pack=guard.pack)
     with Register(None, actor="ana") as reg:

@@ -225,6 +225,22 @@ def test_multi_page_tiff_is_refused_not_half_checked(tmp_path):
     assert caught.value.code == "multi_frame"
 
 
+@pytest.mark.parametrize("kind", ["GIF", "TIFF"])
+def test_a_callers_opened_picture_with_the_children_in_frame_two_is_judged_frame_by_frame(guard, tmp_path, kind):
+    """A library caller's Image.open() of such a file used to be judged on its first, empty frame: PASS."""
+    path = tmp_path / f"faqe.{kind.lower()}"
+    family = Image.open(OBAMA).convert("RGB")
+    Image.new("RGB", family.size, (128, 128, 128)).save(path, kind, save_all=True, append_images=[family])
+    with pytest.raises(PhotoError) as caught:
+        load_photo(Image.open(path))
+    assert caught.value.code == "multi_frame"
+    result = guard.check(Image.open(path))
+    assert (result.verdict.value, result.frame, result.frames) == ("BLOCK", 1, 2)
+    again = guard.check(Image.open(path))
+    assert again.sha256 == result.sha256  # every frame's pixels, the same each time
+    assert guard.check(path).verdict.value == "BLOCK"
+
+
 def test_a_callers_lazily_opened_truncated_image_is_truncated_not_an_internal_error():
     truncated = Image.open(io.BytesIO(OBAMA.read_bytes()[:20000]))
     with pytest.raises(PhotoError) as caught:

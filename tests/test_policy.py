@@ -33,6 +33,7 @@ def test_policy_saved_by_notepad_with_a_byte_order_mark_loads(tmp_path):
         ("[minor]\nbogus = 1\n", "unknown policy key"),
         ("[events]\nexemption_enabled = 'yes'\n", "true or false"),
         ("[minor\n", "not valid TOML"),
+        ("[identifiability]\nmin_face_px = 100000\n", "min_face_px 0-256"),  # every face "not identifiable": all pass
     ],
 )
 def test_bad_policy_files_explain_themselves(tmp_path, text, fragment):

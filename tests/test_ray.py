@@ -48,11 +48,13 @@ def ray_head(tmp_path_factory):
 
 @pytest.fixture
 def archive(guard, tmp_path, monkeypatch):
+    from consent_db import Register
     from minorguard import CheckContext, Guard, open_checks
 
     monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("MINORGUARD_DB", raising=False)
     db = str(tmp_path / "data" / "regjistri.sqlite3")
+    Register(db).close()  # the office's register; a check never makes one
     with open_checks(db=db, context=CheckContext(channel="facebook"), tool="test", guard=Guard(policy=guard.policy, pack=guard.pack)) as checks:
         consent_for_the_portraits_girls(checks, tmp_path, ["facebook"])
     folder = tmp_path / "arkivi"

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from register_fixtures import PDF, register_env  # noqa: F401
 
+from consent_db import Register
 from minorguard.cli import EXIT_BLOCK, EXIT_PASS, EXIT_USAGE, main
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
@@ -172,6 +173,7 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     photos.mkdir()
     (photos / "familja.jpg").write_bytes(OBAMA.read_bytes())
     first = tmp_path / "first.json"
+    Register(register_env["url"]).close()  # made when the office started its register (a scan never makes one)
     code = main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--json", str(first), "--db", register_env["url"]])
     assert code == EXIT_BLOCK
     capsys.readouterr()
@@ -203,7 +205,6 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     allowed = {f["consent"]["record_id"] for f in faces if f["reason"] == "consent"}
     assert allowed == set(records.values())
     # `minorguard review FOLDER` scans with the same consents: the page does not ask about these children again
-    from consent_db import Register
     from minorguard.cli.review import _scan_folder
     from minorguard.pipeline import CheckContext
 
@@ -227,7 +228,6 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     assert "enrolment photos kept: 0" in out(capsys)
     assert main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"], "--lang", "en"]) == EXIT_BLOCK
     assert "possible minor" in out(capsys)
-    from consent_db import Register
 
     with Register(register_env["url"]) as reg:
         entries = reg.audit_entries()
@@ -256,6 +256,7 @@ def test_a_face_number_means_the_same_face_in_scan_reports_and_enrolment(registe
     console's number on the portrait enlarged 2x stored the mother's face under the girl's record."""
     big = _class_photo(tmp_path / "klasa.jpg", "JPEG")
     table, report = tmp_path / "f.csv", tmp_path / "f.json"
+    Register(register_env["url"]).close()  # made when the office started its register (a scan never makes one)
     scan = ["scan", str(big), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"], "--lang", "en"]
     assert main([*scan, "--csv", str(table), "--json", str(report)]) == EXIT_BLOCK
     console = capsys.readouterr().out
@@ -293,3 +294,15 @@ def test_a_face_number_means_the_same_face_in_scan_reports_and_enrolment(registe
     assert "looks like an adult" in capsys.readouterr().err
     # both girls were enrolled by the scan's numbers, so their consents now let the photo pass
     assert main(scan) == EXIT_PASS
+
+
+def test_enrolment_searches_with_the_scans_policy_and_models(register_env, child, tmp_path, capsys):
+    """--face counts the faces a scan found; `child enrol` had no --policy and `adult add` no --models, so with
+    another policy or pack the same number could name another person's face."""
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[detection]\nthreshold = 1.5\n", encoding="utf-8")
+    assert run(register_env, "child", "enrol", child, str(OBAMA), "--face", "2", "--policy", str(strict)) == EXIT_USAGE
+    assert "threshold" in capsys.readouterr().err
+    missing = tmp_path / "modelet-që-s'janë"
+    assert run(register_env, "adult", "add", "Zyrtari", "--photo", str(OBAMA), "--face", "1", "--models", str(missing)) == EXIT_USAGE
+    assert "modelet-që-s'janë" in " ".join(capsys.readouterr().err.split())

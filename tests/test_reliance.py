@@ -20,6 +20,7 @@ BIDEN = next(SAMPLES.glob("*biden*"))
 @pytest.fixture
 def world(guard, tmp_path, monkeypatch):
     """A register where both girls of the portrait are enrolled with consents for facebook, and the photos that used them."""
+    from consent_db import Register
     from consent_db.reviews import Reviews
     from minorguard import CheckContext, Guard, open_checks
     from minorguard.report.files import write_json
@@ -27,6 +28,7 @@ def world(guard, tmp_path, monkeypatch):
     monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("MINORGUARD_DB", raising=False)
     db = str(tmp_path / "data" / "regjistri.sqlite3")
+    Register(db).close()  # the office's register; a check never makes one
     context = CheckContext(channel="facebook", when=date(2026, 12, 1))
     with open_checks(db=db, context=context, tool="cms", guard=Guard(policy=guard.policy, pack=guard.pack)) as checks:
         records = consent_for_the_portraits_girls(checks, tmp_path, ["facebook"])

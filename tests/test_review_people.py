@@ -108,7 +108,8 @@ def test_one_decision_covers_every_face_of_a_person_and_is_audited_once(env, gua
         assert all(p["side"] == "minor" for p in people)
         girl = people[0]
         cards = {(ph["id"], f["index"]): f for ph in state["photos"] for f in ph["faces"]}
-        assert all(cards[(f["photo"], f["face"])]["person"] == girl["id"] for f in girl["faces"])
+        assert all(cards[(f["photo"], f["index"])]["person"] == girl["id"] for f in girl["faces"])
+        assert all(cards[(f["photo"], f["index"])]["face"] == f["face"] == f["index"] + 1 for f in girl["faces"])
 
         entries = register.audit_verify().entries
         answer = app.decide_group({"group": girl["id"], "kind": "hide", "reviewer": "Ana", "reason": "no form"})
@@ -173,7 +174,7 @@ def test_a_child_cannot_be_remembered_as_a_known_adult(env, guard, sample_images
         for person in minors:
             with pytest.raises(ReviewProblem) as problem:
                 app.decide_group({"group": person.id, "kind": "adult", "reviewer": "Ana", "remember": {"name": f"P{person.id}"},
-                                  "faces": list(person.faces)})
+                                  "faces": [(photo, index + 1) for photo, index in person.faces]})  # face numbers
             assert problem.value.status == 409 and "possible minor" in problem.value.message
         assert register.list_known_adults(include_expired=True) == []
         assert all(Reviews(register).for_photo(r.sha256) == [] for r in batch.results)
@@ -185,7 +186,7 @@ def test_a_child_cannot_be_remembered_as_a_known_adult(env, guard, sample_images
         assert problem.value.status == 409 and "tick each face" in problem.value.message
         assert register.audit_verify().entries == entries
         first = minors[0].faces[0]
-        answer = app.decide_group({**everyone, "faces": [list(first)]})
+        answer = app.decide_group({**everyone, "faces": [[first[0], first[1] + 1]]})  # its face number
         assert answer["faces"] == 1  # only the ticked face: the row's other face still waits for a person
         assert register.audit_verify().entries == entries + 1
 

@@ -83,7 +83,7 @@ def test_token_and_host_are_required(served):
         assert _request(server, "GET", "/api/state", headers={"Host": host})[0] == 403, host
     assert _request(server, "GET", "/api/state", headers={"Host": f"localhost:{server.port}"})[0] == 200
     # a decision from another origin, or not as JSON, is refused before it is read
-    decision = {"photo": 0, "face": 0, "kind": "hide", "reviewer": "Ana"}
+    decision = {"photo": 0, "face": 1, "kind": "hide", "reviewer": "Ana"}
     assert _request(server, "POST", "/api/decide", decision, headers={"Origin": "http://evil.example"})[0] == 403
     assert _request(server, "POST", "/api/decide", decision, headers={"Content-Type": "text/plain"})[0] == 415
     assert _request(server, "POST", "/api/decide", decision, token=False)[0] == 403
@@ -111,14 +111,14 @@ def test_decide_reload_and_two_tabs(served):
         status, jpeg = _request(server, "GET", path)
         assert status == 200 and jpeg[:3] == b"\xff\xd8\xff"
     # no name, no decision
-    status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["index"], "kind": "adult", "reviewer": ""})
+    status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["face"], "kind": "adult", "reviewer": ""})
     assert status == 400 and "name" in json.loads(body)["error"]
     # two tabs decide the same face: the later decision stands, both are logged
     for kind, who in (("adult", "Ana"), ("hide", "Besa")):
-        status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["index"], "kind": kind, "reviewer": who, "reason": f"tab {who}"})
+        status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["face"], "kind": kind, "reviewer": who, "reason": f"tab {who}"})
         assert status == 200, body
     for f in faces[1:]:
-        status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": f["index"], "kind": "adult", "reviewer": "Ana"})
+        status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": f["face"], "kind": "adult", "reviewer": "Ana"})
         assert status == 200
     state = json.loads(_request(server, "GET", "/api/state")[1])
     photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
@@ -129,7 +129,7 @@ def test_decide_reload_and_two_tabs(served):
     log = [e for e in register.audit_entries() if e["action"].startswith("review_")]
     assert [(e["action"], e["actor"]) for e in log] == [("review_adult", "Ana"), ("review_hide", "Besa"), ("review_adult", "Ana")]
     # undo the hide: the page and the verdict follow
-    status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["index"], "kind": "adult", "reviewer": "Ana"})
+    status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["face"], "kind": "adult", "reviewer": "Ana"})
     assert json.loads(body)["photo"]["verdict"] == "PASS"
 
 
@@ -138,7 +138,7 @@ def test_changed_photo_is_shown_and_not_decided(served, photos):
     folder = photos[0]
     state = json.loads(_request(server, "GET", "/api/state")[1])
     photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
-    status, _ = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["index"], "kind": "adult", "reviewer": "Ana"})
+    status, _ = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["face"], "kind": "adult", "reviewer": "Ana"})
     assert status == 200
     path = folder / "faceaisharp_obama_family.jpg"
     with Image.open(path) as image:
@@ -148,7 +148,7 @@ def test_changed_photo_is_shown_and_not_decided(served, photos):
     assert photo["changed"] is True
     assert all(f["current"] is None and not f["history"] for f in faces)  # old decisions do not apply
     assert photo["verdict"] == "BLOCK"
-    status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[1]["index"], "kind": "adult", "reviewer": "Ana"})
+    status, body = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[1]["face"], "kind": "adult", "reviewer": "Ana"})
     assert status == 409 and "changed" in json.loads(body)["error"]
     # a photo deleted since the scan is shown as missing, and takes no decision either
     path.unlink()
@@ -156,7 +156,7 @@ def test_changed_photo_is_shown_and_not_decided(served, photos):
     photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
     assert photo["missing"] is True and photo["changed"] is False
     assert _request(server, "GET", f"/photo/{photo['id']}.jpg")[0] == 404
-    status, _ = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[1]["index"], "kind": "adult", "reviewer": "Ana"})
+    status, _ = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[1]["face"], "kind": "adult", "reviewer": "Ana"})
     assert status == 409
 
 
@@ -188,6 +188,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_decisions(env, photos):
     """
     folder, results = photos
     db = env / "data" / "register.sqlite3"
+    Register(db).close()  # named with --db, so it must exist: a check never makes one
     process = subprocess.Popen(
         [sys.executable, "-m", "minorguard", "review", str(folder), "--no-open", "--lang", "en", "--db", str(db), "--workers", "1"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -201,7 +202,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_decisions(env, photos):
         server = SimpleNamespace(port=url.port, token=url.query.split("token=")[1])
         state = json.loads(_request(server, "GET", "/api/state")[1])
         photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
-        status, _ = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["index"], "kind": "adult", "reviewer": "Ana"})
+        status, _ = _request(server, "POST", "/api/decide", {"photo": photo["id"], "face": faces[0]["face"], "kind": "adult", "reviewer": "Ana"})
         assert status == 200
         process.send_signal(signal.SIGINT)
         _, errors = process.communicate(timeout=30)
@@ -261,7 +262,7 @@ def test_refusals_reach_the_page_in_the_reviewers_language(served):
     app.lang = "sq"
     state = json.loads(_request(server, "GET", "/api/state")[1])
     photo, faces = _flagged(state, "faceaisharp_obama_family.jpg")
-    decision = {"photo": photo["id"], "face": faces[0]["index"], "reviewer": "Ana"}
+    decision = {"photo": photo["id"], "face": faces[0]["face"], "reviewer": "Ana"}
     status, body = _request(server, "POST", "/api/decide", {**decision, "kind": "fshehur"})  # the register refuses it
     assert status == 400 and json.loads(body)["error"].startswith("vendim shqyrtimi i panjohur 'fshehur'; përdorni një nga:")
     status, body = _request(server, "POST", "/api/decide", {**decision, "face": 99, "kind": "hide"})  # the page refuses it

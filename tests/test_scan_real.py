@@ -52,6 +52,26 @@ def test_rotated_copy_gives_the_same_faces(guard, tmp_path, suffix):
     assert turned.verdict is upright.verdict
 
 
+@pytest.mark.parametrize("change", ["shown sideways", "1-bit"])
+def test_a_portrait_the_age_networks_cannot_read_never_passes_a_face_as_an_adult(guard, tmp_path, change):
+    """Upright pixels tagged to show sideways: the older girl read as 34 (P 0.007) and allowed. A 1-bit copy: both girls
+    read as 45-51 and the photo passed."""
+    image = Image.open(OBAMA)
+    path = tmp_path / ("sideways.jpg" if change == "shown sideways" else "bilevel.png")
+    if change == "shown sideways":
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        image.save(path, quality=95, exif=exif.tobytes())
+    else:
+        image.convert("1").save(path)
+    result = guard.check(path)
+    assert result.verdict is not Verdict.PASS
+    assert len(result.faces) == 4
+    assert not any(f.category is FaceCategory.ADULT for f in result.faces)
+    assert all(f.age is not None and f.age.doubt is not None for f in result.faces)
+    assert ("turned" if change == "shown sideways" else "few_tones") in {f.age.doubt[0] for f in result.faces}
+
+
 @pytest.mark.parametrize(
     ("name", "scale", "dtype"),
     [("grey16.png", 257, np.uint16), ("grey32.tif", 257, np.int32), ("grey01.tif", 1 / 255, np.float32)],

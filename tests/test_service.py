@@ -22,6 +22,7 @@ from register_fixtures import consent_for_the_portraits_girls
 
 ROOT = Path(__file__).resolve().parents[1]
 FAMILY = ROOT / "sample_images" / "faceaisharp_obama_family.jpg"
+BIDEN = ROOT / "sample_images" / "faceaisharp_biden_7mpx.jpg"
 MAX_UPLOAD_MB = 5
 
 
@@ -224,6 +225,13 @@ def _png_bomb() -> bytes:
     return out.getvalue()
 
 
+def _form(*files: tuple[str, str, bytes], boundary: str = "kufi") -> bytes:
+    """A multipart form body: (field, file name, bytes) per file."""
+    parts = [f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n"
+             "Content-Type: image/jpeg\r\n\r\n".encode() + data + b"\r\n" for field, name, data in files]
+    return b"".join(parts) + f"--{boundary}--\r\n".encode()
+
+
 BAD_REQUESTS = [
     # (what, path and query, body, headers beyond the key, status, error code, field)
     ("no key", "/v1/check", b"x", {"Authorization": ""}, 401, "service.no_key", None),
@@ -235,6 +243,8 @@ BAD_REQUESTS = [
     ("unknown event", "/v1/check?event=ev-nuk-ekziston", "family", {}, 400, "service.unknown_event", "event"),
     ("misspelt field", "/v1/check?chanel=facebook", "family", {}, 400, "service.unknown_field", "chanel"),
     ("no photo", "/v1/check", b"", {}, 400, "service.no_photo", "photo"),
+    ("two photos in one form", "/v1/check", "two files", {"Content-Type": "multipart/form-data; boundary=kufi"}, 400,
+     "service.several_photos", "photo"),
     ("not a photo", "/v1/check", b"%PDF-1.4 not a photo", {}, 422, "service.photo_error", None),
     ("truncated photo", "/v1/check", "truncated", {}, 422, "service.photo_error", None),
     ("decompression bomb", "/v1/check", "bomb", {}, 422, "service.photo_error", None),
@@ -248,7 +258,9 @@ BAD_REQUESTS = [
 @pytest.mark.parametrize(("what", "path", "body", "headers", "status", "code", "field"), BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
 def test_each_bad_request_gets_its_status_and_a_json_line_in_both_languages(server, monkeypatch, what, path, body, headers, status, code, field):
     family = FAMILY.read_bytes()
-    data = {"family": family, "truncated": family[: len(family) // 3], "bomb": _png_bomb()}.get(body, body) if isinstance(body, str) else body
+    data = {"family": family, "truncated": family[: len(family) // 3], "bomb": _png_bomb(),
+            "two files": _form(("photo", "plak.jpg", BIDEN.read_bytes()), ("extra", "familja.jpg", family)),
+            }.get(body, body) if isinstance(body, str) else body
     with _register(server, monkeypatch) as reg:
         before = len(reg.audit_entries())
     sent = {"Authorization": f"Bearer {server.key}", "Content-Type": "application/octet-stream", **headers}
@@ -264,6 +276,7 @@ def test_each_bad_request_gets_its_status_and_a_json_line_in_both_languages(serv
             assert body_json["field"] == field
     english, albanian = answers[0].json["message"], answers[1].json["message"]
     assert english and albanian and english != albanian
+    assert "{" not in english + albanian, (english, albanian)  # every value of the line filled in
     assert answers[1].headers["content-language"] == "sq"
     with _register(server, monkeypatch) as reg:
         written = [e["action"] for e in reg.audit_entries()[before:]]  # oldest first

@@ -56,6 +56,7 @@ def test_fsnames_shows_bytes_and_round_trips_json():
 def test_scan_reports_and_audit_keep_the_name(guard, odd_folder, tmp_path, capsys):
     folder, photo = odd_folder
     out = tmp_path / "r"
+    Register(tmp_path / "data" / "register.sqlite3").close()  # named with --db: it must exist
     code = main(["scan", str(folder), "--json", f"{out}.json", "--csv", f"{out}.csv", "--html", f"{out}.html",
                  "--db", str(tmp_path / "data" / "register.sqlite3"), "--lang", "en"])
     assert code == EXIT_BLOCK, capsys.readouterr().err
@@ -69,6 +70,7 @@ def test_scan_reports_and_audit_keep_the_name(guard, odd_folder, tmp_path, capsy
 def test_export_writes_the_copy_and_its_audit_entry(guard, odd_folder, tmp_path, capsys):
     folder, photo = odd_folder
     out = tmp_path / "dalje"
+    Register(tmp_path / "data" / "register.sqlite3").close()  # named with --db: it must exist
     assert main(["export", str(folder), "--out", str(out), "--db", str(tmp_path / "data" / "register.sqlite3"), "--lang", "en"]) == EXIT_PASS, capsys.readouterr().err
     assert (out / photo.name).is_file()
     manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))

@@ -46,7 +46,7 @@ class KnownAdultsUnavailable(CodedError, RuntimeError):
     catalogue = "adult"
 
     def __init__(self, error: Any) -> None:
-        super().__init__("cannot_match", error=error)
+        super().__init__("cannot_match", error=error.phrase() if isinstance(error, CodedError) else error)
 
 
 class RegisterUnavailable(CodedError, RuntimeError):
@@ -55,7 +55,33 @@ class RegisterUnavailable(CodedError, RuntimeError):
     catalogue = "event"
 
     def __init__(self, error: Any) -> None:
-        super().__init__("not_linked", error=error)
+        super().__init__("not_linked", error=error.phrase() if isinstance(error, CodedError) else error)
+
+
+def calendar_date(text: str) -> Date:
+    """A date written YYYY-MM-DD, the one form every entry point takes (Python alone would also take 20261201 and
+    2026-W49-2, which the web service refused); ValueError otherwise."""
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError(text)
+    return Date.fromisoformat(text)
+
+
+def known_channels(policy: Any) -> tuple[str, ...]:
+    """Where a photo may be said to go: the register's channels and any more the office's policy gives a size."""
+    from consent_db import CHANNELS
+
+    return tuple(dict.fromkeys([*CHANNELS, *policy.channel_long_side]))
+
+
+def refuse_unknown_channel(channel: str | None, policy: Any) -> None:
+    """The one check of a channel for every entry point, with a register or without (a misspelt channel was judged
+    at full size without one and refused with one; the service refused the policy's own channels)."""
+    if channel is not None and channel not in known_channels(policy):
+        from consent_db import RegisterError
+
+        raise RegisterError("unknown_channel", name=channel, allowed=", ".join(known_channels(policy)))
 
 
 def register_is_expected() -> bool:
@@ -65,7 +91,7 @@ def register_is_expected() -> bool:
     return bool(os.environ.get(DB_ENV)) or (data_dir() / "register.sqlite3").is_file()
 
 
-def open_register_for_checks(db: str | None, event_id: str | None = None, actor: str | None = None, lang: str = "en") -> Any:
+def open_register_for_checks(db: str | None, event_id: str | None = None, actor: str | None = None) -> Any:
     """The register a check must use, or None when there is none anywhere; never carries on without one that exists."""
     if db is None and event_id is None and not register_is_expected():
         return None  # no register anywhere: no consent, event or reviewer can allow anything
@@ -74,9 +100,9 @@ def open_register_for_checks(db: str | None, event_id: str | None = None, actor:
     except ImportError as error:
         raise RegisterUnavailable(error) from None
     try:
-        return Register(db, actor=actor)
+        return Register(db, actor=actor, create=False)  # a mistyped name must stop the check, not start a register
     except RegisterError as error:
-        raise RegisterUnavailable(error.text(lang)) from None
+        raise RegisterUnavailable(error) from None
 
 
 class ExportedCopy(NamedTuple):
@@ -345,7 +371,7 @@ def open_checks(
     context = context or CheckContext()
     opened_here = register is None
     if register is None:
-        register = open_register_for_checks(db, context.event_id, actor, lang)
+        register = open_register_for_checks(db, context.event_id, actor)
     try:
         if guard is None:
             guard = Guard(policy=policy, pack=models)
@@ -371,13 +397,11 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
     from minorguard.rules.events import RegisterEventLinker
 
     guard, register, context, lang = checks.guard, checks.register, checks.context, checks.lang
+    refuse_unknown_channel(context.channel, guard.policy)
     linker = consent = reviews = known = None
     if register is not None:
-        from consent_db import CHANNELS, RegisterError
         from consent_db.matcher import RegisterMatcher
 
-        if context.channel is not None and context.channel not in CHANNELS:
-            raise RegisterError("unknown_channel", name=context.channel, allowed=", ".join(CHANNELS))
         linker = RegisterEventLinker.from_register(register, lang)
         if context.event_id is not None:
             linker.get(context.event_id)
@@ -400,7 +424,7 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
             try:
                 embedder = guard.pack.embedder.name
             except ModelError as error:  # known adults cannot be matched: say so, do not check without them
-                raise KnownAdultsUnavailable(error.text(lang)) from None
+                raise KnownAdultsUnavailable(error) from None
             known = KnownAdultMatcher.from_register(register, guard.policy, embedder, lang)
             expired = known.expired(context.when or Date.today())
             if expired:

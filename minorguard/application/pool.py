@@ -28,7 +28,7 @@ class ChecksPool:
         actor: str | None = None, lang: str = "en", max_contexts: int = 32, register: Any = None, guard: Guard | None = None,
     ) -> None:
         self.guard = guard or Guard(policy=policy, pack=models)  # the models, loaded once, before any request
-        self.register = register if register is not None else open_register_for_checks(db, None, actor, lang)
+        self.register = register if register is not None else open_register_for_checks(db, None, actor)
         self.lang = lang
         self.max_contexts = max_contexts
         self._open: OrderedDict[tuple, Checks] = OrderedDict()

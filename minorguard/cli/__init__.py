@@ -50,6 +50,31 @@ for _group in (app, event_app, adult_app, key_app, *(sub.typer_instance for sub 
     accept_lang(_group)
 
 
+# click's own usage errors, as they read, to the catalogue's line: the reader's language, not always English
+_CLICK_LINES = (
+    (r"Missing option '(?P<name>[^']+)'\.?", "cli.click.missing_option"),
+    (r"Missing argument '(?P<name>[^']+)'\.?", "cli.click.missing_argument"),
+    (r"No such option:? '?(?P<name>[^'\s]+?)'?\.?(?: \(Possible options: [^)]*\)| Did you mean '?(?P<hint>[^'?\s]+)'?\?)?",
+     "cli.click.no_such_option"),
+    (r"No such command '(?P<name>[^']+)'\.?", "cli.click.no_such_command"),
+    (r"Got unexpected extra arguments? \((?P<name>.+)\)", "cli.click.extra_arguments"),
+    (r"Invalid value for '(?P<name>[^']+)': (?P<detail>.+)", "cli.click.invalid_value"),
+)
+
+
+def _usage_message(text: str, lang: str) -> str:
+    """A usage error of the command line parser in ``lang`` (unknown forms stay as the parser wrote them)."""
+    import re
+
+    for pattern, key in _CLICK_LINES:
+        found = re.fullmatch(pattern, text.strip(), re.DOTALL)
+        if found:
+            values = {k: v for k, v in found.groupdict().items() if v is not None}
+            line = t(key, lang, name=values["name"], detail=values.get("detail", ""))
+            return line + (" " + t("cli.click.did_you_mean", lang, hint=values["hint"]) if "hint" in values else "")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: maps usage errors to exit code 64 and never shows a traceback."""
     lang = lang_in_argv(list(sys.argv[1:] if argv is None else argv))
@@ -72,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         if name == "NoArgsIsHelpError":
             return EXIT_USAGE
         if hasattr(error, "format_message"):
-            err.print(f"[red]{error_label}:[/] {escape(error.format_message())}", soft_wrap=True)
+            err.print(f"[red]{error_label}:[/] {escape(_usage_message(error.format_message(), lang))}", soft_wrap=True)
             return EXIT_USAGE
         if hasattr(error, "exit_code"):
             return int(error.exit_code)

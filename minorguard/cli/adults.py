@@ -62,6 +62,7 @@ def add(
     expires: str | None = typer.Option(None, "--expires", help="Last day the record may be used, YYYY-MM-DD."),
     confirm_adult: bool = typer.Option(False, "--confirm-adult", help="Enrol although the age model calls the face a possible minor: you vouch that the person is an adult."),
     policy: Path | None = PolicyOpt,
+    models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
     db: str | None = DbOpt,
     by: str | None = ByOpt,
     lang: Lang = LangOpt,
@@ -73,7 +74,7 @@ def add(
     for photo in photos:
         if not photo.is_file():
             fail(t("cli.path_missing", lang.value, path=photo))
-    guard = build_guard(policy, None)
+    guard = build_guard(policy, models)  # the scan's faces and numbers, so --face names the face it showed
     chosen: list = []
     with open_register(db, by) as reg:
         try:
@@ -136,6 +137,6 @@ def groups_json(batch) -> list[dict]:
         return []
     return [
         {"group": g.id, "side": g.side, "mixed_ages": g.mixed_ages, "paired_with": g.paired_with,
-         "faces": [{"source": s, "face": i} for s, i in g.members]}
+         "faces": [{"source": s, "face": i + 1, "face_index": i} for s, i in g.members]}
         for g in batch.groups
     ]

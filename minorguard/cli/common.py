@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date as Date
 from pathlib import Path
 
@@ -13,11 +14,23 @@ from minorguard.locale import t
 
 __all__ = [
     "EXIT_BLOCK", "EXIT_INTERNAL", "EXIT_PASS", "EXIT_REVIEW", "EXIT_USAGE", "UsageProblem", "build_guard", "checking_guard",
-    "console", "err", "exit_code", "fail", "finish_checks", "parse_date",
+    "console", "err", "exit_code", "fail", "finish_checks", "parse_date", "refuse_unsafe_outputs",
 ]
 
-console = Console(stderr=False, highlight=False)
-err = Console(stderr=True, highlight=False)
+class _ReaderMayLeave(Console):
+    """A console whose reader may go away (`minorguard scan ... | head`): the run goes on without printing, so every
+    photo is still judged and audited and the exit code still says the verdict (rich's own answer is exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        import sys
+
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, (sys.stderr if self.stderr else sys.stdout).fileno())
+
+
+console = _ReaderMayLeave(stderr=False, highlight=False)
+err = _ReaderMayLeave(stderr=True, highlight=False)
 
 EXIT_PASS, EXIT_REVIEW, EXIT_BLOCK, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 64, 70
 
@@ -29,6 +42,35 @@ class UsageProblem(Exception):
 
 def fail(message: str) -> None:
     raise UsageProblem(message)
+
+
+def _same_file_key(path: Path) -> tuple:
+    try:
+        st = path.stat()
+        return (st.st_dev, st.st_ino)  # a hard link or another spelling of the same photo is the same file
+    except OSError:
+        return (os.path.abspath(path),)
+
+
+def refuse_unsafe_outputs(outputs: list[Path | None], photos: list[Path], lang: str) -> None:
+    """Before any photo is judged: each file the run will write can be written and is none of the photos it checks
+    (a report written over a photo destroyed the original), nor another output."""
+    checked = {_same_file_key(p) for p in photos}
+    seen: set[tuple] = set()
+    for path in (p for p in outputs if p is not None):
+        key = _same_file_key(path)
+        if key in checked:
+            fail(t("cli.output_is_a_photo", lang, path=path))
+        if key in seen:
+            fail(t("cli.output_twice", lang, path=path))
+        seen.add(key)
+        folder = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            fail(t("cli.output_unwritable", lang, path=path, why=t("cli.why.is_folder", lang)))
+        if not folder.is_dir():
+            fail(t("cli.output_unwritable", lang, path=path, why=t("cli.why.no_folder", lang, folder=folder)))
+        if not os.access(folder, os.W_OK):
+            fail(t("cli.output_unwritable", lang, path=path, why=t("cli.why.folder_read_only", lang, folder=folder)))
 
 
 def build_guard(policy: Path | None, models: str | None, **collaborators):
@@ -44,10 +86,12 @@ def build_guard(policy: Path | None, models: str | None, **collaborators):
 
 def parse_date(when: str | None, option: str = "--date", lang: str | None = None) -> Date | None:
     """A YYYY-MM-DD option value, or a usage error (in ``lang``, default the command's --lang)."""
+    from minorguard.application.checks import calendar_date
+
     if not when:
         return None
     try:
-        return Date.fromisoformat(when)
+        return calendar_date(when)
     except ValueError:
         fail(t("register.bad_date", lang or current_lang(), what=option, value=when))
     return None

@@ -55,6 +55,8 @@ def export_cmd(
 ) -> None:
     """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
     1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
+    from consent_db import RegisterError
+    from minorguard.cli.lang import say
     from minorguard.photos.discover import MissingPath
     from minorguard.publish.export import ExportError, ExportInterrupted, ExportStatus, explain_export
 
@@ -90,6 +92,8 @@ def export_cmd(
         fail(t("cli.path_missing", lang_s, path=missing.path))
     except ExportError as error:
         fail(t(f"export.{error.code}", lang_s, detail=error.message))
+    except RegisterError as error:  # the audit could not be written: the copy it was for has been removed
+        fail(t("export.audit_unwritten", lang_s, error=say(error, lang_s)))
     finally:
         if register is not None:
             register.close()

@@ -181,6 +181,7 @@ def child_enrol(
     photos: list[Path] = PhotosArg,
     face: int | None = typer.Option(None, "--face", min=1, help="Which face to take when a photo shows several: the number a scan shows (1 = leftmost)."),
     confirm_child: bool = typer.Option(False, "--confirm-child", help="Enrol although the age estimate calls the face an adult: you vouch that it is the child."),
+    policy: Path | None = typer.Option(None, "--policy", help="The policy the scan used: --face counts the faces it finds."),
     models: str | None = typer.Option(None, "--models", help="'default' or a folder of insightface ONNX models."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
@@ -191,7 +192,7 @@ def child_enrol(
 
     with OpenRegister(db, by, lang) as reg:
         reg.get_child(child_id)
-        guard = build_guard(None, models)
+        guard = build_guard(policy, models)  # the scan's faces and numbers, so --face names the face it showed
         for path in photos:
             done = enrol_photo(reg, child_id, path, face, guard=guard, confirm_child=confirm_child)
             console.print(t("register.enrolled", lang.value, path=path, face=done.face, n=done.faces_found,

@@ -94,7 +94,7 @@ def review_cmd(
         from minorguard.application.checks import RegisterUnavailable, open_register_for_checks
 
         try:  # a register that exists but cannot be opened stops the review, as it stops `scan`
-            register = open_register_for_checks(db, event, lang=lang_s)
+            register = open_register_for_checks(db, event)
         except RegisterUnavailable as error:
             fail(say(error, lang_s))
         if register is None:  # the page needs somewhere to keep the decisions

@@ -12,7 +12,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from minorguard.cli.common import checking_guard, console, err, exit_code, fail, finish_checks, parse_date
+from minorguard.cli.common import (
+    checking_guard,
+    console,
+    err,
+    exit_code,
+    fail,
+    finish_checks,
+    parse_date,
+    refuse_unsafe_outputs,
+)
 from minorguard.cli.lang import Lang, LangOpt, say
 from minorguard.locale import t
 from minorguard.locale.coded_error import CodedError
@@ -86,6 +95,7 @@ def scan(
         fail(t("cli.path_missing", lang_s, path=missing.path))
     if not sources:
         fail(t("cli.no_photos", lang_s))
+    refuse_unsafe_outputs([json_out, csv_out, html_out, jsonl_out, incremental], sources, lang_s)
     from minorguard.cli.adults import groups_json
 
     # Grouping needs a face description per face to decide (~20 ms each on a laptop
@@ -118,10 +128,9 @@ def scan(
         stream = check_incrementally(checks, sources, store, summary, workers=workers or None, judge=judge)
     elif judge is not None:  # the driver records what its workers judged
         stream = checks.audited(judge(sources))
-    elif jsonl_out is not None:  # a streamed line is a decision someone may act on: recorded before it is written
+    else:  # each result recorded before it is printed or streamed: a run cut short (a closed pipe, Ctrl-C) leaves no
+        # decision it showed unaudited (without a register nothing is recorded)
         stream = checks.audited(checks.check_many(sources, workers=workers or None))
-    else:
-        stream = checks.check_many(sources, workers=workers or None)
     lines = _open_jsonl(jsonl_out, lang_s, checks) if jsonl_out is not None else None
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
@@ -142,8 +151,7 @@ def scan(
     finally:
         if lines is not None:
             lines.close()
-    # only a plain local run is audited here, as a batch: every other stream audited each result as it came
-    results, batch = finish_checks(checks, results, lang_s, audit=store is None and judge is None and jsonl_out is None)
+    results, batch = finish_checks(checks, results, lang_s, audit=False)  # every stream audited each result as it came
     checks.close()
     if store is not None:
         store.close()
@@ -218,7 +226,7 @@ def models_cmd(
         fail(say(error, lang.value))
     table = Table(title=f"{t('cli.models_title', lang.value)}: {pack.label}")
     for column in ("role", "model", "licence", "sha256", "source", "location"):
-        table.add_column(column, overflow="fold")
+        table.add_column(t(f"col.{column}", lang.value), overflow="fold")
     for f in files:
         table.add_row(f.role, f.name, f.licence, f.sha256, f.source, f.location)
     console.print(table)

@@ -17,6 +17,19 @@ def publish_scale(width: int, height: int, publish_long_side: int) -> float:
     return min(1.0, publish_long_side / max(width, height))
 
 
+def face_tones(rgb: np.ndarray, face: DetectedFace) -> int:
+    """Distinct grey levels inside the face box (a photo's face has dozens; a 1-bit picture's two)."""
+    b = face.box
+    h, w = rgb.shape[:2]
+    x1, y1 = max(0, int(b.x)), max(0, int(b.y))
+    x2, y2 = min(w, int(np.ceil(b.x2))), min(h, int(np.ceil(b.y2)))
+    crop = rgb[y1:y2, x1:x2]
+    if crop.size == 0:
+        return 0
+    grey = crop.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    return int(np.unique(grey.astype(np.uint8)).size)
+
+
 def face_sharpness(rgb: np.ndarray, face: DetectedFace) -> float:
     """Variance of the Laplacian inside the face, resampled to a fixed height.
 

@@ -55,6 +55,11 @@ class CodedError(Exception):
     def text(self, lang: str) -> str:
         return "; ".join(say_problem(p, self.catalogue, lang) for p in self.problems)
 
+    def phrase(self) -> tuple[Problem, ...]:
+        """These problems as a value inside another error's line, said in that line's language (not fixed in
+        English when the inner error was raised)."""
+        return tuple(Problem(p.code if "." in p.code else f"{self.catalogue}.{p.code}", p.params) for p in self.problems)
+
 
 def say_problem(problem: Problem, catalogue: str, lang: str) -> str:
     """``problem`` in ``lang``: key ``<catalogue>.<code>`` (a code with a dot is a full key, ``event.exists``).

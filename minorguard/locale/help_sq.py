@@ -76,6 +76,7 @@ HELP_SQ: dict[str, str] = {
         "Kthen fotot e referencës në gjurmë fytyre (ruhen të enkriptuara). Ndalet te fotoja e parë e refuzuar.",
     "Reference photos of the child (one face each, or use --face).": "Foto referimi të fëmijës (një fytyrë secila, ose përdorni --face).",
     "Which face to take when a photo shows several: the number a scan shows (1 = leftmost).": "Cila fytyrë të merret kur fotoja ka disa: numri që tregon skanimi (1 = më e majta).",
+    "The policy the scan used: --face counts the faces it finds.": "Politika që përdori skanimi: --face numëron fytyrat që gjen ajo.",
     "Enrol although the age estimate calls the face an adult: you vouch that it is the child.": "Regjistroje edhe pse vlerësimi i moshës e quan fytyrën të rritur: ju garantoni që është fëmija.",
     "Every child with consent status and enrolment count.": "Çdo fëmijë me gjendjen e lejes dhe numrin e fotove të regjistruara.",
     "Mark a child never to be published, whatever consent exists (or --off to clear).":

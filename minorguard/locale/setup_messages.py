@@ -8,7 +8,7 @@ the error's params. Merged into ``MESSAGES`` by ``messages.py``.
 SETUP_MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "policy.detector_threshold": "detection.threshold must be between 0 and 1",
-        "policy.identifiability_sizes": "identifiability sizes must be positive (publish_long_side >= 64)",
+        "policy.identifiability_sizes": "identifiability sizes out of range (min_face_px 0-256, publish_long_side >= 64)",
         "policy.channel_sizes": "identifiability.channel_long_side: each channel's size must be a whole number, 0 (the photo's own size) or at least 64",
         "policy.minor_rule": "minor.rule must be 'calibrated' or 'challenge_age'",
         "policy.minor_probabilities": "minor: need 0 <= review_probability <= block_probability <= 1",
@@ -59,7 +59,7 @@ SETUP_MESSAGES: dict[str, dict[str, str]] = {
     },
     "sq": {
         "policy.detector_threshold": "detection.threshold duhet të jetë midis 0 dhe 1",
-        "policy.identifiability_sizes": "madhësitë e identifikueshmërisë duhet të jenë pozitive (publish_long_side >= 64)",
+        "policy.identifiability_sizes": "madhësitë e identifikueshmërisë janë jashtë kufijve (min_face_px 0-256, publish_long_side >= 64)",
         "policy.channel_sizes": "identifiability.channel_long_side: madhësia e çdo kanali duhet të jetë numër i plotë, 0 (madhësia e vetë fotos) ose të paktën 64",
         "policy.minor_rule": "minor.rule duhet të jetë 'calibrated' ose 'challenge_age'",
         "policy.minor_probabilities": "minor: duhet 0 <= review_probability <= block_probability <= 1",

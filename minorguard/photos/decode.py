@@ -192,37 +192,44 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def load_frames(
-    source: str | os.PathLike | bytes, max_pixels: int = 100_000_000, target_long_side: int | None = None,
+    source: str | os.PathLike | bytes | Image.Image, max_pixels: int = 100_000_000, target_long_side: int | None = None,
     label: str | None = None, max_frames: int = MAX_FRAMES,
 ) -> tuple[int, Iterator[Photo]]:
     """(number of frames, each frame as a Photo) of a picture with several frames or pages.
 
     Every frame is decoded like a photo of its own (the same pixel limit,
     orientation and colour handling) and carries the whole file's sha256, so a
-    reviewer's decision and the audit record refer to the file.
+    reviewer's decision and the audit record refer to the file. A caller's
+    opened PIL image (the library's) carries the sha256 of all its frames' pixels.
     """
     import io
 
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        data, name = bytes(source), label or "<bytes>"
+    data: bytes | None = None
+    if isinstance(source, Image.Image):
+        image, name = source, label or "<image>"
     else:
-        path = Path(os.fsdecode(source))
-        data, name = _read_bytes(path, max_file_bytes(max_pixels)), label or str(path)
-    digest = hashlib.sha256(data).hexdigest()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            image = Image.open(io.BytesIO(data))
-            count = int(getattr(image, "n_frames", 1) or 1)
-        except Exception as error:
-            raise _decode_error(error, name) from None
-    if image.format not in _SUPPORTED_FORMATS:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data, name = bytes(source), label or "<bytes>"
+        else:
+            path = Path(os.fsdecode(source))
+            data, name = _read_bytes(path, max_file_bytes(max_pixels)), label or str(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                image = Image.open(io.BytesIO(data))
+            except Exception as error:
+                raise _decode_error(error, name) from None
+    try:
+        count = int(getattr(image, "n_frames", 1) or 1)
+    except Exception as error:
+        raise _decode_error(error, name) from None
+    if image.format is not None and image.format not in _SUPPORTED_FORMATS:
         raise PhotoError("unsupported_format", f"{name}: unsupported format {image.format}")
     if count > max_frames:
         raise PhotoError("too_many_frames", f"{name}: {count} frames; at most {max_frames} can be checked (split it first)")
     meta = read_metadata(data, image)
 
-    def frames() -> Iterator[Photo]:
+    def frames() -> Iterator[tuple[str, Image.Image]]:
         for k in range(count):
             label_k = f"{name} [frame {k + 1}]"
             try:
@@ -235,13 +242,27 @@ def load_frames(
                 raise PhotoError("too_many_pixels", f"{label_k}: {image.width}x{image.height} exceeds the pixel limit of {max_pixels:,}"
                                  " (possible decompression bomb)")
             try:
-                frame = image.copy()
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    frame = image.copy()
             except Exception as error:
                 raise _decode_error(error, label_k) from None
+            yield label_k, frame
+
+    if data is not None:
+        digest = hashlib.sha256(data).hexdigest()
+    else:  # no file bytes: every frame's pixels, read once here (a frame the judging pass would refuse is refused now)
+        pixel_hash = hashlib.sha256()
+        for _, frame in frames():
+            pixel_hash.update(np.asarray(frame.convert("RGB"), dtype=np.uint8).tobytes())
+        digest = pixel_hash.hexdigest()
+
+    def photos() -> Iterator[Photo]:
+        for label_k, frame in frames():
             pixels, full_w, full_h, scale = _decode(frame, label_k, max_pixels, target_long_side)
             yield Photo(name, pixels, full_w, full_h, scale, digest, meta, data)
 
-    return count, frames()
+    return count, photos()
 
 
 def _upright(image: Image.Image) -> Image.Image:
@@ -325,6 +346,12 @@ def load_photo(
         h, w = array.shape[:2]
         return Photo(label or "<array>", array, w, h, 1.0, digest, PhotoMetadata(width=w, height=h))
     if isinstance(source, Image.Image):
+        try:
+            frames = int(getattr(source, "n_frames", 1) or 1)
+        except Exception as error:
+            raise _decode_error(error, label or "<image>") from None
+        if frames > 1 and source.format != "MPO":  # judged frame by frame (Guard.check), as the same file by path is
+            raise PhotoError("multi_frame", f"{label or '<image>'}: holds {frames} pages or frames")
         try:  # a caller's image may be opened lazily: its pixels are decoded here
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

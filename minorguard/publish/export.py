@@ -757,27 +757,32 @@ class _Batch:
                 photo = _with_message(photo, photo.message + "; the earlier copy was removed")
         previous = self.manifest.entries.get(photo.output or "")
         entry = _entry(photo, self.guard, self.hide, self.style, self.keep_review)
+        if self.audit is not None and photo.status is ExportStatus.EXPORTED:
+            try:
+                self.audit(
+                    {
+                        "action": "export",
+                        "source_sha256": photo.source_sha256,
+                        "output_sha256": photo.output_sha256,
+                        "output": photo.output,
+                        "source": os.path.basename(photo.source),
+                        "hidden_faces": len(photo.hidden),
+                        "hide": self.hide.value,
+                        "policy_version": self.guard.policy.version,
+                        # each face's decision and the consent or event it rested on: what a withdrawal must find
+                        "faces": entry["faces"],
+                    }
+                )
+            except BaseException:
+                # a copy the audit log does not know of must not wait in a folder meant for upload (nor in the manifest)
+                dest.unlink(missing_ok=True)
+                raise
         if photo.status is ExportStatus.EXISTS and previous and previous.get("status") == ExportStatus.EXPORTED.value:
             pass  # the file is the one the manifest already describes: keep that entry
         else:
             self.manifest.record(entry)
         self.manifest.save(complete=False)
         self.photos.append(photo)
-        if self.audit is not None and photo.status is ExportStatus.EXPORTED:
-            self.audit(
-                {
-                    "action": "export",
-                    "source_sha256": photo.source_sha256,
-                    "output_sha256": photo.output_sha256,
-                    "output": photo.output,
-                    "source": os.path.basename(photo.source),
-                    "hidden_faces": len(photo.hidden),
-                    "hide": self.hide.value,
-                    "policy_version": self.guard.policy.version,
-                    # each face's decision and the consent or event it rested on: what a withdrawal must find
-                    "faces": entry["faces"],
-                }
-            )
         return photo
 
 

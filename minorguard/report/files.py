@@ -69,6 +69,8 @@ def explain_face(decision: FaceDecision, lang: str = "en") -> str:
     if age is not None and age.disagreement:
         readings = ", ".join(f"{t('network.' + name, lang)} {value:.0f}" for name, value in age.networks)
         text += "; " + t("age.disagreement", lang, readings=readings)
+    if age is not None and age.doubt:
+        text += "; " + t(f"age.doubt.{age.doubt[0]}", lang, value=f"{age.doubt[1]:.0f}")
     return text
 
 
@@ -132,5 +134,16 @@ def write_csv(results: Sequence[PhotoResult], path: str | Path, lang: str = "en"
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in _rows(results, lang):
-        writer.writerow(row)
+        writer.writerow({k: _inert(v) for k, v in row.items()})
     atomic_write_text(path, EXCEL_UTF8 + buffer.getvalue())
+
+
+def _inert(value: object) -> object:
+    """A text cell Excel would run as a formula (a file named ``=cmd|...``) starts with an apostrophe instead."""
+    if not isinstance(value, str) or value[:1] not in ("=", "+", "-", "@", "\t", "\r"):
+        return value
+    try:
+        float(value)
+        return value  # a number ("-3.5") or a lone dash stays as it is
+    except ValueError:
+        return value if value in ("-", "+") else "'" + value

@@ -319,7 +319,7 @@ def render_html(
         )
         out.extend(_photo_html(every[i], lang, i) for i in group)
         out.append("</div></section>")
-    footer = [f"{_esc(k)}: {_esc(v)}" for k, v in (info or {}).items()]
+    footer = [f"{_esc(t(f'col.{k}', lang))}: {_esc(v)}" for k, v in (info or {}).items()]
     out.append(f"<footer>minorguard · {' · '.join(footer)}</footer></body></html>")
     return "\n".join(out) + "\n"
 

@@ -87,6 +87,7 @@ def people_of(results: Sequence[PhotoResult], policy: Policy, groups: Sequence[A
 
 def _fields(group: Any) -> tuple[int, list[tuple[str, int]], bool, int | None]:
     if isinstance(group, dict):
-        faces = [(str(f["source"]), int(f["face"])) for f in group.get("faces") or ()]
+        # "face" is the number people see (1 = leftmost); reports before it was said so held the index there
+        faces = [(str(f["source"]), int(f["face_index"]) if "face_index" in f else int(f["face"])) for f in group.get("faces") or ()]
         return int(group["group"]), faces, bool(group.get("mixed_ages")), group.get("paired_with")
     return int(group.id), [(s, int(i)) for s, i in group.members], bool(group.mixed_ages), group.paired_with

@@ -183,6 +183,7 @@ class ReviewApp:
         size = len(self.people[person].faces) if person is not None else 0
         return {
             "index": before.index,
+            "face": before.number,
             "person": person if size > 1 else None,  # a person seen once is decided on their photo
             "box": _pct(before.box, r.width, r.height),
             "flagged": before.action is not FaceAction.ALLOW or before.reason is ReasonCode.REVIEWER or bool(review.history),
@@ -243,7 +244,7 @@ class ReviewApp:
                 continue
             f = state["faces"][index]
             faces.append({
-                "photo": photo, "face": index, "name": state["name"], "version": state["version"], "kind": f["kind"],
+                "photo": photo, "face": index + 1, "index": index, "name": state["name"], "version": state["version"], "kind": f["kind"],
                 "decided": f["current"] is not None and not f["pending_second"], "pending_second": f["pending_second"],
                 "decidable": f["decidable"] and not state["changed"] and not state["missing"],
                 "current": None if f["current"] is None else f["current"]["kind"],
@@ -380,7 +381,7 @@ class ReviewApp:
         if kind not in ALLOWING_KINDS or person.side == "adult" or len(person.faces) < 2:
             return None
         try:
-            ticked = {(int(photo), int(face)) for photo, face in faces}
+            ticked = {(int(photo), int(face) - 1) for photo, face in faces}  # face numbers, as every page shows them
         except (TypeError, ValueError):
             ticked = set()
         ticked &= set(person.faces)
@@ -458,13 +459,14 @@ class ReviewApp:
         from consent_db import RegisterError
 
         try:
-            photo_id, face = int(payload["photo"]), int(payload["face"])
+            photo_id, number = int(payload["photo"]), int(payload["face"])  # the face's number: 1 = leftmost
             kind = str(payload["kind"])
         except (KeyError, TypeError, ValueError):
             raise ReviewProblem(400, t("review.decision_needs", self.lang)) from None
         r = self._photo(photo_id)
-        if not 0 <= face < len(r.faces):
-            raise ReviewProblem(404, t("review.no_face", self.lang, face=face, id=photo_id))
+        if not 1 <= number <= len(r.faces):
+            raise ReviewProblem(404, t("review.no_face", self.lang, face=number, id=photo_id))
+        face = number - 1
         decision = r.faces[face]
         if not _decidable(decision):
             raise ReviewProblem(409, t("review.not_decidable", self.lang))

@@ -178,9 +178,9 @@ function renderPerson(person) {
   if (person.mixed_ages && person.paired_with !== null) { const w = el("div", "warn", fmt("review.person_mixed", {other: person.paired_with})); w.dataset.mixed = "1"; sec.append(w); }
   const strip = el("div", "strip");
   for (const f of person.faces) {
-    const a = el("a"); a.href = "#card-" + f.photo + "-" + f.face; a.style.borderColor = COLOURS[f.kind]; a.title = f.name + " · " + fmt("face", {n: f.face + 1}) + " · " + M["kind." + f.kind];
+    const a = el("a"); a.href = "#card-" + f.photo + "-" + f.index; a.style.borderColor = COLOURS[f.kind]; a.title = f.name + " · " + fmt("face", {n: f.face}) + " · " + M["kind." + f.kind];
     a.dataset.kind = f.kind;
-    const img = el("img"); img.alt = a.title; img.loading = "lazy"; img.src = url("/face/" + f.photo + "/" + f.face + ".jpg?v=" + f.version);
+    const img = el("img"); img.alt = a.title; img.loading = "lazy"; img.src = url("/face/" + f.photo + "/" + f.index + ".jpg?v=" + f.version);
     a.append(img);
     if (person.side !== "adult" && person.faces.length > 1) {
       // a row that may hold a child: an adult or consent decision covers only the faces ticked here
@@ -218,7 +218,7 @@ async function decideGroup(id, kind, extra) {
   if (!reviewer()) { toast(M["review.reviewer_needed"], true); $("#reviewer").focus(); return; }
   const row = $("#person-" + id);
   const body = Object.assign({group: id, kind, reviewer: reviewer(), reason: row ? $("input.reason", row).value : ""}, extra || {});
-  if (row) body.faces = Array.from(row.querySelectorAll("input.tick-face:checked")).map(b => [+b.dataset.photo, +b.dataset.face]);
+  if (row) body.faces = Array.from(row.querySelectorAll("input.tick-face:checked")).map(b => [+b.dataset.photo, +b.dataset.face]);  // face numbers
   try {
     const res = await api("/api/decide", body);
     lastState = ""; await load();  // every photo of the person changed: draw the page again
@@ -272,7 +272,7 @@ async function decide(kind, extra) {
   const cur = current(); if (!cur) return;
   if (!reviewer()) { toast(M["review.reviewer_needed"], true); $("#reviewer").focus(); return; }
   const p = STATE.photos.find(x => x.id === cur.photo); const f = p.faces.find(x => x.index === cur.face);
-  const body = Object.assign({photo: cur.photo, face: cur.face, kind, reviewer: reviewer(), reason: $("input.reason", cur.card).value}, extra || {});
+  const body = Object.assign({photo: cur.photo, face: cur.face + 1, kind, reviewer: reviewer(), reason: $("input.reason", cur.card).value}, extra || {});
   if (kind === "confirm") body.confirms = f.current && f.current.seq;
   try {
     const res = await api("/api/decide", body);

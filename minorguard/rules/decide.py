@@ -45,8 +45,9 @@ def categorize(age: AgeEstimate | None, policy: Policy) -> FaceCategory:
         return FaceCategory.ADULT
     if age.p_under_18 >= policy.minor_block_probability:
         return FaceCategory.POSSIBLE_MINOR
-    if age.disagreement and age.p_under_18 < policy.minor_review_probability:
-        # one age network reads a child where the others read an adult: a person decides
+    if (age.disagreement or age.doubt) and age.p_under_18 < policy.minor_review_probability:
+        # one age network reads a child where the others read an adult, or the face is one the networks cannot
+        # read (turned, a 1-bit picture): a person decides
         return FaceCategory.UNCERTAIN
     if age.p_under_18 >= policy.minor_review_probability:
         # The estimator cannot rule a minor out. Its probability is honest but

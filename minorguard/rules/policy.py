@@ -122,7 +122,8 @@ def _validate(policy: Policy) -> Policy:
     problems = []
     if not 0 < policy.detector_threshold < 1:
         problems.append(Problem("detector_threshold"))
-    if policy.min_face_px < 0 or policy.publish_long_side < 64:
+    # a smallest identifiable face above 256 px would call nearly every face unidentifiable: all would pass
+    if not 0 <= policy.min_face_px <= 256 or policy.publish_long_side < 64:
         problems.append(Problem("identifiability_sizes"))
     if any(not isinstance(side, int) or isinstance(side, bool) or not (side == 0 or side >= 64) for side in policy.channel_long_side.values()):
         problems.append(Problem("channel_sizes"))

@@ -22,11 +22,9 @@ import functools
 import json
 import logging
 import os
-import re
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import date as Date
 from typing import Any
 
 import anyio
@@ -40,7 +38,7 @@ from minorguard.locale import LANGUAGES, t
 from minorguard.locale.coded_error import CodedError
 from minorguard.service.openapi import CHECK_FIELDS, EXPORT_FIELDS, openapi
 from minorguard.service.responses import CheckRefused, ExportAnswer, Health, ModelsAnswer, ServiceError
-from minorguard.service.upload import TooLarge, read_upload
+from minorguard.service.upload import SeveralFiles, TooLarge, read_upload
 from minorguard.types import to_jsonable
 from minorguard.version import __version__
 
@@ -50,7 +48,6 @@ log = logging.getLogger("minorguard.service")
 
 # query parameters a key must never travel in (they end up in proxies' and servers' logs)
 KEY_PARAMS = frozenset({"key", "api_key", "apikey", "api-key", "token", "access_token", "auth"})
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MEDIA = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".tif": "image/tiff",
           ".tiff": "image/tiff", ".gif": "image/gif", ".bmp": "image/bmp", ".heic": "image/heic", ".heif": "image/heif",
           ".avif": "image/avif", ".jfif": "image/jpeg", ".mpo": "image/jpeg"}
@@ -98,7 +95,7 @@ class Refusal(Exception):
     def message(self, lang: str) -> str:
         """The line in ``lang``; a coded error among the values is said in ``lang`` too."""
         said = {k: v.text(lang) if isinstance(v, CodedError) else v for k, v in self.values.items()}
-        return t(self.key, lang, **said)
+        return t(self.key, lang, **({"field": self.field} | said))  # the field at fault may be in the line too
 
     def answer(self, lang: str) -> JSONResponse:
         body = ServiceError(self.key, self.message(lang), self.field, self.status)
@@ -167,7 +164,7 @@ class Service:
         return info.tool
 
     def _context(self, request: Request, allowed: dict[str, str]) -> Any:
-        from consent_db import CHANNELS
+        from minorguard.application.checks import calendar_date, known_channels
         from minorguard.pipeline import CheckContext
 
         query = request.query_params
@@ -175,17 +172,16 @@ class Service:
             if name not in allowed:
                 raise Refusal(400, "service.unknown_field", field=name, allowed=", ".join(allowed))
         channel = query.get("channel") or None
-        if channel is not None and channel not in CHANNELS:
-            raise Refusal(400, "service.unknown_channel", field="channel", value=channel, allowed=", ".join(CHANNELS))
+        channels = known_channels(self.pool.guard.policy)
+        if channel is not None and channel not in channels:
+            raise Refusal(400, "service.unknown_channel", field="channel", value=channel, allowed=", ".join(channels))
         when = None
         if query.get("date"):
             text = query["date"]
             try:
-                when = Date.fromisoformat(text) if _DATE.fullmatch(text) else None
+                when = calendar_date(text)
             except ValueError:
-                when = None
-            if when is None:
-                raise Refusal(400, "service.bad_date", field="date", value=text)
+                raise Refusal(400, "service.bad_date", field="date", value=text) from None
         for name, limit in (("purpose", 200), ("event", 64)):
             if len(query.get(name, "")) > limit:
                 raise Refusal(400, "service.too_long", field=name, max=limit)
@@ -199,6 +195,8 @@ class Service:
             upload = await read_upload(request, self.settings.max_upload_bytes)
         except TooLarge:
             raise Refusal(413, "service.too_large", limit=f"{self.settings.max_upload_mb:g}") from None
+        except SeveralFiles as several:
+            raise Refusal(400, "service.several_photos", field="photo", n=several.count) from None
         if upload is None:
             raise Refusal(400, "service.no_photo", field="photo")
         checks = await self._run(self.pool.checks, context, tool)

@@ -54,8 +54,17 @@ def _named(data: bytes, name: str) -> str:
         return name
 
 
+class SeveralFiles(Exception):
+    """A form with more than one file: one photo per request, never one of them judged for all."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
 async def read_upload(request: Request, max_bytes: int) -> Upload | None:
-    """The photo: a multipart form's field ``photo`` (or its only file), else the raw body; None when empty."""
+    """The photo: a multipart form's only file (field ``photo``), else the raw body; None when empty.
+    Raises :class:`SeveralFiles` for a form with more than one file."""
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind != "multipart/form-data":
         data = await _body(request, max_bytes)
@@ -72,10 +81,12 @@ async def read_upload(request: Request, max_bytes: int) -> Upload | None:
 
     form = await Request(request.scope, replay).form(max_files=4, max_fields=20)
     try:
-        files = [v for v in form.values() if hasattr(v, "read")]
-        chosen = form.get("photo") if hasattr(form.get("photo"), "read") else (files[0] if len(files) == 1 else None)
-        if chosen is None:
+        files = [v for _, v in form.multi_items() if hasattr(v, "read")]
+        if len(files) > 1:  # judging one of them would answer for a photo the caller may not have meant
+            raise SeveralFiles(len(files))
+        if not files:
             return None
+        chosen = files[0]
         data = await chosen.read()
         if len(data) > max_bytes:
             raise TooLarge
