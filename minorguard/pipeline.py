@@ -127,12 +127,13 @@ class Guard:
         return f"{self.pack.label}; minor estimator {self.estimator.name}; reading doubts {DOUBT_RULES}"
 
     # -- stages -------------------------------------------------------------
-    def _load(self, source: PhotoSource, label: str | None) -> Photo:
+    def _load(self, source: PhotoSource, label: str | None, whole_file: bool = False) -> Photo:
         return load_photo(
             source,
             max_pixels=self.policy.max_pixels,
             target_long_side=self.policy.publish_long_side,
             label=label,
+            whole_file=whole_file,
         )
 
     def detect(self, photo: Photo) -> list[DetectedFace]:
@@ -251,12 +252,15 @@ class Guard:
         return result
 
     # -- public -------------------------------------------------------------
-    def check(self, source: PhotoSource, context: CheckContext | None = None, *, label: str | None = None) -> PhotoResult:
+    def check(self, source: PhotoSource, context: CheckContext | None = None, *, label: str | None = None,
+              first_frame_of_mpo: bool = False) -> PhotoResult:
         """The verdict on one photo; never raises for a bad photo (ERROR verdict instead).
 
         A picture with several frames or pages (an animated GIF, a multi-page
-        TIFF, a HEIC burst) is judged frame by frame: the worst frame's result is
-        the file's, and ``frame`` / ``frames`` say which one it was.
+        TIFF, a HEIC burst, an MPO's preview or stereo twin) is judged frame by
+        frame: the worst frame's result is the file's, and ``frame`` / ``frames``
+        say which one it was. ``first_frame_of_mpo``: an MPO is judged on its
+        first frame alone, for a copy that keeps only that frame (export).
         """
         context = context or CheckContext()
         name = label or (os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None) or f"<{type(source).__name__}>"
@@ -265,7 +269,7 @@ class Guard:
         try:
             start = time.perf_counter()
             try:
-                photo = self._load(source, name)
+                photo = self._load(source, name, whole_file=not first_frame_of_mpo)
             except PhotoError as error:
                 if error.code != "multi_frame" or not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image)):
                     raise

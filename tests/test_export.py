@@ -746,3 +746,22 @@ def test_a_crowd_of_adults_near_the_review_line_still_exports(guard, tmp_path, s
     assert photo.status is ExportStatus.EXPORTED, photo.message
     assert photo.verdict_after is not Verdict.BLOCK
     assert len(photo.hidden) <= 6  # the borderline faces only, not the crowd
+
+
+def test_an_mpo_is_judged_on_every_frame_and_exported_as_its_first(guard, tmp_path):
+    """An MPO's later frames were never judged: a baby hidden behind a grey first frame passed. A scan judges each
+    frame now; the export's copy keeps the first frame alone, so it is judged on that one and stays possible."""
+    family = Image.open(OBAMA).convert("RGB")
+    hidden = tmp_path / "kamera.mpo"
+    Image.new("RGB", family.size, (128, 128, 128)).save(hidden, "MPO", save_all=True, append_images=[family])
+    scanned = guard.check(hidden)
+    assert (scanned.verdict, scanned.frame, scanned.frames) == (Verdict.BLOCK, 1, 2)
+    # a camera's preview of the same picture gives the first frame's verdict
+    preview = tmp_path / "parapamje.mpo"
+    family.save(preview, "MPO", save_all=True, append_images=[family.resize((family.width // 4, family.height // 4))])
+    assert guard.check(preview).verdict is guard.check(OBAMA).verdict is Verdict.BLOCK
+    out = tmp_path / "dalje"
+    (photo,) = export_photos(guard, [hidden], out).photos
+    assert photo.status is ExportStatus.EXPORTED
+    copy = Image.open(out / photo.output)
+    assert getattr(copy, "n_frames", 1) == 1 and guard.check(out / photo.output).verdict is Verdict.PASS

@@ -138,7 +138,7 @@ def _folder_error(path: Path) -> PhotoError:
     return PhotoError("not_a_file", f"{path} is a folder, not a photo")
 
 
-def _open_image(data: bytes, label: str) -> Image.Image:
+def _open_image(data: bytes, label: str, whole_file: bool = False) -> Image.Image:
     import io
 
     if not data:
@@ -157,9 +157,10 @@ def _open_image(data: bytes, label: str) -> Image.Image:
         frames = getattr(image, "n_frames", 1) or 1
     except Exception as error:  # counting frames walks every page: a damaged one is found here (fuzz finding)
         raise _decode_error(error, label) from None
-    # MPO's second frame is the camera's own preview or stereo twin of the first;
-    # any other extra page or frame could show a face the check never saw.
-    if frames > 1 and image.format != "MPO":
+    # An MPO's later frames are the camera's preview or stereo twin of the first, but they are pictures in the
+    # file all the same (an audit hid a baby behind a grey first frame): a verdict on the file judges each of them
+    # (``whole_file``); a copy made of the first frame (export) or an enrolment needs only that one.
+    if frames > 1 and (whole_file or image.format != "MPO"):
         raise PhotoError(
             "multi_frame",
             f"{label}: holds {frames} pages or frames; only single-image photos can be checked (split it first)",
@@ -325,8 +326,11 @@ def load_photo(
     max_pixels: int = 100_000_000,
     target_long_side: int | None = None,
     label: str | None = None,
+    whole_file: bool = False,
 ) -> Photo:
     """Load any supported source; raise :class:`PhotoError` with a clear message on failure.
+
+    ``whole_file``: an MPO's later frames count as frames too (``multi_frame``), as every other format's do.
 
     ``target_long_side`` lets JPEGs decode at a reduced size when the caller
     does not need every pixel (detection at publication size).
@@ -350,7 +354,7 @@ def load_photo(
             frames = int(getattr(source, "n_frames", 1) or 1)
         except Exception as error:
             raise _decode_error(error, label or "<image>") from None
-        if frames > 1 and source.format != "MPO":  # judged frame by frame (Guard.check), as the same file by path is
+        if frames > 1 and (whole_file or source.format != "MPO"):  # judged frame by frame (Guard.check), as by path
             raise PhotoError("multi_frame", f"{label or '<image>'}: holds {frames} pages or frames")
         try:  # a caller's image may be opened lazily: its pixels are decoded here
             with warnings.catch_warnings():
@@ -377,7 +381,7 @@ def load_photo(
                 f"{name}: {path.suffix} files cannot be checked; save the photo as JPEG, PNG, WebP, TIFF or HEIC",
             )
         data = _read_bytes(path, max_file_bytes(max_pixels))
-    image = _open_image(data, name)
+    image = _open_image(data, name, whole_file)
     digest = hashlib.sha256(data).hexdigest()
     meta = read_metadata(data, image)
     pixels, full_w, full_h, scale = _decode(image, name, max_pixels, target_long_side)

@@ -413,7 +413,7 @@ def _prepare(
     """Check, paint, encode, write to a temporary file, re-check. Returns the staged file or the reason it failed."""
     name = str(source)
     out_rel = rel.as_posix()
-    result: PhotoResult = guard.check(source, context)
+    result: PhotoResult = guard.check(source, context, first_frame_of_mpo=True)  # an MPO's copy is its first frame
     if result.frames > 1:  # a copy would keep one frame or need every frame painted: refused, with the reason
         return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: {result.frames} frames; export its frames as photos",
                              result.sha256, verdict=result.verdict, code="multi_frame", detail=str(result.frames))
