@@ -136,6 +136,7 @@ def test_a_tool_gets_a_publishable_copy_as_bytes_and_an_audit_entry(guard, data_
         copy, photo, entry = checks.export_bytes(original, "familja_ë.jpg")
         assert copy is not None and photo.status.value == "exported" and len(photo.hidden) >= 2
         assert entry["output_sha256"] == photo.output_sha256 and sum(f["hidden"] for f in entry["faces"]) >= 2
+        assert entry["source"] == photo.source == "familja_ë.jpg"  # not the temporary folder's path
         again = checks.guard.check(copy)
     assert again.verdict is Verdict.PASS, [(f.number, f.reason.value) for f in again.faces]
     assert FAMILY.read_bytes() == original

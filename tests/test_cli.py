@@ -306,3 +306,10 @@ def test_the_parsers_own_usage_errors_are_in_the_readers_language(capsys):
     assert "no such option: --bogus" in capsys.readouterr().err
     assert main(["scan", str(OBAMA), "--workers", "shumë"]) == EXIT_USAGE
     assert "vlerë e pavlefshme për '--workers'" in capsys.readouterr().err
+
+
+def test_a_language_the_environment_names_wrongly_is_a_usage_error_said_in_albanian(capsys, monkeypatch):
+    monkeypatch.setenv("MINORGUARD_LANG", "fr")
+    assert main(["scan", str(OBAMA)]) == EXIT_USAGE
+    said = " ".join(capsys.readouterr().err.split())
+    assert "vlerë e pavlefshme për '--lang': (env var: 'MINORGUARD_LANG')" in said

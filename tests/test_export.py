@@ -765,3 +765,16 @@ def test_an_mpo_is_judged_on_every_frame_and_exported_as_its_first(guard, tmp_pa
     assert photo.status is ExportStatus.EXPORTED
     copy = Image.open(out / photo.output)
     assert getattr(copy, "n_frames", 1) == 1 and guard.check(out / photo.output).verdict is Verdict.PASS
+
+
+def test_keep_review_says_which_faces_were_left_visible(tmp_path, capsys):
+    """`export --keep-review` printed a plain "exported" for a photo whose face a person still had to look at."""
+    from minorguard.cli import main
+
+    portrait = ROOT / "sample_images" / "faceaisharp_biden_7mpx.jpg"
+    unsure = tmp_path / "unsure.toml"  # a policy under which the model is unsure about this adult: REVIEW
+    unsure.write_text("[minor]\nreview_probability = 0.00001\n", encoding="utf-8")
+    assert main(["export", str(portrait), "--out", str(tmp_path / "dalje"), "--keep-review", "--policy", str(unsure),
+                 "--lang", "en"]) == 0
+    said = " ".join(capsys.readouterr().out.split())
+    assert "left visible for a person to review (--keep-review): face 1" in said

@@ -24,6 +24,7 @@ with grouping belongs to one batch and one thread.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -283,8 +284,10 @@ class Checks:
             (photo,) = summary.photos
             copy = out / photo.output if photo.output else None
             entries = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"]
-            entry = entries[0] if entries else {}
-            return ExportedCopy(copy.read_bytes() if copy is not None and copy.is_file() else None, photo, entry)
+            # the caller's file name, not the temporary folder's path (which is gone when this returns)
+            entry = {**entries[0], "source": source.name} if entries else {}
+            data = copy.read_bytes() if copy is not None and copy.is_file() else None
+            return ExportedCopy(data, dataclasses.replace(photo, source=source.name), entry)
 
     def _exported(self, entry: dict[str, Any], out_dir: str | None) -> None:
         """One hash-chained ``photo_exported`` entry per exported photo, naming the tool, the channel and date it was

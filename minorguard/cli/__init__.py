@@ -58,7 +58,7 @@ _CLICK_LINES = (
      "cli.click.no_such_option"),
     (r"No such command '(?P<name>[^']+)'\.?", "cli.click.no_such_command"),
     (r"Got unexpected extra arguments? \((?P<name>.+)\)", "cli.click.extra_arguments"),
-    (r"Invalid value for '(?P<name>[^']+)': (?P<detail>.+)", "cli.click.invalid_value"),
+    (r"Invalid value for '(?P<name>[^']+)'(?P<env> \(env var: '[^']+'\))?: (?P<detail>.+)", "cli.click.invalid_value"),
 )
 
 
@@ -70,7 +70,8 @@ def _usage_message(text: str, lang: str) -> str:
         found = re.fullmatch(pattern, text.strip(), re.DOTALL)
         if found:
             values = {k: v for k, v in found.groupdict().items() if v is not None}
-            line = t(key, lang, name=values["name"], detail=values.get("detail", ""))
+            detail = " ".join(v for v in (values.get("env", "").strip(), values.get("detail", "")) if v)
+            line = t(key, lang, name=values["name"], detail=detail)
             return line + (" " + t("cli.click.did_you_mean", lang, hint=values["hint"]) if "hint" in values else "")
     return text
 

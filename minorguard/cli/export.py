@@ -75,6 +75,9 @@ def export_cmd(
             detail = t("export.refused_detail", lang_s, detail=photo.message)
         else:
             detail = photo.message or (t("export.hidden", lang_s, n=len(photo.hidden)) if photo.hidden else "")
+            if photo.kept_for_review:  # --keep-review: say which faces a person must still look at before it goes out
+                kept = t("export.kept_for_review", lang_s, faces=", ".join(str(i + 1) for i in photo.kept_for_review))
+                detail = f"{detail}; {kept}" if detail else kept
         line = f"[{_COLOURS[photo.status.value]}]{label:12}[/] {photo.source}"
         console.print(line + (f" — {detail}" if detail else ""), soft_wrap=True, highlight=False)
 
