@@ -778,3 +778,31 @@ def test_keep_review_says_which_faces_were_left_visible(tmp_path, capsys):
                  "--lang", "en"]) == 0
     said = " ".join(capsys.readouterr().out.split())
     assert "left visible for a person to review (--keep-review): face 1" in said
+
+
+def test_a_copy_made_before_a_consent_was_withdrawn_is_an_error_not_an_existing_copy(guard, tmp_path, register_url):
+    """Re-running an export after a withdrawal said "exists" (exit 1) of a copy that now shows an unconsented girl."""
+    from datetime import date
+
+    from register_fixtures import consent_for_the_portraits_girls
+
+    from minorguard import CheckContext, Guard, open_checks
+
+    context = CheckContext(channel="facebook", when=date(2026, 12, 1))
+    out = tmp_path / "per-facebook"
+    with open_checks(db=register_url, context=context, tool="test", guard=Guard(policy=guard.policy, pack=guard.pack)) as checks:
+        records = consent_for_the_portraits_girls(checks, tmp_path, ["facebook"])
+        (first,) = checks.export([OBAMA], out).photos
+        assert first.status is ExportStatus.EXPORTED and not first.hidden  # both girls have consent: nothing hidden
+        checks.register.withdraw_consent(records[0], "prindi e tërhoqi", on=date(2026, 11, 20))
+        (again,) = checks.export([OBAMA], out).photos
+        assert (again.status, again.code) == (ExportStatus.ERROR, "stale_copy")
+        assert again.detail.endswith(": 2")  # the left girl, face 2, must now be hidden
+        manifest = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+        assert [e["status"] for e in manifest["photos"]] == ["error"]  # no longer listed as exported
+        (still,) = checks.export([OBAMA], out).photos  # and not forgotten on the run after
+        assert (still.status, still.code) == (ExportStatus.ERROR, "stale_copy")
+        (fresh,) = checks.export([OBAMA], out, overwrite=True).photos
+        assert fresh.status is ExportStatus.EXPORTED and [h.index + 1 for h in fresh.hidden if not h.on_recheck] == [2]
+        (unchanged,) = checks.export([OBAMA], out).photos
+        assert unchanged.status is ExportStatus.EXISTS  # the copy on disk already hides her

@@ -620,6 +620,9 @@ def export_photos(
     workers = max(1, workers or min(2, os.cpu_count() or 1))
 
     def prepare(job: _Job) -> _Staged | ExportedPhoto:
+        previous = manifest.entries.get(job.rel.as_posix())
+        if job.early is not None and job.early.status is ExportStatus.EXISTS and _describes_the_copy(previous):
+            return _stale_or_kept(guard, job.early, job.source, previous, hide, keep_review, context)
         if job.early is not None:
             return job.early
         return _prepare(guard, job.source, job.rel, out, hide, style, keep_review, context, job.rng)
@@ -757,6 +760,10 @@ class _Batch:
                 photo = _with_message(photo, photo.message + "; the earlier copy was removed")
         previous = self.manifest.entries.get(photo.output or "")
         entry = _entry(photo, self.guard, self.hide, self.style, self.keep_review)
+        if photo.code == "stale_copy" and previous:
+            # the entry keeps describing the copy on disk (what it hides), now marked stale and why
+            entry = {**previous, "status": photo.status.value, "code": photo.code, "message": photo.message,
+                     "verdict": entry["verdict"], "found_stale_at": entry["at"]}
         if self.audit is not None and photo.status is ExportStatus.EXPORTED:
             try:
                 self.audit(
@@ -784,6 +791,35 @@ class _Batch:
         self.manifest.save(complete=False)
         self.photos.append(photo)
         return photo
+
+
+def _describes_the_copy(entry: dict[str, Any] | None) -> bool:
+    """Whether a manifest entry says what the copy on disk shows: an export, or one found stale since."""
+    return bool(entry) and (entry.get("status") == ExportStatus.EXPORTED.value or entry.get("code") == "stale_copy")
+
+
+def _stale_or_kept(guard: Guard, kept: ExportedPhoto, source: Path, previous: dict[str, Any], hide: HideMode,
+                   keep_review: bool, context: CheckContext) -> ExportedPhoto:
+    """A copy already in the folder (kept without overwrite), checked against what this export would hide now.
+
+    After a consent is withdrawn or a reviewer's decision changes, a copy made before shows a face that must now be
+    hidden; "exists" (exit 1) let it wait in a folder meant for upload as if nothing had changed. The source is judged
+    again (no painting) and a face to hide now that the manifest's entry for the copy did not hide makes it an error.
+    A changed source, or one that cannot be judged, leaves the copy as it was found: "exists"."""
+    result = guard.check(source, context, first_frame_of_mpo=True)
+    if result.verdict is Verdict.ERROR or result.sha256 != previous.get("source_sha256"):
+        return kept
+    was_hidden = {f.get("index") for f in previous.get("faces") or () if f.get("hidden")}
+    newly = sorted(f.number for f in faces_to_hide(result.faces, hide, keep_review) if f.index not in was_hidden)
+    if not newly:
+        return kept
+    numbers = ", ".join(map(str, newly))
+    return _with_message(
+        replace(kept, status=ExportStatus.ERROR, code="stale_copy", detail=f"{kept.output}: {numbers}", verdict=result.verdict,
+                faces=result.faces, source_sha256=result.sha256),
+        f"{kept.output}: the copy already there shows face {numbers}, which must now be hidden; export with overwrite"
+        " (and take down any copy already published)",
+    )
 
 
 def _with_message(photo: ExportedPhoto, message: str) -> ExportedPhoto:
