@@ -495,7 +495,9 @@ class Register:
                 session.flush()
             except IntegrityError:  # a concurrent enrolment of the same photo
                 raise RegisterError("already_enrolled", child="?") from None
-            audit.append(session, self.actor, "photo_enrolled", child_id, {"enrolment": enrol_id, "face_index": face_index, "embedder": embedder}, photo_sha256=sha)
+            # "face": the face's number as every page shows it (1 = leftmost); entries before 2026-12-07 said
+            # "face_index" for the same number, where scan decisions' "face_index" counts from 0
+            audit.append(session, self.actor, "photo_enrolled", child_id, {"enrolment": enrol_id, "face": face_index, "embedder": embedder}, photo_sha256=sha)
             return enrol_id
 
     def is_enrolled(self, photo_sha256: str) -> str | None:

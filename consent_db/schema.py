@@ -90,7 +90,7 @@ class Enrolment(Base):
     photo_enc: Mapped[bytes] = mapped_column(LargeBinary)
     embedding_enc: Mapped[bytes] = mapped_column(LargeBinary)
     embedder: Mapped[str] = mapped_column(String(100))
-    face_index: Mapped[int] = mapped_column(Integer)
+    face_index: Mapped[int] = mapped_column(Integer)  # the face's number in the photo (1 = leftmost), despite the name
     face_height_px: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(200))

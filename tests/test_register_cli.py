@@ -294,6 +294,10 @@ def test_a_face_number_means_the_same_face_in_scan_reports_and_enrolment(registe
     assert "looks like an adult" in capsys.readouterr().err
     # both girls were enrolled by the scan's numbers, so their consents now let the photo pass
     assert main(scan) == EXIT_PASS
+    with Register(register_env["url"]) as reg:  # and the audit log names the same numbers
+        enrolled = [json.loads(e["details"]) if isinstance(e["details"], str) else e["details"]
+                    for e in reg.audit_entries() if e["action"] == "photo_enrolled"]
+    assert sorted(d["face"] for d in enrolled) == sorted(said)
 
 
 def test_enrolment_searches_with_the_scans_policy_and_models(register_env, child, tmp_path, capsys):
