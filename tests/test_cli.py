@@ -216,9 +216,12 @@ def test_animated_and_bmp_pictures_are_judged_and_the_worst_frame_is_named(guard
     first.save(tmp_path / "urim.gif", save_all=True, append_images=[second], duration=200)  # the girls in frame 2
     first.save(tmp_path / "zyrtar.bmp")
     second.save(tmp_path / "familja.gif")  # one frame: judged, and copied with the girls hidden
-    report = tmp_path / "r.json"
-    assert main(["scan", str(tmp_path / "urim.gif"), str(tmp_path / "zyrtar.bmp"), "--json", str(report), "--lang", "en"]) == EXIT_BLOCK
+    report, table = tmp_path / "r.json", tmp_path / "r.csv"
+    assert main(["scan", str(tmp_path / "urim.gif"), str(tmp_path / "zyrtar.bmp"), "--json", str(report), "--csv", str(table),
+                 "--lang", "en"]) == EXIT_BLOCK
     assert "(frame 2 of 2)" in capsys.readouterr().out
+    rows = list(csv.DictReader(table.open(encoding="utf-8-sig")))  # the CSV says which frame its faces are from
+    assert {(Path(r["source"]).name, r["frame"], r["frames"]) for r in rows} == {("urim.gif", "2", "2"), ("zyrtar.bmp", "", "")}
     photos = {Path(p["source"]).name: p for p in json.loads(report.read_text(encoding="utf-8"))["photos"]}
     assert (photos["urim.gif"]["verdict"], photos["urim.gif"]["frame"], photos["urim.gif"]["frames"]) == ("BLOCK", 1, 2)
     assert photos["zyrtar.bmp"]["verdict"] == "PASS"
