@@ -806,3 +806,13 @@ def test_a_copy_made_before_a_consent_was_withdrawn_is_an_error_not_an_existing_
         assert fresh.status is ExportStatus.EXPORTED and [h.index + 1 for h in fresh.hidden if not h.on_recheck] == [2]
         (unchanged,) = checks.export([OBAMA], out).photos
         assert unchanged.status is ExportStatus.EXISTS  # the copy on disk already hides her
+
+
+def test_exporting_a_folder_into_itself_is_refused_and_writes_nothing(guard, tmp_path):
+    """`export DIR --out DIR` found no photo (its own output is never re-exported) yet left a manifest among the
+    originals."""
+    shutil.copy(OBAMA, tmp_path / "familja.jpg")
+    with pytest.raises(ExportError) as refused:
+        export_photos(guard, [tmp_path], tmp_path)
+    assert refused.value.code == "out_is_source"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["familja.jpg"]

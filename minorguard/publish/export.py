@@ -244,6 +244,9 @@ def _plan(sources: Iterable[str | os.PathLike], out_dir: Path, recursive: bool,
     plan: list[tuple[Path, Path]] = []
     for raw in sources:
         root = Path(os.fsdecode(raw))
+        if root.is_dir() and os.path.realpath(root) == out_real:
+            # the copies would sit among the originals, and nothing would be found to export: say so, write nothing
+            raise ExportError("out_is_source", f"{out_dir} is the folder being exported; choose another output folder")
         if root.is_dir():
             for path in discover_photos([root], recursive, left_out):
                 if _within(path, out_real):
