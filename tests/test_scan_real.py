@@ -96,6 +96,14 @@ def test_library_accepts_bytes_arrays_and_pil(guard):
     assert by_bytes.verdict is by_array.verdict is by_pil.verdict is Verdict.BLOCK
 
 
+@pytest.mark.parametrize("source", [np.zeros((0, 0, 3), np.uint8), None, 42], ids=["empty-array", "none", "int"])
+def test_what_is_not_a_photo_is_an_error_that_says_so_not_a_python_exception(guard, source):
+    """A 0x0 array gave ERROR "ZeroDivisionError: division by zero"; None "TypeError: expected str ..."."""
+    result = guard.check(source)
+    assert result.verdict is Verdict.ERROR and result.error_code in ("bad_array", "bad_source")
+    assert "Error" not in (result.error or "")
+
+
 def test_result_is_frozen_and_json_serialisable(guard):
     result = guard.check(OBAMA)
     text = json.dumps(to_jsonable(result), ensure_ascii=False)

@@ -343,6 +343,8 @@ def load_photo(
             array = np.stack([array] * 3, axis=-1)
         if array.ndim != 3 or array.shape[2] not in (3, 4):
             raise PhotoError("bad_array", f"array must be HxWx3 RGB, got shape {array.shape}")
+        if array.shape[0] == 0 or array.shape[1] == 0:
+            raise PhotoError("bad_array", f"array has no pixels (shape {array.shape})")
         if array.shape[0] * array.shape[1] > max_pixels:
             raise PhotoError("too_many_pixels", "array exceeds the pixel limit")
         array = np.ascontiguousarray(array[:, :, :3])
@@ -369,6 +371,8 @@ def load_photo(
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         name = label or "<bytes>"
+    elif not isinstance(source, (str, os.PathLike)):
+        raise PhotoError("bad_source", f"{label or type(source).__name__}: not a photo (give a path, bytes, a numpy array or a PIL image)")
     else:
         path = Path(os.fsdecode(source))
         name = label or str(path)
