@@ -316,3 +316,9 @@ def test_a_language_the_environment_names_wrongly_is_a_usage_error_said_in_alban
     assert main(["scan", str(OBAMA)]) == EXIT_USAGE
     said = " ".join(capsys.readouterr().err.split())
     assert "vlerë e pavlefshme për '--lang': (env var: 'MINORGUARD_LANG')" in said
+
+
+def test_the_incremental_results_file_may_name_a_folder_still_to_be_made(guard, tmp_path):
+    store = tmp_path / "arkivi" / "rezultatet.sqlite3"  # the results file makes its own folder, as before
+    assert main(["scan", str(BIDEN), "--incremental", str(store), "--engine", "local", "--lang", "en"]) == EXIT_PASS
+    assert store.is_file()

@@ -52,12 +52,13 @@ def _same_file_key(path: Path) -> tuple:
         return (os.path.abspath(path),)
 
 
-def refuse_unsafe_outputs(outputs: list[Path | None], photos: list[Path], lang: str) -> None:
+def refuse_unsafe_outputs(outputs: list[Path | None], photos: list[Path], lang: str, makes_its_folder: Path | None = None) -> None:
     """Before any photo is judged: each file the run will write can be written and is none of the photos it checks
-    (a report written over a photo destroyed the original), nor another output."""
+    (a report written over a photo destroyed the original), nor another output. ``makes_its_folder``: an output
+    that creates its own folder (the incremental results file) need not find it there."""
     checked = {_same_file_key(p) for p in photos}
     seen: set[tuple] = set()
-    for path in (p for p in outputs if p is not None):
+    for path in (p for p in [*outputs, makes_its_folder] if p is not None):
         key = _same_file_key(path)
         if key in checked:
             fail(t("cli.output_is_a_photo", lang, path=path))
@@ -67,6 +68,8 @@ def refuse_unsafe_outputs(outputs: list[Path | None], photos: list[Path], lang: 
         folder = path.parent if str(path.parent) else Path(".")
         if path.is_dir():
             fail(t("cli.output_unwritable", lang, path=path, why=t("cli.why.is_folder", lang)))
+        if path is makes_its_folder and not folder.exists():
+            continue
         if not folder.is_dir():
             fail(t("cli.output_unwritable", lang, path=path, why=t("cli.why.no_folder", lang, folder=folder)))
         if not os.access(folder, os.W_OK):

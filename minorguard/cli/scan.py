@@ -95,7 +95,7 @@ def scan(
         fail(t("cli.path_missing", lang_s, path=missing.path))
     if not sources:
         fail(t("cli.no_photos", lang_s))
-    refuse_unsafe_outputs([json_out, csv_out, html_out, jsonl_out, incremental], sources, lang_s)
+    refuse_unsafe_outputs([json_out, csv_out, html_out, jsonl_out], sources, lang_s, makes_its_folder=incremental)
     from minorguard.cli.adults import groups_json
 
     # Grouping needs a face description per face to decide (~20 ms each on a laptop
