@@ -79,10 +79,13 @@ def known_channels(policy: Any) -> tuple[str, ...]:
 def refuse_unknown_channel(channel: str | None, policy: Any) -> None:
     """The one check of a channel for every entry point, with a register or without (a misspelt channel was judged
     at full size without one and refused with one; the service refused the policy's own channels)."""
-    if channel is not None and channel not in known_channels(policy):
+    if channel is None:
+        return
+    allowed = known_channels(policy)
+    if channel not in allowed:
         from consent_db import RegisterError
 
-        raise RegisterError("unknown_channel", name=channel, allowed=", ".join(known_channels(policy)))
+        raise RegisterError("unknown_channel", name=channel, allowed=", ".join(allowed))
 
 
 def register_is_expected() -> bool:

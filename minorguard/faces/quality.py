@@ -17,17 +17,22 @@ def publish_scale(width: int, height: int, publish_long_side: int) -> float:
     return min(1.0, publish_long_side / max(width, height))
 
 
-def face_tones(rgb: np.ndarray, face: DetectedFace) -> int:
-    """Distinct grey levels inside the face box (a photo's face has dozens; a 1-bit picture's two)."""
+def _face_pixels(rgb: np.ndarray, face: DetectedFace) -> np.ndarray:
+    """The pixels inside the face's box, the box clipped to the photo (possibly empty)."""
     b = face.box
     h, w = rgb.shape[:2]
     x1, y1 = max(0, int(b.x)), max(0, int(b.y))
     x2, y2 = min(w, int(np.ceil(b.x2))), min(h, int(np.ceil(b.y2)))
-    crop = rgb[y1:y2, x1:x2]
+    return rgb[y1:y2, x1:x2]
+
+
+def face_tones(rgb: np.ndarray, face: DetectedFace) -> int:
+    """Distinct grey levels inside the face box (a photo's face has dozens; a 1-bit picture's two)."""
+    crop = _face_pixels(rgb, face)
     if crop.size == 0:
         return 0
-    grey = crop.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-    return int(np.unique(grey.astype(np.uint8)).size)
+    grey = (crop.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.uint8)
+    return int(np.count_nonzero(np.bincount(grey.ravel(), minlength=256)))  # a count per level: no sort per face
 
 
 def face_sharpness(rgb: np.ndarray, face: DetectedFace) -> float:
@@ -37,13 +42,10 @@ def face_sharpness(rgb: np.ndarray, face: DetectedFace) -> float:
     smaller than the reference height is upsampled, which lowers the figure
     and so errs towards "blurred" only for faces that are small anyway.
     """
-    b = face.box
-    h, w = rgb.shape[:2]
-    x1, y1 = max(0, int(b.x)), max(0, int(b.y))
-    x2, y2 = min(w, int(np.ceil(b.x2))), min(h, int(np.ceil(b.y2)))
-    if x2 - x1 < 2 or y2 - y1 < 2:
+    pixels = _face_pixels(rgb, face)
+    if pixels.shape[0] < 2 or pixels.shape[1] < 2:
         return 0.0
-    crop = cv2.cvtColor(rgb[y1:y2, x1:x2], cv2.COLOR_RGB2GRAY)
+    crop = cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
     factor = _SHARPNESS_HEIGHT / crop.shape[0]
     crop = cv2.resize(crop, (max(2, round(crop.shape[1] * factor)), _SHARPNESS_HEIGHT), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
     return float(cv2.Laplacian(crop, cv2.CV_64F).var())

@@ -826,8 +826,6 @@ def _stale_or_kept(guard: Guard, kept: ExportedPhoto, source: Path, previous: di
 
 
 def _with_message(photo: ExportedPhoto, message: str) -> ExportedPhoto:
-    from dataclasses import replace
-
     return replace(photo, message=message)
 
 
