@@ -90,3 +90,47 @@ def test_ctrl_c_stops_a_scan_and_its_workers_without_a_traceback(folder):
     out, err = scan.communicate(timeout=120)
     assert scan.returncode == 130, err
     assert "Traceback" not in out + err
+
+
+def test_workers_started_early_end_when_the_scan_stops_before_judging(folder, tmp_path, capsys):
+    """The workers load their models while the driver opens the register: a register that does not exist stops
+    the scan (exit 64), and the workers already started end with it."""
+    import multiprocessing
+
+    from minorguard.cli import EXIT_USAGE
+
+    assert main(["scan", str(folder), "--lang", "en", "--db", str(tmp_path / "mistyped.db")]) == EXIT_USAGE
+    assert "mistyped.db" in capsys.readouterr().err
+    assert multiprocessing.active_children() == []
+
+
+def test_a_worker_loaded_with_another_policy_judges_with_the_drivers(tmp_path, monkeypatch):
+    """A pool started from one policy and bound to checks with another (the file changed in between) judges with
+    the driver's: the spec's policy wins, never the one the worker happened to load."""
+    from minorguard.application.checks import open_checks
+    from minorguard.application.isolated import WorkerPool, check_isolated
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[identifiability]\nmin_face_px = 256\n", encoding="utf-8")
+    photo = SAMPLES / "faceaisharp_obama_family.jpg"
+    checks = open_checks(None)  # the default policy: the girls' faces are identifiable and block
+    pool = WorkerPool(1, policy=strict)  # every face of the portrait under 256 px: nothing identifiable
+    [result] = check_isolated(checks, [photo], pool=pool)
+    [local] = checks.check_many([photo])
+    assert result.verdict.value == local.verdict.value == "BLOCK"
+    assert [(f.category, f.reason) for f in result.faces] == [(f.category, f.reason) for f in local.faces]
+
+
+def test_the_largest_photos_are_handed_out_first_and_results_keep_their_order(tmp_path):
+    from minorguard.application.isolated import _largest_first
+
+    sizes = {"a.jpg": 10, "b.jpg": 3000, "c.jpg": 200, "missing.jpg": None}
+    items = []
+    for name, size in sizes.items():
+        path = tmp_path / name
+        if size is not None:
+            path.write_bytes(b"x" * size)
+        items.append(str(path))
+    assert [index for index, _ in _largest_first(items)] == [1, 2, 0, 3]

@@ -335,12 +335,12 @@ class Checks:
         self.close()
 
 
-def open_worker_checks(spec: dict[str, Any], models: str | None, tool: str) -> Checks:
-    """In a worker: the driver's checks (``Checks.worker_spec``), models loaded here. Workers only judge; the driver
-    audits (the register keeps one writer)."""
+def open_worker_checks(spec: dict[str, Any], models: str | None, tool: str, guard: Guard | None = None) -> Checks:
+    """In a worker: the driver's checks (``Checks.worker_spec``), models loaded here (or ``guard``, loaded already
+    from the same policy and pack). Workers only judge; the driver audits (the register keeps one writer)."""
     group = spec.get("group", False)  # the worker keeps each photo's embeddings until it hands them over
     return open_checks(spec["policy"], models, spec["db"], CheckContext(**spec["context"]), tool=tool, lang=spec["lang"],
-                       group=group, photos=2 if group else 1)
+                       group=group, photos=2 if group else 1, guard=guard)
 
 
 def open_checks(

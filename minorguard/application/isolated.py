@@ -25,7 +25,7 @@ from typing import Any
 
 from minorguard.types import PhotoResult, Verdict
 
-__all__ = ["Limits", "check_isolated", "default_workers"]
+__all__ = ["Limits", "WorkerPool", "check_isolated", "default_workers"]
 
 # What one worker holds while it judges a 10-megapixel photo (measured on ../shared/samples: 0.93-0.94 GB at
 # peak since every session draws from one shared arena, 1.1-1.4 GB before; minorguard.models.onnx_session).
@@ -56,17 +56,35 @@ def _available_mb() -> int | None:
         return None  # not Linux: one worker per core
 
 
-def _serve(conn: Connection, spec: dict[str, Any], models: str | None, memory_mb: int) -> None:
-    """A worker: load once, cap memory, then judge each path it is sent until told to stop."""
+def _serve(conn: Connection, policy: Any, models: str | None, memory_mb: int) -> None:
+    """A worker: load the models, then open the driver's checks (the spec it sends), cap memory, then judge each
+    path it is sent until told to stop.
+
+    The models load before the spec arrives, while the driver still opens its own checks: on two cores that
+    overlap is a third of a second of every scan. They load from the same policy and pack as the driver's; a
+    spec whose policy differs from the one loaded (a file changed in between) loads them again from the spec's."""
     import signal
 
     from minorguard.application.checks import open_worker_checks
+    from minorguard.pipeline import Guard
 
     # Ctrl-C reaches the whole process group: the driver stops the scan and ends its workers, which must not each
     # print a traceback of the photo they were judging
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
-    checks = open_worker_checks(spec, models, "isolated worker")
+    try:
+        guard: Guard | None = Guard(policy=policy, pack=models)
+    except Exception:  # the driver loads the same and says why; loaded again below, where it fails as the driver did
+        guard = None
+    try:
+        spec = conn.recv()
+    except (EOFError, OSError):
+        return
+    if spec is None:  # the driver stopped before any photo (a usage error, a register it could not open)
+        return
+    if guard is not None and guard.policy != spec["policy"]:
+        guard = None
+    checks = open_worker_checks(spec, models, "isolated worker", guard=guard)
     checks.guard.check(_warm_photo(), checks.context)  # lazily built parts exist before the cap is set
     _cap_memory(memory_mb)
     conn.send("ready")
@@ -104,12 +122,21 @@ class _Worker:
     def __init__(self, ctx: Any, args: tuple) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, *args), daemon=True)
-        self.process.start()
+        _start_without_main(self.process)
         child.close()
         self.busy: tuple[int, str, float] | None = None  # (index, path, started)
 
+    def bind(self, spec: dict[str, Any] | None) -> None:
+        try:
+            self.conn.send(spec)
+        except OSError:  # it died while loading: ready() says so
+            pass
+
     def ready(self, timeout: float) -> bool:
-        return self.conn.poll(timeout) and self.conn.recv() == "ready"
+        try:
+            return self.conn.poll(timeout) and self.conn.recv() == "ready"
+        except (EOFError, OSError):
+            return False
 
     def stop(self) -> None:
         if self.process.is_alive():
@@ -118,42 +145,115 @@ class _Worker:
         self.conn.close()
 
 
-def check_isolated(checks: Any, sources: Iterable[Path], *, workers: int | None = None, limits: Limits = Limits(),
-                   models: str | None = None) -> Iterator[PhotoResult]:
-    """Results for ``sources`` in their order, each judged in a worker process within ``limits``, not yet audited:
-    the driver audits them (``checks.audited``)."""
-    items = [os.fsdecode(Path(p)) for p in sources]
-    if not items:
-        return
-    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no thread of this one is copied half-way
-    args = (checks.worker_spec(), models, limits.memory_mb)
-    count = max(1, min(workers, len(items))) if workers else default_workers(len(items))
-    pool = [_Worker(ctx, args) for _ in range(count)]
+def _start_without_main(process: Any) -> None:
+    """Start a spawned worker without running the driver's main module again in it.
+
+    ``spawn`` re-imports ``__main__`` in the child so that functions defined there can be found; a worker's
+    target lives in this module, and the driver's main is the command line (typer, rich and every command: a
+    tenth of a second per worker) or a caller's script, which has no business running in a worker. Only the
+    parent's reading of ``__main__`` while it prepares the child is affected."""
+    import sys
+    import types
+
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")  # no __file__, no __spec__: nothing to re-import
     try:
-        for w in pool:
+        process.start()
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
+class WorkerPool:
+    """Worker processes started early: each loads the models while the driver opens its own checks (the register,
+    the policy), and gets the driver's checks (``Checks.worker_spec``) when ``check_isolated`` first uses the pool.
+    ``close`` ends them, whether or not they were used."""
+
+    def __init__(self, photos: int, *, policy: Any = None, models: str | None = None, workers: int | None = None,
+                 limits: Limits = Limits()) -> None:
+        self.ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no thread of this one is copied half-way
+        self.args = (policy, models, limits.memory_mb)
+        self.limits = limits
+        count = max(1, min(workers, photos)) if workers else default_workers(photos)
+        self.workers = [_Worker(self.ctx, self.args) for _ in range(count)]
+        self.spec: dict[str, Any] | None = None
+
+    def bind(self, checks: Any) -> None:
+        self.spec = checks.worker_spec()
+        for w in self.workers:
+            w.bind(self.spec)
+        for w in self.workers:
             if not w.ready(300):
                 raise _failed(w)
-        yield from _run(ctx, args, pool, items, checks, limits)
-    finally:
-        for w in pool:
-            try:
-                w.conn.send(None)
-            except OSError:
-                pass
+
+    def replace(self, old: _Worker) -> _Worker:
+        old.busy = None
+        old.stop()
+        fresh = _Worker(self.ctx, self.args)
+        fresh.bind(self.spec)
+        if not fresh.ready(300):
+            raise _failed(fresh)
+        self.workers[self.workers.index(old)] = fresh
+        return fresh
+
+    def close(self) -> None:
+        for w in self.workers:
+            if self.spec is None:
+                w.bind(None)
+            else:
+                try:
+                    w.conn.send(None)
+                except OSError:
+                    pass
             w.stop()
+        self.workers = []
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def _run(ctx: Any, args: tuple, pool: list[_Worker], items: list[str], checks: Any, limits: Limits) -> Iterator[PhotoResult]:
-    queue = deque(enumerate(items))
+def check_isolated(checks: Any, sources: Iterable[Path], *, workers: int | None = None, limits: Limits = Limits(),
+                   models: str | None = None, pool: WorkerPool | None = None) -> Iterator[PhotoResult]:
+    """Results for ``sources`` in their order, each judged in a worker process within ``limits``, not yet audited:
+    the driver audits them (``checks.audited``). ``pool``: workers started earlier (``WorkerPool``) with the same
+    policy and models; this call binds them to ``checks`` and closes them when it ends."""
+    items = [os.fsdecode(Path(p)) for p in sources]
+    if not items:
+        if pool is not None:
+            pool.close()
+        return
+    if pool is None:
+        pool = WorkerPool(len(items), policy=checks.guard.policy, models=models, workers=workers, limits=limits)
+    with pool:
+        pool.bind(checks)
+        yield from _run(pool, items, checks, pool.limits)
+
+
+def _largest_first(items: list[str]) -> deque[tuple[int, str]]:
+    """Photos to hand out, the largest files first: a large photo started last would keep one worker busy while the
+    others wait at the end of the batch. Results still come out in the photos' order."""
+    def size(item: tuple[int, str]) -> int:
+        try:
+            return os.stat(item[1]).st_size
+        except OSError:  # judged (and refused) like any other; where it is handed out does not matter
+            return 0
+    return deque(sorted(enumerate(items), key=size, reverse=True))
+
+
+def _run(pool: WorkerPool, items: list[str], checks: Any, limits: Limits) -> Iterator[PhotoResult]:
+    queue = _largest_first(items)
     done: dict[int, PhotoResult] = {}
     next_out = 0
     while next_out < len(items):
-        for w in pool:
+        for w in pool.workers:
             if w.busy is None and queue:
                 index, path = queue.popleft()
                 w.conn.send(path)
                 w.busy = (index, path, time.monotonic())
-        busy = [w for w in pool if w.busy is not None]
+        busy = [w for w in pool.workers if w.busy is not None]
         soonest = min(w.busy[2] for w in busy) + limits.seconds
         for conn in wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=max(0.0, soonest - time.monotonic())):
             w = next(x for x in busy if conn in (x.conn, x.process.sentinel))
@@ -168,30 +268,21 @@ def _run(ctx: Any, args: tuple, pool: list[_Worker], items: list[str], checks: A
             if result is None:  # the worker died on this photo (a crash, or memory the cap refused in native code)
                 result = checks.guard.error_result(path, None, "internal_error",
                                                    f"{path}: the worker checking it stopped (exit {w.process.exitcode})")
-                pool[pool.index(w)] = _replace(ctx, args, w)
+                pool.replace(w)
             elif result.verdict is Verdict.ERROR and result.error_code == "out_of_memory":
-                pool[pool.index(w)] = _replace(ctx, args, w)  # a worker that hit its cap starts clean
+                pool.replace(w)  # a worker that hit its cap starts clean
             else:
                 w.busy = None
             done[index] = result
         now = time.monotonic()
-        for w in list(pool):
+        for w in list(pool.workers):
             if w.busy is not None and now - w.busy[2] > limits.seconds:
                 index, path, _ = w.busy
                 done[index] = checks.guard.error_result(path, None, "too_slow", f"{path}: checking took longer than {limits.seconds:g} s; stopped")
-                pool[pool.index(w)] = _replace(ctx, args, w)
+                pool.replace(w)
         while next_out in done:
             yield done.pop(next_out)
             next_out += 1
-
-
-def _replace(ctx: Any, args: tuple, old: _Worker) -> _Worker:
-    old.busy = None
-    old.stop()
-    fresh = _Worker(ctx, args)
-    if not fresh.ready(300):
-        raise _failed(fresh)
-    return fresh
 
 
 def _failed(worker: _Worker) -> Exception:

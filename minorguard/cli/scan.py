@@ -103,35 +103,47 @@ def scan(
     # a reviewer works from, so by default it runs only when one is written.
     if group is None:
         group = json_out is not None or html_out is not None
-    checks = checking_guard(policy, models, db, event, channel, publish_date, lang_s, len(sources), group, purpose)
-    guard = checks.guard
-    results = []
-    store = summary = judge = None
-    if engine is Engine.ray:
-        from minorguard.application.ray_engine import check_on_ray
-
-        judge = lambda paths: check_on_ray(checks, paths, address=address, workers=workers or None, models=models)
-    elif engine is Engine.isolated:
-        from minorguard.application.isolated import Limits, check_isolated
+    pool = None
+    if engine is Engine.isolated:
+        from minorguard.application.isolated import Limits, WorkerPool
 
         limits = Limits(photo_seconds, photo_memory_mb)
-        judge = lambda paths: check_isolated(checks, paths, workers=workers or None, limits=limits, models=models)
-    if incremental is not None:
-        from minorguard.application.archive import ResultStore, RunSummary, check_incrementally
+        if incremental is None:  # an incremental run may judge few photos or none: its workers start when needed
+            # the workers load their models while this process opens the register and its own checks
+            pool = WorkerPool(len(sources), policy=policy, models=models, workers=workers or None, limits=limits)
+    try:
+        checks = checking_guard(policy, models, db, event, channel, publish_date, lang_s, len(sources), group, purpose)
+        guard = checks.guard
+        results = []
+        store = summary = judge = None
+        if engine is Engine.ray:
+            from minorguard.application.ray_engine import check_on_ray
 
-        try:
-            store = ResultStore(incremental)
-        except (OSError, sqlite3.Error) as error:
-            checks.close()
-            fail(t("scan.incremental_unusable", lang_s, path=incremental, error=error))
-        summary = RunSummary()
-        stream = check_incrementally(checks, sources, store, summary, workers=workers or None, judge=judge)
-    elif judge is not None:  # the driver records what its workers judged
-        stream = checks.audited(judge(sources))
-    else:  # each result recorded before it is printed or streamed: a run cut short (a closed pipe, Ctrl-C) leaves no
-        # decision it showed unaudited (without a register nothing is recorded)
-        stream = checks.audited(checks.check_many(sources, workers=workers or None))
-    lines = _open_jsonl(jsonl_out, lang_s, checks) if jsonl_out is not None else None
+            judge = lambda paths: check_on_ray(checks, paths, address=address, workers=workers or None, models=models)
+        elif engine is Engine.isolated:
+            from minorguard.application.isolated import check_isolated
+
+            judge = lambda paths: check_isolated(checks, paths, workers=workers or None, limits=limits, models=models, pool=pool)
+        if incremental is not None:
+            from minorguard.application.archive import ResultStore, RunSummary, check_incrementally
+
+            try:
+                store = ResultStore(incremental)
+            except (OSError, sqlite3.Error) as error:
+                checks.close()
+                fail(t("scan.incremental_unusable", lang_s, path=incremental, error=error))
+            summary = RunSummary()
+            stream = check_incrementally(checks, sources, store, summary, workers=workers or None, judge=judge)
+        elif judge is not None:  # the driver records what its workers judged
+            stream = checks.audited(judge(sources))
+        else:  # each result recorded before it is printed or streamed: a run cut short (a closed pipe, Ctrl-C) leaves no
+            # decision it showed unaudited (without a register nothing is recorded)
+            stream = checks.audited(checks.check_many(sources, workers=workers or None))
+        lines = _open_jsonl(jsonl_out, lang_s, checks) if jsonl_out is not None else None
+    except BaseException:  # stopped before judging (a usage error, a register that cannot be opened)
+        if pool is not None:
+            pool.close()
+        raise
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                       TimeRemainingColumn(), console=err, transient=True) as progress:
