@@ -60,17 +60,17 @@ def _serve(conn: Connection, policy: Any, models: str | None, memory_mb: int) ->
     """A worker: load the models, then open the driver's checks (the spec it sends), cap memory, then judge each
     path it is sent until told to stop.
 
-    The models load before the spec arrives, while the driver still opens its own checks: on two cores that
-    overlap is a third of a second of every scan. They load from the same policy and pack as the driver's; a
-    spec whose policy differs from the one loaded (a file changed in between) loads them again from the spec's."""
+    The models load before the spec arrives, while the driver still opens its own checks (a one-photo scan on two
+    cores: 1.8 s -> 1.5 s). They load from the same policy and pack as the driver's; a spec whose policy differs
+    from the one loaded (a file changed in between) loads them again from the spec's."""
     import signal
+
+    # Ctrl-C reaches the whole process group: the driver stops the scan and ends its workers, which must not each
+    # print a traceback of the photo they were judging or the model they were loading
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from minorguard.application.checks import open_worker_checks
     from minorguard.pipeline import Guard
-
-    # Ctrl-C reaches the whole process group: the driver stops the scan and ends its workers, which must not each
-    # print a traceback of the photo they were judging
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     try:
         guard: Guard | None = Guard(policy=policy, pack=models)
