@@ -26,6 +26,7 @@ from minorguard.faces.quality import assess_identifiability, face_sharpness, fac
 from minorguard.models.base import ModelError
 from minorguard.models.pack import ModelPack, load_pack
 from minorguard.photos.decode import Photo, PhotoError, PhotoSource, load_frames, load_photo
+from minorguard.photos.thumbnail import PREVIEW_RULES, load_preview, same_picture
 from minorguard.rules.decide import ReviewerOverride, categorize, decide_faces, photo_verdict
 from minorguard.rules.known_adults import KnownAdultMatch, wants_known_adult
 from minorguard.rules.policy import Policy, load_policy
@@ -124,7 +125,8 @@ class Guard:
     def pack_label(self) -> str:
         # the doubt rule is part of what a face's estimate says: a result judged before it is judged again
         # (archive runs key on this label)
-        return f"{self.pack.label}; minor estimator {self.estimator.name}; reading doubts {DOUBT_RULES}"
+        # and so is judging the preview a file carries
+        return f"{self.pack.label}; minor estimator {self.estimator.name}; reading doubts {DOUBT_RULES}; previews {PREVIEW_RULES}"
 
     # -- stages -------------------------------------------------------------
     def _load(self, source: PhotoSource, label: str | None, whole_file: bool = False) -> Photo:
@@ -259,8 +261,11 @@ class Guard:
         A picture with several frames or pages (an animated GIF, a multi-page
         TIFF, a HEIC burst, an MPO's preview or stereo twin) is judged frame by
         frame: the worst frame's result is the file's, and ``frame`` / ``frames``
-        say which one it was. ``first_frame_of_mpo``: an MPO is judged on its
-        first frame alone, for a copy that keeps only that frame (export).
+        say which one it was. A preview picture in the file's EXIF block that is
+        not the picture scaled down (an editor kept it after a crop) is judged
+        too, and its result is the file's when it is worse (``preview``).
+        ``first_frame_of_mpo``: the picture alone, an MPO's first frame alone,
+        for a copy that keeps only that and no preview (export).
         """
         context = context or CheckContext()
         name = label or (os.fsdecode(source) if isinstance(source, (str, os.PathLike)) else None) or f"<{type(source).__name__}>"
@@ -276,7 +281,8 @@ class Guard:
                 return self._check_frames(source, context, name)
             sha = photo.sha256
             timings["load"] = _ms(start)
-            return self._judge(photo, context, name, timings)
+            result = self._judge(photo, context, name, timings)
+            return result if first_frame_of_mpo else self._with_preview(result, photo, context, name)
         except PhotoError as error:
             return self.error_result(name, sha, error.code, error.message, timings)
         except ModelError as error:
@@ -299,8 +305,31 @@ class Guard:
         assert worst is not None
         return dataclasses.replace(worst, timings_ms={"frames": _ms(start)})
 
-    def _judge(self, photo: Photo, context: CheckContext, name: str, timings: dict[str, float], group: bool = True) -> PhotoResult:
-        """Detect, assess, match and decide one loaded photo (or one frame)."""
+    def _with_preview(self, result: PhotoResult, photo: Photo, context: CheckContext, name: str) -> PhotoResult:
+        """``result``, or the result of the preview in the file's EXIF block when that shows something else and is
+        worse. A reviewer's decisions are not applied to the preview's faces: they were taken on the picture's."""
+        from minorguard.rules.hints import PREVIEW_DIFFERS, PREVIEW_UNREADABLE
+
+        label = f"{name} [EXIF preview]"
+        try:
+            preview = load_preview(photo, max_pixels=self.policy.max_pixels, target_long_side=self.policy.publish_long_side, label=label)
+        except PhotoError:  # no viewer shows it either; the communicator hears of it, and an exported copy drops it
+            return dataclasses.replace(result, hints=(*result.hints, PREVIEW_UNREADABLE))
+        if preview is None:
+            return result
+        if same_picture(preview.pixels, photo.pixels):
+            return result
+        start = time.perf_counter()
+        judged = self._judge(preview, context, label, {}, group=False, reviews=False)
+        if judged.verdict.severity <= result.verdict.severity:
+            return dataclasses.replace(result, hints=(*result.hints, PREVIEW_DIFFERS),
+                                       timings_ms={**result.timings_ms, "preview": _ms(start)})
+        return dataclasses.replace(judged, source=name, sha256=photo.sha256, metadata=photo.metadata, preview=True,
+                                   hints=(*result.hints, PREVIEW_DIFFERS), timings_ms={**result.timings_ms, "preview": _ms(start)})
+
+    def _judge(self, photo: Photo, context: CheckContext, name: str, timings: dict[str, float], group: bool = True,
+               reviews: bool = True) -> PhotoResult:
+        """Detect, assess, match and decide one loaded photo (or one frame, or a file's preview)."""
         sha = photo.sha256
         start = time.perf_counter()
         faces = self.detect(photo)
@@ -319,7 +348,7 @@ class Guard:
         )
         timings["match"] = _ms(start)
         decisions = decide_faces(assessments, self.policy, consents, event, known_adults=known)
-        if self.reviews is not None and sha is not None:
+        if reviews and self.reviews is not None and sha is not None:
             overrides = self.reviews.overrides(sha, decisions)
             if any(o is not None for o in overrides):
                 decisions = decide_faces(assessments, self.policy, consents, event, overrides, known)

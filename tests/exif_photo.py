@@ -55,3 +55,29 @@ def write_exif_photo(
     with Image.open(SOURCE) as image:
         image.save(path, exif=exif, quality=92)
     return path
+
+
+def exif_with_preview(preview_jpeg: bytes, orientation: int = 1) -> bytes:
+    """A raw EXIF block (APP1 payload) holding an orientation tag and a JPEG preview in IFD1, as cameras write it.
+
+    Pillow reads IFD1 but does not write it, so the block is laid out by hand: the TIFF header, IFD0 with one
+    entry, IFD1 with the preview's compression, offset and length, then the preview."""
+    import struct
+
+    entry = struct.Struct("<HHII")  # tag, type (3 SHORT, 4 LONG), count, value
+    ifd0 = struct.pack("<H", 1) + entry.pack(0x0112, 3, 1, orientation) + struct.pack("<I", 26)
+    ifd1 = (struct.pack("<H", 3) + entry.pack(0x0103, 3, 1, 6) + entry.pack(0x0201, 4, 1, 68)
+            + entry.pack(0x0202, 4, 1, len(preview_jpeg)) + struct.pack("<I", 0))
+    tiff = b"II*\x00" + struct.pack("<I", 8) + ifd0 + ifd1
+    assert len(tiff) == 68
+    return b"Exif\x00\x00" + tiff + preview_jpeg
+
+
+def write_photo_with_preview(path: Path, picture: Image.Image, preview: Image.Image, orientation: int = 1) -> Path:
+    """``picture`` saved as a JPEG whose EXIF block carries ``preview`` (a JPEG of at most about 60 KB)."""
+    import io
+
+    buffer = io.BytesIO()
+    preview.convert("RGB").save(buffer, "JPEG", quality=85)
+    picture.convert("RGB").save(path, "JPEG", quality=92, exif=exif_with_preview(buffer.getvalue(), orientation))
+    return path

@@ -254,9 +254,7 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
 
 
 def hint_text(hint: str, lang: str) -> str:
-    """A photo hint in the communicator's language (the outdoor hint; others stay as written)."""
-    from minorguard.rules.hints import OUTDOOR_NO_EVENT
+    """A photo hint in the communicator's language (``minorguard.rules.hints.hint_text``)."""
+    from minorguard.rules.hints import hint_text as text
 
-    if hint.startswith(OUTDOOR_NO_EVENT):
-        return t("hint.outdoor_no_event", lang) + hint[len(OUTDOOR_NO_EVENT):]
-    return hint
+    return text(hint, lang)

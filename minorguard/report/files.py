@@ -16,7 +16,7 @@ from minorguard.types import FaceDecision, PhotoResult, to_jsonable
 __all__ = ["CSV_COLUMNS", "EXCEL_UTF8", "atomic_write_text", "explain_error", "explain_face", "write_csv", "write_json"]
 
 CSV_COLUMNS = [
-    "source", "sha256", "verdict", "error", "frame", "frames", "face", "x", "y", "width", "height", "category", "action",
+    "source", "sha256", "verdict", "error", "frame", "frames", "preview", "face", "x", "y", "width", "height", "category", "action",
     "reason", "explanation", "age", "age_low", "age_high", "p_under_18", "published_px", "sharpness",
     "consent_record", "event_id", "group", "model_pack", "policy_version",
 ]
@@ -109,7 +109,9 @@ def _rows(results: Iterable[PhotoResult], lang: str):
         base = {"source": r.source, "sha256": r.sha256 or "", "verdict": r.verdict.value, "error": r.error or "",
                 "model_pack": r.model_pack, "policy_version": r.policy_version,
                 # a picture of several frames: the faces below are the worst frame's, counted from 1 as the console does
-                "frame": r.frame + 1 if r.frames > 1 else "", "frames": r.frames if r.frames > 1 else ""}
+                "frame": r.frame + 1 if r.frames > 1 else "", "frames": r.frames if r.frames > 1 else "",
+                # the faces below are those of the preview picture stored in the file (EXIF), not of the picture
+                "preview": "yes" if r.preview else ""}
         if not r.faces:
             yield base
             continue

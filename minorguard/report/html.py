@@ -22,6 +22,7 @@ from minorguard.locale import t
 from minorguard.report.files import atomic_write_text, explain_error, explain_face
 from minorguard.report.people import Person, people_of
 from minorguard.report.thumbs import DEFAULT_LONG_SIDE, Preview, face_thumbnail, preview_or_none
+from minorguard.rules.hints import hint_text
 from minorguard.rules.policy import Policy, load_policy
 from minorguard.types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
@@ -239,7 +240,7 @@ def _photo_html(shown: _Shown, lang: str, position: int) -> str:
         attr = "" if flagged else " open"
         parts.append(f'<details{attr}><summary>{summary}</summary><ul class="faces">' + "".join(allowed) + "</ul></details>")
     for hint in r.hints:
-        parts.append(f'<p class="meta">{_esc(hint)}</p>')
+        parts.append(f'<p class="meta">{_esc(hint_text(hint, lang))}</p>')
     parts.append("</div></div></article>")
     return "".join(parts)
 
@@ -277,6 +278,8 @@ def render_html(
         if base is not None and not path.is_absolute():
             path = base / path
         size = pass_long_side if r.verdict is Verdict.PASS else long_side
+        if r.preview:  # the faces are those of the preview picture in the file
+            return _Shown(r, preview_or_none(path, size, embedded=True))
         return _Shown(r, preview(path, size))
 
     out = [

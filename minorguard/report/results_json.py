@@ -69,6 +69,9 @@ def _photo(data: dict[str, Any]) -> PhotoResult:
         policy_version=data.get("policy_version", ""),
         event=_opt(EventEvidence, data.get("event")),
         hints=tuple(data.get("hints") or ()),
+        frame=data.get("frame"),
+        frames=int(data.get("frames") or 1),
+        preview=bool(data.get("preview", False)),
     )
 
 

@@ -7,6 +7,7 @@ changed photo would point at the wrong faces.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 from PIL import Image
 
 from minorguard.photos.decode import PhotoError, load_photo
+from minorguard.photos.thumbnail import load_preview
 from minorguard.types import Box
 
 __all__ = ["DEFAULT_LONG_SIDE", "Preview", "face_thumbnail", "make_preview", "preview_or_none"]
@@ -46,12 +48,19 @@ def make_preview(
     long_side: int = DEFAULT_LONG_SIDE,
     quality: int = 80,
     max_pixels: int = 100_000_000,
+    embedded: bool = False,
 ) -> Preview:
-    """Decode ``source`` at reduced size and re-encode it as a small JPEG.
+    """Decode ``source`` at reduced size and re-encode it as a small JPEG; ``embedded``: the preview picture the
+    file carries in its EXIF block instead (a result whose faces are that preview's), with the file's sha256.
 
-    Raises :class:`PhotoError` when the file cannot be read (missing, damaged).
+    Raises :class:`PhotoError` when the file cannot be read (missing, damaged), or has no embedded preview.
     """
-    photo = load_photo(Path(os.fsdecode(source)), max_pixels=max_pixels, target_long_side=long_side)
+    photo = load_photo(Path(os.fsdecode(source)), max_pixels=max_pixels, target_long_side=None if embedded else long_side)
+    if embedded:
+        preview = load_preview(photo, max_pixels=max_pixels, target_long_side=long_side, label=f"{photo.source} [EXIF preview]")
+        if preview is None:
+            raise PhotoError("no_preview", f"{photo.source}: no preview picture in the file any more")
+        photo = dataclasses.replace(preview, sha256=photo.sha256)
     image = Image.fromarray(photo.pixels)
     if max(image.size) > long_side:
         # reducing_gap: a cheap box reduction first, then a good filter on the last step
@@ -62,9 +71,9 @@ def make_preview(
     return Preview(buffer.getvalue(), image.width, image.height, photo.sha256)
 
 
-def preview_or_none(source: str | os.PathLike, long_side: int = DEFAULT_LONG_SIDE) -> Preview | None:
+def preview_or_none(source: str | os.PathLike, long_side: int = DEFAULT_LONG_SIDE, embedded: bool = False) -> Preview | None:
     """The preview, or None when the file is gone or unreadable (the caller says so)."""
     try:
-        return make_preview(source, long_side)
+        return make_preview(source, long_side, embedded=embedded)
     except (PhotoError, OSError, ValueError):
         return None

@@ -22,6 +22,7 @@ from PIL import Image
 
 from minorguard.locale import t
 from minorguard.photos.decode import PhotoError, load_photo
+from minorguard.photos.thumbnail import load_preview
 from minorguard.report.files import explain_face, explain_photo_error
 from minorguard.report.html import face_kind
 from minorguard.report.people import Person, people_of
@@ -151,6 +152,8 @@ class ReviewApp:
         return sha
 
     def _standings(self, result: PhotoResult, records) -> list[FaceReview]:
+        if result.preview:  # the picture's decisions are not the preview's (scans do not apply them to it either)
+            return [standing([], False) for _ in result.faces]
         per_face = assign_to_faces(records, [d.box for d in result.faces])
         return [standing(rows, self.policy.second_reviewer_required) for rows in per_face]
 
@@ -187,7 +190,7 @@ class ReviewApp:
             "person": person if size > 1 else None,  # a person seen once is decided on their photo
             "box": _pct(before.box, r.width, r.height),
             "flagged": before.action is not FaceAction.ALLOW or before.reason is ReasonCode.REVIEWER or bool(review.history),
-            "decidable": _decidable(before),
+            "decidable": _decidable(before) and not r.preview,
             "model_kind": face_kind(before),
             "model_text": explain_face(before, self.lang),
             "kind": face_kind(after),
@@ -275,7 +278,7 @@ class ReviewApp:
         self._photo(photo_id)
 
         def make() -> bytes:
-            preview = preview_or_none(self.paths[photo_id])
+            preview = preview_or_none(self.paths[photo_id], embedded=self.results[photo_id].preview)
             if preview is None:
                 raise ReviewProblem(404, t("review.unreadable_now", self.lang))
             return preview.jpeg
@@ -290,6 +293,10 @@ class ReviewApp:
         def make() -> bytes:
             try:
                 photo = load_photo(self.paths[photo_id], max_pixels=self.policy.max_pixels)
+                if r.preview:
+                    photo = load_preview(photo, max_pixels=self.policy.max_pixels, target_long_side=None, label=r.source)
+                    if photo is None:
+                        raise PhotoError("no_preview", f"{r.source}: no preview picture in the file any more")
             except PhotoError as error:
                 raise ReviewProblem(404, explain_photo_error(r.source, error.code, error.message, self.lang)) from None
             box = r.faces[face].box.expanded(1.8, photo.width, photo.height)
@@ -470,6 +477,8 @@ class ReviewApp:
         decision = r.faces[face]
         if not _decidable(decision):
             raise ReviewProblem(409, t("review.not_decidable", self.lang))
+        if r.preview:  # its boxes are the preview's: a decision stored with them would land on the picture's faces
+            raise ReviewProblem(409, t("review.preview_not_decidable", self.lang))
         with self._lock:
             sha_now = _sha256_file(self.paths[photo_id])  # fresh: the cache trusts mtime, a decision must not
             if sha_now is None:

@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from minorguard.rules.outdoor import guess_outdoor
 from minorguard.types import EventEvidence, FaceDecision, PhotoMetadata
 
-__all__ = ["OUTDOOR_NO_EVENT", "photo_hints"]
+__all__ = ["OUTDOOR_NO_EVENT", "PREVIEW_DIFFERS", "PREVIEW_UNREADABLE", "hint_text", "photo_hints"]
 
 OUTDOOR_NO_EVENT = "looks outdoor; no event declared"
+# the file's EXIF block carries a preview picture that is not this picture scaled down (judged as well)
+PREVIEW_DIFFERS = "preview differs"
+PREVIEW_UNREADABLE = "preview unreadable"
 
 
 def photo_hints(meta: PhotoMetadata | None, decisions: Sequence[FaceDecision], event: EventEvidence | None) -> tuple[str, ...]:
@@ -27,3 +30,16 @@ def photo_hints(meta: PhotoMetadata | None, decisions: Sequence[FaceDecision], e
         # a declared outdoor event whose photo looks like a room deserves a second look
         hints.append(f"looks indoor ({guess.summary}) but event {event.event_id} is declared outdoor")
     return tuple(hints)
+
+
+def hint_text(hint: str, lang: str) -> str:
+    """A photo hint in the reader's language (those minorguard writes; others stay as written)."""
+    from minorguard.locale import t
+
+    if hint.startswith(OUTDOOR_NO_EVENT):
+        return t("hint.outdoor_no_event", lang) + hint[len(OUTDOOR_NO_EVENT):]
+    if hint == PREVIEW_DIFFERS:
+        return t("hint.preview_differs", lang)
+    if hint == PREVIEW_UNREADABLE:
+        return t("hint.preview_unreadable", lang)
+    return hint

@@ -1,0 +1,149 @@
+"""A photo file's EXIF preview is judged when it is not the picture itself: an editor that crops a photo may
+keep the preview of the whole, and anyone can extract it from the published file (minorguard.photos.thumbnail)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from minorguard.cli import EXIT_BLOCK, EXIT_PASS, main
+from minorguard.photos.thumbnail import exif_thumbnail, same_picture
+from tests.exif_photo import SOURCE, write_photo_with_preview
+
+
+def _portrait() -> Image.Image:
+    with Image.open(SOURCE) as image:
+        return image.convert("RGB")
+
+
+def _left_adult_only(portrait: Image.Image) -> Image.Image:
+    """The portrait cropped to the father on the left (face 1); both girls are outside the crop."""
+    return portrait.crop((0, 0, 240, portrait.height))
+
+
+@pytest.fixture
+def cropped_with_old_preview(tmp_path) -> Path:
+    portrait = _portrait()
+    preview = portrait.resize((480, 320))  # some cameras keep a larger preview; the girls' faces are ~60 px in it
+    return write_photo_with_preview(tmp_path / "babai_i_prerë.jpg", _left_adult_only(portrait), preview)
+
+
+def test_the_preview_is_read_from_the_exif_block(cropped_with_old_preview, tmp_path):
+    data = cropped_with_old_preview.read_bytes()
+    preview = exif_thumbnail(data)
+    assert preview is not None and preview.startswith(b"\xff\xd8")
+    with Image.open(__import__("io").BytesIO(preview)) as image:
+        assert image.size == (480, 320)
+    plain = tmp_path / "pa_pamje.jpg"
+    _portrait().save(plain, "JPEG")
+    assert exif_thumbnail(plain.read_bytes()) is None
+    assert exif_thumbnail(None) is None
+
+
+def test_a_preview_of_the_picture_itself_is_the_same_picture_and_one_from_before_a_crop_is_not():
+    portrait = _portrait()
+    picture = np.asarray(portrait)
+    small = portrait.copy()
+    small.thumbnail((160, 120))
+    boxed = Image.new("RGB", (160, 120))
+    boxed.paste(small, (0, (120 - small.height) // 2))  # letterboxed, as cameras store it
+    assert same_picture(np.asarray(small), picture)
+    assert same_picture(np.asarray(boxed), picture)
+    assert same_picture(np.asarray(small.rotate(90, expand=True)), picture)  # stored sideways
+    w, h = portrait.size
+    crop = np.asarray(portrait.crop((int(w * 0.08), int(h * 0.08), w - int(w * 0.08), h - int(h * 0.08))))
+    assert not same_picture(np.asarray(small), crop)  # the same proportions, but more of the scene
+    assert not same_picture(np.asarray(small), np.asarray(_left_adult_only(portrait)))
+
+
+def test_a_cropped_photo_whose_preview_still_shows_the_children_blocks(guard, cropped_with_old_preview, tmp_path):
+    plain = tmp_path / "babai.jpg"
+    _left_adult_only(_portrait()).save(plain, "JPEG", quality=92)
+    assert guard.check(plain).verdict.value == "PASS"  # the crop alone shows one adult
+
+    result = guard.check(cropped_with_old_preview)
+    assert result.verdict.value == "BLOCK" and result.preview
+    assert result.sha256 is not None and result.source == str(cropped_with_old_preview)
+    assert (result.width, result.height) == (480, 320)  # the faces' boxes are the preview's
+    assert sum(f.action.value == "block" for f in result.faces) == 2
+    assert "preview differs" in result.hints
+
+    # an export writes the picture alone, without the preview: judged as such, it is the adult's photo
+    export = guard.check(cropped_with_old_preview, first_frame_of_mpo=True)
+    assert export.verdict.value == "PASS" and not export.preview
+
+
+def test_a_preview_that_is_the_picture_changes_nothing(guard, tmp_path):
+    portrait = _portrait()
+    small = portrait.copy()
+    small.thumbnail((160, 120))
+    path = write_photo_with_preview(tmp_path / "familja.jpg", portrait, small)
+    result = guard.check(path)
+    assert not result.preview and "preview differs" not in result.hints
+    assert result.verdict.value == "BLOCK" and (result.width, result.height) == portrait.size
+
+
+def test_the_command_says_the_faces_are_in_the_preview(cropped_with_old_preview, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    report, table = tmp_path / "r.json", tmp_path / "r.csv"
+    code = main(["scan", str(cropped_with_old_preview), "--lang", "en", "--json", str(report), "--csv", str(table)])
+    assert code == EXIT_BLOCK
+    out = capsys.readouterr().out
+    assert "the preview picture stored in the file (EXIF)" in out and "from before a crop" in out
+    [photo] = json.loads(report.read_text(encoding="utf-8"))["photos"]
+    assert photo["preview"] is True and photo["verdict"] == "BLOCK"
+    rows = list(csv.DictReader(table.read_text(encoding="utf-8-sig").splitlines()))
+    assert {r["preview"] for r in rows} == {"yes"}
+
+    assert main(["scan", str(cropped_with_old_preview), "--lang", "sq"]) == EXIT_BLOCK
+    assert "pamja paraprake e ruajtur në skedar (EXIF)" in capsys.readouterr().out
+
+
+def test_an_export_of_it_leaves_the_preview_out(cropped_with_old_preview, tmp_path, monkeypatch):
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    out = tmp_path / "publikim"
+    assert main(["export", str(cropped_with_old_preview), "--out", str(out), "--lang", "en"]) == EXIT_PASS
+    [copy] = [p for p in out.iterdir() if p.suffix == ".jpg"]
+    assert exif_thumbnail(copy.read_bytes()) is None
+    assert main(["scan", str(copy), "--lang", "en"]) == EXIT_PASS
+
+
+def test_the_review_page_shows_the_preview_and_refuses_decisions_on_its_faces(guard, cropped_with_old_preview, tmp_path, monkeypatch):
+    """Its faces' boxes are the preview's: a decision stored with them would be matched (by position) to the
+    picture's faces on the next scan. The page shows them from the preview and says what to do instead."""
+    from consent_db import Register
+    from consent_db.reviews import Reviews
+    from minorguard.review.app import ReviewApp, ReviewProblem
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    result = guard.check(cropped_with_old_preview)
+    register = Register(tmp_path / "data" / "register.sqlite3")
+    try:
+        app = ReviewApp([result], Reviews(register), guard.policy, lang="en")
+        state = app.photo_state(0)
+        assert [f["decidable"] for f in state["faces"] if f["flagged"]] == [False, False]
+        with Image.open(__import__("io").BytesIO(app.preview(0))) as shown:
+            assert shown.size == (480, 320)  # the preview, where the boxes are
+        girl = next(f["face"] for f in state["faces"] if f["model_kind"] != "adult" and f["flagged"])
+        with pytest.raises(ReviewProblem) as refused:
+            app.decide({"photo": 0, "face": girl, "kind": "allow", "reviewer": "Ana", "reason": "prova"})
+        assert refused.value.status == 409 and "exported copy" in str(refused.value)
+        assert Reviews(register).for_photo(result.sha256) == []
+    finally:
+        register.close()
+
+
+def test_the_html_report_draws_the_preview(guard, cropped_with_old_preview, tmp_path):
+    from minorguard.report.html import render_html
+
+    result = guard.check(cropped_with_old_preview)
+    page = render_html([result], "en")
+    assert 'width="480" height="320"' in page  # the preview's picture, not the 240 x 427 crop
+    assert "from before a crop" in page
