@@ -147,3 +147,17 @@ def test_the_html_report_draws_the_preview(guard, cropped_with_old_preview, tmp_
     page = render_html([result], "en")
     assert 'width="480" height="320"' in page  # the preview's picture, not the 240 x 427 crop
     assert "from before a crop" in page
+
+
+def test_a_cameras_own_preview_is_taken_for_the_picture(guard, sample_images):
+    """The Biden portrait carries the preview its camera wrote (160 x 128): the same picture, nothing to add."""
+    from minorguard.photos.decode import load_photo
+    from minorguard.photos.thumbnail import load_preview
+
+    path = sample_images / "faceaisharp_biden_7mpx.jpg"
+    photo = load_photo(path, target_long_side=2048)
+    preview = load_preview(photo, max_pixels=100_000_000, target_long_side=2048, label="biden")
+    assert preview is not None and preview.pixels.shape[:2] == (160, 128)
+    assert same_picture(preview.pixels, photo.pixels)
+    result = guard.check(path)
+    assert not result.preview and "preview differs" not in result.hints
