@@ -26,7 +26,7 @@ from minorguard.faces.quality import assess_identifiability, face_sharpness, fac
 from minorguard.models.base import ModelError
 from minorguard.models.pack import ModelPack, load_pack
 from minorguard.photos.decode import Photo, PhotoError, PhotoSource, load_frames, load_photo
-from minorguard.photos.thumbnail import PREVIEW_RULES, load_preview, same_picture
+from minorguard.photos.thumbnail import PREVIEW_RULES, load_previews, same_picture
 from minorguard.rules.decide import ReviewerOverride, categorize, decide_faces, photo_verdict
 from minorguard.rules.known_adults import KnownAdultMatch, wants_known_adult
 from minorguard.rules.policy import Policy, load_policy
@@ -263,7 +263,8 @@ class Guard:
         frame: the worst frame's result is the file's, and ``frame`` / ``frames``
         say which one it was. A preview picture in the file's EXIF block that is
         not the picture scaled down (an editor kept it after a crop) is judged
-        too, and its result is the file's when it is worse (``preview``).
+        too, and its result is the file's when it is worse (``preview`` names
+        where it was: EXIF, Photoshop, XMP).
         ``first_frame_of_mpo``: the picture alone, an MPO's first frame alone,
         for a copy that keeps only that and no preview (export).
         """
@@ -306,26 +307,30 @@ class Guard:
         return dataclasses.replace(worst, timings_ms={"frames": _ms(start)})
 
     def _with_preview(self, result: PhotoResult, photo: Photo, context: CheckContext, name: str) -> PhotoResult:
-        """``result``, or the result of the preview in the file's EXIF block when that shows something else and is
-        worse. A reviewer's decisions are not applied to the preview's faces: they were taken on the picture's."""
-        from minorguard.rules.hints import PREVIEW_DIFFERS, PREVIEW_UNREADABLE
+        """``result``, or the result of a preview picture the file carries (EXIF, Photoshop, XMP) when that shows
+        something else and is worse. A reviewer's decisions are not applied to a preview's faces: they were taken
+        on the picture's. A preview that cannot be decoded cannot be judged: ERROR (an exported copy drops it)."""
+        from minorguard.rules.hints import PREVIEW_DIFFERS
 
-        label = f"{name} [EXIF preview]"
-        try:
-            preview = load_preview(photo, max_pixels=self.policy.max_pixels, target_long_side=self.policy.publish_long_side, label=label)
-        except PhotoError:  # no viewer shows it either; the communicator hears of it, and an exported copy drops it
-            return dataclasses.replace(result, hints=(*result.hints, PREVIEW_UNREADABLE))
-        if preview is None:
-            return result
-        if same_picture(preview.pixels, photo.pixels):
-            return result
+        worst = result
         start = time.perf_counter()
-        judged = self._judge(preview, context, label, {}, group=False, reviews=False)
-        if judged.verdict.severity <= result.verdict.severity:
-            return dataclasses.replace(result, hints=(*result.hints, PREVIEW_DIFFERS),
-                                       timings_ms={**result.timings_ms, "preview": _ms(start)})
-        return dataclasses.replace(judged, source=name, sha256=photo.sha256, metadata=photo.metadata, preview=True,
-                                   hints=(*result.hints, PREVIEW_DIFFERS), timings_ms={**result.timings_ms, "preview": _ms(start)})
+        for where, preview in load_previews(photo, max_pixels=self.policy.max_pixels,
+                                            target_long_side=self.policy.publish_long_side, label=name):
+            if isinstance(preview, PhotoError):
+                return self.error_result(name, photo.sha256, "preview_unreadable",
+                                         f"{name}: the preview picture stored in the file ({where}) cannot be read, so it "
+                                         f"cannot be judged ({preview.message}); an exported copy leaves it out")
+            if same_picture(preview.pixels, photo.pixels):
+                continue
+            judged = self._judge(preview, context, preview.source, {}, group=False, reviews=False)
+            if PREVIEW_DIFFERS not in worst.hints:
+                worst = dataclasses.replace(worst, hints=(*worst.hints, PREVIEW_DIFFERS))
+            if judged.verdict.severity > worst.verdict.severity:
+                worst = dataclasses.replace(judged, source=name, sha256=photo.sha256, metadata=photo.metadata,
+                                            preview=where, hints=(*result.hints, PREVIEW_DIFFERS))
+        if worst is result:
+            return result
+        return dataclasses.replace(worst, timings_ms={**result.timings_ms, "preview": _ms(start)})
 
     def _judge(self, photo: Photo, context: CheckContext, name: str, timings: dict[str, float], group: bool = True,
                reviews: bool = True) -> PhotoResult:

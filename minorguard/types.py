@@ -260,9 +260,9 @@ class PhotoResult:
     hints: tuple[str, ...] = ()
     frame: int | None = None  # a file of several frames: the (0-based) frame whose result this is, the worst one
     frames: int = 1
-    # the faces and boxes are those of the preview picture the file carries in its EXIF block, which shows
-    # something the picture does not (a cropped-out part) and is worse (minorguard.photos.thumbnail)
-    preview: bool = False
+    # where the preview picture is whose faces and boxes these are (EXIF, Photoshop, XMP): a preview the file
+    # carries that shows something the picture does not (a cropped-out part), and is worse (photos.thumbnail)
+    preview: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(self)

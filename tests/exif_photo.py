@@ -81,3 +81,44 @@ def write_photo_with_preview(path: Path, picture: Image.Image, preview: Image.Im
     preview.convert("RGB").save(buffer, "JPEG", quality=85)
     picture.convert("RGB").save(path, "JPEG", quality=92, exif=exif_with_preview(buffer.getvalue(), orientation))
     return path
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    import struct
+
+    assert len(payload) + 2 < 65536
+    return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
+
+
+def with_segment_after_soi(jpeg: bytes, segment: bytes) -> bytes:
+    assert jpeg.startswith(b"\xff\xd8")
+    return jpeg[:2] + segment + jpeg[2:]
+
+
+def photoshop_preview_segment(preview_jpeg: bytes) -> bytes:
+    """APP13 with Photoshop's thumbnail resource (8BIM 0x040C): a 28-byte header, then the JPEG."""
+    import struct
+
+    header = struct.pack(">IIIIIIHH", 1, 160, 480, 120, 57600, len(preview_jpeg), 24, 1)
+    data = header + preview_jpeg
+    resource = b"8BIM" + struct.pack(">H", 0x040C) + b"\x00\x00" + struct.pack(">I", len(data)) + data
+    if len(resource) % 2:
+        resource += b"\x00"
+    return _segment(0xED, b"Photoshop 3.0\x00" + resource)
+
+
+def xmp_preview_segment(preview_jpeg: bytes) -> bytes:
+    """APP1 with an XMP packet whose xmp:Thumbnails holds the JPEG in base64, lines broken as Adobe writes them."""
+    import base64
+
+    text = base64.b64encode(preview_jpeg).decode("ascii")
+    wrapped = "&#xA;".join(text[i:i + 76] for i in range(0, len(text), 76))
+    packet = (
+        '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:xmpGImg="http://ns.adobe.com/xap/1.0/g/img/">'
+        '<xmp:Thumbnails><rdf:Alt><rdf:li rdf:parseType="Resource"><xmpGImg:format>JPEG</xmpGImg:format>'
+        f"<xmpGImg:image>{wrapped}</xmpGImg:image></rdf:li></rdf:Alt></xmp:Thumbnails>"
+        '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+    )
+    return _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + packet.encode("utf-8"))

@@ -67,7 +67,7 @@ def test_a_cropped_photo_whose_preview_still_shows_the_children_blocks(guard, cr
     assert guard.check(plain).verdict.value == "PASS"  # the crop alone shows one adult
 
     result = guard.check(cropped_with_old_preview)
-    assert result.verdict.value == "BLOCK" and result.preview
+    assert result.verdict.value == "BLOCK" and result.preview == "EXIF"
     assert result.sha256 is not None and result.source == str(cropped_with_old_preview)
     assert (result.width, result.height) == (480, 320)  # the faces' boxes are the preview's
     assert sum(f.action.value == "block" for f in result.faces) == 2
@@ -96,10 +96,14 @@ def test_the_command_says_the_faces_are_in_the_preview(cropped_with_old_preview,
     assert code == EXIT_BLOCK
     out = capsys.readouterr().out
     assert "the preview picture stored in the file (EXIF)" in out and "from before a crop" in out
+    from minorguard.report.results_json import read_results
+
+    [again] = read_results(report)  # the review page reads reports back
+    assert again.preview == "EXIF" and (again.width, again.height) == (480, 320)
     [photo] = json.loads(report.read_text(encoding="utf-8"))["photos"]
-    assert photo["preview"] is True and photo["verdict"] == "BLOCK"
+    assert photo["preview"] == "EXIF" and photo["verdict"] == "BLOCK"
     rows = list(csv.DictReader(table.read_text(encoding="utf-8-sig").splitlines()))
-    assert {r["preview"] for r in rows} == {"yes"}
+    assert {r["preview"] for r in rows} == {"EXIF"}
 
     assert main(["scan", str(cropped_with_old_preview), "--lang", "sq"]) == EXIT_BLOCK
     assert "pamja paraprake e ruajtur në skedar (EXIF)" in capsys.readouterr().out
@@ -161,3 +165,44 @@ def test_a_cameras_own_preview_is_taken_for_the_picture(guard, sample_images):
     assert same_picture(preview.pixels, photo.pixels)
     result = guard.check(path)
     assert not result.preview and "preview differs" not in result.hints
+
+
+def _jpeg(image: Image.Image, quality: int = 85) -> bytes:
+    buffer = __import__("io").BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("where", ["Photoshop", "XMP"])
+def test_photoshop_and_xmp_previews_are_judged_too(guard, tmp_path, where):
+    from tests.exif_photo import photoshop_preview_segment, with_segment_after_soi, xmp_preview_segment
+
+    portrait = _portrait()
+    preview = _jpeg(portrait.resize((360, 240)), quality=80)
+    segment = photoshop_preview_segment(preview) if where == "Photoshop" else xmp_preview_segment(preview)
+    path = tmp_path / f"prerë_{where}.jpg"
+    path.write_bytes(with_segment_after_soi(_jpeg(_left_adult_only(portrait), 92), segment))
+    from minorguard.photos.thumbnail import embedded_previews
+
+    assert [(w, jpeg) for w, jpeg in embedded_previews(path.read_bytes())] == [(where, preview)]
+    result = guard.check(path)
+    assert result.verdict.value == "BLOCK" and result.preview == where and (result.width, result.height) == (360, 240)
+
+
+def test_a_preview_that_cannot_be_decoded_is_an_error_not_a_pass(guard, tmp_path, capsys, monkeypatch):
+    """Truncated, it may still show its top rows in a viewer: it could not be judged, so the file is not passed."""
+    portrait = _portrait()
+    whole = _jpeg(portrait.resize((480, 320)))
+    path = tmp_path / "babai.jpg"
+    from tests.exif_photo import exif_with_preview
+
+    _left_adult_only(portrait).save(path, "JPEG", quality=92, exif=exif_with_preview(whole[: len(whole) // 2]))
+    result = guard.check(path)
+    assert result.verdict.value == "ERROR" and result.error_code == "preview_unreadable"
+    assert "EXIF" in result.error
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    assert main(["scan", str(path), "--lang", "sq"]) == EXIT_BLOCK
+    assert "pamje paraprake që nuk lexohet" in capsys.readouterr().out
+    out = tmp_path / "kopje"
+    assert main(["export", str(path), "--out", str(out), "--lang", "en"]) == EXIT_PASS  # its copy has no preview

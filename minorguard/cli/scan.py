@@ -205,7 +205,7 @@ def _print_photo(result, lang: str) -> None:
     reasons = [f"{t('face', lang, n=d.index + 1)}: {explain_face(d, lang)}" for d in result.faces if d.action.value != "allow"]
     where = f" ({t('cli.frame', lang, k=result.frame + 1, n=result.frames)})" if result.frames > 1 and result.frame is not None else ""
     if result.preview:
-        where += f" ({t('cli.preview', lang)})"
+        where += f" ({t('cli.preview', lang, where=result.preview)})"
     console.print(f"[{colour}]{label:10}[/] {escape(result.source)}{where} — " + escape("; ".join(reasons)), soft_wrap=True)
 
     from minorguard.cli.events import hint_text

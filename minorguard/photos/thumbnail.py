@@ -1,4 +1,4 @@
-"""The preview picture a photo file may carry in its EXIF block (IFD1), and whether it shows the same picture.
+"""The preview pictures a photo file may carry (EXIF, Photoshop, XMP), and whether each shows the same picture.
 
 Cameras and editors store a small JPEG preview beside the picture. An editor that crops a photo does not always
 write a new one, so a photo cropped to leave a child out can still carry the child in its preview, which anyone
@@ -8,18 +8,24 @@ copies without it (``minorguard.publish.scrub``).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import io
+import re
 import warnings
 
 import numpy as np
 from PIL import ExifTags, Image
 
-from minorguard.photos.decode import Photo, load_photo
+from minorguard.photos.decode import Photo, PhotoError, load_photo
 
-__all__ = ["PREVIEW_RULES", "SAME_PICTURE_MIN_CORRELATION", "exif_thumbnail", "load_preview", "picture_correlation", "same_picture"]
+__all__ = [
+    "PREVIEW_RULES", "SAME_PICTURE_MIN_CORRELATION", "embedded_previews", "exif_thumbnail", "load_preview", "load_previews",
+    "picture_correlation", "same_picture",
+]
 
-PREVIEW_RULES = 1  # in the pack label: results from before previews were judged are judged again (archive runs)
+PREVIEW_RULES = 2  # in the pack label: results from before previews were judged are judged again (archive runs)
 
 # EXIF orientation -> the turn that shows the pixels upright (as ImageOps.exif_transpose does)
 _UPRIGHT = {
@@ -28,6 +34,8 @@ _UPRIGHT = {
 }
 
 _JPEG_OFFSET, _JPEG_LENGTH = 0x0201, 0x0202
+# xmpGImg:image as an element or as an attribute (inside xmp:Thumbnails)
+_XMP_IMAGE = re.compile(rb"<xmpGImg:image>([^<]*)</xmpGImg:image>|xmpGImg:image=\"([^\"]*)\"")
 _COMPARE_SIDE = 48  # previews are 160 px or so; this keeps the comparison about shapes, not noise or compression
 # Two photos of ../shared/samples carry their camera's preview (the Biden portrait, 160 x 128; the group, 160 x
 # 67): 1.000 and 0.995 against their pictures. Camera previews simulated on 400 photos of its detection sets
@@ -38,34 +46,90 @@ SAME_PICTURE_MIN_CORRELATION = 0.95
 _MAX_ASPECT_DIFFERENCE = 0.04  # a crop that keeps the aspect ratio is left to the correlation
 
 
-def exif_thumbnail(data: bytes | None) -> bytes | None:
-    """The JPEG preview in the file's EXIF block, or None when there is none (or no file: an array, an image)."""
+def embedded_previews(data: bytes | None) -> list[tuple[str, bytes]]:
+    """(where, JPEG bytes) of each preview picture the file carries, or [] (or no file: an array, an image).
+
+    Where: ``EXIF`` (IFD1, as cameras and most editors write it), ``Photoshop`` (the thumbnail among its image
+    resources, APP13), ``XMP`` (``xmpGImg:image``, base64, as Lightroom and older Adobe tools write it). Each is
+    a JPEG any viewer or script can pull out of the published file."""
     if not data:
-        return None
+        return []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             with Image.open(io.BytesIO(data)) as image:
-                raw = image.info.get("exif")
+                info = dict(image.info)
+                raw = info.get("exif")
                 ifd1 = image.getexif().get_ifd(ExifTags.IFD.IFD1) if raw else {}
-        except Exception:  # no readable EXIF block: no preview that a viewer could read either
-            return None
+        except Exception:  # nothing readable about the file: its loader says so; no preview a viewer could read
+            return []
+    found = []
+    exif = _exif_preview(raw, ifd1)
+    if exif is not None:
+        found.append(("EXIF", exif))
+    resources = info.get("photoshop")
+    if isinstance(resources, dict):
+        for code in (0x040C, 0x0409):  # Photoshop 5+ and 4 (whose JPEG has its blue and red swapped)
+            block = resources.get(code)
+            if isinstance(block, bytes) and block[28:30] == b"\xff\xd8":  # after a 28-byte header
+                found.append(("Photoshop", block[28:]))
+                break
+    xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
+    if isinstance(xmp, str):
+        xmp = xmp.encode("utf-8", "replace")
+    if isinstance(xmp, bytes):
+        for match in _XMP_IMAGE.finditer(xmp):
+            text = re.sub(rb"&#x?[0-9a-fA-F]+;|\s", b"", match.group(1) or match.group(2))
+            try:
+                jpeg = base64.b64decode(text, validate=False)
+            except (binascii.Error, ValueError):
+                continue
+            if jpeg.startswith(b"\xff\xd8"):
+                found.append(("XMP", jpeg))
+    return found
+
+
+def exif_thumbnail(data: bytes | None) -> bytes | None:
+    """The JPEG preview in the file's EXIF block, or None."""
+    return next((jpeg for where, jpeg in embedded_previews(data) if where == "EXIF"), None)
+
+
+def _exif_preview(raw: bytes | None, ifd1: dict) -> bytes | None:
     offset, length = ifd1.get(_JPEG_OFFSET), ifd1.get(_JPEG_LENGTH)
-    if not isinstance(offset, int) or not isinstance(length, int) or length <= 0:
+    if not raw or not isinstance(offset, int) or not isinstance(length, int) or length <= 0:
         return None
     tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw  # offsets count from the TIFF header
     preview = tiff[offset:offset + length]
     return preview if preview.startswith(b"\xff\xd8") else None
 
 
-def load_preview(photo: Photo, *, max_pixels: int, target_long_side: int | None, label: str) -> Photo | None:
-    """The preview in ``photo``'s file, turned upright as the file's orientation says (a viewer that shows the
-    preview turns it so), or None when there is none. Raises ``PhotoError`` when it cannot be decoded."""
-    data = exif_thumbnail(photo.data)
-    if data is None:
-        return None
-    preview = load_photo(data, max_pixels=max_pixels, target_long_side=target_long_side, label=label)
-    turn = _UPRIGHT.get(photo.metadata.orientation or 1)
+def load_previews(photo: Photo, *, max_pixels: int, target_long_side: int | None, label: str) -> list[tuple[str, Photo | PhotoError]]:
+    """Each preview in ``photo``'s file, decoded under the same limits as a photo and turned upright as the
+    file's orientation says (a viewer that shows the preview turns it so), or the reason it cannot be decoded."""
+    out: list[tuple[str, Photo | PhotoError]] = []
+    for where, data in embedded_previews(photo.data):
+        try:
+            preview = load_photo(data, max_pixels=max_pixels, target_long_side=target_long_side, label=f"{label} [{where} preview]")
+        except PhotoError as error:
+            out.append((where, error))
+            continue
+        out.append((where, _upright(preview, photo.metadata.orientation)))
+    return out
+
+
+def load_preview(photo: Photo, *, max_pixels: int, target_long_side: int | None, label: str, where: str = "EXIF") -> Photo | None:
+    """The preview ``where`` of ``photo``'s file, decoded and upright, or None when there is none; raises
+    ``PhotoError`` when it cannot be decoded."""
+    for kind, preview in load_previews(photo, max_pixels=max_pixels, target_long_side=target_long_side, label=label):
+        if kind == where:
+            if isinstance(preview, PhotoError):
+                raise preview
+            return preview
+    return None
+
+
+def _upright(preview: Photo, orientation: int | None) -> Photo:
+    turn = _UPRIGHT.get(orientation or 1)
     if turn is None:
         return preview
     pixels = np.ascontiguousarray(np.asarray(Image.fromarray(preview.pixels).transpose(turn)))

@@ -111,7 +111,7 @@ def _rows(results: Iterable[PhotoResult], lang: str):
                 # a picture of several frames: the faces below are the worst frame's, counted from 1 as the console does
                 "frame": r.frame + 1 if r.frames > 1 else "", "frames": r.frames if r.frames > 1 else "",
                 # the faces below are those of the preview picture stored in the file (EXIF), not of the picture
-                "preview": "yes" if r.preview else ""}
+                "preview": r.preview or ""}
         if not r.faces:
             yield base
             continue

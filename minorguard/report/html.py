@@ -279,7 +279,7 @@ def render_html(
             path = base / path
         size = pass_long_side if r.verdict is Verdict.PASS else long_side
         if r.preview:  # the faces are those of the preview picture in the file
-            return _Shown(r, preview_or_none(path, size, embedded=True))
+            return _Shown(r, preview_or_none(path, size, embedded=r.preview))
         return _Shown(r, preview(path, size))
 
     out = [

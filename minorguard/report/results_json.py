@@ -71,8 +71,15 @@ def _photo(data: dict[str, Any]) -> PhotoResult:
         hints=tuple(data.get("hints") or ()),
         frame=data.get("frame"),
         frames=int(data.get("frames") or 1),
-        preview=bool(data.get("preview", False)),
+        preview=_where(data.get("preview")),
     )
+
+
+def _where(preview: Any) -> str | None:
+    """The preview's place; ``true`` in reports of the first version, which judged only EXIF previews."""
+    if preview is True:
+        return "EXIF"
+    return str(preview) if preview else None
 
 
 def read_results(path: str | os.PathLike) -> list[PhotoResult]:

@@ -48,16 +48,16 @@ def make_preview(
     long_side: int = DEFAULT_LONG_SIDE,
     quality: int = 80,
     max_pixels: int = 100_000_000,
-    embedded: bool = False,
+    embedded: str | None = None,
 ) -> Preview:
     """Decode ``source`` at reduced size and re-encode it as a small JPEG; ``embedded``: the preview picture the
-    file carries in its EXIF block instead (a result whose faces are that preview's), with the file's sha256.
+    file carries there (EXIF, Photoshop, XMP) instead (a result whose faces are that preview's), with the file's sha256.
 
     Raises :class:`PhotoError` when the file cannot be read (missing, damaged), or has no embedded preview.
     """
     photo = load_photo(Path(os.fsdecode(source)), max_pixels=max_pixels, target_long_side=None if embedded else long_side)
     if embedded:
-        preview = load_preview(photo, max_pixels=max_pixels, target_long_side=long_side, label=f"{photo.source} [EXIF preview]")
+        preview = load_preview(photo, max_pixels=max_pixels, target_long_side=long_side, label=photo.source, where=embedded)
         if preview is None:
             raise PhotoError("no_preview", f"{photo.source}: no preview picture in the file any more")
         photo = dataclasses.replace(preview, sha256=photo.sha256)
@@ -71,7 +71,7 @@ def make_preview(
     return Preview(buffer.getvalue(), image.width, image.height, photo.sha256)
 
 
-def preview_or_none(source: str | os.PathLike, long_side: int = DEFAULT_LONG_SIDE, embedded: bool = False) -> Preview | None:
+def preview_or_none(source: str | os.PathLike, long_side: int = DEFAULT_LONG_SIDE, embedded: str | None = None) -> Preview | None:
     """The preview, or None when the file is gone or unreadable (the caller says so)."""
     try:
         return make_preview(source, long_side, embedded=embedded)

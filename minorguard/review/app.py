@@ -294,7 +294,7 @@ class ReviewApp:
             try:
                 photo = load_photo(self.paths[photo_id], max_pixels=self.policy.max_pixels)
                 if r.preview:
-                    photo = load_preview(photo, max_pixels=self.policy.max_pixels, target_long_side=None, label=r.source)
+                    photo = load_preview(photo, max_pixels=self.policy.max_pixels, target_long_side=None, label=r.source, where=r.preview)
                     if photo is None:
                         raise PhotoError("no_preview", f"{r.source}: no preview picture in the file any more")
             except PhotoError as error:

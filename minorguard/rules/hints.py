@@ -7,12 +7,11 @@ from collections.abc import Sequence
 from minorguard.rules.outdoor import guess_outdoor
 from minorguard.types import EventEvidence, FaceDecision, PhotoMetadata
 
-__all__ = ["OUTDOOR_NO_EVENT", "PREVIEW_DIFFERS", "PREVIEW_UNREADABLE", "hint_text", "photo_hints"]
+__all__ = ["OUTDOOR_NO_EVENT", "PREVIEW_DIFFERS", "hint_text", "photo_hints"]
 
 OUTDOOR_NO_EVENT = "looks outdoor; no event declared"
-# the file's EXIF block carries a preview picture that is not this picture scaled down (judged as well)
+# the file carries a preview picture that is not this picture scaled down (judged as well)
 PREVIEW_DIFFERS = "preview differs"
-PREVIEW_UNREADABLE = "preview unreadable"
 
 
 def photo_hints(meta: PhotoMetadata | None, decisions: Sequence[FaceDecision], event: EventEvidence | None) -> tuple[str, ...]:
@@ -40,6 +39,4 @@ def hint_text(hint: str, lang: str) -> str:
         return t("hint.outdoor_no_event", lang) + hint[len(OUTDOOR_NO_EVENT):]
     if hint == PREVIEW_DIFFERS:
         return t("hint.preview_differs", lang)
-    if hint == PREVIEW_UNREADABLE:
-        return t("hint.preview_unreadable", lang)
     return hint
