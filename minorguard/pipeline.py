@@ -26,7 +26,7 @@ from minorguard.faces.quality import assess_identifiability, face_sharpness, fac
 from minorguard.models.base import ModelError
 from minorguard.models.pack import ModelPack, load_pack
 from minorguard.photos.decode import Photo, PhotoError, PhotoSource, load_frames, load_photo
-from minorguard.photos.thumbnail import PREVIEW_RULES, load_previews, same_picture
+from minorguard.photos.thumbnail import PREVIEW_RULES, PictureMatch, load_previews, match_picture
 from minorguard.rules.decide import ReviewerOverride, categorize, decide_faces, photo_verdict
 from minorguard.rules.known_adults import KnownAdultMatch, wants_known_adult
 from minorguard.rules.policy import Policy, load_policy
@@ -42,6 +42,10 @@ from minorguard.types import (
 )
 
 __all__ = ["CheckContext", "ConsentMatcher", "EmbeddingSink", "EventLinker", "Guard", "KnownAdultLookup", "ReviewLookup"]
+
+# A preview's face and a picture's face are the same face when their boxes (the preview's scaled onto the picture)
+# overlap this much: a preview of 160 px puts a face's box a few of the picture's pixels off, never half a face.
+SAME_FACE_MIN_IOU = 0.3
 
 
 class ConsentMatcher(Protocol):
@@ -283,7 +287,9 @@ class Guard:
             sha = photo.sha256
             timings["load"] = _ms(start)
             result = self._judge(photo, context, name, timings)
-            return result if first_frame_of_mpo else self._with_preview(result, photo, context, name)
+            if first_frame_of_mpo:
+                return result
+            return self._with_previews(result, photo, result, context, name, source if isinstance(source, Image.Image) else None)
         except PhotoError as error:
             return self.error_result(name, sha, error.code, error.message, timings)
         except ModelError as error:
@@ -294,43 +300,60 @@ class Guard:
             return self.error_result(name, sha, "internal_error", f"{name}: {type(error).__name__}: {error}", timings)
 
     def _check_frames(self, source: PhotoSource, context: CheckContext, name: str) -> PhotoResult:
-        """Every frame judged; the worst frame (BLOCK over REVIEW over PASS; the first of equals) stands for the file."""
+        """Every frame judged; the worst frame (BLOCK over REVIEW over PASS; the first of equals) stands for the file,
+        and the file's previews are compared with its first frame (an MPO's picture; a GIF's first image)."""
         start = time.perf_counter()
         count, frames = load_frames(source, self.policy.max_pixels, self.policy.publish_long_side, name)
         worst: PhotoResult | None = None
+        first: tuple[Photo, PhotoResult] | None = None
         for k, photo in enumerate(frames):
             # grouping's embeddings are per face of one image: frames would overwrite each other's
             result = dataclasses.replace(self._judge(photo, context, name, {}, group=False), frame=k, frames=count)
+            if first is None:
+                first = (photo, result)
             if worst is None or result.verdict.severity > worst.verdict.severity:
                 worst = result
-        assert worst is not None
+        assert worst is not None and first is not None
+        worst = self._with_previews(worst, *first, context, name, source if isinstance(source, Image.Image) else None)
         return dataclasses.replace(worst, timings_ms={"frames": _ms(start)})
 
-    def _with_preview(self, result: PhotoResult, photo: Photo, context: CheckContext, name: str) -> PhotoResult:
-        """``result``, or the result of a preview picture the file carries (EXIF, Photoshop, XMP) when that shows
-        something else and is worse. A reviewer's decisions are not applied to a preview's faces: they were taken
-        on the picture's. A preview that cannot be decoded cannot be judged: ERROR (an exported copy drops it)."""
+    def _with_previews(self, result: PhotoResult, picture: Photo, picture_result: PhotoResult, context: CheckContext,
+                       name: str, image: Image.Image | None = None) -> PhotoResult:
+        """``result`` (the file's so far), judged again with each preview picture the file carries (EXIF,
+        Photoshop, XMP; ``image``: a caller's opened picture, whose previews are in its info).
+
+        Every preview is judged. One that is the picture scaled down and whose every identifiable face lies on an
+        identifiable face of the picture (``picture_result``) adds nothing: the picture's decisions, made at full
+        size and with reviewers' decisions, stand for those faces. Any other preview shows what the picture does
+        not (a part cropped off, a face blurred or pasted over): its result, judged without reviewers' decisions
+        (they were taken on the picture's faces), is the file's when worse; otherwise its faces go with the
+        file's result (``preview_faces``), so the register entries they rest on are audited and watched. A
+        preview that cannot be decoded cannot be judged: ERROR (an exported copy leaves every preview out)."""
         from minorguard.rules.hints import PREVIEW_DIFFERS
 
-        worst = result
         start = time.perf_counter()
-        for where, preview in load_previews(photo, max_pixels=self.policy.max_pixels,
-                                            target_long_side=self.policy.publish_long_side, label=name):
+        worst, kept = result, list(result.preview_faces)
+        for where, preview in load_previews(picture, max_pixels=self.policy.max_pixels,
+                                            target_long_side=self.policy.publish_long_side, label=name, image=image):
             if isinstance(preview, PhotoError):
-                return self.error_result(name, photo.sha256, "preview_unreadable",
+                return self.error_result(name, picture.sha256, "preview_unreadable",
                                          f"{name}: the preview picture stored in the file ({where}) cannot be read, so it "
                                          f"cannot be judged ({preview.message}); an exported copy leaves it out")
-            if same_picture(preview.pixels, photo.pixels):
-                continue
             judged = self._judge(preview, context, preview.source, {}, group=False, reviews=False)
+            match = match_picture(preview.pixels, picture.pixels)
+            if match is not None and all(_shown_by_picture(d, match, picture, picture_result) for d in judged.faces):
+                continue
             if PREVIEW_DIFFERS not in worst.hints:
                 worst = dataclasses.replace(worst, hints=(*worst.hints, PREVIEW_DIFFERS))
             if judged.verdict.severity > worst.verdict.severity:
-                worst = dataclasses.replace(judged, source=name, sha256=photo.sha256, metadata=photo.metadata,
-                                            preview=where, hints=(*result.hints, PREVIEW_DIFFERS))
+                worst = dataclasses.replace(judged, source=name, sha256=picture.sha256, metadata=picture.metadata, preview=where,
+                                            frame=None, frames=result.frames, hints=worst.hints, preview_faces=())
+                kept = []
+            else:
+                kept.extend(judged.faces)
         if worst is result:
             return result
-        return dataclasses.replace(worst, timings_ms={**result.timings_ms, "preview": _ms(start)})
+        return dataclasses.replace(worst, preview_faces=tuple(kept), timings_ms={**result.timings_ms, "previews": _ms(start)})
 
     def _judge(self, photo: Photo, context: CheckContext, name: str, timings: dict[str, float], group: bool = True,
                reviews: bool = True) -> PhotoResult:
@@ -408,6 +431,18 @@ class Guard:
             return
         with ThreadPoolExecutor(max_workers=workers) as pool:
             yield from pool.map(lambda s: self.check(s, context), items)
+
+
+def _shown_by_picture(face: FaceDecision, match: PictureMatch, picture: Photo, picture_result: PhotoResult) -> bool:
+    """Whether a preview's face is one the picture shows as well: not identifiable in the preview, or lying on a
+    face the picture's judgement found identifiable (a face blurred in the picture is not, so its sharp preview
+    counts on its own)."""
+    if not face.identifiability.identifiable:
+        return True
+    box = match.to_picture(face.box, picture.width, picture.height)
+    return box is not None and any(
+        d.identifiability.identifiable and d.box.iou(box) >= SAME_FACE_MIN_IOU for d in picture_result.faces
+    )
 
 
 def _is_gray(rgb: np.ndarray) -> bool:

@@ -263,6 +263,9 @@ class PhotoResult:
     # where the preview picture is whose faces and boxes these are (EXIF, Photoshop, XMP): a preview the file
     # carries that shows something the picture does not (a cropped-out part), and is worse (photos.thumbnail)
     preview: str | None = None
+    # the faces of a preview that shows what the picture does not, when the picture's result was the worse one:
+    # what they were allowed on (a consent, an event) is audited and watched like the picture's own faces
+    preview_faces: tuple[FaceDecision, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return to_jsonable(self)

@@ -206,3 +206,102 @@ def test_a_preview_that_cannot_be_decoded_is_an_error_not_a_pass(guard, tmp_path
     assert "pamje paraprake që nuk lexohet" in capsys.readouterr().out
     out = tmp_path / "kopje"
     assert main(["export", str(path), "--out", str(out), "--lang", "en"]) == EXIT_PASS  # its copy has no preview
+
+
+def _blurred_girls(portrait: Image.Image) -> Image.Image:
+    """The portrait with both girls' faces (2 and 4) blurred beyond recognition, as an office would before posting."""
+    from PIL import ImageFilter
+
+    out = portrait.copy()
+    for box in ((240, 95, 315, 195), (448, 80, 528, 175)):
+        out.paste(out.crop(box).filter(ImageFilter.GaussianBlur(12)), box[:2])
+    return out
+
+
+def test_a_photo_whose_childrens_faces_were_blurred_but_whose_preview_was_kept_blocks(guard, tmp_path):
+    """The audit's case: the preview is the picture as a whole (correlation 0.99), yet it shows the girls' faces
+    sharp. Each identifiable face of the preview must lie on an identifiable face of the picture."""
+    portrait = _portrait()
+    blurred = tmp_path / "e_mjegulluar.jpg"
+    _blurred_girls(portrait).save(blurred, "JPEG", quality=92)
+    assert guard.check(blurred).verdict.value == "PASS"
+    small = portrait.copy()
+    small.thumbnail((320, 320))
+    path = write_photo_with_preview(tmp_path / "e_mjegulluar_me_pamje.jpg", _blurred_girls(portrait), small)
+    assert same_picture(np.asarray(small), np.asarray(_blurred_girls(portrait)))  # as a whole, the same
+    result = guard.check(path)
+    assert result.verdict.value == "BLOCK" and result.preview == "EXIF"
+
+
+def test_a_preview_in_a_file_of_several_frames_is_judged(guard, tmp_path):
+    """An MPO (many cameras write them) whose picture is the cropped adult and whose EXIF preview is the family."""
+    from tests.exif_photo import exif_with_preview
+
+    portrait = _portrait()
+    crop = _left_adult_only(portrait)
+    path = tmp_path / "kamera.mpo"
+    crop.save(path, "MPO", save_all=True, append_images=[crop.resize((120, 213))], quality=90,
+              exif=exif_with_preview(_jpeg(portrait.resize((480, 320)))))
+    with Image.open(path) as check:
+        assert check.format == "MPO" and getattr(check, "n_frames", 1) == 2
+    result = guard.check(path)
+    assert result.verdict.value == "BLOCK" and result.preview == "EXIF"
+    assert guard.check(path, first_frame_of_mpo=True).verdict.value == "PASS"  # the export's copy: no preview
+
+
+def test_a_library_callers_opened_image_has_its_preview_judged(guard, cropped_with_old_preview):
+    with Image.open(cropped_with_old_preview) as image:
+        result = guard.check(image)
+    assert result.verdict.value == "BLOCK" and result.preview == "EXIF"
+
+
+def test_a_preview_declared_where_there_is_none_is_an_error(guard, tmp_path):
+    """IFD1 names a preview beyond the EXIF block: it cannot be found, so it cannot be judged."""
+    import struct
+
+    from tests.exif_photo import exif_with_preview
+
+    block = bytearray(exif_with_preview(b"\xff\xd8\xff\xd9"))
+    # IFD1's JPEGInterchangeFormat entry: its value, the offset, sits 8 bytes into the entry (6 + 26 + 2 + 12 + 8)
+    struct.pack_into("<I", block, 6 + 26 + 2 + 12 + 8, 60000)
+    path = tmp_path / "pa_pamje.jpg"
+    _left_adult_only(_portrait()).save(path, "JPEG", exif=bytes(block))
+    result = guard.check(path)
+    assert result.verdict.value == "ERROR" and result.error_code == "preview_unreadable"
+
+
+def test_a_preview_passed_on_consents_is_judged_again_when_one_is_withdrawn(guard, tmp_path, monkeypatch, capsys):
+    """The picture shows the father alone; the preview the girls too, passed on their consents. The consents the
+    preview rests on are audited with the file and watched by an incremental run."""
+    from register_fixtures import consent_for_the_portraits_girls
+
+    from consent_db import Register
+    from consent_db.reliance import relying_on
+    from minorguard import CheckContext, Guard, open_checks
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    db = str(tmp_path / "data" / "regjistri.sqlite3")
+    Register(db).close()
+    with open_checks(db=db, context=CheckContext(channel="facebook"), tool="test", guard=Guard(policy=guard.policy, pack=guard.pack)) as checks:
+        records = consent_for_the_portraits_girls(checks, tmp_path, ["facebook"])
+    folder = tmp_path / "arkivi"
+    folder.mkdir()
+    portrait = _portrait()
+    write_photo_with_preview(folder / "babai.jpg", _left_adult_only(portrait), portrait.resize((560, 373)))
+    store, report = tmp_path / "rezultatet.sqlite3", tmp_path / "r.json"
+    scan = ["scan", str(folder), "--channel", "facebook", "--date", "2026-12-01", "--db", db, "--incremental", str(store),
+            "--json", str(report), "--no-group", "--lang", "en"]
+    assert main(scan) == EXIT_PASS
+    [photo] = json.loads(report.read_text(encoding="utf-8"))["photos"]
+    assert photo["preview"] is None and "preview differs" in photo["hints"]
+    assert sorted(f["reason"] for f in photo["preview_faces"] if f["consent"]) == ["consent", "consent"]
+    with Register(db) as reg:
+        import hashlib
+
+        sha = hashlib.sha256((folder / "babai.jpg").read_bytes()).hexdigest()
+        assert {(r.photo_sha256, r.how) for r in relying_on(reg, consent=records[0])} == {(sha, "checked")}
+        reg.withdraw_consent(records[0], "prindi e tërhoqi")
+    capsys.readouterr()
+    assert main(scan) == EXIT_BLOCK
+    assert "1 photo(s) judged" in " ".join(capsys.readouterr().err.split())

@@ -92,7 +92,7 @@ def register_marks(register: Any) -> RegisterMarks:
 def dependencies(result: PhotoResult, marks: RegisterMarks, context: Any) -> dict[str, Any]:
     """What ``result`` depended on, with the marks it was judged under."""
     deps: dict[str, Any] = {"reviews": marks.reviews.get(result.sha256 or "", 0)}
-    open_faces = [f for f in result.faces if f.reason.value not in SETTLED_REASONS]
+    open_faces = [f for f in (*result.faces, *result.preview_faces) if f.reason.value not in SETTLED_REASONS]
     if not open_faces:
         return deps
     deps.update(enrolments=marks.enrolments, events=marks.events, known_adults=marks.known_adults,

@@ -237,10 +237,13 @@ class Checks:
         when = (self.context.when or Date.today()).isoformat()
         decisions = []
         for r in results:
-            for d in r.faces:
+            # a preview's faces that went with the picture's result rest on the register too (preview_faces)
+            for d, in_preview in [(d, False) for d in r.faces] + [(d, True) for d in r.preview_faces]:
                 for entry in self._decision_entries(d, when):
                     entry.update(action=d.action.value, reason=d.reason.value, policy_version=r.policy_version, tool=self.tool,
                                  face=d.number, channel=self.context.channel, date=when)
+                    if in_preview:
+                        entry["preview"] = True
                     decisions.append((r.sha256, d.index, entry))
         checks = [(r.sha256, {
             "verdict": r.verdict.value, "error_code": r.error_code,

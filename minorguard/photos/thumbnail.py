@@ -14,15 +14,17 @@ import dataclasses
 import io
 import re
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import ExifTags, Image
 
 from minorguard.photos.decode import Photo, PhotoError, load_photo
+from minorguard.types import Box
 
 __all__ = [
-    "PREVIEW_RULES", "SAME_PICTURE_MIN_CORRELATION", "embedded_previews", "exif_thumbnail", "load_preview", "load_previews",
-    "picture_correlation", "same_picture",
+    "PREVIEW_RULES", "SAME_PICTURE_MIN_CORRELATION", "PictureMatch", "embedded_previews", "exif_thumbnail", "load_preview",
+    "load_previews", "match_picture", "picture_correlation", "same_picture",
 ]
 
 PREVIEW_RULES = 2  # in the pack label: results from before previews were judged are judged again (archive runs)
@@ -46,23 +48,25 @@ SAME_PICTURE_MIN_CORRELATION = 0.95
 _MAX_ASPECT_DIFFERENCE = 0.04  # a crop that keeps the aspect ratio is left to the correlation
 
 
-def embedded_previews(data: bytes | None) -> list[tuple[str, bytes]]:
-    """(where, JPEG bytes) of each preview picture the file carries, or [] (or no file: an array, an image).
+def embedded_previews(data: bytes | Image.Image | None) -> list[tuple[str, bytes]]:
+    """(where, JPEG bytes) of each preview picture the file (or a caller's opened image) carries, or [].
 
     Where: ``EXIF`` (IFD1, as cameras and most editors write it), ``Photoshop`` (the thumbnail among its image
     resources, APP13), ``XMP`` (``xmpGImg:image``, base64, as Lightroom and older Adobe tools write it). Each is
     a JPEG any viewer or script can pull out of the published file."""
-    if not data:
+    if data is None or (isinstance(data, bytes) and not data):
         return []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            with Image.open(io.BytesIO(data)) as image:
-                info = dict(image.info)
-                raw = info.get("exif")
-                ifd1 = image.getexif().get_ifd(ExifTags.IFD.IFD1) if raw else {}
+            if isinstance(data, Image.Image):
+                info, ifd1 = _info_of(data)
+            else:
+                with Image.open(io.BytesIO(data)) as image:
+                    info, ifd1 = _info_of(image)
         except Exception:  # nothing readable about the file: its loader says so; no preview a viewer could read
             return []
+    raw = info.get("exif")
     found = []
     exif = _exif_preview(raw, ifd1)
     if exif is not None:
@@ -89,6 +93,11 @@ def embedded_previews(data: bytes | None) -> list[tuple[str, bytes]]:
     return found
 
 
+def _info_of(image: Image.Image) -> tuple[dict, dict]:
+    info = dict(image.info)
+    return info, (image.getexif().get_ifd(ExifTags.IFD.IFD1) if info.get("exif") else {})
+
+
 def exif_thumbnail(data: bytes | None) -> bytes | None:
     """The JPEG preview in the file's EXIF block, or None."""
     return next((jpeg for where, jpeg in embedded_previews(data) if where == "EXIF"), None)
@@ -99,15 +108,18 @@ def _exif_preview(raw: bytes | None, ifd1: dict) -> bytes | None:
     if not raw or not isinstance(offset, int) or not isinstance(length, int) or length <= 0:
         return None
     tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw  # offsets count from the TIFF header
-    preview = tiff[offset:offset + length]
-    return preview if preview.startswith(b"\xff\xd8") else None
+    # a declared preview that is not where it is said to be is returned as found (perhaps nothing): it cannot be
+    # decoded, so it cannot be judged, and the photo is not passed on the strength of a preview never seen
+    return tiff[offset:offset + length]
 
 
-def load_previews(photo: Photo, *, max_pixels: int, target_long_side: int | None, label: str) -> list[tuple[str, Photo | PhotoError]]:
-    """Each preview in ``photo``'s file, decoded under the same limits as a photo and turned upright as the
-    file's orientation says (a viewer that shows the preview turns it so), or the reason it cannot be decoded."""
+def load_previews(photo: Photo, *, max_pixels: int, target_long_side: int | None, label: str,
+                  image: Image.Image | None = None) -> list[tuple[str, Photo | PhotoError]]:
+    """Each preview in ``photo``'s file (or in ``image``, a caller's opened picture), decoded under the same
+    limits as a photo and turned upright as the file's orientation says (a viewer that shows the preview turns
+    it so), or the reason it cannot be decoded."""
     out: list[tuple[str, Photo | PhotoError]] = []
-    for where, data in embedded_previews(photo.data):
+    for where, data in embedded_previews(image if image is not None else photo.data):
         try:
             preview = load_photo(data, max_pixels=max_pixels, target_long_side=target_long_side, label=f"{label} [{where} preview]")
         except PhotoError as error:
@@ -138,9 +150,30 @@ def _upright(preview: Photo, orientation: int | None) -> Photo:
     return dataclasses.replace(preview, pixels=pixels, width=width, height=height)
 
 
+@dataclass(frozen=True, slots=True)
+class PictureMatch:
+    """How a preview lies over its picture: the preview's content box (its pixels, bars left out), its turn
+    against the picture (0: as it is; 1-7: rotated or mirrored, ``_orientations``) and the correlation."""
+
+    top: int
+    left: int
+    height: int
+    width: int
+    turn: int
+    correlation: float
+
+    def to_picture(self, box: Box, picture_width: int, picture_height: int) -> Box | None:
+        """``box`` (preview pixels) in the picture's pixels; None for a turned preview (not mapped: judged whole)."""
+        if self.turn != 0:
+            return None
+        sx, sy = picture_width / self.width, picture_height / self.height
+        return Box((box.x - self.left) * sx, (box.y - self.top) * sy, box.width * sx, box.height * sy)
+
+
 def same_picture(preview: np.ndarray, picture: np.ndarray) -> bool:
     """Whether ``preview`` (RGB) is ``picture`` (RGB, oriented) scaled down, in any of the eight orientations,
-    letterboxed or not. Anything else (a crop, another photo, an edit that moved things) is not the same picture."""
+    letterboxed or not, as a whole. Small changes (a face blurred in the picture) pass this test: ``Guard`` still
+    judges the preview's faces and compares them with the picture's, face by face (``match_picture``)."""
     if _grey(preview).std() < 1:
         return True  # a blank preview shows nothing
     return picture_correlation(preview, picture) >= SAME_PICTURE_MIN_CORRELATION
@@ -149,15 +182,28 @@ def same_picture(preview: np.ndarray, picture: np.ndarray) -> bool:
 def picture_correlation(preview: np.ndarray, picture: np.ndarray) -> float:
     """The best correlation of the preview (whole, or without bars; in any orientation with the picture's
     proportions) with the picture, both at 48 x 48 grey; -1 when no orientation has the picture's proportions."""
+    match = _best_match(preview, picture)
+    return -1.0 if match is None else match.correlation
+
+
+def match_picture(preview: np.ndarray, picture: np.ndarray) -> PictureMatch | None:
+    """Where the preview lies over the picture when it is the picture scaled down as a whole, else None."""
+    match = _best_match(preview, picture)
+    return match if match is not None and match.correlation >= SAME_PICTURE_MIN_CORRELATION else None
+
+
+def _best_match(preview: np.ndarray, picture: np.ndarray) -> PictureMatch | None:
     grey = _grey(preview)
     target = _small(_grey(picture))
-    best = -1.0
-    for content in (grey, _without_bars(grey)):
+    best: PictureMatch | None = None
+    for top, left, content in ((0, 0, grey), _without_bars(grey)):
         if content.size == 0 or content.std() < 1:
             continue
-        for turned in _orientations(content):
+        for turn, turned in enumerate(_orientations(content)):
             if _same_shape(turned.shape, picture.shape):
-                best = max(best, _correlation(_small(turned), target))
+                score = _correlation(_small(turned), target)
+                if best is None or score > best.correlation:
+                    best = PictureMatch(top, left, content.shape[0], content.shape[1], turn, score)
     return best
 
 
@@ -177,9 +223,9 @@ def _same_shape(preview: tuple[int, ...], picture: tuple[int, ...]) -> bool:
     return abs(w - expected) <= max(2.0, _MAX_ASPECT_DIFFERENCE * expected)
 
 
-def _without_bars(grey: np.ndarray) -> np.ndarray:
-    """The preview without the even bars a camera adds when the picture's shape differs from 160 x 120: edge rows
-    or columns of one flat tone."""
+def _without_bars(grey: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """(top, left, the preview without the even bars a camera adds when the picture's shape differs from 160 x
+    120): edge rows or columns of one flat tone."""
     def flat(lines: np.ndarray) -> np.ndarray:
         return lines.std(axis=1) < 6
 
@@ -188,7 +234,7 @@ def _without_bars(grey: np.ndarray) -> np.ndarray:
     bottom = int(np.argmin(rows[::-1])) if not rows.all() else 0
     left = int(np.argmin(cols)) if not cols.all() else 0
     right = int(np.argmin(cols[::-1])) if not cols.all() else 0
-    return grey[top:grey.shape[0] - bottom, left:grey.shape[1] - right]
+    return top, left, grey[top:grey.shape[0] - bottom, left:grey.shape[1] - right]
 
 
 def _orientations(grey: np.ndarray) -> list[np.ndarray]:
