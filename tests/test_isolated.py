@@ -134,3 +134,23 @@ def test_the_largest_photos_are_handed_out_first_and_results_keep_their_order(tm
             path.write_bytes(b"x" * size)
         items.append(str(path))
     assert [index for index, _ in _largest_first(items)] == [1, 2, 0, 3]
+
+
+def test_workers_that_cannot_load_their_models_stop_the_scan_with_one_line(tmp_path, monkeypatch):
+    """A worker that dies before it is ready (here: a models folder that does not exist, given to the pool but
+    not to the driver): EngineUnavailable isolated_failed, said in each language with the worker's exit code;
+    nothing is judged."""
+    from minorguard.application.checks import open_checks
+    from minorguard.application.isolated import WorkerPool, check_isolated
+    from minorguard.application.ray_engine import EngineUnavailable
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    checks = open_checks(None)
+    pool = WorkerPool(1, models=str(tmp_path / "no_models_here"))
+    with pytest.raises(EngineUnavailable) as failed:
+        list(check_isolated(checks, [SAMPLES / "skimage_astronaut.png"], pool=pool))
+    assert failed.value.code == "isolated_failed"
+    assert "could not load the models" in failed.value.text("en") and "(exit 1)" in failed.value.text("en")
+    assert "nuk mundi të ngarkonte modelet" in failed.value.text("sq")
+    assert pool.workers == []

@@ -172,7 +172,8 @@ class Checks:
     def worker_spec(self) -> dict[str, Any]:
         """What a worker process needs to open the same checks (``open_worker_checks``): plain, picklable values."""
         c = self.context
-        return {"policy": self.guard.policy, "db": self.register.store.url if self.register is not None else None,
+        return {"policy": self.guard.policy, "pack": self.guard.pack_label,
+                "db": self.register.store.url if self.register is not None else None,
                 "context": {"channel": c.channel, "when": c.when, "event_id": c.event_id, "purpose": c.purpose},
                 "lang": self.lang, "group": self.store is not None}
 

@@ -85,6 +85,9 @@ def _serve(conn: Connection, policy: Any, models: str | None, memory_mb: int) ->
     if guard is not None and guard.policy != spec["policy"]:
         guard = None
     checks = open_worker_checks(spec, models, "isolated worker", guard=guard)
+    if spec.get("pack") is not None and checks.guard.pack_label != spec["pack"]:
+        # judged with other models than the driver's, whose pack every audit entry names: nothing is judged
+        raise SystemExit(3)
     checks.guard.check(_warm_photo(), checks.context)  # lazily built parts exist before the cap is set
     _cap_memory(memory_mb)
     conn.send("ready")
@@ -119,10 +122,13 @@ def _warm_photo() -> Any:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, args: tuple) -> None:
+    def __init__(self, ctx: Any, args: tuple, without_main: bool = False) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, *args), daemon=True)
-        _start_without_main(self.process)
+        if without_main:
+            _start_without_main(self.process)
+        else:
+            self.process.start()
         child.close()
         self.busy: tuple[int, str, float] | None = None  # (index, path, started)
 
@@ -149,9 +155,10 @@ def _start_without_main(process: Any) -> None:
     """Start a spawned worker without running the driver's main module again in it.
 
     ``spawn`` re-imports ``__main__`` in the child so that functions defined there can be found; a worker's
-    target lives in this module, and the driver's main is the command line (typer, rich and every command: a
-    tenth of a second per worker) or a caller's script, which has no business running in a worker. Only the
-    parent's reading of ``__main__`` while it prepares the child is affected."""
+    target lives in this module, and the command line's main (typer, rich and every command) costs a tenth of a
+    second per worker. Only for the command line (``WorkerPool(without_main=True)``): every thread of the process
+    sees the stand-in while a worker starts, and a library caller's thread pickling a class of its own script
+    then would fail."""
     import sys
     import types
 
@@ -170,12 +177,13 @@ class WorkerPool:
     ``close`` ends them, whether or not they were used."""
 
     def __init__(self, photos: int, *, policy: Any = None, models: str | None = None, workers: int | None = None,
-                 limits: Limits = Limits()) -> None:
+                 limits: Limits = Limits(), without_main: bool = False) -> None:
         self.ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no thread of this one is copied half-way
         self.args = (policy, models, limits.memory_mb)
         self.limits = limits
+        self.without_main = without_main
         count = max(1, min(workers, photos)) if workers else default_workers(photos)
-        self.workers = [_Worker(self.ctx, self.args) for _ in range(count)]
+        self.workers = [_Worker(self.ctx, self.args, without_main) for _ in range(count)]
         self.spec: dict[str, Any] | None = None
 
     def bind(self, checks: Any) -> None:
@@ -189,7 +197,7 @@ class WorkerPool:
     def replace(self, old: _Worker) -> _Worker:
         old.busy = None
         old.stop()
-        fresh = _Worker(self.ctx, self.args)
+        fresh = _Worker(self.ctx, self.args, self.without_main)
         fresh.bind(self.spec)
         if not fresh.ready(300):
             raise _failed(fresh)
@@ -289,5 +297,6 @@ def _failed(worker: _Worker) -> Exception:
     """A worker that never became ready: the scan stops (one line, exit 64), nothing is judged without its models."""
     from minorguard.application.ray_engine import EngineUnavailable
 
+    worker.process.join(5)  # its own exit code, not the kill's (it closed its end of the pipe as it ended)
     worker.stop()
-    return EngineUnavailable("isolated_failed", code=worker.process.exitcode)
+    return EngineUnavailable("isolated_failed", exit_code=worker.process.exitcode)

@@ -110,7 +110,8 @@ def scan(
         limits = Limits(photo_seconds, photo_memory_mb)
         if incremental is None:  # an incremental run may judge few photos or none: its workers start when needed
             # the workers load their models while this process opens the register and its own checks
-            pool = WorkerPool(len(sources), policy=policy, models=models, workers=workers or None, limits=limits)
+            pool = WorkerPool(len(sources), policy=policy, models=models, workers=workers or None, limits=limits,
+                              without_main=True)
     try:
         checks = checking_guard(policy, models, db, event, channel, publish_date, lang_s, len(sources), group, purpose)
         guard = checks.guard
