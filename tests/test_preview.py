@@ -305,3 +305,26 @@ def test_a_preview_passed_on_consents_is_judged_again_when_one_is_withdrawn(guar
     capsys.readouterr()
     assert main(scan) == EXIT_BLOCK
     assert "1 photo(s) judged" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_heic_thumbnail_item_is_a_preview_too(guard, monkeypatch):
+    """A phone's HEIC carries thumbnail items. One written from the picture itself changes nothing; one that shows
+    the whole family while the picture shows the father alone blocks. libheif writes thumbnails from the picture
+    only, so the second file's thumbnail is made to decode as the family."""
+    import io
+
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from minorguard.photos.thumbnail import embedded_previews
+
+    buffer = io.BytesIO()
+    _left_adult_only(_portrait()).save(buffer, "HEIF", quality=80, thumbnails=[256])
+    heic = buffer.getvalue()
+    [(where, png)] = embedded_previews(heic)
+    with Image.open(io.BytesIO(png)) as thumbnail:
+        assert where == "HEIF" and max(thumbnail.size) == 256
+    assert guard.check(heic).verdict.value == "PASS"
+
+    family = _portrait().resize((256, 171))
+    monkeypatch.setattr(pillow_heif.HeifThumbnail, "to_pillow", lambda self: family)
+    result = guard.check(heic)
+    assert result.verdict.value == "BLOCK" and result.preview == "HEIF"

@@ -36,6 +36,7 @@ _UPRIGHT = {
 }
 
 _JPEG_OFFSET, _JPEG_LENGTH = 0x0201, 0x0202
+_MAX_PREVIEW_PIXELS = 16_000_000
 # xmpGImg:image as an element or as an attribute (inside xmp:Thumbnails)
 _XMP_IMAGE = re.compile(rb"<xmpGImg:image>([^<]*)</xmpGImg:image>|xmpGImg:image=\"([^\"]*)\"")
 _COMPARE_SIDE = 48  # previews are 160 px or so; this keeps the comparison about shapes, not noise or compression
@@ -49,11 +50,12 @@ _MAX_ASPECT_DIFFERENCE = 0.04  # a crop that keeps the aspect ratio is left to t
 
 
 def embedded_previews(data: bytes | Image.Image | None) -> list[tuple[str, bytes]]:
-    """(where, JPEG bytes) of each preview picture the file (or a caller's opened image) carries, or [].
+    """(where, image bytes) of each preview picture the file (or a caller's opened image) carries, or [].
 
     Where: ``EXIF`` (IFD1, as cameras and most editors write it), ``Photoshop`` (the thumbnail among its image
-    resources, APP13), ``XMP`` (``xmpGImg:image``, base64, as Lightroom and older Adobe tools write it). Each is
-    a JPEG any viewer or script can pull out of the published file."""
+    resources, APP13), ``XMP`` (``xmpGImg:image``, base64, as Lightroom and older Adobe tools write it), ``HEIF``
+    (the thumbnail items of a phone's HEIC, as PNG). Each is a picture any viewer or script can pull out of the
+    published file. Empty bytes: one the file declares that cannot be found or decoded (judged: ERROR)."""
     if data is None or (isinstance(data, bytes) and not data):
         return []
     with warnings.catch_warnings():
@@ -90,7 +92,36 @@ def embedded_previews(data: bytes | Image.Image | None) -> list[tuple[str, bytes
                 continue
             if jpeg.startswith(b"\xff\xd8"):
                 found.append(("XMP", jpeg))
+    if info.get("thumbnails") and isinstance(data, bytes):
+        found.extend(("HEIF", image) for image in _heif_thumbnails(data))
     return found
+
+
+def _heif_thumbnails(data: bytes) -> list[bytes]:
+    """The thumbnail items of a HEIC's primary picture as PNG (lossless); b"" for one that cannot be decoded, or
+    that claims more pixels than a preview has any reason to (decoding it could exhaust the memory)."""
+    try:
+        import pillow_heif
+
+        heif = pillow_heif.open_heif(io.BytesIO(data))
+        primary = heif[heif.primary_index]
+        count = len(primary.info.get("thumbnails") or ())
+    except Exception:
+        return [b""]
+    out = []
+    for k in range(count):
+        try:
+            thumbnail = primary.get_thumbnail(k)
+            width, height = thumbnail.size
+            if width * height > _MAX_PREVIEW_PIXELS:
+                out.append(b"")
+                continue
+            buffer = io.BytesIO()
+            thumbnail.to_pillow().save(buffer, "PNG")
+            out.append(buffer.getvalue())
+        except Exception:
+            out.append(b"")
+    return out
 
 
 def _info_of(image: Image.Image) -> tuple[dict, dict]:
