@@ -26,7 +26,14 @@ from minorguard.faces.quality import assess_identifiability, face_sharpness, fac
 from minorguard.models.base import ModelError
 from minorguard.models.pack import ModelPack, load_pack
 from minorguard.photos.decode import Photo, PhotoError, PhotoSource, load_frames, load_photo
-from minorguard.photos.thumbnail import PREVIEW_RULES, PictureMatch, load_previews, match_picture
+from minorguard.photos.thumbnail import (
+    PREVIEW_RULES,
+    SAME_FACE_MIN_CORRELATION,
+    PictureMatch,
+    face_correlation,
+    load_previews,
+    match_picture,
+)
 from minorguard.rules.decide import ReviewerOverride, categorize, decide_faces, photo_verdict
 from minorguard.rules.known_adults import KnownAdultMatch, wants_known_adult
 from minorguard.rules.policy import Policy, load_policy
@@ -34,6 +41,7 @@ from minorguard.types import (
     ConsentEvidence,
     DetectedFace,
     EventEvidence,
+    FaceAction,
     FaceAssessment,
     FaceCategory,
     FaceDecision,
@@ -339,9 +347,12 @@ class Guard:
                 return self.error_result(name, picture.sha256, "preview_unreadable",
                                          f"{name}: the preview picture stored in the file ({where}) cannot be read, so it "
                                          f"cannot be judged ({preview.message}); an exported copy leaves it out")
+            # the preview is published with the picture, at the picture's time and place: an event links (or
+            # refuses to) on the file's metadata, never on the preview's own, which has none
+            preview = dataclasses.replace(preview, metadata=picture.metadata)
             judged = self._judge(preview, context, preview.source, {}, group=False, reviews=False)
             match = match_picture(preview.pixels, picture.pixels)
-            if match is not None and all(_shown_by_picture(d, match, picture, picture_result) for d in judged.faces):
+            if match is not None and all(_shown_by_picture(d, preview, match, picture, picture_result) for d in judged.faces):
                 continue
             if PREVIEW_DIFFERS not in worst.hints:
                 worst = dataclasses.replace(worst, hints=(*worst.hints, PREVIEW_DIFFERS))
@@ -433,16 +444,28 @@ class Guard:
             yield from pool.map(lambda s: self.check(s, context), items)
 
 
-def _shown_by_picture(face: FaceDecision, match: PictureMatch, picture: Photo, picture_result: PhotoResult) -> bool:
-    """Whether a preview's face is one the picture shows as well: not identifiable in the preview, or lying on a
-    face the picture's judgement found identifiable (a face blurred in the picture is not, so its sharp preview
-    counts on its own)."""
+def _shown_by_picture(face: FaceDecision, preview: Photo, match: PictureMatch, picture: Photo, picture_result: PhotoResult) -> bool:
+    """Whether a preview's face is one the picture shows as well, and as clearly: not identifiable in the preview,
+    or lying on an identifiable face of the picture that was decided at least as strictly, or whose pixels are the
+    preview's (the same face seen larger: the picture's decision, made at full size with reviewers' and
+    consents' evidence, stands). A face pixelated in the picture can still read as an identifiable adult there;
+    sharp in the preview, it counts on its own."""
     if not face.identifiability.identifiable:
         return True
     box = match.to_picture(face.box, picture.width, picture.height)
-    return box is not None and any(
-        d.identifiability.identifiable and d.box.iou(box) >= SAME_FACE_MIN_IOU for d in picture_result.faces
-    )
+    if box is None:
+        return False
+    for d in picture_result.faces:
+        if not d.identifiability.identifiable or d.box.iou(box) < SAME_FACE_MIN_IOU:
+            continue
+        if _STRICTNESS[d.action] >= _STRICTNESS[face.action]:
+            return True
+        if face_correlation(preview.pixels, face.box.scaled(preview.scale), picture.pixels, box.scaled(picture.scale)) >= SAME_FACE_MIN_CORRELATION:
+            return True
+    return False
+
+
+_STRICTNESS = {FaceAction.ALLOW: 0, FaceAction.REVIEW: 1, FaceAction.BLOCK: 2}
 
 
 def _is_gray(rgb: np.ndarray) -> bool:

@@ -328,3 +328,66 @@ def test_a_heic_thumbnail_item_is_a_preview_too(guard, monkeypatch):
     monkeypatch.setattr(pillow_heif.HeifThumbnail, "to_pillow", lambda self: family)
     result = guard.check(heic)
     assert result.verdict.value == "BLOCK" and result.preview == "HEIF"
+
+
+def _pixelated_girls(portrait: Image.Image, block: int) -> Image.Image:
+    out = portrait.copy()
+    for box in ((240, 95, 315, 195), (448, 80, 528, 175)):
+        face = out.crop(box)
+        w, h = face.size
+        out.paste(face.resize((max(1, w // block), max(1, h // block)), Image.NEAREST).resize((w, h), Image.NEAREST), box[:2])
+    return out
+
+
+@pytest.mark.parametrize(("block", "side"), [(6, 480), (10, 480), (6, 320)])
+def test_faces_pixelated_in_the_picture_but_sharp_in_the_kept_preview_block(guard, tmp_path, block, side):
+    """The second audit's case: the mosaics read as identifiable adults in the picture, on the very boxes of the
+    preview's sharp girls. A preview face counts unless the picture's face there was decided at least as strictly
+    or has the preview's pixels."""
+    portrait = _portrait()
+    preview = portrait.copy()
+    preview.thumbnail((side, side))
+    path = write_photo_with_preview(tmp_path / "mozaik.jpg", _pixelated_girls(portrait, block), preview)
+    result = guard.check(path)
+    assert result.verdict.value == "BLOCK" and result.preview == "EXIF"
+
+
+@pytest.mark.parametrize("side", [160, 320, 480])
+def test_a_preview_of_the_picture_itself_never_changes_its_result(guard, tmp_path, side):
+    """A camera's preview at 160-480 px, JPEG-compressed: every face's pixels are the picture's, so the picture's
+    decisions stand (whatever the smaller faces would read as), for the portrait and for the cropped father."""
+    for name, picture in (("familja", _portrait()), ("babai", _left_adult_only(_portrait()))):
+        small = picture.copy()
+        small.thumbnail((side, side))
+        plain = tmp_path / f"{name}_{side}_pa.jpg"
+        picture.save(plain, "JPEG", quality=92)
+        with_preview = write_photo_with_preview(tmp_path / f"{name}_{side}.jpg", picture, Image.open(__import__("io").BytesIO(_jpeg(small, 75))))
+        expected, result = guard.check(plain), guard.check(with_preview)
+        assert not result.preview and "preview differs" not in result.hints
+        assert [(f.action, f.reason) for f in result.faces] == [(f.action, f.reason) for f in expected.faces]
+
+
+def test_an_event_applies_to_a_previews_faces_on_the_files_time(tmp_path, monkeypatch, capsys):
+    """The preview is published with the picture: the event declared for the scan is checked against the file's
+    time for the preview's faces too (a photo taken months before the event is not exempt)."""
+    from tests.exif_photo import write_exif_photo
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    assert main(["event", "add", "--name", "Festa e qytetit", "--start", "2026-06-01T10:00", "--end", "2026-06-01T18:00",
+                 "--tz", "Europe/Tirane", "--basis", "public", "--justification", "festa publike në shesh", "--id", "festa",
+                 "--lang", "en"]) == 0
+    whole = write_exif_photo(tmp_path / "e_plota.jpg", taken="2026:03:03 10:00:00", offset="+01:00")
+    with Image.open(whole) as image:
+        exif = image.getexif()
+    crop = tmp_path / "e_prera.jpg"
+    from tests.exif_photo import photoshop_preview_segment, with_segment_after_soi
+
+    buffer = __import__("io").BytesIO()
+    _left_adult_only(_portrait()).save(buffer, "JPEG", quality=92, exif=exif)
+    crop.write_bytes(with_segment_after_soi(buffer.getvalue(), photoshop_preview_segment(_jpeg(_portrait().resize((480, 320)), 80))))
+    scan = ["scan", "--event", "festa", "--lang", "en", "--no-group"]
+    full_code = main([*scan, str(whole)])
+    assert full_code != EXIT_PASS  # taken three months before the event: not exempt on the event's say-so
+    capsys.readouterr()
+    assert main([*scan, str(crop)]) == full_code
