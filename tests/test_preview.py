@@ -4,6 +4,7 @@ keep the preview of the whole, and anyone can extract it from the published file
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -391,3 +392,38 @@ def test_an_event_applies_to_a_previews_faces_on_the_files_time(tmp_path, monkey
     assert full_code != EXIT_PASS  # taken three months before the event: not exempt on the event's say-so
     capsys.readouterr()
     assert main([*scan, str(crop)]) == full_code
+
+
+def test_the_review_page_counts_a_previews_faces_and_takes_no_group_decision_on_them(guard, tmp_path, monkeypatch):
+    """The picture shows the father and the left girl; its kept preview the whole family. The picture's BLOCK
+    stands with the preview's faces beside it: a reviewer who allows the left girl leaves the page at BLOCK, as
+    every scan of the file says (the right girl is in the preview). A person seen only in a preview result gets
+    no group decision: its boxes would land on the picture."""
+    from consent_db import Register
+    from consent_db.reviews import Reviews
+    from minorguard.review.app import ReviewApp, ReviewProblem
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    portrait = _portrait()
+    path = write_photo_with_preview(tmp_path / "babai_vajza.jpg", portrait.crop((0, 0, 330, portrait.height)), portrait.resize((480, 320)))
+    result = guard.check(path)
+    assert result.verdict.value == "BLOCK" and result.preview is None and result.preview_faces
+    register = Register(tmp_path / "data" / "register.sqlite3")
+    try:
+        app = ReviewApp([result], Reviews(register), guard.policy, lang="en")
+        girl = next(f["face"] for f in app.photo_state(0)["faces"] if f["flagged"] and f["decidable"])
+        state = app.decide({"photo": 0, "face": girl, "kind": "adult", "reviewer": "Ana", "reason": "prova"})
+        assert state["verdict"] == "BLOCK"
+        assert any("from before a crop" in note for note in state["notes"])
+
+        previewed = guard.check(write_photo_with_preview(tmp_path / "babai.jpg", _left_adult_only(portrait), portrait.resize((480, 320))))
+        # a report whose grouping numbered the preview's faces (scans do not group them; a report may say so)
+        grouped = dataclasses.replace(previewed, faces=tuple(dataclasses.replace(f, group=1) for f in previewed.faces))
+        app = ReviewApp([grouped], Reviews(register), guard.policy, lang="en")
+        assert app.people
+        for person in app.people.values():
+            with pytest.raises(ReviewProblem) as refused:
+                app.decide_group({"group": person.id, "kind": "adult", "reviewer": "Ana", "faces": [[0, 2], [0, 4]]})
+            assert refused.value.status == 409
+    finally:
+        register.close()

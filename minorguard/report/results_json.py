@@ -72,6 +72,7 @@ def _photo(data: dict[str, Any]) -> PhotoResult:
         frame=data.get("frame"),
         frames=int(data.get("frames") or 1),
         preview=_where(data.get("preview")),
+        preview_faces=tuple(_face(f) for f in data.get("preview_faces") or ()),
     )
 
 

@@ -28,6 +28,7 @@ from minorguard.report.html import face_kind
 from minorguard.report.people import Person, people_of
 from minorguard.report.thumbs import face_thumbnail, preview_or_none
 from minorguard.rules.decide import categorize, photo_verdict
+from minorguard.rules.hints import hint_text
 from minorguard.rules.policy import Policy
 from minorguard.rules.reviews import FaceReview, apply_override, assign_to_faces, standing, to_override
 from minorguard.types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
@@ -170,13 +171,15 @@ class ReviewApp:
             after = apply_override(d, to_override(review, d, self.consent_check, self.lang))
             effective.append(after)
             faces.append(self._face_state(r, d, after, review, self._person_of.get((photo_id, d.index))))
-        verdict = r.verdict if r.error or changed else photo_verdict(effective)
+        # a differing preview's faces went with the picture's result: no reviewer decides them (their boxes are
+        # the preview's), and they count as scanned
+        verdict = r.verdict if r.error or changed else photo_verdict([*effective, *r.preview_faces])
         return {
             "id": photo_id, "source": r.source, "name": Path(r.source).name, "sha256": r.sha256,
             "changed": changed, "missing": missing, "error": r.error, "width": r.width, "height": r.height,
             "version": (sha_now or "none")[:12],  # in image URLs: a browser never shows a cached old picture
             "model_verdict": r.verdict.value, "verdict": verdict.value,
-            "faces": faces,
+            "faces": faces, "notes": [hint_text(h, self.lang) for h in r.hints],
         }
 
     def _face_state(
@@ -353,6 +356,9 @@ class ReviewApp:
         reviewer = " ".join(str(payload.get("reviewer") or "").split())
         if not reviewer:
             raise ReviewProblem(400, t("review.reviewer_needed", self.lang))
+        if any(self.results[photo].preview for photo, _ in person.faces):
+            # those faces' boxes are a preview's: stored, or enrolled as a known adult, they would land on the picture
+            raise ReviewProblem(409, t("review.preview_not_decidable", self.lang))
         ticked = self._ticked(person, kind, payload.get("faces"))
         with self._lock:
             faces = self._group_faces(person, kind)

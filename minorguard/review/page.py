@@ -150,6 +150,7 @@ function renderPhoto(p) {
   sec.append(h);
   if (p.changed) { const w = el("div", "warn", M["review.changed"]); w.dataset.changed = "1"; sec.append(w); }
   if (p.missing) { const w = el("div", "warn", M["html.no_preview"]); w.dataset.missing = "1"; sec.append(w); }
+  for (const note of p.notes || []) { const w = el("div", "warn", note); w.dataset.note = "1"; sec.append(w); }
   const bodyEl = el("div", "pbody");
   const frame = el("div", "frame");
   const img = el("img"); img.alt = p.name; img.src = url("/photo/" + p.id + ".jpg?v=" + p.version); img.loading = "lazy";
