@@ -185,7 +185,7 @@ def test_photoshop_and_xmp_previews_are_judged_too(guard, tmp_path, where):
     path.write_bytes(with_segment_after_soi(_jpeg(_left_adult_only(portrait), 92), segment))
     from minorguard.photos.thumbnail import embedded_previews
 
-    assert [(w, jpeg) for w, jpeg in embedded_previews(path.read_bytes())] == [(where, preview)]
+    assert [(p.where, p.data) for p in embedded_previews(path.read_bytes()) if p.declared] == [(where, preview)]
     result = guard.check(path)
     assert result.verdict.value == "BLOCK" and result.preview == where and (result.width, result.height) == (360, 240)
 
@@ -320,7 +320,7 @@ def test_a_heic_thumbnail_item_is_a_preview_too(guard, monkeypatch):
     buffer = io.BytesIO()
     _left_adult_only(_portrait()).save(buffer, "HEIF", quality=80, thumbnails=[256])
     heic = buffer.getvalue()
-    [(where, png)] = embedded_previews(heic)
+    [(where, png, _)] = embedded_previews(heic)
     with Image.open(io.BytesIO(png)) as thumbnail:
         assert where == "HEIF" and max(thumbnail.size) == 256
     assert guard.check(heic).verdict.value == "PASS"
@@ -427,3 +427,66 @@ def test_the_review_page_counts_a_previews_faces_and_takes_no_group_decision_on_
             assert refused.value.status == 409
     finally:
         register.close()
+
+
+def _family_preview_jpeg() -> bytes:
+    return _jpeg(_portrait().resize((360, 240)), quality=80)
+
+
+def test_previews_in_older_or_odd_xmp_are_found(guard, tmp_path):
+    """The second audit's XMP cases: the older xapGImg prefix, an attribute in single quotes, and a file with two
+    XMP packets whose first holds the preview (Pillow keeps only the last)."""
+    import base64
+
+    from tests.exif_photo import _segment, with_segment_after_soi
+
+    picture = _jpeg(_left_adult_only(_portrait()), 92)
+    text = base64.b64encode(_family_preview_jpeg()).decode("ascii")
+    namespace = b"http://ns.adobe.com/xap/1.0/\x00"
+    packets = {
+        "xap": f"<x:xmpmeta><xapGImg:image>{text}</xapGImg:image></x:xmpmeta>",
+        "single": f"<x:xmpmeta><rdf:li xmpGImg:format='JPEG' xmpGImg:image='{text}'/></x:xmpmeta>",
+    }
+    for name, packet in packets.items():
+        path = tmp_path / f"{name}.jpg"
+        path.write_bytes(with_segment_after_soi(picture, _segment(0xE1, namespace + packet.encode("ascii"))))
+        result = guard.check(path)
+        assert result.verdict.value == "BLOCK" and result.preview == "XMP", name
+    two = with_segment_after_soi(picture, _segment(0xE1, namespace + b"<x:xmpmeta><dc:title>Festa</dc:title></x:xmpmeta>"))
+    two = with_segment_after_soi(two, _segment(0xE1, namespace + packets["xap"].encode("ascii")))
+    (tmp_path / "two.jpg").write_bytes(two)
+    assert guard.check(tmp_path / "two.jpg").preview == "XMP"
+
+
+def test_a_preview_in_a_cameras_maker_note_is_found_and_a_false_find_is_passed_over(guard, tmp_path):
+    """Cameras keep a larger preview inside their maker note, which editors copy verbatim. It is found by its JPEG
+    start marker; bytes that only look like one do not make the photo an ERROR."""
+    def with_maker_note(note: bytes) -> Path:
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x927C] = note
+        path = tmp_path / f"shenim_{len(note)}.jpg"
+        _left_adult_only(_portrait()).save(path, "JPEG", quality=92, exif=exif)
+        return path
+
+    found = guard.check(with_maker_note(b"Nikon\x00\x02\x10\x00\x00" + _family_preview_jpeg()))
+    assert found.verdict.value == "BLOCK" and found.preview == "maker note"
+    false_find = guard.check(with_maker_note(b"Nikon\x00" + b"\xff\xd8\xff\x00 not a picture" * 4))
+    assert false_find.verdict.value == "PASS"
+
+
+def test_a_tiffs_photoshop_preview_is_found(guard, tmp_path):
+    """Photoshop keeps its image resources in a TIFF's tag 34377, the preview among them."""
+    import struct
+
+    from PIL import TiffImagePlugin
+
+    jpeg = _family_preview_jpeg()
+    data = struct.pack(">IIIIIIHH", 1, 360, 1080, 240, 259200, len(jpeg), 24, 1) + jpeg
+    resource = b"8BIM" + struct.pack(">H", 0x040C) + b"\x00\x00" + struct.pack(">I", len(data)) + data + b"\x00" * (len(data) & 1)
+    info = TiffImagePlugin.ImageFileDirectory_v2()
+    info[34377] = resource
+    info.tagtype[34377] = 1  # BYTE
+    path = tmp_path / "prerë.tif"
+    _left_adult_only(_portrait()).save(path, "TIFF", tiffinfo=info)
+    result = guard.check(path)
+    assert result.verdict.value == "BLOCK" and result.preview == "Photoshop"

@@ -15,6 +15,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from PIL import ExifTags, Image
@@ -23,11 +24,11 @@ from minorguard.photos.decode import Photo, PhotoError, load_photo
 from minorguard.types import Box
 
 __all__ = [
-    "PREVIEW_RULES", "SAME_FACE_MIN_CORRELATION", "SAME_PICTURE_MIN_CORRELATION", "PictureMatch", "embedded_previews",
+    "PREVIEW_RULES", "SAME_FACE_MIN_CORRELATION", "SAME_PICTURE_MIN_CORRELATION", "EmbeddedPreview", "PictureMatch", "embedded_previews",
     "exif_thumbnail", "face_correlation", "load_preview", "load_previews", "match_picture", "picture_correlation", "same_picture",
 ]
 
-PREVIEW_RULES = 3  # in the pack label: results from before previews were judged are judged again (archive runs)
+PREVIEW_RULES = 4  # in the pack label: results from before previews were judged are judged again (archive runs)
 
 # EXIF orientation -> the turn that shows the pixels upright (as ImageOps.exif_transpose does)
 _UPRIGHT = {
@@ -37,8 +38,10 @@ _UPRIGHT = {
 
 _JPEG_OFFSET, _JPEG_LENGTH = 0x0201, 0x0202
 _MAX_PREVIEW_PIXELS = 16_000_000
-# xmpGImg:image as an element or as an attribute (inside xmp:Thumbnails)
-_XMP_IMAGE = re.compile(rb"<xmpGImg:image>([^<]*)</xmpGImg:image>|xmpGImg:image=\"([^\"]*)\"")
+_XMP_NAMESPACE = b"http://ns.adobe.com/xap/1.0/\x00"
+# xmpGImg:image as an element or as an attribute (inside xmp:Thumbnails), under whatever prefix the writer chose
+# (older Photoshop wrote xapGImg), in double or single quotes
+_XMP_IMAGE = re.compile(rb"<([A-Za-z_][\w.-]*):image>([^<]*)</\1:image>|\b([A-Za-z_][\w.-]*):image=[\"']([^\"']*)[\"']")
 _COMPARE_SIDE = 48  # previews are 160 px or so; this keeps the comparison about shapes, not noise or compression
 # Two photos of ../shared/samples carry their camera's preview (the Biden portrait, 160 x 128; the group, 160 x
 # 67): 1.000 and 0.995 against their pictures. Camera previews simulated on 400 photos of its detection sets
@@ -54,13 +57,25 @@ SAME_FACE_MIN_CORRELATION = 0.955
 _MAX_ASPECT_DIFFERENCE = 0.04  # a crop that keeps the aspect ratio is left to the correlation
 
 
-def embedded_previews(data: bytes | Image.Image | None) -> list[tuple[str, bytes]]:
-    """(where, image bytes) of each preview picture the file (or a caller's opened image) carries, or [].
+class EmbeddedPreview(NamedTuple):
+    """One preview picture in a file: where it is, its bytes, and whether the file declares it (a preview found by
+    its JPEG start marker inside other metadata, a maker note's for instance, may be a false find: one that does
+    not decode is passed over; a declared one that does not decode makes the photo ERROR)."""
+
+    where: str
+    data: bytes
+    declared: bool = True
+
+
+def embedded_previews(data: bytes | Image.Image | None) -> list[EmbeddedPreview]:
+    """Each preview picture the file (or a caller's opened image) carries, or [].
 
     Where: ``EXIF`` (IFD1, as cameras and most editors write it), ``Photoshop`` (the thumbnail among its image
-    resources, APP13), ``XMP`` (``xmpGImg:image``, base64, as Lightroom and older Adobe tools write it), ``HEIF``
-    (the thumbnail items of a phone's HEIC, as PNG). Each is a picture any viewer or script can pull out of the
-    published file. Empty bytes: one the file declares that cannot be found or decoded (judged: ERROR)."""
+    resources: a JPEG's APP13, a TIFF's tag 34377), ``XMP`` (``xmpGImg:image`` in any XMP packet, base64, as
+    Lightroom and older Adobe tools write it, under any prefix), ``HEIF`` (the thumbnail items of a phone's HEIC,
+    as PNG), ``maker note`` and ``APPn`` (any other JPEG stream inside the file's metadata: cameras keep larger
+    previews in their maker notes). Each is a picture any viewer or script can pull out of the published file.
+    Empty bytes: a declared preview that cannot be found (judged: ERROR)."""
     if data is None or (isinstance(data, bytes) and not data):
         return []
     with warnings.catch_warnings():
@@ -71,35 +86,105 @@ def embedded_previews(data: bytes | Image.Image | None) -> list[tuple[str, bytes
             else:
                 with Image.open(io.BytesIO(data)) as image:
                     info, ifd1 = _info_of(image)
+                    if image.format == "TIFF":
+                        info.setdefault("photoshop", _tiff_resources(image))
         except Exception:  # nothing readable about the file: its loader says so; no preview a viewer could read
             return []
     raw = info.get("exif")
-    found = []
+    found: list[EmbeddedPreview] = []
     exif = _exif_preview(raw, ifd1)
     if exif is not None:
-        found.append(("EXIF", exif))
+        found.append(EmbeddedPreview("EXIF", exif))
     resources = info.get("photoshop")
     if isinstance(resources, dict):
         for code in (0x040C, 0x0409):  # Photoshop 5+ and 4 (whose JPEG has its blue and red swapped)
             block = resources.get(code)
             if isinstance(block, bytes) and block[28:30] == b"\xff\xd8":  # after a 28-byte header
-                found.append(("Photoshop", block[28:]))
+                found.append(EmbeddedPreview("Photoshop", block[28:]))
                 break
+    segments = list(_jpeg_segments(data)) if isinstance(data, bytes) else []
+    packets = [payload[len(_XMP_NAMESPACE):] for marker, payload in segments if marker == 0xE1 and payload.startswith(_XMP_NAMESPACE)]
     xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
-    if isinstance(xmp, str):
-        xmp = xmp.encode("utf-8", "replace")
-    if isinstance(xmp, bytes):
-        for match in _XMP_IMAGE.finditer(xmp):
-            text = re.sub(rb"&#x?[0-9a-fA-F]+;|\s", b"", match.group(1) or match.group(2))
-            try:
-                jpeg = base64.b64decode(text, validate=False)
-            except (binascii.Error, ValueError):
-                continue
-            if jpeg.startswith(b"\xff\xd8"):
-                found.append(("XMP", jpeg))
+    if not packets and xmp:  # PNG, WebP, TIFF: the one packet their loader read
+        packets = [xmp.encode("utf-8", "replace") if isinstance(xmp, str) else xmp]
+    for packet in packets:
+        if isinstance(packet, bytes):
+            found.extend(EmbeddedPreview("XMP", jpeg) for jpeg in _xmp_images(packet))
     if info.get("thumbnails") and isinstance(data, bytes):
-        found.extend(("HEIF", image) for image in _heif_thumbnails(data))
+        found.extend(EmbeddedPreview("HEIF", image) for image in _heif_thumbnails(data))
+    # JPEG streams anywhere else in the metadata (a maker note's preview; an editor that crops keeps it verbatim)
+    blobs = [("maker note" if payload.startswith(b"Exif\x00\x00") else f"APP{marker - 0xE0}", payload)
+             for marker, payload in segments if 0xE0 <= marker <= 0xEF and not payload.startswith(b"ICC_PROFILE")]
+    if not segments and isinstance(raw, bytes):
+        blobs.append(("maker note", raw))
+    seen = {p.data[:512] for p in found}
+    for where, blob in blobs:
+        start = blob.find(b"\xff\xd8\xff")
+        while start >= 0:
+            candidate = blob[start:]
+            if candidate[:512] not in seen:
+                seen.add(candidate[:512])
+                found.append(EmbeddedPreview(where, candidate, declared=False))
+            start = blob.find(b"\xff\xd8\xff", start + 3)
     return found
+
+
+def _jpeg_segments(data: bytes):
+    """(marker, payload) of a JPEG's segments before its image data; nothing for other formats."""
+    if not data.startswith(b"\xff\xd8"):
+        return
+    i = 2
+    while i + 4 <= len(data) and data[i] == 0xFF:
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:
+            i += 2
+            continue
+        if marker in (0xDA, 0xD9):  # the image data (or its end) begins
+            return
+        length = int.from_bytes(data[i + 2:i + 4], "big")
+        if length < 2:
+            return
+        yield marker, data[i + 4:i + 2 + length]
+        i += 2 + length
+
+
+def _xmp_images(packet: bytes) -> list[bytes]:
+    out = []
+    for match in _XMP_IMAGE.finditer(packet):
+        text = re.sub(rb"&#x?[0-9a-fA-F]+;|\s", b"", match.group(2) if match.group(2) is not None else match.group(4))
+        try:
+            jpeg = base64.b64decode(text, validate=False)
+        except (binascii.Error, ValueError):
+            continue
+        if jpeg.startswith(b"\xff\xd8"):
+            out.append(jpeg)
+    return out
+
+
+def _tiff_resources(image: Image.Image) -> dict[int, bytes]:
+    """Photoshop's image resources in a TIFF (tag 34377), as Pillow gives a JPEG's APP13 ones."""
+    import struct
+
+    blob = getattr(image, "tag_v2", {}).get(34377)
+    if not isinstance(blob, bytes):
+        return {}
+    out: dict[int, bytes] = {}
+    offset = 0
+    try:
+        while blob[offset:offset + 4] == b"8BIM":
+            code = struct.unpack_from(">H", blob, offset + 4)[0]
+            name_length = blob[offset + 6]
+            offset += 7 + name_length
+            offset += offset & 1
+            size = struct.unpack_from(">I", blob, offset)[0]
+            out[code] = blob[offset + 4:offset + 4 + size]
+            offset += 4 + size + (size & 1)
+    except (struct.error, IndexError):
+        pass
+    return out
 
 
 def _heif_thumbnails(data: bytes) -> list[bytes]:
@@ -136,7 +221,7 @@ def _info_of(image: Image.Image) -> tuple[dict, dict]:
 
 def exif_thumbnail(data: bytes | None) -> bytes | None:
     """The JPEG preview in the file's EXIF block, or None."""
-    return next((jpeg for where, jpeg in embedded_previews(data) if where == "EXIF"), None)
+    return next((p.data for p in embedded_previews(data) if p.where == "EXIF"), None)
 
 
 def _exif_preview(raw: bytes | None, ifd1: dict) -> bytes | None:
@@ -155,11 +240,12 @@ def load_previews(photo: Photo, *, max_pixels: int, target_long_side: int | None
     limits as a photo and turned upright as the file's orientation says (a viewer that shows the preview turns
     it so), or the reason it cannot be decoded."""
     out: list[tuple[str, Photo | PhotoError]] = []
-    for where, data in embedded_previews(image if image is not None else photo.data):
+    for where, data, declared in embedded_previews(image if image is not None else photo.data):
         try:
             preview = load_photo(data, max_pixels=max_pixels, target_long_side=target_long_side, label=f"{label} [{where} preview]")
         except PhotoError as error:
-            out.append((where, error))
+            if declared:
+                out.append((where, error))
             continue
         out.append((where, _upright(preview, photo.metadata.orientation)))
     return out
