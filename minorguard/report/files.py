@@ -25,7 +25,7 @@ CSV_COLUMNS = [
 # error codes whose translated reason says everything the English text does
 _SAYS_IT_ALL = frozenset({
     "broken_link", "not_a_file", "not_found", "link_loop", "empty_file", "truncated", "not_regular", "too_large",
-    "folder_unreadable", "uncheckable_type", "unreadable", "video", "not_an_image",
+    "folder_unreadable", "uncheckable_type", "unreadable", "video", "not_an_image", "preview_unreadable",
 })
 
 

@@ -100,8 +100,9 @@ def openapi() -> dict[str, Any]:
                 "security": security, "parameters": _params(EXPORT_FIELDS), "requestBody": _photo_body(),
                 "responses": {
                     "200": {"description": "The copy. With Accept: application/json, the copy in base64 and the manifest "
-                                           "entry; otherwise the image's bytes, with headers Minorguard-Verdict and "
-                                           "Minorguard-Manifest (the entry as JSON).",
+                                           "entry; otherwise the image's bytes, with headers Minorguard-Verdict (the verdict on the "
+                                           "picture the copy was made from; the original's previews and other frames are not "
+                                           "in the copy and are judged by /v1/check) and Minorguard-Manifest (the entry as JSON).",
                             "content": {"image/*": {"schema": {"type": "string", "format": "binary"}},
                                         "application/json": {"schema": {"$ref": REF.format(model="ExportAnswer")}}}},
                     "409": {"description": "No copy was made (for example faces that could not be hidden); the entry says why.",

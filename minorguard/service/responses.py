@@ -34,7 +34,9 @@ class CheckRefused:
 class ExportAnswer:
     """An export asked for as JSON: the copy (base64) and the photo's manifest entry; on refusal no copy and why."""
 
-    verdict: str | None  # the original's verdict
+    # the verdict on the picture the copy was made from (an MPO's first frame); the original's previews are not
+    # in the copy and not judged here: `POST /v1/check` judges the original file whole
+    verdict: str | None
     media_type: str | None
     copy_base64: str | None
     entry: dict[str, Any]  # as the export's manifest writes it
