@@ -30,6 +30,7 @@ from minorguard.photos.thumbnail import (
     PREVIEW_RULES,
     SAME_FACE_MIN_CORRELATION,
     PictureMatch,
+    embedded_previews,
     face_correlation,
     load_previews,
     match_picture,
@@ -285,19 +286,21 @@ class Guard:
         timings: dict[str, float] = {}
         sha = None
         try:
+            # a caller's opened image: its previews are read before loading it releases what holds them (HEIC)
+            previews = embedded_previews(source) if isinstance(source, Image.Image) and not first_frame_of_mpo else None
             start = time.perf_counter()
             try:
                 photo = self._load(source, name, whole_file=not first_frame_of_mpo)
             except PhotoError as error:
                 if error.code != "multi_frame" or not isinstance(source, (str, os.PathLike, bytes, bytearray, memoryview, Image.Image)):
                     raise
-                return self._check_frames(source, context, name)
+                return self._check_frames(source, context, name, previews)
             sha = photo.sha256
             timings["load"] = _ms(start)
             result = self._judge(photo, context, name, timings)
             if first_frame_of_mpo:
                 return result
-            return self._with_previews(result, photo, result, context, name, source if isinstance(source, Image.Image) else None)
+            return self._with_previews(result, photo, result, context, name, previews)
         except PhotoError as error:
             return self.error_result(name, sha, error.code, error.message, timings)
         except ModelError as error:
@@ -307,7 +310,7 @@ class Guard:
         except Exception as error:  # fail closed on anything unforeseen
             return self.error_result(name, sha, "internal_error", f"{name}: {type(error).__name__}: {error}", timings)
 
-    def _check_frames(self, source: PhotoSource, context: CheckContext, name: str) -> PhotoResult:
+    def _check_frames(self, source: PhotoSource, context: CheckContext, name: str, previews: list | None = None) -> PhotoResult:
         """Every frame judged; the worst frame (BLOCK over REVIEW over PASS; the first of equals) stands for the file,
         and the file's previews are compared with its first frame (an MPO's picture; a GIF's first image)."""
         start = time.perf_counter()
@@ -322,13 +325,13 @@ class Guard:
             if worst is None or result.verdict.severity > worst.verdict.severity:
                 worst = result
         assert worst is not None and first is not None
-        worst = self._with_previews(worst, *first, context, name, source if isinstance(source, Image.Image) else None)
+        worst = self._with_previews(worst, *first, context, name, previews)
         return dataclasses.replace(worst, timings_ms={"frames": _ms(start)})
 
     def _with_previews(self, result: PhotoResult, picture: Photo, picture_result: PhotoResult, context: CheckContext,
-                       name: str, image: Image.Image | None = None) -> PhotoResult:
+                       name: str, found: list | None = None) -> PhotoResult:
         """``result`` (the file's so far), judged again with each preview picture the file carries (EXIF,
-        Photoshop, XMP; ``image``: a caller's opened picture, whose previews are in its info).
+        Photoshop, XMP, ...; ``found``: those of a caller's opened picture, read before it was loaded).
 
         Every preview is judged. One that is the picture scaled down and whose every identifiable face lies on an
         identifiable face of the picture (``picture_result``) adds nothing: the picture's decisions, made at full
@@ -342,7 +345,7 @@ class Guard:
         start = time.perf_counter()
         worst, kept = result, list(result.preview_faces)
         for where, preview in load_previews(picture, max_pixels=self.policy.max_pixels,
-                                            target_long_side=self.policy.publish_long_side, label=name, image=image):
+                                            target_long_side=self.policy.publish_long_side, label=name, found=found):
             if isinstance(preview, PhotoError):
                 return self.error_result(name, picture.sha256, "preview_unreadable",
                                          f"{name}: the preview picture stored in the file ({where}) cannot be read, so it "

@@ -329,6 +329,10 @@ def test_a_heic_thumbnail_item_is_a_preview_too(guard, monkeypatch):
     monkeypatch.setattr(pillow_heif.HeifThumbnail, "to_pillow", lambda self: family)
     result = guard.check(heic)
     assert result.verdict.value == "BLOCK" and result.preview == "HEIF"
+    pillow_heif.register_heif_opener()
+    with Image.open(io.BytesIO(heic)) as opened:  # a library caller's opened HEIC: the same
+        result = guard.check(opened)
+    assert result.verdict.value == "BLOCK" and result.preview == "HEIF"
 
 
 def _pixelated_girls(portrait: Image.Image, block: int) -> Image.Image:

@@ -15,7 +15,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from PIL import ExifTags, Image
@@ -110,8 +110,10 @@ def embedded_previews(data: bytes | Image.Image | None) -> list[EmbeddedPreview]
     for packet in packets:
         if isinstance(packet, bytes):
             found.extend(EmbeddedPreview("XMP", jpeg) for jpeg in _xmp_images(packet))
-    if info.get("thumbnails") and isinstance(data, bytes):
-        found.extend(EmbeddedPreview("HEIF", image) for image in _heif_thumbnails(data))
+    if info.get("thumbnails"):
+        heif = data if isinstance(data, bytes) else _opened_heif(data)
+        if heif is not None:
+            found.extend(EmbeddedPreview("HEIF", image) for image in _heif_thumbnails(heif))
     # JPEG streams anywhere else in the metadata (a maker note's preview; an editor that crops keeps it verbatim)
     blobs = [("maker note" if payload.startswith(b"Exif\x00\x00") else f"APP{marker - 0xE0}", payload)
              for marker, payload in segments if 0xE0 <= marker <= 0xEF and not payload.startswith(b"ICC_PROFILE")]
@@ -187,13 +189,27 @@ def _tiff_resources(image: Image.Image) -> dict[int, bytes]:
     return out
 
 
-def _heif_thumbnails(data: bytes) -> list[bytes]:
-    """The thumbnail items of a HEIC's primary picture as PNG (lossless); b"" for one that cannot be decoded, or
-    that claims more pixels than a preview has any reason to (decoding it could exhaust the memory)."""
+def _opened_heif(image: Image.Image) -> Any:
+    """A caller's opened HEIC's thumbnails' source: pillow-heif's parsed file until the image is loaded (not a
+    public attribute), then the file it was opened from; None when neither is left (not judged: see README)."""
+    heif = getattr(image, "_heif_file", None)
+    if heif is not None:
+        return heif
+    name = getattr(image, "filename", None)
+    try:
+        return open(name, "rb").read() if name else None
+    except OSError:
+        return None
+
+
+def _heif_thumbnails(data: Any) -> list[bytes]:
+    """The thumbnail items of a HEIC's primary picture (its bytes, or pillow-heif's parsed file) as PNG
+    (lossless); b"" for one that cannot be decoded, or that claims more pixels than a preview has any reason to
+    (decoding it could exhaust the memory)."""
     try:
         import pillow_heif
 
-        heif = pillow_heif.open_heif(io.BytesIO(data))
+        heif = pillow_heif.open_heif(io.BytesIO(data)) if isinstance(data, bytes) else data
         primary = heif[heif.primary_index]
         count = len(primary.info.get("thumbnails") or ())
     except Exception:
@@ -235,12 +251,12 @@ def _exif_preview(raw: bytes | None, ifd1: dict) -> bytes | None:
 
 
 def load_previews(photo: Photo, *, max_pixels: int, target_long_side: int | None, label: str,
-                  image: Image.Image | None = None) -> list[tuple[str, Photo | PhotoError]]:
-    """Each preview in ``photo``'s file (or in ``image``, a caller's opened picture), decoded under the same
+                  found: list[EmbeddedPreview] | None = None) -> list[tuple[str, Photo | PhotoError]]:
+    """Each preview in ``photo``'s file (or ``found``: a caller's opened picture's), decoded under the same
     limits as a photo and turned upright as the file's orientation says (a viewer that shows the preview turns
     it so), or the reason it cannot be decoded."""
     out: list[tuple[str, Photo | PhotoError]] = []
-    for where, data, declared in embedded_previews(image if image is not None else photo.data):
+    for where, data, declared in found if found is not None else embedded_previews(photo.data):
         try:
             preview = load_photo(data, max_pixels=max_pixels, target_long_side=target_long_side, label=f"{label} [{where} preview]")
         except PhotoError as error:
