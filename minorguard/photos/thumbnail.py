@@ -15,6 +15,7 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -197,7 +198,7 @@ def _opened_heif(image: Image.Image) -> Any:
         return heif
     name = getattr(image, "filename", None)
     try:
-        return open(name, "rb").read() if name else None
+        return Path(name).read_bytes() if name else None
     except OSError:
         return None
 
