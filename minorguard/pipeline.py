@@ -42,7 +42,6 @@ from minorguard.types import (
     ConsentEvidence,
     DetectedFace,
     EventEvidence,
-    FaceAction,
     FaceAssessment,
     FaceCategory,
     FaceDecision,
@@ -136,9 +135,8 @@ class Guard:
 
     @property
     def pack_label(self) -> str:
-        # the doubt rule is part of what a face's estimate says: a result judged before it is judged again
-        # (archive runs key on this label)
-        # and so is judging the preview a file carries
+        # the doubt rule is part of what a face's estimate says, and judging the previews a file carries part of
+        # what its result says: a result judged before either is judged again (archive runs key on this label)
         return f"{self.pack.label}; minor estimator {self.estimator.name}; reading doubts {DOUBT_RULES}; previews {PREVIEW_RULES}"
 
     # -- stages -------------------------------------------------------------
@@ -274,10 +272,10 @@ class Guard:
         A picture with several frames or pages (an animated GIF, a multi-page
         TIFF, a HEIC burst, an MPO's preview or stereo twin) is judged frame by
         frame: the worst frame's result is the file's, and ``frame`` / ``frames``
-        say which one it was. A preview picture in the file's EXIF block that is
-        not the picture scaled down (an editor kept it after a crop) is judged
-        too, and its result is the file's when it is worse (``preview`` names
-        where it was: EXIF, Photoshop, XMP).
+        say which one it was. The preview pictures the file carries (EXIF,
+        Photoshop, XMP, HEIF thumbnails, maker notes) are judged too
+        (``_with_previews``): one that shows what the picture does not is the
+        file's result when it is worse (``preview`` names where it was).
         ``first_frame_of_mpo``: the picture alone, an MPO's first frame alone,
         for a copy that keeps only that and no preview (export).
         """
@@ -343,7 +341,7 @@ class Guard:
         from minorguard.rules.hints import PREVIEW_DIFFERS
 
         start = time.perf_counter()
-        worst, kept = result, list(result.preview_faces)
+        worst, kept = result, []
         for where, preview in load_previews(picture, max_pixels=self.policy.max_pixels,
                                             target_long_side=self.policy.publish_long_side, label=name, found=found):
             if isinstance(preview, PhotoError):
@@ -461,14 +459,11 @@ def _shown_by_picture(face: FaceDecision, preview: Photo, match: PictureMatch, p
     for d in picture_result.faces:
         if not d.identifiability.identifiable or d.box.iou(box) < SAME_FACE_MIN_IOU:
             continue
-        if _STRICTNESS[d.action] >= _STRICTNESS[face.action]:
+        if d.action.severity >= face.action.severity:
             return True
         if face_correlation(preview.pixels, face.box.scaled(preview.scale), picture.pixels, box.scaled(picture.scale)) >= SAME_FACE_MIN_CORRELATION:
             return True
     return False
-
-
-_STRICTNESS = {FaceAction.ALLOW: 0, FaceAction.REVIEW: 1, FaceAction.BLOCK: 2}
 
 
 def _is_gray(rgb: np.ndarray) -> bool:

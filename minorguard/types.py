@@ -64,6 +64,13 @@ class FaceAction(str, enum.Enum):
     REVIEW = "review"
     BLOCK = "block"
 
+    @property
+    def severity(self) -> int:
+        return _ACTION_SEVERITY[self]
+
+
+_ACTION_SEVERITY = {FaceAction.ALLOW: 0, FaceAction.REVIEW: 1, FaceAction.BLOCK: 2}
+
 
 class ReasonCode(str, enum.Enum):
     """Why a face got its action; every code has an Albanian and English message."""

@@ -132,10 +132,11 @@ class _Worker:
         child.close()
         self.busy: tuple[int, str, float] | None = None  # (index, path, started)
 
-    def bind(self, spec: dict[str, Any] | None) -> None:
+    def send(self, message: Any) -> None:
+        """The spec (or None: stop) to a worker that may have died: ready() or the next photo says so."""
         try:
-            self.conn.send(spec)
-        except OSError:  # it died while loading: ready() says so
+            self.conn.send(message)
+        except OSError:
             pass
 
     def ready(self, timeout: float) -> bool:
@@ -189,7 +190,7 @@ class WorkerPool:
     def bind(self, checks: Any) -> None:
         self.spec = checks.worker_spec()
         for w in self.workers:
-            w.bind(self.spec)
+            w.send(self.spec)
         for w in self.workers:
             if not w.ready(300):
                 raise _failed(w)
@@ -198,7 +199,7 @@ class WorkerPool:
         old.busy = None
         old.stop()
         fresh = _Worker(self.ctx, self.args, self.without_main)
-        fresh.bind(self.spec)
+        fresh.send(self.spec)
         if not fresh.ready(300):
             raise _failed(fresh)
         self.workers[self.workers.index(old)] = fresh
@@ -206,13 +207,7 @@ class WorkerPool:
 
     def close(self) -> None:
         for w in self.workers:
-            if self.spec is None:
-                w.bind(None)
-            else:
-                try:
-                    w.conn.send(None)
-                except OSError:
-                    pass
+            w.send(None)  # ends a worker whether it waits for its spec or for a photo
             w.stop()
         self.workers = []
 
@@ -237,7 +232,7 @@ def check_isolated(checks: Any, sources: Iterable[Path], *, workers: int | None 
         pool = WorkerPool(len(items), policy=checks.guard.policy, models=models, workers=workers, limits=limits)
     with pool:
         pool.bind(checks)
-        yield from _run(pool, items, checks, pool.limits)
+        yield from _run(pool, items, checks)
 
 
 def _largest_first(items: list[str]) -> deque[tuple[int, str]]:
@@ -251,7 +246,8 @@ def _largest_first(items: list[str]) -> deque[tuple[int, str]]:
     return deque(sorted(enumerate(items), key=size, reverse=True))
 
 
-def _run(pool: WorkerPool, items: list[str], checks: Any, limits: Limits) -> Iterator[PhotoResult]:
+def _run(pool: WorkerPool, items: list[str], checks: Any) -> Iterator[PhotoResult]:
+    limits = pool.limits
     queue = _largest_first(items)
     done: dict[int, PhotoResult] = {}
     next_out = 0

@@ -21,7 +21,7 @@ from minorguard.cli.lang import Lang, LangOpt, current_lang, say
 from minorguard.locale import t
 from minorguard.rules.events import EventInputError, check_event_fields, parse_event_time, zone
 
-__all__ = ["event_app", "hint_text", "open_register"]
+__all__ = ["event_app", "open_register"]
 
 event_app = typer.Typer(add_completion=False, no_args_is_help=True,
                         help="Declare public/outdoor events (rule 5's exemption) and list them.")
@@ -251,10 +251,3 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
     err.print(t("event.closed", lang.value, id=event.id))
     console.print(t("relied.closed_list", lang.value))
     print_relied(relied, {}, lang.value, what=event.id)
-
-
-def hint_text(hint: str, lang: str) -> str:
-    """A photo hint in the communicator's language (``minorguard.rules.hints.hint_text``)."""
-    from minorguard.rules.hints import hint_text as text
-
-    return text(hint, lang)

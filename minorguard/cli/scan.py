@@ -209,7 +209,7 @@ def _print_photo(result, lang: str) -> None:
         where += f" ({t('cli.preview', lang, where=result.preview)})"
     console.print(f"[{colour}]{label:10}[/] {escape(result.source)}{where} — " + escape("; ".join(reasons)), soft_wrap=True)
 
-    from minorguard.cli.events import hint_text
+    from minorguard.rules.hints import hint_text
 
     for hint in result.hints:  # hints never change a verdict: a possible event, a metadata problem
         console.print(f"{'':10} [dim]{escape(hint_text(hint, lang))}[/]", soft_wrap=True)

@@ -1,4 +1,5 @@
-"""The preview pictures a photo file may carry (EXIF, Photoshop, XMP), and whether each shows the same picture.
+"""The preview pictures a photo file may carry (EXIF, Photoshop, XMP, HEIF thumbnails, maker notes), and whether
+each shows the same picture.
 
 Cameras and editors store a small JPEG preview beside the picture. An editor that crops a photo does not always
 write a new one, so a photo cropped to leave a child out can still carry the child in its preview, which anyone
@@ -268,15 +269,15 @@ def load_previews(photo: Photo, *, max_pixels: int, target_long_side: int | None
     return out
 
 
-def load_preview(photo: Photo, *, max_pixels: int, target_long_side: int | None, label: str, where: str = "EXIF") -> Photo | None:
-    """The preview ``where`` of ``photo``'s file, decoded and upright, or None when there is none; raises
-    ``PhotoError`` when it cannot be decoded."""
+def load_preview(photo: Photo, *, max_pixels: int, target_long_side: int | None, label: str, where: str = "EXIF") -> Photo:
+    """The preview ``where`` of ``photo``'s file, decoded and upright (a report or page showing a result whose faces
+    are that preview's); ``PhotoError`` when it cannot be decoded or is no longer in the file."""
     for kind, preview in load_previews(photo, max_pixels=max_pixels, target_long_side=target_long_side, label=label):
         if kind == where:
             if isinstance(preview, PhotoError):
                 raise preview
             return preview
-    return None
+    raise PhotoError("no_preview", f"{label}: no {where} preview picture in the file any more")
 
 
 def _upright(preview: Photo, orientation: int | None) -> Photo:
@@ -321,7 +322,6 @@ def face_correlation(preview: np.ndarray, preview_box: Box, picture: np.ndarray,
         return 1.0  # nothing to see in the preview
     side = (max(8, a.shape[1]), max(8, a.shape[0]))
     a = cv2.resize(a, side, interpolation=cv2.INTER_AREA)
-    a -= a.mean()
     sx, sy = picture_box.width / preview_box.width, picture_box.height / preview_box.height
     best = -1.0
     for dy in (-1.0, -0.5, 0.0, 0.5, 1.0):
@@ -329,11 +329,7 @@ def face_correlation(preview: np.ndarray, preview_box: Box, picture: np.ndarray,
             b = _grey(_crop(picture, picture_box.x + dx * sx, picture_box.y + dy * sy, picture_box.width, picture_box.height))
             if b.size == 0:
                 continue
-            b = cv2.resize(b, side, interpolation=cv2.INTER_AREA)
-            b -= b.mean()
-            denominator = float(np.sqrt((a * a).sum() * (b * b).sum()))
-            if denominator > 0:
-                best = max(best, float((a * b).sum()) / denominator)
+            best = max(best, _correlation(a, cv2.resize(b, side, interpolation=cv2.INTER_AREA)))
     return best
 
 

@@ -55,11 +55,9 @@ def make_preview(
 
     Raises :class:`PhotoError` when the file cannot be read (missing, damaged), or has no embedded preview.
     """
-    photo = load_photo(Path(os.fsdecode(source)), max_pixels=max_pixels, target_long_side=None if embedded else long_side)
-    if embedded:
+    photo = load_photo(Path(os.fsdecode(source)), max_pixels=max_pixels, target_long_side=long_side)
+    if embedded:  # read from the file's bytes: the picture's own decoded size does not matter
         preview = load_preview(photo, max_pixels=max_pixels, target_long_side=long_side, label=photo.source, where=embedded)
-        if preview is None:
-            raise PhotoError("no_preview", f"{photo.source}: no preview picture in the file any more")
         photo = dataclasses.replace(preview, sha256=photo.sha256)
     image = Image.fromarray(photo.pixels)
     if max(image.size) > long_side:

@@ -298,8 +298,6 @@ class ReviewApp:
                 photo = load_photo(self.paths[photo_id], max_pixels=self.policy.max_pixels)
                 if r.preview:
                     photo = load_preview(photo, max_pixels=self.policy.max_pixels, target_long_side=None, label=r.source, where=r.preview)
-                    if photo is None:
-                        raise PhotoError("no_preview", f"{r.source}: no preview picture in the file any more")
             except PhotoError as error:
                 raise ReviewProblem(404, explain_photo_error(r.source, error.code, error.message, self.lang)) from None
             box = r.faces[face].box.expanded(1.8, photo.width, photo.height)
