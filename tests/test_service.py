@@ -20,6 +20,8 @@ import pytest
 from PIL import Image
 from register_fixtures import consent_for_the_portraits_girls
 
+from minorguard.models.pack import DEFAULT_PACK_NAME
+
 ROOT = Path(__file__).resolve().parents[1]
 FAMILY = ROOT / "sample_images" / "faceaisharp_obama_family.jpg"
 BIDEN = ROOT / "sample_images" / "faceaisharp_biden_7mpx.jpg"
@@ -330,7 +332,7 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(server, monkeypat
 def test_health_and_models_say_what_runs(server):
     health = call(f"{server.url}/v1/health").json
     assert health["status"] == "ok" and health["models_loaded"] and health["register"] == "reachable"
-    assert health["policy_version"] and "default-4" in health["model_pack"]
+    assert health["policy_version"] and DEFAULT_PACK_NAME in health["model_pack"]
     models = call(f"{server.url}/v1/models").json
     assert models["files"] and all(len(f["sha256"]) == 64 and f["licence"] for f in models["files"])
 

