@@ -316,8 +316,10 @@ class Guard:
         worst: PhotoResult | None = None
         first: tuple[Photo, PhotoResult] | None = None
         for k, photo in enumerate(frames):
-            # grouping's embeddings are per face of one image: frames would overwrite each other's
-            result = dataclasses.replace(self._judge(photo, context, name, {}, group=False), frame=k, frames=count)
+            # grouping's embeddings are per face of one image: frames would overwrite each other's. No reviewer's
+            # decision either: a review record has no frame, and matched by box, a decision on one frame's face
+            # would settle a different face at the same place in another frame (the review page takes none)
+            result = dataclasses.replace(self._judge(photo, context, name, {}, group=False, reviews=False), frame=k, frames=count)
             if first is None:
                 first = (photo, result)
             if worst is None or result.verdict.severity > worst.verdict.severity:

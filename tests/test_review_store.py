@@ -279,3 +279,42 @@ def _decision_stub():
 
     return FaceDecision(0, Box(0, 0, 1, 1), 0.9, FaceCategory.POSSIBLE_MINOR, FaceAction.BLOCK, ReasonCode.POSSIBLE_MINOR,
                         Identifiability(True, 80.0, 40.0), None)
+
+
+def test_a_file_of_several_frames_takes_no_reviewers_decision(register, guard, sample_images, tmp_path):
+    """A review record has no frame and is matched to faces by box. An animation whose frame 1 shows the adult
+    father and frame 2 one of the girls at the same place: a reviewer's "adult" on the father would have settled
+    the girl. Stored decisions are applied to no frame of such a file, and the review page takes none."""
+    from minorguard.review.app import ReviewApp, ReviewProblem
+
+    family = Image.open(sample_images / "faceaisharp_obama_family.jpg").convert("RGB")
+    single = guard.check(family)
+    girls = _child_faces(single)
+    father = next(d for d in single.faces if d.action is FaceAction.ALLOW)
+    girl = girls[0]
+    # frame 2: the girl's face pasted where the father's is, scaled to his box
+    swapped = family.copy()
+    g, f = girl.box, father.box
+    face = family.crop((int(g.x), int(g.y), int(g.x + g.width), int(g.y + g.height))).resize((int(f.width), int(f.height)))
+    swapped.paste(face, (int(f.x), int(f.y)))
+    path = tmp_path / "animacion.gif"
+    family.save(path, "GIF", save_all=True, append_images=[swapped], duration=500)
+    before = guard.check(path)
+    assert before.frames == 2 and before.verdict is Verdict.BLOCK
+    reviews = Reviews(register)
+    assert before.frame == 0  # the page shows the first of equally bad frames: the father is the father there
+    for d in before.faces:  # decisions on that frame's faces, the father's included
+        reviews.record(before.sha256, d.index, (d.box.x, d.box.y, d.box.width, d.box.height), "adult", "Ana", "prova")
+    later = Guard(policy=guard.policy, pack=guard.pack, reviews=StoredReviews.open(register, guard.policy)).check(path)
+    assert later.verdict is Verdict.BLOCK
+    assert not any(d.reason is ReasonCode.REVIEWER for d in later.faces)
+
+    app = ReviewApp([before], reviews, guard.policy, lang="en")
+    state = app.photo_state(0)
+    assert not any(f["decidable"] for f in state["faces"])
+    assert state["verdict"] == "BLOCK"  # the stored decisions count for nothing here either
+    assert any("several frames" in note for note in state["notes"])  # the page says why, before anyone tries
+    flagged = next(f["face"] for f in state["faces"] if f["flagged"])
+    with pytest.raises(ReviewProblem) as refused:
+        app.decide({"photo": 0, "face": flagged, "kind": "adult", "reviewer": "Ana", "reason": "prova"})
+    assert refused.value.status == 409 and "several frames" in str(refused.value)

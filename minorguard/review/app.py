@@ -153,8 +153,8 @@ class ReviewApp:
         return sha
 
     def _standings(self, result: PhotoResult, records) -> list[FaceReview]:
-        if result.preview:  # the picture's decisions are not the preview's (scans do not apply them to it either)
-            return [standing([], False) for _ in result.faces]
+        if result.preview or result.frames > 1:  # the picture's decisions are not the preview's, and one frame's are
+            return [standing([], False) for _ in result.faces]  # not another's: scans apply none to either
         per_face = assign_to_faces(records, [d.box for d in result.faces])
         return [standing(rows, self.policy.second_reviewer_required) for rows in per_face]
 
@@ -179,7 +179,8 @@ class ReviewApp:
             "changed": changed, "missing": missing, "error": r.error, "width": r.width, "height": r.height,
             "version": (sha_now or "none")[:12],  # in image URLs: a browser never shows a cached old picture
             "model_verdict": r.verdict.value, "verdict": verdict.value,
-            "faces": faces, "notes": [hint_text(h, self.lang) for h in r.hints],
+            "faces": faces, "notes": [hint_text(h, self.lang) for h in r.hints]
+            + ([t("review.frames_not_decidable", self.lang)] if r.frames > 1 else []),
         }
 
     def _face_state(
@@ -193,7 +194,7 @@ class ReviewApp:
             "person": person if size > 1 else None,  # a person seen once is decided on their photo
             "box": _pct(before.box, r.width, r.height),
             "flagged": before.action is not FaceAction.ALLOW or before.reason is ReasonCode.REVIEWER or bool(review.history),
-            "decidable": _decidable(before) and not r.preview,
+            "decidable": _decidable(before) and not r.preview and r.frames <= 1,
             "model_kind": face_kind(before),
             "model_text": explain_face(before, self.lang),
             "kind": face_kind(after),
@@ -357,6 +358,8 @@ class ReviewApp:
         if any(self.results[photo].preview for photo, _ in person.faces):
             # those faces' boxes are a preview's: stored, or enrolled as a known adult, they would land on the picture
             raise ReviewProblem(409, t("review.preview_not_decidable", self.lang))
+        if any(self.results[photo].frames > 1 for photo, _ in person.faces):
+            raise ReviewProblem(409, t("review.frames_not_decidable", self.lang))
         ticked = self._ticked(person, kind, payload.get("faces"))
         with self._lock:
             faces = self._group_faces(person, kind)
@@ -483,6 +486,8 @@ class ReviewApp:
             raise ReviewProblem(409, t("review.not_decidable", self.lang))
         if r.preview:  # its boxes are the preview's: a decision stored with them would land on the picture's faces
             raise ReviewProblem(409, t("review.preview_not_decidable", self.lang))
+        if r.frames > 1:  # the review record has no frame: matched by box, it would settle faces of every frame
+            raise ReviewProblem(409, t("review.frames_not_decidable", self.lang))
         with self._lock:
             sha_now = _sha256_file(self.paths[photo_id])  # fresh: the cache trusts mtime, a decision must not
             if sha_now is None:
