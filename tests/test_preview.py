@@ -333,6 +333,10 @@ def test_a_heic_thumbnail_item_is_a_preview_too(guard, monkeypatch):
     with Image.open(io.BytesIO(heic)) as opened:  # a library caller's opened HEIC: the same
         result = guard.check(opened)
     assert result.verdict.value == "BLOCK" and result.preview == "HEIF"
+    with Image.open(io.BytesIO(heic)) as loaded:  # opened from memory and loaded: pillow-heif has let the thumbnails go
+        loaded.load()
+        result = guard.check(loaded)
+    assert result.verdict.value == "ERROR" and result.error_code == "preview_unreadable"
 
 
 def _pixelated_girls(portrait: Image.Image, block: int) -> Image.Image:

@@ -114,8 +114,9 @@ def embedded_previews(data: bytes | Image.Image | None) -> list[EmbeddedPreview]
             found.extend(EmbeddedPreview("XMP", jpeg) for jpeg in _xmp_images(packet))
     if info.get("thumbnails"):
         heif = data if isinstance(data, bytes) else _opened_heif(data)
-        if heif is not None:
-            found.extend(EmbeddedPreview("HEIF", image) for image in _heif_thumbnails(heif))
+        # a caller's HEIC opened from memory and already loaded keeps its thumbnails nowhere: declared and unread,
+        # they are unjudged previews (ERROR preview_unreadable; its bytes or its path can be judged whole)
+        found.extend(EmbeddedPreview("HEIF", image) for image in (_heif_thumbnails(heif) if heif is not None else [b""]))
     # JPEG streams anywhere else in the metadata (a maker note's preview; an editor that crops keeps it verbatim)
     blobs = [("maker note" if payload.startswith(b"Exif\x00\x00") else f"APP{marker - 0xE0}", payload)
              for marker, payload in segments if 0xE0 <= marker <= 0xEF and not payload.startswith(b"ICC_PROFILE")]
@@ -193,7 +194,7 @@ def _tiff_resources(image: Image.Image) -> dict[int, bytes]:
 
 def _opened_heif(image: Image.Image) -> Any:
     """A caller's opened HEIC's thumbnails' source: pillow-heif's parsed file until the image is loaded (not a
-    public attribute), then the file it was opened from; None when neither is left (not judged: see README)."""
+    public attribute), then the file it was opened from; None when neither is left (then ERROR: see README)."""
     heif = getattr(image, "_heif_file", None)
     if heif is not None:
         return heif
