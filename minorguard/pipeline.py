@@ -295,7 +295,8 @@ class Guard:
                 return self._check_frames(source, context, name, previews)
             sha = photo.sha256
             timings["load"] = _ms(start)
-            result = self._judge(photo, context, name, timings)
+            # an MPO's first frame alone (export): no reviewer's decision, as on its other frames (_check_frames)
+            result = self._judge(photo, context, name, timings, reviews=photo.frames <= 1)
             if first_frame_of_mpo:
                 return result
             return self._with_previews(result, photo, result, context, name, previews)

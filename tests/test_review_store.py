@@ -318,3 +318,24 @@ def test_a_file_of_several_frames_takes_no_reviewers_decision(register, guard, s
     with pytest.raises(ReviewProblem) as refused:
         app.decide({"photo": 0, "face": flagged, "kind": "adult", "reviewer": "Ana", "reason": "prova"})
     assert refused.value.status == 409 and "several frames" in str(refused.value)
+
+
+def test_an_mpos_first_frame_alone_takes_no_reviewers_decision_either(register, guard, sample_images, tmp_path):
+    """Export judges an MPO's first frame alone (its copy keeps only that). Decisions stored on such a file were
+    taken on whichever frame was worst, matched by box: none applies to the first frame either."""
+    family = Image.open(sample_images / "faceaisharp_obama_family.jpg").convert("RGB")
+    path = tmp_path / "kamera.mpo"
+    family.save(path, "MPO", save_all=True, append_images=[family.resize((family.width // 4, family.height // 4))], quality=90)
+    first = guard.check(path, first_frame_of_mpo=True)
+    assert first.verdict is Verdict.BLOCK
+    reviews = Reviews(register)
+    for d in _child_faces(first):
+        reviews.record(first.sha256, d.index, (d.box.x, d.box.y, d.box.width, d.box.height), "adult", "Ana", "prova")
+    checker = Guard(policy=guard.policy, pack=guard.pack, reviews=StoredReviews.open(register, guard.policy))
+    assert checker.check(path, first_frame_of_mpo=True).verdict is Verdict.BLOCK
+    single = tmp_path / "kamera.jpg"  # the same picture as a file of one frame keeps decisions taken on it
+    family.save(single, quality=90)
+    plain = guard.check(single)
+    for d in _child_faces(plain):
+        reviews.record(plain.sha256, d.index, (d.box.x, d.box.y, d.box.width, d.box.height), "adult", "Ana", "prova")
+    assert checker.check(single).verdict is Verdict.PASS

@@ -82,6 +82,7 @@ class Photo:
     sha256: str | None
     metadata: PhotoMetadata
     data: bytes | None = None
+    frames: int = 1  # pictures in the file: an MPO loaded for its first frame alone (export) says how many it holds
 
 
 def max_file_bytes(max_pixels: int) -> int:
@@ -367,7 +368,7 @@ def load_photo(
         meta = read_metadata(None, source)
         digest = hashlib.sha256(array.tobytes()).hexdigest()
         h, w = array.shape[:2]
-        return Photo(label or "<image>", np.ascontiguousarray(array), w, h, 1.0, digest, meta)
+        return Photo(label or "<image>", np.ascontiguousarray(array), w, h, 1.0, digest, meta, frames=frames)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         name = label or "<bytes>"
@@ -388,5 +389,6 @@ def load_photo(
     image = _open_image(data, name, whole_file)
     digest = hashlib.sha256(data).hexdigest()
     meta = read_metadata(data, image)
+    frames = int(getattr(image, "n_frames", 1) or 1)  # counted (and checked) by _open_image already
     pixels, full_w, full_h, scale = _decode(image, name, max_pixels, target_long_side)
-    return Photo(name, pixels, full_w, full_h, scale, digest, meta, data)
+    return Photo(name, pixels, full_w, full_h, scale, digest, meta, data, frames)
