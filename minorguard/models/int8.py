@@ -10,9 +10,10 @@ the bundled sample photos.
 
 * Weights: symmetric int8 per output channel, in 7 bits ([-64, 64]). On x86
   CPUs without VNNI, ONNX Runtime multiplies uint8 by int8 with an instruction
-  that saturates on full 8-bit weights; 7 bits never saturate, so every CPU
-  computes the same integers and the measured detection figures hold on any
-  laptop (at a cost in precision that the benchmarks include).
+  that saturates on full 8-bit weights; 7 bits never saturate (255 x 64 x 2
+  fits in 16 bits), so the sums do not depend on the CPU's instructions and
+  the measured detection figures hold on laptops without VNNI too (at a cost
+  in precision that the benchmarks include).
 * Activations: uint8, from the recorded [min, max]; a Relu right after a
   quantised convolution is dropped, its clamp done by the zero point.
 * The first layers (on the raw 0-255 image, where one step of 8 bits is too
