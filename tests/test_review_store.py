@@ -329,10 +329,16 @@ def test_an_mpos_first_frame_alone_takes_no_reviewers_decision_either(register, 
     first = guard.check(path, first_frame_of_mpo=True)
     assert first.verdict is Verdict.BLOCK
     reviews = Reviews(register)
-    for d in _child_faces(first):
+    for d in first.faces:
         reviews.record(first.sha256, d.index, (d.box.x, d.box.y, d.box.width, d.box.height), "adult", "Ana", "prova")
     checker = Guard(policy=guard.policy, pack=guard.pack, reviews=StoredReviews.open(register, guard.policy))
     assert checker.check(path, first_frame_of_mpo=True).verdict is Verdict.BLOCK
+    from minorguard.publish.export import export_photos
+
+    [copy] = export_photos(checker, [path], tmp_path / "kopje", overwrite=True).photos
+    # nor does the check of the written copy take them (an audit: the manifest said a reviewer cleared the girls)
+    assert not any(f.reason is ReasonCode.REVIEWER for f in copy.recheck_faces)
+    assert len(copy.hidden) == 2
     single = tmp_path / "kamera.jpg"  # the same picture as a file of one frame keeps decisions taken on it
     family.save(single, quality=90)
     plain = guard.check(single)

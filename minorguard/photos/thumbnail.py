@@ -114,9 +114,13 @@ def embedded_previews(data: bytes | Image.Image | None) -> list[EmbeddedPreview]
             found.extend(EmbeddedPreview("XMP", jpeg) for jpeg in _xmp_images(packet))
     if info.get("thumbnails"):
         heif = data if isinstance(data, bytes) else _opened_heif(data)
-        # a caller's HEIC opened from memory and already loaded keeps its thumbnails nowhere: declared and unread,
-        # they are unjudged previews (ERROR preview_unreadable; its bytes or its path can be judged whole)
-        found.extend(EmbeddedPreview("HEIF", image) for image in (_heif_thumbnails(heif) if heif is not None else [b""]))
+        if heif is not None:
+            found.extend(EmbeddedPreview("HEIF", image) for image in _heif_thumbnails(heif))
+        elif getattr(data, "format", None) == "HEIF":
+            # the file's own image, opened from memory and already loaded: its thumbnails are declared and gone, so
+            # unjudged (ERROR preview_unreadable; its bytes or its path are judged whole). A picture derived from it
+            # (converted, turned, copied: no format) is pixels, as an array is, and carries no preview.
+            found.append(EmbeddedPreview("HEIF", b""))
     # JPEG streams anywhere else in the metadata (a maker note's preview; an editor that crops keeps it verbatim)
     blobs = [("maker note" if payload.startswith(b"Exif\x00\x00") else f"APP{marker - 0xE0}", payload)
              for marker, payload in segments if 0xE0 <= marker <= 0xEF and not payload.startswith(b"ICC_PROFILE")]

@@ -468,7 +468,9 @@ def _prepare(
                 return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: {error}", hidden=tuple(hidden), **base,
                                      code="cannot_encode", detail=str(error))
             _write(tmp, encoded.data, dest.parent)
-            after = _with_source_reviews(guard, sha, guard.check(tmp, context, label=str(dest)))
+            after = guard.check(tmp, context, label=str(dest))
+            if getattr(original, "n_frames", 1) <= 1:  # an MPO's decisions were matched by box from any of its frames
+                after = _with_source_reviews(guard, sha, after)
             common = {
                 **base,
                 "output_sha256": hashlib.sha256(encoded.data).hexdigest(),
