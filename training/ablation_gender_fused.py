@@ -16,8 +16,6 @@ the gender log-odds (and their products with the age readings) added.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 
 from training.ablation import data_after_extract, extract_per_face, photo_at_box, report
@@ -36,17 +34,12 @@ def extract(dataset: str) -> None:
 
     from minorguard.models.age_networks import FACEAPI_CROPS, FACERES_CROPS, FaceApiAgeModel, FaceResAgeModel, crop_face
     from minorguard.models.dlib_models import DlibAligner
-    from minorguard.models.onnx_session import make_session
     from minorguard.rules.policy import load_policy
-    from minorguard.types import Box, DetectedFace
+    from minorguard.types import Box
+    from training.ablation_gender import cydral_gender
 
-    aligner, policy = DlibAligner(), load_policy(None)
-    faceres, faceapi = FaceResAgeModel(), FaceApiAgeModel()
-    models = aligner.path.parent
-    spec = json.loads((models / "manifest.json").read_text())["models"]["gender"]
-    session = make_session(str(models / spec["artifact"]["filename"]))
-    means = np.asarray(spec["input"]["normalization"]["means"], np.float32)
-    male = spec["labels"].index("male")
+    policy = load_policy(None)
+    faceres, faceapi, gender = FaceResAgeModel(), FaceApiAgeModel(), cydral_gender(DlibAligner())
     rows, cached = read_labels(dataset), np.load(cache_path(dataset))
 
     def one(i: int) -> np.ndarray:
@@ -55,12 +48,9 @@ def extract(dataset: str) -> None:
         fr_age, fr_male = faceres._run(["age_probs", "gender"], [crop_face(rgb, box, *FACERES_CROPS["s115"])])
         crop = cv2.resize(crop_face(rgb, box, *FACEAPI_CROPS["q10"]), (112, 112), interpolation=cv2.INTER_LINEAR)
         fa_female = faceapi._session.run(["gender_probs"], {"input": crop[None].astype(np.float32)})[0][0, 1]
-        chip = aligner.chip(rgb, aligner.shape(rgb, DetectedFace(box, 1.0)), 32, 0.2)
-        batch = (np.stack([chip, chip[:, ::-1]]).astype(np.float32) - means) * np.float32(spec["input"]["normalization"]["scale"])
-        probs = session.run([spec["output"]["name"]], {spec["input"]["name"]: np.ascontiguousarray(batch.transpose(0, 3, 1, 2))})[0]
         # how far this crop's FaceRes age is from the cached one: the boxes reproduce the extractor's crops
         drift = float(np.abs(fr_age[0] / fr_age[0].sum() - cached["faceres_probs"][i, 0]).sum())
-        return np.array([fr_male[0, 0], 1.0 - fa_female, probs[:, male].mean(), drift], np.float32)
+        return np.array([fr_male[0, 0], 1.0 - fa_female, gender(rgb, box), drift], np.float32)
 
     extract_per_face(dataset, one, (4,), _path(dataset), "p_male", columns=np.array([*NETWORKS, "drift"]))
 
