@@ -152,7 +152,7 @@ def test_a_dark_photo_is_searched_with_the_float_model(shared):
     dark = dark.astype(np.uint8)
     assert is_dim(dark) and not is_dim(np.asarray(im))
     detector = default_detector(0.5)
-    in_8_bits = [f for f in detector.score(*detector._candidates(dark, exact=False)) if f.score >= 0.5]
+    in_8_bits = [f for f in detector.score(*detector.candidates(dark, exact=False)) if f.score >= 0.5]
     assert in_8_bits == []  # what the 8-bit model alone would have done
     assert len(detector.detect(dark)) == 1
     assert Guard().check(dark).verdict.value == "BLOCK"

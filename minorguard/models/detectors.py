@@ -186,12 +186,7 @@ class CenterFaceDetector:
         model = centerface_graph(self._path)
         self._exact = make_session(model.SerializeToString())
         if int8:
-            try:
-                digest = sha256_of_file(RECIPE)
-            except OSError:  # missing or unreadable: one line, not a traceback
-                raise ModelError("weights_missing", what="CenterFace int8 recipe", path=RECIPE) from None
-            require_pinned("centerface-int8", digest, RECIPE)
-            model = quantized(model, load_recipe(PINNED_SHA256["centerface"]), _onnx_proto())
+            model = quantized(model, load_recipe(PINNED_SHA256["centerface"], RECIPE, pin="centerface-int8"), _onnx_proto())
         self.int8 = int8
         # 8-bit results depend on ONNX Runtime's fusions and kernels more than float ones: its version is in the
         # name, so the pack label (every audit entry, archive runs) changes with it
@@ -508,13 +503,10 @@ class FusedDetector:
     def files(self) -> list[ModelFile]:
         return [f for d in self.detectors for f in d.files()]
 
-    def candidates(self, rgb: np.ndarray) -> tuple[list[tuple[DetectedFace, int]], bool]:
-        """All proposals with their source index, and whether the zoom pass ran."""
-        if is_dim(rgb):  # every pass with float models (CenterFace's 8-bit ranges were measured on well-exposed photos)
-            return self._candidates(rgb, exact=True)
-        return self._candidates(rgb, exact=False)
-
-    def _candidates(self, rgb: np.ndarray, exact: bool) -> tuple[list[tuple[DetectedFace, int]], bool]:
+    def candidates(self, rgb: np.ndarray, exact: bool | None = None) -> tuple[list[tuple[DetectedFace, int]], bool]:
+        """All proposals with their source index, and whether the zoom pass ran. ``exact``: every pass with float
+        models; by default where the photo is dim (CenterFace's 8-bit ranges were measured on well-exposed photos)."""
+        exact = is_dim(rgb) if exact is None else exact
         long_side = max(rgb.shape[:2])
         scale = min(1.0, self.long_side / long_side)
         image = _resize_for(rgb, scale)

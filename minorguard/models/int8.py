@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from minorguard.models.base import ModelError
+from minorguard.models.base import ModelError, sha256_of_bytes
+from minorguard.models.pins import require_pinned
 
 __all__ = ["RECIPE", "RECIPE_FORMAT", "load_recipe", "quantized"]
 
@@ -44,11 +45,18 @@ _FLOAT, _UINT8, _INT8, _INT32 = 1, 2, 3, 6
 _QUANTISED_OPS = ("Conv", "Add")
 
 
-def load_recipe(source_sha256: str, path: Path = RECIPE) -> dict[str, Any]:
-    """The recipe for the float model whose sha256 is ``source_sha256``; refused when made for other weights."""
+def load_recipe(source_sha256: str, path: Path = RECIPE, pin: str | None = None) -> dict[str, Any]:
+    """The recipe for the float model whose sha256 is ``source_sha256``; refused when made for other weights, and
+    when its bytes are not the ones pinned as ``pin`` (minorguard.models.pins; hashed from the bytes it parses)."""
     try:
-        recipe = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+        data = path.read_bytes()
+    except OSError as error:  # missing or unreadable: one line, not a traceback
+        raise ModelError("weights_missing", what="CenterFace int8 recipe", path=path) from error
+    if pin is not None:
+        require_pinned(pin, sha256_of_bytes(data), path)
+    try:
+        recipe = json.loads(data.decode("utf-8"))
+    except ValueError as error:
         raise ModelError("weights_missing", what="CenterFace int8 recipe", path=path) from error
     if recipe.get("format") != RECIPE_FORMAT:
         raise ModelError("recipe_mismatch", path=str(path), problem=f"format {recipe.get('format')!r}, not {RECIPE_FORMAT!r}")
