@@ -151,3 +151,26 @@ def test_grouping_describes_a_face_from_the_age_readings_faceres_pass(guard, mon
     assert result.verdict is Verdict.BLOCK and sorted(sink.vectors) == [1, 3]  # the girls: the faces to decide
     for index, vector in sink.vectors.items():
         assert float(vector @ expected[index]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_the_default_pack_names_its_embedders_before_they_load_and_as_they_load():
+    """Wiring a register compares embedder names only; the default pack declares them so that neither a scan's
+    driver nor a register without enrolments loads an embedder for a name. Declared and loaded must agree, or
+    enrolments described by another embedder would be compared."""
+    from minorguard.models.pack import load_pack
+
+    pack = load_pack()
+    assert pack._embedder is None and pack._consent_embedder is None
+    declared = (pack.embedder_name, pack.consent_embedder_name)
+    assert pack._embedder is None  # asking for the names loaded nothing
+    assert declared == (pack.embedder.name, pack.consent_embedder.name) == ("dlib-resnet-v1", "dlib-resnet-v1+hse-faceres-s115")
+
+
+def test_a_pack_whose_declared_embedder_is_not_the_one_it_loads_refuses_to_use_it():
+    from minorguard.models.base import ModelPack, NamedOnly
+
+    pack = ModelPack(name="p", detector=NamedOnly("d"), age_model=NamedOnly("a"),
+                     _embedder_factory=lambda: NamedOnly("dlib-resnet-v2"), _embedder_name="dlib-resnet-v1")
+    assert pack.embedder_name == "dlib-resnet-v1"
+    with pytest.raises(RuntimeError, match="declared the embedder 'dlib-resnet-v1' but loaded 'dlib-resnet-v2'"):
+        pack.embedder  # noqa: B018

@@ -154,3 +154,49 @@ def test_workers_that_cannot_load_their_models_stop_the_scan_with_one_line(tmp_p
     assert "could not load the models" in failed.value.text("en") and "(exit 1)" in failed.value.text("en")
     assert "nuk mundi të ngarkonte modelet" in failed.value.text("sq")
     assert pool.workers == []
+
+
+def test_the_driver_holds_the_workers_pack_by_name_and_labels_their_results_with_it(tmp_path, monkeypatch):
+    """The driver judges nothing: it takes the pack its workers loaded by name (their CPU is not shared with a
+    load of models it would never run), and its label, checks and audit entries are the loaded pack's."""
+    from minorguard import Guard
+    from minorguard.application.checks import open_checks
+    from minorguard.application.isolated import WorkerPool, check_isolated
+    from minorguard.models.base import NamedOnly
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    pool = WorkerPool(1)
+    described = pool.described_pack()
+    assert isinstance(described.detector, NamedOnly) and isinstance(described.age_model, NamedOnly)
+    checks = open_checks(None, described)
+    assert checks.guard.pack_label == Guard().pack_label
+    assert checks.guard.policy.minor_rule == "calibrated"  # the estimator's fitted age model is the described one
+    with pytest.raises(AttributeError, match="runs in a worker process"):
+        described.detector.detect(None)
+    [result] = check_isolated(checks, [SAMPLES / "faceaisharp_obama_family.jpg"], pool=pool)
+    assert result.verdict.value == "BLOCK" and result.model_pack == checks.guard.pack_label
+
+
+def test_a_pack_that_cannot_be_named_without_loading_more_is_loaded_by_the_driver_itself():
+    from minorguard.models.base import ModelPack, NamedOnly, describe_pack
+
+    undeclared = ModelPack(name="folder", detector=NamedOnly("scrfd"), age_model=NamedOnly("genderage"),
+                           _embedder_factory=lambda: NamedOnly("arcface"))
+    assert describe_pack(undeclared) is None  # naming its embedder would load it in every worker
+    no_embedder = ModelPack(name="folder", detector=NamedOnly("scrfd"), age_model=NamedOnly("genderage"))
+    assert describe_pack(no_embedder)["embedder"] is None
+
+
+def test_a_scan_with_workers_loads_no_models_in_its_own_process(folder, tmp_path, monkeypatch):
+    import minorguard.models.pack as packs
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("the driver loaded the models")
+
+    monkeypatch.setattr(packs, "_default_pack", refuse)  # this process only: the workers are fresh interpreters
+    report = tmp_path / "r.json"
+    assert main(["scan", str(folder), "--lang", "en", "--workers", "2", "--json", str(report)]) == EXIT_BLOCK
+    photos = json.loads(report.read_text(encoding="utf-8"))["photos"]
+    assert len(photos) == 5 and "ERROR" not in {p["verdict"] for p in photos}
+    assert {p["model_pack"] for p in photos} == {json.loads(report.read_text(encoding="utf-8"))["model_pack"]}

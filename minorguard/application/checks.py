@@ -349,7 +349,7 @@ def open_worker_checks(spec: dict[str, Any], models: str | None, tool: str, guar
 
 def open_checks(
     policy: str | Path | Any = None,
-    models: str | None = None,
+    models: Any = None,
     db: str | None = None,
     context: CheckContext | None = None,
     *,
@@ -418,7 +418,7 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
         else:
             linker.events  # noqa: B018 - read the register now, not inside the worker threads
         if any(c.enrolment_photos for c in register.list_children()):
-            embedder = guard.pack.consent_embedder.name
+            embedder = guard.pack.consent_embedder_name
             consent = RegisterMatcher.from_policy(register, guard.policy, embedder=embedder, event_id=context.event_id,
                                                   purpose=context.purpose, lang=lang)
             if consent.skipped:
@@ -432,7 +432,7 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
             from minorguard.rules.known_adults import KnownAdultMatcher
 
             try:
-                embedder = guard.pack.embedder.name
+                embedder = guard.pack.embedder_name
             except ModelError as error:  # known adults cannot be matched: say so, do not check without them
                 raise KnownAdultsUnavailable(error) from None
             known = KnownAdultMatcher.from_register(register, guard.policy, embedder, lang)

@@ -113,7 +113,11 @@ def scan(
             pool = WorkerPool(len(sources), policy=policy, models=models, workers=workers or None, limits=limits,
                               without_main=True)
     try:
-        checks = checking_guard(policy, models, db, event, channel, publish_date, lang_s, len(sources), group, purpose)
+        # the workers judge; this process labels, audits and groups their results, by the names of the models they
+        # loaded (loading its own copy only where they could not describe or load theirs)
+        described = pool.described_pack() if pool is not None else None
+        checks = checking_guard(policy, described or models, db, event, channel, publish_date, lang_s, len(sources), group,
+                                purpose)
         guard = checks.guard
         results = []
         store = summary = judge = None

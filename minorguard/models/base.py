@@ -21,6 +21,9 @@ __all__ = [
     "ModelError",
     "ModelFile",
     "ModelPack",
+    "NamedOnly",
+    "describe_pack",
+    "described_pack",
     "gaussian_age_distribution",
     "sha256_of_bytes",
     "sha256_of_file",
@@ -99,6 +102,10 @@ class ModelPack:
     # builds the description consent matching compares from this pack (default: the embedder itself)
     _consent_factory: Any = None
     _consent_embedder: Any = field(default=None, repr=False)
+    # the embedders' names before they load, where the pack knows them: wiring a register compares names only, and
+    # the driver of worker processes holds no models at all (``describe_pack``); checked when each one loads
+    _embedder_name: str | None = None
+    _consent_name: str | None = None
 
     @property
     def embedder(self) -> Any:
@@ -107,8 +114,22 @@ class ModelPack:
                 if self._embedder is None:
                     if self._embedder_factory is None:
                         raise ModelError("no_embedder", pack=self.name)
-                    self._embedder = self._embedder_factory()
+                    embedder = self._embedder_factory()
+                    _same_name(self._embedder_name, embedder.name)
+                    self._embedder = embedder
         return self._embedder
+
+    @property
+    def embedder_name(self) -> str:
+        """The embedder's name, without loading it where the pack declares it; ``ModelError`` where it has none."""
+        return self._embedder_name if self._embedder_name is not None else self.embedder.name
+
+    @property
+    def consent_embedder_name(self) -> str:
+        """The name of what enrolments store and scans compare (``consent_embedder``), loaded only if undeclared."""
+        if self._consent_factory is None:
+            return self.embedder_name
+        return self._consent_name if self._consent_name is not None else self.consent_embedder.name
 
     @property
     def consent_embedder(self) -> Any:
@@ -119,7 +140,9 @@ class ModelPack:
             embedder = self.embedder
             with _EMBEDDER_LOCK:
                 if self._consent_embedder is None:
-                    self._consent_embedder = self._consent_factory(self, embedder)
+                    consent = self._consent_factory(self, embedder)
+                    _same_name(self._consent_name, consent.name)
+                    self._consent_embedder = consent
         return self._consent_embedder
 
     def consent_vectors(self, rgb: np.ndarray, faces: Any, embeddings: np.ndarray, identity: Any = None) -> np.ndarray:
@@ -142,6 +165,52 @@ class ModelPack:
         if self._embedder_factory is not None:
             out += [f for f in self.embedder.files() if f.location not in seen]
         return out
+
+
+def _same_name(declared: str | None, loaded: str) -> None:
+    # a declared name that is not the loaded model's would let consent records of another embedder be compared
+    if declared is not None and declared != loaded:
+        raise RuntimeError(f"the pack declared the embedder {declared!r} but loaded {loaded!r}")
+
+
+@dataclass(frozen=True)
+class NamedOnly:
+    """A model that runs in another process, known here by its name (and an age model's crops) only."""
+
+    name: str
+    variants: Any = None
+
+    def __getattr__(self, attribute: str) -> Any:  # only attributes a dataclass field does not answer
+        raise AttributeError(f"{self.name} runs in a worker process: this one holds its name, not {attribute!r}")
+
+
+def describe_pack(pack: ModelPack) -> dict[str, Any] | None:
+    """What a process that judges nothing needs of ``pack`` (the names its results and the register's checks use),
+    as plain values; ``None`` where the embedders' names are not known without loading them."""
+    if pack._embedder_factory is not None and pack._embedder_name is None:
+        return None
+    if pack._consent_factory is not None and pack._consent_name is None:
+        return None
+    variants = getattr(pack.age_model, "variants", None)
+    return {"name": pack.name, "detector": pack.detector.name, "age_model": pack.age_model.name,
+            "variants": {k: list(v) for k, v in variants.items()} if variants is not None else None,
+            "embedder": pack._embedder_name, "consent": pack._consent_name, "licence_note": pack.licence_note}
+
+
+def described_pack(description: dict[str, Any]) -> ModelPack:
+    """A pack of ``NamedOnly`` models from ``describe_pack``: its label, policy checks and register wiring are those
+    of the pack described; running one of its models fails loudly."""
+    embedder, consent = description["embedder"], description["consent"]
+    return ModelPack(
+        name=description["name"],
+        detector=NamedOnly(description["detector"]),
+        age_model=NamedOnly(description["age_model"], description["variants"]),
+        _embedder_factory=(lambda: NamedOnly(embedder)) if embedder is not None else None,
+        _consent_factory=(lambda pack, _: NamedOnly(consent)) if consent is not None else None,
+        _embedder_name=embedder,
+        _consent_name=consent,
+        licence_note=description["licence_note"],
+    )
 
 
 def gaussian_age_distribution(age: float, ages: np.ndarray, sd: float) -> np.ndarray:

@@ -48,7 +48,12 @@ class FusedIdentity:
 
     def __init__(self, dlib_embedder: Any, faceres: Any) -> None:
         self.dlib, self.faceres = dlib_embedder, faceres
-        self.name = f"{dlib_embedder.name}+{faceres.name}-{FACERES_IDENTITY_CROP}"
+        self.name = self.label(dlib_embedder.name, faceres.name)
+
+    @staticmethod
+    def label(dlib_name: str, faceres_name: str) -> str:
+        """The name enrolments made with this embedder carry, from its parts' names."""
+        return f"{dlib_name}+{faceres_name}-{FACERES_IDENTITY_CROP}"
 
     def files(self) -> list:
         return list(self.dlib.files()) + list(self.faceres.files())

@@ -72,13 +72,16 @@ def _default_pack(detector_threshold: float) -> ModelPack:
     from minorguard.models.identity import FusedIdentity
 
     aligner = DlibAligner()
+    age_model = FusedAgeModel.load(CydralAgeModel(aligner))
     return ModelPack(
         name=DEFAULT_PACK_NAME,
         detector=default_detector(detector_threshold),
-        age_model=FusedAgeModel.load(CydralAgeModel(aligner)),
+        age_model=age_model,
         _embedder_factory=lambda: DlibEmbedder(aligner),
         # consent matching adds FaceRes's identity feature to dlib's (minorguard/models/identity.py)
         _consent_factory=lambda pack, dlib: FusedIdentity(dlib, pack.age_model.faceres),
+        _embedder_name=DlibEmbedder.name,
+        _consent_name=FusedIdentity.label(DlibEmbedder.name, age_model.faceres.name),
         licence_note="MIT (detectors, face-api age, the descriptor's ONNX copy), Apache-2.0 (FaceRes age) and CC0-1.0 (Cydral age, landmarks, dlib's descriptor weights): fit for government use.",
     )
 
