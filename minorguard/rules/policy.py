@@ -59,7 +59,7 @@ class Policy:
     known_adult_max_p_minor: float = 0.0
     known_adult_match_threshold: float = 1.0
     known_adult_margin: float = 0.02
-    # faces grouped across a batch (cosine similarity, scipy linkage method)
+    # faces grouped across a batch (cosine similarity; linkage "average", "complete" or "single")
     grouping_enabled: bool = True
     grouping_threshold: float = 0.9
     grouping_linkage: str = "average"
