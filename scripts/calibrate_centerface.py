@@ -25,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from minorguard.models.detectors import _onnx_proto, centerface_graph, centerface_path  # noqa: E402
+from minorguard.models.detectors import _onnx_proto, centerface_graph, centerface_weights  # noqa: E402
 from minorguard.models.int8 import RECIPE, RECIPE_FORMAT  # noqa: E402
 from minorguard.models.pins import PINNED_SHA256  # noqa: E402
 
@@ -62,7 +62,7 @@ def measure() -> dict:
     from minorguard.models.onnx_session import make_session
 
     proto = _onnx_proto()
-    model = centerface_graph(centerface_path())
+    model = centerface_graph(centerface_weights()[1])
     names = [o for n in model.graph.node for o in n.output]
     known = {o.name for o in model.graph.output}
     for name in names:

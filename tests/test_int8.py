@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from minorguard.models.base import ModelError
-from minorguard.models.detectors import CenterFaceDetector, _onnx_proto, centerface_graph, centerface_path
+from minorguard.models.detectors import CenterFaceDetector, _onnx_proto, centerface_graph, centerface_weights
 from minorguard.models.int8 import RECIPE, WEIGHT_LEVELS, activation_scale, load_recipe, quantized, weight_scales
 from minorguard.models.pins import PINNED_SHA256
 
@@ -60,7 +60,7 @@ def test_the_integer_model_finds_the_float_models_faces(sample_images, name, red
 def test_the_graph_runs_its_convolutions_in_integers():
     proto = _onnx_proto()
     recipe = load_recipe(PINNED_SHA256["centerface"])
-    float_model = centerface_graph(centerface_path())
+    float_model = centerface_graph(centerface_weights()[1])
     model = quantized(float_model, recipe, proto)
     ops = [n.op_type for n in model.graph.node]
     convs = [n for n in model.graph.node if n.op_type == "Conv"]
@@ -85,7 +85,7 @@ def test_a_recipe_for_other_weights_or_without_a_range_is_refused(tmp_path):
     ranges = dict(recipe["ranges"])
     ranges.pop("532")  # the last Add's output
     with pytest.raises(ModelError) as short:
-        quantized(centerface_graph(centerface_path()), {**recipe, "ranges": ranges}, _onnx_proto())
+        quantized(centerface_graph(centerface_weights()[1]), {**recipe, "ranges": ranges}, _onnx_proto())
     assert short.value.code == "recipe_mismatch" and "532" in str(short.value)
 
 

