@@ -154,16 +154,16 @@ def test_grouping_describes_a_face_from_the_age_readings_faceres_pass(guard, mon
 
 
 def test_the_default_pack_names_its_embedders_before_they_load_and_as_they_load():
-    """Wiring a register compares embedder names only; the default pack declares them so that neither a scan's
-    driver nor a register without enrolments loads an embedder for a name. Declared and loaded must agree, or
-    enrolments described by another embedder would be compared."""
+    """A worker describes its pack to the scan's driver without loading an embedder for its name; declared and loaded
+    names must agree, or enrolments described by another embedder would be compared."""
+    from minorguard.models.base import describe_pack
     from minorguard.models.pack import load_pack
 
     pack = load_pack()
-    assert pack._embedder is None and pack._consent_embedder is None
-    declared = (pack.embedder_name, pack.consent_embedder_name)
-    assert pack._embedder is None  # asking for the names loaded nothing
-    assert declared == (pack.embedder.name, pack.consent_embedder.name) == ("dlib-resnet-v1", "dlib-resnet-v1+hse-faceres-s115")
+    described = describe_pack(pack)
+    assert pack._embedder is None and pack._consent_embedder is None  # describing loaded nothing
+    assert (described["embedder"], described["consent"]) == (pack.embedder.name, pack.consent_embedder.name)
+    assert described["consent"] == "dlib-resnet-v1+hse-faceres-s115"
 
 
 def test_a_pack_whose_declared_embedder_is_not_the_one_it_loads_refuses_to_use_it():
@@ -171,6 +171,5 @@ def test_a_pack_whose_declared_embedder_is_not_the_one_it_loads_refuses_to_use_i
 
     pack = ModelPack(name="p", detector=NamedOnly("d"), age_model=NamedOnly("a"),
                      _embedder_factory=lambda: NamedOnly("dlib-resnet-v2"), _embedder_name="dlib-resnet-v1")
-    assert pack.embedder_name == "dlib-resnet-v1"
     with pytest.raises(RuntimeError, match="declared the embedder 'dlib-resnet-v1' but loaded 'dlib-resnet-v2'"):
         pack.embedder  # noqa: B018

@@ -137,9 +137,10 @@ def test_the_largest_photos_are_handed_out_first_and_results_keep_their_order(tm
 
 
 def test_workers_that_cannot_load_their_models_stop_the_scan_with_one_line(tmp_path, monkeypatch):
-    """A worker that dies before it is ready (here: a models folder that does not exist, given to the pool but
-    not to the driver): EngineUnavailable isolated_failed, said in each language with the worker's exit code;
-    nothing is judged."""
+    """A worker that cannot load its models (here: a models folder that does not exist, given to the pool but not
+    to the driver) says why, and the scan stops with that line in each language; a worker that ends without a
+    reason (here: told to judge with another pack than the one it loaded) stops it with its exit code. Nothing is
+    judged either way."""
     from minorguard.application.checks import open_checks
     from minorguard.application.isolated import WorkerPool, check_isolated
     from minorguard.application.ray_engine import EngineUnavailable
@@ -150,8 +151,17 @@ def test_workers_that_cannot_load_their_models_stop_the_scan_with_one_line(tmp_p
     pool = WorkerPool(1, models=str(tmp_path / "no_models_here"))
     with pytest.raises(EngineUnavailable) as failed:
         list(check_isolated(checks, [SAMPLES / "skimage_astronaut.png"], pool=pool))
-    assert failed.value.code == "isolated_failed"
-    assert "could not load the models" in failed.value.text("en") and "(exit 1)" in failed.value.text("en")
+    assert failed.value.code == "model.bad_pack"
+    assert "no_models_here" in failed.value.text("en") and "neither 'default' nor a folder" in failed.value.text("en")
+    assert "nuk është as 'default' as dosje" in failed.value.text("sq")
+    assert pool.workers == []
+
+    spec = {**checks.worker_spec(), "pack": "another pack"}
+    monkeypatch.setattr(checks, "worker_spec", lambda: spec)
+    pool = WorkerPool(1)
+    with pytest.raises(EngineUnavailable) as failed:
+        list(check_isolated(checks, [SAMPLES / "skimage_astronaut.png"], pool=pool))
+    assert failed.value.code == "isolated_failed" and "(exit 3)" in failed.value.text("en")
     assert "nuk mundi të ngarkonte modelet" in failed.value.text("sq")
     assert pool.workers == []
 
@@ -200,3 +210,26 @@ def test_a_scan_with_workers_loads_no_models_in_its_own_process(folder, tmp_path
     photos = json.loads(report.read_text(encoding="utf-8"))["photos"]
     assert len(photos) == 5 and "ERROR" not in {p["verdict"] for p in photos}
     assert {p["model_pack"] for p in photos} == {json.loads(report.read_text(encoding="utf-8"))["model_pack"]}
+
+
+def test_what_a_worker_cannot_open_or_load_stops_the_scan_with_the_workers_own_line(tmp_path, monkeypatch):
+    """The driver holds only the models' names, so the register's embedder loads first in the workers: a model or a
+    register they cannot use must stop the scan with its own reason, in each language, as it did in the driver (an
+    audit: a damaged descriptor file let a scan with a register judge on; photos needing it became ERROR)."""
+    from minorguard.application.checks import open_checks
+    from minorguard.application.isolated import WorkerPool, check_isolated
+    from minorguard.application.ray_engine import EngineUnavailable
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    checks = open_checks(None)
+    unusable = tmp_path / "regjistri_dëmtuar.db"
+    unusable.write_bytes(b"not a register" * 100)
+    spec = {**checks.worker_spec(), "db": str(unusable)}  # what the worker gets cannot be opened there
+    monkeypatch.setattr(checks, "worker_spec", lambda: spec)
+    pool = WorkerPool(1)
+    with pytest.raises(EngineUnavailable) as stopped:
+        list(check_isolated(checks, [SAMPLES / "skimage_astronaut.png"], pool=pool))
+    assert "regjistri_dëmtuar.db" in stopped.value.text("en") and "regjistri_dëmtuar.db" in stopped.value.text("sq")
+    assert "could not load the models" not in stopped.value.text("en")
+    assert pool.workers == []

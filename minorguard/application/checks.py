@@ -418,7 +418,9 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
         else:
             linker.events  # noqa: B018 - read the register now, not inside the worker threads
         if any(c.enrolment_photos for c in register.list_children()):
-            embedder = guard.pack.consent_embedder_name
+            # loaded here, not only named: a model that cannot be used stops the checks before any photo (a described
+            # pack's names cost nothing; its workers load theirs when they wire the same register)
+            embedder = guard.pack.consent_embedder.name
             consent = RegisterMatcher.from_policy(register, guard.policy, embedder=embedder, event_id=context.event_id,
                                                   purpose=context.purpose, lang=lang)
             if consent.skipped:
@@ -432,7 +434,7 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
             from minorguard.rules.known_adults import KnownAdultMatcher
 
             try:
-                embedder = guard.pack.embedder_name
+                embedder = guard.pack.embedder.name
             except ModelError as error:  # known adults cannot be matched: say so, do not check without them
                 raise KnownAdultsUnavailable(error) from None
             known = KnownAdultMatcher.from_register(register, guard.policy, embedder, lang)

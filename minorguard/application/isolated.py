@@ -70,6 +70,7 @@ def _serve(conn: Connection, policy: Any, models: str | None, memory_mb: int) ->
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     from minorguard.application.checks import open_worker_checks
+    from minorguard.locale.coded_error import CodedError
     from minorguard.models.base import describe_pack
     from minorguard.pipeline import Guard
 
@@ -86,7 +87,13 @@ def _serve(conn: Connection, policy: Any, models: str | None, memory_mb: int) ->
         return
     if guard is not None and guard.policy != spec["policy"]:
         guard = None
-    checks = open_worker_checks(spec, models, "isolated worker", guard=guard)
+    try:
+        # the register's models load here (the driver holds only their names): one that cannot be used stops the
+        # scan with its own line, as it did when the driver loaded it
+        checks = open_worker_checks(spec, models, "isolated worker", guard=guard)
+    except CodedError as error:
+        conn.send(("refused", error.phrase()))
+        return
     if spec.get("pack") is not None and checks.guard.pack_label != spec["pack"]:
         # judged with other models than the driver's, whose pack every audit entry names: nothing is judged
         raise SystemExit(3)
@@ -137,6 +144,7 @@ class _Worker:
         child.close()
         self.busy: tuple[int, str, float] | None = None  # (index, path, started)
         self._description: Any = _UNREAD
+        self.refusal: Any = None
 
     def description(self, timeout: float) -> dict[str, Any] | None:
         """The pack this worker loaded, by name (``describe_pack``; its first message), or ``None``: it could not
@@ -158,9 +166,12 @@ class _Worker:
     def ready(self, timeout: float) -> bool:
         self.description(timeout)  # read first, in order
         try:
-            return self.conn.poll(timeout) and self.conn.recv() == "ready"
+            message = self.conn.recv() if self.conn.poll(timeout) else None
         except (EOFError, OSError):
             return False
+        if isinstance(message, tuple) and message[:1] == ("refused",):
+            self.refusal = message[1]  # what it could not open or load, said as the worker's own error says it
+        return message == "ready"
 
     def stop(self, wait: bool = True) -> None:
         if self.process.is_alive():
@@ -327,4 +338,6 @@ def _failed(worker: _Worker) -> Exception:
 
     worker.process.join(5)  # its own exit code, not the kill's (it closed its end of the pipe as it ended)
     worker.stop()
+    if worker.refusal is not None:
+        return EngineUnavailable.of(worker.refusal)
     return EngineUnavailable("isolated_failed", exit_code=worker.process.exitcode)

@@ -102,8 +102,8 @@ class ModelPack:
     # builds the description consent matching compares from this pack (default: the embedder itself)
     _consent_factory: Any = None
     _consent_embedder: Any = field(default=None, repr=False)
-    # the embedders' names before they load, where the pack knows them: wiring a register compares names only, and
-    # the driver of worker processes holds no models at all (``describe_pack``); checked when each one loads
+    # the embedders' names before they load, where the pack knows them: the driver of worker processes holds no
+    # models at all (``describe_pack``), and a worker need not load one to say its name; checked when each one loads
     _embedder_name: str | None = None
     _consent_name: str | None = None
 
@@ -118,18 +118,6 @@ class ModelPack:
                     _same_name(self._embedder_name, embedder.name)
                     self._embedder = embedder
         return self._embedder
-
-    @property
-    def embedder_name(self) -> str:
-        """The embedder's name, without loading it where the pack declares it; ``ModelError`` where it has none."""
-        return self._embedder_name if self._embedder_name is not None else self.embedder.name
-
-    @property
-    def consent_embedder_name(self) -> str:
-        """The name of what enrolments store and scans compare (``consent_embedder``), loaded only if undeclared."""
-        if self._consent_factory is None:
-            return self.embedder_name
-        return self._consent_name if self._consent_name is not None else self.consent_embedder.name
 
     @property
     def consent_embedder(self) -> Any:
