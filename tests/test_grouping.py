@@ -289,3 +289,17 @@ def test_clusters_are_scipys_for_every_linkage_and_threshold(linkage):
             ours = cluster_embeddings(vectors, threshold, linkage)
             # the same partition (numbering aside)
             assert len(set(zip(ours.tolist(), theirs.tolist()))) == len(set(ours.tolist())) == len(set(theirs.tolist()))
+
+
+def test_a_face_without_a_usable_description_stays_alone_and_identical_faces_group_at_threshold_one():
+    """An audit of the clustering written here: a NaN in one description made it loop for ever (scipy refused it),
+    and identical descriptions were 1e-16 apart, so at threshold 1.0 the same face in two copies of a photo was
+    split by rounding."""
+    a = unit([1.0, 2.0, 3.0, 4.0])
+    broken = np.array([np.nan, 1.0, 0.0, 0.0])
+    labels = cluster_embeddings(np.stack([a, broken, a, np.zeros(4), np.full(4, np.inf), a]), 0.5)
+    assert labels.tolist() == [0, 1, 0, 2, 3, 0]
+    faces = np.random.default_rng(3).normal(size=(4, 128))
+    assert cluster_embeddings(np.concatenate([faces, faces]), 1.0).tolist() == [0, 1, 2, 3, 0, 1, 2, 3]
+    with pytest.raises(ValueError, match="unknown linkage 'ward'"):
+        cluster_embeddings(np.stack([a, a]), 0.5, "ward")

@@ -111,26 +111,35 @@ def cluster_embeddings(vectors: np.ndarray, threshold: float, linkage: str = "av
     one cluster only if every pair in it is at least that similar; "average"
     asks it of the mean pair; "single" chains (any one pair suffices).
     """
+    if linkage not in _LINKAGES:
+        raise ValueError(f"unknown linkage {linkage!r}: one of {', '.join(_LINKAGES)}")
+    vectors = np.asarray(vectors, np.float64)
     n = len(vectors)
-    if n == 0:
-        return np.zeros(0, np.int64)
-    if n == 1:
-        return np.zeros(1, np.int64)
-    unit = np.asarray(vectors, np.float64)
-    unit = unit / np.maximum(1e-12, np.linalg.norm(unit, axis=1, keepdims=True))
-    distances = unit @ unit.T  # cosine distance of unit rows, in place: 8,000 faces take 512 MB, not twice that
-    np.subtract(1.0, distances, out=distances)
-    np.clip(distances, 0.0, 2.0, out=distances)  # the tiny negatives rounding makes
-    # every observation in a flat cluster within 1 - threshold of the others at their merge (cophenetic) height
-    cut = 1.0 - threshold
-    parent = np.arange(n)
-    for height, a, b in _merges(distances, linkage):
-        if height <= cut:
-            parent[_root(parent, a)] = _root(parent, b)
-    labels = [_root(parent, i) for i in range(n)]
+    norms = np.linalg.norm(vectors, axis=1) if n else np.zeros(0)
+    # a description with no direction (zero, or not finite: a model that failed on the face) matches nobody:
+    # its face stays in a group of its own, never in another's
+    usable = np.flatnonzero(np.isfinite(norms) & (norms > 1e-12))
+    labels = list(range(n))
+    if len(usable) > 1:
+        unit = vectors[usable] / norms[usable, None]
+        distances = unit @ unit.T  # cosine distance of unit rows, in place: 8,000 faces take 512 MB, not twice that
+        np.subtract(1.0, distances, out=distances)
+        np.clip(distances, 0.0, 2.0, out=distances)  # the tiny negatives rounding makes
+        # every observation in a flat cluster within 1 - threshold of the others at their merge (cophenetic)
+        # height; the margin is rounding's (identical faces are 1e-16 apart here, 0 by scipy's pdist)
+        cut = 1.0 - threshold + 1e-12
+        parent = np.arange(len(usable))
+        for height, a, b in _merges(distances, linkage):
+            if height <= cut:
+                parent[_root(parent, a)] = _root(parent, b)
+        for k, i in enumerate(usable):
+            labels[i] = int(usable[_root(parent, k)])
     # renumber by first appearance so numbering follows input order
     order: dict[int, int] = {}
     return np.array([order.setdefault(int(lab), len(order)) for lab in labels], np.int64)
+
+
+_LINKAGES = ("average", "complete", "single")
 
 
 def _merges(distances: np.ndarray, linkage: str) -> list[tuple[float, int, int]]:
@@ -160,6 +169,7 @@ def _merges(distances: np.ndarray, linkage: str) -> list[tuple[float, int, int]]
             chain.append(b)
         chain.pop()
         chain.pop()
+        a, b = min(a, b), max(a, b)  # the union takes the higher index, as in scipy: ties then break as there
         merges.append((float(d[a, b]), a, b))
         if linkage == "single":
             joined = np.minimum(d[a], d[b])
