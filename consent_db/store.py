@@ -196,6 +196,11 @@ class Store:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         head = ScriptDirectory.from_config(config).get_current_head()
+        # a register at the newest revision (nearly every opening) is only read: opening it does not queue behind,
+        # or stop, another process's writing (two writers opening at once: one was told "busy" under load)
+        with self.read() as session:
+            if MigrationContext.configure(session.connection()).get_current_revision() == head:
+                return
         with self.transaction() as session:
             connection = session.connection()
             current = MigrationContext.configure(connection).get_current_revision()
