@@ -503,3 +503,35 @@ def test_a_tiffs_photoshop_preview_is_found(guard, tmp_path):
     _left_adult_only(_portrait()).save(path, "TIFF", tiffinfo=info)
     result = guard.check(path)
     assert result.verdict.value == "BLOCK" and result.preview == "Photoshop"
+
+
+def test_previews_split_across_segments_are_found_whole(guard, tmp_path):
+    """Two ways a JPEG splits metadata over 64 KB, each carrying the family portrait's preview in front of a picture
+    of the father alone: Extended XMP (chunks under one GUID, here out of order) and Photoshop resources continued in
+    a second APP13 segment. Joined, each preview is judged and blocks; unjoined, the XMP one was never seen (a pass)
+    and the Photoshop one was cut short (ERROR)."""
+    import base64
+
+    from minorguard.photos.thumbnail import embedded_previews
+    from tests.exif_photo import _segment, photoshop_preview_segment, with_segment_after_soi
+
+    picture = _jpeg(_left_adult_only(_portrait()), 92)
+    preview = _family_preview_jpeg()
+    packet = f"<x:xmpmeta><xmpGImg:image>{base64.b64encode(preview).decode('ascii')}</xmpGImg:image></x:xmpmeta>".encode()
+    guid, half = b"0123456789ABCDEF0123456789ABCDEF", len(packet) // 2
+    extension = b"http://ns.adobe.com/xmp/extension/\x00"
+    chunk = lambda offset, part: _segment(0xE1, extension + guid + len(packet).to_bytes(4, "big") + offset.to_bytes(4, "big") + part)
+    xmp = with_segment_after_soi(with_segment_after_soi(picture, chunk(0, packet[:half])), chunk(half, packet[half:]))
+    main_xmp = b"http://ns.adobe.com/xap/1.0/\x00" + b'<x:xmpmeta><rdf:Description xmpNote:HasExtendedXMP="' + guid + b'"/></x:xmpmeta>'
+    xmp = with_segment_after_soi(xmp, _segment(0xE1, main_xmp))
+    whole = photoshop_preview_segment(preview)[4:]  # the payload: "Photoshop 3.0", then the resource
+    header, resource = whole[:14], whole[14:]
+    cut = len(resource) // 3
+    photoshop = with_segment_after_soi(picture, _segment(0xED, header + resource[cut:]))
+    photoshop = with_segment_after_soi(photoshop, _segment(0xED, header + resource[:cut]))  # the first segment first
+    for where, data in (("XMP", xmp), ("Photoshop", photoshop)):
+        path = tmp_path / f"ndarë_{where}.jpg"
+        path.write_bytes(data)
+        assert [(p.where, p.data) for p in embedded_previews(data) if p.declared] == [(where, preview)]
+        result = guard.check(path)
+        assert result.verdict.value == "BLOCK" and result.preview == where, where

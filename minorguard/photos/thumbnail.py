@@ -30,7 +30,7 @@ __all__ = [
     "exif_thumbnail", "face_correlation", "load_preview", "load_previews", "match_picture", "picture_correlation", "same_picture",
 ]
 
-PREVIEW_RULES = 4  # in the pack label: results from before previews were judged are judged again (archive runs)
+PREVIEW_RULES = 5  # in the pack label: results from before previews were judged (5: split across JPEG segments) are judged again (archive runs)
 
 # EXIF orientation -> the turn that shows the pixels upright (as ImageOps.exif_transpose does)
 _UPRIGHT = {
@@ -41,6 +41,8 @@ _UPRIGHT = {
 _JPEG_OFFSET, _JPEG_LENGTH = 0x0201, 0x0202
 _MAX_PREVIEW_PIXELS = 16_000_000
 _XMP_NAMESPACE = b"http://ns.adobe.com/xap/1.0/\x00"
+_XMP_EXTENSION = b"http://ns.adobe.com/xmp/extension/\x00"
+_PHOTOSHOP = b"Photoshop 3.0\x00"
 # xmpGImg:image as an element or as an attribute (inside xmp:Thumbnails), under whatever prefix the writer chose
 # (older Photoshop wrote xapGImg), in double or single quotes
 _XMP_IMAGE = re.compile(rb"<([A-Za-z_][\w.-]*):image>([^<]*)</\1:image>|\b([A-Za-z_][\w.-]*):image=[\"']([^\"']*)[\"']")
@@ -97,15 +99,19 @@ def embedded_previews(data: bytes | Image.Image | None) -> list[EmbeddedPreview]
     exif = _exif_preview(raw, ifd1)
     if exif is not None:
         found.append(EmbeddedPreview("EXIF", exif))
-    resources = info.get("photoshop")
+    segments = list(_jpeg_segments(data)) if isinstance(data, bytes) else []
+    irb = [payload[len(_PHOTOSHOP):] for marker, payload in segments if marker == 0xED and payload.startswith(_PHOTOSHOP)]
+    # Photoshop splits resources over 64 KB across APP13 segments, each with the header again; Pillow parses each
+    # alone and keeps the thumbnail cut short (then ERROR: unreadable). Joined, it is read whole.
+    resources = _irb_resources(b"".join(irb)) if irb else info.get("photoshop")
     if isinstance(resources, dict):
         for code in (0x040C, 0x0409):  # Photoshop 5+ and 4 (whose JPEG has its blue and red swapped)
             block = resources.get(code)
             if isinstance(block, bytes) and block[28:30] == b"\xff\xd8":  # after a 28-byte header
                 found.append(EmbeddedPreview("Photoshop", block[28:]))
                 break
-    segments = list(_jpeg_segments(data)) if isinstance(data, bytes) else []
     packets = [payload[len(_XMP_NAMESPACE):] for marker, payload in segments if marker == 0xE1 and payload.startswith(_XMP_NAMESPACE)]
+    packets += _extended_xmp(segments)
     xmp = info.get("xmp") or info.get("XML:com.adobe.xmp")
     if not packets and xmp:  # PNG, WebP, TIFF: the one packet their loader read
         packets = [xmp.encode("utf-8", "replace") if isinstance(xmp, str) else xmp]
@@ -173,13 +179,29 @@ def _xmp_images(packet: bytes) -> list[bytes]:
     return out
 
 
+def _extended_xmp(segments: list[tuple[int, bytes]]) -> list[bytes]:
+    """Extended XMP (XMP specification, part 3): a packet too large for one APP1 segment, in chunks that each name the
+    whole's GUID and their offset in it; joined per GUID. Where a chunk is missing, a preview across it no longer
+    decodes, and is judged as such (ERROR), never passed over."""
+    chunks: dict[bytes, dict[int, bytes]] = {}
+    for marker, payload in segments:
+        if marker == 0xE1 and payload.startswith(_XMP_EXTENSION) and len(payload) >= len(_XMP_EXTENSION) + 40:
+            head = payload[len(_XMP_EXTENSION):]
+            chunks.setdefault(head[:32], {})[int.from_bytes(head[36:40], "big")] = head[40:]
+    # in the order of their offsets, as found (a forged offset or length makes nothing large)
+    return [b"".join(part for _, part in sorted(parts.items())) for parts in chunks.values()]
+
+
 def _tiff_resources(image: Image.Image) -> dict[int, bytes]:
     """Photoshop's image resources in a TIFF (tag 34377), as Pillow gives a JPEG's APP13 ones."""
+    blob = getattr(image, "tag_v2", {}).get(34377)
+    return _irb_resources(blob) if isinstance(blob, bytes) else {}
+
+
+def _irb_resources(blob: bytes) -> dict[int, bytes]:
+    """Photoshop's image resources (8BIM blocks) by code."""
     import struct
 
-    blob = getattr(image, "tag_v2", {}).get(34377)
-    if not isinstance(blob, bytes):
-        return {}
     out: dict[int, bytes] = {}
     offset = 0
     try:
