@@ -73,6 +73,26 @@ def exif_with_preview(preview_jpeg: bytes, orientation: int = 1) -> bytes:
     return b"Exif\x00\x00" + tiff + preview_jpeg
 
 
+def exif_with_uncompressed_preview(preview: Image.Image) -> bytes:
+    """A raw EXIF block whose IFD1 holds the preview uncompressed, as 8-bit RGB in one TIFF strip (older cameras):
+    the TIFF header, an empty IFD0, IFD1 with eight entries, then the pixels."""
+    import struct
+
+    rgb = preview.convert("RGB")
+    pixels = rgb.tobytes()
+    entry = struct.Struct("<HHII")
+    entries = [(0x0100, 3, 1, rgb.width), (0x0101, 3, 1, rgb.height), (0x0103, 3, 1, 1), (0x0106, 3, 1, 2),
+               (0x0111, 4, 1, 0), (0x0115, 3, 1, 3), (0x0116, 3, 1, rgb.height), (0x0117, 4, 1, len(pixels))]
+    ifd1_at = 8 + 2 + 4
+    strip_at = ifd1_at + 2 + len(entries) * entry.size + 4
+    entries[4] = (0x0111, 4, 1, strip_at)
+    ifd0 = struct.pack("<H", 0) + struct.pack("<I", ifd1_at)
+    ifd1 = struct.pack("<H", len(entries)) + b"".join(entry.pack(*e) for e in entries) + struct.pack("<I", 0)
+    tiff = b"II*\x00" + struct.pack("<I", 8) + ifd0 + ifd1
+    assert len(tiff) == strip_at
+    return b"Exif\x00\x00" + tiff + pixels
+
+
 def write_photo_with_preview(path: Path, picture: Image.Image, preview: Image.Image, orientation: int = 1) -> Path:
     """``picture`` saved as a JPEG whose EXIF block carries ``preview`` (a JPEG of at most about 60 KB)."""
     import io

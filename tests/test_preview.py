@@ -535,3 +535,26 @@ def test_previews_split_across_segments_are_found_whole(guard, tmp_path):
         assert [(p.where, p.data) for p in embedded_previews(data) if p.declared] == [(where, preview)]
         result = guard.check(path)
         assert result.verdict.value == "BLOCK" and result.preview == where, where
+
+
+def test_an_uncompressed_exif_preview_is_judged_and_one_that_cannot_be_read_is_an_error(guard, tmp_path):
+    """Older cameras stored the EXIF preview as uncompressed RGB strips, not as a JPEG: it was never seen (a pass
+    for a crop whose preview shows the children). One whose strips are shorter than its picture is ERROR."""
+    from minorguard.photos.thumbnail import embedded_previews
+    from tests.exif_photo import exif_with_uncompressed_preview
+
+    portrait = _portrait()
+    # the girls, their faces about 50 px: uncompressed, a preview must stay under the 64 KB of an EXIF block
+    preview = portrait.crop((230, 60, 540, 210)).resize((186, 90))
+    exif = exif_with_uncompressed_preview(preview)
+    path = tmp_path / "kamera_e_vjetër.jpg"
+    _left_adult_only(portrait).save(path, "JPEG", quality=92, exif=exif)
+    [found] = [p for p in embedded_previews(path.read_bytes()) if p.declared]
+    with Image.open(__import__("io").BytesIO(found.data)) as shown:
+        assert found.where == "EXIF" and shown.size == (186, 90) and shown.tobytes() == preview.convert("RGB").tobytes()
+    result = guard.check(path)
+    assert result.verdict.value == "BLOCK" and result.preview == "EXIF"
+    short = tmp_path / "e_prerë.jpg"
+    _left_adult_only(portrait).save(short, "JPEG", quality=92, exif=exif[:-1000])
+    result = guard.check(short)
+    assert result.verdict.value == "ERROR" and result.error_code == "preview_unreadable"

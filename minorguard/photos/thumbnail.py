@@ -30,7 +30,7 @@ __all__ = [
     "exif_thumbnail", "face_correlation", "load_preview", "load_previews", "match_picture", "picture_correlation", "same_picture",
 ]
 
-PREVIEW_RULES = 5  # in the pack label: results from before previews were judged (5: split across JPEG segments) are judged again (archive runs)
+PREVIEW_RULES = 5  # in the pack label: results from before previews were judged (5: split across JPEG segments, or uncompressed) are judged again (archive runs)
 
 # EXIF orientation -> the turn that shows the pixels upright (as ImageOps.exif_transpose does)
 _UPRIGHT = {
@@ -39,6 +39,9 @@ _UPRIGHT = {
 }
 
 _JPEG_OFFSET, _JPEG_LENGTH = 0x0201, 0x0202
+# IFD1 as uncompressed strips (TIFF tags): size, compression 1, colour model, where the strips are
+_WIDTH, _LENGTH, _COMPRESSION, _PHOTOMETRIC, _SAMPLES = 0x0100, 0x0101, 0x0103, 0x0106, 0x0115
+_STRIP_OFFSETS, _STRIP_COUNTS = 0x0111, 0x0117
 _MAX_PREVIEW_PIXELS = 16_000_000
 _XMP_NAMESPACE = b"http://ns.adobe.com/xap/1.0/\x00"
 _XMP_EXTENSION = b"http://ns.adobe.com/xmp/extension/\x00"
@@ -74,7 +77,7 @@ class EmbeddedPreview(NamedTuple):
 def embedded_previews(data: bytes | Image.Image | None) -> list[EmbeddedPreview]:
     """Each preview picture the file (or a caller's opened image) carries, or [].
 
-    Where: ``EXIF`` (IFD1, as cameras and most editors write it), ``Photoshop`` (the thumbnail among its image
+    Where: ``EXIF`` (IFD1, as cameras and most editors write it: a JPEG, or uncompressed RGB strips, given as PNG), ``Photoshop`` (the thumbnail among its image
     resources: a JPEG's APP13, a TIFF's tag 34377), ``XMP`` (``xmpGImg:image`` in any XMP packet, base64, as
     Lightroom and older Adobe tools write it, under any prefix), ``HEIF`` (the thumbnail items of a phone's HEIC,
     as PNG), ``maker note`` and ``APPn`` (any other JPEG stream inside the file's metadata: cameras keep larger
@@ -271,12 +274,36 @@ def exif_thumbnail(data: bytes | None) -> bytes | None:
 
 def _exif_preview(raw: bytes | None, ifd1: dict) -> bytes | None:
     offset, length = ifd1.get(_JPEG_OFFSET), ifd1.get(_JPEG_LENGTH)
+    if raw and ifd1.get(_COMPRESSION) == 1 and _STRIP_OFFSETS in ifd1:
+        return _exif_strips(raw[6:] if raw.startswith(b"Exif\x00\x00") else raw, ifd1)
     if not raw or not isinstance(offset, int) or not isinstance(length, int) or length <= 0:
         return None
     tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw  # offsets count from the TIFF header
     # a declared preview that is not where it is said to be is returned as found (perhaps nothing): it cannot be
     # decoded, so it cannot be judged, and the photo is not passed on the strength of a preview never seen
     return tiff[offset:offset + length]
+
+
+def _exif_strips(tiff: bytes, ifd1: dict) -> bytes:
+    """An uncompressed EXIF preview (IFD1 as TIFF strips of 8-bit RGB, as some cameras wrote it) as PNG; b"" where it
+    cannot be read as that (another colour model, strips shorter than the picture, too many pixels): judged
+    unreadable, never passed over."""
+    try:
+        width, height = int(ifd1[_WIDTH]), int(ifd1[_LENGTH])
+        offsets, counts = ifd1[_STRIP_OFFSETS], ifd1[_STRIP_COUNTS]
+        offsets = offsets if isinstance(offsets, tuple) else (offsets,)
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        size = width * height * 3
+        if ifd1.get(_PHOTOMETRIC, 2) != 2 or ifd1.get(_SAMPLES, 3) != 3 or not 0 < width * height <= _MAX_PREVIEW_PIXELS:
+            return b""
+        pixels = b"".join(tiff[int(o):int(o) + int(c)] for o, c in zip(offsets, counts))
+        if len(pixels) < size:
+            return b""
+        buffer = io.BytesIO()
+        Image.frombytes("RGB", (width, height), pixels[:size]).save(buffer, "PNG")  # lossless, as HEIF thumbnails
+        return buffer.getvalue()
+    except (KeyError, TypeError, ValueError):
+        return b""
 
 
 def load_previews(photo: Photo, *, max_pixels: int, target_long_side: int | None, label: str,
