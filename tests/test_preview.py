@@ -558,3 +558,22 @@ def test_an_uncompressed_exif_preview_is_judged_and_one_that_cannot_be_read_is_a
     _left_adult_only(portrait).save(short, "JPEG", quality=92, exif=exif[:-1000])
     result = guard.check(short)
     assert result.verdict.value == "ERROR" and result.error_code == "preview_unreadable"
+
+
+def test_a_photoshop_preview_in_a_segment_that_does_not_join_the_others_is_still_found(guard, tmp_path):
+    """Joining APP13 segments must not lose what reading each alone finds: here a first segment of resources ends
+    with padding, so the joined stream stops there, and the thumbnail is in a second, complete segment."""
+    import struct
+
+    from minorguard.photos.thumbnail import embedded_previews
+    from tests.exif_photo import _segment, photoshop_preview_segment, with_segment_after_soi
+
+    picture = _jpeg(_left_adult_only(_portrait()), 92)
+    preview = _family_preview_jpeg()
+    caption = b"Festa e shkoll\xc3\xabs"
+    other = b"8BIM" + struct.pack(">H", 0x0404) + b"\x00\x00" + struct.pack(">I", len(caption)) + caption + b"\x00\x00\x00\x00"
+    data = with_segment_after_soi(picture, photoshop_preview_segment(preview))
+    data = with_segment_after_soi(data, _segment(0xED, b"Photoshop 3.0\x00" + other))  # the padded one first
+    (tmp_path / "dy_mjete.jpg").write_bytes(data)
+    assert [(p.where, p.data) for p in embedded_previews(data) if p.declared] == [("Photoshop", preview)]
+    assert guard.check(tmp_path / "dy_mjete.jpg").verdict.value == "BLOCK"

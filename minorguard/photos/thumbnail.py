@@ -105,13 +105,17 @@ def embedded_previews(data: bytes | Image.Image | None) -> list[EmbeddedPreview]
     segments = list(_jpeg_segments(data)) if isinstance(data, bytes) else []
     irb = [payload[len(_PHOTOSHOP):] for marker, payload in segments if marker == 0xED and payload.startswith(_PHOTOSHOP)]
     # Photoshop splits resources over 64 KB across APP13 segments, each with the header again; Pillow parses each
-    # alone and keeps the thumbnail cut short (then ERROR: unreadable). Joined, it is read whole.
-    resources = _irb_resources(b"".join(irb)) if irb else info.get("photoshop")
-    if isinstance(resources, dict):
+    # alone and keeps the thumbnail cut short (then ERROR: unreadable). Joined, it is read whole. Pillow's reading
+    # is kept too unless it is the start of the joined one: segments from several tools, or with padding between,
+    # do not join into one stream, and a thumbnail Pillow finds in one of them must not be lost to the join.
+    for resources in ([_irb_resources(b"".join(irb))] if irb else []) + [info.get("photoshop")]:
+        if not isinstance(resources, dict):
+            continue
         for code in (0x040C, 0x0409):  # Photoshop 5+ and 4 (whose JPEG has its blue and red swapped)
             block = resources.get(code)
             if isinstance(block, bytes) and block[28:30] == b"\xff\xd8":  # after a 28-byte header
-                found.append(EmbeddedPreview("Photoshop", block[28:]))
+                if not any(p.where == "Photoshop" and p.data.startswith(block[28:]) for p in found):
+                    found.append(EmbeddedPreview("Photoshop", block[28:]))
                 break
     packets = [payload[len(_XMP_NAMESPACE):] for marker, payload in segments if marker == 0xE1 and payload.startswith(_XMP_NAMESPACE)]
     packets += _extended_xmp(segments)
