@@ -577,3 +577,15 @@ def test_a_photoshop_preview_in_a_segment_that_does_not_join_the_others_is_still
     (tmp_path / "dy_mjete.jpg").write_bytes(data)
     assert [(p.where, p.data) for p in embedded_previews(data) if p.declared] == [("Photoshop", preview)]
     assert guard.check(tmp_path / "dy_mjete.jpg").verdict.value == "BLOCK"
+
+
+def test_an_exif_block_declaring_both_a_jpeg_and_an_uncompressed_preview_gives_both():
+    """Each declared preview is judged: one declaration must not hide the other."""
+    from minorguard.photos.thumbnail import _exif_previews
+
+    tiff = b"II*\x00\x08\x00\x00\x00" + b"\xff\xd8\xff\xd9" + bytes([255, 0, 0, 0, 255, 0])
+    ifd1 = {0x0201: 8, 0x0202: 4, 0x0103: 1, 0x0100: 2, 0x0101: 1, 0x0111: 12, 0x0117: 6}
+    jpeg, strips = _exif_previews(b"Exif\x00\x00" + tiff, ifd1)
+    assert jpeg == b"\xff\xd8\xff\xd9"
+    with Image.open(__import__("io").BytesIO(strips)) as shown:
+        assert shown.size == (2, 1) and list(shown.getdata()) == [(255, 0, 0), (0, 255, 0)]

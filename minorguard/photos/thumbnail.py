@@ -99,9 +99,7 @@ def embedded_previews(data: bytes | Image.Image | None) -> list[EmbeddedPreview]
             return []
     raw = info.get("exif")
     found: list[EmbeddedPreview] = []
-    exif = _exif_preview(raw, ifd1)
-    if exif is not None:
-        found.append(EmbeddedPreview("EXIF", exif))
+    found.extend(EmbeddedPreview("EXIF", exif) for exif in _exif_previews(raw, ifd1))
     segments = list(_jpeg_segments(data)) if isinstance(data, bytes) else []
     irb = [payload[len(_PHOTOSHOP):] for marker, payload in segments if marker == 0xED and payload.startswith(_PHOTOSHOP)]
     # Photoshop splits resources over 64 KB across APP13 segments, each with the header again; Pillow parses each
@@ -276,16 +274,20 @@ def exif_thumbnail(data: bytes | None) -> bytes | None:
     return next((p.data for p in embedded_previews(data) if p.where == "EXIF"), None)
 
 
-def _exif_preview(raw: bytes | None, ifd1: dict) -> bytes | None:
-    offset, length = ifd1.get(_JPEG_OFFSET), ifd1.get(_JPEG_LENGTH)
-    if raw and ifd1.get(_COMPRESSION) == 1 and _STRIP_OFFSETS in ifd1:
-        return _exif_strips(raw[6:] if raw.startswith(b"Exif\x00\x00") else raw, ifd1)
-    if not raw or not isinstance(offset, int) or not isinstance(length, int) or length <= 0:
-        return None
+def _exif_previews(raw: bytes | None, ifd1: dict) -> list[bytes]:
+    """IFD1's JPEG preview and its uncompressed one, each where it is declared (a file may declare both)."""
+    if not raw:
+        return []
     tiff = raw[6:] if raw.startswith(b"Exif\x00\x00") else raw  # offsets count from the TIFF header
-    # a declared preview that is not where it is said to be is returned as found (perhaps nothing): it cannot be
-    # decoded, so it cannot be judged, and the photo is not passed on the strength of a preview never seen
-    return tiff[offset:offset + length]
+    out = []
+    offset, length = ifd1.get(_JPEG_OFFSET), ifd1.get(_JPEG_LENGTH)
+    if isinstance(offset, int) and isinstance(length, int) and length > 0:
+        # a declared preview that is not where it is said to be is returned as found (perhaps nothing): it cannot be
+        # decoded, so it cannot be judged, and the photo is not passed on the strength of a preview never seen
+        out.append(tiff[offset:offset + length])
+    if ifd1.get(_COMPRESSION) == 1 and _STRIP_OFFSETS in ifd1:
+        out.append(_exif_strips(tiff, ifd1))
+    return out
 
 
 def _exif_strips(tiff: bytes, ifd1: dict) -> bytes:
