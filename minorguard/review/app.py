@@ -13,7 +13,7 @@ import hashlib
 import os
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date as Date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,6 +88,22 @@ def _decidable(d: FaceDecision) -> bool:
     return d.category is not FaceCategory.NOT_IDENTIFIABLE and d.reason is not ReasonCode.NEVER_PUBLISH
 
 
+# Why no reviewer decides any face of a result, first reason first; scans apply no stored decision to either
+_NOT_DECIDABLE = (
+    # a differing preview's boxes are the preview's: stored, or enrolled as a known adult, they would land on the
+    # picture's faces
+    ("review.preview_not_decidable", lambda r: bool(r.preview)),
+    # a review record names no frame: matched by box, one frame's decision would settle faces of every frame
+    ("review.frames_not_decidable", lambda r: r.frames > 1),
+)
+
+
+def _not_decidable(results: Iterable[PhotoResult]) -> str | None:
+    """The message key of the first reason why these results' faces cannot be decided, or ``None``."""
+    results = list(results)
+    return next((key for key, applies in _NOT_DECIDABLE if any(applies(r) for r in results)), None)
+
+
 class ReviewApp:
     """Everything the page can see and do, for one set of scan results."""
 
@@ -153,8 +169,8 @@ class ReviewApp:
         return sha
 
     def _standings(self, result: PhotoResult, records) -> list[FaceReview]:
-        if result.preview or result.frames > 1:  # the picture's decisions are not the preview's, and one frame's are
-            return [standing([], False) for _ in result.faces]  # not another's: scans apply none to either
+        if _not_decidable([result]):
+            return [standing([], False) for _ in result.faces]
         per_face = assign_to_faces(records, [d.box for d in result.faces])
         return [standing(rows, self.policy.second_reviewer_required) for rows in per_face]
 
@@ -194,7 +210,7 @@ class ReviewApp:
             "person": person if size > 1 else None,  # a person seen once is decided on their photo
             "box": _pct(before.box, r.width, r.height),
             "flagged": before.action is not FaceAction.ALLOW or before.reason is ReasonCode.REVIEWER or bool(review.history),
-            "decidable": _decidable(before) and not r.preview and r.frames <= 1,
+            "decidable": _decidable(before) and _not_decidable([r]) is None,
             "model_kind": face_kind(before),
             "model_text": explain_face(before, self.lang),
             "kind": face_kind(after),
@@ -355,11 +371,9 @@ class ReviewApp:
         reviewer = " ".join(str(payload.get("reviewer") or "").split())
         if not reviewer:
             raise ReviewProblem(400, t("review.reviewer_needed", self.lang))
-        if any(self.results[photo].preview for photo, _ in person.faces):
-            # those faces' boxes are a preview's: stored, or enrolled as a known adult, they would land on the picture
-            raise ReviewProblem(409, t("review.preview_not_decidable", self.lang))
-        if any(self.results[photo].frames > 1 for photo, _ in person.faces):
-            raise ReviewProblem(409, t("review.frames_not_decidable", self.lang))
+        why = _not_decidable(self.results[photo] for photo, _ in person.faces)
+        if why:
+            raise ReviewProblem(409, t(why, self.lang))
         ticked = self._ticked(person, kind, payload.get("faces"))
         with self._lock:
             faces = self._group_faces(person, kind)
@@ -484,10 +498,9 @@ class ReviewApp:
         decision = r.faces[face]
         if not _decidable(decision):
             raise ReviewProblem(409, t("review.not_decidable", self.lang))
-        if r.preview:  # its boxes are the preview's: a decision stored with them would land on the picture's faces
-            raise ReviewProblem(409, t("review.preview_not_decidable", self.lang))
-        if r.frames > 1:  # the review record has no frame: matched by box, it would settle faces of every frame
-            raise ReviewProblem(409, t("review.frames_not_decidable", self.lang))
+        why = _not_decidable([r])
+        if why:
+            raise ReviewProblem(409, t(why, self.lang))
         with self._lock:
             sha_now = _sha256_file(self.paths[photo_id])  # fresh: the cache trusts mtime, a decision must not
             if sha_now is None:
