@@ -30,7 +30,9 @@ __all__ = [
     "exif_thumbnail", "face_correlation", "load_preview", "load_previews", "match_picture", "picture_correlation", "same_picture",
 ]
 
-PREVIEW_RULES = 5  # in the pack label: results from before previews were judged (5: split across JPEG segments, or uncompressed) are judged again (archive runs)
+# in the pack label: results from before previews were judged are judged again (archive runs); 5: previews split
+# across JPEG segments, and uncompressed ones
+PREVIEW_RULES = 5
 
 # EXIF orientation -> the turn that shows the pixels upright (as ImageOps.exif_transpose does)
 _UPRIGHT = {
@@ -77,11 +79,12 @@ class EmbeddedPreview(NamedTuple):
 def embedded_previews(data: bytes | Image.Image | None) -> list[EmbeddedPreview]:
     """Each preview picture the file (or a caller's opened image) carries, or [].
 
-    Where: ``EXIF`` (IFD1, as cameras and most editors write it: a JPEG, or uncompressed RGB strips, given as PNG), ``Photoshop`` (the thumbnail among its image
-    resources: a JPEG's APP13, a TIFF's tag 34377), ``XMP`` (``xmpGImg:image`` in any XMP packet, base64, as
-    Lightroom and older Adobe tools write it, under any prefix), ``HEIF`` (the thumbnail items of a phone's HEIC,
-    as PNG), ``maker note`` and ``APPn`` (any other JPEG stream inside the file's metadata: cameras keep larger
-    previews in their maker notes). Each is a picture any viewer or script can pull out of the published file.
+    Where: ``EXIF`` (IFD1, as cameras and most editors write it: a JPEG, or uncompressed RGB strips, given as PNG),
+    ``Photoshop`` (the thumbnail among its image resources: a JPEG's APP13, a TIFF's tag 34377), ``XMP``
+    (``xmpGImg:image`` in any XMP packet, base64, as Lightroom and older Adobe tools write it, under any prefix),
+    ``HEIF`` (the thumbnail items of a phone's HEIC, as PNG), ``maker note`` and ``APPn`` (any other JPEG stream
+    inside the file's metadata: cameras keep larger previews in their maker notes). Each is a picture any viewer or
+    script can pull out of the published file.
     Empty bytes: a declared preview that cannot be found (judged: ERROR)."""
     if data is None or (isinstance(data, bytes) and not data):
         return []
