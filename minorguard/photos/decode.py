@@ -139,7 +139,7 @@ def _folder_error(path: Path) -> PhotoError:
     return PhotoError("not_a_file", f"{path} is a folder, not a photo")
 
 
-def _open_image(data: bytes, label: str, whole_file: bool = False) -> Image.Image:
+def _open_image(data: bytes, label: str, whole_file: bool = False) -> tuple[Image.Image, int]:
     import io
 
     if not data:
@@ -166,7 +166,7 @@ def _open_image(data: bytes, label: str, whole_file: bool = False) -> Image.Imag
             "multi_frame",
             f"{label}: holds {frames} pages or frames; only single-image photos can be checked (split it first)",
         )
-    return image
+    return image, frames
 
 
 _HIGH_DEPTH_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
@@ -386,9 +386,8 @@ def load_photo(
                 f"{name}: {path.suffix} files cannot be checked; save the photo as JPEG, PNG, WebP, TIFF or HEIC",
             )
         data = _read_bytes(path, max_file_bytes(max_pixels))
-    image = _open_image(data, name, whole_file)
+    image, frames = _open_image(data, name, whole_file)
     digest = hashlib.sha256(data).hexdigest()
     meta = read_metadata(data, image)
-    frames = int(getattr(image, "n_frames", 1) or 1)  # counted (and checked) by _open_image already
     pixels, full_w, full_h, scale = _decode(image, name, max_pixels, target_long_side)
     return Photo(name, pixels, full_w, full_h, scale, digest, meta, data, frames)
