@@ -347,6 +347,10 @@ class Guard:
         worst, kept = result, []
         for where, preview in load_previews(picture, max_pixels=self.policy.max_pixels,
                                             target_long_side=self.policy.publish_long_side, label=name, found=found):
+            if isinstance(preview, PhotoError) and preview.code == "too_small":
+                return self.error_result(name, picture.sha256, "preview_too_small",
+                                         f"{name}: the preview picture stored in the file ({where}) is too small to be "
+                                         f"judged ({preview.message}); an exported copy leaves it out")
             if isinstance(preview, PhotoError):
                 return self.error_result(name, picture.sha256, "preview_unreadable",
                                          f"{name}: the preview picture stored in the file ({where}) cannot be read, so it "

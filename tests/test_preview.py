@@ -209,6 +209,29 @@ def test_a_preview_that_cannot_be_decoded_is_an_error_not_a_pass(guard, tmp_path
     assert main(["export", str(path), "--out", str(out), "--lang", "en"]) == EXIT_PASS  # its copy has no preview
 
 
+def test_a_preview_too_small_to_judge_is_an_error_that_says_so(guard, tmp_path, capsys, monkeypatch):
+    """A 1x1 preview decodes: it is ERROR because nothing in it can be judged, and says that, not "cannot be read"."""
+    path = tmp_path / "babai_çelës.jpg"
+    from tests.exif_photo import exif_with_preview
+
+    _left_adult_only(_portrait()).save(path, "JPEG", quality=92, exif=exif_with_preview(_jpeg(Image.new("RGB", (1, 1)))))
+    result = guard.check(path)
+    assert result.verdict.value == "ERROR" and result.error_code == "preview_too_small"
+    assert "1x1 pixels" in result.error and "cannot be read" not in result.error
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    assert main(["scan", str(path), "--lang", "sq"]) == EXIT_BLOCK
+    out = capsys.readouterr().out
+    assert "pamje paraprake shumë të vogël" in out and "nuk lexohet" not in out
+
+
+def test_a_photo_too_small_to_judge_is_an_error_that_says_so(guard, tmp_path):
+    path = tmp_path / "pikë.png"
+    Image.new("RGB", (1, 5)).save(path)
+    result = guard.check(path)
+    assert result.verdict.value == "ERROR" and result.error_code == "too_small" and "1x5 pixels" in result.error
+
+
 def _blurred_girls(portrait: Image.Image) -> Image.Image:
     """The portrait with both girls' faces (2 and 4) blurred beyond recognition, as an office would before posting."""
     from PIL import ImageFilter

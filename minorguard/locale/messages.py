@@ -47,6 +47,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "photo_error.too_many_pixels": "too many pixels (possible decompression bomb)",
         "photo_error.truncated": "file is truncated or damaged",
         "photo_error.decode_failed": "the image cannot be decoded",
+        "photo_error.too_small": "the picture is too small to judge (under 2x2 pixels)",
         "photo_error.model_failed": "a model failed on this photo",
         "photo_error.out_of_memory": "out of memory while checking",
         "photo_error.too_slow": "checking took longer than the limit per photo",
@@ -96,6 +97,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hint.outdoor_no_event": "looks outdoor; no event declared",
         "hint.preview_differs": "the file carries a preview picture (EXIF, Photoshop or XMP) that is not this picture scaled down, for instance from before a crop: it was judged too; an exported copy leaves it out",
         "photo_error.preview_unreadable": "carries a preview picture that cannot be read, so it cannot be judged; an exported copy leaves it out",
+        "photo_error.preview_too_small": "carries a preview picture too small to judge (under 2x2 pixels); an exported copy leaves it out",
         "review.preview_not_decidable": "this face is in the preview picture stored inside the file, not in the picture: publish an exported copy, which leaves the preview out",
         "review.frames_not_decidable": "this file holds several frames (an animation, pages, a camera's second image): a decision stored with one frame's face would also settle another face at the same place in another frame; publish its frames as separate photos and decide on those",
         # HTML report and review page (issue 8)
@@ -258,6 +260,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "photo_error.too_many_pixels": "shumë piksela (ndoshta bombë dekompresimi)",
         "photo_error.truncated": "skedari është i cunguar ose i dëmtuar",
         "photo_error.decode_failed": "imazhi nuk mund të deshifrohet",
+        "photo_error.too_small": "fotoja është shumë e vogël për t'u gjykuar (nën 2x2 piksela)",
         "photo_error.model_failed": "një model dështoi në këtë foto",
         "photo_error.out_of_memory": "memoria nuk mjaftoi gjatë kontrollit",
         "photo_error.too_slow": "kontrolli zgjati më shumë se kufiri për një foto",
@@ -307,6 +310,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "hint.outdoor_no_event": "duket në ambient të hapur; nuk është deklaruar asnjë ngjarje",
         "hint.preview_differs": "skedari mban një pamje paraprake (EXIF, Photoshop ose XMP) që nuk është kjo foto e zvogëluar, për shembull nga para një prerjeje: u gjykua edhe ajo; një kopje e eksportuar e lë jashtë",
         "photo_error.preview_unreadable": "mban një pamje paraprake që nuk lexohet, ndaj nuk mund të gjykohet; një kopje e eksportuar e lë jashtë",
+        "photo_error.preview_too_small": "mban një pamje paraprake shumë të vogël për t'u gjykuar (nën 2x2 piksela); një kopje e eksportuar e lë jashtë",
         "review.preview_not_decidable": "kjo fytyrë është në pamjen paraprake të ruajtur brenda skedarit, jo në foto: publikoni një kopje të eksportuar, e cila e lë pamjen paraprake jashtë",
         "review.frames_not_decidable": "ky skedar ka disa korniza (animacion, faqe, një imazh i dytë i kamerës): një vendim i ruajtur për fytyrën e një kornize do të vlente edhe për një fytyrë tjetër në të njëjtin vend në një kornizë tjetër; publikoni kornizat si foto më vete dhe vendosni për to",
         # HTML report and review page (issue 8)

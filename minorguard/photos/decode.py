@@ -316,7 +316,8 @@ def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: i
     full_w, full_h = (stored_h, stored_w) if quarter_turn else (stored_w, stored_h)
     pixels = np.asarray(rgb, dtype=np.uint8)
     if pixels.ndim != 3 or pixels.shape[0] < 2 or pixels.shape[1] < 2:
-        raise PhotoError("decode_failed", f"{label}: image has no usable pixels")
+        # decoded, but no face fits in it: judged by nobody, so never a PASS
+        raise PhotoError("too_small", f"{label}: {pixels.shape[1] if pixels.ndim == 3 else 0}x{pixels.shape[0]} pixels, too small to judge")
     scale = pixels.shape[1] / full_w
     return np.ascontiguousarray(pixels), full_w, full_h, scale
 
