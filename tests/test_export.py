@@ -816,3 +816,35 @@ def test_exporting_a_folder_into_itself_is_refused_and_writes_nothing(guard, tmp
         export_photos(guard, [tmp_path], tmp_path)
     assert refused.value.code == "out_is_source"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["familja.jpg"]
+
+
+_NAME = b"SECRETCHILDNAME Ana Hoxha klasa 3"
+
+
+def _saved(fmt: str, **params) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 160, 200)).save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt, params, removed", [
+    ("JPEG", {"comment": _NAME}, "JPEG comment"),
+    ("GIF", {"comment": _NAME}, "GIF comment"),
+    ("HEIF", {"xmp": b'<x:xmpmeta xmlns:x="adobe:ns:meta/">' + _NAME + b"</x:xmpmeta>", "quality": 80}, "XMP"),
+    ("HEIF", {"metadata": [{"type": "iptc", "content_type": "", "data": b"\x1c\x02\x78\x00\x21" + _NAME}], "quality": 80}, "IPTC"),
+])
+def test_a_copy_carries_no_comment_xmp_or_iptc_the_manifest_says_were_removed(fmt, params, removed):
+    """The audit's case: encoders fall back to the painted image's ``info``, which it copied from the source, so a
+    JPEG or GIF comment (often a name) and a HEIC's XMP and IPTC reached the copy while the manifest listed them
+    as removed."""
+    from minorguard.publish.encode import encode_like
+
+    if fmt == "HEIF":
+        pillow_heif = pytest.importorskip("pillow_heif")
+        pillow_heif.register_heif_opener()
+    data = _saved(fmt, **params)
+    source = Image.open(io.BytesIO(data))
+    painted = source.convert("RGB")  # as export paints: a new image that inherits the source's info
+    encoded = encode_like(source, data, painted)
+    assert _NAME not in encoded.data and b"Ana Hoxha" not in encoded.data
+    assert removed in encoded.removed

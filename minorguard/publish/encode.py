@@ -126,6 +126,11 @@ def _webp_lossless(data: bytes) -> bool:
 
 def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) -> Encoded:
     """``image`` (already upright, same size) encoded like ``source``, with cleaned metadata."""
+    # Encoders fall back to the image's own ``info`` for what they are not given: Pillow's JPEG and GIF
+    # writers kept the source's comment, pillow-heif its XMP and IPTC, in a copy whose manifest said they
+    # were removed. Only what is passed below may reach the copy.
+    image = image.copy()
+    image.info = {}
     fmt = source.format or "PNG"
     exif, removed = clean_exif(source)
     kept = sorted({name for name in _exif_names(exif)})
@@ -189,6 +194,8 @@ def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) ->
                 params["icc_profile"] = icc
             if "xmp" in source.info:
                 removed.append("XMP")
+            if source.info.get("metadata"):
+                removed.append("IPTC")
             image.save(buffer, "HEIF", **params)
             data = buffer.getvalue()
         elif fmt in ("BMP", "DIB"):  # no metadata to carry
