@@ -255,9 +255,11 @@ class Guard:
     def _consents(self, photo: Photo, faces: Sequence[DetectedFace], assessments: Sequence[FaceAssessment], context: CheckContext,
                   cache: dict[int, np.ndarray], described: dict[int, np.ndarray],
                   identity: dict[int, np.ndarray] | None = None) -> list[ConsentEvidence | None]:
-        if self.consent is None:
+        if self.consent is None or getattr(self.consent, "enrolled", 1) == 0:
             return [None] * len(assessments)
-        wanted = self._not_adult(assessments)
+        # every identifiable face, the adult-looking ones too: a child the office enrolled although the models
+        # read an adult (--confirm-child), or one on the never-publish list, must be recognised as that child
+        wanted = [i for i, a in enumerate(assessments) if a.identifiability.identifiable]
         result: list[ConsentEvidence | None] = [None] * len(assessments)
         if wanted:
             for i, vector in self._described(photo, faces, wanted, cache, described, identity).items():

@@ -178,6 +178,27 @@ def test_a_publishing_tool_enrols_consents_checks_withdraws_and_finds_both_in_th
     assert not any("Vajza" in json.dumps(d, ensure_ascii=False) for d in relied)  # names never in decisions
 
 
+def test_a_child_enrolled_although_the_models_read_an_adult_is_recognised_as_that_child(guard, data_dir, tmp_path):
+    """The audit's case: a face the office enrolled with confirm_child (the models call it adult) and put on the
+    never-publish list passed every check, since only faces not called adult were matched against the register."""
+    from consent_db import Register
+
+    Register(tmp_path / "regjistri.sqlite3").close()
+    with open_checks(db=str(tmp_path / "regjistri.sqlite3"), tool="cms", guard=_fresh(guard)) as checks:
+        before = checks.check(FAMILY)
+        adults = [f.number for f in before.faces if f.reason.value == "adult"]
+        assert len(adults) == 2
+        child = checks.register.add_child("Djali Çelë")
+        checks.enrol(child.id, FAMILY, adults[0], confirm_child=True)
+        checks.register.set_never_publish(child.id, True, "çështje kujdestarie")
+        never = checks.check(FAMILY).faces[adults[0] - 1]
+        assert (never.action.value, never.reason.value, never.detail) == ("block", "never_publish", child.id)
+        checks.register.set_never_publish(child.id, False)
+        unconsented = checks.check(FAMILY)
+        assert [(f.number, f.reason.value) for f in unconsented.faces if f.number in adults] == \
+            [(adults[0], "consent_out_of_scope"), (adults[1], "adult")]  # the other adult is not taken for the child
+
+
 def test_one_checks_shared_by_threads_gives_each_photo_the_answer_one_thread_gives(guard, data_dir):
     """A web server's threads share one Checks: same results as one by one, every check audited, the chain intact."""
     from concurrent.futures import ThreadPoolExecutor

@@ -145,3 +145,19 @@ def test_the_dates_of_consents_count(archive, capsys):
     assert _verdicts(before)[FAMILY_NAME] == "PASS"
     _, earlier, _ = _scan(archive, capsys, "--date", "2026-08-01")
     assert _verdicts(earlier)[FAMILY_NAME] == "BLOCK"
+
+
+def test_an_enrolment_or_a_never_publish_flag_judges_adult_looking_faces_again(archive, capsys):
+    """Adult-looking faces are matched against the register too (a child enrolled with confirm_child, a never-publish
+    child), so a change there judges again every photo with such a face, and only those."""
+    from consent_db import Register
+
+    _, first, _ = _scan(archive, capsys)
+    with_adults = {Path(p["source"]).name for p in first["photos"] if any(f["reason"] == "adult" for f in p["faces"])}
+    assert FAMILY_NAME in with_adults and len(with_adults) < len(first["photos"])
+    with Register(archive["db"]) as reg:
+        child = next(c for c in reg.list_children())
+        reg.set_never_publish(child.id, True, "çështje kujdestarie")
+    _, after, err = _scan(archive, capsys)
+    assert f"{len(with_adults)} photo(s) judged (the never-publish list {len(with_adults)})" in err
+    assert _verdicts(after)[FAMILY_NAME] == "BLOCK"  # the girl herself

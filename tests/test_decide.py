@@ -43,6 +43,25 @@ def test_adult_is_allowed():
     assert (d.action, d.reason) == (FaceAction.ALLOW, ReasonCode.ADULT)
 
 
+def test_an_adult_looking_face_the_register_knows_as_a_child_is_that_child():
+    """The audit's case: a child enrolled with --confirm-child (the models read an adult) on the never-publish list
+    passed every scan, because only faces not called adult were matched against the register."""
+    adult_looking = face(p_minor=0.001, expected=45, low=38)
+    sure = ConsentEvidence("ch-1", 0.93, None, confident=True, ambiguous=False, note="ch-1: no active consent")
+    d = decide_face(adult_looking, CALIBRATED, sure)
+    assert (d.category, d.action, d.reason) == (FaceCategory.POSSIBLE_MINOR, FaceAction.BLOCK, ReasonCode.CONSENT_OUT_OF_SCOPE)
+    covered = decide_face(adult_looking, CALIBRATED, replace(sure, record_id="cr-1"))
+    assert (covered.action, covered.reason, covered.detail) == (FaceAction.ALLOW, ReasonCode.CONSENT, "cr-1")
+    # never-publish wins for any match the register reports, as for a face that looks young
+    unsure_never = replace(sure, similarity=0.84, confident=False, never_publish=True)
+    d = decide_face(adult_looking, CALIBRATED, unsure_never)
+    assert (d.action, d.reason, d.detail) == (FaceAction.BLOCK, ReasonCode.NEVER_PUBLISH, "ch-1")
+    # a mere resemblance to an ordinary child neither blocks an adult nor is reported as a consent relied on
+    for unsure in (replace(sure, similarity=0.84, confident=False), replace(sure, ambiguous=True, confident=False)):
+        d = decide_face(adult_looking, CALIBRATED, unsure)
+        assert (d.action, d.reason, d.consent) == (FaceAction.ALLOW, ReasonCode.ADULT, None)
+
+
 def test_middle_band_goes_to_review_not_pass():
     d = decide_face(face(p_minor=0.2, expected=36, low=16), CALIBRATED)
     assert (d.category, d.action) == (FaceCategory.UNCERTAIN, FaceAction.REVIEW)

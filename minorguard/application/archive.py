@@ -35,6 +35,8 @@ __all__ = ["RegisterMarks", "ResultStore", "RunSummary", "check_incrementally", 
 
 # decisions a register can never change for that face (apart from a reviewer's decision about the photo)
 SETTLED_REASONS = frozenset({"adult", "too_small", "too_blurred"})
+# results kept under earlier decision rules are judged again; 2: adult-looking faces are matched against the register
+DECISION_RULES = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     sha256 TEXT NOT NULL, fixed TEXT NOT NULL, deps TEXT NOT NULL, result TEXT NOT NULL, judged_at TEXT NOT NULL,
@@ -49,6 +51,7 @@ class RegisterMarks:
     """For each part of the register a decision can depend on, the audit sequence number of its last change."""
 
     enrolments: int = 0  # an enrolment added: any face could now match a child
+    never_publish: int = 0  # a child put on (or taken off) the never-publish list: a face like theirs blocks
     events: int = 0
     known_adults: int = 0
     children: dict[str, int] = field(default_factory=dict)  # a child's consents, never-publish flag, erasure
@@ -65,13 +68,15 @@ def register_marks(register: Any) -> RegisterMarks:
 
     if register is None:
         return RegisterMarks()
-    enrolments = events = known = 0
+    enrolments = events = known = never = 0
     children: dict[str, int] = {}
     reviews: dict[str, int] = {}
     for e in register.audit_entries():
         action, seq = e["action"], e["seq"]
         if action in ("photo_enrolled", "photo_redescribed"):  # a new description may match any open face
             enrolments = seq
+        if action.startswith("never_publish_"):
+            never = seq
         if action.startswith("event_"):
             events = seq
         elif action.startswith("known_adult_"):
@@ -86,12 +91,15 @@ def register_marks(register: Any) -> RegisterMarks:
                     reviews[face["photo_sha256"]] = seq
         elif action == "register_imported":  # consents of many children at once: every open face may change
             enrolments = max(enrolments, seq)
-    return RegisterMarks(enrolments, events, known, children, reviews)
+    return RegisterMarks(enrolments=enrolments, never_publish=never, events=events, known_adults=known, children=children, reviews=reviews)
 
 
 def dependencies(result: PhotoResult, marks: RegisterMarks, context: Any) -> dict[str, Any]:
     """What ``result`` depended on, with the marks it was judged under."""
     deps: dict[str, Any] = {"reviews": marks.reviews.get(result.sha256 or "", 0)}
+    if any(f.reason.value == "adult" for f in (*result.faces, *result.preview_faces)):
+        # an adult-looking face is matched against the register too (an enrolled child, a never-publish one)
+        deps["adult_faces"] = [marks.enrolments, marks.never_publish]
     open_faces = [f for f in (*result.faces, *result.preview_faces) if f.reason.value not in SETTLED_REASONS]
     if not open_faces:
         return deps
@@ -108,6 +116,8 @@ def _why_changed(deps: dict[str, Any], marks: RegisterMarks, context: Any, sha25
     """None when nothing ``deps`` names has changed; else the first reason, as a catalogue word."""
     if deps.get("reviews", 0) != marks.reviews.get(sha256, 0):
         return "reviews"
+    if "adult_faces" in deps and deps["adult_faces"] != [marks.enrolments, marks.never_publish]:
+        return "enrolments" if deps["adult_faces"][0] != marks.enrolments else "never_publish"
     if "enrolments" not in deps:
         return None
     for part in ("enrolments", "events", "known_adults"):
@@ -189,7 +199,7 @@ class RunSummary:
 
 def _fixed(checks: Any) -> str:
     guard = checks.guard
-    return json.dumps([guard.policy.version, guard.pack_label, checks.context.channel])
+    return json.dumps([guard.policy.version, guard.pack_label, checks.context.channel, DECISION_RULES])
 
 
 def check_incrementally(checks: Any, sources: Iterable[Path], store: ResultStore, summary: RunSummary,

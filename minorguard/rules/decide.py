@@ -107,15 +107,21 @@ def decide_face(
     if not ident.identifiable:
         return make(FaceCategory.NOT_IDENTIFIABLE, FaceAction.ALLOW, ident.reason or ReasonCode.TOO_SMALL)
     category = categorize(assessment.age, policy)
+    if category is FaceCategory.ADULT and consent is not None and (consent.never_publish or (consent.confident and not consent.ambiguous)):
+        # The register knows this face: a child the age estimate reads as an adult (such faces are enrolled only
+        # when the office confirms the child, --confirm-child) is still the child, and a face that may be a
+        # never-publish child is treated as that child. A mere resemblance to another child does not count.
+        category = FaceCategory.POSSIBLE_MINOR
     # never-publish outranks every other fact, a reviewer's included
-    if consent is not None and consent.never_publish and category is not FaceCategory.ADULT:
+    if consent is not None and consent.never_publish:
         return make(category, FaceAction.BLOCK, ReasonCode.NEVER_PUBLISH, consent.child_ref)
     if override is not None:
         decision = make(override.category, override.action, ReasonCode.REVIEWER, override.note)
         # a consent the reviewer linked is the evidence the report and the export rely on
         return replace(decision, consent=override.consent) if override.consent is not None else decision
     if category is FaceCategory.ADULT:
-        return make(category, FaceAction.ALLOW, ReasonCode.ADULT)
+        # a resemblance the decision did not rest on is neither reported nor audited as a consent relied on
+        return replace(make(category, FaceAction.ALLOW, ReasonCode.ADULT), consent=None)
     # a known adult clears only a face no consent record claims, and only below
     # the policy's P(under 18) gate: a known adult can never clear a child
     if consent is None and known_adult_clears(assessment.age, known_adult, policy):
