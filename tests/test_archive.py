@@ -84,7 +84,7 @@ def test_a_re_run_judges_only_what_a_change_could_alter(archive, capsys):
     assert f"{open_photos} photo(s) judged (another date, purpose or event {open_photos})" in err
     # another channel: every photo (faces are judged at the channel's size)
     code, _, err = _scan(archive, capsys, "--channel", "website")
-    assert f"{photos} photo(s) judged (another policy, model pack or channel {photos})" in err
+    assert f"{photos} photo(s) judged (another policy, model pack, channel or register {photos})" in err
 
 
 def test_a_killed_run_resumes_and_loses_nothing(archive, tmp_path):
@@ -161,3 +161,55 @@ def test_an_enrolment_or_a_never_publish_flag_judges_adult_looking_faces_again(a
     _, after, err = _scan(archive, capsys)
     assert f"{len(with_adults)} photo(s) judged (the never-publish list {len(with_adults)})" in err
     assert _verdicts(after)[FAMILY_NAME] == "BLOCK"  # the girl herself
+
+
+def test_a_file_rewritten_at_the_same_size_with_its_time_set_back_is_judged_again(guard, tmp_path, monkeypatch, capsys):
+    """The audit's case: a blank BMP scanned, then overwritten by the family portrait at the same byte size and its
+    modification time restored (``touch -r``, ``cp -p``): the blank's PASS was reused."""
+    from PIL import Image
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    folder = tmp_path / "arkivi"
+    folder.mkdir()
+    photo = folder / "foto_çelë.bmp"
+    with Image.open(SAMPLES / FAMILY_NAME) as family:
+        portrait = family.convert("RGB")
+    Image.new("RGB", portrait.size, (200, 200, 200)).save(photo)
+    store = str(tmp_path / "rezultatet.sqlite3")
+    scan = ["scan", str(folder), "--incremental", store, "--no-group", "--lang", "en"]
+    assert main(scan) == 0
+    times = photo.stat()
+    portrait.save(photo)
+    assert photo.stat().st_size == times.st_size
+    os.utime(photo, ns=(times.st_atime_ns, times.st_mtime_ns))
+    capsys.readouterr()
+    assert main(scan) == 2
+    assert "1 photo(s) judged (new 1)" in " ".join(capsys.readouterr().err.split())
+
+
+def test_a_result_judged_without_the_register_or_with_another_is_judged_again_and_audited(archive, capsys, tmp_path):
+    """The audit's case: results judged with no register (or another one) were reused without any record in the
+    register the run reported under; and two registers' change marks (audit entry numbers) are not comparable."""
+    from consent_db import Register
+
+    store = str(tmp_path / "elsewhere.sqlite3")
+    other = str(tmp_path / "tjetri.sqlite3")
+    Register(other).close()
+    base = ["scan", str(archive["folder"]), "--channel", "facebook", "--date", "2026-12-01", "--incremental", store,
+            "--no-group", "--lang", "en"]
+    main([*base, "--db", other])
+    photos = len([p for p in archive["folder"].iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png")])
+
+    def checked() -> int:
+        with Register(archive["db"]) as reg:
+            return sum(e["action"] == "photo_checked" for e in reg.audit_entries())
+
+    before = checked()
+    capsys.readouterr()
+    main([*base, "--db", archive["db"]])
+    assert f"{photos} photo(s) judged (another policy, model pack, channel or register {photos})" in " ".join(capsys.readouterr().err.split())
+    assert checked() == before + photos  # each result recorded in this register
+    main([*base, "--db", archive["db"]])
+    assert f"0 photo(s) judged (-); {photos} reused" in " ".join(capsys.readouterr().err.split())
+    assert checked() == before + photos  # a reused result was recorded when it was judged

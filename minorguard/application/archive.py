@@ -3,21 +3,26 @@
 A result is kept with what it was judged under: the photo's sha256, the policy
 version, the model pack and the channel (these change every face's judgement),
 and, only where the register could change it, the marks of the register parts it
-depended on. A photo whose faces are all adults or too small to identify depends
-only on reviewers' decisions about that photo; a photo with a possible minor also
-depends on the enrolments, events, known adults, the publication date, purpose and
-event, and on the consent records of the children its faces matched. So after one
-consent changes, only the photos that matched that child are judged again.
+depended on. A photo whose faces are all too small to identify depends only on
+reviewers' decisions about that photo; one with an adult-looking face also on the
+enrolments and the never-publish list; a photo with a possible minor also on the
+events, known adults, the publication date, purpose and event, and on the consent
+records of the children its faces matched. So after one consent changes, only the
+photos that matched that child are judged again.
 
 The store is a SQLite file of its own (results hold boxes, ages and pseudonymous
 child references, never embeddings or names). Every result is committed as soon as
 it is judged, so a run that is killed loses nothing: the next one resumes. File
-identity (path, size, modification time) is kept beside the sha256, so an unchanged
-file is not read again to be recognised.
+identity (path, size, modification and change times, inode) is kept beside the
+sha256, so an unchanged file is not read again to be recognised; a file whose
+identity changed is read and hashed, never taken for the one recorded. Results are
+kept per register (and one without any): each was audited in the register it is
+reused under when it was judged, and another register's marks say nothing here.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
@@ -41,8 +46,9 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     sha256 TEXT NOT NULL, fixed TEXT NOT NULL, deps TEXT NOT NULL, result TEXT NOT NULL, judged_at TEXT NOT NULL,
     PRIMARY KEY (sha256, fixed));
-CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS file_ids (
+    path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+    inode INTEGER NOT NULL, device INTEGER NOT NULL, sha256 TEXT NOT NULL);
 """
 
 
@@ -56,6 +62,7 @@ class RegisterMarks:
     known_adults: int = 0
     children: dict[str, int] = field(default_factory=dict)  # a child's consents, never-publish flag, erasure
     reviews: dict[str, int] = field(default_factory=dict)  # reviewers' decisions, by photo sha256
+    register: str = ""  # which register: the hash of its audit log's first entry ("" without one)
 
     @property
     def any_child(self) -> int:
@@ -71,7 +78,8 @@ def register_marks(register: Any) -> RegisterMarks:
     enrolments = events = known = never = 0
     children: dict[str, int] = {}
     reviews: dict[str, int] = {}
-    for e in register.audit_entries():
+    entries = register.audit_entries()
+    for e in entries:
         action, seq = e["action"], e["seq"]
         if action in ("photo_enrolled", "photo_redescribed"):  # a new description may match any open face
             enrolments = seq
@@ -91,7 +99,8 @@ def register_marks(register: Any) -> RegisterMarks:
                     reviews[face["photo_sha256"]] = seq
         elif action == "register_imported":  # consents of many children at once: every open face may change
             enrolments = max(enrolments, seq)
-    return RegisterMarks(enrolments=enrolments, never_publish=never, events=events, known_adults=known, children=children, reviews=reviews)
+    return RegisterMarks(enrolments=enrolments, never_publish=never, events=events, known_adults=known, children=children,
+                         reviews=reviews, register=entries[0]["hash"] if entries else "")
 
 
 def dependencies(result: PhotoResult, marks: RegisterMarks, context: Any) -> dict[str, Any]:
@@ -146,14 +155,41 @@ class ResultStore:
         self._lock = threading.Lock()
 
     def sha256_of(self, path: Path) -> str | None:
-        """The sha256 recorded for this file when its size and modification time are unchanged."""
+        """The sha256 recorded for this file when its identity is unchanged, else that of its bytes now (recorded
+        for next time); None when it cannot be read (it is judged, and so reported).
+
+        Size and modification time alone took an image edited in place at the same size, its time set back
+        (``touch -r``, ``cp -p``, ``rsync -t``), for the photo judged before. The change time cannot be set back,
+        and a file put in its place has another inode."""
         try:
             st = path.stat()
         except OSError:
             return None
+        identity = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
         with self._lock:
-            row = self._db.execute("SELECT size, mtime_ns, sha256 FROM files WHERE path = ?", (os.fsdecode(path),)).fetchone()
-        return row[2] if row and row[0] == st.st_size and row[1] == st.st_mtime_ns else None
+            row = self._db.execute("SELECT size, mtime_ns, ctime_ns, inode, device, sha256 FROM file_ids WHERE path = ?",
+                                   (os.fsdecode(path),)).fetchone()
+        if row and tuple(row[:5]) == identity:
+            return row[5]
+        try:
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError:
+            return None
+        sha = digest.hexdigest()
+        self._remember(path, identity, sha)
+        return sha
+
+    def _remember(self, path: Path, identity: tuple[int, ...], sha256: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO file_ids VALUES (?, ?, ?, ?, ?, ?, ?)", (os.fsdecode(path), *identity, sha256))
+
+    def known(self, sha256: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM results WHERE sha256 = ?", (sha256,)).fetchone() is not None
+
 
     def get(self, sha256: str, fixed: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
         with self._lock:
@@ -172,8 +208,9 @@ class ResultStore:
                                  (result.sha256, fixed, json.dumps(deps, sort_keys=True), json.dumps(to_jsonable(result)), now))
                 if path is not None:
                     st = path.stat()
-                    self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)",
-                                     (os.fsdecode(path), st.st_size, st.st_mtime_ns, result.sha256))
+                    self._db.execute("INSERT OR REPLACE INTO file_ids VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                     (os.fsdecode(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev,
+                                      result.sha256))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -197,9 +234,12 @@ class RunSummary:
     why_judged: Counter = field(default_factory=Counter)  # new, policy, reviews, enrolments, events, known_adults, context, consents
 
 
-def _fixed(checks: Any) -> str:
+def _fixed(checks: Any, marks: RegisterMarks) -> str:
+    """What every face's judgement rests on. The register is one of them: a result judged without it (or with
+    another) was never audited in it, and another register's marks are not this one's (two registers can both have
+    their enrolments at entry 5)."""
     guard = checks.guard
-    return json.dumps([guard.policy.version, guard.pack_label, checks.context.channel, DECISION_RULES])
+    return json.dumps([guard.policy.version, guard.pack_label, checks.context.channel, DECISION_RULES, marks.register])
 
 
 def check_incrementally(checks: Any, sources: Iterable[Path], store: ResultStore, summary: RunSummary,
@@ -212,7 +252,7 @@ def check_incrementally(checks: Any, sources: Iterable[Path], store: ResultStore
 
     checks.refresh()
     marks = register_marks(checks.register)
-    fixed = _fixed(checks)
+    fixed = _fixed(checks, marks)
     as_result = TypeAdapter(PhotoResult)
     items = list(sources)
     to_judge: list[Path] = []
@@ -225,7 +265,8 @@ def check_incrementally(checks: Any, sources: Iterable[Path], store: ResultStore
             continue
         kept = store.get(sha, fixed)
         if kept is None:
-            summary.why_judged["policy"] += 1  # known photo, judged under another policy, pack or channel
+            # a known photo judged under another policy, pack or channel; or one never judged
+            summary.why_judged["policy" if store.known(sha) else "new"] += 1
             to_judge.append(path)
             continue
         deps, data = kept
