@@ -12,6 +12,7 @@ import getpass
 import hashlib
 import os
 import secrets
+import stat
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -782,6 +783,10 @@ def _default_actor() -> str:
         return "unknown"
 
 
+# a signed form scanned at 600 dpi in colour is a few MB; the document is kept encrypted in the register
+MAX_DOCUMENT_BYTES = 64 << 20
+
+
 def _read_document(document: bytes | os.PathLike | str | None) -> bytes:
     if document is None:
         raise RegisterError("no_document")
@@ -790,13 +795,22 @@ def _read_document(document: bytes | os.PathLike | str | None) -> bytes:
     else:
         path = Path(document)
         try:
-            data = path.read_bytes()
+            # a device or a pipe is never read: /dev/zero filled memory until the system killed the command
+            kind = path.stat().st_mode
+            if stat.S_ISDIR(kind):
+                raise RegisterError("document_folder", path=str(path))
+            if not stat.S_ISREG(kind):
+                raise RegisterError("document_not_regular", path=str(path))
+            with open(path, "rb") as handle:
+                data = handle.read(MAX_DOCUMENT_BYTES + 1)
         except FileNotFoundError:
             raise RegisterError("document_missing", path=str(path)) from None
         except IsADirectoryError:
             raise RegisterError("document_folder", path=str(path)) from None
         except OSError as error:
             raise RegisterError("document_unreadable", path=str(path), error=os_reason(error)) from None
+        if len(data) > MAX_DOCUMENT_BYTES:
+            raise RegisterError("document_too_large", path=str(path), limit=MAX_DOCUMENT_BYTES >> 20)
     if not data:
         raise RegisterError("document_empty")
     return data

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -88,6 +89,9 @@ def test_add_consent_list_show_and_export_without_biometrics(register_env, child
         (["consent", "add", "{child}", "--document", "{form}", "--channel", "all", "--signed", "2026-01-10", "--until", "2026-01-01"], "before start"),
         (["consent", "add", "{child}", "--document", "{text}", "--channel", "all"], "not a PDF"),
         (["consent", "add", "{child}", "--document", "{form}", "--channel", "all", "--signed", "01/09/2026"], "YYYY-MM-DD"),
+        # a device or a pipe is refused unread (/dev/zero filled memory until the system killed the command)
+        (["consent", "add", "{child}", "--document", "/dev/zero", "--channel", "all", "--signed", "2026-09-01"], "not a regular file"),
+        (["consent", "add", "{child}", "--document", "{fifo}", "--channel", "all", "--signed", "2026-09-01"], "not a regular file"),
         (["consent", "withdraw", "cr-00000000", "--reason", "x"], "no consent record"),
         (["guardian", "add", "ch-00000000", "Drita"], "no child"),
         (["child", "show", "ch-00000000"], "no child"),
@@ -97,12 +101,22 @@ def test_add_consent_list_show_and_export_without_biometrics(register_env, child
 def test_bad_input_is_one_line_exit_64_and_nothing_written(register_env, child, form, tmp_path, capsys, args, message):
     text = tmp_path / "notes.txt"
     text.write_text("not a form", encoding="utf-8")
+    fifo = tmp_path / "tub"
+    os.mkfifo(fifo)
     before = _audit_entries(register_env)
-    argv = [a.format(child=child, form=form, text=text) for a in args]
+    argv = [a.format(child=child, form=form, text=text, fifo=fifo) for a in args]
     assert run(register_env, *argv) == EXIT_USAGE
     error = capsys.readouterr().err
     assert message in error.replace("\n", " ") and "Traceback" not in error
     assert _audit_entries(register_env) == before
+
+
+def test_a_document_larger_than_any_signed_form_is_refused_unread(register_env, child, form, tmp_path, capsys, monkeypatch):
+    import consent_db.register as register_module
+
+    monkeypatch.setattr(register_module, "MAX_DOCUMENT_BYTES", form.stat().st_size - 1)
+    assert run(register_env, "consent", "add", child, "--document", str(form), "--channel", "all", "--signed", "2026-09-01") == EXIT_USAGE
+    assert "larger than" in capsys.readouterr().err
 
 
 def test_messages_in_albanian_by_default(register_env, child, form, tmp_path, capsys):
