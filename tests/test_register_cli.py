@@ -96,6 +96,7 @@ def test_add_consent_list_show_and_export_without_biometrics(register_env, child
         (["guardian", "add", "ch-00000000", "Drita"], "no child"),
         (["child", "show", "ch-00000000"], "no child"),
         (["child", "never-publish", "{child}"], "why"),
+        (["register", "import", "/dev/zero"], "not a regular file"),
     ],
 )
 def test_bad_input_is_one_line_exit_64_and_nothing_written(register_env, child, form, tmp_path, capsys, args, message):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import stat
 import sys
 from dataclasses import asdict
 from datetime import date
@@ -390,10 +391,17 @@ def register_export(
 
 def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any]]:
     """Parse and check every row before anything is written; the first bad row is the error."""
+    from consent_db.register import MAX_DOCUMENT_BYTES
+
     try:
-        raw = path.read_bytes()
+        if not stat.S_ISREG(path.stat().st_mode):  # /dev/zero would fill memory; a pipe would wait forever
+            fail(t("register.document_not_regular", lang.value, path=path))
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_DOCUMENT_BYTES + 1)
     except OSError as error:
         fail(t("register.csv_unreadable", lang.value, path=path, error=say_os_error(error, lang.value)))
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        fail(t("register.document_too_large", lang.value, path=path, limit=MAX_DOCUMENT_BYTES >> 20))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
