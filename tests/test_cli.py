@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -246,13 +247,31 @@ def test_a_report_named_like_a_photo_being_checked_is_refused_before_anything_is
 
 
 def test_report_paths_that_cannot_be_written_are_refused_before_the_scan(tmp_path, capsys):
+    fifo = tmp_path / "tub"
+    os.mkfifo(fifo)
     for args, said in [
         (["--json", str(tmp_path / "nuk-ka" / "r.json")], "there is no folder"),
         (["--csv", str(tmp_path)], "it is a folder"),
         (["--json", str(tmp_path / "r"), "--html", str(tmp_path / "r")], "named for two outputs"),
+        # a rename over a device replaced it with the report (the audit's `--json /dev/full`, as root)
+        (["--json", str(fifo)], "not a regular file"),
+        (["--csv", "/dev/null"], "not a regular file"),
     ]:
         assert main(["scan", str(BIDEN), *args, "--lang", "en"]) == EXIT_USAGE
         assert said in " ".join(capsys.readouterr().err.split())
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+def test_a_report_written_through_a_symbolic_link_keeps_the_link(tmp_path):
+    from minorguard.report.files import atomic_write_text
+
+    target = tmp_path / "raportet" / "raporti.json"
+    target.parent.mkdir()
+    target.write_text("{}", encoding="utf-8")
+    link = tmp_path / "i_fundit.json"
+    link.symlink_to(target)
+    atomic_write_text(link, "[1]")
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "[1]"
 
 
 @pytest.mark.parametrize("engine", ["local", "isolated"])

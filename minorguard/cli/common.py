@@ -68,6 +68,8 @@ def refuse_unsafe_outputs(outputs: list[Path | None], photos: list[Path], lang: 
         folder = path.parent if str(path.parent) else Path(".")
         if path.is_dir():
             fail(t("cli.output_unwritable", lang, path=path, why=t("cli.why.is_folder", lang)))
+        if path.exists() and not path.is_file():  # renaming a report over /dev/full replaced the device
+            fail(t("cli.output_unwritable", lang, path=path, why=t("cli.why.not_regular", lang)))
         if path is makes_its_folder and not folder.exists():
             continue
         if not folder.is_dir():

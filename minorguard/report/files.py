@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -87,6 +88,10 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     """
     text = shown(text)
     path = Path(path)
+    if path.is_symlink():  # the link stays a link: what it points at is the report
+        path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():  # the rename would replace a device or a pipe with this file
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
