@@ -386,9 +386,14 @@ def test_existing_output_is_kept_unless_overwrite(guard, tmp_path):
     first = export_photos(guard, [OBAMA], out)
     assert first.photos[0].status is ExportStatus.EXPORTED
     (out / OBAMA.name).write_bytes(b"someone else's file")
-    again = export_photos(guard, [OBAMA], out)
-    assert again.photos[0].status is ExportStatus.EXISTS
-    assert (out / OBAMA.name).read_bytes() == b"someone else's file"
+    for _ in range(2):  # not the copy the manifest describes (the audit put the original back): an error, every time
+        again = export_photos(guard, [OBAMA], out)
+        assert (again.photos[0].status, again.photos[0].code) == (ExportStatus.ERROR, "copy_changed")
+        assert (out / OBAMA.name).read_bytes() == b"someone else's file"
+    (out / "tjetër.jpg").write_bytes(b"a file this export never made")
+    copy_of = tmp_path / "tjetër.jpg"
+    shutil.copy(OBAMA, copy_of)
+    assert export_photos(guard, [copy_of], out).photos[0].status is ExportStatus.EXISTS
     replaced = export_photos(guard, [OBAMA], out, overwrite=True, style="solid")
     assert replaced.photos[0].status is ExportStatus.EXPORTED
     assert Image.open(out / OBAMA.name).size == Image.open(OBAMA).size

@@ -627,7 +627,8 @@ def export_photos(
     def prepare(job: _Job) -> _Staged | ExportedPhoto:
         previous = manifest.entries.get(job.rel.as_posix())
         if job.early is not None and job.early.status is ExportStatus.EXISTS and _describes_the_copy(previous):
-            return _stale_or_kept(guard, job.early, job.source, previous, hide, keep_review, context)
+            return _changed_copy(job.early, out / job.rel, previous) or _stale_or_kept(
+                guard, job.early, job.source, previous, hide, keep_review, context)
         if job.early is not None:
             return job.early
         return _prepare(guard, job.source, job.rel, out, hide, style, keep_review, context, job.rng)
@@ -765,7 +766,7 @@ class _Batch:
                 photo = _with_message(photo, photo.message + "; the earlier copy was removed")
         previous = self.manifest.entries.get(photo.output or "")
         entry = _entry(photo, self.guard, self.hide, self.style, self.keep_review)
-        if photo.code == "stale_copy" and previous:
+        if photo.code in ("stale_copy", "copy_changed") and previous:
             # the entry keeps describing the copy on disk (what it hides), now marked stale and why
             entry = {**previous, "status": photo.status.value, "code": photo.code, "message": photo.message,
                      "verdict": entry["verdict"], "found_stale_at": entry["at"]}
@@ -800,7 +801,26 @@ class _Batch:
 
 def _describes_the_copy(entry: dict[str, Any] | None) -> bool:
     """Whether a manifest entry says what the copy on disk shows: an export, or one found stale since."""
-    return bool(entry) and (entry.get("status") == ExportStatus.EXPORTED.value or entry.get("code") == "stale_copy")
+    return bool(entry) and (entry.get("status") == ExportStatus.EXPORTED.value or entry.get("code") in ("stale_copy", "copy_changed"))
+
+
+def _changed_copy(kept: ExportedPhoto, dest: Path, previous: dict[str, Any]) -> ExportedPhoto | None:
+    """An error when the file at the copy's place is not the copy the manifest describes: a sync tool or a person
+    put the original back there, and "exists" let it wait in a folder meant for upload, listed as a redacted copy."""
+    try:
+        digest = hashlib.sha256()
+        with open(dest, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None  # cannot be read here: no worse than a file export did not make
+    if digest.hexdigest() == previous.get("output_sha256"):
+        return None
+    return _with_message(
+        replace(kept, status=ExportStatus.ERROR, code="copy_changed", detail=kept.output or ""),
+        f"{kept.output}: the file already there is not the copy this export made (it changed since): it may show what the"
+        " copy hid; check it, then export with overwrite",
+    )
 
 
 def _stale_or_kept(guard: Guard, kept: ExportedPhoto, source: Path, previous: dict[str, Any], hide: HideMode,
