@@ -58,12 +58,27 @@ def relying_on(register: Register, *, consent: str | None = None, event: str | N
     entries = register.audit_entries()
     if consent is not None:
         register.get_consent(consent)  # an unknown id: NotFound, not an empty list
-        return _rows(entries, lambda d: d.get("record") == consent, lambda f: f.get("consent_record") == consent,
-                     lambda d: d.get("consent") == consent)
+        return _named_by_reviews(register, _rows(entries, lambda d: d.get("record") == consent,
+                                                 lambda f: f.get("consent_record") == consent, lambda d: d.get("consent") == consent))
     if event is not None:
         register.get_event(event)
         return _rows(entries, lambda d: d.get("event_id") == event, lambda f: f.get("event_id") == event, lambda d: False)
     return _review_rows(entries, int(review))
+
+
+def _named_by_reviews(register: Register, rows: list[Reliance]) -> list[Reliance]:
+    """A reviewed photo named as its reviewer saw it: the reviews table keeps the file name, the audit log never
+    does (entries written before 2026-12-07 did, and keep it)."""
+    from dataclasses import replace
+
+    from consent_db.reviews import Reviews
+
+    unnamed = [r.photo_sha256 for r in rows if r.how == "reviewed" and not r.source]
+    if not unnamed:
+        return rows
+    seen = Reviews(register).for_photos(unnamed)
+    names = {sha: ", ".join(sorted({d.source for d in decisions if d.source})) for sha, decisions in seen.items()}
+    return [replace(r, source=names.get(r.photo_sha256) or None) if r.how == "reviewed" and not r.source else r for r in rows]
 
 
 def _rows(entries: list[dict[str, Any]], decided, exported_face, reviewed) -> list[Reliance]:
@@ -132,10 +147,11 @@ def _channel(details: dict[str, Any]) -> str | None:
 
 
 def _output(details: dict[str, Any]) -> str | None:
-    output = details.get("output")
+    """Where the copy went: its folder (entries since 2026-12-07 name no file; the manifest does), or the folder and
+    file an older entry named."""
+    output, folder = details.get("output"), details.get("out_dir")
     if not output:
-        return None
-    folder = details.get("out_dir")
+        return folder or None
     return os.path.join(folder, output) if folder else output
 
 

@@ -44,7 +44,8 @@ def print_relied(relied: list[Any], names: dict[str, list[str]], lang: str, csv_
         for column in ("photo", "how", "at", "tool", "channel", "date", "faces", "copy / file"):
             table.add_column(t("relied.col." + column.split(" ")[0], lang), overflow="fold")
         for r in rows:
-            where = r["output"] or ", ".join(r["file_names"]) or "-"
+            names = ", ".join(r["file_names"])
+            where = (f"{r['output']}: {names}" if names else r["output"]) if r["output"] else names or "-"
             table.add_row(r["photo_sha256"][:16], t("relied.how." + r["how"], lang), (r["at"] or "")[:16], escape(r["tool"] or "-"),
                           r["channel"] or "-", r["date"] or "-", ", ".join(map(str, r["faces"])) or "-", escape(where))
         console.print(table)

@@ -777,8 +777,8 @@ class _Batch:
                         "action": "export",
                         "source_sha256": photo.source_sha256,
                         "output_sha256": photo.output_sha256,
-                        "output": photo.output,
-                        "source": os.path.basename(photo.source),
+                        # never the file names (a name can name a child, and the log is never erased): the
+                        # manifest names the copy; the sha256s find it there (`audit relied --manifest`)
                         "hidden_faces": len(photo.hidden),
                         "hide": self.hide.value,
                         "policy_version": self.guard.policy.version,
