@@ -612,3 +612,39 @@ def test_an_exif_block_declaring_both_a_jpeg_and_an_uncompressed_preview_gives_b
     assert jpeg == b"\xff\xd8\xff\xd9"
     with Image.open(__import__("io").BytesIO(strips)) as shown:
         assert shown.size == (2, 1) and list(shown.getdata()) == [(255, 0, 0), (0, 255, 0)]
+
+
+def _with_the_portrait_hidden(where: str, path: Path) -> Path:
+    """The father alone, with the whole portrait hidden where the audit put it: in the JPEG's comment, in its ICC
+    profile after a real profile, or as a HEIC's metadata item of another type than pillow-heif shows."""
+    from PIL import ImageCms
+
+    portrait = _portrait()
+    hidden = _jpeg(portrait, 60)
+    father = _left_adult_only(portrait)
+    if where == "comment":
+        father.save(path, "JPEG", quality=92, comment=hidden)
+    elif where == "ICC profile":
+        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        father.save(path, "JPEG", quality=92, icc_profile=profile + hidden)
+    else:
+        pillow_heif = pytest.importorskip("pillow_heif")
+        pillow_heif.register_heif_opener()
+        father.save(path, "HEIF", quality=80, metadata=[{"type": "mime", "content_type": "image/jpeg", "data": hidden}])
+    return path
+
+
+@pytest.mark.parametrize("where, name", [("comment", "koment.jpg"), ("ICC profile", "profili.jpg"), ("HEIF metadata", "send.heic")])
+def test_a_picture_hidden_in_a_comment_an_icc_profile_or_a_heic_item_is_judged(guard, tmp_path, where, name):
+    """The audit's case: the whole portrait inside the father's photo passed the scan (only APPn segments were searched,
+    ICC profiles skipped), and export copied the comment and the profile with the picture in them."""
+    path = _with_the_portrait_hidden(where, tmp_path / name)
+    result = guard.check(path)
+    assert result.verdict.value == "BLOCK" and result.preview == where, (result.verdict, result.preview)
+    from minorguard.publish.export import export_photos
+
+    photo = export_photos(guard, [path], tmp_path / "kopje").photos[0]
+    assert photo.status.value == "exported"
+    copy = (tmp_path / "kopje" / name).read_bytes()
+    assert copy.count(b"\xff\xd8\xff") == (1 if name.endswith(".jpg") else 0)  # a JPEG's own start, nothing else
+    assert guard.check(tmp_path / "kopje" / name).verdict.value == "PASS"

@@ -31,8 +31,8 @@ __all__ = [
 ]
 
 # in the pack label: results from before previews were judged are judged again (archive runs); 5: previews split
-# across JPEG segments, and uncompressed ones
-PREVIEW_RULES = 5
+# across JPEG segments, and uncompressed ones; 6: pictures in comments, ICC profiles and HEIC metadata items
+PREVIEW_RULES = 6
 
 # EXIF orientation -> the turn that shows the pixels upright (as ImageOps.exif_transpose does)
 _UPRIGHT = {
@@ -135,9 +135,23 @@ def embedded_previews(data: bytes | Image.Image | None) -> list[EmbeddedPreview]
             # unjudged (ERROR preview_unreadable; its bytes or its path are judged whole). A picture derived from it
             # (converted, turned, copied: no format) is pixels, as an array is, and carries no preview.
             found.append(EmbeddedPreview("HEIF", b""))
-    # JPEG streams anywhere else in the metadata (a maker note's preview; an editor that crops keeps it verbatim)
+    # JPEG streams anywhere else in the metadata (a maker note's preview; an editor that crops keeps it verbatim).
+    # A comment, an ICC profile and a HEIC's metadata items too: any of them can carry a picture that anyone can pull
+    # out of the published file (an audit hid the sample portrait in a JPEG's comment and in its ICC profile).
     blobs = [("maker note" if payload.startswith(b"Exif\x00\x00") else f"APP{marker - 0xE0}", payload)
              for marker, payload in segments if 0xE0 <= marker <= 0xEF and not payload.startswith(b"ICC_PROFILE")]
+    blobs += [("comment", payload) for marker, payload in segments if marker == 0xFE]
+    # an ICC profile over 64 KB is split across APP2 segments, 14 bytes of header each
+    icc = b"".join(payload[14:] for marker, payload in segments if marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"))
+    blobs += [("ICC profile", blob) for blob in (icc, info.get("icc_profile")) if isinstance(blob, bytes) and blob]
+    if not segments and isinstance(info.get("comment"), bytes):  # GIF, and a caller's opened JPEG
+        blobs.append(("comment", info["comment"]))
+    blobs += [("HEIF metadata", item["data"]) for item in info.get("metadata") or ()
+              if isinstance(item, dict) and isinstance(item.get("data"), bytes)]
+    if "thumbnails" in info and isinstance(data, bytes):
+        # pillow-heif shows only some item types (Exif, XMP, IPTC); a JPEG stored as another item ("mime") is there
+        # for any other tool to extract, so the whole file is searched (its HEVC data holds no JPEG that decodes)
+        blobs.append(("HEIF metadata", data))
     if not segments and isinstance(raw, bytes):
         blobs.append(("maker note", raw))
     seen = {p.data[:512] for p in found}

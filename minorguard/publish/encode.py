@@ -136,6 +136,10 @@ def encode_like(source: Image.Image, source_bytes: bytes, image: Image.Image) ->
     kept = sorted({name for name in _exif_names(exif)})
     exif_bytes = exif.tobytes()
     icc = source.info.get("icc_profile")
+    if icc and b"\xff\xd8\xff" in icc:
+        # a colour profile does not hold a JPEG; one that does carries a picture the copy would publish
+        removed.append("ICC profile (it held a picture)")
+        icc = None
     xmp, xmp_removed, xmp_kept = clean_xmp(source.info.get("xmp") or source.info.get("XML:com.adobe.xmp"))
     removed += xmp_removed
     kept += xmp_kept
