@@ -605,8 +605,10 @@ def test_cli_export_with_register_writes_one_audit_entry_per_exported_photo(tmp_
         entries = [e for e in reg.audit_entries() if e["action"] == "photo_exported"]
         assert reg.audit_verify().ok
     assert len(entries) == 1
-    assert entries[0]["photo_sha256"] == sha256(OBAMA) and entries[0]["subject"] == OBAMA.name
-    assert json.loads(entries[0]["details"])["hidden_faces"] >= 2  # the girls (+ a neighbour flipped by the paint)
+    details = json.loads(entries[0]["details"])
+    assert entries[0]["photo_sha256"] == sha256(OBAMA) and entries[0]["subject"] == details["output_sha256"]
+    assert OBAMA.stem not in entries[0]["details"]  # never the file's name: the copy by its sha256
+    assert details["hidden_faces"] >= 2  # the girls (+ a neighbour flipped by the paint)
 
 
 def test_a_copy_whose_audit_entry_cannot_be_written_is_removed_and_the_export_stops(tmp_path, register_url, monkeypatch, capsys):

@@ -304,8 +304,10 @@ class Checks:
         from consent_db import audit
 
         with self.register.store.transaction() as session:
-            audit.append(session, self.register.actor, "photo_exported", entry.get("output") or "",
-                         {**{k: v for k, v in entry.items() if k != "source_sha256"}, "tool": self.tool, "out_dir": out_dir,
+            # never a file name (a name can name a child, and the log is never erased): the copy by its sha256
+            audit.append(session, self.register.actor, "photo_exported", entry.get("output_sha256") or "",
+                         {**{k: v for k, v in entry.items() if k not in ("source_sha256", "source", "output", "message")},
+                          "tool": self.tool, "out_dir": out_dir,
                           "channel": self.context.channel, "date": (self.context.when or Date.today()).isoformat()},
                          photo_sha256=entry.get("source_sha256"))
 
