@@ -611,6 +611,21 @@ def test_cli_export_with_register_writes_one_audit_entry_per_exported_photo(tmp_
     assert details["hidden_faces"] >= 2  # the girls (+ a neighbour flipped by the paint)
 
 
+def test_a_photo_not_exported_is_audited_too(tmp_path, register_url):
+    """The audit's case: a refused copy or an unreadable photo left nothing in the log, while scan audits its ERRORs."""
+    from consent_db import Register
+    from minorguard.cli import main
+
+    photos = tmp_path / "fotot"
+    photos.mkdir()
+    (photos / "e_prerë.jpg").write_bytes(OBAMA.read_bytes()[:4000])
+    assert main(["export", str(photos), "--out", str(tmp_path / "out"), "--db", register_url, "--lang", "en"]) != 0
+    with Register(register_url) as reg:
+        entries = [e for e in reg.audit_entries() if e["action"] == "photo_not_exported"]
+    assert len(entries) == 1 and "e_prerë" not in entries[0]["details"]
+    assert json.loads(entries[0]["details"])["status"] == "error"
+
+
 def test_a_copy_whose_audit_entry_cannot_be_written_is_removed_and_the_export_stops(tmp_path, register_url, monkeypatch, capsys):
     """A read-only register used to leave the copy in the upload folder, listed as exported, with no audit entry."""
     from consent_db import RegisterError

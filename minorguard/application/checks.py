@@ -298,14 +298,16 @@ class Checks:
 
     def _exported(self, entry: dict[str, Any], out_dir: str | None) -> None:
         """One hash-chained ``photo_exported`` entry per exported photo, naming the tool, the channel and date it was
-        exported for and the folder of the copy (None: the copy was returned to the caller)."""
+        exported for and the folder of the copy (None: the copy was returned to the caller); ``photo_not_exported``
+        for a copy refused, a stale copy or a photo that could not be judged."""
         if self.register is None:
             return
         from consent_db import audit
 
         with self.register.store.transaction() as session:
             # never a file name (a name can name a child, and the log is never erased): the copy by its sha256
-            audit.append(session, self.register.actor, "photo_exported", entry.get("output_sha256") or "",
+            action = "photo_exported" if entry.get("action", "export") == "export" else "photo_not_exported"
+            audit.append(session, self.register.actor, action, entry.get("output_sha256") or entry.get("code") or "",
                          {**{k: v for k, v in entry.items() if k not in ("source_sha256", "source", "output", "message")},
                           "tool": self.tool, "out_dir": out_dir,
                           "channel": self.context.channel, "date": (self.context.when or Date.today()).isoformat()},

@@ -790,6 +790,12 @@ class _Batch:
                 # a copy the audit log does not know of must not wait in a folder meant for upload (nor in the manifest)
                 dest.unlink(missing_ok=True)
                 raise
+        elif self.audit is not None and photo.status in (ExportStatus.REFUSED, ExportStatus.ERROR):
+            # a copy refused, a photo that could not be judged, a stale copy: decisions too, audited as scan audits
+            # its ERROR results (an audit found them missing from the log)
+            self.audit({"action": "export_refused", "status": photo.status.value, "code": photo.code,
+                        "source_sha256": photo.source_sha256, "verdict": entry["verdict"], "hide": self.hide.value,
+                        "policy_version": self.guard.policy.version, "faces": entry["faces"]})
         if photo.status is ExportStatus.EXISTS and previous and previous.get("status") == ExportStatus.EXPORTED.value:
             pass  # the file is the one the manifest already describes: keep that entry
         else:
