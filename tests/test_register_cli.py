@@ -97,6 +97,8 @@ def test_add_consent_list_show_and_export_without_biometrics(register_env, child
         (["child", "show", "ch-00000000"], "no child"),
         (["child", "never-publish", "{child}"], "why"),
         (["register", "import", "/dev/zero"], "not a regular file"),
+        # refused before the register is read, so no register_exported entry for an export never written
+        (["register", "export", "--format", "json", "-o", "/nuk-ka/x.json"], "there is no folder"),
     ],
 )
 def test_bad_input_is_one_line_exit_64_and_nothing_written(register_env, child, form, tmp_path, capsys, args, message):

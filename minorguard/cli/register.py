@@ -370,6 +370,11 @@ def register_export(
     lang: Lang = LangOpt,
 ) -> None:
     """Export children, guardians and consents: no photos, embeddings or documents (their sha256 only)."""
+    from minorguard.cli.common import refuse_unsafe_outputs
+    from minorguard.report.files import atomic_write_text
+
+    # before the register is read: an export that cannot be written must not be audited as made
+    refuse_unsafe_outputs([output], [], lang.value)
     with OpenRegister(db, by, lang) as reg:
         data = reg.export()
     if fmt is Format.json:
@@ -385,7 +390,7 @@ def register_export(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text((EXCEL_UTF8 + text) if fmt is Format.csv else text, encoding="utf-8")
+        atomic_write_text(output, (EXCEL_UTF8 + text) if fmt is Format.csv else text)
         err.print(t("cli.written", lang.value, path=output))
 
 
