@@ -69,6 +69,22 @@ def test_a_register_that_cannot_be_opened_stops_a_tool_too(guard, data_dir):
     assert "asnjë foto" in error.value.text("sq")
 
 
+def test_a_register_whose_file_is_gone_but_whose_key_is_there_stops_a_check(guard, data_dir, capsys):
+    """The audit's case: with register.sqlite3 moved away and its key left, scan ran with no register at all, so a
+    reviewer's hide and the never-publish list were silently not applied."""
+    from consent_db import Register
+    from minorguard.cli import main
+
+    Register(None).close()
+    (data_dir / "register.sqlite3").rename(data_dir / "kopje.sqlite3")
+    with pytest.raises(RegisterUnavailable) as error:
+        open_checks(tool="cms", guard=_fresh(guard))
+    assert "key is in" in str(error.value) and "çelësi i regjistrit" in error.value.text("sq")
+    assert main(["scan", str(FAMILY), "--lang", "en"]) == 64
+    assert "key is in" in " ".join(capsys.readouterr().err.split())
+    assert not (data_dir / "register.sqlite3").exists()  # and no new, empty register in its place
+
+
 @pytest.mark.parametrize("named", ["argument", "environment", "event"])
 def test_a_named_register_that_does_not_exist_stops_the_check_and_is_not_created(guard, data_dir, tmp_path, monkeypatch, named):
     """A mistyped --db used to create an empty register (and a key beside the real one's) and judge against it:
@@ -83,7 +99,10 @@ def test_a_named_register_that_does_not_exist_stops_the_check_and_is_not_created
     with pytest.raises(RegisterUnavailable) as error:
         open_checks(db=str(typo) if named == "argument" else None, tool="cms", guard=_fresh(guard),
                     context=CheckContext(event_id="flamuri") if named == "event" else None)
-    assert "no register at" in str(error.value) and "nuk ka regjistër" in error.value.text("sq")
+    if named == "event":  # nothing named: the data folder holds the other register's key, and no register
+        assert "key is in" in str(error.value)
+    else:
+        assert "no register at" in str(error.value) and "nuk ka regjistër" in error.value.text("sq")
     assert not typo.exists() and not (data_dir / "register.sqlite3").exists()
     assert (data_dir / "register.key").read_bytes() == key  # no key of an empty register beside the real one's
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".sqlite3") == ["regjistri.sqlite3"]

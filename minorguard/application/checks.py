@@ -89,10 +89,12 @@ def refuse_unknown_channel(channel: str | None, policy: Any) -> None:
 
 
 def register_is_expected() -> bool:
-    """Whether a register is named ($MINORGUARD_DB) or exists in the data folder."""
+    """Whether a register is named ($MINORGUARD_DB) or is in the data folder: its file, or its key (a register whose
+    file is gone still has reviewers' hides and never-publish children that a check without it would not apply)."""
     from consent_db.paths import DB_ENV, data_dir
 
-    return bool(os.environ.get(DB_ENV)) or (data_dir() / "register.sqlite3").is_file()
+    folder = data_dir()
+    return bool(os.environ.get(DB_ENV)) or (folder / "register.sqlite3").exists() or (folder / "register.key").exists()
 
 
 def open_register_for_checks(db: str | None, event_id: str | None = None, actor: str | None = None) -> Any:
@@ -101,8 +103,13 @@ def open_register_for_checks(db: str | None, event_id: str | None = None, actor:
         return None  # no register anywhere: no consent, event or reviewer can allow anything
     try:
         from consent_db import Register, RegisterError
+        from consent_db.paths import DB_ENV, data_dir
     except ImportError as error:
         raise RegisterUnavailable(error) from None
+    folder = data_dir()
+    if db is None and not os.environ.get(DB_ENV) and not (folder / "register.sqlite3").exists() \
+            and (folder / "register.key").exists():
+        raise RegisterUnavailable(RegisterError("key_without_register", folder=str(folder)))
     try:
         return Register(db, actor=actor, create=False)  # a mistyped name must stop the check, not start a register
     except RegisterError as error:
