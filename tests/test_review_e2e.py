@@ -285,3 +285,25 @@ def test_one_decision_per_person_in_the_browser(browser, setup):
         details = details if isinstance(details, dict) else json.loads(details)
         assert len(details["faces"]) == 2
         assert register.list_known_adults(include_expired=True) == []
+
+
+def test_photos_that_could_not_be_checked_are_named_on_the_page(browser, setup, guard):
+    """An unreadable photo was only counted ("ERROR 1") on the page and not mentioned on the console."""
+    folder = setup["folder"]
+    (folder / "gjysmë.jpg").write_bytes((folder / "faceaisharp_obama_family.jpg").read_bytes()[:3000])
+    results = [guard.check(p, label=f"{folder.name}/{p.name}") for p in sorted(folder.iterdir())]
+    write_json(results, setup["report"])
+    served = _Served(setup)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(served.url)
+        page.wait_for_selector("#errors .warn")
+        assert page.locator("#errors h2").inner_text().startswith("Photos that could not be checked")
+        assert page.locator("#errors .warn").all_inner_texts() == [f"{folder.name}/gjysmë.jpg: file is truncated or damaged"]
+        assert page.locator("#photos .card").count() == 2  # the family's girls are still there to decide
+        context.close()
+    finally:
+        code, errors = served.stop()
+    assert code == 0 and "Traceback" not in errors
+    assert "gjysmë.jpg: file is truncated or damaged" in " ".join(errors.split())

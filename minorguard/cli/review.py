@@ -47,14 +47,89 @@ def _scan_folder(
         fail(say(error, lang))
     for notice in checks.notices:
         err.print(notice, soft_wrap=True)
-    results = []
+    judged = []
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), console=err, transient=True) as bar:
         task = bar.add_task("scan", total=len(sources))
         for result in checks.check_many(sources, workers=workers or None):
-            results.append(result)
+            judged.append(result)
             bar.advance(task)
-    results, batch = finish_checks(checks, results, lang)  # audited as `scan` does; the register stays open for the page
+    results, batch = finish_checks(checks, judged, lang, audit=False)  # grouped; the register stays open for the page
+    _audit_as_scan(checks, sources, judged, workers, lang)
     return results, checks.guard.policy, (batch.groups if batch is not None else None), checks.guard
+
+
+def _audit_as_scan(checks, sources: list, judged: list, workers: int, lang: str) -> None:
+    """One ``photo_checked`` entry per photo with the verdict `scan` gives it: the reviewers' decisions applied.
+
+    The page judged without them (it shows the models' decisions and applies the stored ones on top), and its
+    results, audited as they were, logged BLOCK for a photo a reviewer had let through and PASS for one a
+    reviewer had hidden. A photo with stored decisions is judged again with them; the others' results are
+    the same either way.
+    """
+    from consent_db.reviews import Reviews
+    from minorguard.application.checks import open_checks
+    from minorguard.locale.coded_error import CodedError
+
+    audited = list(judged)
+    try:
+        stored = Reviews(checks.register).for_photos([r.sha256 for r in judged if r.sha256])
+        # an ERROR and a file of several frames take no reviewer's decision: their results stand as judged
+        again = [i for i, r in enumerate(judged) if not r.error and r.frames <= 1 and stored.get(r.sha256 or "")]
+        if again:
+            reviewed = open_checks(guard=checks.guard, register=checks.register, context=checks.context,
+                                   tool=checks.tool, lang=lang, apply_reviews=True)
+            for i, result in zip(again, reviewed.check_many([sources[i] for i in again], workers=workers or None)):
+                audited[i] = result
+        checks.audit(audited)
+    except CodedError as error:  # fail closed: decisions that cannot be audited are not to be relied on
+        checks.close()
+        fail(say(error, lang))
+
+
+def _open_review_register(db: str | None, event: str | None, lang: str):
+    """The register the page keeps its decisions in, opened by `scan`'s rule: one named (--db, $MINORGUARD_DB) or
+    needed by --event must exist, and one that exists must open; a mistyped name stops here (exit 64) instead of
+    serving a new, empty register beside the real one."""
+    from minorguard.application.checks import RegisterUnavailable, open_register_for_checks
+    from minorguard.cli.events import open_register
+
+    try:
+        register = open_register_for_checks(db, event)
+    except RegisterUnavailable as error:
+        fail(say(error, lang))
+    if register is None:  # nothing named and none anywhere: the page needs somewhere to keep the decisions
+        register = open_register(None, lang=lang)
+    return register
+
+
+def _refuse_bad_context(register, policy, context, lang: str) -> None:
+    """--channel and --event checked as `scan` checks them (a folder's scan does it in open_checks): a page for a
+    channel or event that does not exist would judge consents against a publication nobody makes."""
+    from minorguard.application.checks import refuse_unknown_channel
+    from minorguard.locale.coded_error import CodedError
+    from minorguard.rules.events import RegisterEventLinker
+
+    try:
+        refuse_unknown_channel(context.channel, policy)
+        if context.event_id is not None:
+            RegisterEventLinker.from_register(register, lang).get(context.event_id)
+    except CodedError as error:
+        register.close()
+        fail(say(error, lang))
+
+
+def _say_errors(results, lang: str) -> None:
+    """Each photo that could not be checked, named with its reason as `scan` says it (on stderr: the first line on
+    stdout is the page's address)."""
+    from rich.markup import escape
+
+    from minorguard.report.files import explain_error
+    from minorguard.types import Verdict
+
+    label = t("verdict.ERROR", lang)
+    for r in results:
+        if r.error or r.verdict is Verdict.ERROR:
+            err.print(f"[magenta]{label:10}[/] {escape(explain_error(r, lang) or r.source)}", soft_wrap=True, highlight=False)
 
 
 def review_cmd(
@@ -77,10 +152,9 @@ def review_cmd(
     import signal
     import webbrowser
 
-    from minorguard.cli.events import open_register
     from minorguard.pipeline import CheckContext
     from minorguard.report.results_json import ResultsFileError, read_report
-    from minorguard.review.app import ReviewApp
+    from minorguard.review.app import ReviewApp, ReviewedResults, refuse_reviewed
     from minorguard.review.server import ReviewServer
     from minorguard.rules.policy import PolicyError, load_policy
 
@@ -91,14 +165,7 @@ def review_cmd(
     if not source.exists():
         fail(t("cli.path_missing", lang_s, path=source))
     if source.is_dir():
-        from minorguard.application.checks import RegisterUnavailable, open_register_for_checks
-
-        try:  # a register that exists but cannot be opened stops the review, as it stops `scan`
-            register = open_register_for_checks(db, event)
-        except RegisterUnavailable as error:
-            fail(say(error, lang_s))
-        if register is None:  # the page needs somewhere to keep the decisions
-            register = open_register(db)
+        register = _open_review_register(db, event, lang_s)
         linker = None
         results, active_policy, groups, guard = _scan_folder(
             source, recursive, policy, models, linker, context, workers, register, lang_s
@@ -111,9 +178,11 @@ def review_cmd(
         try:
             results, groups = read_report(source)
             active_policy = load_policy(policy)
-        except (ResultsFileError, PolicyError) as error:
+            refuse_reviewed(results)  # before any register is opened: nothing to close
+        except (ResultsFileError, PolicyError, ReviewedResults) as error:
             fail(say(error, lang_s))
-        register = open_register(db)
+        register = _open_review_register(db, event, lang_s)
+        _refuse_bad_context(register, active_policy, context, lang_s)
         base_dir = source.resolve().parent
 
         def guard():  # the models load only if the reviewer remembers someone
@@ -122,6 +191,7 @@ def review_cmd(
         fail(t("review.bad_source", lang_s))
     from consent_db.reviews import Reviews
 
+    _say_errors(results, lang_s)
     app = ReviewApp(
         results, Reviews(register), active_policy, lang=lang_s, base_dir=base_dir,
         channel=channel, when=publish_date, event_id=event, groups=groups, guard=guard, purpose=purpose,

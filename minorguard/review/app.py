@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image
 
 from minorguard.locale import t
+from minorguard.locale.coded_error import CodedError
 from minorguard.photos.decode import PhotoError, load_photo
 from minorguard.photos.thumbnail import load_preview
-from minorguard.report.files import explain_face, explain_photo_error
+from minorguard.report.files import explain_error, explain_face, explain_photo_error
 from minorguard.report.html import face_kind
 from minorguard.report.people import Person, people_of
 from minorguard.report.thumbs import face_thumbnail, preview_or_none
@@ -39,7 +40,7 @@ ALLOWING_KINDS = ("adult", "consent")
 if TYPE_CHECKING:
     from consent_db.reviews import Reviews
 
-__all__ = ["UI_KEYS", "ReviewApp", "ReviewProblem"]
+__all__ = ["UI_KEYS", "ReviewApp", "ReviewProblem", "ReviewedResults", "refuse_reviewed"]
 
 UI_KEYS = (
     "review.title", "review.reviewer", "review.reviewer_needed", "review.reason", "review.adult", "review.consent",
@@ -51,7 +52,7 @@ UI_KEYS = (
     "verdict.PASS", "verdict.REVIEW", "verdict.BLOCK", "verdict.ERROR",
     "review.people", "review.person", "review.person_todo", "review.person_side_minor", "review.person_side_adult",
     "review.person_mixed", "review.person_all", "review.tick_face", "review.tick_each_face", "review.remember", "review.remember_name", "review.remember_role",
-    "review.remember_expires", "review.remember_save", "review.remembered", "review.in_person",
+    "review.remember_expires", "review.remember_save", "review.remembered", "review.in_person", "review.errors",
 )
 
 
@@ -59,12 +60,77 @@ _UNSET = object()
 
 
 class ReviewProblem(Exception):
-    """A refused request: HTTP status and one line for the reviewer."""
+    """A refused request: HTTP status and one line for the reviewer; ``code`` (the message's catalogue key) and
+    ``field`` (the request's field at fault) where a program sending requests can act on them."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.code = code
+        self.field = field
+
+
+class ReviewedResults(CodedError, ValueError):
+    """Results that already carry reviewers' decisions (a ``scan --json`` made with the register's reviews).
+
+    The page applies the stored decisions itself on the models' own ones; given a
+    reviewer's ALLOW as the models' decision, an undo left the face allowed on the
+    page while ``scan`` blocked it again. Such a face does not say what the models
+    decided (the override replaces the category, the consent found and the known
+    adult matched), so the page refuses the results rather than guess.
+    """
+
+    catalogue = "review"
+
+    def __init__(self, name: str, face: int, faces: int) -> None:
+        super().__init__("already_reviewed", name=name, face=face, n=faces)
+
+
+def refuse_reviewed(results: Iterable[PhotoResult]) -> None:
+    """Raise :class:`ReviewedResults` when any face of ``results`` was decided by a reviewer."""
+    reviewed = [(r, d) for r in results for d in (*r.faces, *r.preview_faces) if d.reason is ReasonCode.REVIEWER]
+    if reviewed:
+        first, face = reviewed[0]
+        raise ReviewedResults(first.source, face.number, len(reviewed))
+
+
+def _shown_value(value: Any) -> str:
+    """What a client sent, as JSON writes it (``Infinity``, ``true``, ``1.9``), cut short."""
+    import json
+
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _whole(payload: dict[str, Any], name: str, lang: str, missing_key: str) -> int:
+    """A whole number the request must carry. JSON's ``true`` is a Python int and ``1.9`` or ``Infinity`` would
+    be rounded or overflow: only a plain integer names a photo, a face or a person."""
+    value = payload.get(name)
+    if value is None:
+        raise ReviewProblem(400, t(missing_key, lang), code=missing_key, field=name)
+    return _whole_value(value, name, lang)
+
+
+def _whole_value(value: Any, name: str, lang: str) -> int:
+    if type(value) is not int:
+        raise ReviewProblem(400, t("review.bad_number", lang, field=name, value=_shown_value(value)),
+                            code="review.bad_number", field=name)
+    return value
+
+
+def _text(payload: dict[str, Any], name: str, lang: str) -> str:
+    """A text field (absent or null: empty); any other type is refused, not turned into its Python spelling."""
+    value = payload.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ReviewProblem(400, t("review.bad_text", lang, field=name, value=_shown_value(value)),
+                            code="review.bad_text", field=name)
+    return value
 
 
 def _sha256_file(path: Path) -> str | None:
@@ -134,6 +200,7 @@ class ReviewApp:
         self.consent_check = register_consent_check(reviews.register, channel, self.when, event_id, purpose)
         base = Path(base_dir) if base_dir is not None else None
         self.results = list(results)
+        refuse_reviewed(self.results)
         self.paths: list[Path] = []
         for r in self.results:
             path = Path(r.source)
@@ -231,8 +298,12 @@ class ReviewApp:
     def state(self) -> dict[str, Any]:
         """Every photo that has a face to review (or a reviewed one), worst first; counts of the rest."""
         records = self.reviews.for_photos([r.sha256 for r in self.results if r.sha256])
-        photos, others, every = [], Counter(), {}
+        photos, others, every, errors = [], Counter(), {}, []
         for i, r in enumerate(self.results):
+            if r.error or r.verdict is Verdict.ERROR:
+                # a photo nobody could judge needs a person as much as a flagged face does: named with its reason
+                errors.append({"id": i, "source": r.source, "name": Path(r.source).name, "code": r.error_code,
+                               "reason": explain_error(r, self.lang) or r.source})
             if r.error or not r.faces:
                 others[r.verdict.value] += 1
                 continue
@@ -252,6 +323,7 @@ class ReviewApp:
             "register": self.reviews.register.label,
             "messages": {k: t(k, self.lang) for k in UI_KEYS},
             "photos": photos,
+            "errors": errors,
             "people": [p for p in (self._person_state(person, every) for person in self.people.values()) if p],
             "others": dict(others),
         }
@@ -358,23 +430,28 @@ class ReviewApp:
         """
         from consent_db import RegisterError
 
-        try:
-            person = self.people.get(int(payload["group"]))
-            kind = str(payload["kind"])
-        except (KeyError, TypeError, ValueError):
-            raise ReviewProblem(400, t("review.group_needs", self.lang)) from None
+        group = _whole(payload, "group", self.lang, "review.group_needs")
+        kind = _text(payload, "kind", self.lang)
+        if not kind:
+            raise ReviewProblem(400, t("review.group_needs", self.lang), code="review.group_needs", field="kind")
+        reviewer, reason, consent_id = (_text(payload, name, self.lang) for name in ("reviewer", "reason", "consent_id"))
+        pairs = self._face_pairs(payload.get("faces"))
+        person = self.people.get(group)
         if person is None:
             raise ReviewProblem(404, t("review.no_person", self.lang))
         remember = payload.get("remember")
         if remember is not None and (kind != "adult" or not isinstance(remember, dict)):
             raise ReviewProblem(400, t("review.remember_adult_only", self.lang))
-        reviewer = " ".join(str(payload.get("reviewer") or "").split())
+        if remember is not None:
+            for name in ("name", "role", "expires"):
+                _text(remember, name, self.lang)
+        reviewer = " ".join(reviewer.split())
         if not reviewer:
             raise ReviewProblem(400, t("review.reviewer_needed", self.lang))
         why = _not_decidable(self.results[photo] for photo, _ in person.faces)
         if why:
             raise ReviewProblem(409, t(why, self.lang))
-        ticked = self._ticked(person, kind, payload.get("faces"))
+        ticked = self._ticked(person, kind, pairs)
         with self._lock:
             faces = self._group_faces(person, kind)
             if ticked is not None:
@@ -385,8 +462,7 @@ class ReviewApp:
             label = str(person.id) + (f" · known adult {known.id}" if known is not None else "")
             try:
                 self.reviews.record_group(
-                    [f for _, f in faces], kind, reviewer, str(payload.get("reason") or ""),
-                    consent_id=payload.get("consent_id") or None, group=label,
+                    [f for _, f in faces], kind, reviewer, reason, consent_id=consent_id or None, group=label,
                 )
             except RegisterError as error:
                 if known is not None:  # the decision failed: do not leave half of the step behind
@@ -398,7 +474,7 @@ class ReviewApp:
             "known_adult": None if known is None else {"id": known.id, "name": known.name},
         }
 
-    def _ticked(self, person: Person, kind: str, faces: Any) -> set[tuple[int, int]] | None:
+    def _ticked(self, person: Person, kind: str, pairs: list[tuple[int, int]]) -> set[tuple[int, int]] | None:
         """The faces an allowing decision on a row of possible minors may cover: those ticked one by one.
 
         The clustering may put two children, or a child and a young-looking adult,
@@ -408,14 +484,20 @@ class ReviewApp:
         """
         if kind not in ALLOWING_KINDS or person.side == "adult" or len(person.faces) < 2:
             return None
-        try:
-            ticked = {(int(photo), int(face) - 1) for photo, face in faces}  # face numbers, as every page shows them
-        except (TypeError, ValueError):
-            ticked = set()
+        ticked = {(photo, face - 1) for photo, face in pairs}  # face numbers, as every page shows them
         ticked &= set(person.faces)
         if not ticked:
             raise ReviewProblem(409, t("review.tick_each_face", self.lang))
         return ticked
+
+    def _face_pairs(self, faces: Any) -> list[tuple[int, int]]:
+        """The ticked faces as sent, ``[[photo, face number], ...]``; anything else is refused, never read as none
+        ticked (which answered "tick each face" to a request that had ticked them in another form)."""
+        if faces is None:
+            return []
+        if not isinstance(faces, (list, tuple)) or not all(isinstance(pair, (list, tuple)) and len(pair) == 2 for pair in faces):
+            raise ReviewProblem(400, t("review.bad_faces", self.lang), code="review.bad_faces", field="faces")
+        return [(_whole_value(photo, "faces", self.lang), _whole_value(face, "faces", self.lang)) for photo, face in faces]
 
     def _group_faces(self, person: Person, kind: str) -> list[tuple[int, Any]]:
         """The (photo, FaceRef) pairs a group decision of ``kind`` is about; 409 if a photo changed."""
@@ -486,11 +568,15 @@ class ReviewApp:
         """Record one decision and return the photo's new state."""
         from consent_db import RegisterError
 
-        try:
-            photo_id, number = int(payload["photo"]), int(payload["face"])  # the face's number: 1 = leftmost
-            kind = str(payload["kind"])
-        except (KeyError, TypeError, ValueError):
-            raise ReviewProblem(400, t("review.decision_needs", self.lang)) from None
+        photo_id = _whole(payload, "photo", self.lang, "review.decision_needs")
+        number = _whole(payload, "face", self.lang, "review.decision_needs")  # the face's number: 1 = leftmost
+        kind = _text(payload, "kind", self.lang)
+        if not kind:
+            raise ReviewProblem(400, t("review.decision_needs", self.lang), code="review.decision_needs", field="kind")
+        reviewer, reason, consent_id = (_text(payload, name, self.lang) for name in ("reviewer", "reason", "consent_id"))
+        confirms = payload.get("confirms")
+        if confirms is not None:
+            confirms = _whole_value(confirms, "confirms", self.lang)
         r = self._photo(photo_id)
         if not 1 <= number <= len(r.faces):
             raise ReviewProblem(404, t("review.no_face", self.lang, face=number, id=photo_id))
@@ -507,18 +593,15 @@ class ReviewApp:
                 raise ReviewProblem(409, t("html.no_preview", self.lang))
             if r.sha256 is None or sha_now != r.sha256:
                 raise ReviewProblem(409, t("html.changed", self.lang))
-            confirms = payload.get("confirms")
             if kind == "confirm":
                 standing_now = self._standings(r, self.reviews.for_photo(r.sha256))[face]
                 current = standing_now.current
-                if current is None or confirms is None or int(confirms) != current.seq:
+                if current is None or confirms is None or confirms != current.seq:
                     raise ReviewProblem(409, t("review.stale", self.lang))
             try:
                 self.reviews.record(
                     r.sha256, face, (decision.box.x, decision.box.y, decision.box.width, decision.box.height), kind,
-                    str(payload.get("reviewer") or ""), str(payload.get("reason") or ""),
-                    consent_id=payload.get("consent_id") or None,
-                    confirms=int(confirms) if confirms is not None else None, source=r.source,
+                    reviewer, reason, consent_id=consent_id or None, confirms=confirms, source=r.source,
                 )
             except RegisterError as error:
                 raise ReviewProblem(400, error.text(self.lang)) from None

@@ -55,6 +55,8 @@ dialog input{font:inherit;width:100%;padding:6px}
 .consent{margin:4px 0 4px 14px;font-size:13px}
 .consent.no{color:#8a1c1c}
 .empty{color:#555;padding:30px}
+#errors{background:#fff;border:1px solid #ddd;border-left:8px solid #7b3294;border-radius:6px;margin:16px 0;padding:10px 14px}
+#errors h2{font-size:15px;margin:0 0 8px}
 #people h2{font-size:16px;margin:14px 0 4px}
 .person{background:#fff;border:1px solid #ddd;border-left:8px solid #f59e0b;border-radius:6px;margin:10px 0;padding:8px 14px}
 .person.done{border-left-color:#1a9641}
@@ -245,7 +247,14 @@ function todo() {
 function render() {
   renderPeople();
   const main = $("#photos"); main.replaceChildren();
-  if (!STATE.photos.length) main.append(el("p", "empty", M["review.nothing"]));
+  const errors = STATE.errors || [];
+  if (errors.length) {
+    // fail closed: a photo nobody could judge is named with its reason, never only counted
+    const box = el("section"); box.id = "errors"; box.append(el("h2", "", M["review.errors"]));
+    for (const e of errors) { const w = el("div", "warn", e.reason); w.dataset.error = e.id; box.append(w); }
+    main.append(box);
+  }
+  if (!STATE.photos.length && !errors.length) main.append(el("p", "empty", M["review.nothing"]));
   for (const p of STATE.photos) main.append(renderPhoto(p));
   const others = Object.entries(STATE.others || {}).filter(([, n]) => n).map(([v, n]) => M["verdict." + v] + " " + n).join(" · ");
   if (others) main.append(el("p", "empty", M["review.other_photos"] + ": " + others));

@@ -88,9 +88,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, payload: Any) -> None:
         self._send(status, json_text(payload).encode("utf-8"), "application/json; charset=utf-8")
 
-    def _send_error(self, status: int, message: str) -> None:
+    def _send_error(self, status: int, message: str, code: str | None = None, field: str | None = None) -> None:
         if self.path.startswith("/api/") or self.command == "POST":
-            self._send_json(status, {"error": message})
+            # "error" is the line the page shows; "code" (the message's catalogue key) and "field", when there are
+            # some, are for a program: they stay the same in every language
+            extra = {k: v for k, v in (("code", code), ("field", field)) if v is not None}
+            self._send_json(status, {"error": message, **extra})
         else:
             self._send(status, shown(message + "\n").encode("utf-8"), "text/plain; charset=utf-8")
 
@@ -121,7 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send_error(404, "not found")
         except ReviewProblem as problem:
-            self._send_error(problem.status, problem.message)
+            self._send_error(problem.status, problem.message, problem.code, problem.field)
         except ValueError:
             self._send_error(404, "not found")
         except ConnectionError:
@@ -165,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send_json(200, {"photo": self.server.app.decide(payload)})
         except ReviewProblem as problem:
-            self._send_error(problem.status, problem.message)
+            self._send_error(problem.status, problem.message, problem.code, problem.field)
         except ConnectionError:
             raise
         except Exception as error:
