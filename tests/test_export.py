@@ -399,6 +399,22 @@ def test_existing_output_is_kept_unless_overwrite(guard, tmp_path):
     assert Image.open(out / OBAMA.name).size == Image.open(OBAMA).size
 
 
+def test_a_link_in_the_output_folder_never_leads_a_copy_over_an_original(guard, tmp_path):
+    """The audit's suspicion, confirmed: a symbolic link to a folder of originals inside the output folder, and
+    --overwrite replaced the original of the same name there with the copy."""
+    photos, originals, out = tmp_path / "fotot", tmp_path / "origjinalet", tmp_path / "botim"
+    (photos / "klasa ç").mkdir(parents=True)
+    originals.mkdir()
+    shutil.copy(OBAMA, photos / "klasa ç" / "festë.jpg")
+    shutil.copy(OBAMA, originals / "festë.jpg")
+    out.mkdir()
+    (out / "klasa ç").symlink_to(originals, target_is_directory=True)
+    before = (originals / "festë.jpg").read_bytes()
+    summary = export_photos(guard, [photos], out, overwrite=True, recursive=True)
+    assert [(p.status, p.code) for p in summary.photos] == [(ExportStatus.ERROR, "outside_output")]
+    assert (originals / "festë.jpg").read_bytes() == before and sorted(p.name for p in originals.iterdir()) == ["festë.jpg"]
+
+
 def test_folder_tree_is_mirrored_with_albanian_names(guard, tmp_path):
     tree = tmp_path / "Shkolla ë" / "klasa ç"
     tree.mkdir(parents=True)

@@ -694,6 +694,7 @@ class _Job:
 
 def _jobs(plan: list[tuple[Path, Path]], out: Path, overwrite: bool, rng: np.random.Generator | None) -> list[_Job]:
     jobs, seen = [], {}
+    real_out = Path(os.path.realpath(out))
     for source, rel in plan:
         key, dest = rel.as_posix(), out / rel
         early = None
@@ -703,6 +704,12 @@ def _jobs(plan: list[tuple[Path, Path]], out: Path, overwrite: bool, rng: np.ran
         elif _same_file(source, dest):
             early = ExportedPhoto(str(source), None, ExportStatus.ERROR, f"{source}: output would replace the original",
                                   code="would_replace_original")
+        elif not Path(os.path.realpath(dest)).is_relative_to(real_out):
+            # a symbolic link in the output folder leads elsewhere: --overwrite would replace whatever is there,
+            # an original photo included
+            early = ExportedPhoto(str(source), None, ExportStatus.ERROR,
+                                  f"{source}: its copy's place {key} leads outside the output folder through a link",
+                                  code="outside_output", detail=key)
         elif dest.exists() and not overwrite:
             early = ExportedPhoto(str(source), key, ExportStatus.EXISTS, "output exists; use overwrite to replace it")
         seen.setdefault(key, str(source))
