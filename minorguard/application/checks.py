@@ -280,28 +280,49 @@ class Checks:
     def export_bytes(self, data: bytes, name: str = "foto.jpg", **options: Any) -> ExportedCopy:
         """One photo's publishable copy: ``ExportedCopy(data, photo, entry)``: the copy's bytes (None when no copy
         was made), what happened (``ExportedPhoto``: verdict, faces hidden, or why it was refused) and the photo's
-        manifest entry as the export's manifest writes it. The original is never modified."""
+        manifest entry as the export's manifest writes it. The original is never modified.
+
+        ``name`` is the caller's and is only said back (entry, photo, messages): it need not be a valid file name here
+        (a web form may send 300 Albanian letters, a '/', a NUL)."""
         import json
+        import re
         import tempfile
 
         from minorguard.publish.export import MANIFEST_NAME, export_photos
 
         self.refresh()
+        shown = Path(name).name or "foto"
+        suffix = Path(shown).suffix
+        # the file on disk gets a name of ours; the caller's suffix is kept where it is a plain one, as it was
+        on_disk = "foto" + (suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", suffix) else "")
         with tempfile.TemporaryDirectory(prefix="minorguard-") as tmp:
-            source = Path(tmp) / "in" / (Path(name).name or "foto")
+            source = Path(tmp) / "in" / on_disk
             source.parent.mkdir()
             source.write_bytes(data)
             out = Path(tmp) / "out"
-            # the copy goes back to the caller, not into a folder: the audit names the caller's file, not a temporary path
+
+            def said(text: str | None) -> str | None:
+                # the export's texts name the files it read and wrote; here those are temporary, the caller's is its name
+                if not text:
+                    return text
+                text = text.replace(str(out / on_disk), shown).replace(str(source), shown)
+                return text.replace(tmp + os.sep, "").replace(tmp, "")
+
+            def named(entry: dict[str, Any]) -> dict[str, Any]:
+                return {**entry, "source": shown, "output": shown if entry.get("output") else entry.get("output"),
+                        **({"message": said(entry["message"])} if "message" in entry else {})}
+
+            # the copy goes back to the caller, not into a folder (the audit entries name no file)
             summary = export_photos(self.guard, [source], out, context=self.context,
-                                    audit=lambda entry: self._exported({**entry, "source": source.name}, None), **options)
+                                    audit=lambda entry: self._exported(entry, None), **options)
             (photo,) = summary.photos
             copy = out / photo.output if photo.output else None
             entries = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"]
-            # the caller's file name, not the temporary folder's path (which is gone when this returns)
-            entry = {**entries[0], "source": source.name} if entries else {}
+            entry = named(entries[0]) if entries else {}
             data = copy.read_bytes() if copy is not None and copy.is_file() else None
-            return ExportedCopy(data, dataclasses.replace(photo, source=source.name), entry)
+            photo = dataclasses.replace(photo, source=shown, output=shown if photo.output else None,
+                                        message=said(photo.message) or "", detail=said(photo.detail) or "")
+            return ExportedCopy(data, photo, entry)
 
     def _exported(self, entry: dict[str, Any], out_dir: str | None) -> None:
         """One hash-chained ``photo_exported`` entry per exported photo, naming the tool, the channel and date it was

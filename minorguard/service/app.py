@@ -12,22 +12,31 @@ consents, events, reviewers' decisions, known adults and audit records as the
 command line, with the calling tool's name (from its API key) in every entry.
 A request is either answered with a decision the register has recorded, or
 with an error and nothing decided: a register that cannot be read or written,
-or a check past the time limit, is 503, never a PASS.
+or a check past the time limit, is 503, never a PASS. A photo past the time
+limit cannot be stopped (its thread runs on): it keeps its ``--threads`` slot
+until it ends, and what it decides is not audited, since no caller received it.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import copy
 import functools
+import io
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
 import anyio
+import anyio.from_thread
+import anyio.lowlevel
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -38,7 +47,7 @@ from minorguard.locale import LANGUAGES, t
 from minorguard.locale.coded_error import CodedError
 from minorguard.service.openapi import CHECK_FIELDS, EXPORT_FIELDS, openapi
 from minorguard.service.responses import CheckRefused, ExportAnswer, Health, ModelsAnswer, ServiceError
-from minorguard.service.upload import SeveralFiles, TooLarge, read_upload
+from minorguard.service.upload import MAX_FIELDS, MAX_FILES, BadForm, SeveralFiles, TooLarge, read_upload
 from minorguard.types import to_jsonable
 from minorguard.version import __version__
 
@@ -48,9 +57,15 @@ log = logging.getLogger("minorguard.service")
 
 # query parameters a key must never travel in (they end up in proxies' and servers' logs)
 KEY_PARAMS = frozenset({"key", "api_key", "apikey", "api-key", "token", "access_token", "auth"})
-_MEDIA = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp", ".tif": "image/tiff",
-          ".tiff": "image/tiff", ".gif": "image/gif", ".bmp": "image/bmp", ".heic": "image/heic", ".heif": "image/heif",
-          ".avif": "image/avif", ".jfif": "image/jpeg", ".mpo": "image/jpeg"}
+# a copy's media type by the format its bytes are in (Pillow's name): a copy keeps its original's format, whatever the
+# caller named the upload
+_MEDIA = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "TIFF": "image/tiff",
+          "GIF": "image/gif", "BMP": "image/bmp", "HEIF": "image/heif", "AVIF": "image/avif"}
+# what the Minorguard-Manifest header carries of the entry: values of a bounded size. Proxies and clients limit a
+# header (nginx 4-8 KB for all of them, urllib 64 KB a line) and the faces grow with the photo (52 KB for 144 faces);
+# the file names are the caller's own. The whole entry comes with Accept: application/json.
+_HEADER_FIELDS = ("status", "code", "verdict", "verdict_after", "source_sha256", "output_sha256", "hidden", "attempts",
+                  "jpeg_quality", "hide", "style", "keep_review", "model_pack", "policy_version", "at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,24 +144,72 @@ class Service:
 
     def __init__(self, settings: ServiceSettings, pool: Any) -> None:
         from consent_db.api_keys import ApiKeys
+        from minorguard.application.pool import ChecksPool
 
         self.settings = settings
         self.pool = pool
+        # a Checks says its notes (events, consents, known adults) in the language it was wired in: one pool per
+        # language over the same models and register, so an answer's texts are in the answer's language
+        self.pools = {lang: pool if lang == pool.lang else ChecksPool(register=pool.register, guard=pool.guard, lang=lang,
+                                                                     max_contexts=pool.max_contexts)
+                      for lang in LANGUAGES}
         self.keys = ApiKeys(pool.register)
-        self.limiter = anyio.CapacityLimiter(settings.threads or max(2, os.cpu_count() or 2))
+        # photos are judged on these threads, --threads at a time. A photo past the time limit cannot be stopped and
+        # keeps its thread until it ends (anyio's limiter gave the slot back as soon as the request gave up, so more
+        # photos ran at once than --threads); one still waiting for a thread when its time is up never starts.
+        self.photo_threads = ThreadPoolExecutor(settings.threads or max(2, os.cpu_count() or 2), thread_name_prefix="minorguard-photo")
 
     # -- plumbing --------------------------------------------------------------------
-    async def _run(self, fn: Callable[..., Any], *args: Any, photo: bool = False, **kwargs: Any) -> Any:
-        """``fn`` on a worker thread within the time limit; past it, 503 and nothing decided. Only photos (``photo``)
-        wait for one of the ``--threads`` slots: a key lookup or a health check must not queue behind them."""
+    async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn`` on a worker thread within the time limit; past it, 503 and nothing decided. For the work around a
+        photo (a key lookup, a context's wiring, a health check): it must not queue behind photos (``_photo``)."""
         try:
             with anyio.fail_after(self.settings.timeout_s):
-                return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), abandon_on_cancel=True,
-                                                      limiter=self.limiter if photo else None)
+                return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs), abandon_on_cancel=True)
         except TimeoutError:
-            raise Refusal(503, "service.timeout", seconds=f"{self.settings.timeout_s:g}") from None
+            raise self._timeout() from None
         except Refusal:
             raise
+        except Exception as error:
+            raise _refusal(error) from None
+
+    def _timeout(self) -> Refusal:
+        return Refusal(503, "service.timeout", seconds=f"{self.settings.timeout_s:g}")
+
+    async def _photo(self, checks: Any, work: Callable[[Any], Any]) -> Any:
+        """``work(view)`` on one of the ``--threads`` photo threads within the time limit; ``view`` is ``checks`` for
+        this request, whose audit entries are written only while the caller still waits for the answer.
+
+        Past the limit: 503, nothing decided. A photo not started yet never starts; one running keeps its thread until
+        it ends, and what it decides is not audited (no caller received it: a withdrawal of consent must not find it
+        among the photos that relied on the consent). One whose entries are being written when the time is up is
+        answered: its decision is recorded, so it is given.
+        """
+        delivery = _Delivery()
+        done = anyio.Event()
+        token, loop_thread = anyio.lowlevel.current_token(), threading.get_ident()
+
+        def finished(_: Future) -> None:
+            if threading.get_ident() == loop_thread:  # cancelled from the event loop itself
+                done.set()
+                return
+            with contextlib.suppress(anyio.RunFinishedError):  # the server stopped meanwhile: nobody waits
+                anyio.from_thread.run_sync(done.set, token=token)
+
+        future = self.photo_threads.submit(lambda: work(_answering(checks, delivery)))
+        future.add_done_callback(finished)
+        try:
+            with anyio.move_on_after(self.settings.timeout_s):
+                await done.wait()
+            if not future.done() and (future.cancel() or delivery.give_up()):
+                raise self._timeout()
+            await done.wait()  # its entries are being written: the decision is recorded and is the answer
+        except anyio.get_cancelled_exc_class():
+            if not future.cancel():  # the caller is gone: the same as past the time limit
+                delivery.give_up()
+            raise
+        try:
+            return future.result()
         except Exception as error:
             raise _refusal(error) from None
 
@@ -171,7 +234,10 @@ class Service:
         for name in query:
             if name not in allowed:
                 raise Refusal(400, "service.unknown_field", field=name, allowed=", ".join(allowed))
-        channel = query.get("channel") or None
+        # a field sent empty is that value, as `scan --purpose ""` and the library's CheckContext(purpose="") take it:
+        # an empty purpose is outside a purpose-limited consent, an empty channel or event is refused (dropping it
+        # would judge without the purpose, at no channel's size, or without the event)
+        channel = query.get("channel")
         channels = known_channels(self.pool.guard.policy)
         if channel is not None and channel not in channels:
             raise Refusal(400, "service.unknown_channel", field="channel", value=channel, allowed=", ".join(channels))
@@ -185,10 +251,11 @@ class Service:
         for name, limit in (("purpose", 200), ("event", 64)):
             if len(query.get(name, "")) > limit:
                 raise Refusal(400, "service.too_long", field=name, max=limit)
-        return CheckContext(channel=channel, when=when, event_id=query.get("event") or None, purpose=query.get("purpose") or None)
+        return CheckContext(channel=channel, when=when, event_id=query.get("event"), purpose=query.get("purpose"))
 
-    async def _checks(self, request: Request, fields: dict[str, str]) -> tuple[Any, Any]:
-        """(checks for the request's context and tool, the upload); every refusal before the photo is read whole."""
+    async def _checks(self, request: Request, fields: dict[str, str], lang: str) -> tuple[Any, Any]:
+        """(checks for the request's context and tool, wired in ``lang``; the upload); every refusal before the photo
+        is read whole."""
         tool = await self._tool(request)
         context = self._context(request, fields)
         try:
@@ -196,17 +263,21 @@ class Service:
         except TooLarge:
             raise Refusal(413, "service.too_large", limit=f"{self.settings.max_upload_mb:g}") from None
         except SeveralFiles as several:
+            if several.count is None:
+                raise Refusal(400, "service.too_many_files", field="photo", max=MAX_FILES) from None
             raise Refusal(400, "service.several_photos", field="photo", n=several.count) from None
+        except BadForm:
+            raise Refusal(400, "service.bad_form", fields=MAX_FIELDS) from None
         if upload is None:
             raise Refusal(400, "service.no_photo", field="photo")
-        checks = await self._run(self.pool.checks, context, tool)
+        checks = await self._run(self.pools.get(lang, self.pool).checks, context, tool)
         return checks, upload
 
     # -- endpoints -----------------------------------------------------------------------
     async def check(self, request: Request) -> Response:
         lang = answer_language(request, self.settings.lang)
-        checks, upload = await self._checks(request, CHECK_FIELDS)
-        result = await self._run(checks.check, upload.data, label=upload.name, photo=True)
+        checks, upload = await self._checks(request, CHECK_FIELDS, lang)
+        result = await self._photo(checks, lambda view: view.check(upload.data, label=upload.name))
         body = to_jsonable(result)
         if result.verdict.value == "ERROR":
             from minorguard.report.files import explain_error
@@ -220,8 +291,13 @@ class Service:
 
         lang = answer_language(request, self.settings.lang)
         options = self._export_options(request)
-        checks, upload = await self._checks(request, EXPORT_FIELDS)
-        made = await self._run(checks.export_bytes, upload.data, upload.name, photo=True, **options)
+        checks, upload = await self._checks(request, EXPORT_FIELDS, lang)
+
+        def export(view: Any) -> tuple[Any, str]:
+            made = view.export_bytes(upload.data, upload.name, **options)
+            return made, _media_type(made.data)
+
+        made, media = await self._photo(checks, export)
         photo, entry = made.photo, made.entry
         verdict = photo.verdict.value if photo.verdict else None
         wants_json = "application/json" in request.headers.get("accept", "")
@@ -229,11 +305,11 @@ class Service:
             status = 422 if photo.code in ("not_checked", "unreadable", "undecodable") else 409
             why = t("service.refused", lang, why=explain_export(photo, lang))
             return _json(to_jsonable(ExportAnswer(verdict, None, None, entry, "service.refused", why)), status, lang)
-        media = _MEDIA.get(os.path.splitext(photo.output or "")[1].lower(), "application/octet-stream")
         if wants_json:
             encoded = base64.b64encode(made.data).decode("ascii")
             return _json(to_jsonable(ExportAnswer(verdict, media, encoded, entry)), 200, lang)
-        headers = {"Minorguard-Verdict": verdict or "", "Minorguard-Manifest": json.dumps(entry, ensure_ascii=True, separators=(",", ":")),
+        summary = {**{k: entry.get(k) for k in _HEADER_FIELDS}, "face_count": len(entry.get("faces") or ())}
+        headers = {"Minorguard-Verdict": verdict or "", "Minorguard-Manifest": json.dumps(summary, ensure_ascii=True, separators=(",", ":")),
                    "Content-Language": lang}
         return Response(made.data, 200, headers=headers, media_type=media)
 
@@ -242,16 +318,18 @@ class Service:
         from minorguard.publish.redact import Style
 
         query = request.query_params
-        hides = {"minors": HideMode.MINORS, "all": HideMode.ALL_FACES}
+        hides: dict[str, Any] = {m.value: m for m in HideMode}  # the names `export --hide` takes
         options: dict[str, Any] = {}
         for name, allowed, key in (("hide", hides, "hide"), ("style", {s.value: s for s in Style}, "style"),
                                    ("keep_review", {"true": True, "false": False}, "keep_review")):
             value = query.get(name)
             if value is None:
                 continue
-            if value.lower() not in allowed:
+            # "all": this service's first name for all-faces, still taken so that the tools using it keep working
+            chosen = HideMode.ALL_FACES if name == "hide" and value.lower() == "all" else allowed.get(value.lower())
+            if chosen is None:
                 raise Refusal(400, "service.bad_option", field=name, value=value, allowed=", ".join(allowed))
-            options[key] = allowed[value.lower()]
+            options[key] = chosen
         return options
 
     async def health(self, request: Request) -> Response:
@@ -272,6 +350,60 @@ class Service:
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi())
+
+
+class _Delivery:
+    """Whether a photo's answer reaches its caller; settled once, by the photo's thread or by the request.
+
+    The thread claims it just before it writes the audit entries; the request, past the time limit, gives it up.
+    """
+
+    __slots__ = ("_lock", "_state")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: str | None = None
+
+    def _settle(self, state: str) -> bool:
+        with self._lock:
+            self._state = self._state or state
+            return self._state == state
+
+    def claim(self) -> bool:
+        """On the photo's thread, before its audit entries: False when the caller was told nothing was decided."""
+        return self._settle("answered")
+
+    def give_up(self) -> bool:
+        """On the request, past the time limit: False when the entries are being written (the answer is given)."""
+        return self._settle("abandoned")
+
+
+def _answering(checks: Any, delivery: _Delivery) -> Any:
+    """The shared ``checks`` for one request: the same guard, register and context, whose audit entries (a check's,
+    an export's) are written only when ``delivery`` is claimed.
+
+    A view rather than the library's own steps written out here again: the photo is judged and exported by the
+    library's ``Checks.check`` and ``Checks.export_bytes``, as every other entry point does it.
+    """
+    checks.refresh()  # on the shared checks: the view starts from the register as it is, and wires nothing again
+    view = copy.copy(checks)
+    audit, exported = checks.audit, checks._exported
+    view.audit = lambda results: audit(results) if delivery.claim() else 0
+    view._exported = lambda entry, out_dir: exported(entry, out_dir) if delivery.claim() else None
+    return view
+
+
+def _media_type(data: bytes | None) -> str:
+    """What the copy is, by its own bytes (a JPEG uploaded as x.png is exported as a JPEG)."""
+    from PIL import Image
+
+    if not data:
+        return "application/octet-stream"
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            return _MEDIA.get(image.format or "", "application/octet-stream")
+    except Exception:  # a copy this process wrote: only a format Pillow cannot name lands here
+        return "application/octet-stream"
 
 
 def _refusal(error: Exception) -> Refusal:
@@ -313,6 +445,8 @@ def create_app(settings: ServiceSettings | None = None, pool: Any = None) -> Sta
                 return Refusal(404, "service.not_found", path=request.url.path).answer(lang)
             if error.status_code == 405:
                 return Refusal(405, "service.method", method=request.method).answer(lang)
+            if 400 <= error.status_code < 500:  # the request's fault, not ours: not "an internal error"
+                return Refusal(error.status_code, "service.bad_request", status=error.status_code).answer(lang)
             return Refusal(error.status_code, "service.internal", kind=str(error.status_code)).answer(lang)
         log.exception("unexpected error; nothing was decided", exc_info=error)
         return Refusal(500, "service.internal", kind=type(error).__name__).answer(lang)
@@ -322,6 +456,7 @@ def create_app(settings: ServiceSettings | None = None, pool: Any = None) -> Sta
         try:
             yield
         finally:
+            service.photo_threads.shutdown(wait=False, cancel_futures=True)
             pool.close()
 
     routes = [

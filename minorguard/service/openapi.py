@@ -15,12 +15,13 @@ REF = "#/components/schemas/{model}"
 CHECK_FIELDS = {
     "channel": "Where it will be published: facebook, instagram, x, youtube, tiktok, website, print, all.",
     "date": "Publication date, YYYY-MM-DD (default: today).",
-    "purpose": "What it is published for; consents limited to purposes must list it.",
+    "purpose": "What it is published for; consents limited to purposes must list it (sent empty, it is the empty purpose).",
     "event": "The declared event the photo belongs to (its id in the register).",
 }
 EXPORT_FIELDS = {
     **CHECK_FIELDS,
-    "hide": "minors (default) or all: which faces the copy hides.",
+    "hide": "Which faces the copy hides, as `minorguard export --hide`: minors (default), unconsented-minors-and-unknown "
+            "or all-faces (`all` is taken for all-faces too).",
     "style": "mosaic (default), solid or blur.",
     "keep_review": "true: faces in REVIEW stay visible (default false: they are hidden too).",
 }
@@ -62,7 +63,8 @@ def _photo_body() -> dict[str, Any]:
 
 def _common_errors() -> dict[str, Any]:
     return {
-        "400": _error("A field is wrong (unknown channel or event, malformed date); `field` names it. Also: a key in the URL."),
+        "400": _error("A field is wrong (unknown or empty channel or event, malformed date); `field` names it. Also: a key in "
+                      "the URL, a form with more than one file or one that cannot be read."),
         "401": _error("No API key, or one that is unknown or revoked; nothing is written."),
         "413": _error("The upload is over the limit; refused before it is read whole."),
         "503": _error("The register cannot be used, or the check took longer than the limit: nothing was decided."),
@@ -99,10 +101,14 @@ def openapi() -> dict[str, Any]:
                 "summary": "A publishable copy of one photo: the faces rule 5 forbids hidden, metadata removed, checked again.",
                 "security": security, "parameters": _params(EXPORT_FIELDS), "requestBody": _photo_body(),
                 "responses": {
-                    "200": {"description": "The copy. With Accept: application/json, the copy in base64 and the manifest "
-                                           "entry; otherwise the image's bytes, with headers Minorguard-Verdict (the verdict on the "
-                                           "picture the copy was made from; the original's previews and other frames are not "
-                                           "in the copy and are judged by /v1/check) and Minorguard-Manifest (the entry as JSON).",
+                    "200": {"description": "The copy. With Accept: application/json, the copy in base64 and the whole manifest "
+                                           "entry; otherwise the image's bytes (Content-Type: the copy's own format), with headers "
+                                           "Minorguard-Verdict (the verdict on the picture the copy was made from; the original's "
+                                           "previews and other frames are not in the copy and are judged by /v1/check) and "
+                                           "Minorguard-Manifest (the entry's fields of a bounded size as JSON: status, code, verdict, "
+                                           "verdict_after, source_sha256, output_sha256, hidden, attempts, jpeg_quality, hide, style, "
+                                           "keep_review, model_pack, policy_version, at, and face_count; the faces themselves only in "
+                                           "the JSON answer).",
                             "content": {"image/*": {"schema": {"type": "string", "format": "binary"}},
                                         "application/json": {"schema": {"$ref": REF.format(model="ExportAnswer")}}}},
                     "409": {"description": "No copy was made (for example faces that could not be hidden); the entry says why.",

@@ -6,11 +6,16 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
-__all__ = ["TooLarge", "Upload", "read_upload"]
+__all__ = ["MAX_FIELDS", "MAX_FILES", "BadForm", "SeveralFiles", "TooLarge", "Upload", "read_upload"]
 
 CHUNK_LIMIT_SLACK = 64 * 1024  # a form's boundaries and headers around the photo
+# a form is parsed no further: one photo is wanted, and each file or field is an object held while parsing
+MAX_FILES = 4
+MAX_FIELDS = 20
 
 
 class TooLarge(Exception):
@@ -55,16 +60,21 @@ def _named(data: bytes, name: str) -> str:
 
 
 class SeveralFiles(Exception):
-    """A form with more than one file: one photo per request, never one of them judged for all."""
+    """A form with more than one file: one photo per request, never one of them judged for all. ``count`` is None
+    past ``MAX_FILES``, where the form is not read further."""
 
-    def __init__(self, count: int) -> None:
+    def __init__(self, count: int | None) -> None:
         super().__init__(count)
         self.count = count
 
 
+class BadForm(Exception):
+    """A multipart form that cannot be read: no boundary, malformed, or more than ``MAX_FIELDS`` fields."""
+
+
 async def read_upload(request: Request, max_bytes: int) -> Upload | None:
     """The photo: a multipart form's only file (field ``photo``), else the raw body; None when empty.
-    Raises :class:`SeveralFiles` for a form with more than one file."""
+    Raises :class:`SeveralFiles` for a form with more than one file, :class:`BadForm` for one that cannot be read."""
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind != "multipart/form-data":
         data = await _body(request, max_bytes)
@@ -79,7 +89,13 @@ async def read_upload(request: Request, max_bytes: int) -> Upload | None:
         replayed = True
         return {"type": "http.request", "body": body, "more_body": False}
 
-    form = await Request(request.scope, replay).form(max_files=4, max_fields=20)
+    try:
+        form = await Request(request.scope, replay).form(max_files=MAX_FILES, max_fields=MAX_FIELDS)
+    except (HTTPException, MultiPartException) as error:  # Starlette says which in English words only
+        said = str(getattr(error, "detail", None) or getattr(error, "message", "") or error)
+        if said.startswith("Too many files"):
+            raise SeveralFiles(None) from None
+        raise BadForm(said) from None
     try:
         files = [v for _, v in form.multi_items() if hasattr(v, "read")]
         if len(files) > 1:  # judging one of them would answer for a photo the caller may not have meant
