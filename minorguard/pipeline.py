@@ -37,7 +37,7 @@ from minorguard.photos.thumbnail import (
 )
 from minorguard.rules.decide import ReviewerOverride, categorize, decide_faces, photo_verdict
 from minorguard.rules.known_adults import KnownAdultMatch, wants_known_adult
-from minorguard.rules.policy import Policy, load_policy
+from minorguard.rules.policy import Policy, load_policy, validate_policy
 from minorguard.types import (
     ConsentEvidence,
     DetectedFace,
@@ -114,7 +114,7 @@ class Guard:
         known_adults: KnownAdultLookup | None = None,
         embeddings: EmbeddingSink | None = None,
     ) -> None:
-        self.policy = policy if isinstance(policy, Policy) else load_policy(policy)
+        self.policy = validate_policy(policy) if isinstance(policy, Policy) else load_policy(policy)
         self.pack = pack if isinstance(pack, ModelPack) else load_pack(pack, self.policy.detector_threshold)
         if self.policy.minor_rule == "calibrated" and self.pack.age_model.name != fitted_age_model():
             # The calibration only holds for the age model it was fitted on; with

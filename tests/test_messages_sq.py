@@ -384,7 +384,7 @@ def test_policy_with_several_bad_values_names_each_in_albanian(mg, tmp_path):
     policy.write_text("[minor]\nchallenge_age = 12\n[limits]\nmax_pixels = 0\n", encoding="utf-8")
     code, err = mg("scan", str(OBAMA), "--policy", str(policy), "--lang", "sq")
     assert code == EXIT_USAGE
-    assert "minor.challenge_age duhet të jetë të paktën 18; limits.max_pixels duhet të jetë pozitiv" in err
+    assert "minor.challenge_age duhet të jetë midis 25 dhe 100; limits.max_pixels duhet të jetë midis 1 dhe 2000000000" in err
 
 
 def test_models_folder_without_onnx_in_albanian(mg, tmp_path):

@@ -197,7 +197,7 @@ def test_remembered_from_the_page_the_next_event_passes(env, guard, sample_image
     from minorguard.pipeline import Guard
 
     # a policy under which the model is unsure about this adult (every face to a person, none called a minor)
-    strict = Guard(policy=replace(guard.policy, minor_review_probability=0.0, challenge_age=10), pack=guard.pack)
+    strict = Guard(policy=replace(guard.policy, minor_review_probability=0.0, challenge_age=25), pack=guard.pack)
     batch = _scan(strict, _event_folder(env, sample_images, PORTRAIT))
     report = env / "skanimi.json"
     write_json(batch.results, report, {"groups": [

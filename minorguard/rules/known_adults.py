@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from minorguard.locale import t
-from minorguard.rules.policy import Policy
+from minorguard.rules.policy import Policy, known_adult_gate
 from minorguard.types import AgeEstimate
 
 __all__ = ["KnownAdultMatch", "KnownAdultMatcher", "KnownAdultRef", "known_adult_clears", "match_known_adult"]
@@ -122,13 +122,13 @@ def known_adult_clears(age: AgeEstimate | None, match: KnownAdultMatch | None, p
         and not match.expired
         and not match.ambiguous
         and age is not None
-        and age.p_under_18 < policy.known_adult_max_p_minor
+        and age.p_under_18 < known_adult_gate(policy)
     )
 
 
 def wants_known_adult(age: AgeEstimate | None, policy: Policy) -> bool:
     """Whether matching can change the decision: spares the embedding otherwise."""
-    return age is not None and age.p_under_18 < policy.known_adult_max_p_minor
+    return age is not None and age.p_under_18 < known_adult_gate(policy)
 
 
 class KnownAdultMatcher:
