@@ -49,6 +49,11 @@ class RegisterMatcher:
         self._refs = [vectors[i] for i in self._ids]
         # enrolments made with another embedder cannot be compared: those children stay unrecognised (fail closed)
         self.skipped = sum(c.enrolment_photos for c in self.children.values()) - sum(len(v) for v in self._refs)
+        compared = {i: len(v) for i, v in vectors.items()}
+        # never-publish children some of whose enrolments cannot be compared: the event exemption must not let a
+        # child through unseen who may be one of them (checks wire it so)
+        self.unrecognised_never_publish = sum(
+            1 for c in self.children.values() if c.never_publish and compared.get(c.id, 0) < c.enrolment_photos)
 
     @classmethod
     def from_policy(

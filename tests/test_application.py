@@ -218,6 +218,32 @@ def test_a_child_enrolled_although_the_models_read_an_adult_is_recognised_as_tha
             [(adults[0], "consent_out_of_scope"), (adults[1], "adult")]  # the other adult is not taken for the child
 
 
+def test_an_exemption_waits_for_a_person_while_a_never_publish_child_cannot_be_recognised(guard, data_dir, tmp_path):
+    """The audit's case: a never-publish child enrolled with another embedder (a legacy register) is not recognised,
+    and the public event exempted both girls: PASS, exit 0. A person must now look."""
+    from datetime import datetime
+
+    import numpy as np
+
+    from consent_db import Register
+
+    Register(tmp_path / "regjistri.sqlite3").close()
+    with Register(tmp_path / "regjistri.sqlite3") as reg:
+        event = reg.create_event("Festa e Flamurit", datetime(2026, 11, 28, 10), datetime(2026, 11, 28, 13), tz="Europe/Tirane",
+                                 basis="public", justification="në shesh")
+        child = reg.add_child("Vajza Çelë")
+        vector = np.random.default_rng(3).normal(size=128).astype(np.float32)
+        reg.add_enrolment(child.id, b"foto", vector / np.linalg.norm(vector), face_index=1, face_height_px=120,
+                          embedder="dlib-resnet-v1")
+        reg.set_never_publish(child.id, True, "çështje kujdestarie")
+    context = CheckContext(event_id=event.id)
+    with open_checks(db=str(tmp_path / "regjistri.sqlite3"), context=context, tool="cms", guard=_fresh(guard)) as checks:
+        result = checks.check(FAMILY)
+    girls = [f for f in result.faces if f.category.value != "adult"]
+    assert girls and all((f.action.value, f.reason.value) == ("review", "event_ambiguous") for f in girls)
+    assert result.verdict is Verdict.REVIEW and "never-publish" in girls[0].detail
+
+
 def test_one_checks_shared_by_threads_gives_each_photo_the_answer_one_thread_gives(guard, data_dir):
     """A web server's threads share one Checks: same results as one by one, every check audited, the chain intact."""
     from concurrent.futures import ThreadPoolExecutor

@@ -481,3 +481,39 @@ def test_a_clean_automatic_link_always_contains_the_photo_time(windows, taken, o
         assert chosen.start <= taken <= chosen.end and len(inside) == 1
     else:
         assert len(inside) > 1
+
+
+# -- the audit's fail-open links (plain data) ---------------------------------------
+@pytest.mark.parametrize("taken", [None, datetime(2099, 1, 1, 12, 0), datetime(1998, 1, 1, 12, 0)])
+def test_a_declared_event_is_contradicted_by_gps_even_when_the_photo_has_no_usable_time(taken):
+    """--event on a photo taken in Durrës whose time is missing, in the future or before 2000 was a clean link: the GPS
+    check ran only with a trusted time."""
+    away = link_photo([event()], meta(taken, gps=DURRES), "E1", NOW)
+    assert away.event_id == "E1" and away.ambiguous and "m from event E1" in away.note
+    there = link_photo([event()], meta(taken, gps=SKANDERBEG), "E1", NOW)
+    assert there.event_id == "E1" and not there.ambiguous and "could not be checked" in there.note
+
+
+def test_a_clock_time_in_a_repeated_hour_that_fits_another_event_one_way_is_not_a_clean_link():
+    """The audit's night of 25 October: 02:30 without an offset fits the public night event and, read one way, a
+    private class evening; the public one was taken cleanly (a plain overlap asked a person)."""
+    public = event("nata", "2026-10-25T00:00", "2026-10-25T05:00", place=None)
+    private = event("klasa", "2026-10-25T01:45", "2026-10-25T02:45", basis=None, place=None)
+    link = link_photo([public, private], meta(datetime(2026, 10, 25, 2, 30)), None, NOW)
+    assert link.ambiguous and link.event_id is None and "nata" in link.note and "klasa" in link.note
+
+
+def test_an_exemption_waits_for_a_person_while_never_publish_children_cannot_be_recognised():
+    """A never-publish child enrolled with another face embedder is not recognised, so she was exempted at a public
+    event like any child; the exemption now needs a person, and says why."""
+    from minorguard.rules.events import UnrecognisedNeverPublish
+
+    linker = UnrecognisedNeverPublish(RegisterEventLinker([event()], now=lambda: NOW), 1)
+    link = linker.link(meta(datetime(2026, 6, 1, 11, 0), gps=SKANDERBEG), None)
+    assert link.event_id == "E1" and link.ambiguous and "never-publish" in link.note
+    d = decide_face(FaceAssessment(0, DetectedFace(Box(0, 0, 80, 80), 0.9), Identifiability(True, 80.0, 50.0, None),
+                                   AgeEstimate(9.0, 6.0, 12.0, 0.9, "test")), Policy(), None, link)
+    assert (d.action, d.reason) == (FaceAction.REVIEW, ReasonCode.EVENT_AMBIGUOUS)
+    assert linker.get("E1").id == "E1"  # the rest of the linker is the wrapped one's
+    private = UnrecognisedNeverPublish(RegisterEventLinker([event(basis=None)], now=lambda: NOW), 1)
+    assert not private.link(meta(datetime(2026, 6, 1, 11, 0)), None).ambiguous  # no exemption at stake: left as it was

@@ -231,3 +231,18 @@ def test_enrol_needs_a_choice_between_faces_and_a_known_child(sqlite_register, p
     text.write_text("hello", encoding="utf-8")
     with pytest.raises(RegisterError, match="not an image"):
         enrol_photo(sqlite_register, child.id, text, pack=pack)
+
+
+def test_never_publish_children_who_cannot_be_compared_are_counted_for_the_event_exemption(register):
+    """The audit's case: a never-publish child enrolled with another embedder is not recognised; checks must know how
+    many such children there are, so that an exemption waits for a person (rules.events.UnrecognisedNeverPublish)."""
+    a, b = _basis(7)
+    seen, _ = _enrolled(register, "Ana", a)
+    unseen, _ = _enrolled(register, "Besa", b)
+    matcher = RegisterMatcher.from_policy(register, load_policy(), embedder="dlib-resnet-v1")
+    assert matcher.unrecognised_never_publish == 0
+    register.set_never_publish(unseen, True, "çështje kujdestarie")
+    register.set_never_publish(seen, True, "çështje kujdestarie")
+    assert RegisterMatcher.from_policy(register, load_policy(), embedder="dlib-resnet-v1").unrecognised_never_publish == 0
+    other = RegisterMatcher.from_policy(register, load_policy(), embedder="dlib-resnet-v1+hse-faceres-s115")
+    assert other.unrecognised_never_publish == 2 and other.skipped == 2

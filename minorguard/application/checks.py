@@ -457,6 +457,10 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
                                                   purpose=context.purpose, lang=lang)
             if consent.skipped:
                 checks.notices.append(t("register.other_embedder", lang, n=consent.skipped, embedder=embedder))
+            if consent.unrecognised_never_publish:
+                from minorguard.rules.events import UnrecognisedNeverPublish
+
+                linker = UnrecognisedNeverPublish(linker, consent.unrecognised_never_publish, lang)
         if apply_reviews:
             from minorguard.application.reviews import StoredReviews
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -258,15 +258,20 @@ class _Fit:
         return self.distance_m is not None and self.radius_m is not None and self.distance_m > self.radius_m
 
 
+def _distance(event: Event, meta: PhotoMetadata | None) -> tuple[float, float] | None:
+    """(the photo's GPS distance from the event's place, the event's radius) in metres, when both are known."""
+    if meta is None or not event.has_place or meta.gps_lat is None or meta.gps_lon is None:
+        return None
+    radius = DEFAULT_RADIUS_M if event.radius_m is None else event.radius_m
+    return haversine_m(meta.gps_lat, meta.gps_lon, event.lat, event.lon), radius  # type: ignore[arg-type]
+
+
 def _fit(event: Event, meta: PhotoMetadata) -> _Fit:
     assert meta.datetime_original is not None
     readings = _instants(meta.datetime_original, event)
     start, end = event.start.astimezone(UTC), event.end.astimezone(UTC)
     inside = [start <= r <= end for r in readings]
-    distance = radius = None
-    if event.has_place and meta.gps_lat is not None and meta.gps_lon is not None:
-        distance = haversine_m(meta.gps_lat, meta.gps_lon, event.lat, event.lon)  # type: ignore[arg-type]
-        radius = DEFAULT_RADIUS_M if event.radius_m is None else event.radius_m
+    distance, radius = _distance(event, meta) or (None, None)
     return _Fit(event, all(inside), any(inside) and not all(inside), distance, radius)
 
 
@@ -306,6 +311,18 @@ def link_photo(
         event = by_id.get(explicit_event)
         if event is None:
             raise UnknownEventError(explicit_event)
+        if problem is not None:
+            # no time to check, but a GPS position still contradicts the declaration (an audit passed a photo taken
+            # in New York, its time missing or in 2099, on a Tirana square's festival)
+            distance = _distance(event, meta)
+            if distance is not None and distance[0] > distance[1]:
+                return _uncertain(
+                    event.id, event.basis, "explicit",
+                    t("note.event_outside_place", lang, distance=f"{distance[0]:.0f}", id=event.id, radius=f"{distance[1]:.0f}"),
+                    lang,
+                )
+            return EventEvidence(event.id, event.basis, "explicit",
+                                 note=t("note.event_declared_unchecked", lang, name=event.name, problem=problem))
         if problem is None:
             assert meta is not None
             fit = _fit(event, meta)
@@ -337,6 +354,13 @@ def link_photo(
     assert meta is not None
     fits = [_fit(e, meta) for e in events]
     clean = [f for f in fits if f.in_window and not f.outside_place]
+    # a clock time in a repeated or skipped hour that fits another event one way is that event's photo as well as this
+    # one's (an audit linked a 02:30 photo to a public night event although one reading fit a private class)
+    partly = [f for f in fits if f.partly and not f.outside_place]
+    if len(clean) == 1 and partly:
+        ids = ", ".join(f.event.id for f in clean + partly)
+        return _uncertain(None, _joined_basis(f.event for f in clean + partly), "exif",
+                          t("note.event_many", lang, n=len(clean) + len(partly), ids=ids), lang)
     if len(clean) == 1:
         f = clean[0]
         note = (t("note.event_exif_gps", lang, distance=f"{f.distance_m:.0f}") if f.distance_m is not None
@@ -363,6 +387,28 @@ def link_photo(
         "; ".join(notes),
         lang,
     )
+
+
+@dataclass(frozen=True)
+class UnrecognisedNeverPublish:
+    """An event linker whose links cannot exempt without a person: some never-publish children cannot be recognised
+    (enrolled with another face embedder), so a child the exemption would let through may be one of them."""
+
+    linker: Any
+    children: int
+    lang: str = "en"
+
+    def link(self, photo: Any, explicit_event: str | None) -> EventEvidence | None:
+        evidence = self.linker.link(photo, explicit_event)
+        if evidence is None or evidence.basis is None or evidence.ambiguous:
+            return evidence
+        note = t("note.event_never_publish_unrecognised", self.lang, n=self.children, note=evidence.note)
+        return replace(evidence, ambiguous=True, note=note)
+
+    def __getattr__(self, name: str) -> Any:  # get(), events: the wrapped linker's
+        if name == "linker":  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
+        return getattr(self.linker, name)
 
 
 class RegisterEventLinker:
