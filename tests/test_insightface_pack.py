@@ -385,3 +385,25 @@ def test_scan_with_an_incomplete_folder_is_a_usage_error(model_folder, tmp_path,
     assert cli.main(["scan", str(SAMPLE), "--models", str(tmp_path)]) == cli.EXIT_USAGE  # Albanian by default
     err = " ".join(capsys.readouterr().err.split())
     assert "i mungon genderage, recognition" in err and "genderage: modeli i atributeve gjini-moshë" in err
+
+
+def test_files_that_differ_from_the_folders_own_manifest_are_refused(model_folder, tmp_path):
+    """The audit's case: forged graphs (a detector that finds no face) loaded beside insightface's own manifest.json,
+    which insightface refuses them by, and every photo passed."""
+    import hashlib
+    import json
+    import shutil
+
+    folder = tmp_path / "buffalo_ç"
+    shutil.copytree(model_folder, folder)
+    detector = next(p for p in folder.glob("*.onnx") if "det" in p.name)
+    digest = hashlib.sha256(detector.read_bytes()).hexdigest()
+    manifest = folder / "manifest.json"
+    manifest.write_text(json.dumps({"manifest_version": 2, "tasks": {"detection": {"file": detector.name, "sha256": digest}}}))
+    assert load_insightface_pack(folder, 0.5).detector is not None  # as pinned: used
+    manifest.write_text(json.dumps({"manifest_version": 2, "tasks": {"detection": {"file": detector.name, "sha256": "0" * 64}}}))
+    with pytest.raises(ModelError, match="differs from the sha256"):
+        load_insightface_pack(folder, 0.5)
+    manifest.write_text("{not json")
+    with pytest.raises(ModelError, match="cannot be read"):
+        load_insightface_pack(folder, 0.5)

@@ -16,6 +16,7 @@ Runtime session and route it (checked in ``model_zoo/model_zoo.py``).
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -323,12 +324,31 @@ def _find_roles(folder: Path) -> dict[str, OnnxSignature]:
     return {role: sigs[0] for role, sigs in found.items()}
 
 
+def _check_manifest(folder: Path, used: Sequence[Path]) -> None:
+    """The files to be used against the sha256 in the folder's own ``manifest.json`` (insightface's packs since
+    0.7.3 carry one): a file changed since refuses to load. An audit's forged graphs (a detector that finds no face)
+    loaded beside a manifest insightface itself refused them by, and every photo passed."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return
+    try:
+        tasks = json.loads(manifest.read_text(encoding="utf-8")).get("tasks") or {}
+        pinned = {str(entry["file"]): str(entry["sha256"]).lower() for entry in tasks.values()
+                  if isinstance(entry, dict) and entry.get("file") and entry.get("sha256")}
+    except (OSError, ValueError, AttributeError, TypeError, KeyError) as error:
+        raise ModelError("bad_manifest", path=manifest, error=error) from None
+    for path in used:
+        if path.name in pinned and sha256_of_file(path) != pinned[path.name]:
+            raise ModelError("manifest_mismatch", name=path.name, path=manifest)
+
+
 def load_insightface_pack(path: Path, detector_threshold: float) -> ModelPack:
     """A ModelPack from a folder of insightface ONNX files; raises ModelError naming what is wrong."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise ModelError("no_folder", folder=folder)
     roles = _find_roles(folder)
+    _check_manifest(folder, [sig.path for sig in roles.values()])
     detector = InsightFaceDetector(roles[ROLE_DETECTOR], score_threshold=detector_threshold)
     age_model = InsightFaceAgeModel(roles[ROLE_GENDERAGE])
     recognition = roles[ROLE_RECOGNITION]
