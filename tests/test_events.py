@@ -304,7 +304,7 @@ def test_dst_photo_through_the_pipeline(tmp_path, guard_with):
         ({"tz": "Europe/Tirana_Old"}, "unknown time zone"),
         ({"lat": 91.0, "lon": 19.0}, "latitude 91.0 is out of range"),
         ({"lat": 41.0, "lon": -181.0}, "longitude -181.0 is out of range"),
-        ({"lat": 41.0, "lon": 19.0, "radius_m": -5.0}, "radius must be zero or more"),
+        ({"lat": 41.0, "lon": 19.0, "radius_m": -5.0}, "radius must be 0 to 50000 metres"),
         ({"basis": "indoor"}, "basis must be one of"),
         ({"lat": 41.0}, "both latitude and longitude"),
     ],
@@ -384,7 +384,9 @@ def test_cli_declares_lists_updates_and_closes_events(mg, capsys):
         ({"--tz": "Europe/Tirana_Old"}, "unknown time zone"),
         ({"--lat": "91"}, "latitude 91.0 is out of range"),
         ({"--lon": "200"}, "longitude 200.0 is out of range"),
-        ({"--radius": "-1"}, "radius must be zero or more"),
+        ({"--radius": "-1"}, "radius must be 0 to 50000 metres"),
+        ({"--radius": "1e308"}, "radius must be 0 to 50000 metres"),  # the Earth's size: no place check at all
+        ({"--start": "9999-12-31T20:00", "--end": "9999-12-31T21:00"}, "between the years 2000 and 2200"),  # was exit 70
         ({"--start": "25/10/2026"}, "not ISO 8601"),
     ],
 )
@@ -517,3 +519,18 @@ def test_an_exemption_waits_for_a_person_while_never_publish_children_cannot_be_
     assert linker.get("E1").id == "E1"  # the rest of the linker is the wrapped one's
     private = UnrecognisedNeverPublish(RegisterEventLinker([event(basis=None)], now=lambda: NOW), 1)
     assert not private.link(meta(datetime(2026, 6, 1, 11, 0)), None).ambiguous  # no exemption at stake: left as it was
+
+
+@pytest.mark.parametrize("offset, hours", [("+02:00", 2), ("+0530", 5.5), ("-05", -5), (None, None), ("", None),
+                                           ("+25:00", "unusable"), ("bogus", "unusable"), ("+02:75", "unusable")])
+def test_an_exif_offset_is_read_in_each_form_cameras_write_and_an_unreadable_one_makes_the_time_unusable(offset, hours):
+    """The audit's case: '+0530' and '+25:00' were dropped without a word, and the time read in the event's zone."""
+    from minorguard.photos.metadata import parse_exif_datetime
+
+    moment = parse_exif_datetime("2026:11:28 11:00:00", offset)
+    if hours == "unusable":
+        assert moment is None
+    elif hours is None:
+        assert moment is not None and moment.tzinfo is None
+    else:
+        assert moment.utcoffset() == timedelta(hours=hours)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
@@ -48,9 +49,11 @@ def _num(value: Any) -> float | None:
 
 
 def parse_exif_datetime(raw: str | None, offset: str | None) -> datetime | None:
-    """``2024:05:01 10:00:00`` (+ ``+02:00``) to a datetime; None when malformed.
+    """``2024:05:01 10:00:00`` (+ ``+02:00``, ``+0200`` or ``+02``) to a datetime; None when malformed.
 
-    Naive when the file carries no offset: the caller decides which time zone applies.
+    Naive when the file carries no offset: the caller decides which time zone applies. An offset that is there but
+    cannot be read makes the time unusable (None): read in the event's zone instead, a time 5 h off could link a
+    photo to an event it was not taken at (an audit's ``+25:00`` and ``+0530`` were dropped without a word).
     """
     if not raw:
         return None
@@ -59,16 +62,15 @@ def parse_exif_datetime(raw: str | None, offset: str | None) -> datetime | None:
         moment = datetime.strptime(raw[:19], "%Y:%m:%d %H:%M:%S")
     except ValueError:
         return None
+    offset = (offset or "").strip().rstrip("\x00").strip()
     if offset:
-        offset = offset.strip().rstrip("\x00")
-        try:
-            sign = -1 if offset.startswith("-") else 1
-            hours, minutes = offset.lstrip("+-").split(":")
-            delta = timedelta(hours=int(hours), minutes=int(minutes))
-            if delta <= timedelta(hours=14):
-                moment = moment.replace(tzinfo=timezone(sign * delta))
-        except ValueError:
-            pass
+        found = re.fullmatch(r"([+-])(\d{2}):?(\d{2})?", offset)
+        if found is None:
+            return None
+        delta = timedelta(hours=int(found.group(2)), minutes=int(found.group(3) or 0))
+        if delta > timedelta(hours=14) or int(found.group(3) or 0) >= 60:
+            return None
+        moment = moment.replace(tzinfo=timezone(delta if found.group(1) == "+" else -delta))
     return moment
 
 

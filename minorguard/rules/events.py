@@ -153,6 +153,9 @@ def zone(name: str) -> ZoneInfo:
         raise EventInputError("unknown_tz", name=repr(name)) from None
 
 
+MAX_RADIUS_M = 50_000.0
+
+
 def parse_event_time(text: str, tz: str) -> datetime:
     """``2026-10-25T10:00`` (local to ``tz``) or with an explicit offset, as an aware datetime."""
     zinfo = zone(tz)
@@ -178,6 +181,8 @@ def check_event_fields(
     zone(tz)
     if name is not None and not str(name).strip():
         raise EventInputError("no_name")
+    if not (2000 <= start.year and end.year <= 2200):  # year 9999 overflowed in the zone conversion: exit 70
+        raise EventInputError("bad_year", start=start.isoformat(), end=end.isoformat())
     if start.tzinfo is None or end.tzinfo is None:
         raise EventInputError("no_tz")
     if end.astimezone(UTC) <= start.astimezone(UTC):
@@ -191,7 +196,8 @@ def check_event_fields(
     if lon is not None and not (math.isfinite(lon) and -180 <= lon <= 180):
         raise EventInputError("lon_range", lon=lon)
     if radius_m is not None:
-        if not math.isfinite(radius_m) or radius_m < 0:
+        # a radius of the size of the Earth turns the place check off (an audit's 1e308)
+        if not math.isfinite(radius_m) or not 0 <= radius_m <= MAX_RADIUS_M:
             raise EventInputError("bad_radius", radius=radius_m)
         if lat is None:
             raise EventInputError("radius_needs_place")
