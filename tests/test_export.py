@@ -152,7 +152,8 @@ def test_painted_region_no_longer_follows_the_original(style):
 def test_alpha_and_sixteen_bit_and_cmyk_images_are_painted_in_their_own_mode():
     rgba = Image.new("RGBA", (64, 64), (200, 10, 10, 77))
     out = redact_image(rgba, [Box(0, 0, 64, 64)])
-    assert out.mode == "RGBA" and set(np.asarray(out)[..., 3].ravel()) == {77}
+    # the painted region is opaque: a picture can live in the transparency alone (see the test below)
+    assert out.mode == "RGBA" and set(np.asarray(out)[..., 3].ravel()) == {255}
     grey16 = Image.fromarray(np.full((40, 40), 40000, np.uint16))
     assert redact_image(grey16, [Box(0, 0, 40, 40)], Style.SOLID).getpixel((5, 5)) == 32768
     cmyk = Image.new("CMYK", (30, 30), (0, 0, 0, 0))
@@ -886,3 +887,18 @@ def test_a_copy_carries_no_comment_xmp_or_iptc_the_manifest_says_were_removed(fm
     encoded = encode_like(source, data, painted)
     assert _NAME not in encoded.data and b"Ana Hoxha" not in encoded.data
     assert removed in encoded.removed
+
+
+@pytest.mark.parametrize("colour, alpha", [("black", "inverse"), ("white", "grey")])
+def test_a_picture_held_in_the_transparency_is_judged_and_hidden_in_the_copy(guard, tmp_path, colour, alpha):
+    """The audit's case: black pixels whose transparency is the portrait (any viewer on a white page shows both
+    girls) were judged black: 0 faces, PASS. White pixels over the portrait's transparency show on a dark page."""
+    grey = np.asarray(Image.open(OBAMA).convert("L"))
+    level = np.full_like(grey, 0 if colour == "black" else 255)
+    path = tmp_path / f"tejdukshme_{colour}.png"
+    Image.fromarray(np.stack([level, 255 - grey if alpha == "inverse" else grey], axis=-1), "LA").save(path)
+    assert guard.check(path).verdict is Verdict.BLOCK
+    assert guard.check(np.asarray(Image.open(path).convert("RGBA"))).verdict is Verdict.BLOCK  # as an array too
+    summary = export_photos(guard, [path], tmp_path / "kopje")
+    assert summary.photos[0].status is ExportStatus.EXPORTED
+    assert guard.check(tmp_path / "kopje" / path.name).verdict is Verdict.PASS  # the paint made the faces opaque

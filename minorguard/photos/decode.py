@@ -170,6 +170,8 @@ def _open_image(data: bytes, label: str, whole_file: bool = False) -> tuple[Imag
 
 
 _HIGH_DEPTH_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
+_ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
+_BACKDROP = 128  # the grey a transparent photo is judged over (_to_rgb)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -180,6 +182,13 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     Those are scaled instead: 16-bit by their full range, 32-bit integer and float
     by the range their values show (0-1, 0-255, 0-65535, else their own min-max).
     """
+    if image.mode in _ALPHA_MODES or "transparency" in image.info:
+        # Shown over a page, not as its colour channels: a picture can live in the transparency alone (black pixels,
+        # alpha the photo: an audit's portrait passed, 0 faces, while any viewer showed both girls). Over mid-grey it
+        # shows whether the page is light (a picture in black over transparency) or dark (in white over it).
+        shown = Image.new("RGBA", image.size, (_BACKDROP, _BACKDROP, _BACKDROP, 255))
+        shown.alpha_composite(image.convert("RGBA"))
+        return shown.convert("RGB")
     if image.mode not in _HIGH_DEPTH_MODES:
         return image.convert("RGB")
     values = np.asarray(image, dtype=np.float64)
@@ -349,6 +358,8 @@ def load_photo(
             raise PhotoError("bad_array", f"array has no pixels (shape {array.shape})")
         if array.shape[0] * array.shape[1] > max_pixels:
             raise PhotoError("too_many_pixels", "array exceeds the pixel limit")
+        if array.shape[2] == 4:  # RGBA: judged as shown over a page, as a file's transparency is (_to_rgb)
+            array = np.asarray(_to_rgb(Image.fromarray(np.ascontiguousarray(array), "RGBA")), dtype=np.uint8)
         array = np.ascontiguousarray(array[:, :, :3])
         digest = hashlib.sha256(array.tobytes()).hexdigest()
         h, w = array.shape[:2]

@@ -152,7 +152,8 @@ def redact_array(
 ) -> np.ndarray:
     """A painted copy of one region (H x W or H x W x C, any integer or float dtype).
 
-    With ``alpha`` the last channel is left as it was (transparency is not a face).
+    With ``alpha`` the last channel is made opaque in the region: a picture can live in the transparency alone, and
+    paint that left it as it was left the face there.
     """
     rng = rng or np.random.default_rng()  # seeded from OS entropy: the noise cannot be replayed
     values = region if region.ndim == 3 else region[:, :, None]
@@ -167,6 +168,8 @@ def redact_array(
     painted = np.clip(np.rint(painted) if np.issubdtype(region.dtype, np.integer) else painted, low, high)
     out = values.copy()
     out[:, :, : colour.shape[2]] = painted.astype(region.dtype)
+    if alpha and values.shape[2] > 1:
+        out[:, :, -1] = np.iinfo(region.dtype).max if np.issubdtype(region.dtype, np.integer) else 1.0
     return out if region.ndim == 3 else out[:, :, 0]
 
 
