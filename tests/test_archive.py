@@ -213,3 +213,40 @@ def test_a_result_judged_without_the_register_or_with_another_is_judged_again_an
     main([*base, "--db", archive["db"]])
     assert f"0 photo(s) judged (-); {photos} reused" in " ".join(capsys.readouterr().err.split())
     assert checked() == before + photos  # a reused result was recorded when it was judged
+
+
+@pytest.mark.parametrize("change", ["rewritten", "removed"])
+def test_a_file_rewritten_or_removed_while_it_is_judged_is_never_taken_for_what_was_judged(guard, tmp_path, monkeypatch, change):
+    """The audit's race: the file's identity was taken after judging and stored with the verdict on the bytes read
+    before, so the portrait written in place meanwhile was reused as the blank's PASS; a file removed meanwhile
+    stopped the whole run."""
+    import numpy as np
+    from PIL import Image
+
+    from minorguard import Guard, open_checks
+    from minorguard.application.archive import ResultStore, RunSummary, check_incrementally
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    photo = tmp_path / "foto_ë.jpg"
+    Image.fromarray(np.full((400, 600, 3), 128, np.uint8)).save(photo)
+    with open_checks(tool="test", guard=Guard(policy=guard.policy, pack=guard.pack)) as checks:
+        store = ResultStore(tmp_path / "rezultatet.sqlite3")
+
+        def judge(paths):
+            for result in checks.guard.check_many(paths, checks.context, workers=1):
+                if change == "rewritten":  # in place, as a sync client writes: the same inode
+                    with open(photo, "r+b") as handle:
+                        handle.write((SAMPLES / FAMILY_NAME).read_bytes())
+                        handle.truncate()
+                else:
+                    photo.unlink()
+                yield result
+
+        [first] = check_incrementally(checks, [photo], store, RunSummary(), judge=judge)
+        assert first.verdict.value == "PASS"
+        if change == "rewritten":
+            summary = RunSummary()
+            [again] = check_incrementally(checks, [photo], store, summary)
+            assert again.verdict.value == "BLOCK" and summary.judged == 1
+        store.close()

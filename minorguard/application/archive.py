@@ -197,7 +197,12 @@ class ResultStore:
         return (json.loads(row[0]), json.loads(row[1])) if row else None
 
     def put(self, path: Path | None, result: PhotoResult, fixed: str, deps: dict[str, Any]) -> None:
-        """Keep ``result`` (committed before this returns); ERROR results are never kept: they are tried again."""
+        """Keep ``result`` (committed before this returns); ERROR results are never kept: they are tried again.
+
+        The file's identity is not taken here: ``sha256_of`` recorded it with the bytes it hashed, before the photo
+        was judged. Taken after judging, a file rewritten meanwhile had its new identity stored with the old bytes'
+        verdict, and the next run reused a PASS for the portrait put in its place (an audit); a file gone meanwhile
+        stopped the run."""
         if result.sha256 is None or result.verdict.value == "ERROR":
             return
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -206,11 +211,6 @@ class ResultStore:
             try:
                 self._db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
                                  (result.sha256, fixed, json.dumps(deps, sort_keys=True), json.dumps(to_jsonable(result)), now))
-                if path is not None:
-                    st = path.stat()
-                    self._db.execute("INSERT OR REPLACE INTO file_ids VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                     (os.fsdecode(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev,
-                                      result.sha256))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
