@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -31,12 +32,23 @@ _ISO_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"
 
 
 def looks_like_a_picture(path: str | os.PathLike) -> bool:
-    """Whether a file's first bytes are those of a picture format, whatever its name says."""
+    """Whether a file's first bytes are those of a picture format, whatever its name says; True for a regular file
+    that cannot be read (it may be a photo: judged, it is an ERROR that says so, never passed over)."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(32)
+        # never blocks: a named pipe called IMG_0001 in a folder hung the scan before any photo (an audit)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except PermissionError:
+        return True
     except OSError:
         return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        head = os.read(fd, 32)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
     if head.startswith(_MAGIC):
         return True
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
@@ -70,25 +82,40 @@ def discover_photos(
 
 
 def _walk(folder: Path, recursive: bool, seen: set[str], left_out: list[Path] | None = None) -> Iterator[Path]:
-    """Photos in ``folder``; a folder that cannot be listed is yielded itself.
+    """Photos in ``folder`` and, with ``recursive``, its sub-folders, depth first in name order; a folder that cannot
+    be listed is yielded itself.
 
-    Its photos were never seen, so skipping it would pass them silently: the
-    loader turns the folder into an ERROR that says so (``folder_unreadable``).
+    Its photos were never seen, so skipping it would pass them silently: the loader turns the folder into an ERROR
+    that says so (``folder_unreadable``). An explicit stack, not recursion: a tree 1,000 folders deep stopped the
+    scan with RecursionError (exit 70, no report).
     """
+    stack = [iter(_listing(folder, recursive, seen, left_out))]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+        elif item[0] == "folder":
+            stack.append(iter(_listing(item[1], recursive, seen, left_out)))
+        else:
+            yield item[1]
+
+
+def _listing(folder: Path, recursive: bool, seen: set[str], left_out: list[Path] | None) -> list[tuple[str, Path]]:
+    """One folder's entries as ("photo", path) and ("folder", path), in name order; itself as a "photo" when it
+    cannot be listed; nothing when it was visited already (a symbolic link loop ends here)."""
     try:
         real = os.path.realpath(folder)
     except OSError:
-        yield folder
-        return
+        return [("photo", folder)]
     if real in seen:
-        return
+        return []
     seen.add(real)
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
-        yield folder
-        return
+        return [("photo", folder)]
     names = {entry.name for entry in entries}
+    out: list[tuple[str, Path]] = []
     for entry in entries:
         path = Path(entry.path)
         try:
@@ -97,13 +124,14 @@ def _walk(folder: Path, recursive: bool, seen: set[str], left_out: list[Path] | 
             is_dir = False
         if is_dir:
             if recursive:
-                yield from _walk(path, recursive, seen, left_out)
+                out.append(("folder", path))
             elif left_out is not None:
                 left_out.append(path)
         elif _mac_metadata_twin(entry.name, names):
             continue
         elif _is_photo_name(entry.name) or looks_like_a_picture(path):
-            yield path
+            out.append(("photo", path))
+    return out
 
 
 def _mac_metadata_twin(name: str, names: set[str]) -> bool:
