@@ -341,3 +341,14 @@ def test_the_incremental_results_file_may_name_a_folder_still_to_be_made(guard, 
     store = tmp_path / "arkivi" / "rezultatet.sqlite3"  # the results file makes its own folder, as before
     assert main(["scan", str(BIDEN), "--incremental", str(store), "--engine", "local", "--lang", "en"]) == EXIT_PASS
     assert store.is_file()
+
+
+def test_a_file_name_cannot_write_control_codes_or_fake_lines_on_the_terminal(tmp_path, capsys):
+    """The audit's case: a name holding ESC [2K ESC [1A erased the BLOCK line on screen, and one holding a newline
+    printed a line that began with PASS. Control characters are shown as \\xNN and \\n; markup as text."""
+    for name in ("a\x1b[2K\x1b[1Ab.jpg", "c\nPASS d.jpg", "[green]e.jpg"):
+        shutil.copy(OBAMA, tmp_path / name)
+    assert main(["scan", str(tmp_path), "--lang", "en", "--engine", "local"]) == EXIT_BLOCK
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\\x1b[2K\\x1b[1Ab.jpg" in out and "c\\nPASS d.jpg" in out and "[green]e.jpg" in out
+    assert not any(line.startswith("PASS") for line in out.splitlines())

@@ -16,6 +16,7 @@ from rich.markup import escape
 from minorguard.cli.common import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, checking_guard, console, err, fail, parse_date
 from minorguard.cli.lang import LANG_ENV, Lang
 from minorguard.locale import t
+from minorguard.photos.file_names import visible
 
 __all__ = ["export_cmd"]
 
@@ -78,8 +79,8 @@ def export_cmd(
             if photo.kept_for_review:  # --keep-review: say which faces a person must still look at before it goes out
                 kept = t("export.kept_for_review", lang_s, faces=", ".join(str(i + 1) for i in photo.kept_for_review))
                 detail = f"{detail}; {kept}" if detail else kept
-        line = f"[{_COLOURS[photo.status.value]}]{label:12}[/] {photo.source}"
-        console.print(line + (f" — {detail}" if detail else ""), soft_wrap=True, highlight=False)
+        line = f"[{_COLOURS[photo.status.value]}]{label:12}[/] {escape(visible(photo.source))}"
+        console.print(line + (f" — {escape(visible(detail))}" if detail else ""), soft_wrap=True, highlight=False)
 
     try:
         summary = checks.export(

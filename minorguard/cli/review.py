@@ -123,13 +123,14 @@ def _say_errors(results, lang: str) -> None:
     stdout is the page's address)."""
     from rich.markup import escape
 
+    from minorguard.photos.file_names import visible
     from minorguard.report.files import explain_error
     from minorguard.types import Verdict
 
     label = t("verdict.ERROR", lang)
     for r in results:
         if r.error or r.verdict is Verdict.ERROR:
-            err.print(f"[magenta]{label:10}[/] {escape(explain_error(r, lang) or r.source)}", soft_wrap=True, highlight=False)
+            err.print(f"[magenta]{label:10}[/] {escape(visible(explain_error(r, lang) or r.source))}", soft_wrap=True, highlight=False)
 
 
 def review_cmd(

@@ -26,7 +26,7 @@ from minorguard.cli.lang import Lang, LangOpt, say
 from minorguard.locale import t
 from minorguard.locale.coded_error import CodedError
 from minorguard.locale.os_reasons import say_os_error
-from minorguard.photos.file_names import json_text
+from minorguard.photos.file_names import json_text, visible
 from minorguard.types import to_jsonable
 
 __all__ = ["models_cmd", "scan"]
@@ -205,13 +205,13 @@ def _print_photo(result, lang: str) -> None:
     if result.error:
         from minorguard.report.files import explain_error
 
-        console.print(f"[{colour}]{label:10}[/] {escape(explain_error(result, lang))}", soft_wrap=True)
+        console.print(f"[{colour}]{label:10}[/] {escape(visible(explain_error(result, lang)))}", soft_wrap=True)
         return
     reasons = [f"{t('face', lang, n=d.index + 1)}: {explain_face(d, lang)}" for d in result.faces if d.action.value != "allow"]
     where = f" ({t('cli.frame', lang, k=result.frame + 1, n=result.frames)})" if result.frames > 1 and result.frame is not None else ""
     if result.preview:
         where += f" ({t('cli.preview', lang, where=result.preview)})"
-    console.print(f"[{colour}]{label:10}[/] {escape(result.source)}{where} — " + escape("; ".join(reasons)), soft_wrap=True)
+    console.print(f"[{colour}]{label:10}[/] {escape(visible(result.source))}{where} — " + escape(visible("; ".join(reasons))), soft_wrap=True)
 
     from minorguard.rules.hints import hint_text
 

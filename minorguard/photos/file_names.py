@@ -14,7 +14,7 @@ import json
 import re
 from typing import Any, TextIO
 
-__all__ = ["SHOWN", "json_text", "show_on", "shown"]
+__all__ = ["SHOWN", "json_text", "show_on", "shown", "visible"]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 SHOWN = "minorguard.shown"  # codec error handler: what cannot be encoded, as \xNN (a name's byte) or \uNNNN
@@ -35,6 +35,16 @@ def shown(text: str) -> str:
     if not _LONE_SURROGATE.search(text):
         return text
     return text.encode("utf-8", SHOWN).decode("utf-8")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def visible(text: str) -> str:
+    """``text`` for a terminal: each control character written as ``\\n``, ``\\xNN`` (a file name holding
+    ESC [2K ESC [1A erased the BLOCK line above it; one holding a newline printed a fake PASS line)."""
+    return _CONTROL.sub(lambda found: _NAMED.get(found.group(), f"\\x{ord(found.group()):02x}"), shown(text))
 
 
 def show_on(stream: TextIO) -> None:
