@@ -46,6 +46,9 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     with pytest.raises(PhotoError) as caught:
         load_photo(path, max_pixels=10_000_000)
     assert caught.value.code == "too_many_pixels"
+    with Image.open(path) as opened, pytest.raises(PhotoError) as caught:  # a caller's opened image too (the audit)
+        load_photo(opened, max_pixels=10_000_000)
+    assert caught.value.code == "too_many_pixels"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read files without permission bits")

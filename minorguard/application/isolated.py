@@ -295,12 +295,21 @@ def _run(pool: WorkerPool, items: list[str], checks: Any) -> Iterator[PhotoResul
     done: dict[int, PhotoResult] = {}
     next_out = 0
     while next_out < len(items):
-        for w in pool.workers:
+        for w in list(pool.workers):
             if w.busy is None and queue:
                 index, path = queue.popleft()
-                w.conn.send(path)
+                try:
+                    w.conn.send(path)
+                except OSError:
+                    # it died while idle (the system's memory killer): this photo goes to its replacement, not
+                    # to a BrokenPipeError that ended the scan with no report (an audit)
+                    queue.appendleft((index, path))
+                    pool.replace(w)
+                    continue
                 w.busy = (index, path, time.monotonic())
         busy = [w for w in pool.workers if w.busy is not None]
+        if not busy:  # every worker was replaced before it took a photo: hand them out again
+            continue
         soonest = min(w.busy[2] for w in busy) + limits.seconds
         for conn in wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=max(0.0, soonest - time.monotonic())):
             w = next(x for x in busy if conn in (x.conn, x.process.sentinel))
@@ -313,6 +322,7 @@ def _run(pool: WorkerPool, items: list[str], checks: Any) -> Iterator[PhotoResul
                 result, vectors = None, []
             checks.keep_embeddings(vectors)
             if result is None:  # the worker died on this photo (a crash, or memory the cap refused in native code)
+                w.process.join(1)  # its exit code is there only once it has been joined ("exit None" before)
                 result = checks.guard.error_result(path, None, "internal_error",
                                                    f"{path}: the worker checking it stopped (exit {w.process.exitcode})")
                 pool.replace(w)

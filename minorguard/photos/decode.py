@@ -371,6 +371,9 @@ def load_photo(
             raise _decode_error(error, label or "<image>") from None
         if frames > 1 and (whole_file or source.format != "MPO"):  # judged frame by frame (Guard.check), as by path
             raise PhotoError("multi_frame", f"{label or '<image>'}: holds {frames} pages or frames")
+        if source.width * source.height > max_pixels:  # as a path's, bytes' or array's (a caller's image skipped it)
+            raise PhotoError("too_many_pixels", f"{label or '<image>'}: {source.width}x{source.height} exceeds the pixel"
+                             f" limit of {max_pixels:,} (possible decompression bomb)")
         try:  # a caller's image may be opened lazily: its pixels are decoded here
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
