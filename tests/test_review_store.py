@@ -112,6 +112,10 @@ def test_consent_link_and_confirm(register):
     assert (ok.consent_id, ok.child_id) == (consent.id, child.id)
     assert reviews.search_children("kelmendi") == [(child.id, "Drita Këlmendi", False)]
     assert reviews.search_children("DRITA K") and not reviews.search_children("zzz") and not reviews.search_children(" ")
+    # the second reviewer is someone else, however the first's name is typed again (the audit's "Ana" / "Ana.")
+    for same in ("Ana.", " ana ", "A-n-a", "ANA!"):
+        with pytest.raises(RegisterError, match="someone other"):
+            reviews.record(SHA, 1, (5, 5, 40, 40), "confirm", same, confirms=row.seq)
 
 
 @dataclasses.dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from minorguard.locale import t
-from minorguard.locale.typed_text import same_text
+from minorguard.locale.typed_text import same_text, typed_form
 from minorguard.rules.decide import ReviewerOverride
 from minorguard.types import Box, ConsentEvidence, FaceAction, FaceCategory, FaceDecision, ReasonCode
 
@@ -57,8 +57,13 @@ ConsentCheck = Callable[[str], tuple[bool, str, bool]]
 
 
 def same_person(a: str, b: str) -> bool:
-    """Reviewer names compared the way a person would: case and surrounding spaces ignored."""
-    return same_text(a, b)
+    """Reviewer names compared the way a person would: case, spaces and punctuation ignored ("Ana" and "Ana." are one
+    reviewer: an audit confirmed its own decision as the second reviewer that way)."""
+    return same_text(a, b) or _letters(a) == _letters(b)
+
+
+def _letters(name: str) -> str:
+    return "".join(c for c in typed_form(name) if c.isalnum())
 
 
 @dataclass(frozen=True, slots=True)
