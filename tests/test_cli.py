@@ -352,3 +352,14 @@ def test_a_file_name_cannot_write_control_codes_or_fake_lines_on_the_terminal(tm
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\\x1b[2K\\x1b[1Ab.jpg" in out and "c\\nPASS d.jpg" in out and "[green]e.jpg" in out
     assert not any(line.startswith("PASS") for line in out.splitlines())
+
+
+def test_folders_left_unsearched_are_named_in_the_json_report(tmp_path, capsys):
+    """The audit's point: without -r, a sub-folder's photos were never judged and only the console said so."""
+    (tmp_path / "klasa ç").mkdir()
+    shutil.copy(OBAMA, tmp_path / "klasa ç" / "festë.jpg")
+    shutil.copy(BIDEN, tmp_path / "zyrtar.jpg")
+    report = tmp_path / "raporti.json"
+    assert main(["scan", str(tmp_path), "--json", str(report), "--lang", "en", "--engine", "local"]) == 0
+    payload = json.loads(report.read_text(encoding="utf-8"))
+    assert payload["folders_not_searched"] == [str(tmp_path / "klasa ç")] and len(payload["photos"]) == 1

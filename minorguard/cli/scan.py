@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from enum import Enum
@@ -178,7 +179,10 @@ def scan(
     if left_out:  # photos there were never seen: say so, never leave them out without a word
         err.print(f"[yellow]{t('cli.warning', lang_s)}:[/] {escape(t('cli.folders_not_searched', lang_s, n=len(left_out)))}", soft_wrap=True)
     if json_out:
-        write_json(results, json_out, {"policy": guard.policy.to_dict(), "policy_version": guard.policy.version, "model_pack": guard.pack_label, "groups": groups_json(batch)})
+        # folders left unsearched (no --recursive) are in the report too: a reader of the report alone must see that
+        # photos there were never judged, not only the person who watched the console
+        write_json(results, json_out, {"policy": guard.policy.to_dict(), "policy_version": guard.policy.version, "model_pack": guard.pack_label,
+                                       "groups": groups_json(batch), "folders_not_searched": [os.fsdecode(p) for p in left_out]})
         err.print(t("cli.written", lang_s, path=json_out))
     if csv_out:
         write_csv(results, csv_out, lang_s)
