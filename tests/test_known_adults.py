@@ -291,6 +291,10 @@ def test_cli_add_list_remove_and_bad_input(mg, capsys, tmp_path, sample_images):
     assert mg("adult", "add", "Someone Else", "--photo", str(portrait), "--lang", "en") == 64
     assert "Arben Çela" in capsys.readouterr().err
 
+    # a folder given as the photo is called a folder, not a path that does not exist
+    assert mg("adult", "add", "Someone Else", "--photo", str(sample_images), "--lang", "en") == 64
+    assert "a folder, not a photo" in capsys.readouterr().err
+
     # several faces: asks which
     family = sample_images / FAMILY
     assert mg("adult", "add", "Family Member", "--photo", str(family), "--lang", "en") == 64

@@ -72,6 +72,8 @@ def add(
 
     until = _date(expires, "--expires")
     for photo in photos:
+        if photo.is_dir():  # "path does not exist" said of a folder that does
+            fail(f"{photo}: {t('photo_error.not_a_file', lang.value)}")
         if not photo.is_file():
             fail(t("cli.path_missing", lang.value, path=photo))
     guard = build_guard(policy, models)  # the scan's faces and numbers, so --face names the face it showed
