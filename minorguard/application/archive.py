@@ -22,7 +22,6 @@ reused under when it was judged, and another register's marks say nothing here.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -34,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from minorguard.models.base import sha256_of_file
 from minorguard.types import PhotoResult, to_jsonable
 
 __all__ = ["RegisterMarks", "ResultStore", "RunSummary", "check_incrementally", "dependencies", "register_marks"]
@@ -172,13 +172,9 @@ class ResultStore:
         if row and tuple(row[:5]) == identity:
             return row[5]
         try:
-            digest = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
+            sha = sha256_of_file(path)
         except OSError:
             return None
-        sha = digest.hexdigest()
         self._remember(path, identity, sha)
         return sha
 

@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from minorguard.models.base import sha256_of_file
 from minorguard.photos.discover import discover_photos
 from minorguard.photos.file_names import json_text
 from minorguard.pipeline import CheckContext, Guard
@@ -821,13 +822,10 @@ def _changed_copy(kept: ExportedPhoto, dest: Path, previous: dict[str, Any]) -> 
     """An error when the file at the copy's place is not the copy the manifest describes: a sync tool or a person
     put the original back there, and "exists" let it wait in a folder meant for upload, listed as a redacted copy."""
     try:
-        digest = hashlib.sha256()
-        with open(dest, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        on_disk = sha256_of_file(dest)
     except OSError:
         return None  # cannot be read here: no worse than a file export did not make
-    if digest.hexdigest() == previous.get("output_sha256"):
+    if on_disk == previous.get("output_sha256"):
         return None
     return _with_message(
         replace(kept, status=ExportStatus.ERROR, code="copy_changed", detail=kept.output or ""),
