@@ -88,28 +88,35 @@ def refuse_unknown_channel(channel: str | None, policy: Any) -> None:
         raise RegisterError("unknown_channel", name=channel, allowed=", ".join(allowed))
 
 
+def _data_folder_register() -> tuple[Path, bool, bool] | None:
+    """(the data folder, whether the register's file is there, whether its key is), or None when $MINORGUARD_DB
+    names the register."""
+    from consent_db.paths import DB_ENV, data_dir
+
+    if os.environ.get(DB_ENV):
+        return None
+    folder = data_dir()
+    return folder, (folder / "register.sqlite3").exists(), (folder / "register.key").exists()
+
+
 def register_is_expected() -> bool:
     """Whether a register is named ($MINORGUARD_DB) or is in the data folder: its file, or its key (a register whose
     file is gone still has reviewers' hides and never-publish children that a check without it would not apply)."""
-    from consent_db.paths import DB_ENV, data_dir
-
-    folder = data_dir()
-    return bool(os.environ.get(DB_ENV)) or (folder / "register.sqlite3").exists() or (folder / "register.key").exists()
+    found = _data_folder_register()
+    return found is None or found[1] or found[2]
 
 
 def open_register_for_checks(db: str | None, event_id: str | None = None, actor: str | None = None) -> Any:
     """The register a check must use, or None when there is none anywhere; never carries on without one that exists."""
-    if db is None and event_id is None and not register_is_expected():
+    found = _data_folder_register() if db is None else None
+    if db is None and event_id is None and found is not None and not (found[1] or found[2]):
         return None  # no register anywhere: no consent, event or reviewer can allow anything
     try:
         from consent_db import Register, RegisterError
-        from consent_db.paths import DB_ENV, data_dir
     except ImportError as error:
         raise RegisterUnavailable(error) from None
-    folder = data_dir()
-    if db is None and not os.environ.get(DB_ENV) and not (folder / "register.sqlite3").exists() \
-            and (folder / "register.key").exists():
-        raise RegisterUnavailable(RegisterError("key_without_register", folder=str(folder)))
+    if found is not None and found[2] and not found[1]:
+        raise RegisterUnavailable(RegisterError("key_without_register", folder=str(found[0])))
     try:
         return Register(db, actor=actor, create=False)  # a mistyped name must stop the check, not start a register
     except RegisterError as error:
