@@ -595,13 +595,18 @@ def test_the_manifest_header_stays_small_and_the_whole_entry_comes_as_json(serve
     assert len(raw.headers["minorguard-manifest"]) < 1024
     assert "faces" not in summary and summary["face_count"] == 16 and summary["status"] == "exported"
     assert summary["output_sha256"] == __import__("hashlib").sha256(raw.body).hexdigest()
-    assert summary["hidden"] == 8 and summary["verdict"] == raw.headers["minorguard-verdict"]
+    # The paint's noise is drawn afresh for each export, and a re-check may hide one more face near it (a second
+    # attempt): two exports of one photo agree on everything but the paint's outcome.
+    assert summary["hidden"] >= 8 and summary["attempts"] >= 1 and summary["verdict"] == raw.headers["minorguard-verdict"]
     whole = call(f"{server.url}/v1/export?channel=facebook", "POST", _tiled(2), {**headers, "Accept": "application/json"})
     assert whole.status == 200
     entry = whole.json["entry"]
     assert len(entry["faces"]) == 16 and sum(f["hidden"] for f in entry["faces"]) == 8
-    assert {k: v for k, v in entry.items() if k in summary and k not in ("at", "output_sha256")} == {
-        k: v for k, v in summary.items() if k in entry and k not in ("at", "output_sha256")}
+    assert entry["hidden"] >= 8 and entry["attempts"] >= 1
+    paint_outcome = ("at", "output_sha256", "hidden", "attempts")
+    assert set(summary) - {"face_count"} <= set(entry)
+    assert {k: v for k, v in entry.items() if k in summary and k not in paint_outcome} == {
+        k: v for k, v in summary.items() if k in entry and k not in paint_outcome}
 
 
 def _form_upload(server: Server, path: str, name: str, data: bytes, accept: str | None = None) -> Answer:
