@@ -218,6 +218,9 @@ class FaceDecision:
     event: EventEvidence | None = None
     detail: str = ""
     group: int | None = None
+    # What the models and the register decided before a reviewer's decision replaced it (None when no reviewer
+    # decided): a report keeps both, so a later review can undo the reviewer's decision and show the models' own.
+    models_decision: FaceDecision | None = None
 
     @property
     def number(self) -> int:

@@ -171,6 +171,21 @@ def test_never_publish_beats_exemption_consent_and_reviewer():
     assert (d.action, d.reason) == (FaceAction.BLOCK, ReasonCode.NEVER_PUBLISH)
 
 
+def test_a_reviewers_decision_keeps_the_models_own():
+    """A report keeps what the models decided under a reviewer's decision, so a later review starts from it."""
+    from minorguard.rules.reviews import apply_override, models_own
+
+    override = ReviewerOverride(FaceAction.ALLOW, FaceCategory.ADULT, "teacher")
+    d = decide_face(face(), CALIBRATED, override=override)
+    assert (d.action, d.reason) == (FaceAction.ALLOW, ReasonCode.REVIEWER)
+    own = d.models_decision
+    assert own is not None and (own.action, own.reason, own.models_decision) == (FaceAction.BLOCK, ReasonCode.POSSIBLE_MINOR, None)
+    assert decide_face(face(), CALIBRATED).models_decision is None
+    # applied again to a reviewed face (a report read back), the models' decision is still the models'
+    again = apply_override(replace(d, group=4), ReviewerOverride(FaceAction.REVIEW, FaceCategory.UNCERTAIN, "unsure"))
+    assert models_own(again) == replace(own, group=4)
+
+
 def test_ambiguous_event_reviews():
     event = EventEvidence(None, None, "exif", ambiguous=True, note="two events match")
     assert decide_face(face(), CALIBRATED, event=event).action is FaceAction.REVIEW

@@ -1,4 +1,4 @@
-"""What the review page refuses or must not hide: a result that carries reviewers' decisions, a register or context
+"""What the review page refuses or must not hide: a result that carries reviewers' decisions but not the models', a register or context
 `scan` would refuse, photos that could not be checked, bad API input, and the audit of its own scan."""
 
 # ruff: noqa: F811  (the fixtures are imported from test_review_server)
@@ -57,17 +57,59 @@ def _by_name(results, name):
 # -- 1. a scan result written with reviewers' decisions ---------------------------------------------------------
 
 
-def test_a_scan_result_with_reviewers_decisions_is_refused(env, photos, no_serving, capsys):
-    """After an undo the page showed the reviewer's ALLOW as the models' decision, PASS, while `scan` blocked: a
-    face decided by a reviewer does not say what the models decided, so such a result is refused (exit 64)."""
+def test_a_scan_result_with_reviewers_decisions_is_reviewed_from_the_models_own(env, photos, no_serving, capsys):
+    """After an undo the page showed the reviewer's ALLOW as the models' decision, PASS, while `scan` blocked. A
+    report written with the register's reviews keeps each reviewed face's own decision: the page starts from it
+    and applies the register's decisions as they stand now, so an undo gives back the models' BLOCK."""
     from minorguard.cli import main
 
     folder, results = photos
     db = _register(env)
     family = _by_name(results, FAMILY)
-    _decide(db, family, "adult", _flagged(family))
+    flagged = _flagged(family)
+    _decide(db, family, "adult", flagged)
     report = env / "pas_vendimeve.json"
     assert main(["scan", str(folder), "--db", str(db), "--json", str(report), "--workers", "1", "--lang", "en", "--engine", "local"]) == 0
+    capsys.readouterr()
+    written = next(p for p in json.loads(report.read_text(encoding="utf-8"))["photos"] if p["source"].endswith(FAMILY))
+    reviewed = [f for f in written["faces"] if f["reason"] == "reviewer"]
+    assert len(reviewed) == len(flagged) == 2 and written["verdict"] == "PASS"
+    assert all(f["models_decision"]["action"] == "block" and f["models_decision"]["models_decision"] is None for f in reviewed)
+
+    assert main(["review", str(report), "--no-open", "--lang", "en", "--db", str(db)]) == 0
+    assert "Traceback" not in capsys.readouterr().err and len(no_serving) == 1
+
+    # the library's page: the models' BLOCK under the reviewer's PASS, and the BLOCK again once the decisions are cleared
+    back, _ = read_report(report)
+    with Register(db) as register:
+        app = ReviewApp(back, Reviews(register), _policy(), lang="en")
+        at = next(i for i, r in enumerate(app.results) if r.source.endswith(FAMILY))
+        state = app.photo_state(at)
+        assert (state["model_verdict"], state["verdict"]) == ("BLOCK", "PASS")
+        assert [f["kind"] for f in state["faces"] if f["flagged"]] != [f["model_kind"] for f in state["faces"] if f["flagged"]]
+    _decide(db, family, "clear", flagged)
+    with Register(db) as register:
+        state = ReviewApp(back, Reviews(register), _policy(), lang="en").photo_state(at)
+    assert (state["model_verdict"], state["verdict"]) == ("BLOCK", "BLOCK")
+
+
+def test_a_report_without_the_models_own_decisions_is_refused(env, photos, no_serving, capsys):
+    """A report of an earlier version kept only the reviewer's decision: the page cannot know what the models
+    decided and refuses it (exit 64), in the reader's language; the folder itself can still be reviewed."""
+    from minorguard.cli import main
+    from minorguard.review.app import ReviewedResults
+
+    folder, results = photos
+    db = _register(env)
+    family = _by_name(results, FAMILY)
+    _decide(db, family, "adult", _flagged(family))
+    report = env / "version_e_vjeter.json"
+    assert main(["scan", str(folder), "--db", str(db), "--json", str(report), "--workers", "1", "--lang", "en", "--engine", "local"]) == 0
+    payload = json.loads(report.read_text(encoding="utf-8"))
+    for photo in payload["photos"]:
+        for face in photo["faces"]:
+            face.pop("models_decision", None)
+    report.write_text(json.dumps(payload), encoding="utf-8")
     capsys.readouterr()
 
     assert main(["review", str(report), "--no-open", "--lang", "en", "--db", str(db)]) == 64
@@ -78,15 +120,11 @@ def test_a_scan_result_with_reviewers_decisions_is_refused(env, photos, no_servi
     assert "mban një vendim shqyrtuesi" in " ".join(capsys.readouterr().err.split())
     assert no_serving == []
 
-    # the library's page refuses them too, in the reader's language
-    from minorguard.review.app import ReviewedResults
-
-    reviewed, _ = read_report(report)
+    old, _ = read_report(report)
     with Register(db) as register, pytest.raises(ReviewedResults) as refused:
-        ReviewApp(reviewed, Reviews(register), _policy(), lang="en")
+        ReviewApp(old, Reviews(register), _policy(), lang="en")
     assert "carries a reviewer's decision" in str(refused.value) and "fytyra" in refused.value.text("sq")
 
-    # the folder itself is reviewed from the models' decisions: an undo there gives back the models' BLOCK
     assert main(["review", str(folder), "--no-open", "--lang", "en", "--db", str(db), "--workers", "1"]) == 0
     assert len(no_serving) == 1
 

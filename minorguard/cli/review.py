@@ -155,7 +155,7 @@ def review_cmd(
 
     from minorguard.pipeline import CheckContext
     from minorguard.report.results_json import ResultsFileError, read_report
-    from minorguard.review.app import ReviewApp, ReviewedResults, refuse_reviewed
+    from minorguard.review.app import ReviewApp, ReviewedResults, models_results
     from minorguard.review.server import ReviewServer
     from minorguard.rules.policy import PolicyError, load_policy
 
@@ -179,7 +179,7 @@ def review_cmd(
         try:
             results, groups = read_report(source)
             active_policy = load_policy(policy)
-            refuse_reviewed(results)  # before any register is opened: nothing to close
+            results = models_results(results)  # before any register is opened: nothing to close
         except (ResultsFileError, PolicyError, ReviewedResults) as error:
             fail(say(error, lang_s))
         register = _open_review_register(db, event, lang_s)

@@ -35,7 +35,7 @@ def _opt(kind: Any, value: Any) -> Any:
     return None if value is None else kind(**value)
 
 
-def _face(data: dict[str, Any]) -> FaceDecision:
+def _face(data: dict[str, Any], outer: bool = True) -> FaceDecision:
     ident = dict(data["identifiability"])
     ident["reason"] = ReasonCode(ident["reason"]) if ident.get("reason") else None
     return FaceDecision(
@@ -51,6 +51,8 @@ def _face(data: dict[str, Any]) -> FaceDecision:
         event=_opt(EventEvidence, data.get("event")),
         detail=data.get("detail", ""),
         group=data.get("group"),
+        # one level: the models' decision is never itself a reviewer's
+        models_decision=_face(data["models_decision"], outer=False) if outer and data.get("models_decision") else None,
     )
 
 

@@ -14,6 +14,7 @@ import os
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date as Date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,7 @@ from minorguard.report.thumbs import face_thumbnail, preview_or_none
 from minorguard.rules.decide import categorize, photo_verdict
 from minorguard.rules.hints import hint_text
 from minorguard.rules.policy import Policy
-from minorguard.rules.reviews import FaceReview, apply_override, assign_to_faces, standing, to_override
+from minorguard.rules.reviews import FaceReview, apply_override, assign_to_faces, models_own, standing, to_override
 from minorguard.types import FaceAction, FaceCategory, FaceDecision, PhotoResult, ReasonCode, Verdict
 
 # Decisions that let a face through: on a row of possible minors they cover only ticked faces.
@@ -40,7 +41,7 @@ ALLOWING_KINDS = ("adult", "consent")
 if TYPE_CHECKING:
     from consent_db.reviews import Reviews
 
-__all__ = ["UI_KEYS", "ReviewApp", "ReviewProblem", "ReviewedResults", "refuse_reviewed"]
+__all__ = ["UI_KEYS", "ReviewApp", "ReviewProblem", "ReviewedResults", "models_results"]
 
 UI_KEYS = (
     "review.title", "review.reviewer", "review.reviewer_needed", "review.reason", "review.adult", "review.consent",
@@ -72,7 +73,8 @@ class ReviewProblem(Exception):
 
 
 class ReviewedResults(CodedError, ValueError):
-    """Results that already carry reviewers' decisions (a ``scan --json`` made with the register's reviews).
+    """Results whose faces carry reviewers' decisions without the models' own (a ``scan --json`` of a version
+    before reports kept both).
 
     The page applies the stored decisions itself on the models' own ones; given a
     reviewer's ALLOW as the models' decision, an undo left the face allowed on the
@@ -87,12 +89,30 @@ class ReviewedResults(CodedError, ValueError):
         super().__init__("already_reviewed", name=name, face=face, n=faces)
 
 
-def refuse_reviewed(results: Iterable[PhotoResult]) -> None:
-    """Raise :class:`ReviewedResults` when any face of ``results`` was decided by a reviewer."""
-    reviewed = [(r, d) for r in results for d in (*r.faces, *r.preview_faces) if d.reason is ReasonCode.REVIEWER]
-    if reviewed:
-        first, face = reviewed[0]
-        raise ReviewedResults(first.source, face.number, len(reviewed))
+def models_results(results: Iterable[PhotoResult]) -> list[PhotoResult]:
+    """``results`` as the models and the register decided them, before any reviewer's decision.
+
+    A report written with the register's reviews keeps each reviewed face's own decision beside the
+    reviewer's; the page starts from those and applies the register's decisions as they stand now (an
+    undo since the report gives back the models' decision). :class:`ReviewedResults` when a reviewed face
+    does not say what the models decided.
+    """
+    results = list(results)
+    unknown = [(r, d) for r in results for d in (*r.faces, *r.preview_faces)
+               if d.reason is ReasonCode.REVIEWER and d.models_decision is None]
+    if unknown:
+        first, face = unknown[0]
+        raise ReviewedResults(first.source, face.number, len(unknown))
+    own = []
+    for r in results:
+        if not any(d.models_decision is not None for d in (*r.faces, *r.preview_faces)):
+            own.append(r)
+            continue
+        faces = tuple(models_own(d) for d in r.faces)
+        previews = tuple(models_own(d) for d in r.preview_faces)
+        verdict = r.verdict if r.error else photo_verdict([*faces, *previews])
+        own.append(replace(r, faces=faces, preview_faces=previews, verdict=verdict))
+    return own
 
 
 def _shown_value(value: Any) -> str:
@@ -199,8 +219,7 @@ class ReviewApp:
         self.channel, self.when, self.event_id = channel, when or Date.today(), event_id
         self.consent_check = register_consent_check(reviews.register, channel, self.when, event_id, purpose)
         base = Path(base_dir) if base_dir is not None else None
-        self.results = list(results)
-        refuse_reviewed(self.results)
+        self.results = models_results(results)
         self.paths: list[Path] = []
         for r in self.results:
             path = Path(r.source)

@@ -116,7 +116,8 @@ def decide_face(
     if consent is not None and consent.never_publish:
         return make(category, FaceAction.BLOCK, ReasonCode.NEVER_PUBLISH, consent.child_ref)
     if override is not None:
-        decision = make(override.category, override.action, ReasonCode.REVIEWER, override.note)
+        models = decide_face(assessment, policy, consent, event, None, known_adult)
+        decision = replace(make(override.category, override.action, ReasonCode.REVIEWER, override.note), models_decision=models)
         # a consent the reviewer linked is the evidence the report and the export rely on
         return replace(decision, consent=override.consent) if override.consent is not None else decision
     if category is FaceCategory.ADULT:

@@ -25,6 +25,7 @@ __all__ = [
     "FaceReview",
     "apply_override",
     "assign_to_faces",
+    "models_own",
     "same_person",
     "standing",
     "to_override",
@@ -175,5 +176,13 @@ def apply_override(decision: FaceDecision, override: ReviewerOverride | None) ->
         return decision
     return replace(
         decision, category=override.category, action=override.action, reason=ReasonCode.REVIEWER,
-        detail=override.note, consent=override.consent or decision.consent,
+        detail=override.note, consent=override.consent or decision.consent, models_decision=models_own(decision),
     )
+
+
+def models_own(decision: FaceDecision) -> FaceDecision:
+    """The decision the models and the register gave the face, whether or not a reviewer has replaced it."""
+    own = decision.models_decision
+    if own is None:
+        return decision
+    return replace(own, group=decision.group, models_decision=None)  # the person grouping found is the face's own
