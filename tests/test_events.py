@@ -235,6 +235,11 @@ def test_explicit_event_contradicted_by_the_photo_is_ambiguous():
     # a classroom visit a week later must not ride on the festival's id unseen
     ev = link_photo([event()], meta(datetime(2026, 6, 8, 9, 0)), "E1", now=NOW)
     assert ev.ambiguous and "outside event E1" in ev.note
+    # the window on the event's own clock, as the photo's time is read (the register keeps UTC)
+    stored = Event.from_record({"id": "E1", "start_utc": datetime(2026, 6, 1, 8, 0), "end_utc": datetime(2026, 6, 1, 10, 0),
+                                "tz": TIRANE, "basis": "public"})
+    ev = link_photo([stored], meta(datetime(2026, 6, 8, 9, 0)), "E1", now=NOW)
+    assert "(2026-06-01T10:00+02:00 to 2026-06-01T12:00+02:00)" in ev.note
     ev = link_photo([event()], meta(datetime(2026, 6, 1, 11, 0), DURRES), "E1", now=NOW)
     assert ev.ambiguous and "radius 300 m" in ev.note
     # the note is quoted in the reason a communicator reads: in the run's language

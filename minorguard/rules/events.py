@@ -247,8 +247,10 @@ def _instants(moment: datetime, event: Event) -> tuple[datetime, ...]:
     return (first,) if first == second else (first, second)
 
 
-def _fmt(moment: datetime) -> str:
-    return moment.isoformat(timespec="minutes")
+def _fmt(moment: datetime, tz: str) -> str:
+    """The window as the event's own clock shows it, beside a photo time read on that clock (the register keeps
+    UTC: 08:00+00:00 beside a photo at 10:30 in Tirana read as if the photo were hours late)."""
+    return moment.astimezone(zone(tz)).isoformat(timespec="minutes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,7 +344,7 @@ def link_photo(
                 return _uncertain(
                     event.id, event.basis, "explicit",
                     t("note.event_outside_window", lang, time=meta.datetime_original.isoformat(), id=event.id,  # type: ignore[union-attr]
-                      start=_fmt(event.start), end=_fmt(event.end)),
+                      start=_fmt(event.start, event.tz), end=_fmt(event.end, event.tz)),
                     lang,
                 )
             if fit.outside_place:
