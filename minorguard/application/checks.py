@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date as Date
 from pathlib import Path
@@ -147,11 +147,15 @@ class Checks:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     # -- checking ------------------------------------------------------------------
-    def check(self, source: Any, *, label: str | None = None) -> PhotoResult:
-        """One photo (path, bytes, numpy array or PIL image), judged and audited."""
+    def check(self, source: Any, *, label: str | None = None, delivered: Callable[[], bool] | None = None) -> PhotoResult:
+        """One photo (path, bytes, numpy array or PIL image), judged and audited.
+
+        ``delivered``: asked just before the audit entries are written; False (the web service's caller stopped
+        waiting) writes none, since no one received the decision."""
         self.refresh()
         result = self.guard.check(source, self.context, label=label)
-        self.audit([result])
+        if delivered is None or delivered():
+            self.audit([result])
         return result
 
     def check_many(self, sources: Iterable[Any], workers: int | None = None) -> Iterable[PhotoResult]:
@@ -284,13 +288,14 @@ class Checks:
         return export_photos(self.guard, sources, out_dir, context=self.context,
                              audit=lambda entry: self._exported(entry, folder), **options)
 
-    def export_bytes(self, data: bytes, name: str = "foto.jpg", **options: Any) -> ExportedCopy:
+    def export_bytes(self, data: bytes, name: str = "foto.jpg", *, delivered: Callable[[], bool] | None = None,
+                     **options: Any) -> ExportedCopy:
         """One photo's publishable copy: ``ExportedCopy(data, photo, entry)``: the copy's bytes (None when no copy
         was made), what happened (``ExportedPhoto``: verdict, faces hidden, or why it was refused) and the photo's
         manifest entry as the export's manifest writes it. The original is never modified.
 
         ``name`` is the caller's and is only said back (entry, photo, messages): it need not be a valid file name here
-        (a web form may send 300 Albanian letters, a '/', a NUL)."""
+        (a web form may send 300 Albanian letters, a '/', a NUL). ``delivered``: as for :meth:`check`."""
         import json
         import re
         import tempfile
@@ -320,8 +325,11 @@ class Checks:
                         **({"message": said(entry["message"])} if "message" in entry else {})}
 
             # the copy goes back to the caller, not into a folder (the audit entries name no file)
-            summary = export_photos(self.guard, [source], out, context=self.context,
-                                    audit=lambda entry: self._exported(entry, None), **options)
+            def audit(entry: dict[str, Any]) -> None:
+                if delivered is None or delivered():
+                    self._exported(entry, None)
+
+            summary = export_photos(self.guard, [source], out, context=self.context, audit=audit, **options)
             (photo,) = summary.photos
             copy = out / photo.output if photo.output else None
             entries = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"]

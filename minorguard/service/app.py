@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import functools
 import io
 import json
@@ -176,9 +175,10 @@ class Service:
     def _timeout(self) -> Refusal:
         return Refusal(503, "service.timeout", seconds=f"{self.settings.timeout_s:g}")
 
-    async def _photo(self, checks: Any, work: Callable[[Any], Any]) -> Any:
-        """``work(view)`` on one of the ``--threads`` photo threads within the time limit; ``view`` is ``checks`` for
-        this request, whose audit entries are written only while the caller still waits for the answer.
+    async def _photo(self, checks: Any, work: Callable[[Any, Callable[[], bool]], Any]) -> Any:
+        """``work(checks, delivered)`` on one of the ``--threads`` photo threads within the time limit; the library's
+        own ``Checks.check`` or ``Checks.export_bytes`` judge the photo and write its audit entries only when
+        ``delivered()`` says the caller still waits for the answer.
 
         Past the limit: 503, nothing decided. A photo not started yet never starts; one running keeps its thread until
         it ends, and what it decides is not audited (no caller received it: a withdrawal of consent must not find it
@@ -196,7 +196,7 @@ class Service:
             with contextlib.suppress(anyio.RunFinishedError):  # the server stopped meanwhile: nobody waits
                 anyio.from_thread.run_sync(done.set, token=token)
 
-        future = self.photo_threads.submit(lambda: work(_answering(checks, delivery)))
+        future = self.photo_threads.submit(lambda: work(checks, delivery.claim))
         future.add_done_callback(finished)
         try:
             with anyio.move_on_after(self.settings.timeout_s):
@@ -277,7 +277,7 @@ class Service:
     async def check(self, request: Request) -> Response:
         lang = answer_language(request, self.settings.lang)
         checks, upload = await self._checks(request, CHECK_FIELDS, lang)
-        result = await self._photo(checks, lambda view: view.check(upload.data, label=upload.name))
+        result = await self._photo(checks, lambda shared, delivered: shared.check(upload.data, label=upload.name, delivered=delivered))
         body = to_jsonable(result)
         if result.verdict.value == "ERROR":
             from minorguard.report.files import explain_error
@@ -293,8 +293,8 @@ class Service:
         options = self._export_options(request)
         checks, upload = await self._checks(request, EXPORT_FIELDS, lang)
 
-        def export(view: Any) -> tuple[Any, str]:
-            made = view.export_bytes(upload.data, upload.name, **options)
+        def export(shared: Any, delivered: Callable[[], bool]) -> tuple[Any, str]:
+            made = shared.export_bytes(upload.data, upload.name, delivered=delivered, **options)
             return made, _media_type(made.data)
 
         made, media = await self._photo(checks, export)
@@ -376,21 +376,6 @@ class _Delivery:
     def give_up(self) -> bool:
         """On the request, past the time limit: False when the entries are being written (the answer is given)."""
         return self._settle("abandoned")
-
-
-def _answering(checks: Any, delivery: _Delivery) -> Any:
-    """The shared ``checks`` for one request: the same guard, register and context, whose audit entries (a check's,
-    an export's) are written only when ``delivery`` is claimed.
-
-    A view rather than the library's own steps written out here again: the photo is judged and exported by the
-    library's ``Checks.check`` and ``Checks.export_bytes``, as every other entry point does it.
-    """
-    checks.refresh()  # on the shared checks: the view starts from the register as it is, and wires nothing again
-    view = copy.copy(checks)
-    audit, exported = checks.audit, checks._exported
-    view.audit = lambda results: audit(results) if delivery.claim() else 0
-    view._exported = lambda entry, out_dir: exported(entry, out_dir) if delivery.claim() else None
-    return view
 
 
 def _media_type(data: bytes | None) -> str:
