@@ -14,7 +14,9 @@ Thresholds come from the policy (``[consent]``, measured by benchmarks/consent_m
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date as Date
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +24,7 @@ from consent_db.records import ChildInfo, ConsentInfo
 from consent_db.register import Register
 from minorguard.locale import t
 
-__all__ = ["RegisterMatcher"]
+__all__ = ["RegisterMatcher", "unrecognised_never_publish"]
 
 
 class RegisterMatcher:
@@ -50,10 +52,9 @@ class RegisterMatcher:
         # enrolments made with another embedder cannot be compared: those children stay unrecognised (fail closed)
         self.skipped = sum(c.enrolment_photos for c in self.children.values()) - sum(len(v) for v in self._refs)
         compared = {i: len(v) for i, v in vectors.items()}
-        # never-publish children some of whose enrolments cannot be compared: the event exemption must not let a
-        # child through unseen who may be one of them (checks wire it so)
-        self.unrecognised_never_publish = sum(
-            1 for c in self.children.values() if c.never_publish and compared.get(c.id, 0) < c.enrolment_photos)
+        # never-publish children with no enrolment photo, or some that cannot be compared: the event exemption must
+        # not let a child through unseen who may be one of them (checks wire it so)
+        self.unrecognised_never_publish = unrecognised_never_publish(self.children.values(), compared)
 
     @classmethod
     def from_policy(
@@ -122,3 +123,11 @@ class RegisterMatcher:
                 if consent.id == record_id:
                     return consent.document_sha256
         return None
+
+
+def unrecognised_never_publish(children: Iterable[Any], compared: dict[str, int] | None = None) -> int:
+    """How many never-publish children a scan cannot recognise: no enrolment photo at all (set on the list before
+    any photo, or after a withdrawal erased the photos), or enrolments this scan's embedder cannot compare.
+    ``compared``: each child's comparable enrolments (none given: none comparable)."""
+    compared = compared or {}
+    return sum(1 for c in children if c.never_publish and (c.enrolment_photos == 0 or compared.get(c.id, 0) < c.enrolment_photos))

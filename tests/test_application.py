@@ -244,6 +244,38 @@ def test_an_exemption_waits_for_a_person_while_a_never_publish_child_cannot_be_r
     assert result.verdict is Verdict.REVIEW and "never-publish" in girls[0].detail
 
 
+@pytest.mark.parametrize("enrolled_other", [False, True])
+def test_an_exemption_waits_for_a_person_while_a_never_publish_child_has_no_enrolment_photo(guard, data_dir, tmp_path, enrolled_other):
+    """A walkthrough's case: a child put on the never-publish list before any photo of her was enrolled (or after a
+    withdrawal erased them) cannot be recognised, and the public event exempted the girls: PASS, exit 0, no word.
+    A person must look, whether or not other children of the register have enrolment photos, and the scan says why."""
+    from datetime import datetime
+
+    import numpy as np
+
+    from consent_db import Register
+
+    Register(tmp_path / "regjistri.sqlite3").close()
+    with Register(tmp_path / "regjistri.sqlite3") as reg:
+        event = reg.create_event("Festa e Flamurit", datetime(2026, 11, 28, 10), datetime(2026, 11, 28, 13), tz="Europe/Tirane",
+                                 basis="public", justification="në shesh")
+        if enrolled_other:
+            other = reg.add_child("Djali Çelë")
+            vector = np.random.default_rng(3).normal(size=128).astype(np.float32)
+            reg.add_enrolment(other.id, b"foto", vector / np.linalg.norm(vector), face_index=1, face_height_px=120,
+                              embedder=guard.pack.consent_embedder.name)
+        child = reg.add_child("Vajza Çelë")
+        reg.set_never_publish(child.id, True, "çështje kujdestarie")
+    context = CheckContext(event_id=event.id)
+    with open_checks(db=str(tmp_path / "regjistri.sqlite3"), context=context, tool="cms", guard=_fresh(guard), lang="en") as checks:
+        result = checks.check(FAMILY)
+        notices = list(checks.notices)
+    girls = [f for f in result.faces if f.category.value != "adult"]
+    assert girls and all((f.action.value, f.reason.value) == ("review", "event_ambiguous") for f in girls)
+    assert result.verdict is Verdict.REVIEW and "no enrolment photo" in girls[0].detail
+    assert any("1 child(ren) on the never-publish list cannot be recognised" in n for n in notices), notices
+
+
 def test_one_checks_shared_by_threads_gives_each_photo_the_answer_one_thread_gives(guard, data_dir):
     """A web server's threads share one Checks: same results as one by one, every check audited, the chain intact."""
     from concurrent.futures import ThreadPoolExecutor

@@ -246,3 +246,6 @@ def test_never_publish_children_who_cannot_be_compared_are_counted_for_the_event
     assert RegisterMatcher.from_policy(register, load_policy(), embedder="dlib-resnet-v1").unrecognised_never_publish == 0
     other = RegisterMatcher.from_policy(register, load_policy(), embedder="dlib-resnet-v1+hse-faceres-s115")
     assert other.unrecognised_never_publish == 2 and other.skipped == 2
+    # a never-publish child without any enrolment photo cannot be recognised either
+    register.set_never_publish(register.add_child("Çelja").id, True, "çështje kujdestarie")
+    assert RegisterMatcher.from_policy(register, load_policy(), embedder="dlib-resnet-v1").unrecognised_never_publish == 1

@@ -457,14 +457,16 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
     refuse_unknown_channel(context.channel, guard.policy)
     linker = consent = reviews = known = None
     if register is not None:
-        from consent_db.matcher import RegisterMatcher
+        from consent_db.matcher import RegisterMatcher, unrecognised_never_publish
 
         linker = RegisterEventLinker.from_register(register, lang)
         if context.event_id is not None:
             linker.get(context.event_id)
         else:
             linker.events  # noqa: B018 - read the register now, not inside the worker threads
-        if any(c.enrolment_photos for c in register.list_children()):
+        children = register.list_children()
+        unrecognised = unrecognised_never_publish(children)  # with no enrolment photo at all, every one of them
+        if any(c.enrolment_photos for c in children):
             # loaded here, not only named: a model that cannot be used stops the checks before any photo (a described
             # pack's names cost nothing; its workers load theirs when they wire the same register)
             embedder = guard.pack.consent_embedder.name
@@ -472,10 +474,13 @@ def _wire(checks: Checks, photos: int, group: bool, apply_reviews: bool = True) 
                                                   purpose=context.purpose, lang=lang)
             if consent.skipped:
                 checks.notices.append(t("register.other_embedder", lang, n=consent.skipped, embedder=embedder))
-            if consent.unrecognised_never_publish:
-                from minorguard.rules.events import UnrecognisedNeverPublish
+            unrecognised = consent.unrecognised_never_publish
+        if unrecognised:
+            from minorguard.rules.events import UnrecognisedNeverPublish
 
-                linker = UnrecognisedNeverPublish(linker, consent.unrecognised_never_publish, lang)
+            # outside events a face no consent covers blocks anyway; at a public or outdoor event it would be exempt
+            linker = UnrecognisedNeverPublish(linker, unrecognised, lang)
+            checks.notices.append(t("register.never_publish_unrecognised", lang, n=unrecognised))
         if apply_reviews:
             from minorguard.application.reviews import StoredReviews
 
