@@ -86,7 +86,8 @@ class CheckContext:
     def __init__(
         self, channel: str | None = None, when: Date | None = None, event_id: str | None = None, purpose: str | None = None
     ):
-        self.channel = channel
+        # channel names are compared as the register stores them (`consent add --channel Facebook` keeps facebook)
+        self.channel = channel.strip().casefold() if isinstance(channel, str) else channel
         self.when = when or Date.today()
         self.event_id = event_id
         self.purpose = purpose  # what the publication is for; consents limited to purposes are checked against it

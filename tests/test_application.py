@@ -132,6 +132,9 @@ def test_a_channel_means_the_same_with_a_register_or_without(guard, data_dir, tm
             open_checks(context=CheckContext(channel="facebok"), guard=_fresh(guard))
         with open_checks(context=CheckContext(channel="gazeta-lokale"), guard=Guard(policy=policy, pack=guard.pack)) as checks:
             assert (checks.register is not None) is with_register
+        # as `consent add --channel Facebook` stores it (facebook): a consent for it covers a check for "FaceBook"
+        with open_checks(context=CheckContext(channel=" FaceBook"), guard=Guard(policy=policy, pack=guard.pack)) as checks:
+            assert checks.context.channel == "facebook"
 
 
 def test_an_unknown_event_or_channel_is_refused_before_any_photo(guard, data_dir):

@@ -682,3 +682,13 @@ def test_an_answer_in_albanian_says_its_notes_in_albanian(in_process, guard):
             expected = to_jsonable(library.check(FAMILY.read_bytes()))
             library.register = None
         assert {k: v for k, v in answer.json.items() if k not in drop} == {k: v for k, v in expected.items() if k not in drop}, lang
+
+
+def test_a_channel_is_named_in_any_case_as_the_register_stores_it(server):
+    """`consent add --channel Facebook` stores facebook and `scan --channel FaceBook` judges for it: so does the
+    service (it refused the name with 400)."""
+    upper = server.check(FAMILY.read_bytes(), "channel=FaceBook")
+    lower = server.check(FAMILY.read_bytes(), "channel=facebook")
+    assert upper.status == lower.status == 200, upper.body[:300]
+    drop = ("source", "timings_ms")
+    assert {k: v for k, v in upper.json.items() if k not in drop} == {k: v for k, v in lower.json.items() if k not in drop}

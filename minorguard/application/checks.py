@@ -82,7 +82,7 @@ def refuse_unknown_channel(channel: str | None, policy: Any) -> None:
     if channel is None:
         return
     allowed = known_channels(policy)
-    if channel not in allowed:
+    if channel.strip().casefold() not in allowed:  # as CheckContext keeps it
         from consent_db import RegisterError
 
         raise RegisterError("unknown_channel", name=channel, allowed=", ".join(allowed))

@@ -239,7 +239,7 @@ class Service:
         # would judge without the purpose, at no channel's size, or without the event)
         channel = query.get("channel")
         channels = known_channels(self.pool.guard.policy)
-        if channel is not None and channel not in channels:
+        if channel is not None and channel.strip().casefold() not in channels:  # as CheckContext keeps it
             raise Refusal(400, "service.unknown_channel", field="channel", value=channel, allowed=", ".join(channels))
         when = None
         if query.get("date"):
