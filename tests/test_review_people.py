@@ -46,6 +46,23 @@ def test_people_from_face_numbers_follow_batch_order():
     ]
 
 
+def test_a_person_is_labelled_as_the_age_model_calls_them_unsure_included():
+    """The "minor" side holds possible minors and faces the model is unsure about: an unsure young-looking adult
+    was labelled "a possible minor" beside an offer to remember them as an adult."""
+    from minorguard.report.people import side_key
+    from minorguard.rules.decide import categorize
+    from minorguard.types import AgeEstimate, FaceCategory
+
+    pilot = AgeEstimate(31, 27, 36, 0.04, "test")  # the sample Apollo pilot: uncertain, not a possible minor
+    assert categorize(pilot, POLICY) is FaceCategory.UNCERTAIN
+    results = [
+        photo("a.jpg", _grouped(decision(0, pilot), 2), _grouped(decision(1, CHILD_AGE), 1), _grouped(decision(2, ADULT_AGE), 3)),
+        photo("b.jpg", _grouped(decision(0, pilot), 2), _grouped(decision(1, CHILD_AGE), 1), _grouped(decision(2, ADULT_AGE), 3)),
+    ]
+    keys = {p.id: side_key(p, results, POLICY) for p in people_of(results, POLICY)}
+    assert keys == {2: "review.person_side_uncertain", 1: "review.person_side_minor", 3: "review.person_side_adult"}
+
+
 def test_a_group_the_age_model_calls_child_and_adult_is_never_one_person():
     """A hand-edited report, or one from an older scan, may put both in one group: it is split here anyway."""
     results = [

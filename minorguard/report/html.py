@@ -20,7 +20,7 @@ from typing import Any
 
 from minorguard.locale import t
 from minorguard.report.files import atomic_write_text, explain_error, explain_face
-from minorguard.report.people import Person, people_of
+from minorguard.report.people import Person, people_of, side_key
 from minorguard.report.thumbs import DEFAULT_LONG_SIDE, Preview, face_thumbnail, preview_or_none
 from minorguard.rules.hints import hint_text
 from minorguard.rules.policy import Policy, load_policy
@@ -159,7 +159,7 @@ def _face_thumb(shown: _Shown, index: int, side: int = 72) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
-def _people_html(people: Sequence[Person], shown: Sequence[_Shown], lang: str) -> str:
+def _people_html(people: Sequence[Person], shown: Sequence[_Shown], policy: Policy, lang: str) -> str:
     """One row per person seen in several photos, each face linked to its photo."""
     rows = [p for p in people if len(p.faces) > 1]
     if not rows:
@@ -170,8 +170,9 @@ def _people_html(people: Sequence[Person], shown: Sequence[_Shown], lang: str) -
             f'<div class="person" data-person="{person.id}" data-faces="{len(person.faces)}">'
             f'<h3>{_esc(t("review.person", lang, id=person.id, n=len(person.faces), photos=person.photos))}</h3>'
         )
-        if person.side in ("minor", "adult"):
-            parts.append(f'<div class="meta">{_esc(t(f"review.person_side_{person.side}", lang))}</div>')
+        side = side_key(person, [s.result for s in shown], policy)
+        if side is not None:
+            parts.append(f'<div class="meta">{_esc(t(side, lang))}</div>')
         if person.mixed_ages and person.paired_with is not None:
             parts.append(f'<div class="warn" data-mixed="1">{_esc(t("review.person_mixed", lang, other=person.paired_with))}</div>')
         parts.append('<div class="strip">')
@@ -311,7 +312,8 @@ def render_html(
     # decoding and shrinking release the GIL: previews are made on all cores, in order
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         every = list(pool.map(shown, results))
-    out.append(_people_html(people_of(results, policy or load_policy(None), groups), every, lang))
+    policy = policy or load_policy(None)
+    out.append(_people_html(people_of(results, policy, groups), every, policy, lang))
     for verdict in VERDICT_ORDER:
         group = [i for i, r in enumerate(results) if r.verdict is verdict]
         if not group:

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from minorguard.faces.grouping import face_side, split_by_side
+from minorguard.rules.decide import categorize
 from minorguard.rules.policy import Policy
-from minorguard.types import PhotoResult
+from minorguard.types import FaceCategory, PhotoResult
 
-__all__ = ["Person", "people_of"]
+__all__ = ["Person", "people_of", "side_key"]
 
 FaceAt = tuple[int, int]  # (photo position in the batch, face index)
 
@@ -91,3 +92,18 @@ def _fields(group: Any) -> tuple[int, list[tuple[str, int]], bool, int | None]:
         faces = [(str(f["source"]), int(f["face_index"]) if "face_index" in f else int(f["face"])) for f in group.get("faces") or ()]
         return int(group["group"]), faces, bool(group.get("mixed_ages")), group.get("paired_with")
     return int(group.id), [(s, int(i)) for s, i in group.members], bool(group.mixed_ages), group.paired_with
+
+
+def side_key(person: Person, results: Sequence[PhotoResult], policy: Policy) -> str | None:
+    """The message that says what the age model calls the person: an adult, a possible minor, or unsure (the
+    "minor" side holds both; an uncertain young-looking adult was labelled a possible minor, yet could be
+    remembered as an adult). None when there is no age estimate."""
+    if person.side == "adult":
+        return "review.person_side_adult"
+    if person.side != "minor":
+        return None
+    ages = [results[photo].faces[index].age for photo, index in person.faces
+            if photo < len(results) and index < len(results[photo].faces)]
+    minor = any(age is not None and categorize(age, policy) is FaceCategory.POSSIBLE_MINOR for age in ages)
+    return "review.person_side_minor" if minor else "review.person_side_uncertain"
+

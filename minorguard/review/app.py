@@ -27,7 +27,7 @@ from minorguard.photos.decode import PhotoError, load_photo
 from minorguard.photos.thumbnail import load_preview
 from minorguard.report.files import explain_error, explain_face, explain_photo_error
 from minorguard.report.html import face_kind
-from minorguard.report.people import Person, people_of
+from minorguard.report.people import Person, people_of, side_key
 from minorguard.report.thumbs import face_thumbnail, preview_or_none
 from minorguard.rules.decide import categorize, photo_verdict
 from minorguard.rules.hints import hint_text
@@ -51,7 +51,7 @@ UI_KEYS = (
     "review.changed", "review.link", "review.cancel", "review.other_photos", "face", "html.no_preview",
     "kind.blocked", "kind.review", "kind.consent", "kind.exemption", "kind.adult", "kind.not_identifiable",
     "verdict.PASS", "verdict.REVIEW", "verdict.BLOCK", "verdict.ERROR",
-    "review.people", "review.person", "review.person_todo", "review.person_side_minor", "review.person_side_adult",
+    "review.people", "review.person", "review.person_todo",
     "review.person_mixed", "review.person_all", "review.tick_face", "review.tick_each_face", "review.remember", "review.remember_name", "review.remember_role",
     "review.remember_expires", "review.remember_save", "review.remembered", "review.in_person", "review.errors",
 )
@@ -367,6 +367,7 @@ class ReviewApp:
             return None
         return {
             "id": person.id, "side": person.side, "mixed_ages": person.mixed_ages, "paired_with": person.paired_with,
+            "side_text": None if (side := side_key(person, self.results, self.policy)) is None else t(side, self.lang),
             "rememberable": self._guard is not None and self._rememberable(person),
             "photos": len({f["photo"] for f in faces}), "faces": faces,
             "todo": sum(1 for f in faces if f["decidable"] and not f["decided"]),

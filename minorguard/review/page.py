@@ -177,7 +177,7 @@ function renderPerson(person) {
   sec.dataset.todo = person.todo;
   const title = fmt("review.person", {id: person.id, n: person.faces.length, photos: person.photos}) + (person.todo ? " · " + fmt("review.person_todo", {n: person.todo}) : "");
   sec.append(el("h3", "", title));
-  if (person.side === "minor" || person.side === "adult") sec.append(el("div", "side", M["review.person_side_" + person.side]));
+  if (person.side_text) sec.append(el("div", "side", person.side_text));
   if (person.mixed_ages && person.paired_with !== null) { const w = el("div", "warn", fmt("review.person_mixed", {other: person.paired_with})); w.dataset.mixed = "1"; sec.append(w); }
   const strip = el("div", "strip");
   for (const f of person.faces) {
