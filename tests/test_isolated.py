@@ -72,24 +72,53 @@ def test_default_workers_fit_the_free_memory(monkeypatch):
     assert isolated.default_workers(100) == min(100, os.cpu_count() or 1)
 
 
-def test_ctrl_c_stops_a_scan_and_its_workers_without_a_traceback(folder):
+def test_ctrl_c_stops_a_scan_and_its_workers_without_a_traceback(folder, tmp_path):
     """Ctrl-C reaches the driver and every worker (one process group): exit 130, and no worker prints the traceback
     of the photo it was judging."""
     import signal
     import subprocess
     import sys
 
-    for k in range(3):  # enough photos that the scan is still running when the key is pressed
-        for photo in list(folder.iterdir())[:5]:
-            shutil.copy(photo, folder / f"{k}_{photo.name}")
-    scan = subprocess.Popen([sys.executable, "-m", "minorguard", "scan", str(folder), "--lang", "en", "--workers", "2"],
+    # Copies of one BLOCK photo: files of one size are handed out in name order (the largest first, ties as listed)
+    # and each result is printed as it comes, so the first line comes after a photo or two and most of the scan is
+    # still to do when the key is pressed. The samples and their copies printed their first line only near the end
+    # (their smallest photos, handed out last, come first in name order): a key pressed a moment late reached an
+    # interpreter that had finished the scan and was shutting down, and the run ended with -2 instead of 130.
+    photos = tmp_path / "kopje"
+    photos.mkdir()
+    for k in range(40):
+        shutil.copy(folder / "faceaisharp_obama_family.jpg", photos / f"foto_{k:02d}.jpg")
+    scan = subprocess.Popen([sys.executable, "-m", "minorguard", "scan", str(photos), "--lang", "en", "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    assert scan.stdout.readline()  # the first verdict: the workers are judging
+    first = scan.stdout.readline()  # the first verdict: the workers are judging
     os.killpg(scan.pid, signal.SIGINT)
     out, err = scan.communicate(timeout=120)
+    assert first.startswith("BLOCK"), first + out + err
+    assert "minorguard summary" not in out, "the scan had ended before the key reached it: nothing was interrupted"
     assert scan.returncode == 130, err
     assert "Traceback" not in out + err
+    assert len((first + out).splitlines()) < 40
+
+
+def test_a_worker_interrupted_while_it_starts_goes_on_without_a_traceback(tmp_path, monkeypatch, capfd):
+    """Ctrl-C reaches the workers too, and a new one spends a second or more importing before it can set SIGINT
+    aside: one pressed then ended it with a KeyboardInterrupt traceback (the scan itself stopped with 130). A worker
+    starts with SIGINT held back, so the key does not end it; the scan's own process stops the scan."""
+    import signal
+
+    from minorguard.application.isolated import WorkerPool
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    pool = WorkerPool(1)
+    try:
+        [worker] = pool.workers
+        os.kill(worker.process.pid, signal.SIGINT)  # at once: the new interpreter has not imported anything yet
+        assert worker.description(300) is not None, "the worker ended before it loaded its models"
+    finally:
+        pool.close()
+    assert "KeyboardInterrupt" not in capfd.readouterr().err
 
 
 def test_workers_started_early_end_when_the_scan_stops_before_judging(folder, tmp_path, capsys):

@@ -66,7 +66,12 @@ def test_postgresql_stopped_in_the_middle_of_a_scan_never_passes_a_photo(private
     Register(url).close()
     folder = tmp_path / "foto"
     folder.mkdir()
-    write_variants(folder, 8)
+    # The scan hands the largest files out first and writes its results in name order. Named by size, the results come
+    # one by one from the first photo on, and most photos are still to judge when the server stops; named by picture,
+    # the first lines came with 32 of the 40 photos judged, a second or two before the scan would have ended.
+    written = write_variants(folder, 8)
+    for rank, path in enumerate(sorted(written, key=lambda p: p.stat().st_size, reverse=True)):
+        path.rename(folder / f"{rank:02d}_{path.name}")
     lines, report = tmp_path / "rezultatet.jsonl", tmp_path / "raporti.json"
     scan = subprocess.Popen([sys.executable, "-m", "minorguard", "scan", str(folder), "--db", url, "--workers", "1",
                              "--jsonl", str(lines), "--json", str(report), "--lang", "en"],

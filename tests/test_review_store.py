@@ -342,8 +342,11 @@ def test_an_mpos_first_frame_alone_takes_no_reviewers_decision_either(register, 
 
     [copy] = export_photos(checker, [path], tmp_path / "kopje", overwrite=True).photos
     # nor does the check of the written copy take them (an audit: the manifest said a reviewer cleared the girls)
+    assert copy.status.value == "exported", copy.message
     assert not any(f.reason is ReasonCode.REVIEWER for f in copy.recheck_faces)
-    assert len(copy.hidden) == 2
+    # the girls are hidden because of the source's own check; the paint's noise is drawn afresh for each export, and
+    # the re-check may hide one more face near it (on_recheck), so the total is not a fixed number
+    assert sorted(h.index for h in copy.hidden if not h.on_recheck) == sorted(d.index for d in _child_faces(first))
     single = tmp_path / "kamera.jpg"  # the same picture as a file of one frame keeps decisions taken on it
     family.save(single, quality=90)
     plain = guard.check(single)

@@ -529,7 +529,9 @@ def test_a_check_past_the_time_limit_keeps_its_thread_and_its_answer_is_not_audi
             started[0] += 1
             most[0] = max(most[0], running[0])
         try:
-            time.sleep(1.5)
+            # far past the three requests' 3 x 0.5 s: with 1.5 s, only the real check's own time (a quarter of a
+            # second) separated the third request's giving up from the thread coming free
+            time.sleep(3)
             return real(self, *a, **k)
         finally:
             with lock:
@@ -547,8 +549,14 @@ def test_a_check_past_the_time_limit_keeps_its_thread_and_its_answer_is_not_audi
     assert started[0] == 1, started[0]  # the later two waited for the thread and gave up before it was free
     assert len(_audited(register, "photo_checked")) == before
     monkeypatch.setattr(Checks, "check", real)
-    answer = server.check(FAMILY.read_bytes())  # the thread is free again
-    assert answer.status == 200 and answer.json["verdict"] == "BLOCK"
+    # the thread is free again: a photo judged in milliseconds is answered and audited (the portrait's quarter of a
+    # second, on a loaded machine, was past the 0.5 s limit: 503)
+    import io
+
+    small = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 160, 200)).save(small, "JPEG")
+    answer = server.check(small.getvalue())
+    assert answer.status == 200 and answer.json["verdict"] == "PASS", answer.body[:300]
     assert len(_audited(register, "photo_checked")) == before + 1
 
 
@@ -647,11 +655,14 @@ def test_the_export_hide_modes_are_the_commands(server):
     hidden = {}
     for mode in [m.value for m in HideMode] + ["all"]:
         answer = call(f"{server.url}/v1/export?channel=facebook&hide={mode}", "POST", FAMILY.read_bytes(),
-                      {"X-API-Key": server.key, "Content-Type": "image/jpeg"})
+                      {"X-API-Key": server.key, "Content-Type": "image/jpeg", "Accept": "application/json"})
         assert answer.status == 200, (mode, answer.body[:300])
-        summary = json.loads(answer.headers["minorguard-manifest"])
-        assert summary["hide"] == ("all-faces" if mode == "all" else mode)
-        hidden[mode] = summary["hidden"]
+        entry = answer.json["entry"]
+        assert entry["hide"] == ("all-faces" if mode == "all" else mode)
+        # the faces the mode hides, as the source's check decided them: the entry's total ("hidden") also counts a
+        # face the re-check hid near the paint, which depends on the paint's noise, drawn afresh for each export
+        hidden[mode] = sum(f["hidden"] for f in entry["faces"])
+        assert entry["hidden"] >= hidden[mode]
     assert hidden["all-faces"] == hidden["all"] == 4 and hidden["minors"] == 2
     assert hidden["minors"] <= hidden["unconsented-minors-and-unknown"] <= 4
     refused = call(f"{server.url}/v1/export?hide=everyone", "POST", FAMILY.read_bytes(),

@@ -13,6 +13,7 @@ result (``Checks.audited``).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -68,6 +69,8 @@ def _serve(conn: Connection, policy: Any, models: str | None, memory_mb: int) ->
     # Ctrl-C reaches the whole process group: the driver stops the scan and ends its workers, which must not each
     # print a traceback of the photo they were judging or the model they were loading
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # started with SIGINT blocked (_sigint_held_back): ignored from here on
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     from minorguard.application.checks import open_worker_checks
     from minorguard.locale.coded_error import CodedError
@@ -137,10 +140,11 @@ class _Worker:
     def __init__(self, ctx: Any, args: tuple, without_main: bool = False) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, *args), daemon=True)
-        if without_main:
-            _start_without_main(self.process)
-        else:
-            self.process.start()
+        with _sigint_held_back():
+            if without_main:
+                _start_without_main(self.process)
+            else:
+                self.process.start()
         child.close()
         self.busy: tuple[int, str, float] | None = None  # (index, path, started)
         self._description: Any = _UNREAD
@@ -179,6 +183,28 @@ class _Worker:
         if wait:
             self.process.join(5)
         self.conn.close()
+
+
+@contextlib.contextmanager
+def _sigint_held_back() -> Iterator[None]:
+    """Block SIGINT in this thread while a worker starts: the new interpreter inherits the blocked signal, so a Ctrl-C
+    while it imports (a second or more) cannot end it with a KeyboardInterrupt traceback before ``_serve`` ignores
+    SIGINT. This process gets its own Ctrl-C as soon as the mask is restored, and stops the scan as ever."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX: nothing to hold back with
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    # spawn starts multiprocessing's resource tracker on first use, and unblocks SIGINT in this thread after it has
+    # started it: started first, it leaves the mask below alone
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _start_without_main(process: Any) -> None:
