@@ -31,7 +31,7 @@ from consent_db.records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInf
 from consent_db.schema import AuditEntry, Child, Consent, Enrolment, Event, Guardian, KnownAdult, Meta
 from consent_db.store import Store, data_dir
 from minorguard.locale.os_reasons import os_reason
-from minorguard.locale.typed_text import typed_form
+from minorguard.locale.typed_text import folded_form
 
 __all__ = ["KEY_FILE_NAME", "Register", "document_type", "parse_channels"]
 
@@ -39,6 +39,8 @@ KEY_FILE_NAME = "register.key"
 _SEALED = "enc1:"  # a sealed name or contact: this prefix, then base64 of its AES-GCM blob
 _KEY_CHECK = "key_check"
 _KEY_CHECK_PLAIN = b"minorguard consent register"
+_NAME_INDEX = "name_index_form"  # Meta: which form of a name its lookup digest is taken of
+_NAME_INDEX_FORM = "folded1"  # minorguard.locale.typed_text.folded_form: case, spaces and accents ignored
 GRACE_ENV = "MINORGUARD_GRACE_DAYS"
 
 
@@ -138,6 +140,7 @@ class Register:
             self.store.migrate()
             self._cipher = self._open_key()
             self._seal_legacy()
+            self._index_names()
             self.purge_expired()
         except BaseException:
             self.store.close()
@@ -161,6 +164,7 @@ class Register:
                 key = create_key(self.key_path)
             cipher = Cipher(key)
             session.add(Meta(key=_KEY_CHECK, value=cipher.encrypt(_KEY_CHECK_PLAIN, "meta.key_check").hex()))
+            session.add(Meta(key=_NAME_INDEX, value=_NAME_INDEX_FORM))
             audit.append(session, self.actor, "register_created", details={"database": self.store.label})
             return cipher
 
@@ -177,8 +181,28 @@ class Register:
         return self._cipher.decrypt(base64.urlsafe_b64decode(value[len(_SEALED):]), context).decode("utf-8")
 
     def name_index(self, name: str) -> str:
-        """The keyed digest a name is found by (case, spaces and how "ë" was typed do not matter)."""
-        return self._cipher.index(typed_form(name))
+        """The keyed digest a name is found by (case, spaces and accents do not matter: "Clirim Kellici" finds
+        "Çlirim Këlliçi", as the review page's search does)."""
+        return self._cipher.index(folded_form(name))
+
+    def _index_names(self) -> None:
+        """Lookup digests a register took of another form of the names (before accents were folded): taken again,
+        once, from the sealed names, so `child list --name` and the check for a child added twice find them."""
+        with self.store.read() as session:
+            row = session.get(Meta, _NAME_INDEX)
+            if row is not None and row.value == _NAME_INDEX_FORM:
+                return
+        with self.store.transaction() as session:
+            row = session.get(Meta, _NAME_INDEX)
+            if row is not None and row.value == _NAME_INDEX_FORM:
+                return  # another process did it meanwhile
+            for model in (Child, KnownAdult):
+                for item in session.execute(select(model)).scalars():
+                    item.name_index = self.name_index(self._unseal(item.name, f"{model.__tablename__}.name:{item.id}"))
+            if row is None:
+                session.add(Meta(key=_NAME_INDEX, value=_NAME_INDEX_FORM))
+            else:
+                row.value = _NAME_INDEX_FORM
 
     def _seal_legacy(self) -> None:
         """Names and contacts a register stored before they were sealed: sealed now, in one transaction."""
@@ -201,7 +225,8 @@ class Register:
             self.store.scrub()  # the clear text's old pages leave the write-ahead log too
 
     def find_children(self, name: str) -> list[ChildInfo]:
-        """Children whose name is ``name`` as a person would read it, found by the keyed index (names stay sealed)."""
+        """Children whose name is ``name`` as a person would read it, accents typed either way, found by the keyed
+        index (names stay sealed)."""
         with self.store.transaction() as session:
             rows = session.execute(select(Child).where(Child.name_index == self.name_index(name)).order_by(Child.created_at)).scalars()
             return [self._child_info(c, full=True) for c in rows]
@@ -245,12 +270,31 @@ class Register:
         return _get(session, Child, child_id, "not_found_child")
 
     # -- children -----------------------------------------------------------
-    def add_child(self, name: str, dob: date | None = None) -> ChildInfo:
+    def add_child(self, name: str, dob: date | None = None, *, another_child: bool = False) -> ChildInfo:
+        """A new child. A child of the same name (as :meth:`find_children` compares it) and date of birth is
+        refused, naming the child already there (a second record would split consents, photos and never-publish
+        between two ids), unless ``another_child``: the person says it is a different child."""
+        name = self.check_child(name, dob)
+        with self.store.transaction() as session:
+            if not another_child:
+                same = self._same_child(session, name, dob)
+                if same is not None:
+                    raise RegisterError("child_exists", id=same.id)
+            return self._child_info(self._add_child(session, name, dob))
+
+    @staticmethod
+    def check_child(name: str, dob: date | None = None) -> str:
+        """The name, stripped, when a child of that name and date of birth may be added; RegisterError otherwise.
+        Needs no database: a command checks it before it opens (and so makes) a register."""
         name = _require_text(name, "empty_child_name")
         if dob is not None and dob > date.today():
             raise RegisterError("dob_future", date=str(dob))
-        with self.store.transaction() as session:
-            return self._child_info(self._add_child(session, name, dob))
+        return name
+
+    def _same_child(self, session: Session, name: str, dob: date | None) -> Child | None:
+        """The first child already registered with this name (accents, case and spaces ignored) and date of birth."""
+        query = select(Child).where(Child.name_index == self.name_index(name), Child.dob.is_(None) if dob is None else Child.dob == dob)
+        return session.execute(query.order_by(Child.created_at)).scalars().first()
 
     def _add_child(self, session: Session, name: str, dob: date | None) -> Child:
         child_id = _new_id("ch")
@@ -314,8 +358,8 @@ class Register:
         with self.store.transaction() as session:
             return _consent_info(self._add_consent(session, child_id, checked, guardian_id))
 
+    @staticmethod
     def check_consent(
-        self,
         document: bytes | os.PathLike | str | None,
         date_signed: date | None,
         channels: Sequence[str],
@@ -324,7 +368,8 @@ class Register:
         valid_from: date | None = None,
         valid_until: date | None = None,
     ) -> dict[str, Any]:
-        """Everything about a consent that can be checked without the database (raises RegisterError)."""
+        """Everything about a consent that can be checked without the database (raises RegisterError); a static
+        method, so that a file to import is checked before any register is opened (a refused file makes none)."""
         data = _read_document(document)
         kind = document_type(data)
         if kind is None:
@@ -385,12 +430,12 @@ class Register:
 
     def withdraw_consent(self, record_id: str, reason: str, on: date | None = None) -> ConsentInfo:
         """Withdraw a consent; the child's biometric data is erased unless another consent is still in force."""
-        reason = _require_text(reason, "empty_withdraw_reason")
         on = on or date.today()
         with self.store.transaction() as session:
-            consent = _get(session, Consent, record_id, "not_found_record")
+            consent = _get(session, Consent, record_id, "not_found_record")  # an unknown id is said first, not the reason
             if consent.status == "withdrawn":
                 raise RegisterError("already_withdrawn", id=record_id, on=str(consent.withdrawn_on))
+            reason = _require_text(reason, "empty_withdraw_reason")
             consent.status, consent.withdrawn_on, consent.withdrawn_reason = "withdrawn", on, reason
             audit.append(session, self.actor, "consent_withdrawn", consent.child_id, {"record": record_id, "on": str(on), "reason": reason}, document_sha256=consent.document_sha256)
             child = consent.child
@@ -426,7 +471,9 @@ class Register:
         """Add many consents in ONE transaction: all rows or none.
 
         Each row: ``child_ref`` (existing id) or ``child_name`` (+ optional ``dob``; rows with the
-        same name and dob become one new child), optional ``guardian`` dict (name, relation,
+        same name, as :meth:`find_children` compares it, and dob become one new child; a child of that name and dob
+        already in the register refuses the whole import, naming its id: a file imported twice made every child
+        twice), optional ``guardian`` dict (name, relation,
         contact), ``never_publish_reason`` (sets the flag), and ``consent``: the dict from
         :meth:`check_consent` (validated beforehand). ``line`` numbers the row for messages.
         """
@@ -438,9 +485,13 @@ class Register:
                     if row.get("child_ref"):
                         child = self._child(session, row["child_ref"])
                     else:
-                        key = (row["child_name"], row.get("dob"))
+                        name = _require_text(row["child_name"], "empty_child_name_column")
+                        key = (folded_form(name), row.get("dob"))
                         if key not in made:
-                            made[key] = self._add_child(session, _require_text(row["child_name"], "empty_child_name_column"), row.get("dob"))
+                            same = self._same_child(session, name, row.get("dob"))
+                            if same is not None:
+                                raise RegisterError("import_child_exists", id=same.id)
+                            made[key] = self._add_child(session, name, row.get("dob"))
                         child = made[key]
                     guardian_id = None
                     if row.get("guardian"):
@@ -632,6 +683,14 @@ class Register:
             session.flush()
             audit.append(session, self.actor, "event_created", event_id, _event_audit(row))
             return _event_info(row)
+
+    @staticmethod
+    def check_event(name: str, start: datetime, end: datetime, *, tz: str = "UTC", place: str = "", lat: float | None = None,
+                    lon: float | None = None, radius_m: float | None = None, basis: str = "none", justification: str = "") -> None:
+        """Everything about a new event that can be checked without the database (raises RegisterError): a command
+        checks it before it opens (and so makes) a register."""
+        _event_fields(name=name, start=start, end=end, tz=tz, place=place, lat=lat, lon=lon, radius_m=radius_m, basis=basis,
+                      justification=justification)
 
     def get_event(self, event_id: str) -> EventInfo:
         with self.store.transaction() as session:

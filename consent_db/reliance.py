@@ -96,7 +96,7 @@ def _rows(entries: list[dict[str, Any]], decided, exported_face, reviewed) -> li
             faces = [f for f in details.get("faces", []) if exported_face(f)]
             if faces:
                 out[("exported", e["seq"])] = Reliance(
-                    e["photo_sha256"] or "", "exported", e["at"], details.get("tool"), _channel(details), None,
+                    e["photo_sha256"] or "", "exported", e["at"], details.get("tool"), _channel(details), _date(details),
                     tuple(int(f["face"]) for f in faces if f.get("face") is not None), faces[0].get("action"),
                     _output(details), details.get("source"), e["seq"])
         elif action.startswith("review_") and reviewed(details):
@@ -135,15 +135,20 @@ def _review_rows(entries: list[dict[str, Any]], decision: int) -> list[Reliance]
             faces = tuple(int(f.get("face") or 0) for f in details.get("faces", [])
                           if f.get("reason") == "reviewer" and (e["photo_sha256"], int(f.get("index", -1))) in settled)
             if faces:
-                out.append(Reliance(e["photo_sha256"] or "", "exported", e["at"], details.get("tool"), _channel(details), None,
+                out.append(Reliance(e["photo_sha256"] or "", "exported", e["at"], details.get("tool"), _channel(details), _date(details),
                                     faces, None, _output(details), details.get("source"), e["seq"]))
     if not found:
-        raise RegisterError("review_no_decision", id=decision)
+        raise RegisterError("review_unknown_decision", id=decision)  # none at all: not "none for this photo"
     return out
 
 
 def _channel(details: dict[str, Any]) -> str | None:
     return details.get("channel") or (details.get("context") or {}).get("channel")
+
+
+def _date(details: dict[str, Any]) -> str | None:
+    """The publication date an export was made for (entries of an export keep it beside the channel)."""
+    return details.get("date") or (details.get("context") or {}).get("date")
 
 
 def _output(details: dict[str, Any]) -> str | None:

@@ -25,6 +25,7 @@ from consent_db import audit
 from consent_db.errors import NotFound, RegisterError
 from consent_db.register import Register
 from consent_db.schema import Base, Consent
+from minorguard.locale.typed_text import folded_form as _fold  # the one way a name is looked up (child list --name too)
 from minorguard.photos.file_names import shown
 from minorguard.rules.reviews import same_person  # the rule the page reads confirmations by
 
@@ -214,7 +215,9 @@ class Reviews:
         confirms = face.confirms if kind == "confirm" else None
         if kind == "confirm":
             first = session.get(ReviewRow, confirms)
-            if first is None or first.photo_sha256 != face.photo_sha256:
+            if first is None:
+                raise NotFound("review_unknown_decision", id=confirms)
+            if first.photo_sha256 != face.photo_sha256:
                 raise NotFound("review_no_decision", id=confirms)
             if first.kind not in LETS_THROUGH:
                 raise RegisterError("review_no_second_needed", kinds=" and ".join(LETS_THROUGH))
@@ -253,10 +256,3 @@ class Reviews:
         rows = sorted(self.register.child_names(), key=lambda r: _fold(r[1]))  # sealed at rest: opened, then searched
         return [(cid, name, bool(never)) for cid, name, never in rows if needle in _fold(name)][:limit]
 
-
-def _fold(text: str) -> str:
-    """Lower case without diacritics, so 'Kelmend' finds 'Këlmend' and 'cela' finds 'Çela'."""
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", str(text or ""))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().strip()

@@ -395,15 +395,17 @@ def test_cli_declares_lists_updates_and_closes_events(mg, capsys):
         ({"--start": "25/10/2026"}, "not ISO 8601"),
     ],
 )
-def test_cli_bad_event_is_one_line_exit_64_and_nothing_written(mg, capsys, change, message):
+def test_cli_bad_event_is_one_line_exit_64_and_nothing_written(mg, capsys, tmp_path, change, message):
     args = list(SPORTS)
     for flag, value in change.items():
         args[args.index(flag) + 1] = value
     assert mg(*args) == 64
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
-    assert mg("event", "list", "--all") == 0
-    assert "sport" not in capsys.readouterr().out
+    # nothing written, not even a register: listing then says there is none yet (and makes none either)
+    assert mg("event", "list", "--all", "--lang", "en") == 64
+    assert "no register yet" in capsys.readouterr().err.replace("\n", " ")
+    assert not (tmp_path / "data" / "register.sqlite3").exists() and not (tmp_path / "data" / "register.key").exists()
 
 
 def test_cli_scan_links_by_event_and_by_exif(mg, capsys, tmp_path):

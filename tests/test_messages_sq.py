@@ -81,7 +81,7 @@ def test_scan_bad_date(mg, lang, expected):
         ({"--justification": ""}, "en", "declaring an event public or outdoor needs a justification"),
     ],
 )
-def test_event_add_bad_input(mg, change, lang, expected):
+def test_event_add_bad_input(mg, tmp_path, change, lang, expected):
     args = list(EVENT)
     for flag, value in change.items():
         if flag in args:
@@ -90,7 +90,10 @@ def test_event_add_bad_input(mg, change, lang, expected):
             args += [flag, value]
     code, err = mg(*args, "--lang", lang)
     assert code == EXIT_USAGE and expected in err
-    assert mg("event", "list", "--all", "--lang", lang)[0] == 0  # nothing written
+    # nothing written, not even a register: listing then says there is none yet (and makes none either)
+    code, err = mg("event", "list", "--all", "--lang", lang)
+    assert code == EXIT_USAGE and ("ende nuk ka regjistër" if lang == "sq" else "no register yet") in err
+    assert not (tmp_path / "data" / "register.sqlite3").exists()
 
 
 def test_event_refusals_of_the_register(mg):

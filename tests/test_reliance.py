@@ -66,6 +66,7 @@ def test_a_withdrawal_lists_exactly_the_photos_that_relied_on_the_consent(world,
     assert checked["faces"] in ([2], [4]) and "faceaisharp_obama_family.jpg" in " ".join(checked["file_names"])
     exported = next(r for r in rows if r["how"] == "exported")
     assert exported["output"] == str(world["out"].resolve())  # the copy's folder: the log never names a file
+    assert exported["channel"] == "facebook" and exported["date"] == "2026-12-01"  # the date the copy was made for
     with Register(world["db"]) as reg:
         logged = json.dumps([e["details"] for e in reg.audit_entries()], ensure_ascii=False)
     assert "faceaisharp_obama_family" not in logged and "astronauti" not in logged

@@ -100,7 +100,7 @@ def list_cmd(
 ) -> None:
     """Known adults, oldest first; expired ones are marked and never used."""
     today = Date.today()
-    with open_register(db) as reg:
+    with open_register(db, lang=lang.value, create=False) as reg:
         adults = reg.list_known_adults(include_expired=all_)
     table = Table(title=t("adult.list_title", lang.value))
     for column in ("id", "name", "role", "expires", "photos", "added"):
@@ -122,7 +122,7 @@ def remove(
     lang: Lang = LangOpt,
 ) -> None:
     """Remove a known adult; their face embeddings are erased, the audit log keeps the removal."""
-    with open_register(db, by) as reg:
+    with open_register(db, by, lang.value, create=False) as reg:
         try:
             reg.remove_known_adult(adult_id)
         except _register_error() as error:  # NotFound: one line, exit 64

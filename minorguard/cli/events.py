@@ -44,16 +44,42 @@ def _refuse(error: BaseException, lang: str | None = None) -> None:
     fail(say(error, lang or current_lang()))
 
 
-def open_register(db: str | None, actor: str | None = None, lang: str | None = None) -> Any:
-    """The register at ``db`` (path or URL; default $MINORGUARD_DB or the user's data dir)."""
+def open_register(db: str | None, actor: str | None = None, lang: str | None = None, *, create: bool = True) -> Any:
+    """The register at ``db`` (path or URL; default $MINORGUARD_DB or the user's data dir).
+
+    ``create=False`` for a command that only reads the register or changes what is already in it (lists, show,
+    export, audit, withdraw, ...): a register that does not exist stops it with one line (exit 64) and nothing is
+    made, no file and no key, by the rule `scan` uses (``application.checks``): a mistyped --db must not leave a new,
+    empty register that later checks would accept. Registers are made by the commands that add to them."""
+    lang = lang or current_lang()
     try:
         from consent_db import Register, RegisterError
     except ImportError as error:  # the store is a separate package directory that may be missing
-        fail(t("event.register_unavailable", lang or current_lang(), error=error))
+        fail(t("event.register_unavailable", lang, error=error))
+    if not create:
+        _refuse_no_register(db, lang)
     try:
-        return Register(db, actor=actor)
+        return Register(db, actor=actor, create=create)
     except RegisterError as error:
+        if error.code == "missing":  # named (--db, $MINORGUARD_DB) but never made
+            fail(t("register.missing_read", lang, **error.problems[0].params))
         _refuse(error, lang)
+
+
+def _refuse_no_register(db: str | None, lang: str) -> None:
+    """The data folder's register, when no other is named: none there yet, or its key without it (moved or deleted),
+    is one line, as `scan` says it (``application.checks._data_folder_register``)."""
+    from consent_db import RegisterError
+    from minorguard.application.checks import _data_folder_register
+
+    found = _data_folder_register() if db is None else None
+    if found is None:
+        return  # named: Register(create=False) says when it does not exist
+    folder, has_register, has_key = found
+    if has_key and not has_register:
+        _refuse(RegisterError("key_without_register", folder=str(folder)), lang)
+    if not has_register:
+        fail(t("register.none_yet", lang, folder=folder))
 
 
 def _register_errors() -> tuple[type[BaseException], ...]:
@@ -148,6 +174,15 @@ def add(
     """Declare an event; with --basis public or outdoor its photos are exempt from rule 5."""
     fields = _fields(tz, start, end, lat, lon, radius)
     _check({"name": name, "tz": tz, "basis": basis.value, **fields})
+    try:  # everything the register would refuse, before it is opened: a refused event must not leave a new register
+        from consent_db import Register
+
+        Register.check_event(name, fields["start"], fields["end"], tz=tz, place=place, basis=basis.value, justification=justification,
+                             **{k: v for k, v in fields.items() if k not in ("start", "end")})
+    except ImportError:
+        pass  # open_register says the register cannot be used
+    except _register_errors() as error:
+        _refuse(error, lang.value)
     with open_register(db, by) as reg:
         try:
             event = reg.create_event(name, fields.pop("start"), fields.pop("end"), tz=tz, place=place, basis=basis.value,
@@ -165,7 +200,7 @@ def list_cmd(
     lang: Lang = LangOpt,
 ) -> None:
     """Events in the register, earliest first."""
-    with open_register(db) as reg:
+    with open_register(db, lang=lang.value, create=False) as reg:
         events = reg.list_events(include_closed=all_)
     table = Table(title=t("event.list_title", lang.value))
     # local wall-clock times keep the table readable in 80 columns; `show` gives the offset
@@ -181,7 +216,7 @@ def list_cmd(
 @event_app.command("show")
 def show(event_id: str = typer.Argument(..., help="Event id."), db: str | None = DbOpt, lang: Lang = LangOpt) -> None:
     """One event with who declared it, when, and why."""
-    with open_register(db) as reg:
+    with open_register(db, lang=lang.value, create=False) as reg:
         try:
             event = reg.get_event(event_id)
         except _register_errors() as error:
@@ -207,7 +242,7 @@ def update(
     lang: Lang = LangOpt,
 ) -> None:
     """Change an event (every change is audited; a new basis is a new declaration)."""
-    with open_register(db, by) as reg:
+    with open_register(db, by, lang.value, create=False) as reg:
         try:
             current = reg.get_event(event_id)
             new_tz = tz or current.tz
@@ -242,7 +277,7 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
     from consent_db.reliance import relying_on
     from minorguard.cli.relied import print_relied
 
-    with open_register(db, by) as reg:
+    with open_register(db, by, lang.value, create=False) as reg:
         try:
             event = reg.close_event(event_id)
             relied = relying_on(reg, event=event_id)

@@ -75,13 +75,17 @@ CsvArg = typer.Argument(..., help="CSV file, one row per signed form (columns in
 
 
 class OpenRegister:
-    """``with OpenRegister(db, by, lang) as reg:`` — the register, with every RegisterError as a usage error."""
+    """``with OpenRegister(db, by, lang) as reg:`` — the register, with every RegisterError as a usage error.
 
-    def __init__(self, db: str | None, by: str | None = None, lang: Lang = Lang.sq) -> None:
-        self.db, self.by, self.lang, self.reg = db, by, lang.value, None
+    ``create=False`` for a command that only reads the register or changes records already in it: a register that
+    does not exist is one line (exit 64) and nothing is made (``events.open_register``). Only the commands that add
+    to a register (child add, register import, key create, event add, adult add) make one."""
+
+    def __init__(self, db: str | None, by: str | None = None, lang: Lang = Lang.sq, *, create: bool = True) -> None:
+        self.db, self.by, self.lang, self.create, self.reg = db, by, lang.value, create, None
 
     def __enter__(self):
-        self.reg = open_register(self.db, self.by, self.lang)
+        self.reg = open_register(self.db, self.by, self.lang, create=self.create)
         return self.reg
 
     def __exit__(self, kind, error, _tb) -> bool:
@@ -118,14 +122,22 @@ def _date(value: str | None, what: str, lang: Lang = Lang.en) -> date | None:
 def child_add(
     name: str = typer.Argument(..., help="The child's full name."),
     dob: str | None = typer.Option(None, "--dob", help="Date of birth YYYY-MM-DD."),
+    another_child: bool = typer.Option(False, "--another-child", help="Add it although a child of the same name and date of birth is in the register: you say it is a different child."),
     db: str | None = typer.Option(None, "--db", help=DB_HELP),
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
     lang: Lang = LangOpt,
 ) -> None:
-    """Add a child; prints the child's id (the pseudonymous reference used in reports)."""
+    """Add a child; prints the child's id (the pseudonymous reference used in reports). A child of the same name
+    (case, spaces and accents typed either way) and date of birth is refused, naming the one there."""
+    from consent_db import Register, RegisterError
+
     birth = _date(dob, "--dob", lang)
+    try:
+        Register.check_child(name, birth)  # before the register is opened: a refused child must not leave a new one
+    except RegisterError as error:
+        fail(say(error, lang.value))
     with OpenRegister(db, by, lang) as reg:
-        child = reg.add_child(name, birth)
+        child = reg.add_child(name, birth, another_child=another_child)
     console.print(child.id)
 
 
@@ -136,7 +148,7 @@ def child_list(
     lang: Lang = LangOpt,
 ) -> None:
     """Every child with consent status and enrolment count."""
-    with OpenRegister(db, lang=lang) as reg:
+    with OpenRegister(db, lang=lang, create=False) as reg:
         children = reg.find_children(name) if name else reg.list_children()
     today = date.today()
     table = Table(title=t("register.children_title", lang.value))
@@ -152,7 +164,7 @@ def child_list(
 @child_app.command("show")
 def child_show(child_id: str = typer.Argument(...), db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: Lang = LangOpt) -> None:
     """One child: guardians, consents (scope, validity, status) and enrolment count; never biometric data."""
-    with OpenRegister(db, lang=lang) as reg:
+    with OpenRegister(db, lang=lang, create=False) as reg:
         c = reg.get_child(child_id)
     lg = lang.value
     console.print(f"[bold]{c.id}[/]  {escape(c.name)}  " + t("register.show_child", lg, born=c.dob or "?", n=c.enrolment_photos))
@@ -191,7 +203,7 @@ def child_enrol(
     """Turn reference photos into face embeddings (stored encrypted). Stops at the first refused photo."""
     from minorguard.application.enrolment import enrol_photo
 
-    with OpenRegister(db, by, lang) as reg:
+    with OpenRegister(db, by, lang, create=False) as reg:
         reg.get_child(child_id)
         guard = build_guard(policy, models)  # the scan's faces and numbers, so --face names the face it showed
         for path in photos:
@@ -210,7 +222,7 @@ def child_redescribe(
     """Describe enrolments made with another model pack again, from their stored photos, so that scans recognise those children."""
     from minorguard.application.enrolment import redescribe_enrolments
 
-    with OpenRegister(db, by, lang) as reg:
+    with OpenRegister(db, by, lang, create=False) as reg:
         guard = build_guard(None, models)
         done = redescribe_enrolments(reg, guard)
     for item in done:
@@ -231,9 +243,12 @@ def child_never_publish(
     lang: Lang = LangOpt,
 ) -> None:
     """Mark a child never to be published, whatever consent exists (or --off to clear)."""
-    with OpenRegister(db, by, lang) as reg:
+    with OpenRegister(db, by, lang, create=False) as reg:
         child = reg.set_never_publish(child_id, not off, reason)
     console.print(t("register.never_publish_on" if child.never_publish else "register.never_publish_off", lang.value, id=child.id))
+    if child.never_publish and not child.enrolment_photos:
+        # she cannot be recognised: outside events her face blocks anyway, at a public or outdoor event a person decides
+        err.print(f"[yellow]{t('cli.warning', lang.value)}:[/] {t('register.never_publish_no_photo', lang.value, id=child.id)}", soft_wrap=True)
 
 
 # -- guardian ---------------------------------------------------------------
@@ -248,7 +263,7 @@ def guardian_add(
     lang: Lang = LangOpt,
 ) -> None:
     """Add a parent or guardian of a child; prints the guardian's id."""
-    with OpenRegister(db, by, lang) as reg:
+    with OpenRegister(db, by, lang, create=False) as reg:
         guardian = reg.add_guardian(child_id, name, relation, contact)
     console.print(guardian.id)
 
@@ -274,7 +289,7 @@ def consent_add(
         fail(t("register.no_document", lang.value))
     when_signed = _date(signed, "--signed", lang) or date.today()
     start, end = _date(valid_from, "--from", lang), _date(valid_until, "--until", lang)
-    with OpenRegister(db, by, lang) as reg:
+    with OpenRegister(db, by, lang, create=False) as reg:
         record = reg.add_consent(child_id, document, when_signed, channel, purpose, event, start, end, guardian)
     console.print(record.id)
 
@@ -282,7 +297,7 @@ def consent_add(
 @consent_app.command("withdraw")
 def consent_withdraw(
     record_id: str = typer.Argument(...),
-    reason: str = typer.Option("", "--reason", help="Why (for example: parent asked by phone)."),
+    reason: str = typer.Option("", "--reason", help="Why (required; for example: parent asked by phone)."),
     on: str | None = typer.Option(None, "--date", help="Date of withdrawal (default today)."),
     report: list[Path] = typer.Option([], "--report", help="A `scan --json` report that names the photos (repeatable)."),
     manifest: list[Path] = typer.Option([], "--manifest", help="An export manifest that names the photos and copies (repeatable)."),
@@ -304,7 +319,7 @@ def consent_withdraw(
         names = names_from(report, manifest)  # a file that cannot be read: said before anything is withdrawn
     except RegisterError as error:
         fail(say(error, lang.value))
-    with OpenRegister(db, by, lang) as reg:
+    with OpenRegister(db, by, lang, create=False) as reg:
         record = reg.withdraw_consent(record_id, reason, when)
         child = reg.get_child(record.child_id)
         relied = relying_on(reg, consent=record_id)
@@ -320,7 +335,7 @@ def consent_list(
     lang: Lang = LangOpt,
 ) -> None:
     """Every consent record with its scope, validity and status."""
-    with OpenRegister(db, lang=lang) as reg:
+    with OpenRegister(db, lang=lang, create=False) as reg:
         records = reg.list_consents(child_id)
     table = Table(title=t("register.consents_title", lang.value))
     for column in ("id", "child", "channels", "from", "until", "signed", "status", "document sha256"):
@@ -375,7 +390,7 @@ def register_export(
 
     # before the register is read: an export that cannot be written must not be audited as made
     refuse_unsafe_outputs([output], [], lang.value)
-    with OpenRegister(db, by, lang) as reg:
+    with OpenRegister(db, by, lang, create=False) as reg:
         data = reg.export()
     if fmt is Format.json:
         payload = {**data, "children": [asdict(c) for c in data["children"]]}
@@ -394,9 +409,10 @@ def register_export(
         err.print(t("cli.written", lang.value, path=output))
 
 
-def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any]]:
-    """Parse and check every row before anything is written; the first bad row is the error."""
-    from consent_db.register import MAX_DOCUMENT_BYTES
+def read_import_csv(path: Path, reg=None, lang: Lang = Lang.en) -> list[dict[str, Any]]:
+    """Parse and check every row before anything is written, and before a register is opened (``reg`` is not
+    needed: a refused file must not leave a new register behind); the first bad row is the error."""
+    from consent_db.register import MAX_DOCUMENT_BYTES, Register
 
     try:
         if not stat.S_ISREG(path.stat().st_mode):  # /dev/zero would fill memory; a pipe would wait forever
@@ -426,11 +442,20 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
     from consent_db import RegisterError
 
     rows = []
+    columns = len(reader.fieldnames or [])
     for number, record in enumerate(reader, start=2):
         row = {k.strip(): (v or "").strip() for k, v in record.items() if k}
-        if not any(row.values()):
+        extra = [v for v in record.get(None) or [] if v is not None]  # values past the header's last column
+        if not any(row.values()) and not any(v.strip() for v in extra):
             continue
         where = t("register.csv_line", lang.value, name=path.name, n=number)
+        # a row of another length than the header: its values would be read in the wrong columns (an unquoted
+        # "facebook;website" pushed the purposes into the events, the last column off the row, and imported)
+        short = sum(1 for k, v in record.items() if k is not None and v is None)
+        if extra or short:
+            given = columns + len(extra) - short
+            fail(t("register.csv_too_many_values" if extra else "register.csv_too_few_values", lang.value,
+                   where=where, n=given, columns=columns, sep=delimiter))
         if not row.get("child_ref") and not row.get("child_name"):
             fail(t("register.csv_no_child", lang.value, where=where))
         doc = row.get("document", "")
@@ -439,7 +464,7 @@ def read_import_csv(path: Path, reg, lang: Lang = Lang.en) -> list[dict[str, Any
         doc_path = (path.parent / doc) if not Path(doc).is_absolute() else Path(doc)
         split = lambda s: [p for p in s.replace(",", ";").split(";") if p.strip()]
         try:
-            checked = reg.check_consent(
+            checked = Register.check_consent(
                 doc_path, _date(row.get("date_signed"), f"{where}: date_signed", lang), split(row.get("channels", "")),
                 split(row.get("purposes", "")), split(row.get("events", "")),
                 _date(row.get("valid_from"), f"{where}: valid_from", lang), _date(row.get("valid_until"), f"{where}: valid_until", lang),
@@ -465,8 +490,8 @@ def register_import(
     lang: Lang = LangOpt,
 ) -> None:
     """Import consent records from an office's CSV: all rows or none."""
+    rows = read_import_csv(path, lang=lang)  # every row checked first: a refused file opens (and makes) no register
     with OpenRegister(db, by, lang) as reg:
-        rows = read_import_csv(path, reg, lang)
         added = reg.import_rows(rows, source=path.name)
     console.print(t("register.imported", lang.value, n=len(added), children=len({a.child_id for a in added})))
 
@@ -475,7 +500,7 @@ def register_import(
 @audit_app.command("verify")
 def audit_verify(db: str | None = typer.Option(None, "--db", help=DB_HELP), lang: Lang = LangOpt) -> None:
     """Check the hash chain: exit 0 if intact, 1 if an entry was changed or removed."""
-    with OpenRegister(db, lang=lang) as reg:
+    with OpenRegister(db, lang=lang, create=False) as reg:
         report = reg.audit_verify()
     if report.ok:
         console.print(t("register.audit_ok", lang.value, n=report.entries, head=report.head[:16]))
@@ -506,7 +531,7 @@ def audit_relied(
         fail(t("relied.name_one", lang_s))
     from consent_db import RegisterError
 
-    with OpenRegister(db, lang=lang) as reg:
+    with OpenRegister(db, lang=lang, create=False) as reg:
         relied = relying_on(reg, consent=consent, event=event, review=review)
     try:
         names = names_from(report, manifest)

@@ -43,7 +43,7 @@ def key_list(
     """The keys: id, tool, when and by whom created, when revoked. Never the keys themselves."""
     from consent_db.api_keys import ApiKeys
 
-    with OpenRegister(db, lang=lang) as reg:
+    with OpenRegister(db, lang=lang, create=False) as reg:
         keys = ApiKeys(reg).list(include_revoked=revoked)
     if not keys:
         console.print(t("key.none", lang.value))
@@ -67,7 +67,7 @@ def key_revoke(
     """Revoke a key: its next request is refused (401). The row stays, so the audit log's tool names stay explained."""
     from consent_db.api_keys import ApiKeys
 
-    with OpenRegister(db, by, lang) as reg:
+    with OpenRegister(db, by, lang, create=False) as reg:
         info = ApiKeys(reg).revoke(key_id)
     console.print(t("key.revoked", lang.value, id=info.id, tool=escape(info.tool)))
 
