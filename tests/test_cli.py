@@ -334,7 +334,7 @@ def test_a_language_the_environment_names_wrongly_is_a_usage_error_said_in_alban
     monkeypatch.setenv("MINORGUARD_LANG", "fr")
     assert main(["scan", str(OBAMA)]) == EXIT_USAGE
     said = " ".join(capsys.readouterr().err.split())
-    assert "vlerë e pavlefshme për '--lang': (env var: 'MINORGUARD_LANG')" in said
+    assert "vlerë e pavlefshme në $MINORGUARD_LANG (që cakton '--lang'): 'fr'; zgjidhni një nga: sq, en" in said
 
 
 def test_the_incremental_results_file_may_name_a_folder_still_to_be_made(guard, tmp_path):

@@ -230,6 +230,21 @@ class RunSummary:
     why_judged: Counter = field(default_factory=Counter)  # new, policy, reviews, enrolments, events, known_adults, context, consents
 
 
+def _speaks(data: Any) -> bool:
+    """Whether a stored result holds words of the run that judged it: the notes of its event link, consent matches
+    and known adults and the details quoted in its reasons are written in that run's language (the other hints are
+    kept in one form and said in the reader's language when shown)."""
+    if isinstance(data, dict):
+        if any(isinstance(data.get(k), str) and data[k] for k in ("note", "detail")):
+            return True
+        if any(isinstance(h, str) and h.startswith("event: ") for h in data.get("hints") or ()):
+            return True
+        return any(_speaks(v) for v in data.values() if isinstance(v, (dict, list)))
+    if isinstance(data, list):
+        return any(_speaks(v) for v in data)
+    return False
+
+
 def _fixed(checks: Any, marks: RegisterMarks) -> str:
     """What every face's judgement rests on. The register is one of them: a result judged without it (or with
     another) was never audited in it, and another register's marks are not this one's (two registers can both have
@@ -247,6 +262,7 @@ def check_incrementally(checks: Any, sources: Iterable[Path], store: ResultStore
     from pydantic import TypeAdapter
 
     checks.refresh()
+    lang = getattr(checks, "lang", None)
     marks = register_marks(checks.register)
     fixed = _fixed(checks, marks)
     as_result = TypeAdapter(PhotoResult)
@@ -267,6 +283,9 @@ def check_incrementally(checks: Any, sources: Iterable[Path], store: ResultStore
             continue
         deps, data = kept
         why = _why_changed(deps, marks, checks.context, sha)
+        if why is None and deps.get("lang") != lang and _speaks(data):
+            # its notes are in the language of the run that judged it: an English note in an Albanian run's output
+            why = "language"
         if why is not None:
             summary.why_judged[why] += 1
             to_judge.append(path)
@@ -281,6 +300,6 @@ def check_incrementally(checks: Any, sources: Iterable[Path], store: ResultStore
             continue
         source, result = next(pending)
         checks.audit([result])  # the register's record first: a kept result was always audited
-        store.put(source, result, fixed, dependencies(result, marks, checks.context))
+        store.put(source, result, fixed, {**dependencies(result, marks, checks.context), "lang": lang})
         summary.judged += 1
         yield result

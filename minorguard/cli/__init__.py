@@ -25,7 +25,7 @@ from minorguard.cli.common import (
 from minorguard.cli.events import event_app
 from minorguard.cli.export import export_cmd
 from minorguard.cli.help import localise_help
-from minorguard.cli.lang import accept_lang, lang_in_argv
+from minorguard.cli.lang import accept_lang, lang_any_case, lang_in_argv, say_usage_error
 from minorguard.cli.register import register_commands
 from minorguard.cli.review import review_cmd
 from minorguard.cli.scan import models_cmd, scan
@@ -70,9 +70,11 @@ def _usage_message(text: str, lang: str) -> str:
         found = re.fullmatch(pattern, text.strip(), re.DOTALL)
         if found:
             values = {k: v for k, v in found.groupdict().items() if v is not None}
-            detail = " ".join(v for v in (values.get("env", "").strip(), values.get("detail", "")) if v)
+            # typer names an option's variable whether or not the value came from it: left out (say_usage_error says
+            # it where it did)
+            detail = values.get("detail", "")
             line = t(key, lang, name=values["name"], detail=detail)
-            return line + (" " + t("cli.click.did_you_mean", lang, hint=values["hint"]) if "hint" in values else "")
+            return line + ("; " + t("cli.click.did_you_mean", lang, hint=values["hint"]) if "hint" in values else "")
     return text
 
 
@@ -85,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command = typer.main.get_command(app)
         localise_help(command, lang)
+        lang_any_case(command)
         code = command(args=argv, standalone_mode=False)
     except UsageProblem as problem:
         err.print(f"[red]{error_label}:[/] {escape(str(problem))}", soft_wrap=True)
@@ -98,7 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "NoArgsIsHelpError":
             return EXIT_USAGE
         if hasattr(error, "format_message"):
-            err.print(f"[red]{error_label}:[/] {escape(_usage_message(error.format_message(), lang))}", soft_wrap=True)
+            line = say_usage_error(error, lang) or _usage_message(error.format_message(), lang)
+            err.print(f"[red]{error_label}:[/] {escape(line)}", soft_wrap=True)
             return EXIT_USAGE
         if hasattr(error, "exit_code"):
             return int(error.exit_code)

@@ -54,8 +54,7 @@ def export_cmd(
     workers: Annotated[int, typer.Option("--workers", min=0, help="Photos prepared at once (0: all cores).")] = 0,
     db: Annotated[str | None, typer.Option("--db", help="Register (consent, events, reviews): file path or URL.")] = None,
 ) -> None:
-    """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported,
-    1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error."""
+    """Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported, 1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error, 70 internal error, 130 interrupted (Ctrl-C; the copies already made are kept, with their manifest)."""
     from consent_db import RegisterError
     from minorguard.cli.lang import say
     from minorguard.photos.discover import MissingPath

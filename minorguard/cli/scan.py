@@ -81,7 +81,7 @@ def scan(
     address: str | None = typer.Option(None, "--address", help="The Ray cluster (HOST:PORT or auto); default: start one on this machine."),
     jsonl_out: Path | None = typer.Option(None, "--jsonl", help="Write each result as a JSON line as soon as it is judged."),
 ) -> None:
-    """Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error."""
+    """Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error, 70 internal error, 130 interrupted (Ctrl-C)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from minorguard.photos.discover import MissingPath, discover_photos
@@ -250,8 +250,11 @@ def models_cmd(
     table = Table(title=f"{t('cli.models_title', lang.value)}: {pack.label}")
     for column in ("role", "model", "licence", "sha256", "source", "location"):
         table.add_column(t(f"col.{column}", lang.value), overflow="fold")
-    for f in files:
-        table.add_row(f.role, f.name, f.licence, f.sha256, f.source, f.location)
+    from minorguard.locale.model_words import model_text
+
+    said = lambda text: model_text(text, lang.value)
+    for f in files:  # names, hashes and paths as they are; the words around them in the reader's language
+        table.add_row(said(f.role), said(f.name), said(f.licence), f.sha256, said(f.source), f.location)
     console.print(table)
     if pack.licence_note:
-        console.print(pack.licence_note)
+        console.print(escape(said(pack.licence_note)), highlight=False)

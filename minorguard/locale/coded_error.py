@@ -8,13 +8,18 @@ translation would.
 
 from __future__ import annotations
 
+import re
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from minorguard.locale import t
 
-__all__ = ["CodedError", "Problem", "say_problem"]
+__all__ = ["CodedError", "Problem", "say_problem", "say_reader_error"]
+
+# tomllib's errors end with where it stopped: "Invalid value (at line 2, column 17)", "... (at end of document)"
+_WHERE = re.compile(r"\s*\(at (?:line (?P<line>\d+), column (?P<column>\d+)|(?P<end>end of document))\)\s*$")
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,26 @@ def say_problem(problem: Problem, catalogue: str, lang: str) -> str:
     def said(value: Any) -> Any:
         if isinstance(value, Problem):
             return say_problem(value, catalogue, lang)
+        if isinstance(value, (tomllib.TOMLDecodeError, UnicodeDecodeError)):
+            return say_reader_error(value, lang)
         if isinstance(value, tuple) and value and all(isinstance(v, Problem) for v in value):
             return "; ".join(said(v) for v in value)
         return value
 
     key = problem.code if "." in problem.code else f"{catalogue}.{problem.code}"
     return t(key, lang, **{name: said(value) for name, value in problem.params.items()})
+
+
+def say_reader_error(error: ValueError, lang: str) -> str:
+    """Where a file's reader stopped, in ``lang`` (line and column; the byte that is not UTF-8), with the reader's
+    own words after it; any other error as it reads."""
+    if isinstance(error, UnicodeDecodeError):
+        return t("file.not_utf8", lang, position=error.start + 1)
+    text = str(error)
+    where = _WHERE.search(text)
+    if where is None:
+        return text
+    detail = text[: where.start()].strip() or text
+    if where["end"]:
+        return t("file.at_end", lang, detail=detail)
+    return t("file.at_line", lang, line=where["line"], column=where["column"], detail=detail)

@@ -9,8 +9,10 @@ HELP_SQ: dict[str, str] = {
     # minorguard, scan, export, review, models
     "minorguard: keep identifiable minors out of published photos (rule 5).":
         "minorguard: mban jashtë fotove të publikuara të miturit që mund të identifikohen (rregulli 5).",
-    "Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error.":
-        "Kontrollon fotot për të mitur që mund të identifikohen. Kodi i daljes: 0 të gjitha PASS, 1 REVIEW, 2 BLOCK ose ERROR, 64 gabim përdorimi.",
+    "Check photos for identifiable minors. Exit code: 0 all PASS, 1 REVIEW, 2 BLOCK or ERROR, 64 usage error, "
+    "70 internal error, 130 interrupted (Ctrl-C).":
+        "Kontrollon fotot për të mitur që mund të identifikohen. Kodi i daljes: 0 të gjitha PASS, 1 REVIEW, 2 BLOCK ose ERROR, "
+        "64 gabim përdorimi, 70 gabim i brendshëm, 130 u ndërpre (Ctrl-C).",
     "Photos or folders to check.": "Fotot ose dosjet për t'u kontrolluar.",
     "Descend into sub-folders.": "Përfshin edhe nëndosjet.",
     "Descend into sub-folders (mirrored).": "Përfshin edhe nëndosjet (me të njëjtën strukturë në dalje).",
@@ -35,9 +37,11 @@ HELP_SQ: dict[str, str] = {
     "Group the faces to decide by person (default: when --json or --html is written).":
         "Grupon sipas personit fytyrat që duhen vendosur (e paracaktuar: kur shkruhet --json ose --html).",
     "Write copies with identifiable minors hidden, checked again. Exit code: 0 all exported, "
-    "1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error.":
+    "1 some outputs existed (not overwritten), 2 some refused or failed, 64 usage or output-folder error, "
+    "70 internal error, 130 interrupted (Ctrl-C; the copies already made are kept, with their manifest).":
         "Shkruan kopje me të miturit e identifikueshëm të fshehur, të kontrolluara përsëri. Kodi i daljes: 0 të gjitha u eksportuan, "
-        "1 disa kopje ekzistonin (nuk u mbishkruan), 2 disa u refuzuan ose dështuan, 64 gabim përdorimi ose i dosjes së daljes.",
+        "1 disa kopje ekzistonin (nuk u mbishkruan), 2 disa u refuzuan ose dështuan, 64 gabim përdorimi ose i dosjes së daljes, "
+        "70 gabim i brendshëm, 130 u ndërpre (Ctrl-C; kopjet e bëra deri atëherë mbeten, me manifestin e tyre).",
     "Photos or folders to export.": "Fotot ose dosjet për t'u eksportuar.",
     "Folder for the copies and minorguard-manifest.json.": "Dosja për kopjet dhe minorguard-manifest.json.",
     "Which faces to hide.": "Cilat fytyra të fshihen.",
@@ -68,8 +72,12 @@ HELP_SQ: dict[str, str] = {
     # children
     "Children in the consent register: add, list, show, enrol photos, never-publish.":
         "Fëmijët në regjistrin e lejeve: shto, listo, shfaq, regjistro foto, mos publiko kurrë.",
-    "Add a child; prints the child's id (the pseudonymous reference used in reports).":
-        "Shton një fëmijë; shfaq id-në e fëmijës (referenca me pseudonim që përdoret në raporte).",
+    "Add a child; prints the child's id (the pseudonymous reference used in reports). A child of the same name "
+    "(case, spaces and accents typed either way) and date of birth is refused, naming the one there.":
+        "Shton një fëmijë; shfaq id-në e fëmijës (referenca me pseudonim që përdoret në raporte). Një fëmijë me të njëjtin emër "
+        "(shkronja të mëdha ose të vogla, hapësira dhe shenja si të shtypen) dhe të njëjtën datëlindje refuzohet, duke emërtuar atë që është.",
+    "Add it although a child of the same name and date of birth is in the register: you say it is a different child.":
+        "Shtoje edhe pse në regjistër ka një fëmijë me të njëjtin emër dhe datëlindje: ju pohoni se është një fëmijë tjetër.",
     "The child's full name.": "Emri i plotë i fëmijës.",
     "Date of birth YYYY-MM-DD.": "Data e lindjes VVVV-MM-DD.",
     "Turn reference photos into face embeddings (stored encrypted). Stops at the first refused photo.":
@@ -106,7 +114,7 @@ HELP_SQ: dict[str, str] = {
     "Guardian id who signed.": "Id e prindit/kujdestarit që nënshkroi.",
     "Every consent record with its scope, validity and status.": "Çdo leje me shtrirjen, vlefshmërinë dhe gjendjen e saj.",
     "Only this child's records.": "Vetëm lejet e këtij fëmije.",
-    "Why (for example: parent asked by phone).": "Pse (për shembull: prindi e kërkoi me telefon).",
+    "Why (required; for example: parent asked by phone).": "Pse (e detyrueshme; për shembull: prindi e kërkoi me telefon).",
     "Date of withdrawal (default today).": "Data e tërheqjes (e paracaktuar: sot).",
     # events
     "Declare public/outdoor events (rule 5's exemption) and list them.":
@@ -206,4 +214,31 @@ HELP_SQ: dict[str, str] = {
     "Only children of this name (case, spaces and accents typed either way).": "Vetëm fëmijët me këtë emër (shkronja të mëdha ose të vogla, hapësira dhe shenja si të shtypen).",
     "Describe enrolments made with another model pack again, from their stored photos, so that scans recognise those children.":
         "Përshkruan përsëri regjistrimet e bëra me një paketë tjetër modelesh, nga fotot e tyre të ruajtura, që kontrollet t'i njohin ata fëmijë.",
+}
+
+# typer's and click's own words in --help (panel titles, the usage line, [default: ...], the --help option) and the
+# placeholders minorguard.cli.help gives each option's value, keyed by their English text like the help texts above
+FRAMEWORK_SQ: dict[str, str] = {
+    "Usage: ": "Përdorimi: ",
+    "[OPTIONS]": "[OPSIONET]",
+    "COMMAND [ARGS]...": "KOMANDA [ARGUMENTET]...",
+    "Arguments": "Argumentet",
+    "Options": "Opsionet",
+    "Commands": "Komandat",
+    "Error": "Gabim",
+    "Aborted.": "U anulua.",
+    "(deprecated) ": "(e vjetruar) ",
+    "[default: {}]": "[e paracaktuar: {}]",
+    "[env var: {}]": "[ndryshorja e mjedisit: {}]",
+    "[required]": "[i detyrueshëm]",
+    "Try [blue]'{command_path} {help_option}'[/] for help.": "Provoni [blue]'{command_path} {help_option}'[/] për ndihmë.",
+    "Show this message and exit.": "Shfaq këtë ndihmë dhe del.",
+    "TEXT": "TEKST",
+    "INTEGER": "NUMËR",
+    "NUMBER": "NUMËR",
+    "PATH": "SHTEG",
+    "FILE": "SKEDAR",
+    "FOLDER": "DOSJE",
+    "YYYY-MM-DD": "VVVV-MM-DD",
+    "YYYY-MM-DDTHH:MM": "VVVV-MM-DDTOO:MM",
 }

@@ -63,6 +63,10 @@ SETUP_MESSAGES: dict[str, dict[str, str]] = {
         "results.not_report": "{path} is not a minorguard scan result (write one with `minorguard scan --json`)",
         "results.photo_damaged": "{path}: a photo entry is damaged ({error})",
         "results.groups_damaged": "{path}: the groups list is damaged",
+        # where a file's reader stopped (coded_error.say_reader_error), its own words after it
+        "file.at_line": "line {line}, column {column} ({detail})",
+        "file.at_end": "at the end of the file ({detail})",
+        "file.not_utf8": "not UTF-8 text (byte {position})",
     },
     "sq": {
         "policy.detector_threshold": "detection.threshold duhet të jetë mbi 0 dhe jo më shumë se 0.9 (më lart nuk gjen pothuajse asnjë fytyrë)",
@@ -121,5 +125,8 @@ SETUP_MESSAGES: dict[str, dict[str, str]] = {
         "results.not_report": "{path} nuk është rezultat skanimi i minorguard (krijojeni me `minorguard scan --json`)",
         "results.photo_damaged": "{path}: një regjistrim fotoje është i dëmtuar ({error})",
         "results.groups_damaged": "{path}: lista e grupeve është e dëmtuar",
+        "file.at_line": "rreshti {line}, kolona {column} ({detail})",
+        "file.at_end": "në fund të skedarit ({detail})",
+        "file.not_utf8": "nuk është tekst UTF-8 (bajti {position})",
     },
 }

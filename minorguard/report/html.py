@@ -324,7 +324,10 @@ def render_html(
         )
         out.extend(_photo_html(every[i], lang, i) for i in group)
         out.append("</div></section>")
-    footer = [f"{_esc(t(f'col.{k}', lang))}: {_esc(v)}" for k, v in (info or {}).items()]
+    from minorguard.locale.model_words import pack_label_text
+
+    # the model pack's id is one technical string: its words in the reader's language, its names and versions as they are
+    footer = [f"{_esc(t(f'col.{k}', lang))}: {_esc(pack_label_text(v, lang) if k == 'models' else v)}" for k, v in (info or {}).items()]
     out.append(f"<footer>minorguard · {' · '.join(footer)}</footer></body></html>")
     return "\n".join(out) + "\n"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from minorguard.rules.outdoor import guess_outdoor
@@ -31,12 +32,52 @@ def photo_hints(meta: PhotoMetadata | None, decisions: Sequence[FaceDecision], e
     return tuple(hints)
 
 
+# the hints' stored (English) forms, said in the reader's language when shown: a results file, a report or an
+# incremental run's stored result keeps these, whatever language the run that wrote them spoke
+_METADATA, _EVENT = "metadata: ", "event: "
+_INDOOR = re.compile(r"looks indoor \((?P<summary>.*)\) but event (?P<id>.+) is declared outdoor")
+_CUES = {"no exposure data": "hint.no_exposure", "from BrightnessValue": "hint.from_brightness", "flash fired": "hint.flash_fired",
+         "has GPS": "hint.has_gps"}
+_PROBLEMS = (
+    (re.compile(r"unreadable EXIF \((?P<error>.*)\)"), "hint.exif_unreadable"),
+    (re.compile(r"malformed DateTimeOriginal (?P<raw>.*)"), "hint.exif_bad_time"),
+    (re.compile(r"GPS out of range \((?P<lat>[^,]*), (?P<lon>.*)\)"), "hint.gps_out_of_range"),
+)
+
+
+def _summary_text(summary: str, lang: str) -> str:
+    """An outdoor guess's summary ("EV100 13.2, flash fired, has GPS") in ``lang``."""
+    from minorguard.locale import t
+
+    return ", ".join(t(_CUES[cue], lang) if cue in _CUES else cue for cue in summary.split(", "))
+
+
+def _problem_text(problem: str, lang: str) -> str:
+    from minorguard.locale import t
+
+    for pattern, key in _PROBLEMS:
+        found = pattern.fullmatch(problem)
+        if found:
+            return t(key, lang, **found.groupdict())
+    return problem
+
+
 def hint_text(hint: str, lang: str) -> str:
     """A photo hint in the reader's language (those minorguard writes; others stay as written)."""
     from minorguard.locale import t
 
     if hint.startswith(OUTDOOR_NO_EVENT):
-        return t("hint.outdoor_no_event", lang) + hint[len(OUTDOOR_NO_EVENT):]
+        rest = hint[len(OUTDOOR_NO_EVENT):]
+        if rest.startswith(" (") and rest.endswith(")"):
+            rest = f" ({_summary_text(rest[2:-1], lang)})"
+        return t("hint.outdoor_no_event", lang) + rest
     if hint == PREVIEW_DIFFERS:
         return t("hint.preview_differs", lang)
+    if hint.startswith(_METADATA):
+        return t("hint.metadata", lang, problem=_problem_text(hint[len(_METADATA):], lang))
+    if hint.startswith(_EVENT):
+        return t("hint.event", lang, note=hint[len(_EVENT):])
+    indoor = _INDOOR.fullmatch(hint)
+    if indoor:
+        return t("hint.indoor_outdoor_event", lang, summary=_summary_text(indoor["summary"], lang), id=indoor["id"])
     return hint

@@ -1,0 +1,287 @@
+"""What a communicator reads is in the run's language, parser errors and --help included (a user's walkthrough).
+
+Each test names the defect it guards: option errors in pydantic's English that blamed $MINORGUARD_LANG for a typed
+--lang; --help with click's Usage/Options and Python types (<bool>, <list[Path]>); [ray] swallowed as rich markup;
+an incremental run reusing notes written in another language; hints' English prefixes; the models table and the
+HTML footer in English; "pëlqimet" beside "lejet"; exit codes 70 and 130 missing from --help.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from minorguard.cli import EXIT_INTERNAL, EXIT_USAGE, main
+from minorguard.locale import t
+from minorguard.locale.messages import MESSAGES
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sample_images"
+OBAMA = SAMPLES / "faceaisharp_obama_family.jpg"
+ASTRONAUT = SAMPLES / "skimage_astronaut.png"
+# what the parser, typer and pydantic say in English; none of it may reach a reader as the whole line
+PARSER_ENGLISH = ("Value error", "Input should", "No such command", "requires an argument", "is not one of", "env var")
+
+
+@pytest.fixture
+def mg(tmp_path, monkeypatch, capsys):
+    """Run `minorguard ...` in-process with a data folder in tmp_path; returns (exit code, stdout, stderr)."""
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MINORGUARD_ACTOR", "ana")
+    monkeypatch.setenv("COLUMNS", "400")  # rich wraps at the terminal's width: one line per option
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return code, out, " ".join(err.split())
+
+    return run
+
+
+# -- 1. option errors ------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["scan", OBAMA, "--lang", "fr"], "gabim: vlerë e pavlefshme për '--lang': 'fr'; zgjidhni një nga: sq, en"),
+        (["scan", OBAMA, "--lang", "fr", "--lang", "en"], None),  # the last one wins: no error
+        (["scan", OBAMA, "--workers", "-1"], "vlerë e pavlefshme për '--workers': '-1'; duhet të jetë të paktën 0"),
+        (["scan", OBAMA, "--workers", "-1", "--lang", "en"], "error: invalid value for '--workers': '-1'; it must be at least 0"),
+        (["scan", OBAMA, "--workers", "shumë"], "vlerë e pavlefshme për '--workers': 'shumë'; jepni një numër të plotë"),
+        (["scan", OBAMA, "--photo-seconds", "0"], "vlerë e pavlefshme për '--photo-seconds': '0'; duhet të jetë të paktën 0.1"),
+        (["scan", OBAMA, "--engine", "gpu", "--lang", "en"], "invalid value for '--engine': 'gpu'; choose one of: local, isolated, ray"),
+        (["export", OBAMA, "--out", "dalje", "--hide", "x"],
+         "vlerë e pavlefshme për '--hide': 'x'; zgjidhni një nga: minors, unconsented-minors-and-unknown, all-faces"),
+        (["export", OBAMA, "--out", "dalje", "--style", "x", "--lang", "en"],
+         "invalid value for '--style': 'x'; choose one of: mosaic, solid, blur"),
+        (["event", "add", "--name", "Festa", "--start", "2026-10-25T10:00", "--end", "2026-10-25T13:00", "--basis", "jashtë"],
+         "vlerë e pavlefshme për '--basis': 'jashtë'; zgjidhni një nga: public, outdoor, none"),
+        (["scann"], "gabim: nuk ka komandë 'scann'; mos doni të thoni 'scan'?"),
+        (["scann", "--lang", "en"], "error: no such command 'scann'; did you mean 'scan'?"),
+        (["scan", OBAMA, "--json"], "gabim: opsioni '--json' kërkon një vlerë"),
+        (["scan", OBAMA, "--json", "--lang", "en"], None),  # "--lang" taken as the file's name: then "en" is extra
+        (["scan", OBAMA, "--recursive=po"], "gabim: opsioni '--recursive' nuk merr vlerë"),
+        (["scan", OBAMA, "--jsn", "r.json"], "nuk ka opsion të tillë: --jsn; mos doni të thoni --csv, --json, --jsonl?"),
+    ],
+)
+def test_an_option_error_is_one_line_in_the_runs_language_naming_the_option_and_its_values(mg, args, said):
+    code, _, err = mg(*args)
+    if said is None:
+        return
+    assert code == EXIT_USAGE and said in err, err
+    assert len(err.splitlines()) == 1 and not any(english in err for english in PARSER_ENGLISH), err
+
+
+def test_the_environment_variable_is_named_only_when_the_value_came_from_it(mg, monkeypatch):
+    code, _, typed = mg("scan", OBAMA, "--lang", "fr")
+    assert code == EXIT_USAGE and "MINORGUARD_LANG" not in typed  # it was typed: the variable is not to blame
+    monkeypatch.setenv("MINORGUARD_LANG", "fr")
+    code, _, from_env = mg("scan", OBAMA)
+    assert code == EXIT_USAGE
+    assert "vlerë e pavlefshme në $MINORGUARD_LANG (që cakton '--lang'): 'fr'; zgjidhni një nga: sq, en" in from_env
+
+
+def test_a_language_is_taken_in_any_case(mg, monkeypatch):
+    code, _, err = mg("scan", "/nowhere/at/all", "--lang", "EN")
+    assert code == EXIT_USAGE and "path does not exist" in err
+    code, out, _ = mg("scan", "--help", "--lang=En")
+    assert code == 0 and "Check photos for identifiable minors" in out
+    code, _, err = mg("--lang", "EN", "scan", "/nowhere/at/all")
+    assert code == EXIT_USAGE and "path does not exist" in err
+    monkeypatch.setenv("MINORGUARD_LANG", "EN")
+    code, _, err = mg("scan", "/nowhere/at/all")
+    assert code == EXIT_USAGE and "path does not exist" in err
+    monkeypatch.setenv("MINORGUARD_LANG", "SQ")
+    code, _, err = mg("scan", "/nowhere/at/all")
+    assert code == EXIT_USAGE and "shtegu nuk ekziston" in err
+
+
+def test_a_broken_policy_file_names_the_line_and_column_in_the_runs_language(mg, tmp_path):
+    policy = tmp_path / "politika.toml"
+    policy.write_text("[minor]\nchallenge_age = \n", encoding="utf-8")
+    code, _, err = mg("scan", ASTRONAUT, "--policy", policy, "--engine", "local")
+    assert code == EXIT_USAGE
+    assert f"gabim: skedari i politikës {policy} nuk është TOML i vlefshëm: rreshti 2, kolona 17 (Invalid value)" in err, err
+    code, _, err = mg("scan", ASTRONAUT, "--policy", policy, "--engine", "local", "--lang", "en")
+    assert f"error: policy file {policy} is not valid TOML: line 2, column 17 (Invalid value)" in err, err
+    policy.write_bytes(b"\xff\xfe[minor]\n")
+    code, _, err = mg("scan", ASTRONAUT, "--policy", policy, "--engine", "local")
+    assert code == EXIT_USAGE and "nuk është tekst UTF-8 (bajti 1)" in err and "codec" not in err, err
+
+
+# -- 2, 3, 7. --help ---------------------------------------------------------------------------------------------
+
+def _help(mg, *args: str) -> str:
+    code, out, _ = mg(*args, "--help")
+    assert code == 0
+    return out
+
+
+FRAMEWORK_ENGLISH = ("Usage:", "Options", "Arguments", "Commands", "Show this message and exit", "[required]", "[default:",
+                     "[env var:", "[OPTIONS]", "COMMAND [ARGS]")
+PYTHON_TYPES = ("<bool>", "<list[Path]>", "<path>", "<str>", "<int", "<float", "<sq|en>")
+
+
+def test_help_speaks_albanian_in_typers_own_words_too(mg):
+    scan = _help(mg, "scan")
+    assert re.search(r"Përdorimi: .+ scan \[OPSIONET\] \{paths\}\.\.\.", scan)  # the program's name is pytest's here
+    for word in ("Argumentet", "Opsionet", "[i detyrueshëm]", "[e paracaktuar: 0]",
+                 "[ndryshorja e mjedisit: MINORGUARD_LANG]", "Shfaq këtë ndihmë dhe del."):
+        assert word in scan, word
+    assert not [w for w in (*FRAMEWORK_ENGLISH, *PYTHON_TYPES) if w in scan]
+    top = _help(mg)
+    assert re.search(r"Përdorimi: .+ \[OPSIONET\] KOMANDA \[ARGUMENTET\]\.\.\.", top) and "Komandat" in top
+    assert not [w for w in (*FRAMEWORK_ENGLISH, *PYTHON_TYPES) if w in top]
+
+
+def test_help_gives_each_value_a_placeholder_not_a_python_type(mg):
+    lines = {line.split()[1]: line for line in _help(mg, "scan", "--lang", "en").splitlines() if line.startswith("│ ") and "--" in line}
+    placeholders = {name: re.split(r"\s{2,}", line.strip("│ "))[1:] for name, line in lines.items()}
+    assert "PATH" in lines["--json"] and "INTEGER [x>=0]" in lines["--workers"] and "sq|en" in lines["--lang"]
+    assert "YYYY-MM-DD" in lines["--date"] and "TEXT" in lines["--channel"] and "NUMBER [x>=0.1]" in lines["--photo-seconds"]
+    assert placeholders["--help"][0] == "Show this message and exit."  # a flag takes no value: nothing before its help
+    albanian = _help(mg, "scan")
+    assert "SHTEG" in albanian and "VVVV-MM-DD" in albanian and "TEKST" in albanian
+    english = _help(mg, "scan", "--lang", "en")
+    assert not [w for w in PYTHON_TYPES if w in english]
+    consent = {line.split()[1]: line for line in _help(mg, "consent", "add", "--lang", "en").splitlines() if line.startswith("│ ")}
+    assert "TEXT..." in consent["--channel"] and "<list" not in "".join(consent.values())  # --channel may be repeated
+
+
+@pytest.mark.parametrize("lang", ["sq", "en"])
+def test_a_bracket_in_a_help_text_is_shown(mg, lang):
+    assert "(pip install 'minorguard[ray]')" in _help(mg, "scan", "--lang", lang)
+
+
+def test_the_command_list_has_no_line_breaks_from_the_docstrings(mg):
+    listed = {line.split()[1]: line for line in _help(mg, "--lang", "en").splitlines() if line.startswith("│ ")}
+    assert "0 all exported, 1 some outputs existed" in listed["export"]
+    assert "Decisions are kept in the register" in listed["review"]
+    assert "or exported under its exemption" in _help(mg, "event", "--lang", "en")
+
+
+@pytest.mark.parametrize("lang, internal, interrupted", [("sq", "70 gabim i brendshëm", "130 u ndërpre"),
+                                                        ("en", "70 internal error", "130 interrupted")])
+def test_scan_and_export_help_list_every_exit_code_they_return(mg, lang, internal, interrupted):
+    for command in ("scan", "export"):
+        text = " ".join(_help(mg, command, "--lang", lang).replace("│", " ").split())
+        assert internal in text and interrupted in text, command
+    assert EXIT_INTERNAL == 70
+
+
+def test_scan_returns_130_when_interrupted_and_70_on_an_unforeseen_error(mg, monkeypatch):
+    import importlib
+
+    scan_module = importlib.import_module("minorguard.cli.scan")  # minorguard.cli.scan is also the command's function
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scan_module, "checking_guard", interrupted)
+    assert mg("scan", OBAMA, "--engine", "local")[0] == 130
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unforeseen")
+
+    monkeypatch.setattr(scan_module, "checking_guard", broken)
+    code, _, err = mg("scan", OBAMA, "--engine", "local")
+    assert code == EXIT_INTERNAL and "Traceback" not in err
+
+
+# -- 4. notes and hints ----------------------------------------------------------------------------------------------
+
+def test_an_incremental_run_never_shows_notes_written_in_another_language(mg, tmp_path):
+    code, _, _ = mg("event", "add", "--name", "Festa e shkollës", "--start", "2026-05-01T10:00", "--end", "2026-05-01T18:00",
+                    "--basis", "public", "--justification", "në sheshin publik", "--id", "festa")
+    assert code == 0
+    store, report = tmp_path / "rezultatet.sqlite3", tmp_path / "raporti.json"
+    scan = ["scan", OBAMA, ASTRONAUT, "--engine", "local", "--event", "festa", "--date", "2026-05-01", "--incremental", store,
+            "--json", report, "--no-group"]
+
+    def notes() -> list[str]:
+        photos = json.loads(report.read_text(encoding="utf-8"))["photos"]
+        return [p["event"]["note"] for p in photos if p.get("event")]
+
+    code, _, err = mg(*scan, "--lang", "en")
+    assert code == 0 and all(n.startswith("declared for this scan") for n in notes()) and len(notes()) == 2
+    code, _, err = mg(*scan)  # Albanian: the English notes are not reused
+    assert code == 0 and all(n.startswith("deklaruar për këtë skanim") for n in notes()) and len(notes()) == 2, notes()
+    assert "2 foto u gjykuan (shënime të shkruara në një gjuhë tjetër 2)" in err
+    code, _, err = mg(*scan)  # the same language again: reused
+    assert code == 0 and "0 foto u gjykuan (-); 2 u morën të pandryshuara" in err
+    assert all(n.startswith("deklaruar për këtë skanim") for n in notes())
+
+
+def test_hints_are_said_in_the_readers_language():
+    from minorguard.rules.hints import hint_text, photo_hints
+    from minorguard.types import EventEvidence, PhotoMetadata
+
+    room = PhotoMetadata(f_number=2.5, exposure_time=1 / 200, iso=800, flash_fired=True, gps_lat=41.3, gps_lon=19.8,
+                         problems=("GPS out of range (91.0, 19.8)", "malformed DateTimeOriginal '2026:13:40'"))
+    hints = photo_hints(room, (), EventEvidence("festa", "outdoor", "explicit"))
+    albanian = [hint_text(h, "sq") for h in hints]
+    assert "metadata e skedarit: GPS jashtë kufijve (91.0, 19.8)" in albanian
+    assert "metadata e skedarit: DateTimeOriginal i pavlefshëm '2026:13:40'" in albanian
+    indoor = next(h for h in albanian if "festa" in h)
+    assert indoor.startswith("duket në ambient të mbyllur (EV100 ") and "u ndez flashi, ka GPS" in indoor
+    assert indoor.endswith("por ngjarja festa është deklaruar në ambient të hapur")
+    assert [hint_text(h, "en") for h in hints] == list(hints)  # English is the stored form
+    unsure = photo_hints(None, (), EventEvidence(None, None, "none", note="fotoja përputhet me 2 ngjarje (a, b)"))
+    assert [hint_text(h, "sq") for h in unsure] == ["ngjarja: fotoja përputhet me 2 ngjarje (a, b)"]
+    sunny = PhotoMetadata(f_number=8, exposure_time=1 / 500, iso=100, gps_lat=41.3, gps_lon=19.8)
+    (outdoor,) = photo_hints(sunny, (), None)
+    assert hint_text(outdoor, "sq").startswith("duket në ambient të hapur; nuk është deklaruar asnjë ngjarje (EV100 ")
+    assert hint_text(outdoor, "sq").endswith(", ka GPS)")
+
+
+# -- 5. the models table and the report's footer --------------------------------------------------------------------
+
+def test_models_speaks_albanian_around_the_names(mg, monkeypatch):
+    from minorguard.cli import common
+
+    # the console was made when the CLI was first imported, at that terminal's width: a narrow table splits words
+    monkeypatch.setattr(common.console, "_width", 400)
+    code, out, _ = mg("models")
+    text = " ".join(out.replace("│", " ").split())
+    assert code == 0
+    assert "detektor" in text and "pikat e fytyrës" in text and "Cydral age-v1 (81 klasa, 0-80 vjeç)" in text
+    assert "të përshtatshme për përdorim nga institucionet shtetërore" in text
+    assert "fit for government use" not in text and " detector " not in text and "converted" not in text
+    code, out, _ = mg("models", "--lang", "en")
+    assert "fit for government use" in " ".join(out.split())
+
+
+def test_the_html_footer_says_the_model_pack_id_in_the_readers_language():
+    from minorguard.report.html import render_html
+
+    label = "default-5 (fused(a+b); cydral+faceres+faceapi); minor estimator minor-3; reading doubts 1; previews 6"
+    albanian = render_html([], "sq", info={"policy": "p-1", "models": label}).split("<footer>")[1]
+    assert "default-5 (fused(a+b); cydral+faceres+faceapi); vlerësuesi i të miturve minor-3" in albanian
+    assert "versioni 1" in albanian and "versioni 6" in albanian
+    assert not [w for w in ("minor estimator", "reading doubts", "previews") if w in albanian]
+    english = render_html([], "en", info={"policy": "p-1", "models": label}).split("<footer>")[1]
+    assert label in english
+
+
+def test_model_words_keep_unknown_texts_as_written():
+    from minorguard.locale.model_words import model_text, pack_label_text
+
+    assert model_text("a model nobody described", "sq") == "a model nobody described"
+    assert model_text("detector", "en") == "detector"
+    assert pack_label_text("insightface:buffalo_l", "sq") == "insightface:buffalo_l"
+    note = "insightface models from /m/buffalo_l: licensed non-commercial research only (insightface model packs); " \
+           "minorguard never downloads them. Check the licence before any official use."
+    assert model_text(note, "sq") == ("modelet insightface nga /m/buffalo_l: licenca vetëm për kërkim jo tregtar (paketat e "
+                                      "modeleve insightface); minorguard nuk i shkarkon kurrë. Kontrolloni licencën para çdo "
+                                      "përdorimi zyrtar.")
+
+
+# -- 6. wording --------------------------------------------------------------------------------------------------
+
+def test_consents_are_lejet_in_every_albanian_message():
+    assert "lejet" in t("event.not_linked", "sq", error="x")
+    assert [k for k, v in MESSAGES["sq"].items() if "pëlqim" in v] == []
