@@ -25,13 +25,14 @@ from minorguard.faces.numbers import reading_order
 from minorguard.faces.quality import assess_identifiability, face_sharpness, face_tones, publish_scale
 from minorguard.models.base import ModelError
 from minorguard.models.pack import ModelPack, load_pack
-from minorguard.photos.decode import Photo, PhotoError, PhotoSource, load_frames, load_photo
+from minorguard.photos.decode import TRANSPARENCY, Photo, PhotoError, PhotoSource, load_frames, load_photo
 from minorguard.photos.thumbnail import (
     PREVIEW_RULES,
     SAME_FACE_MIN_CORRELATION,
     PictureMatch,
     embedded_previews,
     face_correlation,
+    hidden_view,
     load_previews,
     match_picture,
 )
@@ -324,6 +325,11 @@ class Guard:
             # decision either: a review record has no frame, and matched by box, a decision on one frame's face
             # would settle a different face at the same place in another frame (the review page takes none)
             result = dataclasses.replace(self._judge(photo, context, name, {}, group=False, reviews=False), frame=k, frames=count)
+            hidden = hidden_view(photo)  # the first frame's goes with the previews below; every other frame's here
+            if hidden is not None and k > 0:
+                under = self._judge(hidden, context, name, {}, group=False, reviews=False)
+                if under.verdict.severity > result.verdict.severity:
+                    result = dataclasses.replace(under, source=name, frame=k, frames=count, preview=TRANSPARENCY)
             if first is None:
                 first = (photo, result)
             if worst is None or result.verdict.severity > worst.verdict.severity:
@@ -344,7 +350,7 @@ class Guard:
         (they were taken on the picture's faces), is the file's when worse; otherwise its faces go with the
         file's result (``preview_faces``), so the register entries they rest on are audited and watched. A
         preview that cannot be decoded cannot be judged: ERROR (an exported copy leaves every preview out)."""
-        from minorguard.rules.hints import PREVIEW_DIFFERS
+        from minorguard.rules.hints import HIDDEN_COLOUR_DIFFERS, PREVIEW_DIFFERS
 
         start = time.perf_counter()
         worst, kept = result, []
@@ -365,8 +371,9 @@ class Guard:
             match = match_picture(preview.pixels, picture.pixels)
             if match is not None and all(_shown_by_picture(d, preview, match, picture, picture_result) for d in judged.faces):
                 continue
-            if PREVIEW_DIFFERS not in worst.hints:
-                worst = dataclasses.replace(worst, hints=(*worst.hints, PREVIEW_DIFFERS))
+            differs = HIDDEN_COLOUR_DIFFERS if where == TRANSPARENCY else PREVIEW_DIFFERS
+            if differs not in worst.hints:
+                worst = dataclasses.replace(worst, hints=(*worst.hints, differs))
             if judged.verdict.severity > worst.verdict.severity:
                 worst = dataclasses.replace(judged, source=name, sha256=picture.sha256, metadata=picture.metadata, preview=where,
                                             frame=None, frames=result.frames, hints=worst.hints, preview_faces=())

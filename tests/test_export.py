@@ -902,3 +902,32 @@ def test_a_picture_held_in_the_transparency_is_judged_and_hidden_in_the_copy(gua
     summary = export_photos(guard, [path], tmp_path / "kopje")
     assert summary.photos[0].status is ExportStatus.EXPORTED
     assert guard.check(tmp_path / "kopje" / path.name).verdict is Verdict.PASS  # the paint made the faces opaque
+
+
+@pytest.mark.parametrize("alpha", [0, 1])
+def test_a_child_kept_in_the_colour_under_the_transparency_blocks_and_is_not_in_the_copy(guard, tmp_path, alpha):
+    """A walkthrough's case: the portrait with the girls' heads at alpha 0 (or 1) was judged as shown, two adults:
+    PASS, and `export` wrote a copy whose colour channels still held both girls for anyone to read back."""
+    from minorguard.photos.decode import TRANSPARENCY
+
+    picture = guard.check(OBAMA)
+    girls = [f.box for f in picture.faces if f.action.value == "block"]
+    assert len(girls) == 2
+    rgba = np.asarray(Image.open(OBAMA).convert("RGBA")).copy()
+    for b in girls:
+        rgba[max(0, int(b.y - b.height * 0.5)):int(b.y2 + b.height * 0.4), max(0, int(b.x - b.width * 0.4)):int(b.x2 + b.width * 0.4), 3] = alpha
+    path = tmp_path / f"fshehur_{alpha}.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+
+    for source in (path, Image.open(path), rgba):
+        result = guard.check(source)
+        assert result.verdict is Verdict.BLOCK and result.preview == TRANSPARENCY, source
+        assert sorted(f.number for f in result.faces if f.action.value == "block") == [2, 4]
+
+    summary = export_photos(guard, [path], tmp_path / "kopje")
+    assert summary.photos[0].status is ExportStatus.EXPORTED and TRANSPARENCY in summary.photos[0].metadata_removed
+    with Image.open(tmp_path / "kopje" / path.name) as copy:
+        assert "A" not in copy.getbands() and "transparency" not in copy.info  # flattened over grey: nothing kept under it
+        colour = np.asarray(copy.convert("RGB"))
+    assert guard.check(colour).verdict is Verdict.PASS
+    assert not [f for f in guard.check(colour).faces if f.category.value != "adult"]

@@ -202,6 +202,7 @@ _COLOURS = {"PASS": "green", "REVIEW": "yellow", "BLOCK": "red", "ERROR": "magen
 
 
 def _print_photo(result, lang: str) -> None:
+    from minorguard.photos.decode import TRANSPARENCY
     from minorguard.report.files import explain_face
 
     label = t(f"verdict.{result.verdict.value}", lang)
@@ -214,7 +215,8 @@ def _print_photo(result, lang: str) -> None:
     reasons = [f"{t('face', lang, n=d.index + 1)}: {explain_face(d, lang)}" for d in result.faces if d.action.value != "allow"]
     where = f" ({t('cli.frame', lang, k=result.frame + 1, n=result.frames)})" if result.frames > 1 and result.frame is not None else ""
     if result.preview:
-        where += f" ({t('cli.preview', lang, where=result.preview)})"
+        shown = t("cli.preview_transparency", lang) if result.preview == TRANSPARENCY else t("cli.preview", lang, where=result.preview)
+        where += f" ({shown})"
     console.print(f"[{colour}]{label:10}[/] {escape(visible(result.source))}{where} — " + escape(visible("; ".join(reasons))), soft_wrap=True)
 
     from minorguard.rules.hints import hint_text

@@ -29,7 +29,8 @@ try:  # HEIC/HEIF support is optional at import time but installed by default
 except ImportError:  # pragma: no cover - only without pillow-heif
     HEIF_AVAILABLE = False
 
-__all__ = ["MAX_FRAMES", "SUPPORTED_SUFFIXES", "UNCHECKABLE_SUFFIXES", "Photo", "PhotoError", "PhotoSource", "load_frames", "load_photo"]
+__all__ = ["MAX_FRAMES", "SUPPORTED_SUFFIXES", "TRANSPARENCY", "UNCHECKABLE_SUFFIXES", "Photo", "PhotoError", "PhotoSource",
+           "as_shown", "hidden_colour", "load_frames", "load_photo"]
 
 SUPPORTED_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".hif", ".gif", ".bmp", ".dib"}
@@ -83,6 +84,10 @@ class Photo:
     metadata: PhotoMetadata
     data: bytes | None = None
     frames: int = 1  # pictures in the file: an MPO loaded for its first frame alone (export) says how many it holds
+    # The colour channels as stored, where a pixel is not fully opaque (None when every pixel is): a viewer shows
+    # the picture over a page (``pixels``), but anyone can read these values back, and a child kept at alpha 0 shows
+    # in them (an audit's portrait passed and was exported so). Judged as a preview picture is (TRANSPARENCY).
+    hidden: np.ndarray | None = None
 
 
 def max_file_bytes(max_pixels: int) -> int:
@@ -172,6 +177,25 @@ def _open_image(data: bytes, label: str, whole_file: bool = False) -> tuple[Imag
 _HIGH_DEPTH_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N", "I", "F"})
 _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _BACKDROP = 128  # the grey a transparent photo is judged over (_to_rgb)
+
+
+TRANSPARENCY = "transparency"  # where a result's faces were found when they are those of the hidden colour
+
+
+def hidden_colour(image: Image.Image) -> np.ndarray | None:
+    """``image``'s colour channels as stored (8-bit RGB) when any of its pixels is not fully opaque; None otherwise,
+    and for premultiplied modes, whose stored colour is what shows."""
+    if image.mode in ("RGBa", "La") or (image.mode not in _ALPHA_MODES and "transparency" not in image.info):
+        return None
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.uint8)
+    if rgba.ndim != 3 or int(rgba[..., 3].min()) == 255:
+        return None
+    return np.ascontiguousarray(rgba[..., :3])
+
+
+def as_shown(image: Image.Image) -> Image.Image:
+    """``image`` as minorguard judges it: 8-bit RGB, a transparent picture shown over mid-grey (``_to_rgb``)."""
+    return _to_rgb(image)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -270,8 +294,8 @@ def load_frames(
 
     def photos() -> Iterator[Photo]:
         for label_k, frame in frames():
-            pixels, full_w, full_h, scale = _decode(frame, label_k, max_pixels, target_long_side)
-            yield Photo(name, pixels, full_w, full_h, scale, digest, meta, data)
+            pixels, full_w, full_h, scale, hidden = _decode(frame, label_k, max_pixels, target_long_side)
+            yield Photo(name, pixels, full_w, full_h, scale, digest, meta, data, hidden=hidden)
 
     return count, photos()
 
@@ -293,7 +317,8 @@ def _decode_error(error: Exception, label: str) -> PhotoError:
     return PhotoError("decode_failed", f"{label}: cannot decode image ({text})")
 
 
-def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: int | None) -> tuple[np.ndarray, int, int, float]:
+def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: int | None
+            ) -> tuple[np.ndarray, int, int, float, np.ndarray | None]:
     pixel_count = image.width * image.height
     if pixel_count > max_pixels:
         raise PhotoError(
@@ -314,6 +339,7 @@ def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: i
             loaded = image.size
             oriented = _upright(image)
             rgb = _to_rgb(oriented)
+            hidden = hidden_colour(oriented)
     except MemoryError:
         raise
     except Exception as error:  # any decoder's failure (libheif raises RuntimeError, TIFF TypeError): not decoded, never judged
@@ -328,7 +354,7 @@ def _decode(image: Image.Image, label: str, max_pixels: int, target_long_side: i
         # decoded, but no face fits in it: judged by nobody, so never a PASS
         raise PhotoError("too_small", f"{label}: {pixels.shape[1] if pixels.ndim == 3 else 0}x{pixels.shape[0]} pixels, too small to judge")
     scale = pixels.shape[1] / full_w
-    return np.ascontiguousarray(pixels), full_w, full_h, scale
+    return np.ascontiguousarray(pixels), full_w, full_h, scale, hidden
 
 
 def load_photo(
@@ -358,12 +384,15 @@ def load_photo(
             raise PhotoError("bad_array", f"array has no pixels (shape {array.shape})")
         if array.shape[0] * array.shape[1] > max_pixels:
             raise PhotoError("too_many_pixels", "array exceeds the pixel limit")
+        hidden = None
         if array.shape[2] == 4:  # RGBA: judged as shown over a page, as a file's transparency is (_to_rgb)
-            array = np.asarray(_to_rgb(Image.fromarray(np.ascontiguousarray(array), "RGBA")), dtype=np.uint8)
+            rgba = Image.fromarray(np.ascontiguousarray(array), "RGBA")
+            hidden = hidden_colour(rgba)
+            array = np.asarray(_to_rgb(rgba), dtype=np.uint8)
         array = np.ascontiguousarray(array[:, :, :3])
-        digest = hashlib.sha256(array.tobytes()).hexdigest()
+        digest = hashlib.sha256(array.tobytes() + (b"" if hidden is None else hidden.tobytes())).hexdigest()
         h, w = array.shape[:2]
-        return Photo(label or "<array>", array, w, h, 1.0, digest, PhotoMetadata(width=w, height=h))
+        return Photo(label or "<array>", array, w, h, 1.0, digest, PhotoMetadata(width=w, height=h), hidden=hidden)
     if isinstance(source, Image.Image):
         try:
             frames = int(getattr(source, "n_frames", 1) or 1)
@@ -377,13 +406,15 @@ def load_photo(
         try:  # a caller's image may be opened lazily: its pixels are decoded here
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                array = np.asarray(_to_rgb(_upright(source)), dtype=np.uint8)
+                upright = _upright(source)
+                array = np.asarray(_to_rgb(upright), dtype=np.uint8)
+                hidden = hidden_colour(upright)
         except (OSError, SyntaxError, ValueError) as error:
             raise _decode_error(error, label or "<image>") from None
         meta = read_metadata(None, source)
-        digest = hashlib.sha256(array.tobytes()).hexdigest()
+        digest = hashlib.sha256(array.tobytes() + (b"" if hidden is None else hidden.tobytes())).hexdigest()
         h, w = array.shape[:2]
-        return Photo(label or "<image>", np.ascontiguousarray(array), w, h, 1.0, digest, meta, frames=frames)
+        return Photo(label or "<image>", np.ascontiguousarray(array), w, h, 1.0, digest, meta, frames=frames, hidden=hidden)
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
         name = label or "<bytes>"
@@ -404,5 +435,5 @@ def load_photo(
     image, frames = _open_image(data, name, whole_file)
     digest = hashlib.sha256(data).hexdigest()
     meta = read_metadata(data, image)
-    pixels, full_w, full_h, scale = _decode(image, name, max_pixels, target_long_side)
-    return Photo(name, pixels, full_w, full_h, scale, digest, meta, data, frames)
+    pixels, full_w, full_h, scale, hidden = _decode(image, name, max_pixels, target_long_side)
+    return Photo(name, pixels, full_w, full_h, scale, digest, meta, data, frames, hidden)

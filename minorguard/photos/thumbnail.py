@@ -22,17 +22,18 @@ from typing import Any, NamedTuple
 import numpy as np
 from PIL import ExifTags, Image
 
-from minorguard.photos.decode import Photo, PhotoError, load_photo
+from minorguard.photos.decode import TRANSPARENCY, Photo, PhotoError, load_photo
 from minorguard.types import Box
 
 __all__ = [
     "PREVIEW_RULES", "SAME_FACE_MIN_CORRELATION", "SAME_PICTURE_MIN_CORRELATION", "EmbeddedPreview", "PictureMatch", "embedded_previews",
-    "exif_thumbnail", "face_correlation", "load_preview", "load_previews", "match_picture", "picture_correlation", "same_picture",
+    "exif_thumbnail", "face_correlation", "hidden_view", "load_preview", "load_previews", "match_picture", "picture_correlation", "same_picture",
 ]
 
 # in the pack label: results from before previews were judged are judged again (archive runs); 5: previews split
-# across JPEG segments, and uncompressed ones; 6: pictures in comments, ICC profiles and HEIC metadata items
-PREVIEW_RULES = 6
+# across JPEG segments, and uncompressed ones; 6: pictures in comments, ICC profiles and HEIC metadata items; 7: the
+# colour stored under a picture's transparency
+PREVIEW_RULES = 7
 
 # EXIF orientation -> the turn that shows the pixels upright (as ImageOps.exif_transpose does)
 _UPRIGHT = {
@@ -343,7 +344,18 @@ def load_previews(photo: Photo, *, max_pixels: int, target_long_side: int | None
                 out.append((where, error))
             continue
         out.append((where, _upright(preview, photo.metadata.orientation)))
+    hidden = hidden_view(photo)
+    if hidden is not None:
+        out.append((TRANSPARENCY, hidden))
     return out
+
+
+def hidden_view(photo: Photo) -> Photo | None:
+    """The colour stored under ``photo``'s transparency as a picture of its own (upright, at the picture's size:
+    its faces' boxes are the picture's), or None when every pixel is opaque."""
+    if photo.hidden is None:
+        return None
+    return dataclasses.replace(photo, source=f"{photo.source} [{TRANSPARENCY}]", pixels=photo.hidden, hidden=None)
 
 
 def load_preview(photo: Photo, *, max_pixels: int, target_long_side: int | None, label: str, where: str = "EXIF") -> Photo:

@@ -60,6 +60,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from minorguard.models.base import sha256_of_file
+from minorguard.photos.decode import TRANSPARENCY, as_shown, hidden_colour
 from minorguard.photos.discover import discover_photos
 from minorguard.photos.file_names import json_text
 from minorguard.pipeline import CheckContext, Guard
@@ -441,6 +442,12 @@ def _prepare(
         return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: cannot decode at full size ({error})", **base, code="undecodable", detail=str(error))
     if (upright.width, upright.height) != (result.width, result.height):
         return ExportedPhoto(name, out_rel, ExportStatus.ERROR, f"{name}: size differs between check and export", **base, code="size_differs")
+    flattened = hidden_colour(upright) is not None
+    if flattened:
+        # the copy holds what was judged, the picture over mid-grey: a child kept in the colour under the transparency
+        # (alpha 0 or 1) would pass to anyone who reads the colour back (an audit's copy kept both girls so)
+        upright = as_shown(upright)
+        original.info.pop("transparency", None)  # a colour key would make a painted or grey pixel transparent again
     hidden = []
     for face in hide_faces:
         region = head_region(face.box, upright.width, upright.height)
@@ -481,7 +488,7 @@ def _prepare(
                 "recheck_faces": after.faces,
                 "attempts": attempt,
                 "jpeg_quality": encoded.quality,
-                "metadata_removed": encoded.removed,
+                "metadata_removed": (*encoded.removed, TRANSPARENCY) if flattened else encoded.removed,
                 "metadata_kept": encoded.kept,
                 "exported_at": _now(),
             }

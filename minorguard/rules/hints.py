@@ -8,11 +8,12 @@ from collections.abc import Sequence
 from minorguard.rules.outdoor import guess_outdoor
 from minorguard.types import EventEvidence, FaceDecision, PhotoMetadata
 
-__all__ = ["OUTDOOR_NO_EVENT", "PREVIEW_DIFFERS", "hint_text", "photo_hints"]
+__all__ = ["HIDDEN_COLOUR_DIFFERS", "OUTDOOR_NO_EVENT", "PREVIEW_DIFFERS", "hint_text", "photo_hints"]
 
 OUTDOOR_NO_EVENT = "looks outdoor; no event declared"
 # the file carries a preview picture that is not this picture scaled down (judged as well)
 PREVIEW_DIFFERS = "preview differs"
+HIDDEN_COLOUR_DIFFERS = "colour under the transparency differs"
 
 
 def photo_hints(meta: PhotoMetadata | None, decisions: Sequence[FaceDecision], event: EventEvidence | None) -> tuple[str, ...]:
@@ -71,6 +72,8 @@ def hint_text(hint: str, lang: str) -> str:
         if rest.startswith(" (") and rest.endswith(")"):
             rest = f" ({_summary_text(rest[2:-1], lang)})"
         return t("hint.outdoor_no_event", lang) + rest
+    if hint == HIDDEN_COLOUR_DIFFERS:
+        return t("hint.hidden_colour_differs", lang)
     if hint == PREVIEW_DIFFERS:
         return t("hint.preview_differs", lang)
     if hint.startswith(_METADATA):
