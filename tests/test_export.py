@@ -30,6 +30,7 @@ from minorguard.publish.export import (
     ExportError,
     ExportStatus,
     HideMode,
+    explain_export,
     export_photos,
     faces_to_hide,
     recheck_problems,
@@ -931,3 +932,23 @@ def test_a_child_kept_in_the_colour_under_the_transparency_blocks_and_is_not_in_
         colour = np.asarray(copy.convert("RGB"))
     assert guard.check(colour).verdict is Verdict.PASS
     assert not [f for f in guard.check(colour).faces if f.category.value != "adult"]
+
+
+def test_an_original_in_an_output_folder_inside_the_exported_folder_is_an_error_not_skipped(guard, tmp_path):
+    """A walkthrough's case: `export src --out src/sub --recursive` with an original in src/sub exported the rest,
+    exit 0, and skipped that original without a word: unchecked, in the folder an officer publishes. The copies this
+    export made there are still recognised as its own."""
+    src = tmp_path / "burimi"
+    (src / "web").mkdir(parents=True)
+    shutil.copy(OBAMA, src / "familja.jpg")
+    first = export_photos(guard, [src], src / "web", recursive=True)
+    assert [p.status for p in first.photos] == [ExportStatus.EXPORTED]
+    again = export_photos(guard, [src], src / "web", recursive=True)  # its own copy: not an error
+    assert [p.status for p in again.photos] == [ExportStatus.EXISTS]
+    shutil.copy(OBAMA, src / "web" / "origjinali_ë.jpg")
+    third = export_photos(guard, [src], src / "web", recursive=True)
+    errors = [p for p in third.photos if p.status is ExportStatus.ERROR]
+    assert len(errors) == 1 and errors[0].code == "in_output_folder" and errors[0].source.endswith("origjinali_ë.jpg")
+    assert "move it out of the output folder" in explain_export(errors[0], "en")
+    listed = json.loads((src / "web" / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"]
+    assert any(e.get("code") == "in_output_folder" for e in listed)

@@ -237,10 +237,11 @@ def recheck_problems(
 
 # -- planning --------------------------------------------------------------------
 def _plan(sources: Iterable[str | os.PathLike], out_dir: Path, recursive: bool,
-          left_out: list[Path] | None = None) -> list[tuple[Path, Path]]:
+          left_out: list[Path] | None = None, in_output: list[tuple[Path, Path]] | None = None) -> list[tuple[Path, Path]]:
     """(source, output path relative to out_dir) for every photo; folders are mirrored.
 
-    Sub-folders a run without ``recursive`` leaves unsearched go to ``left_out``.
+    Sub-folders a run without ``recursive`` leaves unsearched go to ``left_out``; photos found in the output folder
+    (inside a folder being exported) are not exported again and go to ``in_output``.
     """
     out_real = os.path.realpath(out_dir)
     plan: list[tuple[Path, Path]] = []
@@ -251,8 +252,10 @@ def _plan(sources: Iterable[str | os.PathLike], out_dir: Path, recursive: bool,
             raise ExportError("out_is_source", f"{out_dir} is the folder being exported; choose another output folder")
         if root.is_dir():
             for path in discover_photos([root], recursive, left_out):
-                if _within(path, out_real):
-                    continue  # never re-export our own output
+                if _within(path, out_real):  # never re-export our own output; what else is there is said (_in_output)
+                    if in_output is not None:
+                        in_output.append((path, path.relative_to(root)))
+                    continue
                 plan.append((path, path.relative_to(root)))
         else:
             plan.extend((path, Path(path.name)) for path in discover_photos([root], False))
@@ -562,7 +565,7 @@ def _commit(staged: _Staged, overwrite: bool) -> ExportedPhoto:
             except FileExistsError:
                 staged.tmp.unlink(missing_ok=True)
                 r = staged.result
-                return ExportedPhoto(r.source, r.output, ExportStatus.EXISTS, "output exists; use overwrite to replace it",
+                return ExportedPhoto(r.source, r.output, ExportStatus.EXISTS, "output exists; --overwrite replaces it",
                                      r.source_sha256, verdict=r.verdict, faces=r.faces)
             except OSError as error:
                 if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
@@ -570,7 +573,7 @@ def _commit(staged: _Staged, overwrite: bool) -> ExportedPhoto:
                 if staged.dest.exists():  # no hard links here (FAT, some network shares)
                     staged.tmp.unlink(missing_ok=True)
                     r = staged.result
-                    return ExportedPhoto(r.source, r.output, ExportStatus.EXISTS, "output exists; use overwrite to replace it",
+                    return ExportedPhoto(r.source, r.output, ExportStatus.EXISTS, "output exists; --overwrite replaces it",
                                          r.source_sha256, verdict=r.verdict, faces=r.faces)
                 os.replace(staged.tmp, staged.dest)
             staged.tmp.unlink(missing_ok=True)
@@ -618,7 +621,8 @@ def export_photos(
     context = context or CheckContext()
     out = Path(os.fsdecode(out_dir))
     left_out: list[Path] = []
-    plan = _plan(sources, out, recursive, left_out)
+    in_output: list[tuple[Path, Path]] = []
+    plan = _plan(sources, out, recursive, left_out, in_output)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
@@ -629,7 +633,7 @@ def export_photos(
         ) from None
     manifest = _Manifest(out / MANIFEST_NAME, _header(guard, hide, style, keep_review, overwrite, context))
     batch = _Batch(guard, manifest, hide, style, keep_review, overwrite, audit)
-    jobs = _jobs(plan, out, overwrite, rng)
+    jobs = _jobs(plan, out, overwrite, rng) + _in_output(in_output, out, manifest)
     workers = max(1, workers or min(2, os.cpu_count() or 1))
 
     def prepare(job: _Job) -> _Staged | ExportedPhoto:
@@ -719,11 +723,32 @@ def _jobs(plan: list[tuple[Path, Path]], out: Path, overwrite: bool, rng: np.ran
                                   f"{source}: its copy's place {key} leads outside the output folder through a link",
                                   code="outside_output", detail=key)
         elif dest.exists() and not overwrite:
-            early = ExportedPhoto(str(source), key, ExportStatus.EXISTS, "output exists; use overwrite to replace it")
+            early = ExportedPhoto(str(source), key, ExportStatus.EXISTS, "output exists; --overwrite replaces it")
         seen.setdefault(key, str(source))
         # one generator per photo, drawn in input order: a seeded run gives the same pixels on any number of threads
         child = None if rng is None else np.random.default_rng(int(rng.integers(2**63)))
         jobs.append(_Job(source, rel, early, child))
+    return jobs
+
+
+def _in_output(found: list[tuple[Path, Path]], out: Path, manifest: _Manifest) -> list[_Job]:
+    """An error for each photo in the output folder that is not a copy this folder's manifest describes: the output
+    folder lay inside a folder exported with its sub-folders, and an original there was skipped without a word,
+    unchecked, in the folder an officer publishes."""
+    jobs = []
+    real_out = os.path.realpath(out)
+    for path, rel in found:
+        key = Path(os.path.relpath(os.path.realpath(path), real_out)).as_posix()
+        entry = manifest.entries.get(key)
+        try:
+            ours = _describes_the_copy(entry) and entry is not None and sha256_of_file(path) == entry.get("output_sha256")
+        except OSError:
+            ours = False
+        if not ours:
+            early = ExportedPhoto(str(path), None, ExportStatus.ERROR,
+                                  f"{path}: lies in the output folder, was not checked and is not a copy this export made; "
+                                  "move it out of the output folder", code="in_output_folder", detail=key)
+            jobs.append(_Job(path, rel, early, None))
     return jobs
 
 
@@ -837,7 +862,7 @@ def _changed_copy(kept: ExportedPhoto, dest: Path, previous: dict[str, Any]) -> 
     return _with_message(
         replace(kept, status=ExportStatus.ERROR, code="copy_changed", detail=kept.output or ""),
         f"{kept.output}: the file already there is not the copy this export made (it changed since): it may show what the"
-        " copy hid; check it, then export with overwrite",
+        " copy hid; check it, then export with --overwrite",
     )
 
 
@@ -860,7 +885,7 @@ def _stale_or_kept(guard: Guard, kept: ExportedPhoto, source: Path, previous: di
     return _with_message(
         replace(kept, status=ExportStatus.ERROR, code="stale_copy", detail=f"{kept.output}: {numbers}", verdict=result.verdict,
                 faces=result.faces, source_sha256=result.sha256),
-        f"{kept.output}: the copy already there shows face {numbers}, which must now be hidden; export with overwrite"
+        f"{kept.output}: the copy already there shows face {numbers}, which must now be hidden; export with --overwrite"
         " (and take down any copy already published)",
     )
 
