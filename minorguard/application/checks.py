@@ -300,8 +300,19 @@ class Checks:
         import re
         import tempfile
 
-        from minorguard.publish.export import MANIFEST_NAME, export_photos
+        from minorguard.publish.export import MANIFEST_NAME, ExportStatus, HideMode, export_photos
+        from minorguard.publish.redact import Style
 
+        # the options by their names (as `export --hide/--style` take them): a bad one is a coded error naming the option
+        # and its values in the reader's language, not Python's "'x' is not a valid HideMode"
+        for option, kind in (("hide", HideMode), ("style", Style)):
+            if option in options:
+                value = options[option]
+                try:
+                    options[option] = kind(value)
+                except (ValueError, TypeError):
+                    raise CodedError("export.bad_option", option=option, value=str(value),
+                                     allowed=", ".join(m.value for m in kind)) from None
         self.refresh()
         shown = Path(name).name or "foto"
         suffix = Path(shown).suffix
@@ -320,8 +331,10 @@ class Checks:
                 text = text.replace(str(out / on_disk), shown).replace(str(source), shown)
                 return text.replace(tmp + os.sep, "").replace(tmp, "")
 
-            def named(entry: dict[str, Any]) -> dict[str, Any]:
-                return {**entry, "source": shown, "output": shown if entry.get("output") else entry.get("output"),
+            def named(entry: dict[str, Any], made: bool) -> dict[str, Any]:
+                # "output" names the copy, and there is one only when its bytes are returned (a folder's manifest names
+                # where a refused copy would have gone; here it named a copy that does not exist)
+                return {**entry, "source": shown, "output": shown if made else None,
                         **({"message": said(entry["message"])} if "message" in entry else {})}
 
             # the copy goes back to the caller, not into a folder (the audit entries name no file)
@@ -331,11 +344,11 @@ class Checks:
 
             summary = export_photos(self.guard, [source], out, context=self.context, audit=audit, **options)
             (photo,) = summary.photos
-            copy = out / photo.output if photo.output else None
-            entries = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"]
-            entry = named(entries[0]) if entries else {}
+            copy = out / photo.output if photo.output and photo.status is ExportStatus.EXPORTED else None
             data = copy.read_bytes() if copy is not None and copy.is_file() else None
-            photo = dataclasses.replace(photo, source=shown, output=shown if photo.output else None,
+            entries = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))["photos"]
+            entry = named(entries[0], data is not None) if entries else {}
+            photo = dataclasses.replace(photo, source=shown, output=shown if data is not None else None,
                                         message=said(photo.message) or "", detail=said(photo.detail) or "")
             return ExportedCopy(data, photo, entry)
 

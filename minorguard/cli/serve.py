@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socket
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from minorguard.cli.common import console, err, fail
+from minorguard.cli.common import EXIT_INTERNAL, console, err, fail
 from minorguard.cli.lang import Lang, LangOpt, say
 from minorguard.cli.register import BY_HELP, DB_HELP, OpenRegister
 from minorguard.locale import t
@@ -91,29 +93,61 @@ def serve_cmd(
     from minorguard.service.app import ServiceSettings, create_app
 
     lang_s = lang.value
-    settings = ServiceSettings(policy=policy, models=models, db=db, lang=lang_s, max_upload_mb=max_upload_mb,
-                               timeout_s=timeout, threads=threads)
-    try:
-        app = create_app(settings)  # models and register now: a problem is one line before anything listens
-    except CodedError as error:
-        fail(say(error, lang_s))
-    except ValueError as error:
-        fail(str(error))
-    service = app.state.service
-    if not _loopback(host):
-        err.print(f"[yellow]{t('cli.warning', lang_s)}:[/] {escape(t('service.not_loopback', lang_s, host=host))}", soft_wrap=True)
-    err.print(t("service.listening", lang_s, host=host, port=port, pack=service.pool.guard.pack_label,
-                policy=service.pool.guard.policy.version, register=service.pool.register.label), soft_wrap=True)
-    if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=True, timeout_graceful_shutdown=10)
-        return
-    # several processes: uvicorn starts each and each calls the factory with the same settings
-    import os
+    # the address first, as uvicorn binds it: one taken or not of this machine is one line before the models load and
+    # before anything is announced (uvicorn said it in English after "serves on", exit 3); the socket is handed to
+    # uvicorn, so nothing else can take the port meanwhile
+    listening = _bind(host, port, lang_s)
+    with contextlib.ExitStack() as held:
+        held.callback(listening.close)
+        settings = ServiceSettings(policy=policy, models=models, db=db, lang=lang_s, max_upload_mb=max_upload_mb,
+                                   timeout_s=timeout, threads=threads)
+        try:
+            app = create_app(settings)  # models and register now: a problem is one line before anything listens
+        except CodedError as error:
+            fail(say(error, lang_s))
+        except ValueError as error:
+            fail(str(error))
+        service = app.state.service
+        if not _loopback(host):
+            err.print(f"[yellow]{t('cli.warning', lang_s)}:[/] {escape(t('service.not_loopback', lang_s, host=host))}", soft_wrap=True)
+        err.print(t("service.listening", lang_s, host=host, port=port, pack=service.pool.guard.pack_label,
+                    policy=service.pool.guard.policy.version, register=service.pool.register.label), soft_wrap=True)
+        options = {"host": host, "port": port, "log_level": "warning", "access_log": True, "timeout_graceful_shutdown": 10}
+        if workers == 1:
+            server = uvicorn.Server(uvicorn.Config(app, **options))
+            with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl-C is how it stops
+                server.run(sockets=[listening])
+            if not server.started:
+                raise typer.Exit(EXIT_INTERNAL)
+            return
+        # several processes: uvicorn starts each on the same socket, and each calls the factory with the same settings
+        import os
 
-    service.pool.close()
-    os.environ.update(settings.to_env())
-    uvicorn.run("minorguard.service.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=True, timeout_graceful_shutdown=10)
+        from uvicorn.supervisors import Multiprocess
+
+        service.pool.close()
+        os.environ.update(settings.to_env())
+        config = uvicorn.Config("minorguard.service.app:create_app", factory=True, workers=workers, **options)
+        with contextlib.suppress(KeyboardInterrupt):
+            Multiprocess(config, sockets=[listening]).run()
+
+
+def _bind(host: str, port: int, lang: str) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` as uvicorn binds one (IPv6 for an address with ':', SO_REUSEADDR);
+    a usage error (exit 64) in ``lang`` when the address cannot be taken: in use, not of this machine, not allowed."""
+    from minorguard.locale.os_reasons import say_os_error
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family=family, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except (OSError, UnicodeError, OverflowError) as error:  # UnicodeError: a host name no resolver takes
+        sock.close()
+        reason = say_os_error(error, lang) if isinstance(error, OSError) else str(error)
+        fail(t("service.cannot_listen", lang, host=host, port=port, reason=reason))
+    sock.set_inheritable(True)  # the worker processes listen on it too
+    return sock
 
 
 def _loopback(host: str) -> bool:

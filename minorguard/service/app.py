@@ -46,7 +46,16 @@ from minorguard.locale import LANGUAGES, t
 from minorguard.locale.coded_error import CodedError
 from minorguard.service.openapi import CHECK_FIELDS, EXPORT_FIELDS, openapi
 from minorguard.service.responses import CheckRefused, ExportAnswer, Health, ModelsAnswer, ServiceError
-from minorguard.service.upload import MAX_FIELDS, MAX_FILES, BadForm, SeveralFiles, TooLarge, read_upload
+from minorguard.service.upload import (
+    MAX_FIELDS,
+    MAX_FILES,
+    PHOTO_FIELD,
+    BadForm,
+    FormPart,
+    SeveralFiles,
+    TooLarge,
+    read_upload,
+)
 from minorguard.types import to_jsonable
 from minorguard.version import __version__
 
@@ -268,6 +277,8 @@ class Service:
             raise Refusal(400, "service.several_photos", field="photo", n=several.count) from None
         except BadForm:
             raise Refusal(400, "service.bad_form", fields=MAX_FIELDS) from None
+        except FormPart as part:
+            raise _form_part_refusal(part, fields) from None
         if upload is None:
             raise Refusal(400, "service.no_photo", field="photo")
         checks = await self._run(self.pools.get(lang, self.pool).checks, context, tool)
@@ -350,6 +361,19 @@ class Service:
 
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi())
+
+
+def _form_part_refusal(part: FormPart, fields: dict[str, str]) -> Refusal:
+    """400 for a form part that is not the photo, naming it. The context is read from the query alone: a form's
+    ``channel`` or ``purpose`` was dropped and the photo judged without it, so a form field is refused and never read
+    (one place for each value: no field in both with different values, one validation, refused before any photo)."""
+    if part.is_file:
+        return Refusal(400, "service.photo_field", field=part.name)
+    if part.name == PHOTO_FIELD:
+        return Refusal(400, "service.photo_not_file", field=PHOTO_FIELD)
+    if part.name in fields:
+        return Refusal(400, "service.form_field", field=part.name)
+    return Refusal(400, "service.unknown_field", field=part.name, allowed=", ".join(fields))
 
 
 class _Delivery:

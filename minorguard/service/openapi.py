@@ -57,14 +57,18 @@ def _photo_body() -> dict[str, Any]:
     return {"required": True, "content": {
         "image/*": {"schema": {"type": "string", "format": "binary"}},
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-        "multipart/form-data": {"schema": {"type": "object", "properties": {"photo": {"type": "string", "format": "binary"}}}},
+        # the photo alone, as a file: the channel, date, purpose, event and export options travel in the query; any
+        # other field of a form is refused (400, naming it), never dropped
+        "multipart/form-data": {"schema": {"type": "object", "properties": {"photo": {"type": "string", "format": "binary"}},
+                                           "required": ["photo"], "additionalProperties": False}},
     }}
 
 
 def _common_errors() -> dict[str, Any]:
     return {
         "400": _error("A field is wrong (unknown or empty channel or event, malformed date); `field` names it. Also: a key in "
-                      "the URL, a form with more than one file or one that cannot be read."),
+                      "the URL, a form with more than one file or one that cannot be read, and a form with any field but the "
+                      "file `photo` (`field` names it: the other fields go in the query)."),
         "401": _error("No API key, or one that is unknown or revoked; nothing is written."),
         "413": _error("The upload is over the limit; refused before it is read whole."),
         "503": _error("The register cannot be used, or the check took longer than the limit: nothing was decided."),

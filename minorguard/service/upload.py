@@ -10,12 +10,13 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
-__all__ = ["MAX_FIELDS", "MAX_FILES", "BadForm", "SeveralFiles", "TooLarge", "Upload", "read_upload"]
+__all__ = ["MAX_FIELDS", "MAX_FILES", "PHOTO_FIELD", "BadForm", "FormPart", "SeveralFiles", "TooLarge", "Upload", "read_upload"]
 
 CHUNK_LIMIT_SLACK = 64 * 1024  # a form's boundaries and headers around the photo
 # a form is parsed no further: one photo is wanted, and each file or field is an object held while parsing
 MAX_FILES = 4
 MAX_FIELDS = 20
+PHOTO_FIELD = "photo"  # the one part a form may carry: the photo, as a file
 
 
 class TooLarge(Exception):
@@ -72,9 +73,22 @@ class BadForm(Exception):
     """A multipart form that cannot be read: no boundary, malformed, or more than ``MAX_FIELDS`` fields."""
 
 
+class FormPart(Exception):
+    """A form part other than one file in the field ``photo``: a text field, or a file under another name.
+
+    Refused, never ignored: the context (channel, date, purpose, event) is read from the query only, and a
+    ``channel=print`` or ``purpose=...`` sent as a form field and dropped judged the photo without it (a child
+    passed at no channel's size, or under a purpose-limited consent)."""
+
+    def __init__(self, name: str, is_file: bool) -> None:
+        super().__init__(name)
+        self.name, self.is_file = name, is_file
+
+
 async def read_upload(request: Request, max_bytes: int) -> Upload | None:
     """The photo: a multipart form's only file (field ``photo``), else the raw body; None when empty.
-    Raises :class:`SeveralFiles` for a form with more than one file, :class:`BadForm` for one that cannot be read."""
+    Raises :class:`SeveralFiles` for a form with more than one file, :class:`BadForm` for one that cannot be read,
+    :class:`FormPart` for a form with a text field or with its file under another name than ``photo``."""
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if kind != "multipart/form-data":
         data = await _body(request, max_bytes)
@@ -97,12 +111,18 @@ async def read_upload(request: Request, max_bytes: int) -> Upload | None:
             raise SeveralFiles(None) from None
         raise BadForm(said) from None
     try:
-        files = [v for _, v in form.multi_items() if hasattr(v, "read")]
+        parts = form.multi_items()
+        files = [(name, v) for name, v in parts if hasattr(v, "read")]
         if len(files) > 1:  # judging one of them would answer for a photo the caller may not have meant
             raise SeveralFiles(len(files))
+        for name, value in parts:
+            if not hasattr(value, "read"):  # a text field: the query carries the context, and nothing is dropped
+                raise FormPart(name, is_file=False)
         if not files:
             return None
-        chosen = files[0]
+        field, chosen = files[0]
+        if field != PHOTO_FIELD:  # `-F channel=@print.txt` was judged as the photo, and `-F foto=@...` taken as it
+            raise FormPart(field, is_file=True)
         data = await chosen.read()
         if len(data) > max_bytes:
             raise TooLarge
