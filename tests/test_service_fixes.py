@@ -174,3 +174,15 @@ def test_serve_on_a_port_in_use_stops_with_one_line_and_exit_64(tmp_path, lang, 
     assert words in lines[0] and f"127.0.0.1:{port}" in lines[0] and "--port" in lines[0], lines[0]
     assert "serves on" not in ran.stderr and "shërben" not in ran.stderr  # never announced
     assert "Errno" not in ran.stderr and "Traceback" not in ran.stderr and ran.stdout == ""
+
+
+def test_a_folder_export_refuses_a_bad_option_the_same_way(checks, tmp_path):
+    """`Checks.export` and `export_photos` raised Python's bare ValueError where export_bytes gave a coded error."""
+    from minorguard.publish.export import ExportOptionError, export_photos
+
+    with pytest.raises(ExportOptionError) as caught:
+        checks.export([FAMILY], tmp_path / "kopje", style="pixel")
+    assert caught.value.code == "export.bad_option" and "mosaic, solid, blur" in caught.value.text("sq")
+    with pytest.raises(ValueError, match="not one of"):  # still a ValueError for callers that caught one
+        export_photos(checks.guard, [FAMILY], tmp_path / "kopje", hide="everything")
+    assert not (tmp_path / "kopje").exists()  # refused before anything was written

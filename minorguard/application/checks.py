@@ -300,19 +300,17 @@ class Checks:
         import re
         import tempfile
 
-        from minorguard.publish.export import MANIFEST_NAME, ExportStatus, HideMode, export_photos
-        from minorguard.publish.redact import Style
+        from minorguard.publish.export import (
+            MANIFEST_NAME,
+            ExportStatus,
+            HideMode,
+            Style,
+            export_options,
+            export_photos,
+        )
 
-        # the options by their names (as `export --hide/--style` take them): a bad one is a coded error naming the option
-        # and its values in the reader's language, not Python's "'x' is not a valid HideMode"
-        for option, kind in (("hide", HideMode), ("style", Style)):
-            if option in options:
-                value = options[option]
-                try:
-                    options[option] = kind(value)
-                except (ValueError, TypeError):
-                    raise CodedError("export.bad_option", option=option, value=str(value),
-                                     allowed=", ".join(m.value for m in kind)) from None
+        # a bad option is refused before anything is written (export_options: a coded error naming it and its values)
+        options["hide"], options["style"] = export_options(options.get("hide", HideMode.MINORS), options.get("style", Style.MOSAIC))
         self.refresh()
         shown = Path(name).name or "foto"
         suffix = Path(shown).suffix

@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
+from minorguard.locale.coded_error import CodedError
 from minorguard.models.base import sha256_of_file
 from minorguard.photos.decode import TRANSPARENCY, as_shown, hidden_colour
 from minorguard.photos.discover import discover_photos
@@ -81,11 +82,13 @@ __all__ = [
     "MANIFEST_NAME",
     "ExportError",
     "ExportInterrupted",
+    "ExportOptionError",
     "ExportStatus",
     "ExportSummary",
     "ExportedPhoto",
     "HideMode",
     "explain_export",
+    "export_options",
     "export_photos",
     "faces_to_hide",
     "recheck_problems",
@@ -114,6 +117,23 @@ class ExportStatus(str, enum.Enum):
     REFUSED = "refused"  # written, but the re-check still found a face that must be hidden
     ERROR = "error"  # could not be read, checked or written
     EXISTS = "exists"  # an output of that name exists and overwrite was not asked
+
+
+class ExportOptionError(CodedError, ValueError):
+    """A ``hide`` or ``style`` that is not one of the export's (key ``export.bad_option``): named with its values in the
+    reader's language, by every entry point alike (the library said Python's "'x' is not a valid HideMode")."""
+
+
+def export_options(hide: HideMode | str, style: Style | str) -> tuple[HideMode, Style]:
+    """``hide`` and ``style`` by their names, as `export --hide/--style` take them; :class:`ExportOptionError` otherwise."""
+    chosen = []
+    for option, kind, value in (("hide", HideMode, hide), ("style", Style, style)):
+        try:
+            chosen.append(kind(value))
+        except (ValueError, TypeError):
+            raise ExportOptionError("export.bad_option", option=option, value=str(value),
+                                    allowed=", ".join(m.value for m in kind)) from None
+    return chosen[0], chosen[1]
 
 
 class ExportError(Exception):
@@ -617,7 +637,7 @@ def export_photos(
     ``workers`` photos are prepared at once (default: up to 2 cores); results
     are committed in input order either way.
     """
-    hide, style = HideMode(hide), Style(style)
+    hide, style = export_options(hide, style)
     context = context or CheckContext()
     out = Path(os.fsdecode(out_dir))
     left_out: list[Path] = []
