@@ -10,6 +10,7 @@ any other keeps the system's own words. Merged into ``MESSAGES`` by ``messages.p
 from __future__ import annotations
 
 import errno
+import socket
 
 __all__ = ["OS_MESSAGES", "OS_PHRASE"]
 
@@ -23,6 +24,8 @@ OS_MESSAGES: dict[str, dict[str, str]] = {
         "os.address_in_use": "the port is already in use",
         "os.name_too_long": "the file name is too long",
         "os.not_a_folder": "a part of the path is not a folder",
+        "os.address_not_here": "the address is not one of this computer's",
+        "os.unknown_host": "no computer has that name",
     },
     "sq": {
         "os.no_permission": "nuk ka leje",
@@ -33,6 +36,8 @@ OS_MESSAGES: dict[str, dict[str, str]] = {
         "os.address_in_use": "porta është tashmë në përdorim",
         "os.name_too_long": "emri i skedarit është shumë i gjatë",
         "os.not_a_folder": "një pjesë e shtegut nuk është dosje",
+        "os.address_not_here": "adresa nuk është e këtij kompjuteri",
+        "os.unknown_host": "asnjë kompjuter nuk ka këtë emër",
     },
 }
 
@@ -41,5 +46,8 @@ OS_PHRASE = {
     errno.EROFS: "os.read_only", errno.ENOENT: "os.not_found", errno.EIO: "os.io_error",
     errno.EADDRINUSE: "os.address_in_use", errno.ENAMETOOLONG: "os.name_too_long", errno.ENOTDIR: "os.not_a_folder",
 }
+OS_PHRASE[errno.EADDRNOTAVAIL] = "os.address_not_here"
+# a host name no resolver knows (socket.gaierror: its errno is the resolver's EAI_NONAME, below zero, apart from errno's)
+OS_PHRASE[socket.EAI_NONAME] = "os.unknown_host"
 if hasattr(errno, "EDQUOT"):
     OS_PHRASE[errno.EDQUOT] = "os.disk_full"
