@@ -5,11 +5,11 @@ child is not added twice, a name is found with its accents typed either way, and
 # ruff: noqa: F811  (pytest fixtures imported from register_fixtures)
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 from register_fixtures import PDF, register_env  # noqa: F401
+from test_register_cli import _write_import
 
 from consent_db import Register
 from minorguard.cli import EXIT_USAGE, main
@@ -186,26 +186,14 @@ def test_a_quoted_value_keeps_every_column(register_env, tmp_path, capsys):
     assert dritan.channels == ("facebook", "print") and dritan.purposes == ()
 
 
-def _comma_file(tmp_path: Path, rows: list[dict]) -> Path:
-    from minorguard.cli.register import IMPORT_COLUMNS
-
-    (tmp_path / "a.pdf").write_bytes(PDF)
-    path = tmp_path / "zyra.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=IMPORT_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 def test_importing_the_same_file_twice_is_refused_naming_the_child(register_env, tmp_path, capsys):
     rows = [
-        {"child_name": "Çlirim Këlliçi", "date_of_birth": "2014-05-01", "document": "a.pdf", "date_signed": "2026-09-01", "channels": "facebook"},
+        {"child_name": "Çlirim Këlliçi", "date_of_birth": "2014-05-01", "document": "forms/a.pdf", "date_signed": "2026-09-01", "channels": "facebook"},
         # the same child, the name typed without its accents: one child, as `child list --name` finds it
-        {"child_name": "clirim  kellici", "date_of_birth": "2014-05-01", "document": "a.pdf", "date_signed": "2026-09-02", "channels": "print"},
-        {"child_name": "Besa Çela", "document": "a.pdf", "date_signed": "2026-09-03", "channels": "all"},
+        {"child_name": "clirim  kellici", "date_of_birth": "2014-05-01", "document": "forms/a.pdf", "date_signed": "2026-09-02", "channels": "print"},
+        {"child_name": "Besa Çela", "document": "forms/a.pdf", "date_signed": "2026-09-03", "channels": "all"},
     ]
-    path = _comma_file(tmp_path, rows)
+    path = _write_import(tmp_path, rows)
     assert main(["register", "import", str(path), "--db", register_env["url"], "--lang", "en"]) == 0
     assert "3 consent record(s) for 2 child(ren)" in capsys.readouterr().out
     with Register(register_env["url"]) as reg:
@@ -219,13 +207,13 @@ def test_importing_the_same_file_twice_is_refused_naming_the_child(register_env,
     with Register(register_env["url"]) as reg:
         assert reg.audit_verify().entries == entries
     # the office's way on: the child's id in child_ref adds the consent to that child
-    again = _comma_file(tmp_path, [{**rows[0], "child_name": "", "child_ref": clirim, "date_of_birth": ""}])
+    again = _write_import(tmp_path, [{**rows[0], "child_name": "", "child_ref": clirim, "date_of_birth": ""}])
     assert main(["register", "import", str(again), "--db", register_env["url"], "--lang", "en"]) == 0
     assert _register_rows(register_env["url"]) == (2, 4)
 
 
 def test_a_child_without_a_date_of_birth_imported_twice_is_refused_too(register_env, tmp_path, capsys):
-    path = _comma_file(tmp_path, [{"child_name": "Besa Çela", "document": "a.pdf", "date_signed": "2026-09-03", "channels": "all"}])
+    path = _write_import(tmp_path, [{"child_name": "Besa Çela", "document": "forms/a.pdf", "date_signed": "2026-09-03", "channels": "all"}])
     assert main(["register", "import", str(path), "--db", register_env["url"]]) == 0
     assert main(["register", "import", str(path), "--db", register_env["url"]]) == EXIT_USAGE
     assert "një fëmijë me këtë emër dhe këtë datë lindjeje është tashmë në regjistër: ch-" in _said(capsys)
