@@ -300,17 +300,8 @@ class Checks:
         import re
         import tempfile
 
-        from minorguard.publish.export import (
-            MANIFEST_NAME,
-            ExportStatus,
-            HideMode,
-            Style,
-            export_options,
-            export_photos,
-        )
+        from minorguard.publish.export import MANIFEST_NAME, ExportStatus, export_photos
 
-        # a bad option is refused before anything is written (export_options: a coded error naming it and its values)
-        options["hide"], options["style"] = export_options(options.get("hide", HideMode.MINORS), options.get("style", Style.MOSAIC))
         self.refresh()
         shown = Path(name).name or "foto"
         suffix = Path(shown).suffix
