@@ -64,21 +64,75 @@ def _sqlite_register_in(path: str) -> bool:
         return True
 
 
+def _create_sqlite_file(path: str) -> None:
+    """Create the register's file, owner-only, already in WAL mode, unless it exists.
+
+    Two processes opening a register that did not exist yet (CI: two writers started at once) both found a
+    0-byte file and both switched it to WAL; SQLite answers a journal-mode change that meets another connection's
+    lock with "database is locked" at once, without waiting, and one of them stopped "busy". The file is therefore
+    made complete under a private name and linked into place: another process sees no file or a WAL one.
+    """
+    import sqlite3
+
+    if Path(path).exists():
+        return
+    folder = Path(path).parent
+    spare = folder / f".{Path(path).name}.{os.getpid()}.{os.urandom(4).hex()}.new"
+    # names and dates of birth are personal data: owner-only like the key
+    os.close(os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    try:
+        with closing(sqlite3.connect(spare, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")  # writes the header that marks the file WAL
+        try:
+            os.link(spare, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the register
+        except OSError:
+            # a file system without hard links: create it in place (the journal-mode change then waits, below)
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:
+                pass
+    finally:
+        for leftover in (spare, Path(f"{spare}-wal"), Path(f"{spare}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _wait_for_wal(cursor, busy_timeout_s: float) -> None:
+    """Switch a register that is not yet WAL to WAL, waiting while another connection holds it.
+
+    SQLite's busy timeout does not cover a journal-mode change: it fails at once while another connection
+    writes. A register already in WAL (every one this version created) is only read here.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + busy_timeout_s
+    pause = 0.005
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error).lower() or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
 def make_engine(url: str, busy_timeout_s: float) -> Engine:
     try:
         if url.startswith("sqlite"):
             path = _sqlite_path(url)
             if path:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-                # names and dates of birth are personal data: owner-only like the key
                 try:
-                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-                except FileExistsError:
-                    pass
+                    _create_sqlite_file(path)
                 except OSError as error:
                     raise RegisterError("cannot_create", path=path, error=os_reason(error)) from None
             engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
-            _sqlite_hooks(engine)
+            _sqlite_hooks(engine, busy_timeout_s)
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError) as error:
@@ -95,7 +149,7 @@ def _safe(url: str) -> str:
     return url
 
 
-def _sqlite_hooks(engine: Engine) -> None:
+def _sqlite_hooks(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own
@@ -106,7 +160,7 @@ def _sqlite_hooks(engine: Engine) -> None:
         # Erased biometric data must leave the file: deleted rows are overwritten with
         # zeros whatever this platform's SQLite build does by default.
         cursor.execute("PRAGMA secure_delete=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _wait_for_wal(cursor, busy_timeout_s)
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 

@@ -116,3 +116,48 @@ def test_writer_held_too_long_gives_busy_retry(register_env, tmp_path):
     assert [c.name for c in waiting.list_children()] == ["Ana"]
     waiting.add_child("Besa")  # retry succeeds once the other writer is gone
     waiting.close()
+
+
+def test_a_new_register_file_is_wal_before_any_connection_opens_it(tmp_path):
+    """Two processes creating one register at once both switched a 0-byte file to WAL, and SQLite answers that
+    change "database is locked" at once while another connection holds the file (CI: one writer stopped "busy")."""
+    from consent_db.store import make_engine
+
+    path = tmp_path / "data" / "register.sqlite3"
+    engine = make_engine(f"sqlite:///{path}", 5.0)
+    try:
+        header = path.read_bytes()[:100]
+        assert header.startswith(b"SQLite format 3\x00") and header[18:20] == b"\x02\x02"  # the WAL marks
+        assert os.stat(path).st_mode & 0o777 == 0o600
+        assert sorted(p.name for p in path.parent.iterdir()) == ["register.sqlite3"]  # no spare file left behind
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_register_not_yet_in_wal_waits_for_a_writer_instead_of_busy(tmp_path):
+    import sqlite3
+    import threading
+
+    from consent_db.store import Store
+
+    path = tmp_path / "register.sqlite3"
+    path.touch(mode=0o600)
+    writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("CREATE TABLE other (x)")  # a rollback-journal writer holds the file for a moment
+
+    def finish() -> None:
+        time.sleep(1.0)
+        writer.execute("COMMIT")
+        writer.close()
+
+    thread = threading.Thread(target=finish)
+    thread.start()
+    try:
+        store = Store(f"sqlite:///{path}", busy_timeout_s=20.0)
+        store.migrate()
+        assert store.state() == ""
+        store.close()
+    finally:
+        thread.join()
+    assert path.read_bytes()[18:20] == b"\x02\x02"
