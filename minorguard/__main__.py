@@ -1,3 +1,3 @@
-from minorguard.cli import run
+from minorguard.launch import run
 
 run()

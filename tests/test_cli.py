@@ -363,3 +363,45 @@ def test_folders_left_unsearched_are_named_in_the_json_report(tmp_path, capsys):
     assert main(["scan", str(tmp_path), "--json", str(report), "--lang", "en", "--engine", "local"]) == 0
     payload = json.loads(report.read_text(encoding="utf-8"))
     assert payload["folders_not_searched"] == [str(tmp_path / "klasa ç")] and len(payload["photos"]) == 1
+
+
+_CTRL_C_WHILE_LOADING = """
+import os, signal, sys
+
+class CtrlCWhileLoading:
+    # the key pressed while the command line's libraries load: the SIGINT arrives as minorguard.cli is imported
+    def find_spec(self, name, path=None, target=None):
+        if name == "minorguard.cli":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlCWhileLoading())
+sys.argv = ["minorguard", "scan", ".", "--lang", sys.argv[1]]
+from minorguard.launch import run
+run()
+"""
+
+
+@pytest.mark.parametrize(("lang", "line"), [("en", "interrupted"), ("sq", "u ndërpre")])
+def test_ctrl_c_while_the_command_loads_is_interrupted_not_a_traceback(lang, line):
+    """A Ctrl-C in the second the command spends loading OpenCV and ONNX Runtime printed Python's traceback and ended
+    with the signal's status (-2); the launcher says "interrupted" in the run's language and exits 130."""
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_LOADING, lang], capture_output=True, text=True,
+                          encoding="utf-8", timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 130, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and done.stderr.strip() == line
+
+
+def test_importing_the_package_loads_no_model_library():
+    """What the launcher's guard rests on: `import minorguard` alone is light; its names load on first use."""
+    code = ("import sys, minorguard; heavy = [m for m in ('cv2', 'onnxruntime', 'sqlalchemy', 'typer') if m in sys.modules]; "
+            "print(','.join(heavy)); assert sorted(minorguard.__all__) == sorted(minorguard._HOMES); "
+            "from minorguard import Guard, open_checks, Verdict; print(Guard.__module__, Verdict.BLOCK.value)")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    heavy, loaded = done.stdout.splitlines()
+    assert heavy == "" and loaded == "minorguard.pipeline BLOCK"

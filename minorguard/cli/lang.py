@@ -13,13 +13,14 @@ value came from it. ``--lang`` and $MINORGUARD_LANG take ``EN`` as ``en``.
 
 from __future__ import annotations
 
-import os
 from enum import Enum
 from typing import Any
 
 import typer
 
 from minorguard.locale import LANGUAGES, t
+from minorguard.locale.choice import LANG_ENV, default_lang, lang_in_argv
+from minorguard.locale.choice import language as _language
 from minorguard.locale.coded_error import CodedError
 
 __all__ = [
@@ -29,29 +30,7 @@ __all__ = [
 
 # The --lang choices of every command, from the message catalogue's languages.
 Lang = Enum("Lang", {code: code for code in LANGUAGES}, type=str)
-# Without --lang, messages (and --help) follow $MINORGUARD_LANG, else Albanian.
-LANG_ENV = "MINORGUARD_LANG"
 LangOpt = typer.Option(Lang("sq"), "--lang", envvar=LANG_ENV, help="Language of messages (sq or en).")
-
-
-def _language(value: object) -> str | None:
-    """``value`` as a language of the catalogue, in any case (``EN``, ``Sq``), else None."""
-    folded = value.casefold() if isinstance(value, str) else None
-    return folded if folded in LANGUAGES else None
-
-
-def default_lang() -> str:
-    """$MINORGUARD_LANG when it names a language of the catalogue (in any case), else Albanian."""
-    return _language(os.environ.get(LANG_ENV, "")) or "sq"
-
-
-def lang_in_argv(argv: list[str], default: str | None = None) -> str:
-    """The --lang given on the command line: for messages after the command's context is gone (it failed)."""
-    for i, arg in enumerate(argv):
-        value = arg[len("--lang="):] if arg.startswith("--lang=") else (argv[i + 1] if arg == "--lang" and i + 1 < len(argv) else None)
-        if _language(value):
-            return _language(value)
-    return default or default_lang()
 
 
 def lang_any_case(command: Any) -> None:
