@@ -292,8 +292,12 @@ class Register:
         return name
 
     def _same_child(self, session: Session, name: str, dob: date | None) -> Child | None:
-        """The first child already registered with this name (accents, case and spaces ignored) and date of birth."""
-        query = select(Child).where(Child.name_index == self.name_index(name), Child.dob.is_(None) if dob is None else Child.dob == dob)
+        """The first child already registered with this name (accents, case and spaces ignored) and date of birth; a
+        record without a date of birth on either side is taken as the same child too (the date was left out once, not
+        a second child: two records would split consents and never-publish between two ids)."""
+        query = select(Child).where(Child.name_index == self.name_index(name))
+        if dob is not None:
+            query = query.where((Child.dob == dob) | Child.dob.is_(None))
         return session.execute(query.order_by(Child.created_at)).scalars().first()
 
     def _add_child(self, session: Session, name: str, dob: date | None) -> Child:
