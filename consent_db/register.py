@@ -743,19 +743,22 @@ class Register:
             return _event_info(row)
 
     # -- known adults -------------------------------------------------------
-    def add_known_adult(self, name: str, embeddings: np.ndarray, role: str = "", expires: date | None = None, embedder: str = "") -> KnownAdultInfo:
+    def add_known_adult(self, name: str, embeddings: np.ndarray, role: str = "", expires: date | None = None, embedder: str = "",
+                        actor: str | None = None) -> KnownAdultInfo:
+        """``actor``: who enrols the person where it is not this register's user (a reviewer on the review page)."""
         name = _require_text(name, "empty_name")
+        actor = " ".join((actor or "").split()) or self.actor
         matrix = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
         if matrix.size == 0:
             raise RegisterError("adult_no_embedding")
         with self.store.transaction() as session:
             row_id = _new_id("ka")
             blob = np.array(matrix.shape, dtype=np.int32).tobytes() + matrix.tobytes()
-            row = KnownAdult(id=row_id, name=self._seal(name, f"known_adults.name:{row_id}"), name_index=self.name_index(name), role=role.strip(), added_by=self.actor, added_at=_now(), expires=expires,
+            row = KnownAdult(id=row_id, name=self._seal(name, f"known_adults.name:{row_id}"), name_index=self.name_index(name), role=role.strip(), added_by=actor, added_at=_now(), expires=expires,
                              embeddings_enc=self._cipher.encrypt(blob, f"known_adults.embeddings:{row_id}"), embedder=embedder)
             session.add(row)
             session.flush()
-            audit.append(session, self.actor, "known_adult_added", row_id, {"role": row.role, "expires": str(expires) if expires else None, "count": int(matrix.shape[0])})
+            audit.append(session, actor, "known_adult_added", row_id, {"role": row.role, "expires": str(expires) if expires else None, "count": int(matrix.shape[0])})
             return self._known_adult_info(row, int(matrix.shape[0]))
 
     def list_known_adults(self, include_expired: bool = False, today: date | None = None) -> list[KnownAdultInfo]:

@@ -274,3 +274,46 @@ def test_a_second_reviewer_confirms_a_person_once(env, guard, sample_images):
         done = next(p for p in app.state()["people"] if p["id"] == person["id"])
         assert done["todo"] == 0 and all(f["kind"] == "adult" for f in done["faces"])
         assert [e["action"] for e in register.audit_entries(limit=2)] == ["review_group_adult", "review_group_confirm"]
+
+
+def _strict_person(env, guard, sample_images, register, **policy_changes):
+    """The Biden portrait twice under a policy that leaves the model unsure about him: one person, two faces."""
+    from minorguard.pipeline import Guard
+
+    strict = Guard(policy=replace(guard.policy, minor_review_probability=0.0, challenge_age=25, **policy_changes), pack=guard.pack)
+    batch = _scan(strict, _event_folder(env, sample_images, PORTRAIT))
+    app = ReviewApp(batch.results, Reviews(register), strict.policy, lang="en", groups=batch.groups, base_dir=env,
+                    guard=lambda: strict)
+    (person,) = app.state()["people"]
+    assert person["side"] == "minor" and len(person["faces"]) == 2
+    return app, person
+
+
+def test_remembering_enrols_only_the_faces_the_reviewer_ticked(env, guard, sample_images):
+    """A row the model is unsure about: the reviewer ticked one face and remembered the person; the other face,
+    which nobody ticked, was enrolled too and passed every later scan as a known adult. The enrolment is in the
+    reviewer's name."""
+    with Register(env / "data" / "register.sqlite3", actor="zyra") as register:
+        app, person = _strict_person(env, guard, sample_images, register)
+        first = person["faces"][0]
+        answer = app.decide_group({"group": person["id"], "kind": "adult", "reviewer": "Ana",
+                                   "faces": [[first["photo"], first["face"]]], "remember": {"name": "Arben Çela"}})
+        assert answer["faces"] == 1
+        (known,) = register.list_known_adults()
+        assert known.count == 1 and known.added_by == "Ana"
+        added = next(e for e in register.audit_entries(limit=5) if e["action"] == "known_adult_added")
+        assert added["actor"] == "Ana"
+
+
+def test_remembering_waits_for_nobody_under_a_second_reviewer_policy_so_it_is_refused(env, guard, sample_images):
+    """Under `second_reviewer_required` one reviewer's "adult, and remember" enrolled the person at once, and they
+    passed later photos that no second reviewer ever saw: refused, nothing recorded, and the page does not offer it."""
+    with Register(env / "data" / "register.sqlite3", actor="zyra") as register:
+        app, person = _strict_person(env, guard, sample_images, register, second_reviewer_required=True)
+        assert person["rememberable"] is False
+        entries = register.audit_verify().entries
+        with pytest.raises(ReviewProblem) as problem:
+            app.decide_group({"group": person["id"], "kind": "adult", "reviewer": "Ana",
+                              "faces": [[f["photo"], f["face"]] for f in person["faces"]], "remember": {"name": "Arben Çela"}})
+        assert problem.value.status == 409 and "second reviewer" in problem.value.message
+        assert register.list_known_adults(include_expired=True) == [] and register.audit_verify().entries == entries

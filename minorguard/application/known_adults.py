@@ -181,7 +181,7 @@ def _precheck(register: Any, name: str, expires: Date | None, today: Date) -> tu
 
 
 def _write(register: Any, guard: Any, name: str, refs: list[ReferenceFace], role: str, expires: Date | None, today: Date,
-           existing: list) -> Any:
+           existing: list, actor: str | None = None) -> Any:
     """Checks that need every reference (one person, not enrolled yet), then one register write."""
     matrix = np.stack([r.embedding for r in refs]).astype(np.float32)
     policy = guard.policy
@@ -199,7 +199,7 @@ def _write(register: Any, guard: Any, name: str, refs: list[ReferenceFace], role
             raise EnrolProblem("already_enrolled", f"{ref.path}: this face is already known adult {match.name} ({match.adult_id})",
                                name=match.name, id=match.adult_id)
     embedder = getattr(guard.pack.embedder, "name", "")
-    return register.add_known_adult(name, matrix, role=role, expires=expires, embedder=embedder)
+    return register.add_known_adult(name, matrix, role=role, expires=expires, embedder=embedder, actor=actor)
 
 
 def remember_adult(
@@ -213,11 +213,12 @@ def remember_adult(
     today: Date | None = None,
     confirm_adult: bool = True,
     max_references: int = 3,
+    reviewer: str | None = None,
 ) -> Any:
     """A reviewer marked a person (one face, or a whole group) adult: enrol them as a known adult.
 
-    ``faces`` are (photo path, box) pairs from the scan results, e.g. every
-    member of a group; the largest ``max_references`` usable faces become the
+    ``faces`` are (photo path, box) pairs from the scan results: the faces the
+    reviewer's decision covered, never others of the group; the largest ``max_references`` usable faces become the
     references. Faces too small or blurred to serve are skipped; if none
     serves, the first problem is raised and nothing is written. The
     reviewer's decision is the confirmation that the person is an adult
@@ -239,4 +240,4 @@ def remember_adult(
             break
     if not refs:
         raise first or EnrolProblem("no_photo", "no face to remember")
-    return _write(register, guard, name, refs, role, expires, today, existing)
+    return _write(register, guard, name, refs, role, expires, today, existing, actor=reviewer)

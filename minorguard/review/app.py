@@ -368,7 +368,7 @@ class ReviewApp:
         return {
             "id": person.id, "side": person.side, "mixed_ages": person.mixed_ages, "paired_with": person.paired_with,
             "side_text": None if (side := side_key(person, self.results, self.policy)) is None else t(side, self.lang),
-            "rememberable": self._guard is not None and self._rememberable(person),
+            "rememberable": self._guard is not None and not self.policy.second_reviewer_required and self._rememberable(person),
             "photos": len({f["photo"] for f in faces}), "faces": faces,
             "todo": sum(1 for f in faces if f["decidable"] and not f["decided"]),
         }
@@ -478,7 +478,7 @@ class ReviewApp:
                 faces = [(photo, ref) for photo, ref in faces if (photo, ref.face_index) in ticked]
             if not faces:
                 raise ReviewProblem(409, t("review.group_nothing", self.lang))
-            known = self._remember(person, remember, reviewer) if remember is not None else None
+            known = self._remember(person, faces, remember, reviewer) if remember is not None else None
             label = str(person.id) + (f" · known adult {known.id}" if known is not None else "")
             try:
                 self.reviews.record_group(
@@ -560,11 +560,17 @@ class ReviewApp:
         ages = [self.results[photo].faces[index].age for photo, index in person.faces]
         return all(age is not None and categorize(age, self.policy) is not FaceCategory.POSSIBLE_MINOR for age in ages)
 
-    def _remember(self, person: Person, remember: dict[str, Any], reviewer: str) -> Any:
+    def _remember(self, person: Person, decided: list[tuple[int, Any]], remember: dict[str, Any], reviewer: str) -> Any:
+        """Enrol the faces the decision covers (``decided``: the ticked ones on a row of possible minors), never the
+        rest of the row: a face nobody ticked, enrolled with the others, passed every later scan as a known adult."""
         from minorguard.application.known_adults import EnrolProblem, enrol_problem_text, remember_adult
 
         if self._guard is None:
             raise ReviewProblem(409, t("review.remember_unavailable", self.lang))
+        if self.policy.second_reviewer_required:
+            # a remembered person passes in photos nobody looks at again: one reviewer alone must not do that where
+            # the policy asks two to agree before a face is let through
+            raise ReviewProblem(409, t("review.remember_needs_second", self.lang))
         if not self._rememberable(person):
             raise ReviewProblem(409, t("review.remember_blocked", self.lang))
         if not hasattr(self._guard, "policy"):
@@ -575,11 +581,11 @@ class ReviewApp:
                 expires = Date.fromisoformat(str(remember["expires"]))
             except ValueError:
                 raise ReviewProblem(400, t("review.bad_expiry", self.lang)) from None
-        faces = [(self.paths[photo], self.results[photo].faces[index].box) for photo, index in person.faces]
+        faces = [(self.paths[photo], self.results[photo].faces[ref.face_index].box) for photo, ref in decided]
         try:
             return remember_adult(
                 self.reviews.register, self._guard, str(remember.get("name") or ""), faces,
-                role=str(remember.get("role") or "") or f"added by reviewer {reviewer}", expires=expires,
+                role=str(remember.get("role") or "") or f"added by reviewer {reviewer}", expires=expires, reviewer=reviewer,
             )
         except EnrolProblem as problem:
             raise ReviewProblem(409, enrol_problem_text(problem, self.lang)) from None
