@@ -208,6 +208,9 @@ class Reviews:
         consent = session.get(Consent, consent_id)
         if consent is None:
             raise NotFound("not_found_record", id=consent_id)
+        if consent.status == "withdrawn":
+            # it would never apply (the scan checks the consent again), but the log would read as a face allowed on it
+            raise RegisterError("review_consent_withdrawn", id=consent_id, on=str(consent.withdrawn_on or ""))
         return consent.child_id
 
     @staticmethod

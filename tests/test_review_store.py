@@ -52,6 +52,25 @@ def test_record_and_refuse(register):
     assert "teacher" in entry["details"]
 
 
+def test_a_face_cannot_be_linked_to_a_withdrawn_consent(register):
+    """The review page greys the button, but a request linking a face to a withdrawn consent was recorded: it never
+    applied (the scan checks the consent again), yet the log read as a face allowed on a withdrawn permission."""
+    from consent_db.reviews import FaceRef
+
+    reviews = Reviews(register)
+    child = register.add_child("Ema Çela")
+    consent = register.add_consent(child.id, PDF, date(2026, 1, 6), ["facebook"])
+    register.withdraw_consent(consent.id, "prindi e tërhoqi")
+    before = register.audit_verify().entries
+    with pytest.raises(RegisterError) as refused:
+        reviews.record(SHA, 0, (10, 20, 30, 40), "consent", "Ana", consent_id=consent.id)
+    assert refused.value.code == "review_consent_withdrawn" and consent.id in refused.value.text("en")
+    assert "tërhequr" in refused.value.text("sq")
+    with pytest.raises(RegisterError):
+        reviews.record_group([FaceRef(SHA, 1, (50, 20, 30, 40), "a.jpg")], "consent", "Ana", "", consent_id=consent.id)
+    assert reviews.for_photo(SHA) == [] and register.audit_verify().entries == before
+
+
 def test_group_decision_one_audit_entry_listing_every_face(register):
     """A decision about one person covers all their faces: a row per face, one audit entry naming them all."""
     import json
