@@ -131,7 +131,8 @@ class Reviews:
                 f"review_{kind}",
                 row.child_id or "",
                 {
-                    "decision": row.seq, "face_index": row.face_index, "box": [round(v, 1) for v in (x, y, w, h)],
+                    # "face": the number every page and command shows (1 = leftmost), as the scan's entries write it
+                    "decision": row.seq, "face": row.face_index + 1, "face_index": row.face_index, "box": [round(v, 1) for v in (x, y, w, h)],
                     "consent": row.consent_id, "confirms": row.confirms, "reason": reason, "os_user": self.register.actor,
                 },
                 photo_sha256=photo_sha256,
@@ -171,7 +172,7 @@ class Reviews:
                 {
                     "group": str(group)[:100], "consent": consent_id, "reason": reason, "os_user": self.register.actor,
                     "faces": [
-                        {"decision": r.seq, "photo_sha256": r.photo_sha256, "face_index": r.face_index,
+                        {"decision": r.seq, "photo_sha256": r.photo_sha256, "face": r.face_index + 1, "face_index": r.face_index,
                          "box": [round(v, 1) for v in (r.box_x, r.box_y, r.box_w, r.box_h)], "confirms": r.confirms}
                         for r in rows
                     ],

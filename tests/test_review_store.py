@@ -50,6 +50,8 @@ def test_record_and_refuse(register):
     entry = register.audit_entries(limit=1)[0]
     assert entry["action"] == "review_adult" and entry["actor"] == "Ana Hoxha" and entry["photo_sha256"] == SHA
     assert "teacher" in entry["details"]
+    # the face as every page and command numbers it (index 2 is face 3), beside the index the scan's entries also keep
+    assert '"face":3,' in entry["details"] and '"face_index":2,' in entry["details"]
 
 
 def test_a_face_cannot_be_linked_to_a_withdrawn_consent(register):
@@ -90,6 +92,7 @@ def test_group_decision_one_audit_entry_listing_every_face(register):
     assert entry["action"] == "review_group_adult" and entry["actor"] == "Ana"
     details = entry["details"] if isinstance(entry["details"], dict) else json.loads(entry["details"])
     assert [f["decision"] for f in details["faces"]] == [r.seq for r in rows]
+    assert [f["face"] for f in details["faces"]] == [1, 4]  # the numbers the page showed, not the indexes 0 and 3
     assert {f["photo_sha256"] for f in details["faces"]} == {SHA, other} and "ngjarja" not in json.dumps(details)
     assert {r.source for r in rows} == {"ngjarja/foto_ë.jpg", "ngjarja/çelja.jpg"}  # the decisions table keeps the names
 
