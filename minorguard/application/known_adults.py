@@ -36,7 +36,10 @@ from minorguard.rules.decide import categorize
 from minorguard.rules.known_adults import KnownAdultRef, match_known_adult
 from minorguard.types import Box, FaceCategory
 
-__all__ = ["ENROL_MIN_FACE_PX", "EnrolProblem", "ReferenceFace", "enrol_known_adult", "enrol_problem_text", "reference_face", "remember_adult"]
+__all__ = [
+    "ENROL_MIN_FACE_PX", "EnrolProblem", "ReferenceFace", "check_adult_entry", "enrol_known_adult", "enrol_problem_text",
+    "known_adult_references", "reference_face", "remember_adult",
+]
 
 # dlib cosine at which 0.20% of different-person pairs of fgnet_dev pass: where grouping stood on dlib alone (0.955),
 # and the same share as the grouping threshold of the consent description now lets through (policy [grouping])
@@ -147,32 +150,53 @@ def enrol_known_adult(
     today: Date | None = None,
     confirm_adult: bool = False,
     chosen: list[ReferenceFace] | None = None,
+    references: Sequence[ReferenceFace] | None = None,
 ) -> Any:
     """Check every photo, then write the adult in one register transaction (``KnownAdultInfo``).
 
     ``chosen``, when given, receives the reference face taken from each photo, so
     the caller can show the person which face (number and box) was enrolled.
+    ``references``: the photos' faces already taken by :func:`known_adult_references`
+    (a command that checks the photos before it opens, and so makes, a register).
     """
     today = today or Date.today()
-    if not photos:
-        raise EnrolProblem("no_photo", "give at least one reference photo (--photo)")
-    if face is not None and len(photos) > 1:
-        raise EnrolProblem("face_needs_one_photo", "--face picks a face in one photo: enrol photos with several faces one at a time")
+    if references is None:
+        _check_photos_given(photos, face)
     name, existing = _precheck(register, name, expires, today)  # before any model runs
-    refs = [reference_face(guard, p, face, confirm_adult) for p in photos]
+    refs = list(references) if references is not None else [reference_face(guard, p, face, confirm_adult) for p in photos]
     info = _write(register, guard, name, refs, role, expires, today, existing)
     if chosen is not None:
         chosen.extend(refs)
     return info
 
 
-def _precheck(register: Any, name: str, expires: Date | None, today: Date) -> tuple[str, list]:
-    """Name given, not enrolled yet, expiry not past; returns the register's known adults."""
+def known_adult_references(guard: Any, photos: Sequence[str | Path], face: int | None = None,
+                           confirm_adult: bool = False) -> list[ReferenceFace]:
+    """The reference face of each photo, checked as :func:`enrol_known_adult` checks them; needs no register."""
+    _check_photos_given(photos, face)
+    return [reference_face(guard, p, face, confirm_adult) for p in photos]
+
+
+def _check_photos_given(photos: Sequence[str | Path], face: int | None) -> None:
+    if not photos:
+        raise EnrolProblem("no_photo", "give at least one reference photo (--photo)")
+    if face is not None and len(photos) > 1:
+        raise EnrolProblem("face_needs_one_photo", "--face picks a face in one photo: enrol photos with several faces one at a time")
+
+
+def check_adult_entry(name: str, expires: Date | None, today: Date | None = None) -> str:
+    """The name, stripped, when it and the expiry may be enrolled; EnrolProblem otherwise. Needs no register."""
     name = (name or "").strip()
     if not name:
         raise EnrolProblem("no_name", "a known adult needs a name")
-    if expires is not None and expires < today:
+    if expires is not None and expires < (today or Date.today()):
         raise EnrolProblem("expired", f"expiry date {expires} is already past", expires=str(expires))
+    return name
+
+
+def _precheck(register: Any, name: str, expires: Date | None, today: Date) -> tuple[str, list]:
+    """Name given, not enrolled yet, expiry not past; returns the register's known adults."""
+    name = check_adult_entry(name, expires, today)
     existing = register.known_adult_embeddings(include_expired=True)
     for info, _ in existing:
         if same_text(info.name, name):

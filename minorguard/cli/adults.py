@@ -68,7 +68,12 @@ def add(
     lang: Lang = LangOpt,
 ) -> None:
     """Enrol an adult from reference photos (only face embeddings are kept, encrypted)."""
-    from minorguard.application.known_adults import EnrolProblem, enrol_known_adult
+    from minorguard.application.known_adults import (
+        EnrolProblem,
+        check_adult_entry,
+        enrol_known_adult,
+        known_adult_references,
+    )
 
     until = _date(expires, "--expires")
     for photo in photos:
@@ -78,10 +83,16 @@ def add(
             fail(t("cli.path_missing", lang.value, path=photo))
     guard = build_guard(policy, models)  # the scan's faces and numbers, so --face names the face it showed
     chosen: list = []
+    try:
+        # the photos first: one refused must write nothing, not even a register that did not exist yet
+        check_adult_entry(name, until)
+        references = known_adult_references(guard, photos, face, confirm_adult)
+    except EnrolProblem as problem:
+        fail(_problem(problem, lang.value))
     with open_register(db, by) as reg:
         try:
             info = enrol_known_adult(reg, guard, name, photos, role=role, expires=until, face=face,
-                                     confirm_adult=confirm_adult, chosen=chosen)
+                                     confirm_adult=confirm_adult, chosen=chosen, references=references)
         except EnrolProblem as problem:
             fail(_problem(problem, lang.value))
         except _register_error() as error:
