@@ -25,6 +25,14 @@ def _albanian_by_default(monkeypatch):
     monkeypatch.delenv("MINORGUARD_LANG", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_users_own_data_folder(tmp_path, monkeypatch):
+    """A test (or a command it starts) that does not name a data folder must not read or write the developer's own
+    register: the platform's default folder is a fresh one per test (a stray key left there by one run made twelve
+    CLI tests of the next fail with "the register's key is there but the register is not")."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+
+
 @pytest.fixture(scope="session")
 def shared() -> Path:
     """../shared, or skip: it holds licensed data that cannot ship with the project."""
