@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from consent_db.errors import KeyProblem
+from minorguard.locale.os_reasons import os_reason
 
 __all__ = ["KEY_ENV", "Cipher", "create_key", "load_key"]
 
@@ -50,7 +51,11 @@ def load_key(key_path: Path) -> bytes | None:
         key_path = path
     if not key_path.is_file():
         return None
-    raw = _decode(key_path.read_text(encoding="ascii", errors="replace"))
+    try:
+        text = key_path.read_text(encoding="ascii", errors="replace")
+    except OSError as error:  # a key without leave to read it
+        raise KeyProblem("key_unreadable", path=key_path, error=os_reason(error)) from None
+    raw = _decode(text)
     if raw is None:
         raise KeyProblem("key_damaged", path=key_path)
     return raw
@@ -60,17 +65,23 @@ def create_key(key_path: Path) -> bytes:
     """Write a new random key with mode 0600; an existing file is never replaced."""
     if os.environ.get(KEY_ENV):
         raise KeyProblem("key_env_empty", env=KEY_ENV)
-    key_path.parent.mkdir(parents=True, exist_ok=True)
     raw = secrets.token_bytes(32)
     try:
+        key_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it first: use theirs
         loaded = load_key(key_path)
         assert loaded is not None
         return loaded
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(base64.urlsafe_b64encode(raw).decode("ascii") + "\n")
-    os.chmod(key_path, 0o600)
+    except OSError as error:  # the data folder cannot be made or written: one line, not the system's English
+        raise KeyProblem("key_cannot_create", path=key_path, error=os_reason(error)) from None
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(base64.urlsafe_b64encode(raw).decode("ascii") + "\n")
+        os.chmod(key_path, 0o600)
+    except OSError as error:  # a full disk: no half-written key left to be taken for a damaged one
+        key_path.unlink(missing_ok=True)
+        raise KeyProblem("key_cannot_create", path=key_path, error=os_reason(error)) from None
     return raw
 
 

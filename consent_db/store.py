@@ -26,6 +26,9 @@ from minorguard.locale.os_reasons import os_reason
 __all__ = ["DATA_DIR_ENV", "DB_ENV", "Store", "data_dir", "default_url", "make_engine", "resolve_url"]
 
 _ADVISORY_KEY = 0x6D696E6F  # "mino": one lock for the whole register
+# what SQLite says of a file it may not open or write: its folder or the file read-only or not the user's (WAL needs
+# to write beside the file even to read it)
+_FILE_PROBLEMS = (("unable to open database file", "file_unopenable"), ("readonly database", "file_read_only"))
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -126,8 +129,8 @@ def make_engine(url: str, busy_timeout_s: float) -> Engine:
         if url.startswith("sqlite"):
             path = _sqlite_path(url)
             if path:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-                try:
+                try:  # the data folder too: a part of its path a file, a folder without leave to write
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
                     _create_sqlite_file(path)
                 except OSError as error:
                     raise RegisterError("cannot_create", path=path, error=os_reason(error)) from None
@@ -231,14 +234,25 @@ class Store:
         except OperationalError as error:
             if _is_busy(error):
                 raise RegisterBusy("busy", register=self.label) from None
-            raise RegisterError("db_error", register=self.label, error=str(error.orig).strip().splitlines()[0]) from None
+            raise self._database_error(error) from None
         except DBAPIError as error:
             if _is_busy(error):
                 raise RegisterBusy("busy", register=self.label) from None
             if isinstance(error, DatabaseError) and not isinstance(error, IntegrityError):
                 # a damaged file ("file is not a database"): one line naming the register, not the driver's trace
-                raise RegisterError("db_error", register=self.label, error=str(error.orig).strip().splitlines()[0]) from None
+                raise self._database_error(error) from None
             raise
+
+    def _database_error(self, error: DBAPIError) -> RegisterError:
+        """``error`` as one line naming the register; a SQLite file that cannot be opened or written (a read-only
+        folder, disk or share; missing permissions) said as that, with what to check, not in SQLite's English."""
+        reason = (str(error.orig) if error.orig is not None else str(error)).strip().splitlines()[0]
+        path = _sqlite_path(self.url)
+        if path:
+            for words, code in _FILE_PROBLEMS:
+                if words in reason.lower():
+                    return RegisterError(code, path=path, folder=str(Path(path).parent))
+        return RegisterError("db_error", register=self.label, error=reason)
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision, inside one serialised transaction."""

@@ -136,7 +136,60 @@ def test_a_killed_run_resumes_and_loses_nothing(archive, tmp_path):
 def test_a_results_file_that_is_not_one_stops_the_scan(archive, capsys):
     archive["store"].write_bytes(b"not a database at all" * 100)
     code = main(["scan", str(archive["folder"]), "--db", archive["db"], "--incremental", str(archive["store"]), "--lang", "en"])
-    assert code == 64 and "cannot be used" in capsys.readouterr().err
+    # the reason was SQLite's English, "file is not a database"
+    assert code == 64 and " ".join(capsys.readouterr().err.split()) == (
+        f"error: the results file {archive['store']} cannot be used: it is not a results file (not a SQLite database); "
+        "name a new file, or the one an earlier --incremental run wrote")
+
+
+@pytest.mark.parametrize("option, name", [("--incremental", "r.sqlite3"), ("--incremental", "nen/r.sqlite3"), ("--json", "nen/r.json")])
+def test_a_results_file_under_a_file_says_it_is_a_file_not_that_there_is_no_folder(tmp_path, monkeypatch, capsys, option, name):
+    """`--incremental afile/r.sqlite3`, ``afile`` a regular file, said "there is no folder afile": there is, as a file."""
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    afile = tmp_path / "afile"
+    afile.touch()
+    for lang, said in (("sq", f"gabim: {afile / name} nuk mund të shkruhet ({afile} është skedar, jo dosje); asgjë nuk u kontrollua"),
+                       ("en", f"error: cannot write {afile / name} ({afile} is a file, not a folder); nothing was checked")):
+        capsys.readouterr()
+        assert main(["scan", str(SAMPLES / FAMILY_NAME), "--engine", "local", option, str(afile / name), "--lang", lang]) == 64
+        assert " ".join(capsys.readouterr().err.split()) == said
+
+
+@pytest.mark.parametrize("where", ["after COMMIT", "before BEGIN"])
+def test_ctrl_c_while_a_result_is_kept_stays_an_interrupt(tmp_path, where):
+    """Ctrl-C that landed after COMMIT (or before BEGIN took effect) met a ROLLBACK with no transaction to undo:
+    "cannot rollback - no transaction is active" took the interrupt's place, and the scan ended with exit 70."""
+    from minorguard.application.archive import ResultStore
+    from minorguard.types import PhotoResult, Verdict
+
+    class CtrlC:
+        """The store's connection, with the key pressed at ``where``."""
+
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def __getattr__(self, name: str):
+            return getattr(self.db, name)
+
+        def execute(self, sql: str, *args):
+            if where == "before BEGIN" and sql.startswith("BEGIN"):
+                raise KeyboardInterrupt
+            done = self.db.execute(sql, *args)
+            if where == "after COMMIT" and sql == "COMMIT":
+                raise KeyboardInterrupt
+            return done
+
+    store = ResultStore(tmp_path / "rezultatet.sqlite3")
+    real = store._db
+    store._db = CtrlC(real)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            store.put(None, PhotoResult(source="foto.jpg", verdict=Verdict.PASS, sha256="0" * 64), "fixed", {})
+    finally:
+        store._db = real
+    assert not real.in_transaction and store.count() == (1 if where == "after COMMIT" else 0)
+    store.close()
 
 
 def test_the_dates_of_consents_count(archive, capsys):

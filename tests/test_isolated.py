@@ -98,6 +98,7 @@ def test_ctrl_c_stops_a_scan_and_its_workers_without_a_traceback(folder, tmp_pat
     assert "minorguard summary" not in out, "the scan had ended before the key reached it: nothing was interrupted"
     assert scan.returncode == 130, err
     assert "Traceback" not in out + err
+    assert err.split() == ["interrupted"], err  # said once, in the run's language (typer's exit 130 said nothing)
     assert len((first + out).splitlines()) < 40
 
 

@@ -5,6 +5,7 @@ child is not added twice, a name is found with its accents typed either way, and
 # ruff: noqa: F811  (pytest fixtures imported from register_fixtures)
 from __future__ import annotations
 
+import os
 from datetime import date
 from pathlib import Path
 
@@ -370,3 +371,123 @@ def test_a_child_without_a_date_of_birth_is_taken_as_the_same_name_with_one(regi
         assert undated.id in refused.value.text("sq")
         assert reg.add_child("Ana Hoxha", date(2016, 3, 2)).id not in (dated.id, undated.id)  # another date: another child
         assert reg.add_child("Besa Krasniqi", date(2014, 1, 9), another_child=True).id != undated.id
+
+
+# every command that adds to a register, and so makes one (file, key and their folder) where there is none
+CREATING = [
+    ["child", "add", "Ana Hoxha", "--dob", "2015-03-02"],
+    ["event", "add", "--id", "festa", "--name", "Festa", "--start", "2026-05-01T10:00", "--end", "2026-05-01T18:00", "--basis", "none"],
+    ["key", "create", "--tool", "cms"],
+    ["register", "import", "IMPORT"],
+]
+
+
+@pytest.mark.parametrize("db", [False, True], ids=["data folder", "--db elsewhere"])
+@pytest.mark.parametrize("command", CREATING, ids=lambda c: " ".join(c[:2]))
+def test_a_data_folder_that_cannot_be_made_is_one_line(fresh, tmp_path, monkeypatch, capsys, command, db):
+    """A data folder whose path runs through a file stopped with exit 70 and Python's English ("gabim:
+    NotADirectoryError: [Errno 20] Not a directory: ..."): its register's file, or with --db elsewhere its key."""
+    (tmp_path / "afile").touch()
+    data = tmp_path / "afile" / "data"
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(data))
+    rows = [{"child_name": "Besa Çela", "document": "forms/a.pdf", "date_signed": "2026-09-03", "channels": "all"}]
+    command = [str(_write_import(tmp_path, rows)) if word == "IMPORT" else word for word in command]
+    extra = ["--db", str(tmp_path / "regjistri.sqlite3")] if db else []
+    assert main([*command, *extra]) == EXIT_USAGE
+    if db:
+        assert _said(capsys) == f"gabim: skedari i çelësit të regjistrit {data / 'register.key'} nuk mund të krijohet: " \
+                                "një pjesë e shtegut nuk është dosje"
+    else:
+        assert _said(capsys) == f"gabim: skedari i regjistrit {data / 'register.sqlite3'} nuk mund të krijohet: " \
+                                "një pjesë e shtegut nuk është dosje"
+    assert main([*command, *extra, "--lang", "en"]) == EXIT_USAGE
+    said = _said(capsys)
+    assert said.startswith("error: cannot create the register") and said.endswith(": a part of the path is not a folder"), said
+
+
+def _read_only_said(data: Path, lang: str) -> str:
+    from minorguard.locale import t
+
+    return t("cli.error", lang) + ": " + t("register.file_read_only", lang, path=data / "register.sqlite3", folder=data)
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_register_on_a_read_only_folder_says_so_and_what_to_check(fresh, capsys):
+    """A register on a read-only mount was SQLite's English, with no advice: "gabim në bazën e të dhënave të
+    regjistrit (sqlite:////…/register.sqlite3): unable to open database file"."""
+    assert main(["event", "add", "--id", "festa", "--name", "Festa", "--start", "2026-05-01T10:00",
+                 "--end", "2026-05-01T18:00", "--basis", "none"]) == 0
+    for path in fresh.iterdir():
+        path.chmod(0o444)
+    fresh.chmod(0o555)
+    try:
+        for lang in ("sq", "en"):
+            capsys.readouterr()
+            assert main(["event", "list", "--lang", lang]) == EXIT_USAGE
+            said = _said(capsys)
+            assert str(fresh / "register.sqlite3") in said and "--db" in said and "sqlite:" not in said, said
+            assert "unable to open" not in said and "readonly database" not in said, said
+    finally:
+        fresh.chmod(0o755)
+        for path in fresh.iterdir():
+            path.chmod(0o600)
+
+
+def test_sqlites_words_for_a_register_it_may_not_write_or_open_are_said_in_the_runs_language(fresh, monkeypatch, capsys):
+    """What SQLite says of a read-only register ("attempt to write a readonly database") or of one whose folder or
+    file it may not open ("unable to open database file"), as the line a reader can act on (root writes through
+    permission bits: the database is made read-only, and the opening refused, here instead)."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from consent_db import store
+
+    assert main(["event", "add", "--id", "festa", "--name", "Festa", "--start", "2026-05-01T10:00",
+                 "--end", "2026-05-01T18:00", "--basis", "none"]) == 0
+    hooks = store._sqlite_hooks
+
+    def read_only(engine, busy_timeout_s):
+        hooks(engine, busy_timeout_s)
+        event.listen(engine, "connect", lambda connection, _record: connection.execute("PRAGMA query_only=ON"))
+
+    monkeypatch.setattr(store, "_sqlite_hooks", read_only)
+    for lang in ("sq", "en"):
+        capsys.readouterr()
+        assert main(["event", "list", "--lang", lang]) == EXIT_USAGE
+        assert _said(capsys) == " ".join(_read_only_said(fresh, lang).split())
+
+    def refused(engine, busy_timeout_s):
+        hooks(engine, busy_timeout_s)
+
+        @event.listens_for(engine, "do_connect")
+        def _refuse(*args):
+            raise sqlite3.OperationalError("unable to open database file")
+
+    monkeypatch.setattr(store, "_sqlite_hooks", refused)
+    capsys.readouterr()
+    assert main(["event", "list", "--lang", "en"]) == EXIT_USAGE
+    said = _said(capsys)
+    assert said.startswith(f"error: the register {fresh / 'register.sqlite3'} cannot be opened: its folder {fresh} or the file")
+    assert said.endswith("Check their permissions, or name another register with --db or $MINORGUARD_DB")
+
+
+def test_a_key_file_that_cannot_be_read_is_one_line(fresh, monkeypatch, capsys):
+    """A key without leave to read it (a register copied from another account) stopped with exit 70 and
+    "PermissionError: [Errno 13] Permission denied" (root reads through permission bits: the reading is refused
+    here instead)."""
+    import errno
+
+    assert main(["event", "add", "--id", "festa", "--name", "Festa", "--start", "2026-05-01T10:00",
+                 "--end", "2026-05-01T18:00", "--basis", "none"]) == 0
+    read_text = Path.read_text
+
+    def denied(self, *args, **kwargs):
+        if self.name == "register.key":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    capsys.readouterr()
+    assert main(["event", "list"]) == EXIT_USAGE
+    assert _said(capsys) == f"gabim: skedari i çelësit të regjistrit {fresh / 'register.key'} nuk mund të lexohet: nuk ka leje"

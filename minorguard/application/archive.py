@@ -22,6 +22,7 @@ reused under when it was judged, and another register's marks say nothing here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -203,13 +204,17 @@ class ResultStore:
             return
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 self._db.execute("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
                                  (result.sha256, fixed, json.dumps(deps, sort_keys=True), json.dumps(to_jsonable(result)), now))
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                # a Ctrl-C that lands after COMMIT, or before BEGIN took effect, leaves nothing to undo: a ROLLBACK
+                # then failed ("no transaction is active") and its error took the interrupt's place (exit 70)
+                if self._db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
                 raise
 
     def count(self) -> int:

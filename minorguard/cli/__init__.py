@@ -7,9 +7,11 @@ The commands live in this package's modules; this one assembles them into one
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from minorguard.cli.adults import adult_app
 from minorguard.cli.common import (
@@ -35,7 +37,21 @@ from minorguard.photos.file_names import show_on
 
 __all__ = ["EXIT_BLOCK", "EXIT_INTERNAL", "EXIT_PASS", "EXIT_REVIEW", "EXIT_USAGE", "app", "console", "main", "run"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="minorguard: keep identifiable minors out of published photos (rule 5).")
+
+class _Interrupted(BaseException):
+    """Ctrl-C inside a command, carried past typer to ``main``: typer turns a KeyboardInterrupt into a silent exit
+    130, and the run ended without a word."""
+
+
+class _Commands(TyperGroup):
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # `export`'s own (ExportInterrupted) is said and ended as exit 130 by the command
+            raise _Interrupted from None
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, help="minorguard: keep identifiable minors out of published photos (rule 5).")
 app.command()(scan)
 app.command("models")(models_cmd)
 app.add_typer(event_app, name="event")
@@ -92,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageProblem as problem:
         err.print(f"[red]{error_label}:[/] {escape(str(problem))}", soft_wrap=True)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Interrupted):
         err.print(t("cli.interrupted", lang))
         return 130
     except Exception as error:

@@ -52,6 +52,14 @@ def _same_file_key(path: Path) -> tuple:
         return (os.path.abspath(path),)
 
 
+def _not_a_folder(folder: Path) -> Path | None:
+    """The part of ``folder``'s path that exists but is not a folder (a file where a folder is named), if any."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            return None if part.is_dir() else part
+    return None
+
+
 def refuse_unsafe_outputs(outputs: list[Path | None], photos: list[Path], lang: str, makes_its_folder: Path | None = None) -> None:
     """Before any photo is judged: each file the run will write can be written and is none of the photos it checks
     (a report written over a photo destroyed the original), nor another output. ``makes_its_folder``: an output
@@ -70,6 +78,9 @@ def refuse_unsafe_outputs(outputs: list[Path | None], photos: list[Path], lang: 
             fail(t("cli.output_unwritable", lang, path=path, why=t("cli.why.is_folder", lang)))
         if path.exists() and not path.is_file():  # renaming a report over /dev/full replaced the device
             fail(t("cli.output_unwritable", lang, path=path, why=t("cli.why.not_regular", lang)))
+        in_the_way = _not_a_folder(folder)
+        if in_the_way is not None:  # "there is no folder afile" named a file the user can see there
+            fail(t("cli.output_unwritable", lang, path=path, why=t("cli.why.file_not_folder", lang, folder=in_the_way)))
         if path is makes_its_folder and not folder.exists():
             continue
         if not folder.is_dir():

@@ -47,6 +47,23 @@ def _open_jsonl(path: Path, lang: str, checks: Any) -> Any:
         fail(t("scan.jsonl_unwritable", lang, path=path, error=say_os_error(error, lang)))
 
 
+# what SQLite says of a results file it cannot use, and the catalogue's reason for it
+_STORE_REASONS = (("not a database", "scan.store.not_results"), ("unable to open", "scan.store.unopenable"),
+                  ("readonly database", "scan.store.read_only"), ("database is locked", "scan.store.busy"))
+
+
+def _store_reason(error: OSError | sqlite3.Error, lang: str) -> str:
+    """Why the --incremental results file cannot be used, in ``lang`` (the system's or SQLite's English was the
+    reason: "file is not a database")."""
+    if isinstance(error, OSError):
+        return say_os_error(error, lang)
+    said = str(error).strip()
+    for words, key in _STORE_REASONS:
+        if words in said.lower():
+            return t(key, lang)
+    return t("scan.store.other", lang, error=said)
+
+
 def scan(
     paths: list[Path] = typer.Argument(..., help="Photos or folders to check."),
     recursive: bool = typer.Option(False, "--recursive", "-r", help="Descend into sub-folders."),
@@ -137,7 +154,7 @@ def scan(
                 store = ResultStore(incremental)
             except (OSError, sqlite3.Error) as error:
                 checks.close()
-                fail(t("scan.incremental_unusable", lang_s, path=incremental, error=error))
+                fail(t("scan.incremental_unusable", lang_s, path=incremental, error=_store_reason(error, lang_s)))
             summary = RunSummary()
             stream = check_incrementally(checks, sources, store, summary, workers=workers or None, judge=judge)
         elif judge is not None:  # the driver records what its workers judged
