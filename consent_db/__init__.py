@@ -21,7 +21,8 @@ the embedding as a check would and hands it to ``add_enrolment``::
         result = checks.check("photo.jpg")                # consents matched, decisions audited
 
 Events (for ``minorguard/rules/events.py``): all times are stored as naive UTC; a naive
-datetime given to ``create_event``/``update_event`` is read in ``tz``.
+datetime given to ``create_event``/``update_event`` is read in ``tz`` (one that ``tz`` skips or repeats at a
+daylight-saving change is refused, ``RegisterError`` ``event.time_skipped``/``event.time_repeated``: give its offset).
 
 - ``reg.create_event(name, start, end, *, tz="UTC", place="", lat=None, lon=None,
   radius_m=None, basis="none"|"public"|"outdoor", justification="", event_id=None) -> EventInfo``
@@ -29,7 +30,8 @@ datetime given to ``create_event``/``update_event`` is read in ``tz``.
 - ``reg.get_event(id) -> EventInfo`` (``NotFound`` if unknown), ``reg.list_events(include_closed=False)``
 - ``reg.update_event(id, **changes) -> EventInfo`` (fields as in create_event with ``start``/``end``;
   audited with before/after; a change of basis re-stamps declared_by/declared_at)
-- ``reg.close_event(id) -> EventInfo`` (closed events cannot be changed and are hidden from list_events)
+- ``reg.close_event(id) -> EventInfo`` (closed events cannot be changed and are hidden from list_events; closing
+  one already closed changes nothing and writes no audit entry), ``reg.event_closing(id)`` (who closed it and when)
 
 ``EventInfo``: id, name, start_utc, end_utc, tz, place, lat, lon, radius_m, basis, declared_by,
 declared_at, justification, closed.

@@ -736,11 +736,21 @@ class Register:
             return _event_info(row)
 
     def close_event(self, event_id: str) -> EventInfo:
+        """Close an event (audited); one already closed stays as it is and no second entry is written."""
         with self.store.transaction() as session:
             row = _get(session, Event, event_id, "not_found_event")
-            row.closed = True
-            audit.append(session, self.actor, "event_closed", event_id)
+            if not row.closed:
+                row.closed = True
+                audit.append(session, self.actor, "event_closed", event_id)
             return _event_info(row)
+
+    def event_closing(self, event_id: str) -> dict[str, Any] | None:
+        """The audit entry that closed the event (``at``: ISO time in UTC, ``actor``), or None when none did."""
+        with self.store.transaction() as session:
+            query = (select(AuditEntry).where(AuditEntry.action == "event_closed", AuditEntry.subject == event_id)
+                     .order_by(AuditEntry.seq.desc()).limit(1))
+            entry = session.execute(query).scalar_one_or_none()
+            return None if entry is None else {"at": entry.at, "actor": entry.actor}
 
     # -- known adults -------------------------------------------------------
     def add_known_adult(self, name: str, embeddings: np.ndarray, role: str = "", expires: date | None = None, embedder: str = "",
@@ -895,9 +905,16 @@ def _consent_info(c: Consent) -> ConsentInfo:
 
 
 def _to_utc(value: datetime, tz: str) -> datetime:
+    """Naive UTC for the database; a time without offset is read in ``tz``, and refused when that zone skips or
+    repeats it (a daylight-saving change): either reading could widen the event's window by an hour."""
     from zoneinfo import ZoneInfo
 
+    from minorguard.rules.events import unclear_wall_clock
+
     if value.tzinfo is None:
+        unclear = unclear_wall_clock(value, tz)
+        if unclear is not None:
+            raise RegisterError(f"event.{unclear[0]}", **unclear[1])
         value = value.replace(tzinfo=ZoneInfo(tz))
     return value.astimezone(UTC).replace(tzinfo=None)
 
@@ -913,8 +930,9 @@ def _event_fields(*, name, start, end, tz, place, lat, lon, radius_m, basis, jus
     if not isinstance(start, datetime) or not isinstance(end, datetime):
         raise RegisterError("event.reg_not_datetime")
     start_utc, end_utc = _to_utc(start, tz), _to_utc(end, tz)
-    if end_utc < start_utc:
-        raise RegisterError("event.reg_end_before_start", end=str(end), start=str(start))
+    if end_utc < start_utc:  # both on the event's own clock
+        local = [m.replace(tzinfo=UTC).astimezone(ZoneInfo(tz)).isoformat() for m in (end_utc, start_utc)]
+        raise RegisterError("event.reg_end_before_start", end=local[0], start=local[1])
     if basis not in BASES:
         raise RegisterError("event.unknown_basis", basis=repr(basis), allowed=", ".join(BASES))
     if basis != "none" and not str(justification or "").strip():

@@ -429,7 +429,7 @@ class Guard:
             policy_version=self.policy.version,
             timings_ms=timings,
             event=event,
-            hints=photo_hints(photo.metadata, decisions, event),
+            hints=photo_hints(photo.metadata, decisions, event, getattr(self.events, "lang", "en")),  # its notes' language
         )
 
     def error_result(self, name: str, sha: str | None, code: str, message: str, timings: dict[str, float] | None = None) -> PhotoResult:

@@ -275,8 +275,8 @@ def test_repeated_hour_is_resolved_by_the_offset_and_doubtful_without():
     assert cet is None
     naive = link_photo([early], meta(datetime(2026, 10, 25, 2, 30)), now=NOW)
     assert naive.ambiguous and naive.event_id == "S" and "daylight-saving" in naive.note
-    # the same with the window declared in local time (both ends in the zone itself, not as offsets)
-    local = event("L", "2026-10-25T00:00", "2026-10-25T02:45", place=None)
+    # the same with the window's start declared in local time (its end, in the repeated hour, needs its offset)
+    local = event("L", "2026-10-25T00:00", "2026-10-25T02:45+02:00", place=None)
     assert link_photo([local], meta(datetime(2026, 10, 25, 2, 30)), now=NOW).ambiguous
     explicit = link_photo([local], meta(datetime(2026, 10, 25, 2, 30)), "L", now=NOW)
     assert explicit.ambiguous and "daylight-saving" in explicit.note
@@ -507,7 +507,7 @@ def test_a_clock_time_in_a_repeated_hour_that_fits_another_event_one_way_is_not_
     """The audit's night of 25 October: 02:30 without an offset fits the public night event and, read one way, a
     private class evening; the public one was taken cleanly (a plain overlap asked a person)."""
     public = event("nata", "2026-10-25T00:00", "2026-10-25T05:00", place=None)
-    private = event("klasa", "2026-10-25T01:45", "2026-10-25T02:45", basis=None, place=None)
+    private = event("klasa", "2026-10-25T01:45", "2026-10-25T02:45+02:00", basis=None, place=None)
     link = link_photo([public, private], meta(datetime(2026, 10, 25, 2, 30)), None, NOW)
     assert link.ambiguous and link.event_id is None and "nata" in link.note and "klasa" in link.note
 

@@ -279,6 +279,9 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
 
     with open_register(db, by, lang.value, create=False) as reg:
         try:
+            if reg.get_event(event_id).closed:  # closed before: nothing is written, said once more (idempotent)
+                _say_already_closed(reg, event_id, lang.value)
+                return
             event = reg.close_event(event_id)
             relied = relying_on(reg, event=event_id)
         except _register_errors() as error:
@@ -286,3 +289,13 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
     err.print(t("event.closed", lang.value, id=event.id))
     console.print(t("relied.closed_list", lang.value))
     print_relied(relied, {}, lang.value, what=event.id)
+
+
+def _say_already_closed(reg: Any, event_id: str, lang: str) -> None:
+    """An event closed before: who closed it and when (on the event's own clock), from the audit log."""
+    closing = reg.event_closing(event_id)
+    if closing is None:  # closed without an entry saying so (a register of an earlier version)
+        err.print(escape(t("event.already_closed_unrecorded", lang, id=event_id)))
+        return
+    when = _local(datetime.fromisoformat(closing["at"]), reg.get_event(event_id).tz)
+    err.print(escape(t("event.already_closed", lang, id=event_id, when=when, by=closing["actor"])))

@@ -19,7 +19,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -39,6 +39,8 @@ __all__ = [
     "link_photo",
     "parse_event_time",
     "photo_time_problem",
+    "unclear_wall_clock",
+    "wall_clock_readings",
     "zone",
 ]
 
@@ -157,13 +159,46 @@ MAX_RADIUS_M = 50_000.0
 
 
 def parse_event_time(text: str, tz: str) -> datetime:
-    """``2026-10-25T10:00`` (local to ``tz``) or with an explicit offset, as an aware datetime."""
+    """``2026-10-25T10:00`` (local to ``tz``) or with an explicit offset, as an aware datetime.
+
+    A local time that the zone skips or repeats at a daylight-saving change is refused (EventInputError): read one
+    way or the other, the window could be an hour wider than the person meant. With an offset it is taken as given.
+    """
     zinfo = zone(tz)
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise EventInputError("bad_time", text=repr(text)) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zinfo)
+    if moment.tzinfo is not None:
+        return moment
+    unclear = unclear_wall_clock(moment, tz)
+    if unclear is not None:
+        raise EventInputError(unclear[0], **unclear[1])
+    return moment.replace(tzinfo=zinfo)
+
+
+def wall_clock_readings(moment: datetime, zinfo: tzinfo) -> tuple[datetime, ...]:
+    """The instant(s), in UTC, that a time without offset names in ``zinfo``: one, or two in the hour a
+    daylight-saving change repeats (both happen) or skips (neither does; PEP 495's two folds)."""
+    # to UTC at once: aware datetimes sharing one tzinfo compare by wall clock, fold ignored
+    first = moment.replace(tzinfo=zinfo, fold=0).astimezone(UTC)
+    second = moment.replace(tzinfo=zinfo, fold=1).astimezone(UTC)
+    return (first,) if first == second else (first, second)
+
+
+def unclear_wall_clock(moment: datetime, tz: str) -> tuple[str, dict[str, str]] | None:
+    """Why a declared time without offset names no single instant in ``tz``, as an ``event.<code>`` and its values
+    (the time, the zone and the same time with each offset the zone had that night); None when it names one."""
+    zinfo = zone(tz)
+    if moment.tzinfo is not None or len(wall_clock_readings(moment, zinfo)) == 1:
+        return None
+    spec = "minutes" if not (moment.second or moment.microsecond) else "auto"
+    first, second = (moment.replace(tzinfo=timezone(moment.replace(tzinfo=zinfo, fold=fold).utcoffset() or timedelta(0)))
+                     .isoformat(timespec=spec) for fold in (0, 1))
+    values = {"time": moment.isoformat(timespec=spec), "tz": str(tz), "first": first, "second": second}
+    # skipped: the time read with the offset before the change lands after it on the zone's own clock
+    skipped = moment.replace(tzinfo=zinfo).astimezone(UTC).astimezone(zinfo).replace(tzinfo=None) != moment
+    return ("time_skipped" if skipped else "time_repeated"), values
 
 
 def check_event_fields(
@@ -186,7 +221,8 @@ def check_event_fields(
     if start.tzinfo is None or end.tzinfo is None:
         raise EventInputError("no_tz")
     if end.astimezone(UTC) <= start.astimezone(UTC):
-        raise EventInputError("end_before_start", end=end.isoformat(), start=start.isoformat())
+        # both on the event's own clock: a stored end (UTC) beside a start as typed read as hours apart
+        raise EventInputError("end_before_start", end=end.astimezone(zone(tz)).isoformat(), start=start.astimezone(zone(tz)).isoformat())
     if basis not in (None, *BASES):
         raise EventInputError("bad_basis", allowed=", ".join(BASES), basis=repr(basis))
     if (lat is None) != (lon is None):
@@ -240,11 +276,7 @@ def _instants(moment: datetime, event: Event) -> tuple[datetime, ...]:
     """
     if moment.tzinfo is not None:
         return (moment.astimezone(UTC),)
-    zinfo = zone(event.tz)
-    # to UTC at once: aware datetimes sharing one tzinfo compare by wall clock, fold ignored
-    first = moment.replace(tzinfo=zinfo, fold=0).astimezone(UTC)
-    second = moment.replace(tzinfo=zinfo, fold=1).astimezone(UTC)
-    return (first,) if first == second else (first, second)
+    return wall_clock_readings(moment, zone(event.tz))
 
 
 def _fmt(moment: datetime, tz: str) -> str:

@@ -16,12 +16,18 @@ PREVIEW_DIFFERS = "preview differs"
 HIDDEN_COLOUR_DIFFERS = "colour under the transparency differs"
 
 
-def photo_hints(meta: PhotoMetadata | None, decisions: Sequence[FaceDecision], event: EventEvidence | None) -> tuple[str, ...]:
+def photo_hints(
+    meta: PhotoMetadata | None, decisions: Sequence[FaceDecision], event: EventEvidence | None, lang: str = "en"
+) -> tuple[str, ...]:
+    """The photo's hints in their stored forms; ``lang`` is the event note's (the event linker's): its hint is said
+    in it, prefix and note alike, as the console says it (an Albanian note behind "event: " read as two languages)."""
+    from minorguard.locale import t
+
     hints: list[str] = []
     if meta is not None:
         hints.extend(f"metadata: {p}" for p in meta.problems)
     if event is not None and event.note and (event.ambiguous or event.event_id is None):
-        hints.append(f"event: {event.note}")
+        hints.append(t("hint.event", lang, note=event.note))
     guess = guess_outdoor(meta)
     linked = event is not None and event.event_id is not None and not event.ambiguous
     undeclared = event is None or (event.event_id is None and not event.ambiguous)
@@ -44,6 +50,14 @@ _PROBLEMS = (
     (re.compile(r"malformed DateTimeOriginal (?P<raw>.*)"), "hint.exif_bad_time"),
     (re.compile(r"GPS out of range \((?P<lat>[^,]*), (?P<lon>.*)\)"), "hint.gps_out_of_range"),
 )
+
+
+def _event_prefixes() -> tuple[str, ...]:
+    """"event: " and the same in every language of the messages: how an event hint starts."""
+    from minorguard.locale.messages import MESSAGES
+
+    found = {_EVENT} | {table["hint.event"].split("{note}")[0] for table in MESSAGES.values() if "hint.event" in table}
+    return tuple(sorted(found, key=len, reverse=True))
 
 
 def _summary_text(summary: str, lang: str) -> str:
@@ -78,8 +92,9 @@ def hint_text(hint: str, lang: str) -> str:
         return t("hint.preview_differs", lang)
     if hint.startswith(_METADATA):
         return t("hint.metadata", lang, problem=_problem_text(hint[len(_METADATA):], lang))
-    if hint.startswith(_EVENT):
-        return t("hint.event", lang, note=hint[len(_EVENT):])
+    for prefix in _event_prefixes():  # the event's note is in the language of the run that linked it
+        if hint.startswith(prefix):
+            return t("hint.event", lang, note=hint[len(prefix):])
     indoor = _INDOOR.fullmatch(hint)
     if indoor:
         return t("hint.indoor_outdoor_event", lang, summary=_summary_text(indoor["summary"], lang), id=indoor["id"])
