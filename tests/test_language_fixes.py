@@ -182,7 +182,9 @@ def test_scan_returns_130_when_interrupted_and_70_on_an_unforeseen_error(mg, mon
         raise KeyboardInterrupt
 
     monkeypatch.setattr(scan_module, "checking_guard", interrupted)
-    assert mg("scan", OBAMA, "--engine", "local")[0] == 130
+    # typer turns Ctrl-C into a silent exit 130: the run ended without a word of why
+    assert mg("scan", OBAMA, "--engine", "local") == (130, "", "u ndërpre")
+    assert mg("scan", OBAMA, "--engine", "local", "--lang", "en") == (130, "", "interrupted")
 
     def broken(*args, **kwargs):
         raise RuntimeError("unforeseen")
@@ -190,6 +192,34 @@ def test_scan_returns_130_when_interrupted_and_70_on_an_unforeseen_error(mg, mon
     monkeypatch.setattr(scan_module, "checking_guard", broken)
     code, _, err = mg("scan", OBAMA, "--engine", "local")
     assert code == EXIT_INTERNAL and "Traceback" not in err
+
+
+def test_every_command_interrupted_says_so_once(mg, monkeypatch, tmp_path):
+    """Ctrl-C in any command is one "interrupted" line in the run's language; `export` says its own (the copies
+    already made), and only that."""
+    import importlib
+
+    from minorguard.publish.export import ExportInterrupted
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("consent_db.Register.list_events", interrupted)
+    assert mg("event", "add", "--id", "festa", "--name", "Festa", "--start", "2026-05-01T10:00", "--end", "2026-05-01T18:00",
+              "--basis", "none")[0] == 0
+    assert mg("event", "list") == (130, "", "u ndërpre")
+    assert mg("event", "list", "--lang", "en") == (130, "", "interrupted")
+
+    class Checks:
+        register = None
+
+        def export(self, *args, **kwargs):
+            raise ExportInterrupted((), str(tmp_path / "out" / "minorguard-manifest.json"))
+
+    export_module = importlib.import_module("minorguard.cli.export")
+    monkeypatch.setattr(export_module, "checking_guard", lambda *args, **kwargs: Checks())
+    code, _, err = mg("export", OBAMA, "--out", tmp_path / "out", "--lang", "en")
+    assert code == 130 and err == f"interrupted: 0 photo(s) done, listed in {tmp_path / 'out' / 'minorguard-manifest.json'}"
 
 
 # -- 4. notes and hints ----------------------------------------------------------------------------------------------
@@ -285,3 +315,101 @@ def test_model_words_keep_unknown_texts_as_written():
 def test_consents_are_lejet_in_every_albanian_message():
     assert "lejet" in t("event.not_linked", "sq", error="x")
     assert [k for k, v in MESSAGES["sq"].items() if "pëlqim" in v] == []
+
+
+# -- 7. a second walkthrough: event hints in the JSON report, consent reasons, the review page ----------------------
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("sq", "ngjarja: fotoja nuk ka orë fotografimi EXIF; nuk u lidh automatikisht me një ngjarje"),
+     ("en", "event: photo has no EXIF capture time; not linked to an event automatically")],
+)
+def test_the_json_reports_event_hint_is_in_the_runs_language_as_on_the_console(mg, tmp_path, lang, said):
+    """The hint was "event: " followed by the Albanian note in an Albanian run's JSON (the console said "ngjarja: ")."""
+    from minorguard.rules.hints import hint_text
+
+    code, _, _ = mg("event", "add", "--name", "Festa", "--start", "2026-05-01T10:00", "--end", "2026-05-01T18:00",
+                    "--basis", "public", "--justification", "në sheshin publik", "--id", "festa")
+    assert code == 0
+    report = tmp_path / "raporti.json"
+    code, out, _ = mg("scan", OBAMA, "--engine", "local", "--json", report, "--no-group", "--lang", lang)
+    assert code == 2  # the portrait has no EXIF time: not linked, its girls block
+    (hint,) = json.loads(report.read_text(encoding="utf-8"))["photos"][0]["hints"]
+    assert hint.startswith(said) and said in " ".join(out.split())
+    other = "en" if lang == "sq" else "sq"  # read back by a reader of the other language: its prefix follows the reader
+    assert hint_text(hint, other) == t("hint.event", other, note=hint.split(": ", 1)[1])
+
+
+def test_why_a_consent_does_not_cover_a_publication_is_said_in_the_runs_language(tmp_path):
+    """register_consent_check wrote English ("channels facebook, publication on instagram", "withdrawn on ...") into
+    Albanian reasons and into the review page's consent search."""
+    from datetime import date
+
+    from register_fixtures import PDF
+
+    from consent_db import Register
+    from consent_db.reviews import Reviews
+    from minorguard.application.reviews import register_consent_check
+    from minorguard.review.app import ReviewApp
+    from minorguard.rules.policy import Policy
+
+    with Register(tmp_path / "register.sqlite3", actor="ana") as register:
+        child = register.add_child("Ema Çela")
+        consent = register.add_consent(child.id, PDF, date(2026, 1, 5), ["facebook"])
+        when = date(2026, 12, 1)
+        assert register_consent_check(register, "instagram", when, lang="sq")(consent.id) == (
+            False, "kanalet facebook, publikimi në instagram", False)
+        assert register_consent_check(register, None, when, lang="sq")(consent.id)[1] == "kanalet facebook, publikimi në asnjë kanal i dhënë"
+        assert register_consent_check(register, "instagram", when)(consent.id)[1] == "channels facebook, publication on instagram"
+        assert register_consent_check(register, "facebook", when, lang="sq")(consent.id) == (True, "", False)
+        assert register_consent_check(register, "facebook", when, lang="sq")("cr-nuk-ka")[1] == "regjistrimi cr-nuk-ka nuk ekziston më"
+        (found,) = ReviewApp([], Reviews(register), Policy(), lang="sq", channel=None, when=when).search_children("ema")
+        assert found["consents"][0]["why"] == "kanalet facebook, publikimi në asnjë kanal i dhënë"
+        register.withdraw_consent(consent.id, "prindi e kërkoi", on=date(2026, 12, 7))
+        assert register_consent_check(register, "facebook", when, lang="sq")(consent.id)[1] == "e tërhequr më 2026-12-07"
+
+
+def test_the_review_pages_history_and_server_errors_speak_its_language(tmp_path):
+    """The history showed the raw kinds (adult, hide, consent) and the server's refusals were always English."""
+    import http.client
+
+    from consent_db import Register
+    from consent_db.reviews import KINDS, Reviews
+    from minorguard.review.app import ReviewApp
+    from minorguard.review.page import render_page
+    from minorguard.review.server import ReviewServer
+    from minorguard.rules.policy import Policy
+
+    assert 'M["review.did." + h.kind]' in render_page("n", "sq")
+    with Register(tmp_path / "register.sqlite3", actor="ana") as register:
+        app = ReviewApp([], Reviews(register), Policy(), lang="sq")
+        words = app.state()["messages"]
+        assert [words[f"review.did.{kind}"] for kind in KINDS] == ["shënuar i rritur", "lidhur me lejen", "fshehur", "anuluar",
+                                                                   "konfirmuar"]
+        server = ReviewServer(app).start()
+        try:
+            def ask(method: str, path: str, headers: dict[str, str]) -> tuple[int, str]:
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+                conn.request(method, path, body=b"{}" if method == "POST" else None, headers=headers)
+                response = conn.getresponse()
+                answer = response.status, response.read().decode("utf-8")
+                conn.close()
+                return answer
+
+            token = {"X-Minorguard-Token": server.token}
+            for (method, path, headers), status, words in (
+                (("GET", "/api/state", {}), 403, "e ndaluar: kodi i hyrjes mungon ose është i gabuar"),
+                (("POST", "/api/decide", {**token, "Origin": "http://evil.example"}), 403, "e ndaluar: kërkesë nga një faqe tjetër"),
+                (("POST", "/api/decide", {**token, "Content-Type": "text/plain"}), 415, "dërgojeni vendimin si application/json"),
+                (("POST", "/api/nothing", {**token, "Content-Type": "application/json"}), 404, "nuk u gjet"),
+                (("GET", "/api/nothing", token), 404, "nuk u gjet"),
+            ):
+                answer = ask(method, path, headers)
+                assert answer[0] == status and json.loads(answer[1])["error"] == words, (path, answer)
+            app.state = lambda: 1 / 0  # an unforeseen failure: the page still says it in its language
+            answer = ask("GET", "/api/state", token)
+            assert answer[0] == 500 and json.loads(answer[1])["error"] == "kërkesa dështoi: ZeroDivisionError: division by zero"
+            app.lang = "en"
+            assert json.loads(ask("GET", "/api/nothing", token)[1]) == {"error": "not found", "code": "review.http.not_found"}
+        finally:
+            server.stop()

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import date as Date
 from typing import TYPE_CHECKING
 
+from minorguard.locale import t
 from minorguard.rules.decide import ReviewerOverride
 from minorguard.rules.policy import Policy
 from minorguard.rules.reviews import FaceReview, assign_to_faces, standing, to_override
@@ -24,9 +25,11 @@ __all__ = ["StoredReviews", "register_consent_check"]
 
 
 def register_consent_check(
-    register: Register, channel: str | None, when: Date, event_id: str | None = None, purpose: str | None = None
+    register: Register, channel: str | None, when: Date, event_id: str | None = None, purpose: str | None = None,
+    lang: str = "en",
 ):
-    """A ``ConsentCheck`` that asks the register whether a record covers this publication now."""
+    """A ``ConsentCheck`` that asks the register whether a record covers this publication now; why it does not is
+    said in ``lang`` (a reason a communicator reads quotes it)."""
     from consent_db import NotFound
 
     def check(record_id: str) -> tuple[bool, str, bool]:
@@ -34,19 +37,20 @@ def register_consent_check(
             consent = register.get_consent(record_id)
             child = register.get_child(consent.child_id)
         except NotFound:
-            return False, f"record {record_id} no longer exists", False
+            return False, t("note.consent_gone", lang, id=record_id), False
         if consent.covers(channel, when, event_id, purpose):
             return True, "", child.never_publish
         if consent.status != "active":
-            why = f"withdrawn on {consent.withdrawn_on}"
+            why = t("note.consent_withdrawn", lang, date=consent.withdrawn_on)
         elif when < consent.valid_from or (consent.valid_until is not None and when > consent.valid_until):
-            why = f"valid {consent.valid_from} to {consent.valid_until or 'open'}, publication on {when}"
+            why = t("note.consent_dates", lang, start=consent.valid_from, until=consent.valid_until or t("note.consent_open", lang),
+                    date=when)
         elif consent.event_ids and event_id not in consent.event_ids:
-            why = f"limited to events {', '.join(consent.event_ids)}"
+            why = t("note.consent_events", lang, ids=", ".join(consent.event_ids))
         elif purpose is not None and consent.purposes and not consent.allows_purpose(purpose):
-            why = f"limited to purposes {', '.join(consent.purposes)}, publication for {purpose}"
+            why = t("note.consent_purposes", lang, purposes=", ".join(consent.purposes), purpose=purpose)
         else:
-            why = f"channels {', '.join(consent.channels)}, publication on {channel or 'no channel given'}"
+            why = t("note.consent_channels", lang, channels=", ".join(consent.channels), channel=channel or t("note.no_channel", lang))
         return False, why, child.never_publish
 
     return check
@@ -68,7 +72,7 @@ class StoredReviews:
         self.reviews = reviews
         self.lang = lang
         self.second_required = policy.second_reviewer_required
-        self.consent_check = register_consent_check(reviews.register, channel, when or Date.today(), event_id, purpose)
+        self.consent_check = register_consent_check(reviews.register, channel, when or Date.today(), event_id, purpose, lang)
 
     @classmethod
     def open(cls, register: Register, policy: Policy, context=None, lang: str = "en") -> StoredReviews:

@@ -54,6 +54,7 @@ UI_KEYS = (
     "review.people", "review.person", "review.person_todo",
     "review.person_mixed", "review.person_all", "review.tick_face", "review.tick_each_face", "review.remember", "review.remember_name", "review.remember_role",
     "review.remember_expires", "review.remember_save", "review.remembered", "review.in_person", "review.errors",
+    "review.did.adult", "review.did.consent", "review.did.hide", "review.did.clear", "review.did.confirm",
 )
 
 
@@ -217,7 +218,7 @@ class ReviewApp:
         self.policy = policy
         self.lang = lang
         self.channel, self.when, self.event_id = channel, when or Date.today(), event_id
-        self.consent_check = register_consent_check(reviews.register, channel, self.when, event_id, purpose)
+        self.consent_check = register_consent_check(reviews.register, channel, self.when, event_id, purpose, lang)
         base = Path(base_dir) if base_dir is not None else None
         self.results = models_results(results)
         self.paths: list[Path] = []

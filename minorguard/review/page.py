@@ -126,7 +126,7 @@ function renderFace(p, f) {
   }
   if (f.history.length) {
     const d = el("details"); d.append(el("summary", "", M["review.history"] + " (" + f.history.length + ")"));
-    for (const h of f.history) d.append(el("div", "", h.at + " · " + h.reviewer + " · " + h.kind + (h.consent_id ? " " + h.consent_id : "") + (h.reason ? " · " + h.reason : "")));
+    for (const h of f.history) d.append(el("div", "", h.at + " · " + h.reviewer + " · " + (M["review.did." + h.kind] || h.kind) + (h.consent_id ? " " + h.consent_id : "") + (h.reason ? " · " + h.reason : "")));
     body.append(d);
   }
   if (f.decidable && !p.changed && !p.missing) {

@@ -62,10 +62,10 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = parse_qs(parts.query)
         if not self._host_ok():
-            self._send_error(HTTPStatus.FORBIDDEN, "forbidden: requests must name this computer (127.0.0.1 or localhost)")
+            self._refuse(HTTPStatus.FORBIDDEN, "review.http.not_local")
             return None
         if not self._token_ok(query):
-            self._send_error(HTTPStatus.FORBIDDEN, "forbidden: missing or wrong access token")
+            self._refuse(HTTPStatus.FORBIDDEN, "review.http.bad_token")
             return None
         return parts.path, query
 
@@ -97,6 +97,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(status, shown(message + "\n").encode("utf-8"), "text/plain; charset=utf-8")
 
+    def _refuse(self, status: int, key: str, **values: Any) -> None:
+        """An error in the page's language (its toast shows it); the message's key is its code."""
+        self._send_error(status, t(key, self.server.app.lang, **values), key)
+
     def do_GET(self) -> None:
         gate = self._gate()
         if gate is None:
@@ -122,15 +126,15 @@ class _Handler(BaseHTTPRequestHandler):
                 photo, face = path[len("/face/") : -4].split("/", 1)
                 self._send(200, app.face_crop(int(photo), int(face)), "image/jpeg", _PRIVATE_CACHE)
             else:
-                self._send_error(404, "not found")
+                self._refuse(404, "review.http.not_found")
         except ReviewProblem as problem:
             self._send_error(problem.status, problem.message, problem.code, problem.field)
         except ValueError:
-            self._send_error(404, "not found")
+            self._refuse(404, "review.http.not_found")
         except ConnectionError:
             raise
         except Exception as error:
-            self._send_error(500, f"{type(error).__name__}: {error}")
+            self._refuse(500, "review.http.failed", error=f"{type(error).__name__}: {error}")
 
     do_HEAD = do_GET
 
@@ -140,27 +144,27 @@ class _Handler(BaseHTTPRequestHandler):
             return
         path, _ = gate
         if not self._origin_ok():
-            self._send_error(HTTPStatus.FORBIDDEN, "forbidden: cross-origin request")
+            self._refuse(HTTPStatus.FORBIDDEN, "review.http.cross_origin")
             return
         if path != "/api/decide":
-            self._send_error(404, "not found")
+            self._refuse(404, "review.http.not_found")
             return
         if not (self.headers.get("Content-Type") or "").startswith("application/json"):
-            self._send_error(415, "send the decision as application/json")
+            self._refuse(415, "review.http.not_json")
             return
         try:
             length = int(self.headers.get("Content-Length") or "0")
         except ValueError:
             length = -1
         if not 0 < length <= _MAX_BODY:
-            self._send_error(413 if length > _MAX_BODY else 400, "decision body missing or too large")
+            self._refuse(413 if length > _MAX_BODY else 400, "review.http.body_size")
             return
         try:
             payload = json.loads(self.rfile.read(length).decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             payload = None
         if not isinstance(payload, dict):
-            self._send_error(400, "decision is not valid JSON")
+            self._refuse(400, "review.http.bad_json")
             return
         try:
             if "group" in payload:  # one decision about one person: every face of theirs
