@@ -194,6 +194,58 @@ def test_scan_returns_130_when_interrupted_and_70_on_an_unforeseen_error(mg, mon
     assert code == EXIT_INTERNAL and "Traceback" not in err
 
 
+class _FinaliserThatMeetsCtrlC:
+    """Ctrl-C pressed while an object's finaliser runs: Python prints the KeyboardInterrupt as "Exception ignored"
+    and drops it (an audit saw a scan print a traceback and judge every photo after it)."""
+
+    def __del__(self) -> None:
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # the handler runs at the next bytecode boundary, still inside this finaliser
+            pass
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped one, on purpose
+def test_a_ctrl_c_that_a_finaliser_swallowed_still_stops_the_scan(mg, monkeypatch, tmp_path):
+    import shutil
+
+    from minorguard.application.checks import Checks
+
+    folder = tmp_path / "foto_ë"
+    folder.mkdir()
+    for n in range(3):
+        shutil.copy(OBAMA, folder / f"familja_{n}.jpg")
+    original = Checks.check_many
+
+    def meets_ctrl_c(self, sources, **kwargs):
+        for n, result in enumerate(original(self, sources, **kwargs)):
+            if n == 0:
+                _FinaliserThatMeetsCtrlC()  # dropped at once: its finaliser runs here
+            yield result
+
+    monkeypatch.setattr(Checks, "check_many", meets_ctrl_c)
+    code, out, err = mg("scan", folder, "--engine", "local", "--workers", "1", "--lang", "en")
+    assert code == 130 and err.endswith("interrupted"), (code, err)
+    assert out.count("familja_") < 3  # stopped: not every photo was judged and shown
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped one, on purpose
+def test_the_remembered_ctrl_c_is_python_s_own_outside_a_command():
+    import signal
+
+    from minorguard.cli.ctrl_c import ctrl_c_remembered, stop_if_pressed
+
+    with ctrl_c_remembered():
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        with pytest.raises(KeyboardInterrupt):
+            _FinaliserThatMeetsCtrlC()
+            stop_if_pressed()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    stop_if_pressed()  # forgotten once the command is over
+
+
 def test_every_command_interrupted_says_so_once(mg, monkeypatch, tmp_path):
     """Ctrl-C in any command is one "interrupted" line in the run's language; `export` says its own (the copies
     already made), and only that."""

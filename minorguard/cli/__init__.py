@@ -24,6 +24,7 @@ from minorguard.cli.common import (
     console,
     err,
 )
+from minorguard.cli.ctrl_c import ctrl_c_remembered
 from minorguard.cli.events import event_app
 from minorguard.cli.export import export_cmd
 from minorguard.cli.help import localise_help
@@ -104,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         command = typer.main.get_command(app)
         localise_help(command, lang)
         lang_any_case(command)
-        code = command(args=argv, standalone_mode=False)
+        with ctrl_c_remembered():
+            code = command(args=argv, standalone_mode=False)
     except UsageProblem as problem:
         err.print(f"[red]{error_label}:[/] {escape(str(problem))}", soft_wrap=True)
         return EXIT_USAGE

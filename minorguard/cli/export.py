@@ -14,6 +14,7 @@ import typer
 from rich.markup import escape
 
 from minorguard.cli.common import EXIT_BLOCK, EXIT_PASS, EXIT_REVIEW, checking_guard, console, err, fail, parse_date
+from minorguard.cli.ctrl_c import stop_if_pressed
 from minorguard.cli.lang import LANG_ENV, Lang
 from minorguard.locale import t
 from minorguard.photos.file_names import visible
@@ -66,6 +67,7 @@ def export_cmd(
     register = checks.register
 
     def show(photo: Any) -> None:
+        stop_if_pressed()  # a Ctrl-C whose KeyboardInterrupt a finaliser swallowed still stops the export here
         label = t(f"export.{photo.status.value}", lang_s)
         if photo.status is ExportStatus.EXISTS:
             detail = t("export.exists_detail", lang_s)

@@ -23,6 +23,7 @@ from minorguard.cli.common import (
     parse_date,
     refuse_unsafe_outputs,
 )
+from minorguard.cli.ctrl_c import stop_if_pressed
 from minorguard.cli.lang import Lang, LangOpt, say
 from minorguard.locale import t
 from minorguard.locale.coded_error import CodedError
@@ -173,6 +174,7 @@ def scan(
             task = progress.add_task("scan", total=len(sources), rate="")
             began = time.monotonic()
             for result in stream:
+                stop_if_pressed()  # a Ctrl-C whose KeyboardInterrupt a finaliser swallowed still stops the scan here
                 results.append(result)
                 if lines is not None:
                     lines.write(json_text(to_jsonable(result)) + "\n")
