@@ -143,10 +143,10 @@ def test_a_worker_loaded_with_another_policy_judges_with_the_drivers(tmp_path, m
     monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("MINORGUARD_DB", raising=False)
     strict = tmp_path / "strict.toml"
-    strict.write_text("[identifiability]\nmin_face_px = 64\npublish_long_side = 320\n", encoding="utf-8")
+    strict.write_text("[minor]\nreview_probability = 0.0\nchallenge_age = 100\n", encoding="utf-8")
     photo = SAMPLES / "faceaisharp_obama_family.jpg"
     checks = open_checks(None)  # the default policy: the girls' faces are identifiable and block
-    pool = WorkerPool(1, policy=strict)  # every face of the portrait under 64 px at 320: nothing identifiable
+    pool = WorkerPool(1, policy=strict)  # every face of the portrait a possible minor, the parents too
     [result] = check_isolated(checks, [photo], pool=pool)
     [local] = checks.check_many([photo])
     assert result.verdict.value == local.verdict.value == "BLOCK"

@@ -54,6 +54,13 @@ def test_policy_saved_by_notepad_with_a_byte_order_mark_loads(tmp_path):
         ("[limits]\nmax_pixels = 1e30\n", "max_pixels"),
         ("[events]\nexempt_bases = 5\n", "list of texts"),
         ("[events]\nexempt_bases = [['public']]\n", "list of texts"),
+        # a second audit: each value within its own limit, and the sample portrait's girls passed all the same
+        ("[minor]\nreview_probability = 0.13\n", "review_probability <= 0.05"),  # the younger girl alone: P 0.12
+        ("[identifiability]\npublish_long_side = 320\nmin_face_px = 64\n", "at 320 px it may be at most 10"),
+        ("[identifiability]\nchannel_long_side = { facebook = 320 }\nmin_face_px = 64\n", "at 320 px it may be at most 10"),
+        ("[identifiability]\nmin_face_px = 40\n", "at 1080 px it may be at most 34"),  # Instagram's size
+        ("[identifiability]\npublish_long_side = 320.9\n", "whole number"),  # was cut to 320 without a word
+        ("[grouping]\nsimilarity_threshold = -1\n", "0.7..1"),  # four people, a possible minor among them, one "person"
     ],
 )
 def test_bad_policy_files_explain_themselves(tmp_path, text, fragment):
