@@ -117,6 +117,27 @@ def test_a_reading_command_where_only_the_key_is_left_says_the_register_moved(fr
     assert not (fresh / "register.sqlite3").exists()
 
 
+def test_a_key_given_in_the_environment_with_the_register_gone_stops_every_check(fresh, tmp_path, monkeypatch, capsys):
+    """With the key in $MINORGUARD_KEY (none beside the register) and the register moved away, `scan` judged without
+    it, exit 0 and no word: a never-publish child, reviewers' hides and events were dropped."""
+    import base64
+    import secrets
+
+    monkeypatch.setenv("MINORGUARD_KEY", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii"))
+    assert main(["child", "add", "Ëndrit Çani", "--lang", "en"]) == 0
+    assert not (fresh / "register.key").exists()
+    (fresh / "register.sqlite3").rename(tmp_path / "moved.sqlite3")
+    for suffix in ("-wal", "-shm"):
+        (fresh / f"register.sqlite3{suffix}").unlink(missing_ok=True)
+    capsys.readouterr()
+    photo = Path(__file__).resolve().parents[1] / "sample_images" / "skimage_astronaut.png"
+    assert main(["scan", str(photo), "--engine", "local", "--lang", "en"]) == EXIT_USAGE
+    assert "$MINORGUARD_KEY gives the register's key" in _said(capsys)
+    assert main(["child", "list"]) == EXIT_USAGE
+    assert "$MINORGUARD_KEY jep çelësin e regjistrit" in _said(capsys)
+    assert not (fresh / "register.sqlite3").exists()
+
+
 def test_the_commands_that_add_still_make_the_register(fresh, capsys):
     assert main(["child", "add", "Ana Hoxha", "--dob", "2015-03-02", "--lang", "en"]) == 0
     child = capsys.readouterr().out.strip()

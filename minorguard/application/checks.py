@@ -89,14 +89,26 @@ def refuse_unknown_channel(channel: str | None, policy: Any) -> None:
 
 
 def _data_folder_register() -> tuple[Path, bool, bool] | None:
-    """(the data folder, whether the register's file is there, whether its key is), or None when $MINORGUARD_DB
-    names the register."""
+    """(the data folder, whether the register's file is there, whether its key is: the key file, or the key given in
+    $MINORGUARD_KEY), or None when $MINORGUARD_DB names the register."""
+    from consent_db.crypto import KEY_ENV
     from consent_db.paths import DB_ENV, data_dir
 
     if os.environ.get(DB_ENV):
         return None
     folder = data_dir()
-    return folder, (folder / "register.sqlite3").exists(), (folder / "register.key").exists()
+    # a key in the environment says a register is in use as surely as the key file: with the register moved away,
+    # a never-publish child passed, exit 0 and no word
+    return folder, (folder / "register.sqlite3").exists(), (folder / "register.key").exists() or bool(os.environ.get(KEY_ENV))
+
+
+def key_without_register(folder: Path) -> Any:
+    """The refusal for a register whose key is there (file or $MINORGUARD_KEY) and whose file is not."""
+    from consent_db import RegisterError
+
+    if (folder / "register.key").exists():
+        return RegisterError("key_without_register", folder=str(folder))
+    return RegisterError("key_env_without_register", folder=str(folder))
 
 
 def register_is_expected() -> bool:
@@ -116,7 +128,7 @@ def open_register_for_checks(db: str | None, event_id: str | None = None, actor:
     except ImportError as error:
         raise RegisterUnavailable(error) from None
     if found is not None and found[2] and not found[1]:
-        raise RegisterUnavailable(RegisterError("key_without_register", folder=str(found[0])))
+        raise RegisterUnavailable(key_without_register(found[0]))
     try:
         return Register(db, actor=actor, create=False)  # a mistyped name must stop the check, not start a register
     except RegisterError as error:

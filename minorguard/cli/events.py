@@ -69,15 +69,14 @@ def open_register(db: str | None, actor: str | None = None, lang: str | None = N
 def _refuse_no_register(db: str | None, lang: str) -> None:
     """The data folder's register, when no other is named: none there yet, or its key without it (moved or deleted),
     is one line, as `scan` says it (``application.checks._data_folder_register``)."""
-    from consent_db import RegisterError
-    from minorguard.application.checks import _data_folder_register
+    from minorguard.application.checks import _data_folder_register, key_without_register
 
     found = _data_folder_register() if db is None else None
     if found is None:
         return  # named: Register(create=False) says when it does not exist
     folder, has_register, has_key = found
     if has_key and not has_register:
-        _refuse(RegisterError("key_without_register", folder=str(folder)), lang)
+        _refuse(key_without_register(folder), lang)
     if not has_register:
         fail(t("register.none_yet", lang, folder=folder))
 
