@@ -83,6 +83,7 @@ class ReasonCode(str, enum.Enum):
     AGE_UNAVAILABLE = "age_unavailable"
     CONSENT = "consent"
     CONSENT_AMBIGUOUS = "consent_ambiguous"
+    CONSENT_INFANT = "consent_infant"  # a consent's child matched on a face too young to tell children apart by
     CONSENT_OUT_OF_SCOPE = "consent_out_of_scope"
     NEVER_PUBLISH = "never_publish"
     EVENT_EXEMPT = "event_exempt"

@@ -142,6 +142,26 @@ def test_confident_consent_allows_and_names_record():
     assert (d.action, d.reason, d.detail) == (FaceAction.ALLOW, ReasonCode.CONSENT, "consent-12")
 
 
+def test_a_consent_match_on_a_baby_goes_to_a_person():
+    """An audit enrolled one baby and another photographer's baby matched her at 0.865 (threshold 0.863) and passed:
+    under 4 years a match alone does not say which child it is."""
+    from minorguard.locale import t
+    from minorguard.report.files import explain_face
+
+    consent = ConsentEvidence("ch-1", 0.865, "cr-12", confident=True, ambiguous=False, note="ch-1: cr-12")
+    baby = decide_face(face(p_minor=1.0, expected=1.2, low=1.0), CALIBRATED, consent=consent)
+    assert (baby.action, baby.reason, baby.detail) == (FaceAction.REVIEW, ReasonCode.CONSENT_INFANT, "ch-1: cr-12")
+    assert "under 4 years old (estimated 1)" in explain_face(baby, "en") and "nën 4 vjeç" in explain_face(baby, "sq")
+    assert t("reason.consent_infant", "sq") != t("reason.consent_infant", "en")
+    four = decide_face(face(p_minor=1.0, expected=4.0, low=2.0), CALIBRATED, consent=consent)
+    assert (four.action, four.reason) == (FaceAction.ALLOW, ReasonCode.CONSENT)
+    # a reviewer who looked and linked the consent settles it
+    from minorguard.rules.decide import ReviewerOverride
+
+    linked = ReviewerOverride(FaceAction.ALLOW, FaceCategory.POSSIBLE_MINOR, "Ana: consent cr-12", consent)
+    assert decide_face(face(p_minor=1.0, expected=1.2, low=1.0), CALIBRATED, consent=consent, override=linked).action is FaceAction.ALLOW
+
+
 def test_ambiguous_consent_reviews():
     consent = ConsentEvidence("C-7", 0.6, "consent-12", confident=False, ambiguous=True)
     assert decide_face(face(), CALIBRATED, consent=consent).action is FaceAction.REVIEW

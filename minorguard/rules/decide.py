@@ -76,6 +76,18 @@ def _event_could_exempt(event: EventEvidence, policy: Policy) -> bool:
     return event.basis is None or any(b in policy.exempt_bases for b in event.basis.split("/"))
 
 
+# Babies' faces look alike to a face description, and change month by month: an audit enrolled one baby of
+# ../shared/samples and another photographer's baby matched her at 0.865, over the match threshold of 0.863 (set on
+# FG-NET, mostly older children), and passed. A consent is relied on by a match alone only from this age (the age
+# model's expected age); below it the match goes to a person.
+INFANT_MATCH_AGE = 4.0
+
+
+def too_young_to_match(age: AgeEstimate | None) -> bool:
+    """Whether a face reads too young for a face match alone to say which child it is (no age: it cannot be told)."""
+    return age is None or age.expected < INFANT_MATCH_AGE
+
+
 def decide_face(
     assessment: FaceAssessment,
     policy: Policy,
@@ -141,6 +153,8 @@ def decide_face(
         if consent.ambiguous or not consent.confident:
             return make(category, FaceAction.REVIEW, ReasonCode.CONSENT_AMBIGUOUS, consent.note)
         if consent.record_id:
+            if too_young_to_match(assessment.age):
+                return make(category, FaceAction.REVIEW, ReasonCode.CONSENT_INFANT, consent.note)
             return make(category, FaceAction.ALLOW, ReasonCode.CONSENT, consent.record_id)
         return make(category, FaceAction.BLOCK, ReasonCode.CONSENT_OUT_OF_SCOPE, consent.note)
     if event is not None and event.ambiguous and policy.exemption_enabled and _event_could_exempt(event, policy):
