@@ -102,8 +102,14 @@ class RegisterMatcher:
             note = t("note.consent_below", self.lang, child=child.id, similarity=f"{best:.3f}", threshold=f"{self.match_threshold:.3f}")
         elif record is None:
             where = channel or t("note.unnamed_channel", self.lang)
-            note = (t("note.consent_none", self.lang, child=child.id, channel=where, date=when.isoformat()) if self.purpose is None
-                    else t("note.consent_none_purpose", self.lang, child=child.id, channel=where, date=when.isoformat(), purpose=repr(self.purpose)))
+            limited = [c for c in child.consents if c.purposes and any(c.covers(channel, when, self.event_id, p) for p in c.purposes)]
+            if self.purpose is None and limited:  # the consent would cover a purpose of its own: say which to give
+                note = t("note.consent_needs_purpose", self.lang, child=child.id, purposes=", ".join(limited[0].purposes))
+            elif self.purpose is None:
+                note = t("note.consent_none", self.lang, child=child.id, channel=where, date=when.isoformat())
+            else:
+                note = t("note.consent_none_purpose", self.lang, child=child.id, channel=where, date=when.isoformat(),
+                         purpose=repr(self.purpose))
         else:
             note = f"{child.id}: {record.id}"
         return ConsentEvidence(

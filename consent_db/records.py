@@ -45,9 +45,10 @@ class ConsentInfo:
     def covers(self, channel: str | None, when: date, event_id: str | None = None, purpose: str | None = None) -> bool:
         """Active, in force on ``when``, for ``channel`` (None: only "all") and the event, if limited.
 
-        ``purpose``: what the publication is for, when the communicator says so
-        (``--purpose``); a consent that lists purposes then covers only those.
-        Purposes are free text written by people: compared without case or extra spaces.
+        ``purpose``: what the publication is for (``--purpose``); a consent that lists purposes covers only those,
+        and nothing when no purpose is said, as a consent limited to events covers nothing outside one (unsaid, the
+        parents' limit went unchecked and the consent let the child through). Purposes are free text written by
+        people: compared without case or extra spaces.
         """
         if self.status != "active" or when < self.valid_from:
             return False
@@ -55,7 +56,7 @@ class ConsentInfo:
             return False
         if "all" not in self.channels and (channel is None or channel not in self.channels):
             return False
-        if purpose is not None and self.purposes and not self.allows_purpose(purpose):
+        if self.purposes and (purpose is None or not self.allows_purpose(purpose)):
             return False
         return not self.event_ids or (event_id is not None and event_id in self.event_ids)
 

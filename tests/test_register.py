@@ -119,11 +119,13 @@ def test_scope_covers_channel_date_and_event(register):
     start = TODAY - timedelta(days=20)
     web = register.add_consent(child.id, PNG, start, ["website", "Facebook"], purposes=["school news"], valid_until=TODAY + timedelta(days=10))
     assert web.channels == ("website", "facebook") and web.document_type == "png"
-    assert web.covers("facebook", TODAY) and web.covers("website", TODAY + timedelta(days=10))
-    assert not web.covers("instagram", TODAY)
-    assert not web.covers(None, TODAY)  # no channel named: only "all" covers it
-    assert not web.covers("facebook", TODAY + timedelta(days=11))
-    assert not web.covers("facebook", start - timedelta(days=1))
+    news = "School  News"  # the purpose as a communicator types it: case and spaces do not matter
+    assert web.covers("facebook", TODAY, purpose=news) and web.covers("website", TODAY + timedelta(days=10), purpose=news)
+    assert not web.covers("facebook", TODAY)  # limited to purposes, and none said: not covered
+    assert not web.covers("instagram", TODAY, purpose=news)
+    assert not web.covers(None, TODAY, purpose=news)  # no channel named: only "all" covers it
+    assert not web.covers("facebook", TODAY + timedelta(days=11), purpose=news)
+    assert not web.covers("facebook", start - timedelta(days=1), purpose=news)
     event = register.create_event("Festa", datetime(2026, 6, 1, 9), datetime(2026, 6, 1, 12), tz="Europe/Tirane")
     only = register.add_consent(child.id, PDF, start, ["all"], event_ids=[event.id])
     assert only.covers("print", TODAY, event.id) and not only.covers("print", TODAY) and not only.covers("print", TODAY, "ev-other")

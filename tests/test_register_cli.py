@@ -216,7 +216,11 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
                    "--purpose", "school news") == 0
         records[name] = out(capsys)
     report = tmp_path / "scan.json"
-    code = main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--json", str(report), "--db", register_env["url"], "--lang", "en"])
+    # the consents are limited to a purpose: a scan that does not say what the photos are for cannot rely on them
+    assert main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"], "--lang", "en"]) == EXIT_BLOCK
+    assert "say what the photos are for with --purpose" in " ".join(capsys.readouterr().out.split())
+    code = main(["scan", str(photos), "--channel", "facebook", "--purpose", "school news", "--date", "2026-12-01", "--json", str(report),
+                 "--db", register_env["url"], "--lang", "en"])
     assert code == EXIT_PASS
     faces = json.loads(report.read_text(encoding="utf-8"))["photos"][0]["faces"]
     allowed = {f["consent"]["record_id"] for f in faces if f["reason"] == "consent"}
@@ -226,7 +230,7 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     from minorguard.pipeline import CheckContext
 
     with Register(register_env["url"]) as reg:
-        context = CheckContext(channel="facebook", when=date(2026, 12, 1))
+        context = CheckContext(channel="facebook", when=date(2026, 12, 1), purpose="school news")
         reviewed, *_ = _scan_folder(photos, False, None, None, None, context, 1, reg, "en")
     assert {f.consent.record_id for f in reviewed[0].faces if f.consent and f.reason.value == "consent"} == set(records.values())
     # another channel is not covered
@@ -243,7 +247,8 @@ def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, 
     assert notes and all("election campaign" in n for n in notes)
     assert run(register_env, "consent", "withdraw", records["child0"], "--reason", "parent asked by phone") == 0
     assert "enrolment photos kept: 0" in out(capsys)
-    assert main(["scan", str(photos), "--channel", "facebook", "--date", "2026-12-01", "--db", register_env["url"], "--lang", "en"]) == EXIT_BLOCK
+    assert main(["scan", str(photos), "--channel", "facebook", "--purpose", "school news", "--date", "2026-12-01", "--db", register_env["url"],
+                 "--lang", "en"]) == EXIT_BLOCK
     assert "possible minor" in out(capsys)
 
     with Register(register_env["url"]) as reg:

@@ -77,7 +77,12 @@ def test_scope_purpose_when_the_publication_states_one(register):
     a, _b = _basis(3)
     _child, record = _enrolled(register, "Ana", a, purposes=["school news", "Yearbook"])
     unstated = RegisterMatcher.from_policy(register, POLICY)
-    assert unstated.match(a, "facebook", TODAY).record_id == record  # no --purpose: purposes are not checked
+    # no --purpose: the parents' limit cannot be checked, so it covers nothing (it let the child through), as a
+    # consent limited to events covers nothing outside one
+    unsaid = unstated.match(a, "facebook", TODAY)
+    assert unsaid.confident and unsaid.record_id is None and "--purpose" in unsaid.note and "Yearbook" in unsaid.note
+    in_albanian = RegisterMatcher.from_policy(register, POLICY, lang="sq").match(a, "facebook", TODAY)
+    assert "thoni për çfarë janë fotot me --purpose" in in_albanian.note
     stated = RegisterMatcher.from_policy(register, POLICY, purpose="  yearbook ")
     assert stated.match(a, "facebook", TODAY).record_id == record
     other = RegisterMatcher.from_policy(register, POLICY, purpose="campaign")
@@ -92,6 +97,8 @@ def test_scope_purpose_when_the_publication_states_one(register):
     assert register_consent_check(register, "facebook", TODAY, None, "yearbook")(record)[0]
     covers, why, _ = register_consent_check(register, "facebook", TODAY, None, "campaign")(record)
     assert not covers and "limited to purposes school news, Yearbook" in why
+    covers, why, _ = register_consent_check(register, "facebook", TODAY, None, None)(record)
+    assert not covers and "was not given (--purpose)" in why
 
 
 def test_enrolments_of_another_embedder_are_skipped(register):

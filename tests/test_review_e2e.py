@@ -70,7 +70,7 @@ class _Served:
     def __init__(self, setup: dict, *extra: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "minorguard", "review", str(setup["report"]), "--no-open", "--lang", "en",
-             "--db", str(setup["db"]), "--channel", "facebook", *extra],
+             "--db", str(setup["db"]), "--channel", "facebook", "--purpose", "school news", *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )
@@ -182,7 +182,7 @@ def test_review_in_the_browser_then_export(browser, setup, guard):
         assert _card_kinds(other) == ["adult", "consent"]
         history = other.locator("#photos .card").first.locator("details")
         history.locator("summary").click()
-        assert [line.split(" · ")[2] for line in history.inner_text().splitlines()[1:]] == ["adult", "hide", "adult"]
+        assert [line.split(" · ")[2] for line in history.inner_text().splitlines()[1:]] == ["marked adult", "hidden", "marked adult"]
         context.close()
     finally:
         code, errors = served.stop()
@@ -195,7 +195,7 @@ def test_review_in_the_browser_then_export(browser, setup, guard):
         assert register.audit_verify().ok
     out = setup["tmp"] / "per_publikim"
     code = main(["export", str(setup["folder"]), "--out", str(out), "--db", str(setup["db"]), "--channel", "facebook",
-                 "--date", "2026-12-01", "--lang", "en"])
+                 "--purpose", "school news", "--date", "2026-12-01", "--lang", "en"])
     manifest = json.loads((out / "minorguard-manifest.json").read_text(encoding="utf-8"))
     family = next(p for p in manifest["photos"] if "obama" in p["source"])
     assert code == 0 and family["status"] == "exported" and family["verdict_after"] == "PASS"

@@ -47,7 +47,9 @@ def register_consent_check(
                     date=when)
         elif consent.event_ids and event_id not in consent.event_ids:
             why = t("note.consent_events", lang, ids=", ".join(consent.event_ids))
-        elif purpose is not None and consent.purposes and not consent.allows_purpose(purpose):
+        elif consent.purposes and purpose is None:
+            why = t("note.consent_purpose_unsaid", lang, purposes=", ".join(consent.purposes))
+        elif consent.purposes and not consent.allows_purpose(purpose):
             why = t("note.consent_purposes", lang, purposes=", ".join(consent.purposes), purpose=purpose)
         else:
             why = t("note.consent_channels", lang, channels=", ".join(consent.channels), channel=channel or t("note.no_channel", lang))
