@@ -407,3 +407,135 @@ def test_files_that_differ_from_the_folders_own_manifest_are_refused(model_folde
     manifest.write_text("{not json")
     with pytest.raises(ModelError, match="cannot be read"):
         load_insightface_pack(folder, 0.5)
+
+
+# -- a folder or a model that cannot be read, loaded or run --------------------
+
+
+def _copy_pack(model_folder: Path, folder: Path, leave_out: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in BUILDERS:
+        if name != leave_out:
+            shutil.copy(model_folder / name, folder / name)
+    return folder
+
+
+def build_arcface_onnx_runtime_refuses(path: Path) -> Path:
+    """ArcFace's signature (so it takes the recognition role), valid ONNX, but one node is an operator of a domain
+    ONNX Runtime does not know: its session cannot be created."""
+    build_arcface(path)
+    model = onnx.load(str(path))
+    graph = model.graph
+    graph.node[-1].output[0] = "683_plain"
+    graph.node.append(helper.make_node("Unheard", ["683_plain"], ["683"], domain="org.minorguard.none", name="unheard"))
+    model.opset_import.append(helper.make_opsetid("org.minorguard.none", 1))
+    onnx.save(model, str(path))
+    return path
+
+
+def build_misshapen_detector(path: Path) -> Path:
+    """The SCRFD layout (9 outputs), but stride 8's boxes cut to 7 rows: ONNX Runtime runs it, and insightface's
+    decoding then fails on every picture ("operands could not be broadcast together with shapes (..) (7,)")."""
+    build_detector(path)
+    model = onnx.load(str(path))
+    graph = model.graph
+    next(n for n in graph.node if "bbox_8" in n.output).output[0] = "bbox_8_all"
+    for name, value in (("cut_start", [0]), ("cut_end", [7]), ("cut_axis", [0])):
+        graph.initializer.append(numpy_helper.from_array(np.array(value, np.int64), name))
+    graph.node.append(helper.make_node("Slice", ["bbox_8_all", "cut_start", "cut_end", "cut_axis"], ["bbox_8"], name="cut"))
+    onnx.save(model, str(path))
+    return path
+
+
+def test_a_model_folder_that_cannot_be_listed_is_one_line_in_the_runs_language(model_folder, tmp_path, unlistable, capsys):
+    """Was exit 70 and "gabim: PermissionError: [Errno 13] Permission denied: '...'"."""
+    from minorguard import cli
+
+    folder = _copy_pack(model_folder, tmp_path / "modelet ç")
+    unlistable(folder)
+    with pytest.raises(ModelError, match="cannot be read \\(permission denied\\)"):
+        load_insightface_pack(folder, 0.5)
+    assert cli.main(["models", "--models", str(folder)]) == cli.EXIT_USAGE
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"dosja e modeleve {folder} nuk lexohet (nuk ka leje)" in err and "PermissionError" not in err
+    # the local engine: the workers of the isolated one are other processes, which this test's refusal does not reach
+    assert cli.main(["scan", str(SAMPLE), "--models", str(folder), "--engine", "local", "--lang", "en"]) == cli.EXIT_USAGE
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"the model folder {folder} cannot be read (permission denied)" in err and "Errno" not in err
+
+
+def test_a_model_file_that_cannot_be_read_is_not_called_invalid(model_folder, tmp_path, monkeypatch, capsys):
+    import builtins
+
+    from minorguard import cli
+
+    folder = _copy_pack(model_folder, tmp_path / "modelet")
+    closed = str(folder / "genderage.onnx")
+    real_open = builtins.open
+
+    def refusing(file, *args, **kwargs):
+        if str(file) == closed:
+            raise PermissionError(13, "Permission denied", closed)
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing)
+    with pytest.raises(ModelError, match="genderage.onnx in .* cannot be read \\(permission denied\\)"):
+        load_insightface_pack(folder, 0.5)
+    assert cli.main(["models", "--models", str(folder)]) == cli.EXIT_USAGE
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"genderage.onnx në {folder} nuk lexohet (nuk ka leje)" in err
+    assert "ONNX" not in err and "Errno" not in err
+
+
+def test_a_recognition_model_onnx_runtime_refuses_stops_every_command_before_any_photo(model_folder, tmp_path, capsys):
+    """The ArcFace session loaded when a photo first needed it: `models` refused the pack, a one-photo scan gave a
+    verdict, and a grouped scan made every photo ERROR."""
+    from minorguard import cli
+    from minorguard.pipeline import Guard
+
+    folder = _copy_pack(model_folder, tmp_path / "buffalo", leave_out="w600k_r50.onnx")
+    build_arcface_onnx_runtime_refuses(folder / "w600k_r50.onnx")
+    with pytest.raises(ModelError, match="w600k_r50.onnx in .* did not load as an ONNX model"):
+        Guard(pack=str(folder))
+    assert cli.main(["models", "--models", str(folder), "--lang", "en"]) == cli.EXIT_USAGE
+    line = " ".join(capsys.readouterr().err.split())
+    assert "w600k_r50.onnx" in line and "did not load" in line
+    report = tmp_path / "r.json"
+    for engine in ("isolated", "local"):  # isolated: the scan's default, its workers and driver each load the pack
+        code = cli.main(["scan", str(SAMPLE), "--models", str(folder), "--engine", engine, "--json", str(report), "--lang", "en"])
+        assert code == cli.EXIT_USAGE, engine
+        assert " ".join(capsys.readouterr().err.split()) == line, engine  # the one line `models` gives
+        assert not report.exists()
+
+
+def test_a_detector_that_fails_on_any_picture_stops_before_any_photo_is_judged(model_folder, tmp_path, capsys):
+    """Was "ERROR a.jpg: ValueError: operands could not be broadcast together with shapes (12800,) (7,)" per photo."""
+    from minorguard import cli
+
+    folder = _copy_pack(model_folder, tmp_path / "buffalo", leave_out="det_10g.onnx")
+    build_misshapen_detector(folder / "det_10g.onnx")
+    with pytest.raises(ModelError, match="det_10g.onnx in .* failed when run on a trial picture") as raised:
+        load_insightface_pack(folder, 0.5)
+    assert raised.value.code == "trial_failed" and "ValueError" in str(raised.value)
+    assert cli.main(["scan", str(SAMPLE), str(SAMPLE), "--models", str(folder)]) == cli.EXIT_USAGE  # Albanian
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())
+    assert f"det_10g.onnx në {folder} u ngarkua, por dështoi kur u provua në një figurë prove" in err
+    assert "Traceback" not in err and "ValueError" in err  # the model's own words only after the line that names it
+    assert captured.out == ""  # no photo judged, no summary
+
+
+def test_a_model_that_fails_on_a_photo_is_named_in_its_error(pack, sample_rgb, monkeypatch):
+    """A failure the trial picture did not show (one photo's): that photo is ERROR, naming the model file."""
+    from minorguard.pipeline import Guard
+    from minorguard.report.files import explain_error
+
+    def broken(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together with shapes (12800,) (7,)")
+
+    monkeypatch.setattr(pack.detector._model, "detect", broken)
+    result = Guard(pack=pack).check(sample_rgb, label="a.jpg")
+    assert result.verdict.value == "ERROR" and result.error_code == "model_failed"
+    assert "det_10g.onnx" in result.error and "failed when it ran (ValueError: operands" in result.error
+    said = explain_error(result, "sq")
+    assert said.startswith("a.jpg: një model dështoi në këtë foto") and "det_10g.onnx" in said

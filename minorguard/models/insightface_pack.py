@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from minorguard.locale.coded_error import Problem
+from minorguard.locale.os_reasons import os_reason
 from minorguard.models.base import ModelError, ModelFile, ModelPack, gaussian_age_distribution, sha256_of_file
 from minorguard.models.detectors import nms_faces
 from minorguard.types import Box, DetectedFace
@@ -91,7 +92,9 @@ def read_signature(path: Path) -> OnnxSignature:
             model = onnx.load_model(str(path), load_external_data=False)
         except TypeError:  # very old onnx without the keyword
             model = onnx.load_model(str(path))
-    except (DecodeError, OSError, ValueError, RuntimeError) as error:
+    except OSError as error:  # a file that cannot be read is not thereby "not a valid ONNX model"
+        raise ModelError("onnx_unreadable", name=path.name, folder=path.parent, why=os_reason(error)) from None
+    except (DecodeError, ValueError, RuntimeError) as error:
         raise ModelError("not_onnx", name=path.name, folder=path.parent, why=error) from None
     graph = model.graph
     # protobuf parses many non-ONNX byte strings into an empty message, so an
@@ -173,6 +176,18 @@ def _zoo_model(sig: OnnxSignature, expected_task: str) -> Any:
     return model
 
 
+def _ran(path: Path, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``call(*args, **kwargs)``, a run of the model in ``path``; any failure of its own (a graph whose outputs do
+    not fit its role, a kernel that fails) as a ModelError naming the file, never Python's words alone ("operands
+    could not be broadcast together ...")."""
+    try:
+        return call(*args, **kwargs)
+    except (ModelError, MemoryError):  # already said; out of memory is the photo's (Guard.check says so)
+        raise
+    except Exception as error:
+        raise ModelError("run_failed", name=path.name, folder=path.parent, error=f"{type(error).__name__}: {str(error).strip()}") from None
+
+
 def _model_file(role: str, description: str, path: Path, cache: dict[Path, str]) -> ModelFile:
     if path not in cache:  # ArcFace files are ~170 MB: hash once
         cache[path] = sha256_of_file(path)
@@ -224,7 +239,7 @@ class InsightFaceDetector:
         faces: list[DetectedFace] = []
         # One call per size (the API both insightface 0.7 and 2.x share), merged below.
         for size in self.input_sizes:
-            boxes, kpss = self._model.detect(bgr, input_size=size)
+            boxes, kpss = _ran(self.path, self._model.detect, bgr, input_size=size)
             for i in range(boxes.shape[0]):
                 x1, y1 = max(0.0, float(boxes[i, 0])), max(0.0, float(boxes[i, 1]))
                 x2, y2 = min(float(w), float(boxes[i, 2])), min(float(h), float(boxes[i, 3]))
@@ -259,7 +274,7 @@ class InsightFaceAgeModel:
             b = face.box
             # Attribute.get crops around the box itself (1.5x the longer side).
             record = Face(bbox=np.array([b.x, b.y, b.x2, b.y2], np.float32))
-            _gender, age = self._model.get(bgr, record)
+            _gender, age = _ran(self.path, self._model.get, bgr, record)
             out[i] = float(age)
         return out
 
@@ -297,13 +312,16 @@ class InsightFaceEmbedder:
                 # no landmarks, no alignment: an unaligned embedding would match the wrong child
                 raise ModelError("no_landmarks", detector=face.detector or "unknown detector")
             chips.append(face_align.norm_crop(bgr, landmark=np.asarray(face.landmarks, np.float32), image_size=size))
-        vectors = np.asarray(self._model.get_feat(chips), dtype=np.float32).reshape(len(faces), -1)
+        vectors = np.asarray(_ran(self.path, self._model.get_feat, chips), dtype=np.float32).reshape(len(faces), -1)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-9)
 
 
 def _find_roles(folder: Path) -> dict[str, OnnxSignature]:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".onnx" and p.is_file())
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".onnx" and p.is_file())
+    except OSError as error:  # a folder that cannot be listed: said with the system's reason, in the run's language
+        raise ModelError("folder_unreadable", folder=folder, why=os_reason(error)) from None
     if not files:
         raise ModelError("no_onnx_files", folder=folder)
     found: dict[str, list[OnnxSignature]] = {}
@@ -342,8 +360,34 @@ def _check_manifest(folder: Path, used: Sequence[Path]) -> None:
             raise ModelError("manifest_mismatch", name=path.name, path=manifest)
 
 
+# the trial picture: a plain grey square, and a face-sized box with five landmarks on it
+TRIAL_SIDE = 128
+TRIAL_FACE = DetectedFace(Box(32.0, 32.0, 64.0, 64.0), 1.0, ((50.0, 56.0), (78.0, 56.0), (64.0, 70.0), (53.0, 84.0), (75.0, 84.0)), "trial")
+
+
+def _try_out(detector: InsightFaceDetector, age_model: InsightFaceAgeModel, embedder: InsightFaceEmbedder) -> None:
+    """Run each model once on a grey picture before any photo is judged: a model that fails whatever the photo (a
+    detector graph whose outputs do not fit SCRFD) stops the command here with one line naming it, instead of
+    making every photo ERROR with Python's words. The detector runs at its fixed size, or at TRIAL_SIDE px: the
+    graph's layout shows at any size, and a 128 px pass costs a twenty-fifth of a 640 px one."""
+    grey = np.full((TRIAL_SIDE, TRIAL_SIDE, 3), 128, np.uint8)
+    size = detector.input_sizes[0] if len(detector.input_sizes) == 1 else (TRIAL_SIDE, TRIAL_SIDE)
+    try:
+        _ran(detector.path, detector._model.detect, grey, input_size=size)
+        age_model.point_ages(grey, [TRIAL_FACE])
+        embedder.embed(grey, [TRIAL_FACE])
+    except ModelError as error:
+        if error.code != "run_failed":
+            raise
+        raise ModelError("trial_failed", **error.problems[0].params) from None
+
+
 def load_insightface_pack(path: Path, detector_threshold: float) -> ModelPack:
-    """A ModelPack from a folder of insightface ONNX files; raises ModelError naming what is wrong."""
+    """A ModelPack from a folder of insightface ONNX files; raises ModelError naming what is wrong.
+
+    Every model loads, and runs once on a trial picture, here: a model that cannot is found before any photo is
+    judged (``minorguard models``, ``scan``, ``export``, ``review`` and ``Guard`` all stop with the same line),
+    not by the first photo that needs it."""
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise ModelError("no_folder", folder=folder)
@@ -351,13 +395,16 @@ def load_insightface_pack(path: Path, detector_threshold: float) -> ModelPack:
     _check_manifest(folder, [sig.path for sig in roles.values()])
     detector = InsightFaceDetector(roles[ROLE_DETECTOR], score_threshold=detector_threshold)
     age_model = InsightFaceAgeModel(roles[ROLE_GENDERAGE])
-    recognition = roles[ROLE_RECOGNITION]
+    # the ArcFace session (~170 MB) loads now too: loaded when a photo first needed it, a recognition model ONNX
+    # Runtime refuses let a one-photo scan pass and made every photo of a grouped scan ERROR
+    embedder = InsightFaceEmbedder(roles[ROLE_RECOGNITION])
+    _try_out(detector, age_model, embedder)
     return ModelPack(
         name=f"insightface:{folder.name}",
         detector=detector,
         age_model=age_model,
-        # the ArcFace session (~170 MB) loads only when a consent match needs it
-        _embedder_factory=lambda: InsightFaceEmbedder(recognition),
+        _embedder_factory=lambda: embedder,
+        _embedder_name=embedder.name,  # known now: worker processes can describe the pack to the driver by name
         licence_note=(
             f"insightface models from {folder}: licensed {INSIGHTFACE_LICENCE}; "
             "minorguard never downloads them. Check the licence before any official use."
