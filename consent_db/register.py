@@ -30,10 +30,11 @@ from consent_db.errors import KeyProblem, NotFound, RegisterError
 from consent_db.records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInfo, GuardianInfo, KnownAdultInfo
 from consent_db.schema import AuditEntry, Child, Consent, Enrolment, Event, Guardian, KnownAdult, Meta
 from consent_db.store import Store, data_dir
+from minorguard.locale.coded_error import Problem
 from minorguard.locale.os_reasons import os_reason
 from minorguard.locale.typed_text import folded_form
 
-__all__ = ["KEY_FILE_NAME", "Register", "document_type", "parse_channels"]
+__all__ = ["KEY_FILE_NAME", "Register", "document_complete", "document_type", "parse_channels"]
 
 KEY_FILE_NAME = "register.key"
 _SEALED = "enc1:"  # a sealed name or contact: this prefix, then base64 of its AES-GCM blob
@@ -67,6 +68,54 @@ def document_type(data: bytes) -> str | None:
     if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"heif"):
         return "heif"
     return None
+
+
+_KIND_NAMES = {"pdf": "PDF", "jpeg": "JPEG", "png": "PNG", "tiff": "TIFF", "webp": "WebP", "heif": "HEIC/HEIF"}
+# where a PDF's last %%EOF marker must lie: within the last 1024 bytes (the PDF reference's reading rule)
+_PDF_TAIL = 1024
+
+
+# pages of a scanned form decoded at most (the photo decoder's MAX_FRAMES; the register never imports the decoder)
+_MAX_PAGES = 300
+
+
+def document_complete(data: bytes, kind: str) -> bool:
+    """Whether a document of ``kind`` (:func:`document_type`) is whole, not just its first bytes: a PDF ends with an
+    ``%%EOF`` marker (a cut-short download or a file of a header alone has none), an image decodes in full, every
+    page of it, within the photos' pixel limit (the policy's default ``limits.max_pixels``: a decompression bomb is
+    refused before a pixel of it is decoded)."""
+    if kind == "pdf":
+        return b"%%EOF" in data[max(len(b"%PDF-"), len(data) - _PDF_TAIL):]
+    import io
+    import warnings
+
+    from PIL import Image
+
+    from minorguard.rules.policy import Policy
+
+    try:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    except ImportError:  # pragma: no cover - only without pillow-heif: a HEIC form is then refused, never taken unread
+        pass
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as image:
+                pages = int(getattr(image, "n_frames", 1) or 1)
+                if pages > _MAX_PAGES:
+                    return False
+                for page in range(pages):
+                    image.seek(page)
+                    if image.width * image.height > Policy.max_pixels:
+                        return False
+                    image.load()  # a file cut short or damaged fails here (truncated images are never loaded)
+    except MemoryError:
+        raise
+    except Exception:  # any decoder's failure (libheif raises RuntimeError, TIFF TypeError): not a whole image
+        return False
+    return True
 
 
 def parse_channels(values: Iterable[str]) -> tuple[str, ...]:
@@ -318,10 +367,22 @@ class Register:
             return [self._child_info(c, full=True) for c in session.execute(select(Child).order_by(Child.created_at)).scalars()]
 
     def set_never_publish(self, child_id: str, flag: bool = True, reason: str = "") -> ChildInfo:
+        """Put a child on the never-publish list, or take it off (``flag=False``). Its enrolment photos are kept while
+        it is on the list (they are what recognises the child); taken off with no consent in force, the child's
+        enrolment photos and embeddings are erased in the same transaction (nothing else allows keeping them)."""
         if flag and not reason.strip():
             raise RegisterError("never_publish_reason")
+        erased = 0
         with self.store.transaction() as session:
-            return self._child_info(self._set_never_publish(session, self._child(session, child_id), flag, reason), full=True)
+            child = self._child(session, child_id)
+            was_on = bool(child.never_publish)
+            self._set_never_publish(session, child, flag, reason)
+            if was_on and not flag and not _consents_in_force(child):
+                erased = self._erase(session, child, "taken off the never-publish list, no consent in force")
+            info = self._child_info(child, full=True)
+        if erased:
+            self.store.scrub()
+        return info
 
     def _set_never_publish(self, session: Session, child: Child, flag: bool, reason: str) -> Child:
         child.never_publish = flag
@@ -378,6 +439,10 @@ class Register:
         kind = document_type(data)
         if kind is None:
             raise RegisterError("not_document")
+        if not document_complete(data, kind):
+            named = Problem("register.the_document") if isinstance(document, (bytes, bytearray, memoryview)) else str(document)
+            why = Problem("register.incomplete_pdf") if kind == "pdf" else Problem("register.incomplete_image", {"kind": _KIND_NAMES[kind]})
+            raise RegisterError("document_incomplete", path=named, why=why)
         scope = parse_channels(channels)
         if date_signed is None:
             raise RegisterError("no_signed_date")
@@ -433,19 +498,25 @@ class Register:
         return consent
 
     def withdraw_consent(self, record_id: str, reason: str, on: date | None = None) -> ConsentInfo:
-        """Withdraw a consent; the child's biometric data is erased unless another consent is still in force."""
-        on = on or date.today()
+        """Withdraw a consent; the child's biometric data is erased unless another consent is still in force.
+        ``on`` (default today) is neither before the form was signed nor after today: a withdrawal dated before the
+        signature, or one yet to come, is not one that happened."""
+        today = date.today()
+        on = on or today
         with self.store.transaction() as session:
             consent = _get(session, Consent, record_id, "not_found_record")  # an unknown id is said first, not the reason
             if consent.status == "withdrawn":
                 raise RegisterError("already_withdrawn", id=record_id, on=str(consent.withdrawn_on))
             reason = _require_text(reason, "empty_withdraw_reason")
+            if on > today:
+                raise RegisterError("withdrawn_future", on=str(on), today=str(today))
+            if on < consent.date_signed:
+                raise RegisterError("withdrawn_before_signed", on=str(on), id=record_id, signed=str(consent.date_signed))
             consent.status, consent.withdrawn_on, consent.withdrawn_reason = "withdrawn", on, reason
             audit.append(session, self.actor, "consent_withdrawn", consent.child_id, {"record": record_id, "on": str(on), "reason": reason}, document_sha256=consent.document_sha256)
             child = consent.child
-            live = [c for c in child.consents if c.status == "active" and (c.valid_until is None or c.valid_until >= date.today())]
             erased = 0
-            if not live and not child.never_publish:
+            if not _consents_in_force(child) and not child.never_publish:
                 erased = self._erase(session, child, f"consent {record_id} withdrawn")
             info = _consent_info(consent)
         if erased:
@@ -605,10 +676,15 @@ class Register:
         return vectors, children
 
     def erase_biometrics(self, child_id: str, reason: str) -> int:
-        """Delete every enrolment photo and embedding of a child; the audit trail stays."""
+        """Delete every enrolment photo and embedding of a child (how many); the audit trail stays, and a SQLite
+        register's write-ahead log is emptied of them. A child on the never-publish list is refused: its photos are
+        what recognises it (taking it off the list erases them when no consent is in force)."""
         reason = _require_text(reason, "empty_erase_reason")
         with self.store.transaction() as session:
-            erased = self._erase(session, self._child(session, child_id), reason)
+            child = self._child(session, child_id)
+            if child.never_publish:
+                raise RegisterError("erase_never_publish", id=child_id)
+            erased = self._erase(session, child, reason)
         if erased:
             self.store.scrub()
         return erased
@@ -622,6 +698,7 @@ class Register:
             session.delete(row)
         child.biometrics_erased_at = _now()
         session.flush()
+        session.expire(child, ["enrolments"])  # read again: the child's info counts none left
         audit.append(session, self.actor, "biometrics_erased", child.id, {"reason": reason, "photos": len(rows), "photo_sha256s": hashes})
         return len(rows)
 
@@ -891,6 +968,12 @@ def _read_document(document: bytes | os.PathLike | str | None) -> bytes:
         raise RegisterError("document_empty")
     return data
 
+
+
+def _consents_in_force(child: Child) -> list[Consent]:
+    """The child's consents not withdrawn and not ended (one that starts later counts: it was given)."""
+    today = date.today()
+    return [c for c in child.consents if c.status == "active" and (c.valid_until is None or c.valid_until >= today)]
 
 
 def _consent_info(c: Consent) -> ConsentInfo:

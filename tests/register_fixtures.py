@@ -13,9 +13,22 @@ import pytest
 PG_URL = os.environ.get("MINORGUARD_TEST_PG_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
-# smallest files that pass the document check
+# smallest files that pass the document check: complete documents (a PDF ends with %%EOF, an image decodes in full);
+# a PDF made unique by a few bytes after its end still has the marker within its last 1024 bytes
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8), 255).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
 
 
 def _pg_schema_url(schema: str) -> str:
@@ -79,6 +92,6 @@ def consent_for_the_portraits_girls(checks, folder: Path, channels: list[str]) -
         child = checks.register.add_child(f"Vajza {k} Çelë")
         enrolled = checks.enrol(child.id, enlarged, number)
         assert enrolled.face == number
-        form = b"%PDF-1.4\n% leje me shkrim " + child.id.encode()
+        form = b"%PDF-1.4\n% leje me shkrim " + child.id.encode() + b"\n%%EOF\n"
         records.append(checks.register.add_consent(child.id, form, date(2026, 9, 1), channels).id)
     return records

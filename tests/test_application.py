@@ -212,13 +212,14 @@ def test_a_child_enrolled_although_the_models_read_an_adult_is_recognised_as_tha
         assert len(adults) == 2
         child = checks.register.add_child("Djali Çelë")
         checks.enrol(child.id, FAMILY, adults[0], confirm_child=True)
-        checks.register.set_never_publish(child.id, True, "çështje kujdestarie")
-        never = checks.check(FAMILY).faces[adults[0] - 1]
-        assert (never.action.value, never.reason.value, never.detail) == ("block", "never_publish", child.id)
-        checks.register.set_never_publish(child.id, False)
         unconsented = checks.check(FAMILY)
         assert [(f.number, f.reason.value) for f in unconsented.faces if f.number in adults] == \
             [(adults[0], "consent_out_of_scope"), (adults[1], "adult")]  # the other adult is not taken for the child
+        checks.register.set_never_publish(child.id, True, "çështje kujdestarie")
+        never = checks.check(FAMILY).faces[adults[0] - 1]
+        assert (never.action.value, never.reason.value, never.detail) == ("block", "never_publish", child.id)
+        # taken off the list with no consent in force: the enrolment photo that recognised the child is erased
+        assert checks.register.set_never_publish(child.id, False).enrolment_photos == 0
 
 
 def test_an_exemption_waits_for_a_person_while_a_never_publish_child_cannot_be_recognised(guard, data_dir, tmp_path):

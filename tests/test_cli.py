@@ -405,3 +405,30 @@ def test_importing_the_package_loads_no_model_library():
     assert done.returncode == 0, done.stderr
     heavy, loaded = done.stdout.splitlines()
     assert heavy == "" and loaded == "minorguard.pipeline BLOCK"
+
+
+def test_a_jsonl_report_is_said_written_like_the_others(tmp_path, capsys):
+    """`--json`, `--csv` and `--html` each said "written: FILE"; `--jsonl` wrote its file without a word."""
+    lines = tmp_path / "rezultatet ç.jsonl"
+    assert main(["scan", str(BIDEN), "--jsonl", str(lines), "--engine", "local", "--lang", "en"]) == EXIT_PASS
+    assert f"written: {lines}" in " ".join(capsys.readouterr().err.split())
+    assert json.loads(lines.read_text(encoding="utf-8").splitlines()[0])["verdict"] == "PASS"
+    assert main(["scan", str(BIDEN), "--jsonl", str(lines), "--engine", "local"]) == EXIT_PASS  # Albanian by default
+    assert f"u shkrua: {lines}" in " ".join(capsys.readouterr().err.split())
+
+
+def test_the_jsonl_stream_is_owner_only_as_the_other_reports(guard, tmp_path):
+    """The audit: `scan --jsonl FILE` was written -rw-r--r-- (child refs, consent ids and paths in it) while --json,
+    --csv and --html are 0600; a file there already kept its mode too."""
+    new, old = tmp_path / "rezultatet.jsonl", tmp_path / "e vjetra.jsonl"
+    old.write_text("rreshti i vjetër\n" * 50, encoding="utf-8")
+    old.chmod(0o644)
+    mask = os.umask(0o022)
+    try:
+        for path in (new, old):
+            assert main(["scan", str(BIDEN), "--jsonl", str(path), "--lang", "en"]) == EXIT_PASS
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+            lines = path.read_text(encoding="utf-8").splitlines()
+            assert len(lines) == 1 and json.loads(lines[0])["verdict"] == "PASS"  # streamed in full, the old lines gone
+    finally:
+        os.umask(mask)

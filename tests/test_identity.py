@@ -79,7 +79,7 @@ def test_an_old_registers_enrolments_are_described_again_and_their_children_reco
         reg = checks.register
         girl = reg.add_child("Vajza Çelë")
         reg.add_enrolment(girl.id, photo.data, plain[1], face_index=2, face_height_px=faces[1].box.height, embedder="dlib-resnet-v1")
-        reg.add_consent(girl.id, b"%PDF-1.4\n% leje", date(2026, 9, 1), ["facebook"])
+        reg.add_consent(girl.id, b"%PDF-1.4\n% leje\n%%EOF\n", date(2026, 9, 1), ["facebook"])
         other = reg.add_child("Motra")
         moved = FAMILY.read_bytes() + b"\0"  # another file (sha256) of the same picture, enrolled under a number that finds another face
         reg.add_enrolment(other.id, moved, plain[3], face_index=3, face_height_px=faces[3].box.height, embedder="dlib-resnet-v1")

@@ -59,7 +59,7 @@ def test_wrong_key_refuses(register_env, monkeypatch):
 
 def test_documents_and_embeddings_are_encrypted_at_rest(register, register_env):
     child = register.add_child("Ana")
-    marker = b"%PDF-1.4 SECRET-FORM-CONTENT-1234567890"
+    marker = b"%PDF-1.4 SECRET-FORM-CONTENT-1234567890\n%%EOF\n"
     record = register.add_consent(child.id, marker, TODAY - timedelta(days=1), ["all"])
     vector = np.full(128, 0.123456, np.float32)
     register.add_enrolment(child.id, b"\xff\xd8\xffPHOTO-BYTES-XYZ", vector, face_index=0, face_height_px=120, embedder="t")

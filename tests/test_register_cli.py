@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from register_fixtures import PDF, register_env  # noqa: F401
+from register_fixtures import PDF, PNG, register_env  # noqa: F401
 
 from consent_db import Register
 from minorguard.cli import EXIT_BLOCK, EXIT_PASS, EXIT_USAGE, main
@@ -145,7 +145,7 @@ def _write_import(tmp_path: Path, rows: list[dict]) -> Path:
 
     (tmp_path / "forms").mkdir(exist_ok=True)
     (tmp_path / "forms" / "a.pdf").write_bytes(PDF)
-    (tmp_path / "forms" / "b.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    (tmp_path / "forms" / "b.png").write_bytes(PNG)
     path = tmp_path / "register.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=IMPORT_COLUMNS)

@@ -32,6 +32,7 @@ READING = [
     ["guardian", "add", "ch-00000000", "Drita Hoxha"],
     ["consent", "withdraw", "cr-00000000", "--reason", "parent asked"],
     ["child", "never-publish", "ch-00000000", "--reason", "custody case"],
+    ["child", "erase-photos", "ch-00000000"],
     ["event", "close", "flamuri-2026"],
     ["event", "update", "flamuri-2026", "--radius", "500"],
     ["adult", "remove", "ka-00000000"],

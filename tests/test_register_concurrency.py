@@ -28,7 +28,7 @@ WRITER = textwrap.dedent(
     with Register(url) as reg:
         for i in range(n):
             child = reg.add_child(f"{tag}-{i}")
-            reg.add_consent(child.id, b"%PDF-1.4 " + f"{tag}-{i}".encode(), date(2026, 9, 1), ["facebook"])
+            reg.add_consent(child.id, b"%PDF-1.4 " + f"{tag}-{i}".encode() + b" %%EOF", date(2026, 9, 1), ["facebook"])
     print("done", tag)
     """
 )

@@ -496,7 +496,7 @@ def test_an_empty_purpose_is_the_empty_purpose_as_in_scan_and_the_library(in_pro
             portrait.resize((portrait.width * 2, portrait.height * 2), Image.LANCZOS).save(enlarged)
             child = register.add_child(f"Vajza {k} Çelë")
             assert checks.enrol(child.id, enlarged, number).face == number
-            register.add_consent(child.id, b"%PDF-1.4\n% leje " + child.id.encode(), date(2026, 9, 1), ["facebook"], ["lajme"])
+            register.add_consent(child.id, b"%PDF-1.4\n% leje " + child.id.encode() + b"\n%%EOF\n", date(2026, 9, 1), ["facebook"], ["lajme"])
         checks.register = None  # the register is the service's: not closed here
     within = server.check(FAMILY.read_bytes(), "channel=facebook&purpose=lajme")
     assert within.status == 200 and within.json["verdict"] == "PASS", within.body[:300]

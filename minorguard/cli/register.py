@@ -35,7 +35,7 @@ __all__ = ["IMPORT_COLUMNS", "register_commands"]
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-child_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Children in the consent register: add, list, show, enrol photos, never-publish.")
+child_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Children in the consent register: add, list, show, enrol photos, erase photos, never-publish.")
 guardian_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Parents and guardians of enrolled children.")
 consent_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Signed consent forms: add, withdraw, list.")
 register_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The whole register: export (no biometric data) and import from CSV.")
@@ -242,13 +242,35 @@ def child_never_publish(
     by: str | None = typer.Option(None, "--by", help=BY_HELP),
     lang: Lang = LangOpt,
 ) -> None:
-    """Mark a child never to be published, whatever consent exists (or --off to clear)."""
+    """Mark a child never to be published, whatever consent exists (or --off to clear: with no consent in force, the
+    child's enrolment photos and face embeddings are then erased, as a withdrawal erases them)."""
     with OpenRegister(db, by, lang, create=False) as reg:
+        before = reg.get_child(child_id).enrolment_photos
         child = reg.set_never_publish(child_id, not off, reason)
     console.print(t("register.never_publish_on" if child.never_publish else "register.never_publish_off", lang.value, id=child.id))
+    if off and before > child.enrolment_photos:
+        console.print(t("register.never_publish_off_erased", lang.value, id=child.id, n=before - child.enrolment_photos))
     if child.never_publish and not child.enrolment_photos:
         # she cannot be recognised: outside events her face blocks anyway, at a public or outdoor event a person decides
         err.print(f"[yellow]{t('cli.warning', lang.value)}:[/] {t('register.never_publish_no_photo', lang.value, id=child.id)}", soft_wrap=True)
+
+
+@child_app.command("erase-photos")
+def child_erase_photos(
+    child_id: str = typer.Argument(...),
+    reason: str = typer.Option("", "--reason", help="Why (written to the audit log)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
+) -> None:
+    """Erase a child's enrolment photos and face embeddings now (audited; no copy is left in the register's files).
+    Refused for a child on the never-publish list: the photos are what recognises the child."""
+    with OpenRegister(db, by, lang, create=False) as reg:
+        erased = reg.erase_biometrics(child_id, reason.strip() or "erased on request (child erase-photos)")
+    if erased:
+        console.print(t("register.photos_erased", lang.value, id=child_id, n=erased))
+    else:
+        console.print(t("register.photos_none", lang.value, id=child_id))
 
 
 # -- guardian ---------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import time
 from enum import Enum
 from pathlib import Path
@@ -41,8 +42,21 @@ class Engine(str, Enum):
 
 
 def _open_jsonl(path: Path, lang: str, checks: Any) -> Any:
+    """The --jsonl file, streamed to as results come: owner-only (0600) as the other reports are (child refs, consent
+    ids and paths are in it), created so and made so before an existing file is emptied and written."""
     try:
-        return open(path, "w", encoding="utf-8")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                if hasattr(os, "fchmod"):
+                    os.fchmod(fd, 0o600)
+                else:  # pragma: no cover - Windows before Python 3.13
+                    os.chmod(path, 0o600)
+                os.ftruncate(fd, 0)
+            return os.fdopen(fd, "w", encoding="utf-8")
+        except BaseException:
+            os.close(fd)
+            raise
     except OSError as error:
         checks.close()
         fail(t("scan.jsonl_unwritable", lang, path=path, error=say_os_error(error, lang)))
@@ -214,6 +228,8 @@ def scan(
             groups=batch.groups if batch is not None else None, policy=guard.policy,
         )
         err.print(t("cli.written", lang_s, path=html_out))
+    if jsonl_out:  # written line by line as photos were judged: said like the other reports
+        err.print(t("cli.written", lang_s, path=jsonl_out))
     raise typer.Exit(exit_code(r.verdict for r in results))
 
 

@@ -70,8 +70,8 @@ HELP_SQ: dict[str, str] = {
     "Who declares or changes it (default $MINORGUARD_ACTOR or the login name).":
         "Kush e deklaron ose e ndryshon (e paracaktuar: $MINORGUARD_ACTOR ose emri i hyrjes).",
     # children
-    "Children in the consent register: add, list, show, enrol photos, never-publish.":
-        "Fëmijët në regjistrin e lejeve: shto, listo, shfaq, regjistro foto, mos publiko kurrë.",
+    "Children in the consent register: add, list, show, enrol photos, erase photos, never-publish.":
+        "Fëmijët në regjistrin e lejeve: shto, listo, shfaq, regjistro foto, fshi fotot, mos publiko kurrë.",
     "Add a child; prints the child's id (the pseudonymous reference used in reports). A child of the same name "
     "(case, spaces and accents typed either way) and date of birth is refused, naming the one there.":
         "Shton një fëmijë; shfaq id-në e fëmijës (referenca me pseudonim që përdoret në raporte). Një fëmijë me të njëjtin emër "
@@ -87,8 +87,15 @@ HELP_SQ: dict[str, str] = {
     "The policy the scan used: --face counts the faces it finds.": "Politika që përdori skanimi: --face numëron fytyrat që gjen ajo.",
     "Enrol although the age estimate calls the face an adult: you vouch that it is the child.": "Regjistroje edhe pse vlerësimi i moshës e quan fytyrën të rritur: ju garantoni që është fëmija.",
     "Every child with consent status and enrolment count.": "Çdo fëmijë me gjendjen e lejes dhe numrin e fotove të regjistruara.",
-    "Mark a child never to be published, whatever consent exists (or --off to clear).":
-        "Shënon një fëmijë që nuk duhet publikuar kurrë, pavarësisht lejeve (ose --off për ta hequr).",
+    "Mark a child never to be published, whatever consent exists (or --off to clear: with no consent in force, the "
+    "child's enrolment photos and face embeddings are then erased, as a withdrawal erases them).":
+        "Shënon një fëmijë që nuk duhet publikuar kurrë, pavarësisht lejeve (ose --off për ta hequr: kur nuk ka leje në fuqi, "
+        "fotot e regjistrimit dhe gjurmët e fytyrës së fëmijës fshihen atëherë, ashtu si i fshin një tërheqje e lejes).",
+    "Erase a child's enrolment photos and face embeddings now (audited; no copy is left in the register's files). "
+    "Refused for a child on the never-publish list: the photos are what recognises the child.":
+        "Fshin tani fotot e regjistrimit dhe gjurmët e fytyrës së një fëmije (shënohet në ditarin e auditimit; nuk mbetet asnjë "
+        "kopje në skedarët e regjistrit). Refuzohet për një fëmijë në listën «mos publiko kurrë»: fotot janë ato që e njohin fëmijën.",
+    "Why (written to the audit log).": "Pse (shkruhet në ditarin e auditimit).",
     "Why (for example a custody or safeguarding case).": "Pse (për shembull një çështje kujdestarie ose mbrojtjeje).",
     "Clear the flag.": "Heq shënimin.",
     "One child: guardians, consents (scope, validity, status) and enrolment count; never biometric data.":
