@@ -51,7 +51,10 @@ def test_a_photo_past_a_limit_is_an_error_with_its_reason_and_the_batch_goes_on(
     assert exit_code == EXIT_BLOCK  # ERROR blocks publication, as every ERROR does
     photos = json.loads(report.read_text(encoding="utf-8"))["photos"]
     assert len(photos) == 5  # every photo has its answer: no photo stopped the others
-    assert {p["verdict"] for p in photos} == {"ERROR"} and {p["error_code"] for p in photos} <= codes
+    # the megapixel photos are past either limit on any machine; the 512 px astronaut once finished in 0.2 s (CI)
+    large = [p for p in photos if "mpx" in p["source"]]
+    assert len(large) == 2 and all(p["verdict"] == "ERROR" for p in large)
+    assert {p["error_code"] for p in photos if p["verdict"] == "ERROR"} <= codes
     out = capsys.readouterr().out
     assert said in out or "worker checking it stopped" in out
 
