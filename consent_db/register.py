@@ -254,14 +254,27 @@ class Register:
                 row.value = _NAME_INDEX_FORM
 
     def _seal_legacy(self) -> None:
-        """Names and contacts a register stored before they were sealed: sealed now, in one transaction."""
+        """Names, contacts and the never-publish and withdrawal reasons a register stored before they were sealed: sealed
+        now, in one transaction."""
         with self.store.transaction() as session:
             plain = [row for model in (Child, Guardian, KnownAdult)
                      for row in session.execute(select(model).where(~model.name.startswith(_SEALED))).scalars()]
             plain += [g for g in session.execute(select(Guardian).where(Guardian.contact != "", ~Guardian.contact.startswith(_SEALED))).scalars()
                       if g not in plain]
+            plain += [c for c in session.execute(select(Child).where(Child.never_publish_reason.is_not(None),
+                                                                       ~Child.never_publish_reason.startswith(_SEALED))).scalars()
+                      if c not in plain]
+            reasons = list(session.execute(select(Consent).where(Consent.withdrawn_reason.is_not(None),
+                                                                 ~Consent.withdrawn_reason.startswith(_SEALED))).scalars())
+            for consent in reasons:
+                consent.withdrawn_reason = self._seal(consent.withdrawn_reason, f"consents.withdrawn_reason:{consent.id}")
+            plain += reasons
             for row in plain:
                 table = row.__tablename__
+                if table == "consents":
+                    continue
+                if table == "children" and row.never_publish_reason and not row.never_publish_reason.startswith(_SEALED):
+                    row.never_publish_reason = self._seal(row.never_publish_reason, f"children.never_publish_reason:{row.id}")
                 if not row.name.startswith(_SEALED):
                     if table != "guardians":
                         row.name_index = self.name_index(row.name)
@@ -290,12 +303,21 @@ class Register:
         return GuardianInfo(g.id, g.child_id, self._unseal(g.name, f"guardians.name:{g.id}"), g.relation,
                             self._unseal(g.contact, f"guardians.contact:{g.id}"))
 
+    def _consent_info(self, c: Consent) -> ConsentInfo:
+        return ConsentInfo(
+            id=c.id, child_id=c.child_id, guardian_id=c.guardian_id, document_sha256=c.document_sha256, document_type=c.document_type,
+            date_signed=c.date_signed, recorded_by=c.recorded_by, recorded_at=c.recorded_at, channels=tuple(c.channels),
+            purposes=tuple(c.purposes), event_ids=tuple(c.event_ids), valid_from=c.valid_from, valid_until=c.valid_until,
+            status=c.status, withdrawn_on=c.withdrawn_on,
+            withdrawn_reason=self._unseal(c.withdrawn_reason, f"consents.withdrawn_reason:{c.id}") or None,
+        )
+
     def _child_info(self, c: Child, full: bool = False) -> ChildInfo:
         return ChildInfo(
             id=c.id, name=self._unseal(c.name, f"children.name:{c.id}"), dob=c.dob, never_publish=bool(c.never_publish),
-            never_publish_reason=c.never_publish_reason, enrolment_photos=len(c.enrolments), biometrics_erased_at=c.biometrics_erased_at,
+            never_publish_reason=self._unseal(c.never_publish_reason, f"children.never_publish_reason:{c.id}") or None, enrolment_photos=len(c.enrolments), biometrics_erased_at=c.biometrics_erased_at,
             guardians=tuple(self._guardian_info(g) for g in c.guardians) if full else (),
-            consents=tuple(_consent_info(x) for x in c.consents) if full else (),
+            consents=tuple(self._consent_info(x) for x in c.consents) if full else (),
         )
 
     def _known_adult_info(self, row: KnownAdult, count: int) -> KnownAdultInfo:
@@ -386,8 +408,11 @@ class Register:
 
     def _set_never_publish(self, session: Session, child: Child, flag: bool, reason: str) -> Child:
         child.never_publish = flag
-        child.never_publish_reason = reason.strip() or None
-        audit.append(session, self.actor, "never_publish_set" if flag else "never_publish_cleared", child.id, {"reason": reason.strip()})
+        # why a child must never be published (a custody case, a court order) is sealed like a name, in the row and
+        # in the audit log (the log keeps it for good; it was readable in the file)
+        child.never_publish_reason = self._seal(reason.strip(), f"children.never_publish_reason:{child.id}") or None
+        audit.append(session, self.actor, "never_publish_set" if flag else "never_publish_cleared", child.id,
+                     {"reason": self._seal(reason.strip(), f"audit.never_publish_reason:{child.id}")})
         return child
 
     def add_guardian(self, child_id: str, name: str, relation: str = "", contact: str = "") -> GuardianInfo:
@@ -421,7 +446,7 @@ class Register:
         """Record a signed form. The document (PDF or image scan) is stored encrypted with its sha256."""
         checked = self.check_consent(document, date_signed, channels, purposes, event_ids, valid_from, valid_until)
         with self.store.transaction() as session:
-            return _consent_info(self._add_consent(session, child_id, checked, guardian_id))
+            return self._consent_info(self._add_consent(session, child_id, checked, guardian_id))
 
     @staticmethod
     def check_consent(
@@ -512,13 +537,16 @@ class Register:
                 raise RegisterError("withdrawn_future", on=str(on), today=str(today))
             if on < consent.date_signed:
                 raise RegisterError("withdrawn_before_signed", on=str(on), id=record_id, signed=str(consent.date_signed))
-            consent.status, consent.withdrawn_on, consent.withdrawn_reason = "withdrawn", on, reason
-            audit.append(session, self.actor, "consent_withdrawn", consent.child_id, {"record": record_id, "on": str(on), "reason": reason}, document_sha256=consent.document_sha256)
+            consent.status, consent.withdrawn_on = "withdrawn", on
+            consent.withdrawn_reason = self._seal(reason, f"consents.withdrawn_reason:{consent.id}")  # a parent's words
+            audit.append(session, self.actor, "consent_withdrawn", consent.child_id,
+                         {"record": record_id, "on": str(on), "reason": self._seal(reason, f"audit.withdrawn_reason:{record_id}")},
+                         document_sha256=consent.document_sha256)
             child = consent.child
             erased = 0
             if not _consents_in_force(child) and not child.never_publish:
                 erased = self._erase(session, child, f"consent {record_id} withdrawn")
-            info = _consent_info(consent)
+            info = self._consent_info(consent)
         if erased:
             self.store.scrub()
         return info
@@ -526,7 +554,7 @@ class Register:
     def get_consent(self, record_id: str) -> ConsentInfo:
         with self.store.transaction() as session:
             consent = _get(session, Consent, record_id, "not_found_record")
-            return _consent_info(consent)
+            return self._consent_info(consent)
 
     def list_consents(self, child_id: str | None = None) -> list[ConsentInfo]:
         with self.store.transaction() as session:
@@ -534,7 +562,7 @@ class Register:
             if child_id is not None:
                 self._child(session, child_id)
                 query = query.where(Consent.child_id == child_id)
-            return [_consent_info(c) for c in session.execute(query).scalars()]
+            return [self._consent_info(c) for c in session.execute(query).scalars()]
 
     def document(self, record_id: str) -> bytes:
         """The signed form, decrypted (for a person to read; never exported)."""
@@ -576,7 +604,7 @@ class Register:
                         guardian_id = (existing or self._add_guardian(session, child.id, g["name"], g.get("relation", ""), g.get("contact", ""))).id
                     if row.get("never_publish_reason") and not child.never_publish:
                         self._set_never_publish(session, child, True, row["never_publish_reason"])
-                    added.append(_consent_info(self._add_consent(session, child.id, row["consent"], guardian_id)))
+                    added.append(self._consent_info(self._add_consent(session, child.id, row["consent"], guardian_id)))
                 except RegisterError as error:
                     error.at_line(row.get("line", "?"))
                     raise
@@ -699,7 +727,8 @@ class Register:
         child.biometrics_erased_at = _now()
         session.flush()
         session.expire(child, ["enrolments"])  # read again: the child's info counts none left
-        audit.append(session, self.actor, "biometrics_erased", child.id, {"reason": reason, "photos": len(rows), "photo_sha256s": hashes})
+        audit.append(session, self.actor, "biometrics_erased", child.id,
+                     {"reason": self._seal(reason, f"audit.erasure_reason:{child.id}"), "photos": len(rows), "photo_sha256s": hashes})
         return len(rows)
 
     def purge_expired(self, today: date | None = None) -> list[str]:
@@ -976,13 +1005,6 @@ def _consents_in_force(child: Child) -> list[Consent]:
     return [c for c in child.consents if c.status == "active" and (c.valid_until is None or c.valid_until >= today)]
 
 
-def _consent_info(c: Consent) -> ConsentInfo:
-    return ConsentInfo(
-        id=c.id, child_id=c.child_id, guardian_id=c.guardian_id, document_sha256=c.document_sha256, document_type=c.document_type,
-        date_signed=c.date_signed, recorded_by=c.recorded_by, recorded_at=c.recorded_at, channels=tuple(c.channels),
-        purposes=tuple(c.purposes), event_ids=tuple(c.event_ids), valid_from=c.valid_from, valid_until=c.valid_until,
-        status=c.status, withdrawn_on=c.withdrawn_on, withdrawn_reason=c.withdrawn_reason,
-    )
 
 
 

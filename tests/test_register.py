@@ -360,6 +360,62 @@ def test_names_and_contacts_are_sealed_at_rest_and_still_found_by_name(tmp_path,
         assert name.encode("utf-8") not in files, name
 
 
+REASONS = ("rast kujdestarie në gjykatë", "prindi e tërhoqi me telefon", "kërkesë e nënës për fshirje")
+
+
+def test_never_publish_withdrawal_and_erasure_reasons_are_sealed_in_the_rows_and_the_audit_log(tmp_path, monkeypatch):
+    """A data-protection audit read "custody case" and a parent's words on a withdrawal in the register's file, in the
+    rows and in the audit log that is kept for good: sealed like names, and still shown to the person who asks."""
+    from consent_db import Register
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "regjistri.sqlite3"
+    with Register(str(path)) as reg:
+        child = reg.add_child("Ëndrit Çani")
+        reg.set_never_publish(child.id, True, REASONS[0])
+        other = reg.add_child("Besa Hoxha")
+        consent = reg.add_consent(other.id, PDF, date(2026, 9, 1), ["facebook"])
+        reg.add_enrolment(other.id, b"photo-1", _vec(1), face_index=0, face_height_px=100, embedder="t")
+        reg.withdraw_consent(consent.id, REASONS[1])
+        reg.add_enrolment(child.id, b"photo-2", _vec(2), face_index=0, face_height_px=100, embedder="t")
+        reg.set_never_publish(child.id, False)
+        reg.add_enrolment(child.id, b"photo-3", _vec(3), face_index=0, face_height_px=100, embedder="t")
+        reg.erase_biometrics(child.id, REASONS[2])
+        assert reg.get_child(child.id).never_publish_reason is None
+        reg.set_never_publish(child.id, True, REASONS[0])
+        assert reg.get_child(child.id).never_publish_reason == REASONS[0]
+        assert reg.get_child(other.id).consents[0].withdrawn_reason == REASONS[1]
+        assert reg.audit_verify().ok
+        reg.store.scrub()
+    files = b"".join(p.read_bytes() for p in tmp_path.glob("regjistri.sqlite3*"))
+    for reason in REASONS:
+        assert reason.encode("utf-8") not in files, reason
+
+
+def test_reasons_an_older_register_stored_in_clear_are_sealed_when_opened(tmp_path, monkeypatch):
+    import sqlite3
+
+    from consent_db import Register
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "regjistri.sqlite3"
+    with Register(str(path)) as reg:
+        child = reg.add_child("Ëndrit Çani")
+        reg.set_never_publish(child.id, True, "placeholder")
+        consent = reg.add_consent(child.id, PDF, date(2026, 9, 1), ["facebook"])
+        reg.withdraw_consent(consent.id, "placeholder")
+    with sqlite3.connect(path) as raw:  # as an older minorguard wrote them
+        raw.execute("UPDATE children SET never_publish_reason = ?", (REASONS[0],))
+        raw.execute("UPDATE consents SET withdrawn_reason = ?", (REASONS[1],))
+    with Register(str(path)) as reg:
+        shown = reg.get_child(child.id)
+        assert (shown.never_publish_reason, shown.consents[0].withdrawn_reason) == REASONS[:2]
+        assert reg.audit_verify().ok
+    with sqlite3.connect(path) as raw:
+        stored = raw.execute("SELECT never_publish_reason FROM children").fetchone()[0]
+        assert stored != REASONS[0] and raw.execute("SELECT withdrawn_reason FROM consents").fetchone()[0] != REASONS[1]
+
+
 def test_a_register_written_before_names_were_sealed_is_sealed_when_opened(tmp_path, monkeypatch):
     import sqlite3
 
