@@ -8,6 +8,7 @@ output; a bad hide or style was Python's bare ValueError; the multi-frame reason
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -198,3 +199,26 @@ def test_serve_on_an_address_not_of_this_computer_says_why_in_albanian(host, phr
     with pytest.raises(UsageProblem) as stopped:  # one line, exit 64, from the command
         _bind(host, 0, "sq")
     assert phrase in str(stopped.value) and host in str(stopped.value)
+
+
+def test_the_command_the_library_and_the_service_take_the_same_hide_and_style_names(tmp_path, monkeypatch):
+    """`export --hide all` was refused while the web service took `hide=all` (its first name for all-faces), and the
+    service took `Blur` where the command refused it: one set of names, any case, everywhere."""
+    from PIL import Image
+
+    from minorguard.cli import main
+    from minorguard.publish.export import HideMode, export_options
+    from minorguard.publish.redact import Style
+
+    assert export_options("all", "Blur") == (HideMode.ALL_FACES, Style.BLUR)
+    assert export_options("ALL-FACES", "solid") == (HideMode.ALL_FACES, Style.SOLID)
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("MINORGUARD_DB", raising=False)
+    folder = tmp_path / "foto"
+    folder.mkdir()
+    Image.new("RGB", (64, 48), (128, 128, 128)).save(folder / "bosh.jpg")  # no face: a quick export
+    for hide, style in (("all", "Blur"), ("ALL-FACES", "SOLID")):
+        out = tmp_path / f"dalje_{hide}"
+        assert main(["export", str(folder), "--out", str(out), "--hide", hide, "--style", style, "--lang", "en"]) == 0
+        manifest = json.loads((out / "minorguard-manifest.json").read_text(encoding="utf-8"))
+        assert {p["hide"] for p in manifest["photos"]} == {"all-faces"}, manifest

@@ -26,6 +26,7 @@ class HideOption(str, Enum):
     minors = "minors"
     unconsented = "unconsented-minors-and-unknown"
     all_faces = "all-faces"
+    all = "all"  # all-faces by the web service's name for it: the same names everywhere (publish.export.HideMode)
 
 
 class StyleOption(str, Enum):
@@ -40,8 +41,8 @@ _COLOURS = {"exported": "green", "exists": "yellow", "refused": "red", "error": 
 def export_cmd(
     sources: Annotated[list[Path], typer.Argument(help="Photos or folders to export.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the copies and minorguard-manifest.json.")],
-    hide: Annotated[HideOption, typer.Option("--hide", help="Which faces to hide.")] = HideOption.minors,
-    style: Annotated[StyleOption, typer.Option("--style", help="How hidden faces are painted.")] = StyleOption.mosaic,
+    hide: Annotated[HideOption, typer.Option("--hide", case_sensitive=False, help="Which faces to hide.")] = HideOption.minors,
+    style: Annotated[StyleOption, typer.Option("--style", case_sensitive=False, help="How hidden faces are painted.")] = StyleOption.mosaic,
     keep_review: Annotated[bool, typer.Option("--keep-review", help="Leave faces that need REVIEW visible.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace copies already in the output folder.")] = False,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-folders (mirrored).")] = False,

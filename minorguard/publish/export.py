@@ -111,6 +111,15 @@ class HideMode(str, enum.Enum):
     UNCONSENTED_AND_UNKNOWN = "unconsented-minors-and-unknown"
     ALL_FACES = "all-faces"
 
+    @classmethod
+    def _missing_(cls, value: object) -> HideMode | None:
+        """A name in any case, and "all" for all-faces (the web service's first name for it): the command, the
+        library and the service take the same names (the command refused what the service took)."""
+        if not isinstance(value, str):
+            return None
+        folded = value.strip().casefold()
+        return cls.ALL_FACES if folded == "all" else next((m for m in cls if m.value == folded), None)
+
 
 class ExportStatus(str, enum.Enum):
     EXPORTED = "exported"

@@ -71,6 +71,12 @@ class Style(str, enum.Enum):
     SOLID = "solid"  # one flat grey
     BLUR = "blur"  # heavy smooth blur; looks softer, but not the default
 
+    @classmethod
+    def _missing_(cls, value: object) -> Style | None:
+        """A name in any case, as the web service has always taken it."""
+        folded = value.strip().casefold() if isinstance(value, str) else None
+        return next((m for m in cls if m.value == folded), None)
+
 
 def head_region(box: Box, width: int, height: int) -> Box | None:
     """The whole head around a face box, in whole pixels, clipped to the image.

@@ -329,17 +329,17 @@ class Service:
         from minorguard.publish.redact import Style
 
         query = request.query_params
-        hides: dict[str, Any] = {m.value: m for m in HideMode}  # the names `export --hide` takes
         options: dict[str, Any] = {}
-        for name, allowed, key in (("hide", hides, "hide"), ("style", {s.value: s for s in Style}, "style"),
+        for name, allowed, key in (("hide", HideMode, "hide"), ("style", Style, "style"),
                                    ("keep_review", {"true": True, "false": False}, "keep_review")):
             value = query.get(name)
             if value is None:
                 continue
-            # "all": this service's first name for all-faces, still taken so that the tools using it keep working
-            chosen = HideMode.ALL_FACES if name == "hide" and value.lower() == "all" else allowed.get(value.lower())
+            # the names `export --hide/--style` and the library take ("all" for all-faces, any case): HideMode, Style
+            chosen = _named(allowed, value)
             if chosen is None:
-                raise Refusal(400, "service.bad_option", field=name, value=value, allowed=", ".join(allowed))
+                names = [m.value for m in allowed] if isinstance(allowed, type) else list(allowed)
+                raise Refusal(400, "service.bad_option", field=name, value=value, allowed=", ".join(names))
             options[key] = chosen
         return options
 
@@ -400,6 +400,16 @@ class _Delivery:
     def give_up(self) -> bool:
         """On the request, past the time limit: False when the entries are being written (the answer is given)."""
         return self._settle("abandoned")
+
+
+def _named(allowed: Any, value: str) -> Any:
+    """``value`` as a member of the enum ``allowed`` (its own rules: any case, aliases) or a key of the dict; None."""
+    if isinstance(allowed, type):
+        try:
+            return allowed(value)
+        except ValueError:
+            return None
+    return allowed.get(value.lower())
 
 
 def _media_type(data: bytes | None) -> str:
