@@ -261,20 +261,16 @@ class Register:
                      for row in session.execute(select(model).where(~model.name.startswith(_SEALED))).scalars()]
             plain += [g for g in session.execute(select(Guardian).where(Guardian.contact != "", ~Guardian.contact.startswith(_SEALED))).scalars()
                       if g not in plain]
-            plain += [c for c in session.execute(select(Child).where(Child.never_publish_reason.is_not(None),
-                                                                       ~Child.never_publish_reason.startswith(_SEALED))).scalars()
-                      if c not in plain]
-            reasons = list(session.execute(select(Consent).where(Consent.withdrawn_reason.is_not(None),
-                                                                 ~Consent.withdrawn_reason.startswith(_SEALED))).scalars())
-            for consent in reasons:
-                consent.withdrawn_reason = self._seal(consent.withdrawn_reason, f"consents.withdrawn_reason:{consent.id}")
-            plain += reasons
+            for model, column in ((Child, "never_publish_reason"), (Consent, "withdrawn_reason")):
+                field = getattr(model, column)
+                for row in session.execute(select(model).where(field.is_not(None), ~field.startswith(_SEALED))).scalars():
+                    setattr(row, column, self._seal(getattr(row, column), f"{model.__tablename__}.{column}:{row.id}"))
+                    if row not in plain:
+                        plain.append(row)
             for row in plain:
                 table = row.__tablename__
                 if table == "consents":
-                    continue
-                if table == "children" and row.never_publish_reason and not row.never_publish_reason.startswith(_SEALED):
-                    row.never_publish_reason = self._seal(row.never_publish_reason, f"children.never_publish_reason:{row.id}")
+                    continue  # its reason, above, is all it had in clear
                 if not row.name.startswith(_SEALED):
                     if table != "guardians":
                         row.name_index = self.name_index(row.name)

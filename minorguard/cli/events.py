@@ -278,8 +278,9 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
 
     with open_register(db, by, lang.value, create=False) as reg:
         try:
-            if reg.get_event(event_id).closed:  # closed before: nothing is written, said once more (idempotent)
-                _say_already_closed(reg, event_id, lang.value)
+            current = reg.get_event(event_id)
+            if current.closed:  # closed before: nothing is written, said once more (idempotent)
+                _say_already_closed(reg, current, lang.value)
                 return
             event = reg.close_event(event_id)
             relied = relying_on(reg, event=event_id)
@@ -290,11 +291,11 @@ def close(event_id: str = typer.Argument(..., help="Event id."), db: str | None 
     print_relied(relied, {}, lang.value, what=event.id)
 
 
-def _say_already_closed(reg: Any, event_id: str, lang: str) -> None:
+def _say_already_closed(reg: Any, event: Any, lang: str) -> None:
     """An event closed before: who closed it and when (on the event's own clock), from the audit log."""
-    closing = reg.event_closing(event_id)
+    closing = reg.event_closing(event.id)
     if closing is None:  # closed without an entry saying so (a register of an earlier version)
-        err.print(escape(t("event.already_closed_unrecorded", lang, id=event_id)))
+        err.print(escape(t("event.already_closed_unrecorded", lang, id=event.id)))
         return
-    when = _local(datetime.fromisoformat(closing["at"]), reg.get_event(event_id).tz)
-    err.print(escape(t("event.already_closed", lang, id=event_id, when=when, by=closing["actor"])))
+    when = _local(datetime.fromisoformat(closing["at"]), event.tz)
+    err.print(escape(t("event.already_closed", lang, id=event.id, when=when, by=closing["actor"])))
