@@ -237,12 +237,10 @@ class RunSummary:
 
 def _speaks(data: Any) -> bool:
     """Whether a stored result holds words of the run that judged it: the notes of its event link, consent matches
-    and known adults and the details quoted in its reasons are written in that run's language (the other hints are
-    kept in one form and said in the reader's language when shown)."""
+    and known adults and the details quoted in its reasons are written in that run's language (the event hint is made
+    of the event's note, found as a note; the other hints are kept in one form and said in the reader's language)."""
     if isinstance(data, dict):
         if any(isinstance(data.get(k), str) and data[k] for k in ("note", "detail")):
-            return True
-        if any(isinstance(h, str) and h.startswith("event: ") for h in data.get("hints") or ()):
             return True
         return any(_speaks(v) for v in data.values() if isinstance(v, (dict, list)))
     if isinstance(data, list):
