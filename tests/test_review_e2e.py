@@ -277,7 +277,7 @@ def test_one_decision_per_person_in_the_browser(browser, setup):
         context.close()
     finally:
         code, errors = served.stop()
-    assert code == 0 and "Traceback" not in errors
+    assert code == 0 and "Traceback" not in errors, errors
     with Register(setup["db"]) as register:
         entries = [e for e in register.audit_entries() if e["action"].startswith("review_")]
         assert [e["action"] for e in entries] == ["review_group_hide", "review_group_adult"]
@@ -305,5 +305,5 @@ def test_photos_that_could_not_be_checked_are_named_on_the_page(browser, setup, 
         context.close()
     finally:
         code, errors = served.stop()
-    assert code == 0 and "Traceback" not in errors
+    assert code == 0 and "Traceback" not in errors, errors
     assert "gjysmë.jpg: file is truncated or damaged" in " ".join(errors.split())
