@@ -46,6 +46,11 @@ Audit: every change above appends to a hash-chained log in the same transaction;
 ``reg.audit_decision(photo_sha256, face_index, summary_dict)`` records a scan decision
 that relied on the register; ``reg.audit_verify() -> AuditReport(ok, entries, head, problems)``.
 
+Key rotation: ``reg.rotate_key() -> KeyRotation(key_file, retired_key_file, values)`` encrypts everything under a
+new key in one transaction and replaces the key file; the old key is kept as ``<key>.retired-<UTC time>`` (it opens
+earlier backups and the audit reasons sealed before). Another process that had the register open then refuses to go on
+(``KeyProblem`` ``key_changed``): open it again.
+
 Errors: ``RegisterError`` (bad input, one line, nothing written), its subclasses
 ``NotFound``, ``RegisterBusy`` (another writer held the lock too long: retry) and
 ``KeyProblem`` (missing or wrong key: the register refuses to open).
@@ -60,7 +65,7 @@ _WHERE = {
     "KeyProblem": "errors", "NotFound": "errors", "RegisterBusy": "errors", "RegisterError": "errors",
     "BASES": "records", "CHANNELS": "records", "ChildInfo": "records", "ConsentInfo": "records",
     "EventInfo": "records", "GuardianInfo": "records", "KnownAdultInfo": "records",
-    "Register": "register", "document_type": "register", "parse_channels": "register",
+    "KeyRotation": "register", "Register": "register", "document_type": "register", "parse_channels": "register",
     "DATA_DIR_ENV": "paths", "DB_ENV": "paths", "data_dir": "paths", "resolve_url": "store",
 }
 
@@ -91,6 +96,7 @@ __all__ = [
     "EventInfo",
     "GuardianInfo",
     "KeyProblem",
+    "KeyRotation",
     "KnownAdultInfo",
     "NotFound",
     "Register",

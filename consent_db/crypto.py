@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from consent_db.errors import KeyProblem
 from minorguard.locale.os_reasons import os_reason
 
-__all__ = ["KEY_ENV", "Cipher", "create_key", "load_key"]
+__all__ = ["KEY_ENV", "Cipher", "create_key", "finish_rotation", "key_file_in_use", "load_key", "next_key_path", "read_key_file", "write_key_file"]
 
 KEY_ENV = "MINORGUARD_KEY"
 _NONCE = 12
@@ -49,6 +49,11 @@ def load_key(key_path: Path) -> bytes | None:
         if not path.is_file():
             raise KeyProblem("key_env_bad", env=KEY_ENV, value=env)
         key_path = path
+    return read_key_file(key_path)
+
+
+def read_key_file(key_path: Path) -> bytes | None:
+    """The key a file holds; None when there is no such file."""
     if not key_path.is_file():
         return None
     try:
@@ -59,6 +64,77 @@ def load_key(key_path: Path) -> bytes | None:
     if raw is None:
         raise KeyProblem("key_damaged", path=key_path)
     return raw
+
+
+def key_file_in_use(key_path: Path) -> Path | None:
+    """The file the key is read from: $MINORGUARD_KEY's path, or ``key_path``; None when the variable holds the key
+    itself (no file minorguard could replace)."""
+    env = os.environ.get(KEY_ENV)
+    if env:
+        return None if _decode(env) is not None else Path(env).expanduser()
+    return key_path
+
+
+def next_key_path(key_file: Path) -> Path:
+    """Where a rotation keeps the new key until the register's data is encrypted under it (and after, until the
+    key file is replaced): a crash at any point leaves a key that opens the register."""
+    return key_file.with_name(key_file.name + ".next")
+
+
+def write_key_file(path: Path, raw: bytes) -> None:
+    """A new key file, owner-only (0600), on disk (file and folder synced) before this returns; never over one."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (base64.urlsafe_b64encode(raw).decode("ascii") + "\n").encode("ascii"))
+        os.fsync(fd)
+    except OSError:
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a platform without directory handles (Windows): the rename is as durable as it gets there
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def finish_rotation(key_file: Path, next_file: Path, stamp: str) -> Path | None:
+    """After the register was encrypted under the key in ``next_file``: the old key is kept beside it as
+    ``<name>.retired-<stamp>`` (it opens backups made before, and the audit reasons sealed before; the log is never
+    rewritten), unless a retired file already holds it, and ``next_file`` replaces ``key_file`` in one rename.
+    The retired file's path, or None when there was no old key to keep."""
+    new = read_key_file(next_file)
+    if new is None:  # another process opening the register finished it first
+        return None
+    old = read_key_file(key_file)
+    retired = None
+    if old is not None and old != new:
+        for existing in sorted(key_file.parent.glob(key_file.name + ".retired-*")):
+            try:
+                if read_key_file(existing) == old:
+                    retired = existing
+                    break
+            except KeyProblem:
+                continue
+        if retired is None:
+            retired = key_file.with_name(f"{key_file.name}.retired-{stamp}")
+            write_key_file(retired, old)
+    try:
+        os.replace(next_file, key_file)
+    except FileNotFoundError:  # another process opening the register finished it first
+        pass
+    _sync_folder(key_file.parent)
+    return retired
 
 
 def create_key(key_path: Path) -> bytes:

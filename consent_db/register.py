@@ -14,7 +14,9 @@ import os
 import secrets
 import stat
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -25,7 +27,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consent_db import audit
-from consent_db.crypto import Cipher, create_key, load_key
+from consent_db.crypto import (
+    KEY_ENV,
+    Cipher,
+    create_key,
+    finish_rotation,
+    key_file_in_use,
+    load_key,
+    next_key_path,
+    read_key_file,
+    write_key_file,
+)
 from consent_db.errors import KeyProblem, NotFound, RegisterError
 from consent_db.records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInfo, GuardianInfo, KnownAdultInfo
 from consent_db.schema import AuditEntry, Child, Consent, Enrolment, Event, Guardian, KnownAdult, Meta
@@ -34,7 +46,7 @@ from minorguard.locale.coded_error import Problem
 from minorguard.locale.os_reasons import os_reason
 from minorguard.locale.typed_text import folded_form
 
-__all__ = ["KEY_FILE_NAME", "Register", "document_complete", "document_type", "parse_channels"]
+__all__ = ["KEY_FILE_NAME", "KeyRotation", "Register", "document_complete", "document_type", "parse_channels"]
 
 KEY_FILE_NAME = "register.key"
 _SEALED = "enc1:"  # a sealed name or contact: this prefix, then base64 of its AES-GCM blob
@@ -47,6 +59,27 @@ GRACE_ENV = "MINORGUARD_GRACE_DAYS"
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _opens(key: bytes, check: str) -> bool:
+    try:
+        return Cipher(key).decrypt(bytes.fromhex(check), "meta.key_check") == _KEY_CHECK_PLAIN
+    except (KeyProblem, ValueError):
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRotation:
+    """What ``Register.rotate_key`` did: the key file now holding the new key, the file keeping the old one, and how
+    many sealed values were encrypted again."""
+
+    key_file: Path
+    retired_key_file: Path | None
+    values: int
 
 
 def _new_id(prefix: str) -> str:
@@ -201,21 +234,132 @@ class Register:
             check = session.get(Meta, _KEY_CHECK)
             key = load_key(self.key_path)
             if check is not None:
-                if key is None:
-                    raise KeyProblem("key_missing", register=self.store.label, path=str(self.key_path))
-                cipher = Cipher(key)
-                if cipher.decrypt(bytes.fromhex(check.value), "meta.key_check") != _KEY_CHECK_PLAIN:
-                    raise KeyProblem("key_wrong")
-                return cipher
+                self._key_check = check.value
+                return self._key_opening(check.value, key)
             if not self._create:  # tables without a key check: never finished being created
                 raise RegisterError("missing", register=self.store.label)
             if key is None:
                 key = create_key(self.key_path)
             cipher = Cipher(key)
-            session.add(Meta(key=_KEY_CHECK, value=cipher.encrypt(_KEY_CHECK_PLAIN, "meta.key_check").hex()))
+            self._key_check = cipher.encrypt(_KEY_CHECK_PLAIN, "meta.key_check").hex()
+            session.add(Meta(key=_KEY_CHECK, value=self._key_check))
             session.add(Meta(key=_NAME_INDEX, value=_NAME_INDEX_FORM))
             audit.append(session, self.actor, "register_created", details={"database": self.store.label})
             return cipher
+
+    def _key_opening(self, check: str, key: bytes | None) -> Cipher:
+        """The cipher of the key that opens the register's key check: the key file's, or the new key of a rotation
+        that committed but had not yet replaced the key file (a crash, or a rotation finishing at this moment)."""
+        if key is not None and _opens(key, check):
+            return Cipher(key)
+        file = key_file_in_use(self.key_path)
+        if file is not None:
+            next_file = next_key_path(file)
+            try:
+                new = read_key_file(next_file)
+            except KeyProblem:
+                new = None  # a damaged leftover: the rotation that wrote it never committed with it
+            if new is not None and _opens(new, check):
+                finish_rotation(file, next_file, _stamp())
+                return Cipher(new)
+            again = load_key(self.key_path)  # replaced while this process read it
+            if again is not None and _opens(again, check):
+                return Cipher(again)
+        if key is None:
+            raise KeyProblem("key_missing", register=self.store.label, path=str(self.key_path))
+        raise KeyProblem("key_wrong")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """The store's transaction, refused when the register's key was replaced after this process opened it: what
+        it sealed under the old key would no longer open (``rotate_key``)."""
+        with self.store.transaction() as session:
+            self._check_key(session)
+            yield session
+
+    @contextmanager
+    def _read(self) -> Iterator[Session]:
+        with self.store.read() as session:
+            self._check_key(session)
+            yield session
+
+    def _check_key(self, session: Session) -> None:
+        check = session.get(Meta, _KEY_CHECK)
+        if check is None or check.value != self._key_check:
+            raise KeyProblem("key_changed", register=self.store.label)
+
+    def rotate_key(self) -> KeyRotation:
+        """Encrypt the whole register under a new key (names, contacts, reasons, documents, enrolment photos, face
+        embeddings, lookup digests) in one transaction, then replace the key file. The old key is kept beside it as a
+        retired file: backups made before open only with it, and so do the reasons sealed in audit entries written
+        before (the hash-chained log is never rewritten). Processes that opened the register before refuse to go on
+        (``key_changed``) rather than seal anything under the old key."""
+        file = key_file_in_use(self.key_path)
+        if file is None:
+            raise KeyProblem("rotate_env_key", env=KEY_ENV)
+        new_key = secrets.token_bytes(32)
+        new = Cipher(new_key)
+        next_file = next_key_path(file)
+        with self._transaction() as session:
+            # under the write lock, with the key file's key still opening the register: a leftover is a rotation's
+            # that stopped before it committed
+            next_file.unlink(missing_ok=True)
+            try:
+                write_key_file(next_file, new_key)
+            except OSError as error:
+                raise KeyProblem("key_cannot_create", path=next_file, error=os_reason(error)) from None
+            values = self._reseal(session, new)
+            check = new.encrypt(_KEY_CHECK_PLAIN, "meta.key_check").hex()
+            session.get(Meta, _KEY_CHECK).value = check
+            audit.append(session, self.actor, "key_rotated", "", {"values": values})
+            _pause_for_tests("key_rotation_before_commit")
+        # committed: the data opens only with the key in next_file from here on
+        self._cipher, self._key_check = new, check
+        _pause_for_tests("key_rotation_committed")
+        retired = finish_rotation(file, next_file, _stamp())
+        self.store.scrub()  # the old ciphertexts leave the write-ahead log
+        return KeyRotation(file, retired, values)
+
+    def _reseal(self, session: Session, new: Cipher) -> int:
+        """Every sealed value of the register opened with the current key and sealed under ``new``, in place; how many."""
+        old, count = self._cipher, 0
+
+        def text(value: str | None, context: str) -> str | None:
+            nonlocal count
+            if not value or not value.startswith(_SEALED):
+                return value
+            count += 1
+            plain = old.decrypt(base64.urlsafe_b64decode(value[len(_SEALED):]), context)
+            return _SEALED + base64.urlsafe_b64encode(new.encrypt(plain, context)).decode("ascii")
+
+        def blob(value: bytes, context: str) -> bytes:
+            nonlocal count
+            count += 1
+            return new.encrypt(old.decrypt(value, context), context)
+
+        for child in session.execute(select(Child)).scalars():
+            child.name_index = new.index(folded_form(self._unseal(child.name, f"children.name:{child.id}")))
+            child.name = text(child.name, f"children.name:{child.id}")
+            child.never_publish_reason = text(child.never_publish_reason, f"children.never_publish_reason:{child.id}")
+        for guardian in session.execute(select(Guardian)).scalars():
+            guardian.name = text(guardian.name, f"guardians.name:{guardian.id}")
+            guardian.contact = text(guardian.contact, f"guardians.contact:{guardian.id}")
+        for consent in session.execute(select(Consent)).scalars():
+            consent.document_enc = blob(consent.document_enc, f"consents.document:{consent.id}")
+            consent.withdrawn_reason = text(consent.withdrawn_reason, f"consents.withdrawn_reason:{consent.id}")
+            session.flush()
+            session.expire(consent, ["document_enc"])  # one signed form in memory at a time
+        for enrolment in session.execute(select(Enrolment)).scalars():
+            enrolment.photo_enc = blob(enrolment.photo_enc, f"enrolments.photo:{enrolment.id}")
+            enrolment.embedding_enc = blob(enrolment.embedding_enc, f"enrolments.embedding:{enrolment.id}")
+            session.flush()
+            session.expire(enrolment, ["photo_enc"])
+        for adult in session.execute(select(KnownAdult)).scalars():
+            adult.name_index = new.index(folded_form(self._unseal(adult.name, f"known_adults.name:{adult.id}")))
+            adult.name = text(adult.name, f"known_adults.name:{adult.id}")
+            adult.embeddings_enc = blob(adult.embeddings_enc, f"known_adults.embeddings:{adult.id}")
+        session.flush()
+        return count
 
     # -- names and contacts, sealed at rest ------------------------------------------
     def _seal(self, text: str, context: str) -> str:
@@ -237,11 +381,11 @@ class Register:
     def _index_names(self) -> None:
         """Lookup digests a register took of another form of the names (before accents were folded): taken again,
         once, from the sealed names, so `child list --name` and the check for a child added twice find them."""
-        with self.store.read() as session:
+        with self._read() as session:
             row = session.get(Meta, _NAME_INDEX)
             if row is not None and row.value == _NAME_INDEX_FORM:
                 return
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             row = session.get(Meta, _NAME_INDEX)
             if row is not None and row.value == _NAME_INDEX_FORM:
                 return  # another process did it meanwhile
@@ -256,7 +400,7 @@ class Register:
     def _seal_legacy(self) -> None:
         """Names, contacts and the never-publish and withdrawal reasons a register stored before they were sealed: sealed
         now, in one transaction."""
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             plain = [row for model in (Child, Guardian, KnownAdult)
                      for row in session.execute(select(model).where(~model.name.startswith(_SEALED))).scalars()]
             plain += [g for g in session.execute(select(Guardian).where(Guardian.contact != "", ~Guardian.contact.startswith(_SEALED))).scalars()
@@ -285,13 +429,13 @@ class Register:
     def find_children(self, name: str) -> list[ChildInfo]:
         """Children whose name is ``name`` as a person would read it, accents typed either way, found by the keyed
         index (names stay sealed)."""
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             rows = session.execute(select(Child).where(Child.name_index == self.name_index(name)).order_by(Child.created_at)).scalars()
             return [self._child_info(c, full=True) for c in rows]
 
     def child_names(self) -> list[tuple[str, str, bool]]:
         """(id, name, never publish) of every child, names opened: a search by part of a name reads them all."""
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             rows = session.execute(select(Child.id, Child.name, Child.never_publish)).all()
         return [(cid, self._unseal(name, f"children.name:{cid}"), bool(never)) for cid, name, never in rows]
 
@@ -342,7 +486,7 @@ class Register:
         refused, naming the child already there (a second record would split consents, photos and never-publish
         between two ids), unless ``another_child``: the person says it is a different child."""
         name = self.check_child(name, dob)
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             if not another_child:
                 same = self._same_child(session, name, dob)
                 if same is not None:
@@ -377,11 +521,11 @@ class Register:
         return child
 
     def get_child(self, child_id: str) -> ChildInfo:
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             return self._child_info(self._child(session, child_id), full=True)
 
     def list_children(self) -> list[ChildInfo]:
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             return [self._child_info(c, full=True) for c in session.execute(select(Child).order_by(Child.created_at)).scalars()]
 
     def set_never_publish(self, child_id: str, flag: bool = True, reason: str = "") -> ChildInfo:
@@ -391,7 +535,7 @@ class Register:
         if flag and not reason.strip():
             raise RegisterError("never_publish_reason")
         erased = 0
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             child = self._child(session, child_id)
             was_on = bool(child.never_publish)
             self._set_never_publish(session, child, flag, reason)
@@ -413,7 +557,7 @@ class Register:
 
     def add_guardian(self, child_id: str, name: str, relation: str = "", contact: str = "") -> GuardianInfo:
         name = _require_text(name, "empty_guardian_name")
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             self._child(session, child_id)
             return self._guardian_info(self._add_guardian(session, child_id, name, relation, contact))
 
@@ -441,7 +585,7 @@ class Register:
     ) -> ConsentInfo:
         """Record a signed form. The document (PDF or image scan) is stored encrypted with its sha256."""
         checked = self.check_consent(document, date_signed, channels, purposes, event_ids, valid_from, valid_until)
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             return self._consent_info(self._add_consent(session, child_id, checked, guardian_id))
 
     @staticmethod
@@ -524,7 +668,7 @@ class Register:
         signature, or one yet to come, is not one that happened."""
         today = date.today()
         on = on or today
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             consent = _get(session, Consent, record_id, "not_found_record")  # an unknown id is said first, not the reason
             if consent.status == "withdrawn":
                 raise RegisterError("already_withdrawn", id=record_id, on=str(consent.withdrawn_on))
@@ -548,12 +692,12 @@ class Register:
         return info
 
     def get_consent(self, record_id: str) -> ConsentInfo:
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             consent = _get(session, Consent, record_id, "not_found_record")
             return self._consent_info(consent)
 
     def list_consents(self, child_id: str | None = None) -> list[ConsentInfo]:
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             query = select(Consent).order_by(Consent.recorded_at)
             if child_id is not None:
                 self._child(session, child_id)
@@ -562,7 +706,7 @@ class Register:
 
     def document(self, record_id: str) -> bytes:
         """The signed form, decrypted (for a person to read; never exported)."""
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             consent = _get(session, Consent, record_id, "not_found_record")
             return self._cipher.decrypt(consent.document_enc, f"consents.document:{record_id}")
 
@@ -577,7 +721,7 @@ class Register:
         :meth:`check_consent` (validated beforehand). ``line`` numbers the row for messages.
         """
         added: list[ConsentInfo] = []
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             made: dict[tuple[str, date | None], Child] = {}
             for row in rows:
                 try:
@@ -610,7 +754,7 @@ class Register:
     def export(self) -> dict[str, Any]:
         """The register without biometric data or documents (their hashes only); the export is audited."""
         children = self.list_children()
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             audit.append(session, self.actor, "register_exported", "", {"children": len(children)})
         return {"register": self.label, "exported_at": _now().isoformat(timespec="seconds") + "Z", "children": children}
 
@@ -621,7 +765,7 @@ class Register:
         """Store one reference photo and its embedding (both encrypted). The embedding comes from ``minorguard.application.enrolment``."""
         sha = hashlib.sha256(photo).hexdigest()
         vector = np.asarray(embedding, dtype=np.float32).ravel()
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             child = self._child(session, child_id)
             existing = session.execute(select(Enrolment).where(Enrolment.photo_sha256 == sha)).scalar_one_or_none()
             if existing is not None:
@@ -653,14 +797,14 @@ class Register:
 
     def is_enrolled(self, photo_sha256: str) -> str | None:
         """The child id a photo is enrolled for, or None."""
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             found = session.execute(select(Enrolment).where(Enrolment.photo_sha256 == photo_sha256)).scalar_one_or_none()
             return found.child_id if found else None
 
     def enrolment_embeddings(self, embedder: str | None = None) -> dict[str, np.ndarray]:
         """{child id: N x D float32} of every enrolled child, decrypted in memory only."""
         out: dict[str, list[np.ndarray]] = {}
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             for row in session.execute(select(Enrolment).order_by(Enrolment.created_at)).scalars():
                 if embedder is not None and row.embedder != embedder:
                     continue
@@ -672,7 +816,7 @@ class Register:
         """``(enrolment id, child id, photo, face number, embedder, vector)`` of each enrolment made with another
         embedder than ``embedder``, decrypted in memory only: what ``redescribe_enrolment`` needs."""
         out = []
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             for row in session.execute(select(Enrolment).where(Enrolment.embedder != embedder).order_by(Enrolment.created_at)).scalars():
                 photo = self._cipher.decrypt(row.photo_enc, f"enrolments.photo:{row.id}")
                 raw = self._cipher.decrypt(row.embedding_enc, f"enrolments.embedding:{row.id}")
@@ -682,7 +826,7 @@ class Register:
     def redescribe_enrolment(self, enrolment_id: str, embedding: np.ndarray, embedder: str) -> None:
         """Replace an enrolment's embedding with one of ``embedder`` computed from its own stored photo."""
         vector = np.asarray(embedding, dtype=np.float32).ravel()
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             row = session.get(Enrolment, enrolment_id)
             if row is None:
                 raise NotFound("not_found_enrolment", id=enrolment_id)
@@ -704,7 +848,7 @@ class Register:
         register's write-ahead log is emptied of them. A child on the never-publish list is refused: its photos are
         what recognises it (taking it off the list erases them when no consent is in force)."""
         reason = _require_text(reason, "empty_erase_reason")
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             child = self._child(session, child_id)
             if child.never_publish:
                 raise RegisterError("erase_never_publish", id=child_id)
@@ -735,7 +879,7 @@ class Register:
         today = today or date.today()
         grace = timedelta(days=self.grace_days)
         erased: list[str] = []
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             children = session.execute(select(Child).where(Child.never_publish.is_(False)).join(Enrolment).distinct()).scalars().all()
             for child in children:
                 if not child.consents:
@@ -780,7 +924,7 @@ class Register:
         event_id: str | None = None,
     ) -> EventInfo:
         fields = _event_fields(name=name, start=start, end=end, tz=tz, place=place, lat=lat, lon=lon, radius_m=radius_m, basis=basis, justification=justification)
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             event_id = event_id.strip() if event_id else _new_id("ev")
             if session.get(Event, event_id) is not None:
                 raise RegisterError("event.exists", id=repr(event_id))
@@ -799,12 +943,12 @@ class Register:
                       justification=justification)
 
     def get_event(self, event_id: str) -> EventInfo:
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             row = _get(session, Event, event_id, "not_found_event")
             return _event_info(row)
 
     def list_events(self, include_closed: bool = False) -> list[EventInfo]:
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             query = select(Event).order_by(Event.start_utc)
             if not include_closed:
                 query = query.where(Event.closed.is_(False))
@@ -816,7 +960,7 @@ class Register:
         unknown = set(changes) - allowed
         if unknown:
             raise RegisterError("event.cannot_change", fields=", ".join(sorted(unknown)))
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             row = _get(session, Event, event_id, "not_found_event")
             if row.closed:
                 raise RegisterError("event.is_closed", id=event_id)
@@ -839,7 +983,7 @@ class Register:
 
     def close_event(self, event_id: str) -> EventInfo:
         """Close an event (audited); one already closed stays as it is and no second entry is written."""
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             row = _get(session, Event, event_id, "not_found_event")
             if not row.closed:
                 row.closed = True
@@ -848,7 +992,7 @@ class Register:
 
     def event_closing(self, event_id: str) -> dict[str, Any] | None:
         """The audit entry that closed the event (``at``: ISO time in UTC, ``actor``), or None when none did."""
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             query = (select(AuditEntry).where(AuditEntry.action == "event_closed", AuditEntry.subject == event_id)
                      .order_by(AuditEntry.seq.desc()).limit(1))
             entry = session.execute(query).scalar_one_or_none()
@@ -863,7 +1007,7 @@ class Register:
         matrix = np.atleast_2d(np.asarray(embeddings, dtype=np.float32))
         if matrix.size == 0:
             raise RegisterError("adult_no_embedding")
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             row_id = _new_id("ka")
             blob = np.array(matrix.shape, dtype=np.int32).tobytes() + matrix.tobytes()
             row = KnownAdult(id=row_id, name=self._seal(name, f"known_adults.name:{row_id}"), name_index=self.name_index(name), role=role.strip(), added_by=actor, added_at=_now(), expires=expires,
@@ -879,7 +1023,7 @@ class Register:
     def known_adult_embeddings(self, include_expired: bool = False, today: date | None = None) -> list[tuple[KnownAdultInfo, np.ndarray]]:
         today = today or date.today()
         out = []
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             for row in session.execute(select(KnownAdult).order_by(KnownAdult.added_at)).scalars():
                 if not include_expired and row.expires is not None and row.expires < today:
                     continue
@@ -890,7 +1034,7 @@ class Register:
         return out
 
     def remove_known_adult(self, adult_id: str) -> None:
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             row = _get(session, KnownAdult, adult_id, "not_found_adult")
             session.delete(row)
             audit.append(session, self.actor, "known_adult_removed", adult_id)
@@ -905,7 +1049,7 @@ class Register:
 
         A ``document_sha256`` key in a summary goes to the entry's document hash column.
         """
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             for photo_sha256, face_index, decision_summary in decisions:
                 details = dict(decision_summary) if isinstance(decision_summary, dict) else {"summary": str(decision_summary)}
                 document = details.pop("document_sha256", None)
@@ -921,7 +1065,7 @@ class Register:
         The subject is the verdict, not the file name: a name can carry a child's
         name, and this log is never erased.
         """
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             for photo_sha256, details in checks:
                 audit.append(session, self.actor, "photo_checked", str(details.get("verdict", "")), details, photo_sha256=photo_sha256)
         return len(checks)
@@ -931,11 +1075,11 @@ class Register:
         return self.store.state()
 
     def audit_verify(self) -> audit.AuditReport:
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             return audit.verify(session)
 
     def audit_entries(self, limit: int | None = None) -> list[dict[str, Any]]:
-        with self.store.transaction() as session:
+        with self._transaction() as session:
             query = select(AuditEntry).order_by(AuditEntry.seq.desc())
             if limit:
                 query = query.limit(limit)

@@ -38,7 +38,7 @@ err = Console(stderr=True, highlight=False)
 child_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Children in the consent register: add, list, show, enrol photos, erase photos, never-publish.")
 guardian_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Parents and guardians of enrolled children.")
 consent_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Signed consent forms: add, withdraw, list.")
-register_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The whole register: export (no biometric data) and import from CSV.")
+register_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The whole register: export (no biometric data), import from CSV, rotate its key.")
 audit_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The register's hash-chained audit log.")
 
 DB_HELP = "Register: file path or database URL (default $MINORGUARD_DB or the user's data folder)."
@@ -517,6 +517,23 @@ def register_import(
         added = reg.import_rows(rows, source=path.name)
     console.print(t("register.imported", lang.value, n=len(added), children=len({a.child_id for a in added})))
 
+
+
+@register_app.command("rotate-key")
+def register_rotate_key(
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
+) -> None:
+    """Encrypt the whole register under a new key and replace the key file (when the key may have been copied); the
+    old key is kept in a separate file for earlier backups (audited)."""
+    with OpenRegister(db, by, lang, create=False) as reg:
+        done = reg.rotate_key()
+        label = reg.label
+    console.print(t("register.key_rotated", lang.value, register=label, path=done.key_file, values=done.values), soft_wrap=True)
+    if done.retired_key_file is not None:
+        err.print(f"[yellow]{t('cli.warning', lang.value)}:[/] {escape(t('register.key_rotated_retired', lang.value, path=done.retired_key_file))}", soft_wrap=True)
+    err.print(escape(t("register.key_rotated_restart", lang.value)), soft_wrap=True)
 
 # -- audit ------------------------------------------------------------------
 @audit_app.command("verify")

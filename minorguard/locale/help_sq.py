@@ -148,7 +148,11 @@ HELP_SQ: dict[str, str] = {
     "New time zone; --start/--end are read in it.": "Zonë kohore e re; --start/--end lexohen në të.",
     "New basis: public, outdoor or none (a new declaration).": "Bazë e re: public, outdoor ose none (deklaratë e re).",
     # the whole register, audit
-    "The whole register: export (no biometric data) and import from CSV.": "I gjithë regjistri: eksport (pa të dhëna biometrike) dhe import nga CSV.",
+    "The whole register: export (no biometric data), import from CSV, rotate its key.": "I gjithë regjistri: eksport (pa të dhëna biometrike), import nga CSV, ndërrim i çelësit.",
+    "Encrypt the whole register under a new key and replace the key file (when the key may have been copied); the old "
+    "key is kept in a separate file for earlier backups (audited).":
+        "Enkripton të gjithë regjistrin me një çelës të ri dhe zëvendëson skedarin e çelësit (kur çelësi mund të jetë kopjuar); "
+        "çelësi i vjetër ruhet në një skedar më vete për kopjet rezervë të mëparshme (shënohet në auditim).",
     "Export children, guardians and consents: no photos, embeddings or documents (their sha256 only).":
         "Eksporton fëmijët, prindërit/kujdestarët dhe lejet: pa foto, gjurmë fytyre ose dokumente (vetëm sha256 e tyre).",
     "json (nested) or csv (one row per consent).": "json (i strukturuar) ose csv (një rresht për çdo leje).",
