@@ -341,9 +341,11 @@ class Register:
             child.name_index = new.index(folded_form(self._unseal(child.name, f"children.name:{child.id}")))
             child.name = text(child.name, f"children.name:{child.id}")
             child.never_publish_reason = text(child.never_publish_reason, f"children.never_publish_reason:{child.id}")
+            child.dob_sealed = text(child.dob_sealed, f"children.dob:{child.id}")
         for guardian in session.execute(select(Guardian)).scalars():
             guardian.name = text(guardian.name, f"guardians.name:{guardian.id}")
             guardian.contact = text(guardian.contact, f"guardians.contact:{guardian.id}")
+            guardian.relation = text(guardian.relation, f"guardians.relation:{guardian.id}")
         for consent in session.execute(select(Consent)).scalars():
             consent.document_enc = blob(consent.document_enc, f"consents.document:{consent.id}")
             consent.withdrawn_reason = text(consent.withdrawn_reason, f"consents.withdrawn_reason:{consent.id}")
@@ -398,16 +400,20 @@ class Register:
                 row.value = _NAME_INDEX_FORM
 
     def _seal_legacy(self) -> None:
-        """Names, contacts and the never-publish and withdrawal reasons a register stored before they were sealed: sealed
-        now, in one transaction."""
+        """Names, contacts, dates of birth, guardians' relations and the never-publish and withdrawal reasons a register
+        stored before they were sealed: sealed now, in one transaction."""
         with self._transaction() as session:
             plain = [row for model in (Child, Guardian, KnownAdult)
                      for row in session.execute(select(model).where(~model.name.startswith(_SEALED))).scalars()]
             plain += [g for g in session.execute(select(Guardian).where(Guardian.contact != "", ~Guardian.contact.startswith(_SEALED))).scalars()
                       if g not in plain]
-            for model, column in ((Child, "never_publish_reason"), (Consent, "withdrawn_reason")):
+            for child in session.execute(select(Child).where(Child.dob.is_not(None))).scalars():
+                child.dob_sealed, child.dob = self._seal(child.dob.isoformat(), f"children.dob:{child.id}"), None
+                if child not in plain:
+                    plain.append(child)
+            for model, column in ((Child, "never_publish_reason"), (Consent, "withdrawn_reason"), (Guardian, "relation")):
                 field = getattr(model, column)
-                for row in session.execute(select(model).where(field.is_not(None), ~field.startswith(_SEALED))).scalars():
+                for row in session.execute(select(model).where(field.is_not(None), field != "", ~field.startswith(_SEALED))).scalars():
                     setattr(row, column, self._seal(getattr(row, column), f"{model.__tablename__}.{column}:{row.id}"))
                     if row not in plain:
                         plain.append(row)
@@ -440,7 +446,7 @@ class Register:
         return [(cid, self._unseal(name, f"children.name:{cid}"), bool(never)) for cid, name, never in rows]
 
     def _guardian_info(self, g: Guardian) -> GuardianInfo:
-        return GuardianInfo(g.id, g.child_id, self._unseal(g.name, f"guardians.name:{g.id}"), g.relation,
+        return GuardianInfo(g.id, g.child_id, self._unseal(g.name, f"guardians.name:{g.id}"), self._unseal(g.relation, f"guardians.relation:{g.id}"),
                             self._unseal(g.contact, f"guardians.contact:{g.id}"))
 
     def _consent_info(self, c: Consent) -> ConsentInfo:
@@ -454,7 +460,7 @@ class Register:
 
     def _child_info(self, c: Child, full: bool = False) -> ChildInfo:
         return ChildInfo(
-            id=c.id, name=self._unseal(c.name, f"children.name:{c.id}"), dob=c.dob, never_publish=bool(c.never_publish),
+            id=c.id, name=self._unseal(c.name, f"children.name:{c.id}"), dob=self._child_dob(c), never_publish=bool(c.never_publish),
             never_publish_reason=self._unseal(c.never_publish_reason, f"children.never_publish_reason:{c.id}") or None, enrolment_photos=len(c.enrolments), biometrics_erased_at=c.biometrics_erased_at,
             guardians=tuple(self._guardian_info(g) for g in c.guardians) if full else (),
             consents=tuple(self._consent_info(x) for x in c.consents) if full else (),
@@ -506,15 +512,22 @@ class Register:
         """The first child already registered with this name (accents, case and spaces ignored) and date of birth; a
         record without a date of birth on either side is taken as the same child too (the date was left out once, not
         a second child: two records would split consents and never-publish between two ids)."""
-        query = select(Child).where(Child.name_index == self.name_index(name))
-        if dob is not None:
-            query = query.where((Child.dob == dob) | Child.dob.is_(None))
-        return session.execute(query.order_by(Child.created_at)).scalars().first()
+        query = select(Child).where(Child.name_index == self.name_index(name)).order_by(Child.created_at)
+        for child in session.execute(query).scalars():  # the dates are sealed: compared once opened, among the few
+            known = self._child_dob(child)
+            if dob is None or known is None or known == dob:
+                return child
+        return None
+
+    def _child_dob(self, child: Child) -> date | None:
+        if child.dob_sealed:
+            return date.fromisoformat(self._unseal(child.dob_sealed, f"children.dob:{child.id}"))
+        return child.dob  # a register not yet sealed (opened without its key: never; kept for the type)
 
     def _add_child(self, session: Session, name: str, dob: date | None) -> Child:
         child_id = _new_id("ch")
-        child = Child(id=child_id, name=self._seal(name, f"children.name:{child_id}"), name_index=self.name_index(name), dob=dob,
-                      never_publish=False, created_at=_now(), created_by=self.actor)
+        child = Child(id=child_id, name=self._seal(name, f"children.name:{child_id}"), name_index=self.name_index(name), dob=None,
+                      dob_sealed=self._seal(dob.isoformat(), f"children.dob:{child_id}") if dob is not None else None, never_publish=False, created_at=_now(), created_by=self.actor)
         session.add(child)
         session.flush()
         audit.append(session, self.actor, "child_added", child.id, {"dob_given": dob is not None})
@@ -563,11 +576,14 @@ class Register:
 
     def _add_guardian(self, session: Session, child_id: str, name: str, relation: str, contact: str) -> Guardian:
         guardian_id = _new_id("g")
-        guardian = Guardian(id=guardian_id, child_id=child_id, name=self._seal(name, f"guardians.name:{guardian_id}"), relation=relation.strip(),
+        guardian = Guardian(id=guardian_id, child_id=child_id, name=self._seal(name, f"guardians.name:{guardian_id}"),
+                            relation=self._seal(relation.strip(), f"guardians.relation:{guardian_id}"),
                             contact=self._seal(contact.strip(), f"guardians.contact:{guardian_id}"), created_at=_now())
         session.add(guardian)
         session.flush()
-        audit.append(session, self.actor, "guardian_added", child_id, {"guardian": guardian.id, "relation": guardian.relation})
+        # "legal guardian (social services)" says a child is in care: sealed in the log too
+        audit.append(session, self.actor, "guardian_added", child_id,
+                     {"guardian": guardian.id, "relation": self._seal(relation.strip(), f"audit.guardian_relation:{guardian_id}")})
         return guardian
 
     # -- consent ------------------------------------------------------------

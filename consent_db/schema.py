@@ -5,7 +5,7 @@ Conventions: ids are short random strings with a prefix (``ch-``, ``g-``, ``cr-`
 ``en-``, ``ev-``, ``ka-``) so that nothing in an id reveals a person; the child's
 id is the pseudonymous reference used in reports. Every datetime is naive UTC.
 Columns holding biometric data or documents end in ``_enc`` and hold AES-GCM blobs; names and contacts
-of children, guardians and known adults are sealed text ("enc1:" + base64 of an AES-GCM blob) beside a
+of children, guardians and known adults, children's dates of birth and guardians' relations are sealed text ("enc1:" + base64 of an AES-GCM blob) beside a
 keyed lookup digest (``name_index``).
 """
 
@@ -36,7 +36,8 @@ class Child(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     name: Mapped[str] = mapped_column(Text)  # sealed (AES-GCM, "enc1:..."); see Register._seal
     name_index: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # keyed digest of the name
-    dob: Mapped[date | None] = mapped_column(Date, nullable=True)
+    dob: Mapped[date | None] = mapped_column(Date, nullable=True)  # registers before 0005 only: sealed on open into dob_sealed
+    dob_sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # the date of birth (ISO), sealed
     never_publish: Mapped[bool] = mapped_column(Boolean, default=False)
     never_publish_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime)
@@ -52,7 +53,7 @@ class Guardian(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
     name: Mapped[str] = mapped_column(Text)  # sealed
-    relation: Mapped[str] = mapped_column(String(100), default="")
+    relation: Mapped[str] = mapped_column(Text, default="")  # sealed
     contact: Mapped[str] = mapped_column(Text, default="")  # sealed
     created_at: Mapped[datetime] = mapped_column(DateTime)
     child: Mapped[Child] = relationship(back_populates="guardians")

@@ -56,7 +56,7 @@ def _sealed_columns(url: str) -> dict[str, object]:
     with sqlite3.connect(path) as db:
         rows = {}
         for table, columns in {
-            "children": ("name", "name_index", "never_publish_reason"), "guardians": ("name", "contact"),
+            "children": ("name", "name_index", "never_publish_reason", "dob_sealed"), "guardians": ("name", "contact", "relation"),
             "consents": ("document_enc", "withdrawn_reason"), "enrolments": ("photo_enc", "embedding_enc"),
             "known_adults": ("name", "name_index", "embeddings_enc"),
         }.items():
@@ -77,7 +77,7 @@ def test_rotation_encrypts_everything_again_and_only_the_new_key_opens_it(regist
     with Register(register_env["url"]) as reg:
         done = reg.rotate_key()
         assert done.key_file == key
-        assert done.values >= 10  # names, contacts, reasons, the forms, the photo, the embeddings
+        assert done.values >= 12  # names, contacts, relation, date of birth, reasons, the forms, the photo, the embeddings
         assert _held(reg) == {k: before[k] for k in ("children", "documents", "embeddings", "adults")}  # this process goes on
     assert key.read_bytes() != old_key
     assert done.retired_key_file is not None and done.retired_key_file.read_bytes() == old_key

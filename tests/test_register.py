@@ -450,3 +450,56 @@ def test_child_list_finds_a_name_however_it_was_typed(register_env, capsys):
     assert main(["child", "list", "--name", "arbër   çelë", "--db", register_env["url"], "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert wanted.id in out and "Besa" not in out
+
+
+# a relation that says the child is in care, and a date of birth: with the child's id they say who the child is
+RELATION = "kujdestar ligjor (shërbimi social)"
+
+
+def test_dates_of_birth_and_relations_are_sealed_at_rest_in_the_rows_and_the_audit_log(tmp_path, monkeypatch):
+    from consent_db import Register, RegisterError
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "regjistri.sqlite3"
+    with Register(str(path)) as reg:
+        child = reg.add_child("Ëndrit Çani", dob=date(2015, 3, 2))
+        guardian = reg.add_guardian(child.id, "Drita Çani", relation=RELATION)
+        assert guardian.relation == RELATION
+        shown = reg.get_child(child.id)
+        assert shown.dob == date(2015, 3, 2) and shown.guardians[0].relation == RELATION
+        with pytest.raises(RegisterError) as twice:  # the same child is still found with its date sealed
+            reg.add_child("endrit cani", dob=date(2015, 3, 2))
+        assert twice.value.code == "child_exists"
+        assert reg.add_child("Ëndrit Çani", dob=date(2016, 1, 1)).id != child.id  # another date: another child
+        with pytest.raises(RegisterError):  # a record without a date is taken as the same child
+            reg.add_child("Ëndrit Çani")
+        reg.store.scrub()
+    files = b"".join(p.read_bytes() for p in tmp_path.glob("regjistri.sqlite3*"))
+    for clear in ("2015-03-02", "2016-01-01", RELATION, "shërbimi social"):
+        assert clear.encode("utf-8") not in files, clear
+
+
+def test_dates_of_birth_and_relations_an_older_register_stored_in_clear_are_sealed_when_opened(tmp_path, monkeypatch):
+    import sqlite3
+
+    from consent_db import Register
+
+    monkeypatch.setenv("MINORGUARD_DATA_DIR", str(tmp_path / "data"))
+    path = tmp_path / "regjistri.sqlite3"
+    with Register(str(path)) as reg:
+        child = reg.add_child("Ëndrit Çani")
+        reg.add_guardian(child.id, "Drita Çani")
+    with sqlite3.connect(path) as raw:  # as minorguard wrote them before 0005
+        raw.execute("UPDATE children SET dob = '2015-03-02', dob_sealed = NULL")
+        raw.execute("UPDATE guardians SET relation = ?", (RELATION,))
+    with Register(str(path)) as reg:
+        shown = reg.get_child(child.id)
+        assert shown.dob == date(2015, 3, 2) and shown.guardians[0].relation == RELATION
+        assert reg.audit_entries()[-1]["action"] == "names_sealed"
+        assert reg.audit_verify().ok
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT dob FROM children").fetchone()[0] is None
+        assert raw.execute("SELECT relation FROM guardians").fetchone()[0].startswith("enc1:")
+    files = b"".join(p.read_bytes() for p in tmp_path.glob("regjistri.sqlite3*"))
+    for clear in ("2015-03-02", RELATION):
+        assert clear.encode("utf-8") not in files, clear
