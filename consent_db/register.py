@@ -783,9 +783,12 @@ class Register:
         vector = np.asarray(embedding, dtype=np.float32).ravel()
         with self._transaction() as session:
             child = self._child(session, child_id)
-            existing = session.execute(select(Enrolment).where(Enrolment.photo_sha256 == sha)).scalar_one_or_none()
-            if existing is not None:
-                raise RegisterError("already_enrolled", child=existing.child_id)
+            # one photo may enrol siblings, a face each; not one child twice, nor one face for two children
+            for existing in session.execute(select(Enrolment).where(Enrolment.photo_sha256 == sha)).scalars():
+                if existing.child_id == child_id:
+                    raise RegisterError("already_enrolled", child=existing.child_id)
+                if existing.face_index == face_index:
+                    raise RegisterError("already_enrolled_face", label=f"sha256 {sha[:12]}", face=face_index, child=existing.child_id)
             enrol_id = _new_id("en")
             session.add(
                 Enrolment(
@@ -804,7 +807,7 @@ class Register:
             child.biometrics_erased_at = None
             try:
                 session.flush()
-            except IntegrityError:  # a concurrent enrolment of the same photo
+            except IntegrityError:  # a concurrent enrolment of the same face
                 raise RegisterError("already_enrolled", child="?") from None
             # "face": the face's number as every page shows it (1 = leftmost); entries before 2026-12-07 said
             # "face_index" for the same number, where scan decisions' "face_index" counts from 0
@@ -812,10 +815,15 @@ class Register:
             return enrol_id
 
     def is_enrolled(self, photo_sha256: str) -> str | None:
-        """The child id a photo is enrolled for, or None."""
+        """The child id a photo is enrolled for (the first, where it enrolled siblings), or None."""
+        return next(iter(self.enrolled_faces(photo_sha256).values()), None)
+
+    def enrolled_faces(self, photo_sha256: str) -> dict[int, str]:
+        """{face number: child id} of each face of a photo that is enrolled."""
         with self._transaction() as session:
-            found = session.execute(select(Enrolment).where(Enrolment.photo_sha256 == photo_sha256)).scalar_one_or_none()
-            return found.child_id if found else None
+            rows = session.execute(select(Enrolment.face_index, Enrolment.child_id).where(Enrolment.photo_sha256 == photo_sha256)
+                                   .order_by(Enrolment.created_at)).all()
+            return {int(face): child for face, child in rows}
 
     def enrolment_embeddings(self, embedder: str | None = None) -> dict[str, np.ndarray]:
         """{child id: N x D float32} of every enrolled child, decrypted in memory only."""

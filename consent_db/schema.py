@@ -13,7 +13,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = ["AuditEntry", "Base", "Child", "Consent", "Enrolment", "Event", "Guardian", "KnownAdult", "Meta"]
@@ -85,9 +97,11 @@ class Enrolment(Base):
     """One reference photo of a child and its face embedding (both encrypted)."""
 
     __tablename__ = "enrolments"
+    # one photo may enrol several children (siblings in one family photo), one face each (migration 0006)
+    __table_args__ = (UniqueConstraint("photo_sha256", "face_index", name="uq_enrolments_photo_face"),)
     id: Mapped[str] = mapped_column(String(16), primary_key=True)
     child_id: Mapped[str] = mapped_column(ForeignKey("children.id"), index=True)
-    photo_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    photo_sha256: Mapped[str] = mapped_column(String(64))
     photo_enc: Mapped[bytes] = mapped_column(LargeBinary)
     embedding_enc: Mapped[bytes] = mapped_column(LargeBinary)
     embedder: Mapped[str] = mapped_column(String(100))

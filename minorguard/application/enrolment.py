@@ -72,9 +72,9 @@ def enrol_photo(
     except PhotoError as error:
         raise RegisterError("photo_unusable", message=error.message) from None
     assert photo.data is not None and photo.sha256 is not None
-    owner = register.is_enrolled(photo.sha256)
-    if owner is not None:
-        raise RegisterError("already_enrolled_photo", label=label, child=owner)
+    owners = register.enrolled_faces(photo.sha256)  # a family photo may enrol each sibling, a face each
+    if child_id in owners.values():
+        raise RegisterError("already_enrolled_photo", label=label, child=child_id)
     faces = guard.detect(photo)
     if not faces:
         raise RegisterError("no_face", label=label)
@@ -85,6 +85,8 @@ def enrol_photo(
         face = 1
     if not 1 <= face <= len(faces):
         raise RegisterError("bad_face", label=label, face=face, n=len(faces))
+    if face in owners:
+        raise RegisterError("already_enrolled_face", label=label, face=face, child=owners[face])
     chosen = faces[face - 1]
     box = chosen.box.scaled(1 / photo.scale)
     height = box.height
