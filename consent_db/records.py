@@ -75,6 +75,7 @@ class ChildInfo:
     biometrics_erased_at: datetime | None
     guardians: tuple[GuardianInfo, ...] = ()
     consents: tuple[ConsentInfo, ...] = ()
+    erased_at: datetime | None = None  # the record erased on request: no name, date of birth, guardians or forms left
 
 
 @dataclass(frozen=True, slots=True)

@@ -334,11 +334,14 @@ class Register:
 
         def blob(value: bytes, context: str) -> bytes:
             nonlocal count
+            if not value:  # an erased form
+                return value
             count += 1
             return new.encrypt(old.decrypt(value, context), context)
 
         for child in session.execute(select(Child)).scalars():
-            child.name_index = new.index(folded_form(self._unseal(child.name, f"children.name:{child.id}")))
+            if child.name:  # an erased record has no name, nor digest
+                child.name_index = new.index(folded_form(self._unseal(child.name, f"children.name:{child.id}")))
             child.name = text(child.name, f"children.name:{child.id}")
             child.never_publish_reason = text(child.never_publish_reason, f"children.never_publish_reason:{child.id}")
             child.dob_sealed = text(child.dob_sealed, f"children.dob:{child.id}")
@@ -392,7 +395,7 @@ class Register:
             if row is not None and row.value == _NAME_INDEX_FORM:
                 return  # another process did it meanwhile
             for model in (Child, KnownAdult):
-                for item in session.execute(select(model)).scalars():
+                for item in session.execute(select(model).where(model.name != "")).scalars():
                     item.name_index = self.name_index(self._unseal(item.name, f"{model.__tablename__}.name:{item.id}"))
             if row is None:
                 session.add(Meta(key=_NAME_INDEX, value=_NAME_INDEX_FORM))
@@ -404,7 +407,7 @@ class Register:
         stored before they were sealed: sealed now, in one transaction."""
         with self._transaction() as session:
             plain = [row for model in (Child, Guardian, KnownAdult)
-                     for row in session.execute(select(model).where(~model.name.startswith(_SEALED))).scalars()]
+                     for row in session.execute(select(model).where(model.name != "", ~model.name.startswith(_SEALED))).scalars()]
             plain += [g for g in session.execute(select(Guardian).where(Guardian.contact != "", ~Guardian.contact.startswith(_SEALED))).scalars()
                       if g not in plain]
             for child in session.execute(select(Child).where(Child.dob.is_not(None))).scalars():
@@ -442,7 +445,7 @@ class Register:
     def child_names(self) -> list[tuple[str, str, bool]]:
         """(id, name, never publish) of every child, names opened: a search by part of a name reads them all."""
         with self._transaction() as session:
-            rows = session.execute(select(Child.id, Child.name, Child.never_publish)).all()
+            rows = session.execute(select(Child.id, Child.name, Child.never_publish).where(Child.erased_at.is_(None))).all()
         return [(cid, self._unseal(name, f"children.name:{cid}"), bool(never)) for cid, name, never in rows]
 
     def _guardian_info(self, g: Guardian) -> GuardianInfo:
@@ -463,7 +466,7 @@ class Register:
             id=c.id, name=self._unseal(c.name, f"children.name:{c.id}"), dob=self._child_dob(c), never_publish=bool(c.never_publish),
             never_publish_reason=self._unseal(c.never_publish_reason, f"children.never_publish_reason:{c.id}") or None, enrolment_photos=len(c.enrolments), biometrics_erased_at=c.biometrics_erased_at,
             guardians=tuple(self._guardian_info(g) for g in c.guardians) if full else (),
-            consents=tuple(self._consent_info(x) for x in c.consents) if full else (),
+            consents=tuple(self._consent_info(x) for x in c.consents) if full else (), erased_at=c.erased_at,
         )
 
     def _known_adult_info(self, row: KnownAdult, count: int) -> KnownAdultInfo:
@@ -483,8 +486,13 @@ class Register:
     def label(self) -> str:
         return self.store.label
 
-    def _child(self, session: Session, child_id: str) -> Child:
-        return _get(session, Child, child_id, "not_found_child")
+    def _child(self, session: Session, child_id: str, live: bool = False) -> Child:
+        """The child; with ``live``, one whose record was not erased (nothing is added to an erased record: it names
+        no one, and a consent or photo added to it would belong to no child)."""
+        child = _get(session, Child, child_id, "not_found_child")
+        if live and child.erased_at is not None:
+            raise RegisterError("child_erased", id=child_id, on=child.erased_at.date().isoformat())
+        return child
 
     # -- children -----------------------------------------------------------
     def add_child(self, name: str, dob: date | None = None, *, another_child: bool = False) -> ChildInfo:
@@ -549,7 +557,7 @@ class Register:
             raise RegisterError("never_publish_reason")
         erased = 0
         with self._transaction() as session:
-            child = self._child(session, child_id)
+            child = self._child(session, child_id, live=True)
             was_on = bool(child.never_publish)
             self._set_never_publish(session, child, flag, reason)
             if was_on and not flag and not _consents_in_force(child):
@@ -571,7 +579,7 @@ class Register:
     def add_guardian(self, child_id: str, name: str, relation: str = "", contact: str = "") -> GuardianInfo:
         name = _require_text(name, "empty_guardian_name")
         with self._transaction() as session:
-            self._child(session, child_id)
+            self._child(session, child_id, live=True)
             return self._guardian_info(self._add_guardian(session, child_id, name, relation, contact))
 
     def _add_guardian(self, session: Session, child_id: str, name: str, relation: str, contact: str) -> Guardian:
@@ -638,7 +646,7 @@ class Register:
                 "purposes": _clean(purposes), "event_ids": _clean(event_ids), "valid_from": valid_from, "valid_until": valid_until}
 
     def _add_consent(self, session: Session, child_id: str, checked: dict[str, Any], guardian_id: str | None) -> Consent:
-        self._child(session, child_id)
+        self._child(session, child_id, live=True)
         if guardian_id is not None:
             guardian = session.get(Guardian, guardian_id)
             if guardian is None or guardian.child_id != child_id:
@@ -724,6 +732,8 @@ class Register:
         """The signed form, decrypted (for a person to read; never exported)."""
         with self._transaction() as session:
             consent = _get(session, Consent, record_id, "not_found_record")
+            if not consent.document_enc:
+                raise RegisterError("document_erased", id=record_id, child=consent.child_id)
             return self._cipher.decrypt(consent.document_enc, f"consents.document:{record_id}")
 
     def import_rows(self, rows: Sequence[dict[str, Any]], source: str = "") -> list[ConsentInfo]:
@@ -742,7 +752,7 @@ class Register:
             for row in rows:
                 try:
                     if row.get("child_ref"):
-                        child = self._child(session, row["child_ref"])
+                        child = self._child(session, row["child_ref"], live=True)
                     else:
                         name = _require_text(row["child_name"], "empty_child_name_column")
                         key = (folded_form(name), row.get("dob"))
@@ -782,7 +792,7 @@ class Register:
         sha = hashlib.sha256(photo).hexdigest()
         vector = np.asarray(embedding, dtype=np.float32).ravel()
         with self._transaction() as session:
-            child = self._child(session, child_id)
+            child = self._child(session, child_id, live=True)
             # one photo may enrol siblings, a face each; not one child twice, nor one face for two children
             for existing in session.execute(select(Enrolment).where(Enrolment.photo_sha256 == sha)).scalars():
                 if existing.child_id == child_id:
@@ -880,6 +890,39 @@ class Register:
         if erased:
             self.store.scrub()
         return erased
+
+    def erase_child(self, child_id: str, reason: str) -> ChildInfo:
+        """Erase a child's record on request, in one transaction: the name and its lookup digest, the date of birth,
+        the guardians' names, contacts and relations, every signed form, the enrolment photos and face embeddings,
+        the reasons written about the child. Consents still in force are withdrawn first, so nothing the record
+        allowed is allowed any more. What stays: the pseudonymous id, and each consent's dates, channels, status and
+        the sha256 of its form, so the audit log's references (which decision relied on which consent) still
+        resolve; the audit log itself is never rewritten (the reasons it holds are sealed). Refused for a child on
+        the never-publish list: that record is what blocks the child's photos."""
+        reason = _require_text(reason, "empty_erase_reason")
+        now = _now()
+        with self._transaction() as session:
+            child = self._child(session, child_id, live=True)
+            if child.never_publish:
+                raise RegisterError("erase_child_never_publish", id=child_id)
+            withdrawn = []
+            for consent in child.consents:
+                if consent.status != "withdrawn":
+                    consent.status, consent.withdrawn_on = "withdrawn", now.date()
+                    withdrawn.append(consent.id)
+                consent.withdrawn_reason = None
+                consent.document_enc = b""  # the signed form; its sha256 stays as the evidence that it was held
+            photos = self._erase(session, child, "child record erased")
+            for guardian in child.guardians:
+                guardian.name, guardian.contact, guardian.relation = "", "", ""
+            child.name, child.name_index, child.dob, child.dob_sealed, child.never_publish_reason = "", None, None, None, None
+            child.erased_at = now
+            audit.append(session, self.actor, "child_erased", child.id,
+                         {"reason": self._seal(reason, f"audit.child_erasure_reason:{child.id}"), "withdrawn": withdrawn,
+                          "forms": len(child.consents), "guardians": len(child.guardians), "photos": photos})
+            info = self._child_info(child, full=True)
+        self.store.scrub()  # no copy left in the write-ahead log
+        return info
 
     def _erase(self, session: Session, child: Child, reason: str) -> int:
         rows = list(child.enrolments)

@@ -55,6 +55,7 @@ class Child(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
     created_by: Mapped[str] = mapped_column(String(200))
     biometrics_erased_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)  # the record erased on request (0007)
     guardians: Mapped[list[Guardian]] = relationship(back_populates="child", order_by="Guardian.created_at")
     consents: Mapped[list[Consent]] = relationship(back_populates="child", order_by="Consent.recorded_at")
     enrolments: Mapped[list[Enrolment]] = relationship(back_populates="child", order_by="Enrolment.created_at")

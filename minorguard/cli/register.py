@@ -35,7 +35,7 @@ __all__ = ["IMPORT_COLUMNS", "register_commands"]
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
-child_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Children in the consent register: add, list, show, enrol photos, erase photos, never-publish.")
+child_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Children in the consent register: add, list, show, enrol photos, erase photos, never-publish, erase a record.")
 guardian_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Parents and guardians of enrolled children.")
 consent_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Signed consent forms: add, withdraw, list.")
 register_app = typer.Typer(add_completion=False, no_args_is_help=True, help="The whole register: export (no biometric data), import from CSV, rotate its key.")
@@ -157,7 +157,8 @@ def child_list(
     yes = t("register.never_yes", lang.value)
     for c in children:
         active = [x for x in c.consents if x.status == "active" and (x.valid_until is None or x.valid_until >= today)]
-        table.add_row(c.id, escape(c.name), str(c.dob or ""), str(c.enrolment_photos), ", ".join(x.id for x in active) or "-", yes if c.never_publish else "")
+        name = t("register.erased_name", lang.value, on=f"{c.erased_at:%Y-%m-%d}") if c.erased_at else escape(c.name)
+        table.add_row(c.id, name, str(c.dob or ""), str(c.enrolment_photos), ", ".join(x.id for x in active) or "-", yes if c.never_publish else "")
     console.print(table)
 
 
@@ -167,7 +168,10 @@ def child_show(child_id: str = typer.Argument(...), db: str | None = typer.Optio
     with OpenRegister(db, lang=lang, create=False) as reg:
         c = reg.get_child(child_id)
     lg = lang.value
-    console.print(f"[bold]{c.id}[/]  {escape(c.name)}  " + t("register.show_child", lg, born=c.dob or "?", n=c.enrolment_photos))
+    if c.erased_at:
+        console.print(f"[bold]{c.id}[/]  " + t("register.erased_name", lg, on=f"{c.erased_at:%Y-%m-%d}"))
+    else:
+        console.print(f"[bold]{c.id}[/]  {escape(c.name)}  " + t("register.show_child", lg, born=c.dob or "?", n=c.enrolment_photos))
     if c.biometrics_erased_at:
         console.print(t("register.show_erased", lg, when=f"{c.biometrics_erased_at:%Y-%m-%d %H:%M}"))
     if c.never_publish:
@@ -272,6 +276,30 @@ def child_erase_photos(
     else:
         console.print(t("register.photos_none", lang.value, id=child_id))
 
+
+
+@child_app.command("erase")
+def child_erase(
+    child_id: str = typer.Argument(...),
+    reason: str = typer.Option("", "--reason", help="Why (for example the parent's request and its date; sealed in the audit log)."),
+    yes: bool = typer.Option(False, "--yes", help="Erase for good (there is no undo)."),
+    db: str | None = typer.Option(None, "--db", help=DB_HELP),
+    by: str | None = typer.Option(None, "--by", help=BY_HELP),
+    lang: Lang = LangOpt,
+) -> None:
+    """Erase a child's record on request: name, date of birth, guardians, signed forms, enrolment photos and face
+    embeddings; consents in force are withdrawn first. The id and the consents' dates and form digests stay for the
+    audit log. Refused for a child on the never-publish list."""
+    if not reason.strip():
+        fail(t("register.empty_erase_reason", lang.value))
+    if not yes:
+        fail(t("register.erase_needs_yes", lang.value, id=child_id))
+    with OpenRegister(db, by, lang, create=False) as reg:
+        before = reg.get_child(child_id)
+        child = reg.erase_child(child_id, reason)
+    withdrawn = sum(1 for x in before.consents if x.status != "withdrawn")
+    console.print(t("register.child_record_erased", lang.value, id=child.id, guardians=len(child.guardians), forms=len(child.consents),
+                    photos=before.enrolment_photos, withdrawn=withdrawn), soft_wrap=True)
 
 # -- guardian ---------------------------------------------------------------
 @guardian_app.command("add")

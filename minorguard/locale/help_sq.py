@@ -70,8 +70,8 @@ HELP_SQ: dict[str, str] = {
     "Who declares or changes it (default $MINORGUARD_ACTOR or the login name).":
         "Kush e deklaron ose e ndryshon (e paracaktuar: $MINORGUARD_ACTOR ose emri i hyrjes).",
     # children
-    "Children in the consent register: add, list, show, enrol photos, erase photos, never-publish.":
-        "Fëmijët në regjistrin e lejeve: shto, listo, shfaq, regjistro foto, fshi fotot, mos publiko kurrë.",
+    "Children in the consent register: add, list, show, enrol photos, erase photos, never-publish, erase a record.":
+        "Fëmijët në regjistrin e lejeve: shto, listo, shfaq, regjistro foto, fshi fotot, mos publiko kurrë, fshi një regjistrim.",
     "Add a child; prints the child's id (the pseudonymous reference used in reports). A child of the same name "
     "(case, spaces and accents typed either way) and date of birth is refused, naming the one there.":
         "Shton një fëmijë; shfaq id-në e fëmijës (referenca me pseudonim që përdoret në raporte). Një fëmijë me të njëjtin emër "
@@ -148,6 +148,15 @@ HELP_SQ: dict[str, str] = {
     "New time zone; --start/--end are read in it.": "Zonë kohore e re; --start/--end lexohen në të.",
     "New basis: public, outdoor or none (a new declaration).": "Bazë e re: public, outdoor ose none (deklaratë e re).",
     # the whole register, audit
+    "Erase a child's record on request: name, date of birth, guardians, signed forms, enrolment photos and face "
+    "embeddings; consents in force are withdrawn first. The id and the consents' dates and form digests stay for the "
+    "audit log. Refused for a child on the never-publish list.":
+        "Fshin me kërkesë regjistrimin e një fëmije: emrin, datëlindjen, prindërit/kujdestarët, formularët e nënshkruar, "
+        "fotot e regjistrimit dhe gjurmët e fytyrës; lejet në fuqi tërhiqen më parë. Id-ja dhe datat e lejeve e gjurmët e "
+        "formularëve mbeten për ditarin e auditimit. Refuzohet për një fëmijë në listën «mos publiko kurrë».",
+    "Why (for example the parent's request and its date; sealed in the audit log).":
+        "Pse (për shembull kërkesa e prindit dhe data e saj; e mbyllur në ditarin e auditimit).",
+    "Erase for good (there is no undo).": "Fshin përgjithmonë (nuk ka kthim pas).",
     "The whole register: export (no biometric data), import from CSV, rotate its key.": "I gjithë regjistri: eksport (pa të dhëna biometrike), import nga CSV, ndërrim i çelësit.",
     "Encrypt the whole register under a new key and replace the key file (when the key may have been copied); the old "
     "key is kept in a separate file for earlier backups (audited).":
