@@ -235,7 +235,7 @@ class Register:
             key = load_key(self.key_path)
             if check is not None:
                 self._key_check = check.value
-                return self._key_opening(check.value, key)
+                return self._key_opening(session, check.value, key)
             if not self._create:  # tables without a key check: never finished being created
                 raise RegisterError("missing", register=self.store.label)
             if key is None:
@@ -247,7 +247,7 @@ class Register:
             audit.append(session, self.actor, "register_created", details={"database": self.store.label})
             return cipher
 
-    def _key_opening(self, check: str, key: bytes | None) -> Cipher:
+    def _key_opening(self, session: Session, check: str, key: bytes | None) -> Cipher:
         """The cipher of the key that opens the register's key check: the key file's, or the new key of a rotation
         that committed but had not yet replaced the key file (a crash, or a rotation finishing at this moment)."""
         if key is not None and _opens(key, check):
@@ -267,6 +267,10 @@ class Register:
                 return Cipher(again)
         if key is None:
             raise KeyProblem("key_missing", register=self.store.label, path=str(self.key_path))
+        # another computer sharing the register (PostgreSQL) still holds the key from before a rotation
+        rotated = session.execute(select(AuditEntry).where(AuditEntry.action == "key_rotated").order_by(AuditEntry.seq.desc()).limit(1)).scalar()
+        if rotated is not None:
+            raise KeyProblem("key_replaced", at=rotated.at[:16].replace("T", " "), actor=rotated.actor)
         raise KeyProblem("key_wrong")
 
     @contextmanager
@@ -359,6 +363,11 @@ class Register:
             enrolment.embedding_enc = blob(enrolment.embedding_enc, f"enrolments.embedding:{enrolment.id}")
             session.flush()
             session.expire(enrolment, ["photo_enc"])
+        from consent_db.reviews import ReviewRow  # here: reviews builds on this module
+
+        for review in session.execute(select(ReviewRow)).scalars():
+            review.reason = text(review.reason, f"review_decisions.reason:{review.seq}")
+            review.source = text(review.source, f"review_decisions.source:{review.seq}")
         for adult in session.execute(select(KnownAdult)).scalars():
             adult.name_index = new.index(folded_form(self._unseal(adult.name, f"known_adults.name:{adult.id}")))
             adult.name = text(adult.name, f"known_adults.name:{adult.id}")
@@ -420,10 +429,18 @@ class Register:
                     setattr(row, column, self._seal(getattr(row, column), f"{model.__tablename__}.{column}:{row.id}"))
                     if row not in plain:
                         plain.append(row)
+            from consent_db.reviews import ReviewRow  # here: reviews builds on this module
+
+            for column in ("reason", "source"):  # reviewers' words and file names, in clear before 2026-12-07
+                field = getattr(ReviewRow, column)
+                for row in session.execute(select(ReviewRow).where(field != "", ~field.startswith(_SEALED))).scalars():
+                    setattr(row, column, self._seal(getattr(row, column), f"review_decisions.{column}:{row.seq}"))
+                    if row not in plain:
+                        plain.append(row)
             for row in plain:
                 table = row.__tablename__
-                if table == "consents":
-                    continue  # its reason, above, is all it had in clear
+                if table in ("consents", "review_decisions"):
+                    continue  # their reasons and sources, above, are all they had in clear
                 if not row.name.startswith(_SEALED):
                     if table != "guardians":
                         row.name_index = self.name_index(row.name)
@@ -915,6 +932,10 @@ class Register:
             photos = self._erase(session, child, "child record erased")
             for guardian in child.guardians:
                 guardian.name, guardian.contact, guardian.relation = "", "", ""
+            from consent_db.reviews import ReviewRow  # here: reviews builds on this module
+
+            for review in session.execute(select(ReviewRow).where(ReviewRow.child_id == child.id)).scalars():
+                review.reason, review.source = "", ""  # a reviewer's words and a file name may name the child
             child.name, child.name_index, child.dob, child.dob_sealed, child.never_publish_reason = "", None, None, None, None
             child.erased_at = now
             audit.append(session, self.actor, "child_erased", child.id,

@@ -89,12 +89,13 @@ class ReviewRecord:
     source: str = ""
 
 
-def _record(row: ReviewRow) -> ReviewRecord:
+def _record(register: Register, row: ReviewRow) -> ReviewRecord:
     return ReviewRecord(
         seq=row.seq, photo_sha256=row.photo_sha256, face_index=row.face_index,
         box=(row.box_x, row.box_y, row.box_w, row.box_h), kind=row.kind, consent_id=row.consent_id,
-        child_id=row.child_id, confirms=row.confirms, reviewer=row.reviewer, reason=row.reason,
-        decided_at=row.decided_at, source=row.source,
+        child_id=row.child_id, confirms=row.confirms, reviewer=row.reviewer,
+        reason=register._unseal(row.reason, f"review_decisions.reason:{row.seq}"), decided_at=row.decided_at,
+        source=register._unseal(row.source, f"review_decisions.source:{row.seq}"),
     )
 
 
@@ -121,7 +122,7 @@ class Reviews:
         """Append one decision and its audit entry; refuse bad input with one line, writing nothing."""
         face = FaceRef(photo_sha256, face_index, box, source, confirms)
         reviewer, reason = self._check(kind, reviewer, reason, consent_id, [face])
-        with self.store.transaction() as session:
+        with self.register._transaction() as session:
             child_id = self._consent_child(session, kind, consent_id)
             row = self._row(session, face, kind, reviewer, reason, consent_id, child_id)
             x, y, w, h = face.box
@@ -133,11 +134,12 @@ class Reviews:
                 {
                     # "face": the number every page and command shows (1 = leftmost), as the scan's entries write it
                     "decision": row.seq, "face": row.face_index + 1, "face_index": row.face_index, "box": [round(v, 1) for v in (x, y, w, h)],
-                    "consent": row.consent_id, "confirms": row.confirms, "reason": reason, "os_user": self.register.actor,
+                    "consent": row.consent_id, "confirms": row.confirms, "os_user": self.register.actor,
+                    "reason": self.register._seal(reason, f"audit.review_reason:{row.seq}"),
                 },
                 photo_sha256=photo_sha256,
             )
-            return _record(row)
+            return _record(self.register, row)
 
     def record_group(
         self,
@@ -161,7 +163,7 @@ class Reviews:
         if len(faces) > MAX_GROUP_FACES:
             raise RegisterError("review_group_too_big", n=MAX_GROUP_FACES)
         reviewer, reason = self._check(kind, reviewer, reason, consent_id, faces)
-        with self.store.transaction() as session:
+        with self.register._transaction() as session:
             child_id = self._consent_child(session, kind, consent_id)
             rows = [self._row(session, face, kind, reviewer, reason, consent_id, child_id) for face in faces]
             audit.append(
@@ -170,7 +172,8 @@ class Reviews:
                 f"review_group_{kind}",
                 child_id or "",
                 {
-                    "group": str(group)[:100], "consent": consent_id, "reason": reason, "os_user": self.register.actor,
+                    "group": str(group)[:100], "consent": consent_id, "os_user": self.register.actor,
+                    "reason": self.register._seal(reason, f"audit.review_reason:{rows[0].seq}"),
                     "faces": [
                         {"decision": r.seq, "photo_sha256": r.photo_sha256, "face": r.face_index + 1, "face_index": r.face_index,
                          "box": [round(v, 1) for v in (r.box_x, r.box_y, r.box_w, r.box_h)], "confirms": r.confirms}
@@ -178,7 +181,7 @@ class Reviews:
                     ],
                 },
             )
-            return [_record(r) for r in rows]
+            return [_record(self.register, r) for r in rows]
 
     @staticmethod
     def _check(kind: str, reviewer: str, reason: str, consent_id: str | None, faces: Sequence[FaceRef]) -> tuple[str, str]:
@@ -214,8 +217,7 @@ class Reviews:
             raise RegisterError("review_consent_withdrawn", id=consent_id, on=str(consent.withdrawn_on or ""))
         return consent.child_id
 
-    @staticmethod
-    def _row(session, face: FaceRef, kind: str, reviewer: str, reason: str, consent_id: str | None, child_id: str | None) -> ReviewRow:
+    def _row(self, session, face: FaceRef, kind: str, reviewer: str, reason: str, consent_id: str | None, child_id: str | None) -> ReviewRow:
         confirms = face.confirms if kind == "confirm" else None
         if kind == "confirm":
             first = session.get(ReviewRow, confirms)
@@ -232,9 +234,13 @@ class Reviews:
         row = ReviewRow(
             photo_sha256=face.photo_sha256, face_index=int(face.face_index), box_x=x, box_y=y, box_w=w, box_h=h,
             kind=kind, consent_id=consent_id, child_id=child_id, confirms=confirms, reviewer=reviewer,
-            reason=reason, decided_at=datetime.now(UTC).replace(tzinfo=None), source=shown(str(face.source))[:1000],
+            reason="", decided_at=datetime.now(UTC).replace(tzinfo=None), source="",
         )
         session.add(row)
+        session.flush()
+        # a reviewer's words and a file name can name a child: sealed like every name, bound to the row's number
+        row.reason = self.register._seal(reason, f"review_decisions.reason:{row.seq}")
+        row.source = self.register._seal(shown(str(face.source))[:1000], f"review_decisions.source:{row.seq}")
         session.flush()
         return row
 
@@ -245,11 +251,11 @@ class Reviews:
     def for_photos(self, shas: list[str]) -> dict[str, list[ReviewRecord]]:
         wanted = sorted({s for s in shas if s})
         out: dict[str, list[ReviewRecord]] = {}
-        with self.store.transaction() as session:
+        with self.register._transaction() as session:
             for start in range(0, len(wanted), 500):  # keep IN (...) lists short for SQLite
                 query = select(ReviewRow).where(ReviewRow.photo_sha256.in_(wanted[start : start + 500])).order_by(ReviewRow.seq)
                 for row in session.execute(query).scalars():
-                    out.setdefault(row.photo_sha256, []).append(_record(row))
+                    out.setdefault(row.photo_sha256, []).append(_record(self.register, row))
         return out
 
     def search_children(self, text: str, limit: int = 20) -> list[tuple[str, str, bool]]:

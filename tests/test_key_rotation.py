@@ -95,10 +95,10 @@ def test_rotation_encrypts_everything_again_and_only_the_new_key_opens_it(regist
         assert after.keys() == stored.keys()
         unchanged = [k for k in stored if stored[k] == after[k]]
         assert unchanged == []
-    monkeypatch.setenv("MINORGUARD_KEY", str(done.retired_key_file))
+    monkeypatch.setenv("MINORGUARD_KEY", str(done.retired_key_file))  # another computer's copy of the old key
     with pytest.raises(KeyProblem) as refused:
         Register(register_env["url"])
-    assert refused.value.code == "key_wrong"
+    assert refused.value.code == "key_replaced" and "tester" in str(refused.value)  # who replaced it, and when
 
 
 def test_a_process_that_opened_the_register_before_refuses_to_write_after(register_env):

@@ -49,7 +49,7 @@ def test_record_and_refuse(register):
     assert report.ok and report.entries == before + 1
     entry = register.audit_entries(limit=1)[0]
     assert entry["action"] == "review_adult" and entry["actor"] == "Ana Hoxha" and entry["photo_sha256"] == SHA
-    assert "teacher" in entry["details"]
+    assert "teacher" not in entry["details"] and '"reason":"enc1:' in entry["details"]  # sealed: it can name a child
     # the face as every page and command numbers it (index 2 is face 3), beside the index the scan's entries also keep
     assert '"face":3,' in entry["details"] and '"face_index":2,' in entry["details"]
 
