@@ -83,7 +83,9 @@ class ReasonCode(str, enum.Enum):
     AGE_UNAVAILABLE = "age_unavailable"
     CONSENT = "consent"
     CONSENT_AMBIGUOUS = "consent_ambiguous"
-    CONSENT_INFANT = "consent_infant"  # a consent's child matched on a face too young to tell children apart by
+    CONSENT_YOUNG = "consent_young"  # a consent's child matched on a face too young to tell children apart by
+    CONSENT_MINOR_THRESHOLD = "consent_minor_threshold"  # matched under the similarity a minor's face needs
+    CONSENT_INFANT = "consent_infant"  # results stored before 2026-12-07: the under-4 rule consent_young replaced
     CONSENT_OUT_OF_SCOPE = "consent_out_of_scope"
     NEVER_PUBLISH = "never_publish"
     EVENT_EXEMPT = "event_exempt"
