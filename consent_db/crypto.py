@@ -71,8 +71,8 @@ def key_file_in_use(key_path: Path) -> Path | None:
     itself (no file minorguard could replace)."""
     env = os.environ.get(KEY_ENV)
     if env:
-        return None if _decode(env) is not None else Path(env).expanduser()
-    return key_path
+        return None if _decode(env) is not None else Path(os.path.realpath(Path(env).expanduser()))
+    return Path(os.path.realpath(key_path))  # a link to a key kept elsewhere: that file is the one replaced
 
 
 def next_key_path(key_file: Path) -> Path:
@@ -108,13 +108,14 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def finish_rotation(key_file: Path, next_file: Path, stamp: str) -> Path | None:
+def finish_rotation(key_file: Path, next_file: Path, stamp: str, expected: bytes) -> Path | None:
     """After the register was encrypted under the key in ``next_file``: the old key is kept beside it as
     ``<name>.retired-<stamp>`` (it opens backups made before, and the audit reasons sealed before; the log is never
     rewritten), unless a retired file already holds it, and ``next_file`` replaces ``key_file`` in one rename.
-    The retired file's path, or None when there was no old key to keep."""
+    The retired file's path, or None when there was no old key to keep. ``expected``: the key that opens the register
+    now; a ``next_file`` holding another (a later rotation's, not yet committed) is left alone."""
     new = read_key_file(next_file)
-    if new is None:  # another process opening the register finished it first
+    if new is None or new != expected:  # finished already, by another process opening the register
         return None
     old = read_key_file(key_file)
     retired = None
@@ -128,7 +129,12 @@ def finish_rotation(key_file: Path, next_file: Path, stamp: str) -> Path | None:
                 continue
         if retired is None:
             retired = key_file.with_name(f"{key_file.name}.retired-{stamp}")
-            write_key_file(retired, old)
+            for n in range(2, 100):  # two rotations in one second: never over a retired key
+                try:
+                    write_key_file(retired, old)
+                    break
+                except FileExistsError:
+                    retired = key_file.with_name(f"{key_file.name}.retired-{stamp}-{n}")
     try:
         os.replace(next_file, key_file)
     except FileNotFoundError:  # another process opening the register finished it first

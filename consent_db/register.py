@@ -40,7 +40,7 @@ from consent_db.crypto import (
 )
 from consent_db.errors import KeyProblem, NotFound, RegisterError
 from consent_db.records import BASES, CHANNELS, ChildInfo, ConsentInfo, EventInfo, GuardianInfo, KnownAdultInfo
-from consent_db.schema import AuditEntry, Child, Consent, Enrolment, Event, Guardian, KnownAdult, Meta
+from consent_db.schema import AuditEntry, Child, Consent, Enrolment, Event, Guardian, KnownAdult, Meta, ReviewRow
 from consent_db.store import Store, data_dir
 from minorguard.locale.coded_error import Problem
 from minorguard.locale.os_reasons import os_reason
@@ -260,7 +260,7 @@ class Register:
             except KeyProblem:
                 new = None  # a damaged leftover: the rotation that wrote it never committed with it
             if new is not None and _opens(new, check):
-                finish_rotation(file, next_file, _stamp())
+                finish_rotation(file, next_file, _stamp(), new)
                 return Cipher(new)
             again = load_key(self.key_path)  # replaced while this process read it
             if again is not None and _opens(again, check):
@@ -268,6 +268,14 @@ class Register:
         if key is None:
             raise KeyProblem("key_missing", register=self.store.label, path=str(self.key_path))
         # another computer sharing the register (PostgreSQL) still holds the key from before a rotation
+        if file is not None:  # the key file was rotated for another register that shares it (another --db)
+            for retired in sorted(file.parent.glob(file.name + ".retired-*"), reverse=True):
+                try:
+                    opens = _opens(read_key_file(retired) or b"", check)
+                except KeyProblem:
+                    continue
+                if opens:
+                    raise KeyProblem("key_retired_opens", path=str(retired), env=KEY_ENV)
         rotated = session.execute(select(AuditEntry).where(AuditEntry.action == "key_rotated").order_by(AuditEntry.seq.desc()).limit(1)).scalar()
         if rotated is not None:
             raise KeyProblem("key_replaced", at=rotated.at[:16].replace("T", " "), actor=rotated.actor)
@@ -320,7 +328,7 @@ class Register:
         # committed: the data opens only with the key in next_file from here on
         self._cipher, self._key_check = new, check
         _pause_for_tests("key_rotation_committed")
-        retired = finish_rotation(file, next_file, _stamp())
+        retired = finish_rotation(file, next_file, _stamp(), new_key)
         self.store.scrub()  # the old ciphertexts leave the write-ahead log
         return KeyRotation(file, retired, values)
 
@@ -363,8 +371,6 @@ class Register:
             enrolment.embedding_enc = blob(enrolment.embedding_enc, f"enrolments.embedding:{enrolment.id}")
             session.flush()
             session.expire(enrolment, ["photo_enc"])
-        from consent_db.reviews import ReviewRow  # here: reviews builds on this module
-
         for review in session.execute(select(ReviewRow)).scalars():
             review.reason = text(review.reason, f"review_decisions.reason:{review.seq}")
             review.source = text(review.source, f"review_decisions.source:{review.seq}")
@@ -429,8 +435,6 @@ class Register:
                     setattr(row, column, self._seal(getattr(row, column), f"{model.__tablename__}.{column}:{row.id}"))
                     if row not in plain:
                         plain.append(row)
-            from consent_db.reviews import ReviewRow  # here: reviews builds on this module
-
             for column in ("reason", "source"):  # reviewers' words and file names, in clear before 2026-12-07
                 field = getattr(ReviewRow, column)
                 for row in session.execute(select(ReviewRow).where(field != "", ~field.startswith(_SEALED))).scalars():
@@ -932,8 +936,6 @@ class Register:
             photos = self._erase(session, child, "child record erased")
             for guardian in child.guardians:
                 guardian.name, guardian.contact, guardian.relation = "", "", ""
-            from consent_db.reviews import ReviewRow  # here: reviews builds on this module
-
             for review in session.execute(select(ReviewRow).where(ReviewRow.child_id == child.id)).scalars():
                 review.reason, review.source = "", ""  # a reviewer's words and a file name may name the child
             child.name, child.name_index, child.dob, child.dob_sealed, child.never_publish_reason = "", None, None, None, None
@@ -1160,7 +1162,9 @@ class Register:
 
     def state(self) -> str:
         """Changes whenever the register changes what a check may decide (``audit.STATE``); checking and exporting leave it."""
-        return self.store.state()
+        with self._read() as session:
+            row = session.get(Meta, audit.STATE)
+            return row.value if row is not None else ""
 
     def audit_verify(self) -> audit.AuditReport:
         with self._transaction() as session:

@@ -18,13 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
 from consent_db import audit
 from consent_db.errors import NotFound, RegisterError
 from consent_db.register import Register
-from consent_db.schema import Base, Consent
+from consent_db.schema import Consent, ReviewRow
 from minorguard.locale.typed_text import folded_form as _fold  # the one way a name is looked up (child list --name too)
 from minorguard.photos.file_names import shown
 from minorguard.rules.reviews import same_person  # the rule the page reads confirmations by
@@ -39,25 +38,6 @@ LETS_THROUGH = ("adult", "consent")
 _SHA = re.compile(r"[0-9a-f]{64}")
 # one person across a very large batch; more than this in one decision is more likely a clustering fault than a person
 MAX_GROUP_FACES = 2000
-
-
-class ReviewRow(Base):
-    __tablename__ = "review_decisions"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    photo_sha256: Mapped[str] = mapped_column(String(64), index=True)
-    face_index: Mapped[int] = mapped_column(Integer)
-    box_x: Mapped[float] = mapped_column(Float)
-    box_y: Mapped[float] = mapped_column(Float)
-    box_w: Mapped[float] = mapped_column(Float)
-    box_h: Mapped[float] = mapped_column(Float)
-    kind: Mapped[str] = mapped_column(String(16))
-    consent_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    child_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    confirms: Mapped[int | None] = mapped_column(ForeignKey("review_decisions.seq"), nullable=True)
-    reviewer: Mapped[str] = mapped_column(String(200))
-    reason: Mapped[str] = mapped_column(Text, default="")
-    decided_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
-    source: Mapped[str] = mapped_column(Text, default="")  # file name as the reviewer saw it
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-__all__ = ["AuditEntry", "Base", "Child", "Consent", "Enrolment", "Event", "Guardian", "KnownAdult", "Meta"]
+__all__ = ["AuditEntry", "Base", "Child", "Consent", "Enrolment", "Event", "Guardian", "KnownAdult", "Meta", "ReviewRow"]
 
 
 class Base(DeclarativeBase):
@@ -162,3 +162,24 @@ class AuditEntry(Base):
     document_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ReviewRow(Base):
+    """A reviewer's decision about one face (``consent_db.reviews``); reason and source sealed."""
+
+    __tablename__ = "review_decisions"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    photo_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    face_index: Mapped[int] = mapped_column(Integer)
+    box_x: Mapped[float] = mapped_column(Float)
+    box_y: Mapped[float] = mapped_column(Float)
+    box_w: Mapped[float] = mapped_column(Float)
+    box_h: Mapped[float] = mapped_column(Float)
+    kind: Mapped[str] = mapped_column(String(16))
+    consent_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    child_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    confirms: Mapped[int | None] = mapped_column(ForeignKey("review_decisions.seq"), nullable=True)
+    reviewer: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime] = mapped_column(DateTime)  # naive UTC
+    source: Mapped[str] = mapped_column(Text, default="")  # file name as the reviewer saw it

@@ -239,3 +239,76 @@ def test_the_command_needs_a_register(tmp_path, monkeypatch):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 64 and "Traceback" not in done.stderr
     assert not (tmp_path / "data" / "register.key").exists()
+
+
+def test_a_later_rotations_key_is_never_put_in_place_by_an_earlier_one(tmp_path):
+    """The audit's race: rotation X, committed, finished after rotation Y had written its own next key (not yet
+    committed); X installed Y's key, Y was killed, and the register opened with no key file."""
+    from consent_db.crypto import finish_rotation, next_key_path, read_key_file, write_key_file
+
+    key = tmp_path / "register.key"
+    old, ours, later = (bytes([n]) * 32 for n in (1, 2, 3))
+    write_key_file(key, old)
+    write_key_file(next_key_path(key), later)
+    assert finish_rotation(key, next_key_path(key), "20261207T000000Z", expected=ours) is None
+    assert read_key_file(key) == old and read_key_file(next_key_path(key)) == later
+    assert not list(tmp_path.glob("register.key.retired-*"))
+
+
+def test_two_rotations_in_one_second_keep_both_old_keys(register_env):
+    keys = []
+    with Register(register_env["url"]) as reg:
+        reg.add_child("Ana Hoxha")
+        for _ in range(3):
+            keys.append(register_env["key"].read_bytes())
+            reg.rotate_key()
+    retired = sorted(p.read_bytes() for p in register_env["key"].parent.glob("register.key.retired-*"))
+    assert retired == sorted(keys) and len(set(retired)) == 3
+    with Register(register_env["url"]) as reg:
+        assert [c.name for c in reg.list_children()] == ["Ana Hoxha"]
+
+
+def test_a_key_file_that_is_a_link_is_replaced_where_it_points(register_env, tmp_path):
+    with Register(register_env["url"]) as reg:
+        reg.add_child("Ana Hoxha")
+    vault = tmp_path / "vault"
+    vault.mkdir()
+    real = vault / "real.key"
+    real.write_bytes(register_env["key"].read_bytes())
+    register_env["key"].unlink()
+    register_env["key"].symlink_to(real)
+    old = real.read_bytes()
+    with Register(register_env["url"]) as reg:
+        done = reg.rotate_key()
+    assert register_env["key"].is_symlink() and real.read_bytes() != old
+    assert done.retired_key_file.parent == vault and done.retired_key_file.read_bytes() == old
+    assert not list(register_env["key"].parent.glob("register.key.*"))
+    with Register(register_env["url"]) as reg:
+        assert [c.name for c in reg.list_children()] == ["Ana Hoxha"]
+
+
+def test_another_register_on_the_same_key_file_names_the_retired_key(register_env, tmp_path, monkeypatch):
+    """The audit's case: two registers (--db) shared the data folder's key file; rotating one left the other with
+    "the key does not belong to this register" and a retired file the command said to delete."""
+    if register_env["backend"] != "sqlite":
+        pytest.skip("two registers side by side: SQLite files")
+    second = f"sqlite:///{tmp_path / 'shkolla_2.sqlite3'}"
+    with Register(register_env["url"]) as first, Register(second) as other:
+        first.add_child("Ana Hoxha")
+        other.add_child("Besa Gjoni")
+        done = first.rotate_key()
+    with pytest.raises(KeyProblem) as refused:
+        Register(second)
+    assert refused.value.code == "key_retired_opens" and str(done.retired_key_file) in str(refused.value)
+    monkeypatch.setenv("MINORGUARD_KEY", str(done.retired_key_file))
+    with Register(second) as other:
+        assert [c.name for c in other.list_children()] == ["Besa Gjoni"]
+
+
+def test_the_state_a_service_reads_for_its_health_refuses_after_a_rotation(register_env):
+    with Register(register_env["url"]) as serving, Register(register_env["url"]) as other:
+        assert serving.state()
+        other.rotate_key()
+        with pytest.raises(KeyProblem) as refused:
+            serving.state()
+        assert refused.value.code == "key_changed"

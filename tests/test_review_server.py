@@ -270,3 +270,15 @@ def test_refusals_reach_the_page_in_the_reviewers_language(served):
     Path(app.paths[photo["id"]]).unlink()  # gone since the scan: its face thumbnail says why, in Albanian too
     status, body = _request(server, "GET", f"/face/{photo['id']}/{faces[0]['index']}.jpg")
     assert status == 404 and body.decode("utf-8").strip().endswith(": skedari nuk u gjet")
+
+
+def test_after_the_key_is_rotated_the_page_says_so_in_one_line(served, env):
+    """The audit's case: /api/state and /api/children answered 500 "the request failed: KeyProblem: ..."."""
+    server, _, _ = served
+    with Register(env / "data" / "register.sqlite3") as other:
+        other.rotate_key()
+    for path in ("/api/state", "/api/children?q=ana"):
+        status, body = _request(server, "GET", path)
+        answer = json.loads(body)
+        assert status == 503 and answer["code"] == "register.key_changed", (path, answer)
+        assert "rotate-key" in answer["error"] and "KeyProblem" not in answer["error"]

@@ -45,6 +45,12 @@ def test_both_girls_enrolled_from_one_family_photo_are_each_matched_to_their_con
         with pytest.raises(RegisterError) as taken:
             checks.enrol(register.add_child("Një tjetër").id, photo, 2)
         assert taken.value.code == "already_enrolled_face" and older.id in str(taken.value)
+        copy = tmp_path / "familja_kopje.png"  # other bytes, the same faces: the older girl for a third child
+        with Image.open(photo) as image:
+            image.save(copy)
+        with pytest.raises(RegisterError) as again:
+            checks.enrol(register.add_child("E treta").id, copy, 2)
+        assert again.value.code == "already_enrolled_face" and older.id in str(again.value)
         with pytest.raises(RegisterError) as twice:
             checks.enrol(younger.id, photo, 1, confirm_child=True)  # one child is one face of a photo
         assert twice.value.code == "already_enrolled_photo"

@@ -26,6 +26,10 @@ MIN_FACE_PX = 80.0
 # the sample portraits and fgnet_dev measure 100-2,800; a Gaussian blur of sigma 4 on an
 # 80 px face brings them to 13-30. Publication only needs 8; enrolment asks for more.
 MIN_SHARPNESS = 40.0
+# A face enrolled for another child: the same face found again (another detection threshold numbers it
+# differently, a re-saved copy has other bytes) describes itself at 0.99-1.0; two photos of one child at different
+# ages reached at most 0.949 on fgnet_dev, two different children over 0.97 only as duplicate images in all_age_faces.
+SAME_FACE = 0.97
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,10 +104,25 @@ def enrol_photo(
         raise RegisterError("looks_adult", label=label, face=face, age=f"{age.expected:.0f}", box=box_text(box))
     embedder = guard.pack.consent_embedder
     vector = embedder.embed(photo.pixels, [chosen])[0]
-    enrolment_id = register.add_enrolment(
-        child_id, photo.data, vector, face_index=face, face_height_px=height, embedder=getattr(embedder, "name", type(embedder).__name__)
-    )
+    name = getattr(embedder, "name", type(embedder).__name__)
+    other = _same_face_enrolled(register, child_id, vector, name)
+    if other is not None:  # one face for two children would let it pass on either's consent
+        raise RegisterError("already_enrolled_face", label=label, face=face, child=other)
+    enrolment_id = register.add_enrolment(child_id, photo.data, vector, face_index=face, face_height_px=height, embedder=name)
     return Enrolled(enrolment_id, child_id, photo.sha256, face, len(faces), height, sharpness, box_text(box))
+
+
+def _same_face_enrolled(register: Register, child_id: str, vector: np.ndarray, embedder: str) -> str | None:
+    """Another child whose enrolment is this very face (``SAME_FACE``), or None."""
+    unit = np.asarray(vector, np.float32).ravel()
+    unit = unit / max(float(np.linalg.norm(unit)), 1e-9)
+    for other, refs in register.enrolment_embeddings(embedder).items():
+        if other == child_id or refs.shape[1] != unit.shape[0]:
+            continue
+        refs = refs / np.maximum(np.linalg.norm(refs, axis=1, keepdims=True), 1e-9)
+        if float(np.max(refs @ unit)) >= SAME_FACE:
+            return other
+    return None
 
 
 @dataclass(frozen=True, slots=True)

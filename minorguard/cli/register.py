@@ -50,7 +50,7 @@ IMPORT_COLUMNS = (
     "document", "date_signed", "channels", "purposes", "events", "valid_from", "valid_until", "never_publish_reason",
 )
 EXPORT_COLUMNS = (
-    "child_ref", "child_name", "date_of_birth", "never_publish", "never_publish_reason", "enrolment_photos",
+    "child_ref", "child_name", "date_of_birth", "never_publish", "never_publish_reason", "enrolment_photos", "erased_on",
     "consent_id", "guardian_id", "document_sha256", "document_type", "date_signed", "recorded_by", "channels", "purposes",
     "events", "valid_from", "valid_until", "status", "withdrawn_on", "withdrawn_reason",
 )
@@ -177,12 +177,17 @@ def child_show(child_id: str = typer.Argument(...), db: str | None = typer.Optio
     if c.never_publish:
         console.print(f"[red]{t('register.show_never', lg)}[/]: {escape(c.never_publish_reason or '')}")
     for g in c.guardians:
+        if c.erased_at:  # the guardians' names, relations and contacts went with the record: only their ids stay
+            console.print(escape(t("register.show_guardian", lg, id=g.id, name="", relation="", contact="")).replace(" ()", "").rstrip())
+            continue
         console.print(escape(t("register.show_guardian", lg, id=g.id, name=g.name, relation=g.relation, contact=g.contact)))
     for x in c.consents:
         if x.status == "active":
             status = t("register.status_active", lg)
-        else:
+        elif x.withdrawn_reason:
             status = t("register.show_withdrawn", lg, on=x.withdrawn_on, reason=x.withdrawn_reason)
+        else:  # erased with the child's record
+            status = t("register.status_withdrawn", lg, on=x.withdrawn_on)
         console.print(escape(
             t("register.show_consent", lg, id=x.id, channels=", ".join(x.channels), start=x.valid_from,
               until=x.valid_until or t("register.show_open", lg), signed=x.date_signed, status=status,
@@ -414,7 +419,8 @@ def export_rows(children) -> list[dict[str, Any]]:
     rows = []
     for c in children:
         base = {"child_ref": c.id, "child_name": c.name, "date_of_birth": c.dob or "", "never_publish": "yes" if c.never_publish else "no",
-                "never_publish_reason": c.never_publish_reason or "", "enrolment_photos": c.enrolment_photos}
+                "never_publish_reason": c.never_publish_reason or "", "enrolment_photos": c.enrolment_photos,
+                "erased_on": f"{c.erased_at:%Y-%m-%d}" if c.erased_at else ""}
         if not c.consents:
             rows.append(base)
         for x in c.consents:

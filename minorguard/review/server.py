@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from consent_db.errors import RegisterError
 from minorguard.locale import t
 from minorguard.photos.file_names import json_text, shown
 from minorguard.review.app import ReviewApp, ReviewProblem
@@ -133,6 +134,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(404, "review.http.not_found")
         except ConnectionError:
             raise
+        except RegisterError as error:  # the register's key replaced, the register gone: its own line, as on the console
+            self._send_error(503, error.text(app.lang), f"register.{error.code}")
         except Exception as error:
             self._refuse(500, "review.http.failed", error=f"{type(error).__name__}: {error}")
 
@@ -175,6 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(problem.status, problem.message, problem.code, problem.field)
         except ConnectionError:
             raise
+        except RegisterError as error:
+            self._send_error(503, t("review.not_saved", self.server.app.lang, error=error.text(self.server.app.lang)), f"register.{error.code}")
         except Exception as error:
             self._send_error(500, t("review.not_saved", self.server.app.lang, error=f"{type(error).__name__}: {error}"))
 
