@@ -307,3 +307,39 @@ def test_photos_that_could_not_be_checked_are_named_on_the_page(browser, setup, 
         code, errors = served.stop()
     assert code == 0 and "Traceback" not in errors, errors
     assert "gjysmë.jpg: file is truncated or damaged" in " ".join(errors.split())
+
+
+def test_the_consent_dialog_opens_on_the_child_a_young_match_pointed_to(browser, setup, guard):
+    """Under 13 (estimated) a consent match goes to a person; pressing C on such a face opens the consent search on
+    the child the match pointed to. A stricter office policy (a person confirms every match under 30) makes the
+    portrait's older girl, read as 25, such a face."""
+    from PIL import Image
+
+    from consent_db import Register
+    from minorguard import CheckContext, Guard, open_checks
+
+    enlarged = setup["tmp"] / "klasa.jpg"
+    with Image.open(setup["folder"] / "faceaisharp_obama_family.jpg") as image:
+        image.resize((image.width * 2, image.height * 2), Image.LANCZOS).save(enlarged, quality=95)
+    with open_checks(db=str(setup["db"]), context=CheckContext(channel="facebook"), guard=Guard(pack=guard.pack)) as checks:
+        girl = checks.register.add_child("Vajza Çelë")
+        checks.enrol(girl.id, enlarged, 2)
+        consent = checks.register.add_consent(girl.id, b"%PDF-1.4\n% vajza\n%%EOF\n", date(2026, 1, 10), ["facebook"])
+    stricter = setup["tmp"] / "politika.toml"
+    stricter.write_text("[consent]\nmatch_alone_from_age = 30\n", encoding="utf-8")
+    served = _Served({**setup, "report": setup["folder"]}, "--policy", str(stricter))
+    try:
+        page = browser.new_page()
+        page.goto(served.url)
+        page.wait_for_selector("#photos .card")
+        _name(page, "Ana")
+        page.click("#photos .card[data-face='1']")  # the older girl: face 2, index 1
+        page.keyboard.press("c")
+        page.wait_for_selector(f"button[data-consent='{consent.id}']")
+        assert page.input_value("#search") == girl.id
+        page.click(f"button[data-consent='{consent.id}']")
+        _wait_saved(page, 1)
+    finally:
+        served.stop()
+    with Register(setup["db"]) as register:
+        assert [e["action"] for e in register.audit_entries() if e["action"].startswith("review_")] == ["review_consent"]

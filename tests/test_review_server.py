@@ -282,3 +282,40 @@ def test_after_the_key_is_rotated_the_page_says_so_in_one_line(served, env):
         answer = json.loads(body)
         assert status == 503 and answer["code"] == "register.key_changed", (path, answer)
         assert "rotate-key" in answer["error"] and "KeyProblem" not in answer["error"]
+
+
+def test_a_match_too_young_to_settle_a_face_opens_the_consent_dialog_on_that_child(env, guard, tmp_path):
+    """Under 13 (estimated) a consent match goes to a person: the page names the child the match pointed to, and the
+    consent search finds it by that id. A stricter office policy (every face under 30 confirmed by a person) makes the
+    portrait's girls, read as 25 and 18, such faces."""
+    from datetime import date
+
+    from PIL import Image
+    from register_fixtures import PDF
+
+    from minorguard import CheckContext, Guard, open_checks
+    from minorguard.rules.policy import load_policy, policy_from_mapping
+
+    stricter = policy_from_mapping({"consent": {"match_alone_from_age": 30}}, load_policy())
+    family = ROOT / "sample_images" / "faceaisharp_obama_family.jpg"
+    enlarged = tmp_path / "familja.jpg"
+    with Image.open(family) as image:
+        image.resize((image.width * 2, image.height * 2), Image.LANCZOS).save(enlarged, quality=95)
+    Register(env / "data" / "register.sqlite3").close()
+    context = CheckContext(channel="facebook", when=date(2026, 12, 1))
+    with open_checks(context=context, guard=Guard(policy=stricter, pack=guard.pack)) as checks:
+        girls = {}
+        for number, name in ((2, "Vajza e madhe"), (4, "Vajza e vogël")):
+            child = checks.register.add_child(name)
+            checks.enrol(child.id, enlarged, number)
+            checks.register.add_consent(child.id, PDF + child.id.encode(), date(2026, 9, 1), ["facebook"])
+            girls[number] = child.id
+        result = checks.check(family)
+        app = ReviewApp([result], Reviews(checks.register), stricter, lang="en", channel="facebook", when=date(2026, 12, 1))
+        faces = {f["face"]: f for p in app.state()["photos"] for f in p["faces"]}
+        assert {n: faces[n]["suggested_child"] for n in girls} == girls
+        assert all("young child" in faces[n]["text"] for n in girls)
+        assert [f["suggested_child"] for n, f in faces.items() if n not in girls] == [None, None]
+        found = app.search_children(girls[2])
+        assert [c["id"] for c in found] == [girls[2]] and found[0]["consents"][0]["covers"]
+        assert app.search_children("ch-00000000") == []

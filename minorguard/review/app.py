@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
@@ -165,6 +166,11 @@ def _sha256_file(path: Path) -> str | None:
     return digest.hexdigest()
 
 
+# a match that points to a child but cannot settle the face alone: a person confirms, starting from that child
+_CONFIRM_MATCH = frozenset({ReasonCode.CONSENT_YOUNG, ReasonCode.CONSENT_MINOR_THRESHOLD, ReasonCode.CONSENT_AMBIGUOUS, ReasonCode.CONSENT_INFANT})
+_CHILD_ID = re.compile(r"ch-[0-9a-f]{8}")
+
+
 def _pct(box, width: int | None, height: int | None) -> list[float]:
     w, h = float(width or 1), float(height or 1)
     return [round(100 * box.x / w, 3), round(100 * box.y / h, 3), round(100 * box.width / w, 3), round(100 * box.height / h, 3)]
@@ -300,6 +306,8 @@ class ReviewApp:
             "decidable": _decidable(before) and _not_decidable([r]) is None,
             "model_kind": face_kind(before),
             "model_text": explain_face(before, self.lang),
+            # the enrolled child a match pointed to when it could not settle the face alone: the consent dialog opens on it
+            "suggested_child": before.consent.child_ref if before.reason in _CONFIRM_MATCH and before.consent is not None else None,
             "kind": face_kind(after),
             "text": explain_face(after, self.lang),
             "current": None if current is None else {
@@ -421,7 +429,10 @@ class ReviewApp:
         from consent_db import NotFound
 
         out = []
-        for child_id, name, never in self.reviews.search_children(text):
+        found = self.reviews.search_children(text)
+        if not found and _CHILD_ID.fullmatch(text.strip()):  # the id a face's explanation names
+            found = [(c.id, c.name, c.never_publish) for c in self._child_by_id(text.strip())]
+        for child_id, name, never in found:
             try:
                 child = self.reviews.register.get_child(child_id)
             except NotFound:
@@ -438,6 +449,15 @@ class ReviewApp:
                 })
             out.append({"id": child_id, "name": name, "never_publish": never, "consents": consents})
         return out
+
+    def _child_by_id(self, child_id: str) -> list[Any]:
+        from consent_db import NotFound
+
+        try:
+            child = self.reviews.register.get_child(child_id)
+        except NotFound:
+            return []
+        return [] if child.erased_at else [child]
 
     # -- writing ------------------------------------------------------------
     def decide_group(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -298,6 +298,9 @@ function openConsent(group) {
   if (!reviewer()) { toast(M["review.reviewer_needed"], true); $("#reviewer").focus(); return; }
   dialogFor = cursor; dialogGroup = (typeof group === "number") ? group : null; $("#results").replaceChildren(); $("#search").value = "";
   $("#consent").showModal(); $("#search").focus();
+  // the child the face matched (too young, or not closely enough, for the match alone): shown first, for a person to confirm
+  const cur = current(); const p = cur && STATE.photos.find(x => x.id === cur.photo); const f = p && p.faces.find(x => x.index === cur.face);
+  if (dialogGroup === null && f && f.suggested_child) { $("#search").value = f.suggested_child; search(); }
 }
 async function search() {
   const q = $("#search").value.trim(); const out = $("#results"); out.replaceChildren();
