@@ -183,17 +183,21 @@ def test_a_publishing_tool_enrols_consents_checks_withdraws_and_finds_both_in_th
         assert girls == [2, 4]
         records = consent_for_the_portraits_girls(checks, tmp_path, ["facebook"])
         allowed = checks.check(FAMILY)  # the register changed: the same open checks see the new consents
-        assert allowed.verdict is Verdict.PASS, [(f.number, f.reason.value, f.detail) for f in allowed.faces]
-        assert {f.consent.record_id for f in allowed.faces if f.reason.value == "consent"} == set(records)
+        # the older girl passes on her consent; the younger may be under 13 (her estimate's low end is 10), where a match
+        # alone cannot tell children apart: a person confirms it, starting from the consent the match pointed to
+        assert allowed.verdict is Verdict.REVIEW, [(f.number, f.reason.value, f.detail) for f in allowed.faces]
+        assert {f.number: f.consent.record_id for f in allowed.faces if f.reason.value == "consent"} == {2: records[0]}
+        young = allowed.faces[3]
+        assert (young.reason.value, young.consent.record_id) == ("consent_young", records[1])
         checks.register.withdraw_consent(records[0], "prindi e tërhoqi me telefon", on=date(2026, 11, 1))
         withdrawn = checks.check(FAMILY)
         assert withdrawn.verdict is Verdict.BLOCK
-        assert {f.consent.record_id for f in withdrawn.faces if f.reason.value == "consent"} == {records[1]}
+        assert {f.number for f in withdrawn.faces if f.reason.value == "consent"} == set()
         entries = checks.register.audit_entries()
         assert checks.register.audit_verify().ok
     checked = [json.loads(e["details"]) if isinstance(e["details"], str) else e["details"]
                for e in entries if e["action"] == "photo_checked"]  # oldest first
-    assert [c["verdict"] for c in checked] == ["BLOCK", "PASS", "BLOCK"] and {c["tool"] for c in checked} == {"cms-uebfaqja"}
+    assert [c["verdict"] for c in checked] == ["BLOCK", "REVIEW", "BLOCK"] and {c["tool"] for c in checked} == {"cms-uebfaqja"}
     relied = [json.loads(e["details"]) if isinstance(e["details"], str) else e["details"]
               for e in entries if e["action"] == "scan_decision"]
     assert {d["record"] for d in relied if "record" in d} == set(records)

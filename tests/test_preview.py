@@ -316,10 +316,11 @@ def test_a_preview_passed_on_consents_is_judged_again_when_one_is_withdrawn(guar
     store, report = tmp_path / "rezultatet.sqlite3", tmp_path / "r.json"
     scan = ["scan", str(folder), "--channel", "facebook", "--date", "2026-12-01", "--db", db, "--incremental", str(store),
             "--json", str(report), "--no-group", "--lang", "en"]
-    assert main(scan) == EXIT_PASS
+    assert main(scan) == 1  # REVIEW: the younger girl may be under 13, where her consent's match goes to a person
     [photo] = json.loads(report.read_text(encoding="utf-8"))["photos"]
-    assert photo["preview"] is None and "preview differs" in photo["hints"]
-    assert sorted(f["reason"] for f in photo["preview_faces"] if f["consent"]) == ["consent", "consent"]
+    # the preview's verdict is the worse, so its result is the file's: the consent it rests on is audited with the file
+    assert photo["preview"] == "EXIF"
+    assert sorted(f["reason"] for f in photo["faces"] if f["consent"]) == ["consent", "consent_young"]
     with Register(db) as reg:
         import hashlib
 

@@ -134,7 +134,7 @@ def test_decisions_from_evidence():
     from minorguard.rules.decide import decide_face
     from minorguard.types import AgeEstimate, Box, ConsentEvidence, DetectedFace, FaceAssessment, Identifiability
 
-    face = FaceAssessment(0, DetectedFace(Box(0, 0, 100, 100), 0.99), Identifiability(True, 100, 100), AgeEstimate(15, 12, 18, 0.99, "t"))
+    face = FaceAssessment(0, DetectedFace(Box(0, 0, 100, 100), 0.99), Identifiability(True, 100, 100), AgeEstimate(16, 13, 19, 0.99, "t"))
     allow = decide_face(face, POLICY, ConsentEvidence("ch-1", 0.99, "cr-1", True, False))  # 13 or older: a match may settle it
     review = decide_face(face, POLICY, ConsentEvidence("ch-1", 0.95, "cr-1", False, False))
     block = decide_face(face, POLICY, ConsentEvidence("ch-1", 0.99, None, True, False))

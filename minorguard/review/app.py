@@ -167,7 +167,13 @@ def _sha256_file(path: Path) -> str | None:
 
 
 # a match that points to a child but cannot settle the face alone: a person confirms, starting from that child
-_CONFIRM_MATCH = frozenset({ReasonCode.CONSENT_YOUNG, ReasonCode.CONSENT_MINOR_THRESHOLD, ReasonCode.CONSENT_AMBIGUOUS, ReasonCode.CONSENT_INFANT})
+# (a match over the threshold with no close runner-up: a weak or ambiguous one points as often to a stranger)
+_CONFIRM_MATCH = frozenset({ReasonCode.CONSENT_YOUNG, ReasonCode.CONSENT_MINOR_THRESHOLD, ReasonCode.CONSENT_INFANT})
+
+
+def _suggested_child(d: FaceDecision) -> str | None:
+    c = d.consent
+    return c.child_ref if d.reason in _CONFIRM_MATCH and c is not None and c.confident and not c.ambiguous else None
 _CHILD_ID = re.compile(r"ch-[0-9a-f]{8}")
 
 
@@ -307,7 +313,7 @@ class ReviewApp:
             "model_kind": face_kind(before),
             "model_text": explain_face(before, self.lang),
             # the enrolled child a match pointed to when it could not settle the face alone: the consent dialog opens on it
-            "suggested_child": before.consent.child_ref if before.reason in _CONFIRM_MATCH and before.consent is not None else None,
+            "suggested_child": _suggested_child(before),
             "kind": face_kind(after),
             "text": explain_face(after, self.lang),
             "current": None if current is None else {

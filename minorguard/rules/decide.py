@@ -81,19 +81,23 @@ def _event_could_exempt(event: EventEvidence, policy: Policy) -> bool:
 # FG-NET, mostly older children and adults), and passed. On all_age_faces' children (one photo per child: every pair
 # is two children) a stranger's child estimated 4-8 matched an enrolled child over that threshold in 2.0% of trials,
 # 8-13 in 0.8%, 13-18 in 0.16% (benchmarks/infant_matching.py). A consent is relied on by a match alone only on a
-# face estimated at least ``consent_alone_from_age`` (13) years old, and under 18 only at ``consent_minor_match_threshold``;
-# otherwise the match goes to a person, who links the consent on the review page.
+# face whose age estimate is at least ``consent_alone_from_age`` (13) years at the low end of its interval, on which
+# the networks agree, and below 18 at that end only at ``consent_minor_match_threshold``; otherwise the match goes to a
+# person, who links the consent on the review page. The low end, not the expected age: a walkthrough's 6-year-old
+# was estimated 19 (the networks read 9, 11 and 32) and passed on a stranger's consent.
 ADULT_AGE = 18.0
 
 
-def too_young_to_match(age: AgeEstimate | None, policy: Policy) -> bool:
-    """Whether a face reads too young for a face match alone to say which child it is (no age: it cannot be told)."""
-    return age is None or age.expected < policy.consent_alone_from_age
+def too_young_to_match(age: AgeEstimate, policy: Policy) -> bool:
+    """Whether a face may be too young for a face match alone to say which child it is."""
+    return age.low < policy.consent_alone_from_age or age.disagreement
 
 
-def short_of_minor_match(age: AgeEstimate | None, consent: ConsentEvidence, policy: Policy) -> bool:
-    """Whether a match on a face estimated under 18 falls short of the similarity a minor's face needs."""
-    return (age is None or age.expected < ADULT_AGE) and consent.similarity < policy.consent_minor_match_threshold
+def short_of_minor_match(age: AgeEstimate, consent: ConsentEvidence, policy: Policy) -> bool:
+    """Whether a match on a face that may be under 18 falls short of the similarity a minor's face needs (never less
+    than the adults' own threshold)."""
+    needed = max(policy.consent_minor_match_threshold, policy.consent_match_threshold)
+    return age.low < ADULT_AGE and consent.similarity < needed
 
 
 def decide_face(
@@ -161,11 +165,14 @@ def decide_face(
         if consent.ambiguous or not consent.confident:
             return make(category, FaceAction.REVIEW, ReasonCode.CONSENT_AMBIGUOUS, consent.note)
         if consent.record_id:
+            if assessment.age is None:  # which child it is cannot be told without an age either: a person decides
+                return unavailable or make(category, FaceAction.REVIEW, ReasonCode.AGE_UNAVAILABLE)
             if too_young_to_match(assessment.age, policy):
                 return make(category, FaceAction.REVIEW, ReasonCode.CONSENT_YOUNG, consent.note)
             if short_of_minor_match(assessment.age, consent, policy):
                 return make(category, FaceAction.REVIEW, ReasonCode.CONSENT_MINOR_THRESHOLD,
-                            f"{consent.note}, {consent.similarity:.3f} < {policy.consent_minor_match_threshold:.3f}")
+                            f"{consent.note}, {consent.similarity:.3f} < "
+                            f"{max(policy.consent_minor_match_threshold, policy.consent_match_threshold):.3f}")
             return make(category, FaceAction.ALLOW, ReasonCode.CONSENT, consent.record_id)
         return make(category, FaceAction.BLOCK, ReasonCode.CONSENT_OUT_OF_SCOPE, consent.note)
     if event is not None and event.ambiguous and policy.exemption_enabled and _event_could_exempt(event, policy):
