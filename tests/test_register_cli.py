@@ -185,7 +185,7 @@ def _class_photo(path: Path, fmt: str) -> Path:
 
 
 def test_communicators_path_enrol_consent_scan_withdraw(register_env, tmp_path, capsys, guard):
-    """README, "Consent register": the photo passes because of consent, and blocks after withdrawal."""
+    """README, "Consent register": a child passes because of consent (or goes to a person with it when she may be under 13), and blocks after withdrawal."""
     photos = tmp_path / "foto"
     photos.mkdir()
     (photos / "familja.jpg").write_bytes(OBAMA.read_bytes())
