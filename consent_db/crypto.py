@@ -86,8 +86,9 @@ def write_key_file(path: Path, raw: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, (base64.urlsafe_b64encode(raw).decode("ascii") + "\n").encode("ascii"))
+        os.chmod(path, 0o600)  # whatever the umask took away from the owner
         os.fsync(fd)
-    except OSError:
+    except OSError:  # a full disk: no half-written key left to be taken for a damaged one
         os.close(fd)
         path.unlink(missing_ok=True)
         raise
@@ -150,19 +151,12 @@ def create_key(key_path: Path) -> bytes:
     raw = secrets.token_bytes(32)
     try:
         key_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_key_file(key_path, raw)
     except FileExistsError:  # another process made it first: use theirs
         loaded = load_key(key_path)
         assert loaded is not None
         return loaded
-    except OSError as error:  # the data folder cannot be made or written: one line, not the system's English
-        raise KeyProblem("key_cannot_create", path=key_path, error=os_reason(error)) from None
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(base64.urlsafe_b64encode(raw).decode("ascii") + "\n")
-        os.chmod(key_path, 0o600)
-    except OSError as error:  # a full disk: no half-written key left to be taken for a damaged one
-        key_path.unlink(missing_ok=True)
+    except OSError as error:  # the data folder cannot be made or written, a full disk: one line, not the system's English
         raise KeyProblem("key_cannot_create", path=key_path, error=os_reason(error)) from None
     return raw
 

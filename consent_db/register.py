@@ -65,6 +65,19 @@ def _stamp() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def _seal_with(cipher: Cipher, text: str, context: str) -> str:
+    """``text`` encrypted for the row and column ``context`` names (a copied value does not open elsewhere)."""
+    if not text:
+        return text
+    return _SEALED + base64.urlsafe_b64encode(cipher.encrypt(text.encode("utf-8"), context)).decode("ascii")
+
+
+def _unseal_with(cipher: Cipher, value: str | None, context: str) -> str:
+    if not value or not value.startswith(_SEALED):
+        return value or ""
+    return cipher.decrypt(base64.urlsafe_b64decode(value[len(_SEALED):]), context).decode("utf-8")
+
+
 def _opens(key: bytes, check: str) -> bool:
     try:
         return Cipher(key).decrypt(bytes.fromhex(check), "meta.key_check") == _KEY_CHECK_PLAIN
@@ -341,8 +354,7 @@ class Register:
             if not value or not value.startswith(_SEALED):
                 return value
             count += 1
-            plain = old.decrypt(base64.urlsafe_b64decode(value[len(_SEALED):]), context)
-            return _SEALED + base64.urlsafe_b64encode(new.encrypt(plain, context)).decode("ascii")
+            return _seal_with(new, _unseal_with(old, value, context), context)
 
         def blob(value: bytes, context: str) -> bytes:
             nonlocal count
@@ -383,15 +395,10 @@ class Register:
 
     # -- names and contacts, sealed at rest ------------------------------------------
     def _seal(self, text: str, context: str) -> str:
-        """``text`` encrypted for the row and column ``context`` names (a copied value does not open elsewhere)."""
-        if not text:
-            return text
-        return _SEALED + base64.urlsafe_b64encode(self._cipher.encrypt(text.encode("utf-8"), context)).decode("ascii")
+        return _seal_with(self._cipher, text, context)
 
     def _unseal(self, value: str | None, context: str) -> str:
-        if not value or not value.startswith(_SEALED):
-            return value or ""
-        return self._cipher.decrypt(base64.urlsafe_b64decode(value[len(_SEALED):]), context).decode("utf-8")
+        return _unseal_with(self._cipher, value, context)
 
     def name_index(self, name: str) -> str:
         """The keyed digest a name is found by (case, spaces and accents do not matter: "Clirim Kellici" finds
@@ -429,16 +436,13 @@ class Register:
                 child.dob_sealed, child.dob = self._seal(child.dob.isoformat(), f"children.dob:{child.id}"), None
                 if child not in plain:
                     plain.append(child)
-            for model, column in ((Child, "never_publish_reason"), (Consent, "withdrawn_reason"), (Guardian, "relation")):
+            # reviewers' words and file names were in clear before 2026-12-07 too
+            for model, column in ((Child, "never_publish_reason"), (Consent, "withdrawn_reason"), (Guardian, "relation"),
+                                  (ReviewRow, "reason"), (ReviewRow, "source")):
                 field = getattr(model, column)
                 for row in session.execute(select(model).where(field.is_not(None), field != "", ~field.startswith(_SEALED))).scalars():
-                    setattr(row, column, self._seal(getattr(row, column), f"{model.__tablename__}.{column}:{row.id}"))
-                    if row not in plain:
-                        plain.append(row)
-            for column in ("reason", "source"):  # reviewers' words and file names, in clear before 2026-12-07
-                field = getattr(ReviewRow, column)
-                for row in session.execute(select(ReviewRow).where(field != "", ~field.startswith(_SEALED))).scalars():
-                    setattr(row, column, self._seal(getattr(row, column), f"review_decisions.{column}:{row.seq}"))
+                    key = row.seq if model is ReviewRow else row.id
+                    setattr(row, column, self._seal(getattr(row, column), f"{model.__tablename__}.{column}:{key}"))
                     if row not in plain:
                         plain.append(row)
             for row in plain:
@@ -844,10 +848,6 @@ class Register:
             # "face_index" for the same number, where scan decisions' "face_index" counts from 0
             audit.append(session, self.actor, "photo_enrolled", child_id, {"enrolment": enrol_id, "face": face_index, "embedder": embedder}, photo_sha256=sha)
             return enrol_id
-
-    def is_enrolled(self, photo_sha256: str) -> str | None:
-        """The child id a photo is enrolled for (the first, where it enrolled siblings), or None."""
-        return next(iter(self.enrolled_faces(photo_sha256).values()), None)
 
     def enrolled_faces(self, photo_sha256: str) -> dict[int, str]:
         """{face number: child id} of each face of a photo that is enrolled."""
