@@ -94,11 +94,15 @@ def extract(rows: list[dict]) -> dict:
     return data
 
 
-def measure(data: dict, match: float, review: float, alone_from_age: float) -> dict:
+def similarities(data: dict) -> np.ndarray:
+    """Cosine similarity of every pair of faces' consent descriptions."""
     v = np.asarray(data["vectors"], np.float64)
     v /= np.linalg.norm(v, axis=1, keepdims=True)
-    sim = v @ v.T
-    n = len(v)
+    return v @ v.T
+
+
+def measure(data: dict, sim: np.ndarray, match: float, review: float, alone_from_age: float) -> dict:
+    n = len(sim)
     scanned, enrolled = np.nonzero(~np.eye(n, dtype=bool))  # ordered pairs: each face as the scanned one
     same = data["persons"][scanned] == data["persons"][enrolled]
     score = sim[scanned, enrolled]
@@ -147,11 +151,9 @@ RULES = {
 }
 
 
-def register_trials(data: dict, policy, sizes=(5, 20, 100), bands=((0, 13), (13, 18)), draws: int = 300, seed: int = 0) -> dict:
+def register_trials(data: dict, sim: np.ndarray, policy, sizes=(5, 20, 100), bands=((0, 13), (13, 18)), draws: int = 300,
+                    seed: int = 0) -> dict:
     """Strangers and enrolled children banded by their TRUE age: a child the estimator reads older still counts."""
-    v = np.asarray(data["vectors"], np.float64)
-    v /= np.linalg.norm(v, axis=1, keepdims=True)
-    sim = v @ v.T
     persons, expected, ages = data["persons"], data["expected"], data["ages"]
     everyone = np.unique(persons)
     out: dict = {}
@@ -196,8 +198,9 @@ def main() -> None:
     rows = _rows(args.aaf_max_age)
     start = time.perf_counter()
     data = extract(rows)
-    result = measure(data, policy.consent_match_threshold, policy.consent_review_threshold, policy.consent_alone_from_age)
-    result["register"] = register_trials(data, policy)
+    sim = similarities(data)
+    result = measure(data, sim, policy.consent_match_threshold, policy.consent_review_threshold, policy.consent_alone_from_age)
+    result["register"] = register_trials(data, sim, policy)
     result.update(seconds=round(time.perf_counter() - start), aaf_max_age=args.aaf_max_age)
     write_json("infant_matching.json", result)
     print_table(["scanned face's estimated age", "impostor trials", "false matches", "FMR at match", "FMR at review"],

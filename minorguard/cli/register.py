@@ -178,7 +178,7 @@ def child_show(child_id: str = typer.Argument(...), db: str | None = typer.Optio
         console.print(f"[red]{t('register.show_never', lg)}[/]: {escape(c.never_publish_reason or '')}")
     for g in c.guardians:
         if c.erased_at:  # the guardians' names, relations and contacts went with the record: only their ids stay
-            console.print(escape(t("register.show_guardian", lg, id=g.id, name="", relation="", contact="")).replace(" ()", "").rstrip())
+            console.print(t("register.show_guardian_erased", lg, id=g.id))
             continue
         console.print(escape(t("register.show_guardian", lg, id=g.id, name=g.name, relation=g.relation, contact=g.contact)))
     for x in c.consents:

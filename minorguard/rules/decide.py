@@ -96,8 +96,12 @@ def too_young_to_match(age: AgeEstimate, policy: Policy) -> bool:
 def short_of_minor_match(age: AgeEstimate, consent: ConsentEvidence, policy: Policy) -> bool:
     """Whether a match on a face that may be under 18 falls short of the similarity a minor's face needs (never less
     than the adults' own threshold)."""
-    needed = max(policy.consent_minor_match_threshold, policy.consent_match_threshold)
-    return age.low < ADULT_AGE and consent.similarity < needed
+    return age.low < ADULT_AGE and consent.similarity < minor_match_needed(policy)
+
+
+def minor_match_needed(policy: Policy) -> float:
+    """The similarity a consent match on a face that may be under 18 needs."""
+    return max(policy.consent_minor_match_threshold, policy.consent_match_threshold)
 
 
 def decide_face(
@@ -165,14 +169,14 @@ def decide_face(
         if consent.ambiguous or not consent.confident:
             return make(category, FaceAction.REVIEW, ReasonCode.CONSENT_AMBIGUOUS, consent.note)
         if consent.record_id:
-            if assessment.age is None:  # which child it is cannot be told without an age either: a person decides
-                return unavailable or make(category, FaceAction.REVIEW, ReasonCode.AGE_UNAVAILABLE)
+            if unavailable is not None:  # which child it is cannot be told without an age either: a person decides
+                return unavailable
+            assert assessment.age is not None
             if too_young_to_match(assessment.age, policy):
                 return make(category, FaceAction.REVIEW, ReasonCode.CONSENT_YOUNG, consent.note)
             if short_of_minor_match(assessment.age, consent, policy):
                 return make(category, FaceAction.REVIEW, ReasonCode.CONSENT_MINOR_THRESHOLD,
-                            f"{consent.note}, {consent.similarity:.3f} < "
-                            f"{max(policy.consent_minor_match_threshold, policy.consent_match_threshold):.3f}")
+                            f"{consent.note}, {consent.similarity:.3f} < {minor_match_needed(policy):.3f}")
             return make(category, FaceAction.ALLOW, ReasonCode.CONSENT, consent.record_id)
         return make(category, FaceAction.BLOCK, ReasonCode.CONSENT_OUT_OF_SCOPE, consent.note)
     if event is not None and event.ambiguous and policy.exemption_enabled and _event_could_exempt(event, policy):
